@@ -1,0 +1,27 @@
+//! Pure decisions of the kokuho ledger: newtypes, commands, `decide`/`evolve` per aggregate.
+//!
+//! Nothing here does I/O or reads a clock: time, rules and lookups arrive through a
+//! [`Context`]. Every refusal is a [`Rejection`] with data and a stable snake_case code that the
+//! HTTP layer passes on unchanged.
+
+pub mod calendar;
+pub mod eligibility;
+pub mod ids;
+pub mod money;
+pub mod my_number;
+pub mod person;
+mod rejection;
+
+pub use calendar::FiscalYear;
+pub use ids::{PersonId, TenantCode, TenantCodeError};
+pub use money::Yen;
+pub use rejection::Rejection;
+
+use chrono::NaiveDate;
+
+/// What a decision may know besides the aggregate's state and the command.
+#[derive(Debug, Clone)]
+pub struct Context {
+    /// Today in Japan (the ledger's civil date), from the caller's clock.
+    pub today: NaiveDate,
+}

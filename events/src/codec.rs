@@ -1,0 +1,156 @@
+//! [`LedgerEvent`]: every known event, and its encoding into the stored parts.
+
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use serde_json::{Map, Value};
+use uuid::Uuid;
+
+use crate::payloads::*;
+use crate::upcast;
+
+/// The key under which a payload keeps its personal data (see the crate docs).
+const PERSONAL_KEY: &str = "personal";
+
+/// An event as the ledger knows it, at its current schema version.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LedgerEvent {
+    PersonRegistered(PersonRegistered),
+    EligibilityAcquired(EligibilityAcquired),
+    PaymentReceived(PaymentReceived),
+}
+
+/// One row of the event catalog: type name, current schema version, what it records.
+pub struct CatalogEntry {
+    pub event_type: &'static str,
+    pub schema_version: u16,
+    pub summary: &'static str,
+}
+
+/// Every event type the ledger writes today. `events/README.md` is this table in prose.
+pub const CATALOG: &[CatalogEntry] = &[
+    CatalogEntry { event_type: "PersonRegistered", schema_version: 1, summary: "a person entered the ledger from the resident registry" },
+    CatalogEntry { event_type: "EligibilityAcquired", schema_version: 1, summary: "a person became insured (資格取得)" },
+    CatalogEntry { event_type: "PaymentReceived", schema_version: 2, summary: "a payment of NHI tax was received (収納)" },
+];
+
+/// An event split into what the store keeps in clear and what it must encrypt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Encoded {
+    pub event_type: &'static str,
+    pub schema_version: u16,
+    /// The person whose data key encrypts `personal` (and whose erasure erases it).
+    pub subject: Option<Uuid>,
+    /// Canonical JSON of the payload without its personal part.
+    pub payload: Vec<u8>,
+    /// JSON of the personal part, in clear: the store encrypts it before it is written.
+    pub personal: Option<Vec<u8>>,
+}
+
+/// The personal part of a stored event as the reader has it.
+#[derive(Debug, Clone, Copy)]
+pub enum PersonalPart<'a> {
+    /// The event type has no personal part.
+    None,
+    /// Decrypted JSON.
+    Plain(&'a [u8]),
+    /// Not decrypted by this reader, or erased: decodes as [`crate::Personal::Unavailable`].
+    Unavailable,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DecodeError {
+    #[error("unknown event type {event_type:?}")]
+    UnknownType { event_type: String },
+    #[error("{event_type} v{version} is newer than this build reads (v{current})")]
+    FutureVersion { event_type: String, version: u16, current: u16 },
+    #[error("no upcaster reads {event_type} v{version}")]
+    MissingUpcaster { event_type: String, version: u16 },
+    #[error("{event_type} payload is not valid: {source}")]
+    Payload { event_type: String, source: serde_json::Error },
+}
+
+impl LedgerEvent {
+    pub fn event_type(&self) -> &'static str {
+        match self {
+            LedgerEvent::PersonRegistered(_) => "PersonRegistered",
+            LedgerEvent::EligibilityAcquired(_) => "EligibilityAcquired",
+            LedgerEvent::PaymentReceived(_) => "PaymentReceived",
+        }
+    }
+
+    /// The person this event is about.
+    pub fn person_id(&self) -> Uuid {
+        match self {
+            LedgerEvent::PersonRegistered(e) => e.person_id,
+            LedgerEvent::EligibilityAcquired(e) => e.person_id,
+            LedgerEvent::PaymentReceived(e) => e.person_id,
+        }
+    }
+
+    pub fn encode(&self) -> Encoded {
+        let value = match self {
+            LedgerEvent::PersonRegistered(e) => to_value(e),
+            LedgerEvent::EligibilityAcquired(e) => to_value(e),
+            LedgerEvent::PaymentReceived(e) => to_value(e),
+        };
+        let Value::Object(mut object) = value else {
+            unreachable!("every payload is a struct and serializes as an object")
+        };
+        let personal = object
+            .remove(PERSONAL_KEY)
+            .filter(|value| !value.is_null())
+            .map(|value| serde_json::to_vec(&value).expect("JSON values always serialize"));
+        let event_type = self.event_type();
+        Encoded {
+            event_type,
+            schema_version: current_version(event_type).expect("every variant is in the catalog"),
+            subject: Some(self.person_id()),
+            payload: serde_json::to_vec(&object).expect("JSON values always serialize"),
+            personal,
+        }
+    }
+
+    /// Reads a stored payload, upcasting older schema versions to the current one.
+    pub fn decode(
+        event_type: &str,
+        schema_version: u16,
+        payload: &[u8],
+        personal: PersonalPart<'_>,
+    ) -> Result<LedgerEvent, DecodeError> {
+        let current = current_version(event_type)
+            .ok_or_else(|| DecodeError::UnknownType { event_type: event_type.to_owned() })?;
+        if schema_version > current {
+            return Err(DecodeError::FutureVersion {
+                event_type: event_type.to_owned(),
+                version: schema_version,
+                current,
+            });
+        }
+        let invalid = |source| DecodeError::Payload { event_type: event_type.to_owned(), source };
+        let mut object: Map<String, Value> = serde_json::from_slice(payload).map_err(invalid)?;
+        if let PersonalPart::Plain(bytes) = personal {
+            let value: Value = serde_json::from_slice(bytes).map_err(invalid)?;
+            object.insert(PERSONAL_KEY.to_owned(), value);
+        }
+        let value = upcast::to_current(event_type, schema_version, current, Value::Object(object))?;
+        Ok(match event_type {
+            "PersonRegistered" => LedgerEvent::PersonRegistered(from_value(event_type, value)?),
+            "EligibilityAcquired" => LedgerEvent::EligibilityAcquired(from_value(event_type, value)?),
+            "PaymentReceived" => LedgerEvent::PaymentReceived(from_value(event_type, value)?),
+            other => unreachable!("{other} is in the catalog but not decoded"),
+        })
+    }
+}
+
+pub(crate) fn current_version(event_type: &str) -> Option<u16> {
+    CATALOG.iter().find(|entry| entry.event_type == event_type).map(|entry| entry.schema_version)
+}
+
+fn to_value<T: Serialize>(payload: &T) -> Value {
+    serde_json::to_value(payload).expect("payload structs always serialize")
+}
+
+fn from_value<T: DeserializeOwned>(event_type: &str, value: Value) -> Result<T, DecodeError> {
+    serde_json::from_value(value)
+        .map_err(|source| DecodeError::Payload { event_type: event_type.to_owned(), source })
+}

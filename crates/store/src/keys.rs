@@ -1,0 +1,150 @@
+//! Per-person data keys: created on first need, cached unwrapped in memory (bounded), destroyed
+//! at the end of retention.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use chrono::Utc;
+use kokuho_vault::{DataKey, MasterKey};
+use uuid::Uuid;
+
+use crate::{on_db, Db, StoreError};
+
+/// How many unwrapped keys stay in memory; past that the cache starts over.
+const CACHED_KEYS_MAX: usize = 50_000;
+
+#[derive(Clone)]
+enum KeyState {
+    Live(DataKey),
+    Destroyed,
+}
+
+pub(crate) struct Keyring {
+    db: Db,
+    master: Arc<MasterKey>,
+    cache: Mutex<HashMap<(String, Uuid), KeyState>>,
+    /// Keys created here but not yet committed: every event sealed with one carries it to the
+    /// writer, which stores it in the same transaction as the event (no separate commit, and no
+    /// event can commit sealed with a key that was never stored).
+    pending: Mutex<HashMap<(String, Uuid), (DataKey, Vec<u8>)>>,
+}
+
+/// A key to seal with; `wrapped` is set while the key still has to be stored with the event.
+pub(crate) struct WritingKey {
+    pub key: DataKey,
+    pub wrapped: Option<Vec<u8>>,
+}
+
+/// The person's key, or the fact that it was destroyed.
+pub(crate) enum KeyLookup {
+    Live(DataKey),
+    Destroyed,
+    Missing,
+}
+
+impl Keyring {
+    pub(crate) fn new(db: Db, master: Arc<MasterKey>) -> Keyring {
+        Keyring { db, master, cache: Mutex::new(HashMap::new()), pending: Mutex::new(HashMap::new()) }
+    }
+
+    fn cached(&self, tenant: &str, subject: Uuid) -> Option<KeyState> {
+        self.cache.lock().expect("key cache lock").get(&(tenant.to_owned(), subject)).cloned()
+    }
+
+    fn remember(&self, tenant: &str, subject: Uuid, state: KeyState) {
+        let mut cache = self.cache.lock().expect("key cache lock");
+        if cache.len() >= CACHED_KEYS_MAX {
+            cache.clear();
+        }
+        cache.insert((tenant.to_owned(), subject), state);
+    }
+
+    fn wrap_context(tenant: &str, subject: Uuid) -> Vec<u8> {
+        format!("{tenant}/{subject}").into_bytes()
+    }
+
+    pub(crate) async fn lookup(&self, tenant: &str, subject: Uuid) -> Result<KeyLookup, StoreError> {
+        if let Some(state) = self.cached(tenant, subject) {
+            return Ok(match state {
+                KeyState::Live(key) => KeyLookup::Live(key),
+                KeyState::Destroyed => KeyLookup::Destroyed,
+            });
+        }
+        let row: Option<(Option<Vec<u8>>,)> = on_db!(&self.db, pool => {
+            sqlx::query_as("SELECT wrapped_key FROM person_keys WHERE tenant = $1 AND subject_id = $2")
+                .bind(tenant)
+                .bind(subject.as_bytes().as_slice())
+                .fetch_optional(pool)
+                .await?
+        });
+        Ok(match row {
+            None => KeyLookup::Missing,
+            Some((None,)) => {
+                self.remember(tenant, subject, KeyState::Destroyed);
+                KeyLookup::Destroyed
+            }
+            Some((Some(wrapped),)) => {
+                let key = self
+                    .master
+                    .unwrap(&wrapped, &Self::wrap_context(tenant, subject))
+                    .map_err(|_| StoreError::WrongMasterKey)?;
+                self.remember(tenant, subject, KeyState::Live(key.clone()));
+                KeyLookup::Live(key)
+            }
+        })
+    }
+
+    /// The key to seal new personal data of `subject` with, created when they have none.
+    pub(crate) async fn key_for_writing(&self, tenant: &str, subject: Uuid) -> Result<WritingKey, StoreError> {
+        if let Some((key, wrapped)) = self.pending.lock().expect("pending keys lock").get(&(tenant.to_owned(), subject)) {
+            return Ok(WritingKey { key: key.clone(), wrapped: Some(wrapped.clone()) });
+        }
+        match self.lookup(tenant, subject).await? {
+            KeyLookup::Live(key) => Ok(WritingKey { key, wrapped: None }),
+            KeyLookup::Destroyed => Err(StoreError::SubjectErased { subject }),
+            KeyLookup::Missing => {
+                let mut pending = self.pending.lock().expect("pending keys lock");
+                // Another task may have created one while we looked it up.
+                let (key, wrapped) = pending.entry((tenant.to_owned(), subject)).or_insert_with(|| {
+                    let key = DataKey::generate();
+                    let wrapped = self.master.wrap(&key, &Self::wrap_context(tenant, subject));
+                    (key, wrapped)
+                });
+                Ok(WritingKey { key: key.clone(), wrapped: Some(wrapped.clone()) })
+            }
+        }
+    }
+
+    /// The writer committed `subject`'s pending key.
+    pub(crate) fn persisted(&self, tenant: &str, subject: Uuid) {
+        let entry = self.pending.lock().expect("pending keys lock").remove(&(tenant.to_owned(), subject));
+        if let Some((key, _)) = entry {
+            self.remember(tenant, subject, KeyState::Live(key));
+        }
+    }
+
+    /// Another process stored a different key for `subject` first: drop ours (the events sealed
+    /// with it were refused) and use theirs from now on.
+    pub(crate) fn lost_race(&self, tenant: &str, subject: Uuid) {
+        self.pending.lock().expect("pending keys lock").remove(&(tenant.to_owned(), subject));
+        self.cache.lock().expect("key cache lock").remove(&(tenant.to_owned(), subject));
+    }
+
+    /// Destroys `subject`'s key. Returns false when there was no live key to destroy.
+    pub(crate) async fn destroy(&self, tenant: &str, subject: Uuid) -> Result<bool, StoreError> {
+        let result = on_db!(&self.db, pool => {
+            sqlx::query(
+                "UPDATE person_keys SET wrapped_key = NULL, destroyed_at = $1 \
+                 WHERE tenant = $2 AND subject_id = $3 AND wrapped_key IS NOT NULL",
+            )
+            .bind(Utc::now().timestamp_micros())
+            .bind(tenant)
+            .bind(subject.as_bytes().as_slice())
+            .execute(pool)
+            .await?
+            .rows_affected()
+        });
+        self.remember(tenant, subject, KeyState::Destroyed);
+        Ok(result > 0)
+    }
+}

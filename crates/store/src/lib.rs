@@ -1,0 +1,298 @@
+//! The event store: the only code that writes events (architecture.md, "Shape").
+//!
+//! It owns the envelope (invariant 2), the per-tenant single writer with group commit and the
+//! hash chain (invariant 5), per-person encryption of personal parts (invariant 7), reads by
+//! stream, by instant and by position, and verification. It does not know what events mean:
+//! payloads are bytes here, typed in `kokuho-events` and decided in `kokuho-domain`.
+
+mod chain;
+mod db;
+mod envelope;
+mod keys;
+pub mod metrics;
+mod read;
+mod verify;
+mod writer;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use chrono::{DateTime, Utc};
+use kokuho_domain::TenantCode;
+use kokuho_vault::MasterKey;
+use tokio::sync::{mpsc, oneshot, watch};
+use tokio::task::JoinHandle;
+use uuid::Uuid;
+
+pub use db::{Backend, Db};
+pub use envelope::{
+    Actor, AppendOutcome, AppendRequest, CommandMeta, ExpectedVersion, NewEvent, PersonalData, RecordedEvent,
+};
+pub use metrics::StoreMetrics;
+pub use read::{Decrypt, PAGE_EVENTS_MAX};
+pub use verify::{Break, ChainBreak, VerifyReport};
+
+/// One command appends at most this many events.
+pub const COMMAND_EVENTS_MAX: usize = 256;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("schema migration: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("{0}")]
+    Config(String),
+    #[error("a data key does not open with this master key: is KOKUHO_MASTER_KEY the one this database was created with?")]
+    WrongMasterKey,
+    #[error("the personal data of {subject} was erased; nothing personal can be added for them")]
+    SubjectErased { subject: Uuid },
+    #[error("stored data is damaged: {0}")]
+    Corrupt(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AppendError {
+    #[error("stream {stream_id} is at version {actual}, not the expected {expected}")]
+    Conflict { stream_id: String, expected: i64, actual: i64 },
+    #[error("idempotency key {key:?} was already used for a different stream")]
+    IdempotencyKeyReused { key: String },
+    #[error("{0}")]
+    Invalid(String),
+    #[error("the personal data of {subject} was erased; nothing personal can be added for them")]
+    SubjectErased { subject: Uuid },
+    #[error("the ledger could not be written: {0}")]
+    Storage(String),
+    #[error("the ledger is shutting down")]
+    ShuttingDown,
+}
+
+struct TenantWriter {
+    queue: mpsc::Sender<writer::Job>,
+    task: JoinHandle<()>,
+}
+
+struct Inner {
+    db: Db,
+    keyring: Arc<keys::Keyring>,
+    metrics: Arc<StoreMetrics>,
+    writers: Mutex<HashMap<TenantCode, TenantWriter>>,
+    /// Counts this process's commits, across tenants, so followers can wake on them.
+    commits: watch::Sender<u64>,
+}
+
+/// A handle on the ledger; cheap to clone.
+#[derive(Clone)]
+pub struct EventStore {
+    inner: Arc<Inner>,
+}
+
+impl EventStore {
+    pub fn new(db: Db, master_key: MasterKey, metrics: StoreMetrics) -> EventStore {
+        EventStore {
+            inner: Arc::new(Inner {
+                keyring: Arc::new(keys::Keyring::new(db.clone(), Arc::new(master_key))),
+                db,
+                metrics: Arc::new(metrics),
+                writers: Mutex::new(HashMap::new()),
+                commits: watch::Sender::new(0),
+            }),
+        }
+    }
+
+    pub fn db(&self) -> &Db {
+        &self.inner.db
+    }
+
+    /// The tenant's writer, started on first use.
+    fn writer(&self, tenant: TenantCode) -> mpsc::Sender<writer::Job> {
+        let mut writers = self.inner.writers.lock().expect("writers lock");
+        let entry = writers.entry(tenant).or_insert_with(|| {
+            let (queue, receiver) = mpsc::channel(writer::QUEUE_COMMANDS_MAX);
+            // The lock key namespaces the tenant code so it cannot collide with other advisory
+            // locks in the same PostgreSQL database.
+            let lock_key = (0x6b6f_6b75_i64 << 32) | i64::from(tenant.as_u32());
+            let writer = writer::Writer::new(
+                self.inner.db.clone(),
+                tenant.to_string(),
+                lock_key,
+                self.inner.keyring.clone(),
+                self.inner.metrics.clone(),
+                self.inner.commits.clone(),
+            );
+            TenantWriter { queue, task: tokio::spawn(writer.run(receiver)) }
+        });
+        entry.queue.clone()
+    }
+
+    /// Appends one command's events to a stream, atomically, if the stream is at the expected
+    /// version. Answers after the commit.
+    pub async fn append(&self, tenant: TenantCode, request: AppendRequest) -> Result<AppendOutcome, AppendError> {
+        if request.events.is_empty() {
+            return Err(AppendError::Invalid("a command must append at least one event".into()));
+        }
+        if request.events.len() > COMMAND_EVENTS_MAX {
+            return Err(AppendError::Invalid(format!(
+                "a command appends at most {COMMAND_EVENTS_MAX} events, not {}",
+                request.events.len()
+            )));
+        }
+        let tenant_text = tenant.to_string();
+        let mut events = Vec::with_capacity(request.events.len());
+        let mut new_keys: Vec<(Uuid, Vec<u8>)> = Vec::new();
+        for event in request.events {
+            let event_id = Uuid::now_v7();
+            let personal = match (event.personal, event.subject_id) {
+                (None, _) => None,
+                (Some(_), None) => {
+                    return Err(AppendError::Invalid(format!("{} has a personal part but no subject", event.event_type)))
+                }
+                (Some(plain), Some(subject)) => {
+                    let key = self.inner.keyring.key_for_writing(&tenant_text, subject).await.map_err(|error| {
+                        match error {
+                            StoreError::SubjectErased { subject } => AppendError::SubjectErased { subject },
+                            other => AppendError::Storage(other.to_string()),
+                        }
+                    })?;
+                    if let Some(wrapped) = key.wrapped {
+                        if !new_keys.iter().any(|(known, _)| *known == subject) {
+                            new_keys.push((subject, wrapped));
+                        }
+                    }
+                    Some(key.key.seal(&plain, &read::seal_context(&tenant_text, event_id)))
+                }
+            };
+            events.push(writer::SealedEvent {
+                event_id,
+                event_type: event.event_type,
+                schema_version: event.schema_version,
+                subject_id: event.subject_id,
+                payload: event.payload,
+                personal,
+            });
+        }
+        let (reply, answer) = oneshot::channel();
+        let job = writer::Job {
+            stream_id: request.stream_id,
+            expected: request.expected_version,
+            meta: request.meta,
+            events,
+            new_keys,
+            reply,
+        };
+        let queue = self.writer(tenant);
+        queue.send(job).await.map_err(|_| AppendError::ShuttingDown)?;
+        answer.await.map_err(|_| AppendError::ShuttingDown)?
+    }
+
+    /// What the command that used `key` appended, if one did.
+    pub async fn idempotent_outcome(&self, tenant: TenantCode, key: &str) -> Result<Option<AppendOutcome>, StoreError> {
+        let row: Option<(Option<i64>, Option<i64>, Option<i64>, Option<i64>)> = on_db!(&self.inner.db, pool => {
+            sqlx::query_as(
+                "SELECT MIN(position), MAX(position), MAX(stream_version), MIN(recorded_at) FROM events \
+                 WHERE tenant = $1 AND idempotency_key = $2 AND idempotency_key IS NOT NULL",
+            )
+            .bind(tenant.to_string())
+            .bind(key)
+            .fetch_optional(pool)
+            .await?
+        });
+        Ok(match row {
+            Some((Some(first_position), Some(last_position), Some(stream_version), Some(recorded_at))) => Some(AppendOutcome {
+                first_position,
+                last_position,
+                stream_version,
+                recorded_at: envelope::from_micros(recorded_at),
+                duplicate: true,
+            }),
+            _ => None,
+        })
+    }
+
+    /// A stream's events in order.
+    pub async fn read_stream(
+        &self,
+        tenant: TenantCode,
+        stream_id: &str,
+        decrypt: Decrypt,
+    ) -> Result<Vec<RecordedEvent>, StoreError> {
+        read::stream(&self.inner.db, &self.inner.keyring, &tenant.to_string(), stream_id, None, decrypt).await
+    }
+
+    /// A stream's events as the ledger had recorded them at `as_of` (transaction time).
+    pub async fn read_stream_as_of(
+        &self,
+        tenant: TenantCode,
+        stream_id: &str,
+        as_of: DateTime<Utc>,
+        decrypt: Decrypt,
+    ) -> Result<Vec<RecordedEvent>, StoreError> {
+        read::stream(&self.inner.db, &self.inner.keyring, &tenant.to_string(), stream_id, Some(as_of), decrypt).await
+    }
+
+    /// Up to `limit` (at most [`PAGE_EVENTS_MAX`]) events after `after_position`, in order.
+    pub async fn read_page(
+        &self,
+        tenant: TenantCode,
+        after_position: i64,
+        limit: i64,
+        decrypt: Decrypt,
+    ) -> Result<Vec<RecordedEvent>, StoreError> {
+        read::page(&self.inner.db, &self.inner.keyring, &tenant.to_string(), after_position, limit, decrypt).await
+    }
+
+    /// The tenant's last committed position (0 for an empty ledger).
+    pub async fn head(&self, tenant: TenantCode) -> Result<i64, StoreError> {
+        let position: Option<i64> = on_db!(&self.inner.db, pool => {
+            sqlx::query_scalar("SELECT MAX(position) FROM events WHERE tenant = $1")
+                .bind(tenant.to_string())
+                .fetch_one(pool)
+                .await?
+        });
+        Ok(position.unwrap_or(0))
+    }
+
+    /// Every tenant that has a ledger.
+    pub async fn tenants(&self) -> Result<Vec<TenantCode>, StoreError> {
+        let codes: Vec<String> = on_db!(&self.inner.db, pool => {
+            sqlx::query_scalar("SELECT code FROM tenants ORDER BY code").fetch_all(pool).await?
+        });
+        codes
+            .iter()
+            .map(|code| TenantCode::parse(code).map_err(|error| StoreError::Corrupt(format!("tenant {code:?}: {error}"))))
+            .collect()
+    }
+
+    /// Changes whenever this process commits to any tenant's ledger (commits by other processes
+    /// are not seen here: followers also poll).
+    pub fn commits(&self) -> watch::Receiver<u64> {
+        self.inner.commits.subscribe()
+    }
+
+    /// Recomputes every tenant's chain; stops each tenant at its first break.
+    pub async fn verify(&self, progress: &mut dyn FnMut(TenantCode, u64)) -> Result<Vec<(TenantCode, VerifyReport)>, StoreError> {
+        let mut reports = Vec::new();
+        for tenant in self.tenants().await? {
+            let report = verify::tenant(&self.inner.db, &tenant.to_string(), &mut |events| progress(tenant, events)).await?;
+            reports.push((tenant, report));
+        }
+        Ok(reports)
+    }
+
+    /// Destroys a person's data key: their personal parts read as erased from now on.
+    pub async fn destroy_subject_key(&self, tenant: TenantCode, subject: Uuid) -> Result<bool, StoreError> {
+        self.inner.keyring.destroy(&tenant.to_string(), subject).await
+    }
+
+    /// Stops taking commands, lets every queued command commit, then returns.
+    pub async fn shutdown(&self) {
+        let writers: Vec<TenantWriter> = {
+            let mut writers = self.inner.writers.lock().expect("writers lock");
+            writers.drain().map(|(_, writer)| writer).collect()
+        };
+        for writer in writers {
+            drop(writer.queue);
+            let _ = writer.task.await;
+        }
+    }
+}

@@ -1,0 +1,11 @@
+//! The read models. Each file owns its tables, how events fill them, and the queries on them.
+//! Column types are the ones both backends accept (`TEXT`, `BIGINT`); ids are hyphenated
+//! UUIDs and dates ISO 8601 text, which sort as they should.
+
+mod eligibility_periods;
+mod payment_totals;
+mod person_registry;
+
+pub use eligibility_periods::{EligibilityPeriodRow, EligibilityPeriods};
+pub use payment_totals::{PaymentTotalRow, PaymentTotals};
+pub use person_registry::{PersonRegistry, RegistryRow};

@@ -1,0 +1,55 @@
+//! The HTTP API: axum router, the one place errors become HTTP (RFC 9457 problem+json with a
+//! stable `code`), request tracing without personal data, OpenAPI and metrics.
+//!
+//! Handlers are thin: they parse the request into domain types, call the ledger or a
+//! projection query, and shape the answer. No rule is decided here.
+
+mod error;
+mod json;
+mod routes;
+
+use std::sync::Arc;
+
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
+use axum::Router;
+use kokuho_ledger::Ledger;
+use kokuho_projections::Projector;
+use kokuho_store::EventStore;
+use prometheus_client::registry::Registry;
+use tower_http::trace::TraceLayer;
+
+pub use error::ApiError;
+pub use json::ApiJson;
+pub use routes::ApiDoc;
+
+/// Request bodies larger than this are refused with 413 before they are parsed.
+pub const BODY_BYTES_MAX: usize = 64 * 1024;
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: EventStore,
+    pub ledger: Arc<Ledger>,
+    pub projector: Arc<Projector>,
+    pub registry: Arc<Registry>,
+}
+
+pub fn router(state: AppState) -> Router {
+    routes::routes()
+        .fallback(error::not_found)
+        .method_not_allowed_fallback(error::method_not_allowed)
+        .layer(DefaultBodyLimit::max(BODY_BYTES_MAX))
+        .layer(
+            // Spans name the route template (`/v1/{tenant}/…`), never the raw URI or body, so no
+            // identifier a caller typed ends up in the logs.
+            TraceLayer::new_for_http().make_span_with(|request: &Request| {
+                let route = request
+                    .extensions()
+                    .get::<MatchedPath>()
+                    .map(|path| path.as_str().to_owned())
+                    .unwrap_or_else(|| "unmatched".to_owned());
+                tracing::info_span!("request", method = %request.method(), route)
+            }),
+        )
+        .with_state(state)
+}

@@ -1,0 +1,75 @@
+//! The endpoints and their OpenAPI document.
+
+use axum::extract::State;
+use axum::http::header;
+use axum::response::IntoResponse;
+use axum::routing::get;
+use axum::Router;
+use serde::Serialize;
+use utoipa::{OpenApi, ToSchema};
+
+use crate::error::Problem;
+use crate::{ApiError, ApiJson, AppState};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "kokuho", description = "The ledger of a municipality's National Health Insurance (国民健康保険) records."),
+    paths(health, openapi_json, metrics),
+    components(schemas(Health, Problem))
+)]
+pub struct ApiDoc;
+
+pub(crate) fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/health", get(health))
+        .route("/openapi.json", get(openapi_json))
+        .route("/metrics", get(metrics))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Health {
+    /// `ok` when the database answers.
+    status: &'static str,
+    /// `sqlite` or `postgres`.
+    database: &'static str,
+    version: &'static str,
+}
+
+/// Liveness and database reachability.
+#[utoipa::path(get, path = "/health", responses(
+    (status = 200, description = "The ledger and its database answer", body = Health),
+    (status = 500, description = "The database does not answer", body = Problem, content_type = "application/problem+json"),
+))]
+async fn health(State(state): State<AppState>) -> Result<ApiJson<Health>, ApiError> {
+    let database = match state.store.db().backend() {
+        kokuho_store::Backend::Sqlite => "sqlite",
+        kokuho_store::Backend::Postgres => "postgres",
+    };
+    kokuho_store::on_db!(state.store.db(), pool => sqlx_ping(pool).await)?;
+    Ok(ApiJson(Health { status: "ok", database, version: env!("CARGO_PKG_VERSION") }))
+}
+
+async fn sqlx_ping<'a, E>(executor: E) -> Result<(), ApiError>
+where
+    E: sqlx::Executor<'a>,
+    i32: sqlx::Type<E::Database> + for<'r> sqlx::Decode<'r, E::Database>,
+    for<'q> <E::Database as sqlx::Database>::Arguments<'q>: sqlx::IntoArguments<'q, E::Database>,
+    (i32,): for<'r> sqlx::FromRow<'r, <E::Database as sqlx::Database>::Row>,
+{
+    let _: (i32,) = sqlx::query_as("SELECT 1").fetch_one(executor).await.map_err(|error| ApiError::Internal(error.to_string()))?;
+    Ok(())
+}
+
+/// This document.
+#[utoipa::path(get, path = "/openapi.json", responses((status = 200, description = "The OpenAPI 3.1 document")))]
+async fn openapi_json() -> impl IntoResponse {
+    axum::Json(ApiDoc::openapi())
+}
+
+/// Prometheus metrics: appends, batch sizes, commit latency, projection lag.
+#[utoipa::path(get, path = "/metrics", responses((status = 200, description = "Prometheus text exposition", content_type = "text/plain")))]
+async fn metrics(State(state): State<AppState>) -> Result<impl IntoResponse, ApiError> {
+    let mut body = String::new();
+    prometheus_client::encoding::text::encode(&mut body, &state.registry).map_err(|error| ApiError::Internal(error.to_string()))?;
+    Ok(([(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")], body))
+}

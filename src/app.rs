@@ -1,0 +1,103 @@
+//! Wiring: open the database, migrate, start the store, ledger and projector, serve HTTP.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use kokuho_api::AppState;
+use kokuho_ledger::{Clock, Ledger};
+use kokuho_projections::{ProjectionMetrics, Projector};
+use kokuho_store::{Db, EventStore, StoreMetrics};
+use prometheus_client::registry::Registry;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use crate::Config;
+
+/// The running ledger without HTTP: what `serve`, `bench` and the tests share.
+pub struct Ledgerd {
+    pub store: EventStore,
+    pub ledger: Arc<Ledger>,
+    pub projector: Arc<Projector>,
+    pub registry: Arc<Registry>,
+    follower: Option<(watch::Sender<bool>, JoinHandle<()>)>,
+}
+
+impl Ledgerd {
+    /// Opens (and migrates) the database; does not start following yet.
+    pub async fn open(config: &Config, clock: Clock) -> anyhow::Result<Ledgerd> {
+        let db = Db::connect(&config.database_url).await.context("opening the database")?;
+        db.migrate().await.context("applying migrations")?;
+        let master_key = config.master_key.load()?;
+        let mut registry = Registry::default();
+        let store = EventStore::new(db, master_key, StoreMetrics::register(&mut registry));
+        let projector = Arc::new(Projector::new(
+            store.clone(),
+            kokuho_projections::all(),
+            ProjectionMetrics::register(&mut registry),
+        ));
+        projector.prepare().await.context("preparing projection tables")?;
+        let ledger = Arc::new(Ledger::new(store.clone(), clock));
+        Ok(Ledgerd { store, ledger, projector, registry: Arc::new(registry), follower: None })
+    }
+
+    /// Keeps projections caught up in the background until [`Ledgerd::shutdown`].
+    pub fn start_following(&mut self) {
+        if self.follower.is_none() {
+            let (stop, stopped) = watch::channel(false);
+            let task = tokio::spawn(self.projector.clone().follow(stopped));
+            self.follower = Some((stop, task));
+        }
+    }
+
+    pub fn state(&self) -> AppState {
+        AppState {
+            store: self.store.clone(),
+            ledger: self.ledger.clone(),
+            projector: self.projector.clone(),
+            registry: self.registry.clone(),
+        }
+    }
+
+    /// Lets queued commands commit, stops following, closes the database.
+    pub async fn shutdown(mut self) {
+        self.store.shutdown().await;
+        if let Some((stop, task)) = self.follower.take() {
+            let _ = stop.send(true);
+            let _ = task.await;
+        }
+        self.store.db().close().await;
+    }
+}
+
+/// The HTTP server on a bound listener (port 0 in tests).
+pub struct Application {
+    ledgerd: Ledgerd,
+    listener: TcpListener,
+}
+
+impl Application {
+    pub async fn build(config: &Config, bind: SocketAddr, clock: Clock) -> anyhow::Result<Application> {
+        let mut ledgerd = Ledgerd::open(config, clock).await?;
+        ledgerd.start_following();
+        let listener = TcpListener::bind(bind).await.with_context(|| format!("binding {bind}"))?;
+        Ok(Application { ledgerd, listener })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener.local_addr().expect("a bound listener has an address")
+    }
+
+    pub fn ledgerd(&self) -> &Ledgerd {
+        &self.ledgerd
+    }
+
+    /// Serves until `stop` resolves, then finishes in-flight requests and commits.
+    pub async fn run_until(self, stop: impl std::future::Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+        let router = kokuho_api::router(self.ledgerd.state());
+        axum::serve(self.listener, router).with_graceful_shutdown(stop).await?;
+        self.ledgerd.shutdown().await;
+        Ok(())
+    }
+}

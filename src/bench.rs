@@ -1,0 +1,225 @@
+//! `kokuho bench`: the `ledger-50k` workload of `performance.md`.
+//!
+//! Setup (not timed in the headline figures): register the persons. Then, with `clients`
+//! concurrent clients each owning a disjoint set of persons, every person gets one "eligibility
+//! acquired" command and 24 "payment received" commands through the real command path (state
+//! check, optimistic concurrency, group commit, durable commit). Then every projection is
+//! rebuilt from the events, then random persons are read as recorded at random past instants.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, NaiveDate, Utc};
+use kokuho_domain::person::PersonCommand;
+use kokuho_domain::{FiscalYear, PersonId, TenantCode, Yen};
+use kokuho_events::{Acquisition, AcquisitionReason, PaymentChannel, PersonDetails, Sex};
+use kokuho_ledger::Ledger;
+use kokuho_store::{Actor, Backend, CommandMeta};
+use rand::Rng;
+use serde::Serialize;
+use uuid::Uuid;
+
+use crate::Ledgerd;
+
+/// Not a real municipality (99999 is unassigned), with a valid check digit: bench data never
+/// mixes with a city's ledger.
+pub const BENCH_TENANT: &str = "999997";
+pub const PAYMENTS_PER_PERSON: usize = 24;
+
+#[derive(Debug, Clone)]
+pub struct BenchOptions {
+    pub persons: usize,
+    pub clients: usize,
+    pub as_of_reads: usize,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct BenchReport {
+    pub workload: String,
+    pub backend: &'static str,
+    pub persons: usize,
+    pub clients: usize,
+    pub commands: usize,
+    pub commands_per_s: f64,
+    pub p50_ms: f64,
+    pub p99_ms: f64,
+    pub registrations_per_s: f64,
+    pub rebuild_events: u64,
+    pub rebuild_events_per_s: f64,
+    pub as_of_reads: usize,
+    pub as_of_p50_ms: f64,
+    pub as_of_p99_ms: f64,
+}
+
+/// What the bench reports while it runs: (phase, done, total).
+pub type Progress = Arc<dyn Fn(&'static str, u64, u64) + Send + Sync>;
+
+fn meta(key: String) -> CommandMeta {
+    CommandMeta {
+        actor: Actor::System("bench".into()),
+        purpose: "collection".into(),
+        correlation_id: Uuid::now_v7(),
+        causation_id: None,
+        idempotency_key: Some(key),
+    }
+}
+
+fn register_command(index: usize) -> PersonCommand {
+    PersonCommand::Register {
+        atena_no: format!("B{index:09}"),
+        details: PersonDetails {
+            name: format!("試験 太郎{index}"),
+            name_kana: "シケン タロウ".into(),
+            sex: if index % 2 == 0 { Sex::Male } else { Sex::Female },
+            date_of_birth: NaiveDate::from_ymd_opt(1960 + (index % 50) as i32, 1 + (index % 12) as u32, 1 + (index % 28) as u32)
+                .expect("valid date"),
+            address: format!("埼玉県熊谷市宮町二丁目{}番地", index % 100),
+        },
+        acquisition: Acquisition { source: "resident_registry".into(), legal_basis: "住民基本台帳法".into() },
+    }
+}
+
+fn percentile_ms(sorted: &[Duration], fraction: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let index = ((sorted.len() as f64 * fraction).ceil() as usize).clamp(1, sorted.len()) - 1;
+    sorted[index].as_secs_f64() * 1000.0
+}
+
+/// Runs `work(client, person_index)` for every person, `clients` at a time, each client owning
+/// the persons `i` with `i % clients == client`. Returns every command's latency.
+async fn by_clients<F, Fut>(persons: usize, clients: usize, progress: &Progress, phase: &'static str, per_person: u64, work: F) -> anyhow::Result<Vec<Duration>>
+where
+    F: Fn(usize) -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = anyhow::Result<Vec<Duration>>> + Send,
+{
+    let work = Arc::new(work);
+    let done = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let total = persons as u64 * per_person;
+    let mut tasks = Vec::new();
+    for client in 0..clients {
+        let work = work.clone();
+        let done = done.clone();
+        let progress = progress.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut latencies = Vec::new();
+            for index in (client..persons).step_by(clients) {
+                let mut person = work(index).await?;
+                let finished = done.fetch_add(person.len() as u64, std::sync::atomic::Ordering::Relaxed) + person.len() as u64;
+                progress(phase, finished, total);
+                latencies.append(&mut person);
+            }
+            anyhow::Ok(latencies)
+        }));
+    }
+    let mut latencies = Vec::new();
+    for task in tasks {
+        latencies.extend(task.await??);
+    }
+    Ok(latencies)
+}
+
+pub async fn run(ledgerd: &Ledgerd, options: &BenchOptions, progress: Progress) -> anyhow::Result<BenchReport> {
+    anyhow::ensure!(options.persons > 0 && options.clients > 0, "--persons and --clients must be at least 1");
+    let tenant = TenantCode::parse(BENCH_TENANT).expect("the bench tenant code is valid");
+    let ledger: Arc<Ledger> = ledgerd.ledger.clone();
+    let run_id = Uuid::now_v7().simple().to_string();
+    let persons: Arc<Vec<PersonId>> = Arc::new((0..options.persons).map(|_| PersonId::new()).collect());
+
+    // Setup: registration (each a PersonRegistered with an encrypted personal part).
+    let started = Instant::now();
+    {
+        let (ledger, persons, run_id) = (ledger.clone(), persons.clone(), run_id.clone());
+        by_clients(options.persons, options.clients, &progress, "register", 1, move |index| {
+            let (ledger, persons, run_id) = (ledger.clone(), persons.clone(), run_id.clone());
+            async move {
+                let at = Instant::now();
+                ledger.execute(tenant, persons[index], register_command(index), meta(format!("{run_id}-{index}-r"))).await?;
+                Ok(vec![at.elapsed()])
+            }
+        })
+        .await?;
+    }
+    let registrations_per_s = options.persons as f64 / started.elapsed().as_secs_f64();
+
+    // The measured workload.
+    let first_instant: DateTime<Utc> = Utc::now();
+    let started = Instant::now();
+    let mut latencies = {
+        let (ledger, persons, run_id) = (ledger.clone(), persons.clone(), run_id.clone());
+        by_clients(options.persons, options.clients, &progress, "commands", 1 + PAYMENTS_PER_PERSON as u64, move |index| {
+            let (ledger, persons, run_id) = (ledger.clone(), persons.clone(), run_id.clone());
+            async move {
+                let person = persons[index];
+                let mut latencies = Vec::with_capacity(1 + PAYMENTS_PER_PERSON);
+                let at = Instant::now();
+                let acquire = PersonCommand::AcquireEligibility {
+                    reason: AcquisitionReason::MovedIn,
+                    event_date: NaiveDate::from_ymd_opt(2025, 4, 1).expect("valid date"),
+                    notified_on: NaiveDate::from_ymd_opt(2025, 4, 7).expect("valid date"),
+                };
+                ledger.execute(tenant, person, acquire, meta(format!("{run_id}-{index}-a"))).await?;
+                latencies.push(at.elapsed());
+                for installment in 0..PAYMENTS_PER_PERSON {
+                    let at = Instant::now();
+                    let pay = PersonCommand::RecordPayment {
+                        fiscal_year: FiscalYear::new(2025),
+                        amount: Yen::new(10_000 + (installment as i64) * 100),
+                        received_on: NaiveDate::from_ymd_opt(2025, 7, 31).expect("valid date"),
+                        channel: PaymentChannel::BankTransfer,
+                    };
+                    ledger.execute(tenant, person, pay, meta(format!("{run_id}-{index}-p{installment}"))).await?;
+                    latencies.push(at.elapsed());
+                }
+                Ok(latencies)
+            }
+        })
+        .await?
+    };
+    let elapsed = started.elapsed();
+    let last_instant: DateTime<Utc> = Utc::now();
+    latencies.sort_unstable();
+    let commands = latencies.len();
+
+    // Rebuild every projection from the events.
+    let rebuild_progress = progress.clone();
+    let report = ledgerd.projector.rebuild(None, &mut |done, total| rebuild_progress("rebuild", done, total)).await?;
+    let rebuild_events_per_s = report.events as f64 / report.elapsed.as_secs_f64();
+
+    // As-of reads: random persons as recorded at random instants during the workload.
+    let mut as_of = Vec::with_capacity(options.as_of_reads);
+    let span_micros = (last_instant - first_instant).num_microseconds().unwrap_or(1).max(1);
+    for read in 0..options.as_of_reads {
+        let (index, offset) = {
+            let mut rng = rand::thread_rng();
+            (rng.gen_range(0..options.persons), rng.gen_range(0..span_micros))
+        };
+        let instant = first_instant + chrono::Duration::microseconds(offset);
+        let at = Instant::now();
+        ledger.replay(tenant, persons[index], Some(instant), kokuho_store::Decrypt::Yes).await?;
+        as_of.push(at.elapsed());
+        progress("as-of reads", read as u64 + 1, options.as_of_reads as u64);
+    }
+    as_of.sort_unstable();
+
+    Ok(BenchReport {
+        workload: format!("ledger-{}k", commands / 1000),
+        backend: match ledgerd.store.db().backend() {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres => "postgres",
+        },
+        persons: options.persons,
+        clients: options.clients,
+        commands,
+        commands_per_s: commands as f64 / elapsed.as_secs_f64(),
+        p50_ms: percentile_ms(&latencies, 0.50),
+        p99_ms: percentile_ms(&latencies, 0.99),
+        registrations_per_s,
+        rebuild_events: report.events,
+        rebuild_events_per_s,
+        as_of_reads: options.as_of_reads,
+        as_of_p50_ms: percentile_ms(&as_of, 0.50),
+        as_of_p99_ms: percentile_ms(&as_of, 0.99),
+    })
+}

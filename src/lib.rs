@@ -1,0 +1,10 @@
+//! The `kokuho` binary's library half: configuration, wiring of store, ledger, projector and
+//! HTTP server, and the benchmark. `main.rs` is only the command line; tests and examples use
+//! this crate to start the same application on port 0.
+
+pub mod app;
+pub mod bench;
+pub mod config;
+
+pub use app::{Application, Ledgerd};
+pub use config::{Config, MasterKeySource};

@@ -1,0 +1,272 @@
+//! The `kokuho` command line: serve, migrate, rebuild, replay, verify, bench.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use clap::{Parser, Subcommand};
+use indicatif::{ProgressBar, ProgressStyle};
+use kokuho::bench::{self, BenchOptions};
+use kokuho::config::{DEFAULT_DATABASE_URL, DEFAULT_MASTER_KEY_FILE};
+use kokuho::{Application, Config, Ledgerd, MasterKeySource};
+use kokuho_domain::{PersonId, TenantCode};
+use kokuho_store::Decrypt;
+
+#[derive(Parser)]
+#[command(name = "kokuho", version, about = "The ledger of a municipality's National Health Insurance records")]
+struct Cli {
+    /// The database: sqlite://FILE (created when missing) or postgres://…
+    #[arg(long, global = true, env = "DATABASE_URL")]
+    database: Option<String>,
+    /// File holding the master key (64 hex digits); created with a development key when missing.
+    /// KOKUHO_MASTER_KEY (the key itself) takes precedence.
+    #[arg(long, global = true, env = "KOKUHO_MASTER_KEY_FILE")]
+    master_key_file: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Migrate the database and serve the HTTP API.
+    Serve {
+        #[arg(long, env = "KOKUHO_BIND", default_value = "127.0.0.1:8080")]
+        bind: SocketAddr,
+    },
+    /// Apply the durable schema and exit.
+    Migrate,
+    /// Rebuild projections from the events into fresh tables, then swap them in atomically.
+    Rebuild {
+        /// Only this projection (default: all).
+        #[arg(long)]
+        projection: Option<String>,
+    },
+    /// Print a person's state and history as recorded at an instant.
+    Replay {
+        #[arg(long)]
+        tenant: TenantCode,
+        #[arg(long)]
+        person: uuid::Uuid,
+        /// RFC 3339 instant (transaction time); default now.
+        #[arg(long)]
+        as_of: Option<chrono::DateTime<chrono::Utc>>,
+    },
+    /// Recompute every tenant's hash chain; exit 1 naming the first bad position.
+    Verify,
+    /// Run the ledger-50k benchmark (performance.md).
+    Bench {
+        #[arg(long, default_value_t = 2000)]
+        persons: usize,
+        #[arg(long, default_value_t = 16)]
+        clients: usize,
+        #[arg(long, default_value_t = 2000)]
+        as_of_reads: usize,
+        /// Print one JSON object instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn progress_bar(message: &'static str) -> ProgressBar {
+    let bar = ProgressBar::new(0).with_message(message);
+    bar.set_style(
+        ProgressStyle::with_template("{msg:>12} [{bar:40}] {pos}/{len} ({per_sec}, {eta})")
+            .expect("valid template")
+            .progress_chars("=> "),
+    );
+    bar
+}
+
+fn config(cli: &Cli, default_database: &str, ephemeral_key: bool) -> Config {
+    let master_key = match (std::env::var("KOKUHO_MASTER_KEY"), &cli.master_key_file) {
+        (Ok(hex), _) => MasterKeySource::Hex(hex),
+        (Err(_), Some(path)) => MasterKeySource::File(path.clone()),
+        (Err(_), None) if ephemeral_key => MasterKeySource::Ephemeral,
+        (Err(_), None) => MasterKeySource::File(PathBuf::from(DEFAULT_MASTER_KEY_FILE)),
+    };
+    Config { database_url: cli.database.clone().unwrap_or_else(|| default_database.to_owned()), master_key }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = terminate => {} }
+    tracing::info!("shutting down: finishing in-flight requests and commits");
+}
+
+async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match &cli.command {
+        Command::Serve { bind } => {
+            let config = config(&cli, DEFAULT_DATABASE_URL, false);
+            let app = Application::build(&config, *bind, kokuho_ledger::system_clock()).await?;
+            let address = app.local_addr();
+            println!("kokuho is serving the ledger at http://{address}");
+            println!("  database: {}", redact(&config.database_url));
+            println!("  health:   http://{address}/health");
+            println!("  API:      http://{address}/openapi.json");
+            app.run_until(shutdown_signal()).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Migrate => {
+            let config = config(&cli, DEFAULT_DATABASE_URL, false);
+            let ledgerd = Ledgerd::open(&config, kokuho_ledger::system_clock()).await?;
+            ledgerd.shutdown().await;
+            println!("migrated {}", redact(&config.database_url));
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Rebuild { projection } => {
+            let config = config(&cli, DEFAULT_DATABASE_URL, false);
+            let ledgerd = Ledgerd::open(&config, kokuho_ledger::system_clock()).await?;
+            let bar = progress_bar("rebuild");
+            let report = ledgerd
+                .projector
+                .rebuild(projection.as_deref(), &mut |done, total| {
+                    bar.set_length(total);
+                    bar.set_position(done);
+                })
+                .await?;
+            bar.finish_and_clear();
+            println!(
+                "rebuilt {} from {} events of {} tenant(s) in {:.2} s ({:.0} events/s)",
+                report.projections.join(", "),
+                report.events,
+                report.tenants,
+                report.elapsed.as_secs_f64(),
+                report.events as f64 / report.elapsed.as_secs_f64().max(1e-9)
+            );
+            ledgerd.shutdown().await;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Replay { tenant, person, as_of } => {
+            let config = config(&cli, DEFAULT_DATABASE_URL, false);
+            let ledgerd = Ledgerd::open(&config, kokuho_ledger::system_clock()).await?;
+            // The command line prints no personal data: it is not an audited staff read.
+            let view = ledgerd.ledger.replay(*tenant, PersonId::from_uuid(*person), *as_of, Decrypt::No).await?;
+            let history: Vec<serde_json::Value> = view
+                .events
+                .iter()
+                .map(|(recorded, _)| {
+                    serde_json::json!({
+                        "position": recorded.position,
+                        "stream_version": recorded.stream_version,
+                        "recorded_at": recorded.recorded_at,
+                        "event_type": recorded.event_type,
+                        "actor": recorded.actor,
+                        "purpose": recorded.purpose,
+                        "payload": serde_json::from_slice::<serde_json::Value>(&recorded.payload).unwrap_or_default(),
+                    })
+                })
+                .collect();
+            let output = serde_json::json!({
+                "tenant": tenant,
+                "person_id": person,
+                "as_of": as_of.unwrap_or_else(chrono::Utc::now),
+                "version": view.version,
+                "state": view.state,
+                "history": history,
+            });
+            println!("{}", serde_json::to_string_pretty(&output)?);
+            ledgerd.shutdown().await;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Verify => {
+            let config = config(&cli, DEFAULT_DATABASE_URL, true);
+            let db = kokuho_store::Db::connect(&config.database_url).await.context("opening the database")?;
+            db.migrate().await?;
+            let store = kokuho_store::EventStore::new(db, kokuho_vault::MasterKey::ephemeral(), kokuho_store::StoreMetrics::unregistered());
+            let bar = progress_bar("verify");
+            let reports = store.verify(&mut |_, events| bar.set_position(events)).await?;
+            bar.finish_and_clear();
+            let mut broken = false;
+            for (tenant, report) in &reports {
+                match &report.first_break {
+                    None => println!("tenant {tenant}: {} events, chain intact", report.events),
+                    Some(chain_break) => {
+                        broken = true;
+                        println!("tenant {tenant}: BROKEN after {} good events: {chain_break}", report.events);
+                    }
+                }
+            }
+            if reports.is_empty() {
+                println!("no ledgers in {}", redact(&config.database_url));
+            }
+            store.db().close().await;
+            Ok(if broken { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+        }
+        Command::Bench { persons, clients, as_of_reads, json } => {
+            // Bench data goes to its own file unless a database is named, and to its own tenant.
+            let config = config(&cli, "sqlite://kokuho-bench.db", true);
+            let ledgerd = Ledgerd::open(&config, kokuho_ledger::system_clock()).await?;
+            let bar = Arc::new(progress_bar("bench"));
+            let reporter = bar.clone();
+            let progress: bench::Progress = Arc::new(move |phase, done, total| {
+                reporter.set_message(phase);
+                reporter.set_length(total);
+                reporter.set_position(done);
+            });
+            let options = BenchOptions { persons: *persons, clients: *clients, as_of_reads: *as_of_reads };
+            let report = bench::run(&ledgerd, &options, progress).await?;
+            bar.finish_and_clear();
+            ledgerd.shutdown().await;
+            if *json {
+                println!("{}", serde_json::to_string(&report)?);
+            } else {
+                println!("{} on {} ({} persons, {} clients, {})", report.workload, report.backend, report.persons, report.clients, redact(&config.database_url));
+                println!("  commands        {:>10.0} /s   p50 {:.2} ms   p99 {:.2} ms", report.commands_per_s, report.p50_ms, report.p99_ms);
+                println!("  registrations   {:>10.0} /s   (setup)", report.registrations_per_s);
+                println!("  rebuild         {:>10.0} events/s ({} events)", report.rebuild_events_per_s, report.rebuild_events);
+                println!("  as-of reads     p50 {:.2} ms   p99 {:.2} ms ({} reads)", report.as_of_p50_ms, report.as_of_p99_ms, report.as_of_reads);
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+/// A database URL without its password, for printing.
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let credentials = &url[scheme + 3..at];
+            match credentials.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme + 3], &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("KOKUHO_LOG").unwrap_or_else(|_| "info,sqlx=warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let runtime = tokio::runtime::Runtime::new().expect("a tokio runtime starts");
+    let result = runtime.block_on(run(cli));
+    runtime.shutdown_timeout(Duration::from_secs(5));
+    match result {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("kokuho: {error:#}");
+            ExitCode::from(2)
+        }
+    }
+}

@@ -1,6 +1,5 @@
 //! [`LedgerEvent`]: every known event, and its encoding into the stored parts.
 
-use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::{Map, Value};
 use uuid::Uuid;
@@ -65,8 +64,11 @@ pub enum DecodeError {
     FutureVersion { event_type: String, version: u16, current: u16 },
     #[error("no upcaster reads {event_type} v{version}")]
     MissingUpcaster { event_type: String, version: u16 },
-    #[error("{event_type} payload is not valid: {source}")]
-    Payload { event_type: String, source: serde_json::Error },
+    #[error("{event_type} payload is not valid: {reason}")]
+    Payload { event_type: String, reason: String },
+    /// Personal data must only ever arrive through the sealed part.
+    #[error("{event_type} carries a personal part in its clear payload")]
+    PersonalInClear { event_type: String },
 }
 
 impl LedgerEvent {
@@ -126,19 +128,26 @@ impl LedgerEvent {
                 current,
             });
         }
-        let invalid = |source| DecodeError::Payload { event_type: event_type.to_owned(), source };
-        let mut object: Map<String, Value> = serde_json::from_slice(payload).map_err(invalid)?;
+        let mut object: Map<String, Value> =
+            serde_json::from_slice(payload).map_err(|error| invalid(event_type, &error, false))?;
+        if object.contains_key(PERSONAL_KEY) {
+            return Err(DecodeError::PersonalInClear { event_type: event_type.to_owned() });
+        }
+        let has_personal = matches!(personal, PersonalPart::Plain(_));
         if let PersonalPart::Plain(bytes) = personal {
-            let value: Value = serde_json::from_slice(bytes).map_err(invalid)?;
+            let value: Value = serde_json::from_slice(bytes).map_err(|error| invalid(event_type, &error, true))?;
             object.insert(PERSONAL_KEY.to_owned(), value);
         }
         let value = upcast::to_current(event_type, schema_version, current, Value::Object(object))?;
-        Ok(match event_type {
-            "PersonRegistered" => LedgerEvent::PersonRegistered(from_value(event_type, value)?),
-            "EligibilityAcquired" => LedgerEvent::EligibilityAcquired(from_value(event_type, value)?),
-            "PaymentReceived" => LedgerEvent::PaymentReceived(from_value(event_type, value)?),
-            other => unreachable!("{other} is in the catalog but not decoded"),
-        })
+        let typed = |value| -> Result<LedgerEvent, serde_json::Error> {
+            Ok(match event_type {
+                "PersonRegistered" => LedgerEvent::PersonRegistered(serde_json::from_value(value)?),
+                "EligibilityAcquired" => LedgerEvent::EligibilityAcquired(serde_json::from_value(value)?),
+                "PaymentReceived" => LedgerEvent::PaymentReceived(serde_json::from_value(value)?),
+                other => unreachable!("{other} is in the catalog but not decoded"),
+            })
+        };
+        typed(value).map_err(|error| invalid(event_type, &error, has_personal))
     }
 }
 
@@ -150,7 +159,13 @@ fn to_value<T: Serialize>(payload: &T) -> Value {
     serde_json::to_value(payload).expect("payload structs always serialize")
 }
 
-fn from_value<T: DeserializeOwned>(event_type: &str, value: Value) -> Result<T, DecodeError> {
-    serde_json::from_value(value)
-        .map_err(|source| DecodeError::Payload { event_type: event_type.to_owned(), source })
+/// serde's messages can quote the offending value; when the personal part took part in the
+/// decode, that value may be personal data (invariant 8), so only the error's category is kept.
+fn invalid(event_type: &str, error: &serde_json::Error, personal_involved: bool) -> DecodeError {
+    let reason = if personal_involved {
+        format!("{:?} error in the payload or its personal part (details withheld)", error.classify())
+    } else {
+        error.to_string()
+    };
+    DecodeError::Payload { event_type: event_type.to_owned(), reason }
 }

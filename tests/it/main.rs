@@ -1,0 +1,11 @@
+//! Black-box tests of kokuho: the store, projections, HTTP router and the real binary, against
+//! SQLite by default and against PostgreSQL when `KOKUHO_TEST_POSTGRES_URL` names a server
+//! (`scripts/test` runs the suite both ways). Every test gets a fresh database.
+
+
+mod cli;
+mod harness;
+mod projections;
+
+
+mod store;

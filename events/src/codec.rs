@@ -16,6 +16,21 @@ pub enum LedgerEvent {
     PersonRegistered(PersonRegistered),
     EligibilityAcquired(EligibilityAcquired),
     PaymentReceived(PaymentReceived),
+    StaffUserCreated(StaffUserCreated),
+    StaffUserDisabled(StaffUserDisabled),
+    StaffSignedIn(StaffSignedIn),
+    StaffSignInFailed(StaffSignInFailed),
+    StaffSignedOut(StaffSignedOut),
+    RequestRefused(RequestRefused),
+    PersonalDataAccessed(PersonalDataAccessed),
+}
+
+/// Calls `$action!(Variant)` for every variant: the one list of event types in code.
+macro_rules! for_each_event {
+    ($action:ident) => {
+        $action!(PersonRegistered, EligibilityAcquired, PaymentReceived, StaffUserCreated, StaffUserDisabled,
+                 StaffSignedIn, StaffSignInFailed, StaffSignedOut, RequestRefused, PersonalDataAccessed)
+    };
 }
 
 /// One row of the event catalog: type name, current schema version, what it records.
@@ -30,6 +45,13 @@ pub const CATALOG: &[CatalogEntry] = &[
     CatalogEntry { event_type: "PersonRegistered", schema_version: 1, summary: "a person entered the ledger from the resident registry" },
     CatalogEntry { event_type: "EligibilityAcquired", schema_version: 1, summary: "a person became insured (資格取得)" },
     CatalogEntry { event_type: "PaymentReceived", schema_version: 2, summary: "a payment of NHI tax was received (収納)" },
+    CatalogEntry { event_type: "StaffUserCreated", schema_version: 1, summary: "a staff account was created" },
+    CatalogEntry { event_type: "StaffUserDisabled", schema_version: 1, summary: "a staff account was disabled and its sessions ended" },
+    CatalogEntry { event_type: "StaffSignedIn", schema_version: 1, summary: "a staff member signed in with password and second factor" },
+    CatalogEntry { event_type: "StaffSignInFailed", schema_version: 1, summary: "a sign-in was refused, and why" },
+    CatalogEntry { event_type: "StaffSignedOut", schema_version: 1, summary: "a staff member signed out" },
+    CatalogEntry { event_type: "RequestRefused", schema_version: 1, summary: "an authenticated request was refused by role, purpose or tenant" },
+    CatalogEntry { event_type: "PersonalDataAccessed", schema_version: 1, summary: "staff read a person's data: who, whom, which items, why (the access record)" },
 ];
 
 /// An event split into what the store keeps in clear and what it must encrypt.
@@ -73,28 +95,32 @@ pub enum DecodeError {
 
 impl LedgerEvent {
     pub fn event_type(&self) -> &'static str {
-        match self {
-            LedgerEvent::PersonRegistered(_) => "PersonRegistered",
-            LedgerEvent::EligibilityAcquired(_) => "EligibilityAcquired",
-            LedgerEvent::PaymentReceived(_) => "PaymentReceived",
+        macro_rules! name {
+            ($($variant:ident),*) => {
+                match self { $(LedgerEvent::$variant(_) => stringify!($variant),)* }
+            };
         }
+        for_each_event!(name)
     }
 
-    /// The person this event is about.
-    pub fn person_id(&self) -> Uuid {
+    /// The person whose data key seals this event's personal part (and whose erasure erases
+    /// it): set for the events of a person's own stream.
+    pub fn subject(&self) -> Option<Uuid> {
         match self {
-            LedgerEvent::PersonRegistered(e) => e.person_id,
-            LedgerEvent::EligibilityAcquired(e) => e.person_id,
-            LedgerEvent::PaymentReceived(e) => e.person_id,
+            LedgerEvent::PersonRegistered(e) => Some(e.person_id),
+            LedgerEvent::EligibilityAcquired(e) => Some(e.person_id),
+            LedgerEvent::PaymentReceived(e) => Some(e.person_id),
+            _ => None,
         }
     }
 
     pub fn encode(&self) -> Encoded {
-        let value = match self {
-            LedgerEvent::PersonRegistered(e) => to_value(e),
-            LedgerEvent::EligibilityAcquired(e) => to_value(e),
-            LedgerEvent::PaymentReceived(e) => to_value(e),
-        };
+        macro_rules! value {
+            ($($variant:ident),*) => {
+                match self { $(LedgerEvent::$variant(e) => to_value(e),)* }
+            };
+        }
+        let value = for_each_event!(value);
         let Value::Object(mut object) = value else {
             unreachable!("every payload is a struct and serializes as an object")
         };
@@ -106,7 +132,7 @@ impl LedgerEvent {
         Encoded {
             event_type,
             schema_version: current_version(event_type).expect("every variant is in the catalog"),
-            subject: Some(self.person_id()),
+            subject: self.subject(),
             payload: serde_json::to_vec(&object).expect("JSON values always serialize"),
             personal,
         }
@@ -128,6 +154,9 @@ impl LedgerEvent {
                 current,
             });
         }
+        if schema_version == current && !matches!(personal, PersonalPart::Plain(_)) {
+            return decode_current_clear(event_type, payload);
+        }
         let mut object: Map<String, Value> =
             serde_json::from_slice(payload).map_err(|error| invalid(event_type, &error, false))?;
         if object.contains_key(PERSONAL_KEY) {
@@ -140,15 +169,45 @@ impl LedgerEvent {
         }
         let value = upcast::to_current(event_type, schema_version, current, Value::Object(object))?;
         let typed = |value| -> Result<LedgerEvent, serde_json::Error> {
-            Ok(match event_type {
-                "PersonRegistered" => LedgerEvent::PersonRegistered(serde_json::from_value(value)?),
-                "EligibilityAcquired" => LedgerEvent::EligibilityAcquired(serde_json::from_value(value)?),
-                "PaymentReceived" => LedgerEvent::PaymentReceived(serde_json::from_value(value)?),
-                other => unreachable!("{other} is in the catalog but not decoded"),
-            })
+            macro_rules! typed {
+                ($($variant:ident),*) => {
+                    match event_type {
+                        $(stringify!($variant) => LedgerEvent::$variant(serde_json::from_value(value)?),)*
+                        other => unreachable!("{other} is in the catalog but not decoded"),
+                    }
+                };
+            }
+            Ok(for_each_event!(typed))
         };
         typed(value).map_err(|error| invalid(event_type, &error, has_personal))
     }
+}
+
+/// The common case on every rebuild: a current-version payload read without its personal part,
+/// deserialized in one pass. A `personal` key in the clear is still refused.
+fn decode_current_clear(event_type: &str, payload: &[u8]) -> Result<LedgerEvent, DecodeError> {
+    let invalid = |error: serde_json::Error| invalid(event_type, &error, false);
+    let event = match event_type {
+        "PersonRegistered" => {
+            let event: PersonRegistered = serde_json::from_slice(payload).map_err(invalid)?;
+            if event.personal != crate::Personal::Unavailable {
+                return Err(DecodeError::PersonalInClear { event_type: event_type.to_owned() });
+            }
+            LedgerEvent::PersonRegistered(event)
+        }
+        other => {
+            macro_rules! typed {
+                ($($variant:ident),*) => {
+                    match other {
+                        $(stringify!($variant) => LedgerEvent::$variant(serde_json::from_slice(payload).map_err(invalid)?),)*
+                        other => unreachable!("{other} is in the catalog but not decoded"),
+                    }
+                };
+            }
+            for_each_event!(typed)
+        }
+    };
+    Ok(event)
 }
 
 pub(crate) fn current_version(event_type: &str) -> Option<u16> {

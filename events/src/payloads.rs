@@ -93,3 +93,89 @@ pub struct PaymentReceived {
     pub received_on: NaiveDate,
     pub channel: PaymentChannel,
 }
+
+/// A staff account was created (one account per person; no shared accounts) (v1).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StaffUserCreated {
+    pub user_id: Uuid,
+    pub login: String,
+    /// A `kokuho_auth::Role` name, e.g. `eligibility_clerk`.
+    pub role: String,
+    /// The administrator who created it, or `None` for the first one (created from the command line).
+    pub created_by: Option<Uuid>,
+}
+
+/// A staff account was disabled (transfer, retirement); its sessions ended at once (v1).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StaffUserDisabled {
+    pub user_id: Uuid,
+    pub disabled_by: Option<Uuid>,
+    pub reason: String,
+}
+
+/// A staff member signed in with password and second factor (v1).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StaffSignedIn {
+    pub user_id: Uuid,
+    /// Identifies the session in the record without revealing its token.
+    pub session_id: Uuid,
+}
+
+/// Why a sign-in was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SignInFailure {
+    UnknownLogin,
+    WrongPassword,
+    WrongCode,
+    CodeAlreadyUsed,
+    AccountLocked,
+    AccountDisabled,
+}
+
+/// A sign-in was refused (v1). The password and code tried are never recorded.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StaffSignInFailed {
+    pub login: String,
+    pub user_id: Option<Uuid>,
+    pub failure: SignInFailure,
+}
+
+/// A staff member signed out (v1).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StaffSignedOut {
+    pub user_id: Uuid,
+    pub session_id: Uuid,
+}
+
+/// An authenticated request was refused by authorization (role, purpose or tenant) (v1).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RequestRefused {
+    pub user_id: Uuid,
+    /// The route template (`/v1/{tenant}/persons/{person_id}`), never the raw path.
+    pub route: String,
+    pub method: String,
+    /// The problem code the caller received, e.g. `role_not_permitted`.
+    pub code: String,
+    pub purpose: Option<String>,
+}
+
+/// Staff read a person's data (the access record, III-3 risk 2), committed before the
+/// response was sent (v1).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PersonalDataAccessed {
+    pub user_id: Uuid,
+    pub role: String,
+    pub person_id: Uuid,
+    /// Which items were shown, e.g. `["name", "address", "eligibility"]`.
+    pub items: Vec<String>,
+    /// The NHI affair the read was for (a `kokuho_auth::Purpose` name).
+    pub purpose: String,
+}

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use kokuho_domain::TenantCode;
 use kokuho_events::{LedgerEvent, PersonalPart};
-use kokuho_store::{Backend, Db, Decrypt, EventStore, RecordedEvent, StoreError};
+use kokuho_store::{Backend, ClearEvent, Db, EventStore, StoreError};
 use rand::Rng;
 use tokio::sync::watch;
 
@@ -181,7 +181,7 @@ impl Projector {
         loop {
             let checkpoints = self.checkpoints(&tenant_text).await?;
             let from = self.projections.iter().map(|p| checkpoints.get(p.name()).copied().unwrap_or(0)).min().unwrap_or(0);
-            let page = self.store.read_page(tenant, from, PAGE_EVENTS, Decrypt::No).await?;
+            let page = self.store.read_clear_page(tenant, from, PAGE_EVENTS).await?;
             if page.is_empty() {
                 self.record_lag(&tenant_text, &checkpoints, from);
                 return Ok(read);
@@ -306,7 +306,7 @@ impl Projector {
                 let _locked = checkpoints_in!(tx, backend, &tenant_text);
                 let mut position = built[tenant];
                 loop {
-                    let page = self.store.read_page(*tenant, position, PAGE_EVENTS, Decrypt::No).await?;
+                    let page = self.store.read_clear_page(*tenant, position, PAGE_EVENTS).await?;
                     let Some(last) = page.last().map(|event| event.position) else { break };
                     let events = decode(&page)?;
                     for projection in &selected {
@@ -352,12 +352,12 @@ impl Projector {
         // Read the next page while the current one is written: reading and decoding is about
         // half the work of a rebuild.
         let store = self.store.clone();
-        let mut next = tokio::spawn(async move { store.read_page(tenant, from, PAGE_EVENTS, Decrypt::No).await });
+        let mut next = tokio::spawn(async move { store.read_clear_page(tenant, from, PAGE_EVENTS).await });
         loop {
             let page = next.await.expect("page reader does not panic")?;
             let Some(last) = page.last().map(|event| event.position) else { return Ok(position) };
             let store = self.store.clone();
-            next = tokio::spawn(async move { store.read_page(tenant, last, PAGE_EVENTS, Decrypt::No).await });
+            next = tokio::spawn(async move { store.read_clear_page(tenant, last, PAGE_EVENTS).await });
             let events = decode(&page)?;
             let mut writes = Writes::default();
             for projection in selected {
@@ -410,17 +410,14 @@ fn create_statements(ddl: &[&str], physical_name: &str) -> Vec<String> {
         .collect()
 }
 
-fn decode(page: &[RecordedEvent]) -> Result<Vec<Projected>, ProjectionError> {
+fn decode(page: &[ClearEvent]) -> Result<Vec<Projected>, ProjectionError> {
     page.iter()
         .map(|event| {
             let schema_version = u16::try_from(event.schema_version).map_err(|_| ProjectionError::Decode {
                 position: event.position,
                 reason: format!("schema version {} is out of range", event.schema_version),
             })?;
-            let personal = match event.personal {
-                kokuho_store::PersonalData::None => PersonalPart::None,
-                _ => PersonalPart::Unavailable,
-            };
+            let personal = if event.has_personal { PersonalPart::Unavailable } else { PersonalPart::None };
             let decoded = LedgerEvent::decode(&event.event_type, schema_version, &event.payload, personal)
                 .map_err(|error| ProjectionError::Decode { position: event.position, reason: error.to_string() })?;
             Ok(Projected {

@@ -149,6 +149,47 @@ async fn open_all(
     Ok(events)
 }
 
+/// An event as projections read it: the clear part and what orders it, nothing else (no
+/// hashes, no ids, no ciphertext), so a rebuild moves as few bytes as possible.
+#[derive(Debug, Clone)]
+pub struct ClearEvent {
+    pub position: i64,
+    pub recorded_at: chrono::DateTime<chrono::Utc>,
+    pub stream_id: String,
+    pub event_type: String,
+    pub schema_version: i64,
+    pub payload: Vec<u8>,
+    pub has_personal: bool,
+}
+
+pub(crate) async fn clear_page(db: &Db, tenant: &str, after_position: i64, limit: i64) -> Result<Vec<ClearEvent>, StoreError> {
+    let limit = limit.clamp(1, PAGE_EVENTS_MAX);
+    on_db!(db, pool => {
+        let rows = sqlx::query(
+            "SELECT position, recorded_at, stream_id, event_type, schema_version, payload, personal IS NOT NULL \
+             FROM events WHERE tenant = $1 AND position > $2 ORDER BY position LIMIT $3",
+        )
+        .bind(tenant)
+        .bind(after_position)
+        .bind(limit)
+        .fetch_all(pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(ClearEvent {
+                    position: row.try_get(0)?,
+                    recorded_at: from_micros(row.try_get(1)?),
+                    stream_id: row.try_get(2)?,
+                    event_type: row.try_get(3)?,
+                    schema_version: row.try_get(4)?,
+                    payload: row.try_get(5)?,
+                    has_personal: row.try_get(6)?,
+                })
+            })
+            .collect::<Result<Vec<_>, StoreError>>()
+    })
+}
+
 /// What a personal part is bound to: its tenant and its event.
 pub(crate) fn seal_context(tenant: &str, event_id: Uuid) -> Vec<u8> {
     let mut context = Vec::with_capacity(tenant.len() + 17);

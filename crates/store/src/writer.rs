@@ -34,6 +34,10 @@ const BATCH_EVENTS_MAX: usize = 8192;
 const INSERT_ROWS_MAX: usize = 1000;
 /// Stream heads kept in memory; past that the cache starts over (it is only a cache).
 const CACHED_STREAMS_MAX: usize = 200_000;
+/// How long a batch may wait for callers the last commit answered (see `Writer::run`).
+const LINGER_MAX: std::time::Duration = std::time::Duration::from_micros(250);
+/// Scheduler turns in a row without a new command after which the writer stops lingering.
+const LINGER_IDLE_TURNS_MAX: u32 = 4;
 /// Commands waiting for the writer before callers wait to enqueue (back-pressure).
 pub(crate) const QUEUE_COMMANDS_MAX: usize = 4096;
 
@@ -268,7 +272,7 @@ macro_rules! write_batch {
                 .get(job.stream_id.as_str())
                 .or_else(|| $self.stream_versions.get(&job.stream_id))
                 .expect("every stream in the batch was looked up");
-            if current != job.expected.as_version() {
+            if !job.expected.allows(current) {
                 $self.metrics.conflicts.inc();
                 verdicts.push(Verdict::Refused(AppendError::Conflict {
                     stream_id: job.stream_id.clone(),
@@ -418,18 +422,36 @@ impl Writer {
 
     pub(crate) async fn run(mut self, mut queue: mpsc::Receiver<Job>) {
         // Ends when every sender is gone and the queue is drained: in-flight commands commit.
+        // Callers answered by the last commit usually send their next command within
+        // microseconds; a batch started before they do carries half of them, and the next
+        // commit the rest. So the writer lingers briefly (a few scheduler turns, bounded in time)
+        // until the callers it just answered are back, as PostgreSQL's commit_delay does.
+        let mut answered = 0;
         while let Some(first) = queue.recv().await {
             let mut events = first.events.len();
             let mut jobs = vec![first];
-            while jobs.len() < BATCH_COMMANDS_MAX && events < BATCH_EVENTS_MAX {
-                match queue.try_recv() {
-                    Ok(job) => {
-                        events += job.events.len();
-                        jobs.push(job);
+            let expected = (answered + queue.len() + 1).min(BATCH_COMMANDS_MAX);
+            let lingering_since = Instant::now();
+            let mut idle_turns = 0;
+            loop {
+                let before = jobs.len();
+                while jobs.len() < BATCH_COMMANDS_MAX && events < BATCH_EVENTS_MAX {
+                    match queue.try_recv() {
+                        Ok(job) => {
+                            events += job.events.len();
+                            jobs.push(job);
+                        }
+                        Err(_) => break,
                     }
-                    Err(_) => break,
                 }
+                idle_turns = if jobs.len() == before { idle_turns + 1 } else { 0 };
+                let full = jobs.len() >= expected || jobs.len() >= BATCH_COMMANDS_MAX || events >= BATCH_EVENTS_MAX;
+                if full || idle_turns > LINGER_IDLE_TURNS_MAX || lingering_since.elapsed() > LINGER_MAX {
+                    break;
+                }
+                tokio::task::yield_now().await;
             }
+            answered = jobs.len();
             self.commit_batch(jobs).await;
         }
     }

@@ -162,6 +162,24 @@ impl Ledger {
         Err(LedgerError::Contended { stream_id })
     }
 
+    /// Appends events that decide nothing (a sign-in, an access, a refusal) to an append-only
+    /// log stream, whatever its version. Answers after the commit.
+    pub async fn record(
+        &self,
+        tenant: TenantCode,
+        stream_id: String,
+        events: &[LedgerEvent],
+        meta: CommandMeta,
+    ) -> Result<AppendOutcome, LedgerError> {
+        let request = AppendRequest {
+            stream_id,
+            expected_version: ExpectedVersion::Any,
+            meta,
+            events: events.iter().map(to_new_event).collect(),
+        };
+        Ok(self.store.append(tenant, request).await?)
+    }
+
     /// A person's state and history as recorded at `as_of` (default: now); personal parts are
     /// decrypted only when asked.
     pub async fn replay(

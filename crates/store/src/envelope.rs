@@ -50,6 +50,9 @@ pub enum ExpectedVersion {
     NoStream,
     /// The stream's last event must have this version (versions start at 1).
     Exact(i64),
+    /// Append whatever the version: for append-only logs (sign-ins, the access record) whose
+    /// events decide nothing.
+    Any,
 }
 
 impl ExpectedVersion {
@@ -61,10 +64,21 @@ impl ExpectedVersion {
         }
     }
 
+    /// Whether a stream at `current` satisfies this expectation.
+    pub fn allows(self, current: i64) -> bool {
+        match self {
+            ExpectedVersion::NoStream => current == 0,
+            ExpectedVersion::Exact(version) => current == version,
+            ExpectedVersion::Any => true,
+        }
+    }
+
+    /// The version expected, for error messages (`-1` for [`ExpectedVersion::Any`]).
     pub fn as_version(self) -> i64 {
         match self {
             ExpectedVersion::NoStream => 0,
             ExpectedVersion::Exact(version) => version,
+            ExpectedVersion::Any => -1,
         }
     }
 }

@@ -29,7 +29,7 @@ pub use envelope::{
     Actor, AppendOutcome, AppendRequest, CommandMeta, ExpectedVersion, NewEvent, PersonalData, RecordedEvent,
 };
 pub use metrics::StoreMetrics;
-pub use read::{Decrypt, PAGE_EVENTS_MAX};
+pub use read::{ClearEvent, Decrypt, PAGE_EVENTS_MAX};
 pub use verify::{Break, ChainBreak, VerifyReport};
 
 /// One command appends at most this many events.
@@ -88,10 +88,10 @@ pub struct EventStore {
 }
 
 impl EventStore {
-    pub fn new(db: Db, master_key: MasterKey, metrics: StoreMetrics) -> EventStore {
+    pub fn new(db: Db, master_key: impl Into<Arc<MasterKey>>, metrics: StoreMetrics) -> EventStore {
         EventStore {
             inner: Arc::new(Inner {
-                keyring: Arc::new(keys::Keyring::new(db.clone(), Arc::new(master_key))),
+                keyring: Arc::new(keys::Keyring::new(db.clone(), master_key.into())),
                 db,
                 metrics: Arc::new(metrics),
                 writers: Mutex::new(HashMap::new()),
@@ -239,6 +239,12 @@ impl EventStore {
         decrypt: Decrypt,
     ) -> Result<Vec<RecordedEvent>, StoreError> {
         read::page(&self.inner.db, &self.inner.keyring, &tenant.to_string(), after_position, limit, decrypt).await
+    }
+
+    /// Like [`EventStore::read_page`], but only the clear part and what orders it: the read
+    /// projections use.
+    pub async fn read_clear_page(&self, tenant: TenantCode, after_position: i64, limit: i64) -> Result<Vec<ClearEvent>, StoreError> {
+        read::clear_page(&self.inner.db, &tenant.to_string(), after_position, limit).await
     }
 
     /// The tenant's last committed position (0 for an empty ledger).

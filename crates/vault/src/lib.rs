@@ -95,6 +95,16 @@ impl MasterKey {
         seal_with(&self.cipher, key.bytes.as_ref(), context)
     }
 
+    /// Seals a small secret that belongs to no person (a staff member's TOTP secret) directly
+    /// under the master key; `context` names its owner.
+    pub fn seal_secret(&self, secret: &[u8], context: &[u8]) -> Vec<u8> {
+        seal_with(&self.cipher, secret, context)
+    }
+
+    pub fn open_secret(&self, sealed: &[u8], context: &[u8]) -> Result<Zeroizing<Vec<u8>>, VaultError> {
+        open_with(&self.cipher, sealed, context).map(Zeroizing::new)
+    }
+
     pub fn unwrap(&self, wrapped: &[u8], context: &[u8]) -> Result<DataKey, VaultError> {
         let bytes = Zeroizing::new(open_with(&self.cipher, wrapped, context)?);
         if bytes.len() != KEY_BYTES {

@@ -1,0 +1,467 @@
+//! Staff identity on the ledger's database: accounts, sign-in with password and TOTP, sessions,
+//! lockout, disabling (domain.md §3 rule 1).
+//!
+//! The decisions are `kokuho-auth`'s (pure); this crate stores their state and records every
+//! security-relevant fact in the ledger: accounts created and disabled, every sign-in success
+//! and failure (never the password or code tried), sign-outs and refused requests. Each staff
+//! member's events form the stream `staff-<user id>`; failures for unknown logins go to
+//! `staff-unknown`.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, TimeDelta, Utc};
+use kokuho_auth::{LockoutPolicy, PasswordError, PasswordHasher, Role, SessionPolicy, SessionToken, TotpEnrollment, TotpError, TotpSecret};
+use kokuho_domain::TenantCode;
+use kokuho_events::{
+    LedgerEvent, RequestRefused, SignInFailure, StaffSignInFailed, StaffSignedIn, StaffSignedOut, StaffUserCreated,
+    StaffUserDisabled,
+};
+use kokuho_ledger::{Ledger, LedgerError};
+use kokuho_store::{on_db, Actor, CommandMeta, Db};
+use kokuho_vault::MasterKey;
+use rand::Rng;
+use uuid::Uuid;
+use zeroize::Zeroizing;
+
+/// `last_seen_at` is written at most this often per session: sessions time out after minutes,
+/// and a write per request would contend with the ledger's writer for nothing.
+const LAST_SEEN_RESOLUTION: TimeDelta = TimeDelta::seconds(30);
+/// Length of generated initial passwords (from a 56-symbol alphabet: ≈ 116 bits).
+const GENERATED_PASSWORD_CHARS: usize = 20;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StaffError {
+    #[error("database: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error(transparent)]
+    Ledger(#[from] LedgerError),
+    #[error("a staff member with login {0:?} already exists")]
+    LoginTaken(String),
+    #[error("no staff member {0}")]
+    UnknownUser(Uuid),
+    #[error("a login is 3 to 64 letters, digits, '.', '-' or '_'")]
+    BadLogin,
+    #[error("stored staff data is damaged: {0}")]
+    Corrupt(String),
+}
+
+/// Why a sign-in was refused, as the caller may learn it. Wrong password, wrong code, a
+/// replayed code, an unknown login and a disabled account all look the same from outside.
+#[derive(Debug, thiserror::Error)]
+pub enum SignInError {
+    #[error("the login, password or code is not right")]
+    Refused,
+    #[error("too many failed sign-ins; try again after {until}")]
+    Locked { until: DateTime<Utc> },
+    #[error(transparent)]
+    Staff(#[from] StaffError),
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AuthError {
+    #[error("sign in first: no valid session for this municipality")]
+    NotSignedIn,
+    #[error(transparent)]
+    Expired(#[from] kokuho_auth::SessionExpired),
+    #[error(transparent)]
+    Staff(#[from] StaffError),
+}
+
+/// A signed-in staff member, as a request carries them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Principal {
+    pub tenant: TenantCode,
+    pub user_id: Uuid,
+    pub login: String,
+    pub role: Role,
+    pub session_id: Uuid,
+}
+
+impl Principal {
+    pub fn actor(&self) -> Actor {
+        Actor::Staff(self.user_id.to_string())
+    }
+}
+
+/// What creating an account hands out, once: the initial password and the TOTP enrolment.
+pub struct CreatedUser {
+    pub user_id: Uuid,
+    pub password: Zeroizing<String>,
+    pub totp: TotpEnrollment,
+}
+
+pub struct SignedIn {
+    pub token: SessionToken,
+    pub principal: Principal,
+    pub expires_at: DateTime<Utc>,
+}
+
+pub struct Staff {
+    ledger: Arc<Ledger>,
+    master_key: Arc<MasterKey>,
+    hasher: PasswordHasher,
+    sessions: SessionPolicy,
+    lockout: LockoutPolicy,
+}
+
+fn meta(actor: Actor, purpose: &str) -> CommandMeta {
+    CommandMeta { actor, purpose: purpose.to_owned(), correlation_id: Uuid::now_v7(), causation_id: None, idempotency_key: None }
+}
+
+fn micros(at: DateTime<Utc>) -> i64 {
+    at.timestamp_micros()
+}
+
+fn from_micros(value: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp_micros(value).unwrap_or_default()
+}
+
+fn uuid(bytes: &[u8]) -> Result<Uuid, StaffError> {
+    Uuid::from_slice(bytes).map_err(|_| StaffError::Corrupt("an id is not 16 bytes".into()))
+}
+
+fn valid_login(login: &str) -> bool {
+    (3..=64).contains(&login.len()) && login.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
+}
+
+fn generate_password() -> Zeroizing<String> {
+    // No 0/O, 1/l/I: read aloud or copied from paper without mistakes.
+    const ALPHABET: &[u8] = b"abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+    let mut rng = rand::thread_rng();
+    Zeroizing::new((0..GENERATED_PASSWORD_CHARS).map(|_| ALPHABET[rng.gen_range(0..ALPHABET.len())] as char).collect())
+}
+
+struct UserRow {
+    user_id: Uuid,
+    role: Role,
+    password_hash: String,
+    totp_secret: Vec<u8>,
+    totp_last_step: Option<i64>,
+    disabled: bool,
+}
+
+impl Staff {
+    pub fn new(ledger: Arc<Ledger>, master_key: Arc<MasterKey>, hasher: PasswordHasher) -> Staff {
+        Staff { ledger, master_key, hasher, sessions: SessionPolicy::default(), lockout: LockoutPolicy::default() }
+    }
+
+    pub fn with_policies(mut self, sessions: SessionPolicy, lockout: LockoutPolicy) -> Staff {
+        self.sessions = sessions;
+        self.lockout = lockout;
+        self
+    }
+
+    fn db(&self) -> &Db {
+        self.ledger.store().db()
+    }
+
+    fn secret_context(tenant: TenantCode, user_id: Uuid) -> Vec<u8> {
+        format!("totp/{tenant}/{user_id}").into_bytes()
+    }
+
+    /// Creates an account with a generated password and a fresh TOTP secret, both handed out
+    /// once. `created_by` is the administrator, `None` for the first one.
+    pub async fn create_user(
+        &self,
+        tenant: TenantCode,
+        login: &str,
+        display_name: &str,
+        role: Role,
+        created_by: Option<Uuid>,
+    ) -> Result<CreatedUser, StaffError> {
+        if !valid_login(login) {
+            return Err(StaffError::BadLogin);
+        }
+        let user_id = Uuid::now_v7();
+        let password = generate_password();
+        let password_hash = self.hasher.hash(&password).map_err(|error| StaffError::Corrupt(error.to_string()))?;
+        let totp = TotpEnrollment::new(login);
+        let sealed_secret = self.master_key.seal_secret(totp.secret().expose_bytes(), &Self::secret_context(tenant, user_id));
+        let now = self.ledger.now();
+        let inserted = on_db!(self.db(), pool => {
+            sqlx::query(
+                "INSERT INTO staff_users (tenant, user_id, login, display_name, role, password_hash, totp_secret, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (tenant, login) DO NOTHING",
+            )
+            .bind(tenant.to_string())
+            .bind(user_id.as_bytes().as_slice())
+            .bind(login)
+            .bind(display_name)
+            .bind(role.as_str())
+            .bind(&password_hash)
+            .bind(sealed_secret)
+            .bind(micros(now))
+            .execute(pool)
+            .await?
+            .rows_affected()
+        });
+        if inserted == 0 {
+            return Err(StaffError::LoginTaken(login.to_owned()));
+        }
+        let actor = created_by.map_or(Actor::System("admin-cli".into()), |id| Actor::Staff(id.to_string()));
+        let event = LedgerEvent::StaffUserCreated(StaffUserCreated { user_id, login: login.to_owned(), role: role.as_str().to_owned(), created_by });
+        self.ledger.record(tenant, format!("staff-{user_id}"), &[event], meta(actor, "administration")).await?;
+        Ok(CreatedUser { user_id, password, totp })
+    }
+
+    /// Disables an account and ends its sessions at once.
+    pub async fn disable_user(&self, tenant: TenantCode, user_id: Uuid, disabled_by: Option<Uuid>, reason: &str) -> Result<(), StaffError> {
+        let now = micros(self.ledger.now());
+        let disabled = on_db!(self.db(), pool => {
+            let mut tx = pool.begin().await?;
+            let disabled = sqlx::query("UPDATE staff_users SET disabled_at = $1 WHERE tenant = $2 AND user_id = $3 AND disabled_at IS NULL")
+                .bind(now)
+                .bind(tenant.to_string())
+                .bind(user_id.as_bytes().as_slice())
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            sqlx::query("UPDATE staff_sessions SET ended_at = $1 WHERE tenant = $2 AND user_id = $3 AND ended_at IS NULL")
+                .bind(now)
+                .bind(tenant.to_string())
+                .bind(user_id.as_bytes().as_slice())
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            disabled
+        });
+        if disabled == 0 {
+            return Err(StaffError::UnknownUser(user_id));
+        }
+        let actor = disabled_by.map_or(Actor::System("admin-cli".into()), |id| Actor::Staff(id.to_string()));
+        let event = LedgerEvent::StaffUserDisabled(StaffUserDisabled { user_id, disabled_by, reason: reason.to_owned() });
+        self.ledger.record(tenant, format!("staff-{user_id}"), &[event], meta(actor, "administration")).await?;
+        Ok(())
+    }
+
+    async fn user_by_login(&self, tenant: TenantCode, login: &str) -> Result<Option<UserRow>, StaffError> {
+        type Row = (Vec<u8>, String, String, Vec<u8>, Option<i64>, Option<i64>);
+        let row: Option<Row> = on_db!(self.db(), pool => {
+            sqlx::query_as(
+                "SELECT user_id, role, password_hash, totp_secret, totp_last_step, disabled_at FROM staff_users \
+                 WHERE tenant = $1 AND login = $2",
+            )
+            .bind(tenant.to_string())
+            .bind(login)
+            .fetch_optional(pool)
+            .await?
+        });
+        row.map(|(user_id, role, password_hash, totp_secret, totp_last_step, disabled_at)| {
+            Ok(UserRow {
+                user_id: uuid(&user_id)?,
+                role: role.parse().map_err(|_| StaffError::Corrupt(format!("unknown role {role:?}")))?,
+                password_hash,
+                totp_secret,
+                totp_last_step,
+                disabled: disabled_at.is_some(),
+            })
+        })
+        .transpose()
+    }
+
+    async fn refuse(&self, tenant: TenantCode, login: &str, user_id: Option<Uuid>, failure: SignInFailure) -> Result<(), StaffError> {
+        let now = self.ledger.now();
+        if let (Some(user_id), SignInFailure::WrongPassword | SignInFailure::WrongCode | SignInFailure::CodeAlreadyUsed) = (user_id, failure) {
+            on_db!(self.db(), pool => {
+                sqlx::query("INSERT INTO staff_sign_in_failures (tenant, user_id, failed_at) VALUES ($1, $2, $3)")
+                    .bind(tenant.to_string())
+                    .bind(user_id.as_bytes().as_slice())
+                    .bind(micros(now))
+                    .execute(pool)
+                    .await
+                    .map(|_| ())?
+            });
+        }
+        let stream = user_id.map_or("staff-unknown".to_owned(), |id| format!("staff-{id}"));
+        let event = LedgerEvent::StaffSignInFailed(StaffSignInFailed { login: login.to_owned(), user_id, failure });
+        self.ledger.record(tenant, stream, &[event], meta(Actor::System("sign-in".into()), "authentication")).await?;
+        Ok(())
+    }
+
+    /// Signs in with login, password and the current TOTP code.
+    pub async fn sign_in(&self, tenant: TenantCode, login: &str, password: &str, code: &str) -> Result<SignedIn, SignInError> {
+        let now = self.ledger.now();
+        let Some(user) = self.user_by_login(tenant, login).await? else {
+            // Spend the same time as a real check, so response times do not reveal logins.
+            let _ = self.hasher.verify(password, DUMMY_HASH.get_or_init(|| self.hasher.hash("not a real password").unwrap_or_default()));
+            self.refuse(tenant, login, None, SignInFailure::UnknownLogin).await?;
+            return Err(SignInError::Refused);
+        };
+        if user.disabled {
+            self.refuse(tenant, login, Some(user.user_id), SignInFailure::AccountDisabled).await?;
+            return Err(SignInError::Refused);
+        }
+        let failures = self.recent_failures(tenant, user.user_id, now).await?;
+        if let Err(locked) = self.lockout.check(&failures, now) {
+            self.refuse(tenant, login, Some(user.user_id), SignInFailure::AccountLocked).await?;
+            return Err(SignInError::Locked { until: locked.until });
+        }
+        match self.hasher.verify(password, &user.password_hash) {
+            Ok(()) => {}
+            Err(PasswordError::Mismatch | PasswordError::TooLong { .. } | PasswordError::TooShort { .. }) => {
+                self.refuse(tenant, login, Some(user.user_id), SignInFailure::WrongPassword).await?;
+                return Err(SignInError::Refused);
+            }
+            Err(other) => return Err(StaffError::Corrupt(other.to_string()).into()),
+        }
+        let secret = self.open_secret(tenant, user.user_id, &user.totp_secret)?;
+        let step = match secret.verify(code, now, user.totp_last_step.map(|step| step as u64)) {
+            Ok(step) => step,
+            Err(error) => {
+                let failure = if error == TotpError::CodeAlreadyUsed { SignInFailure::CodeAlreadyUsed } else { SignInFailure::WrongCode };
+                self.refuse(tenant, login, Some(user.user_id), failure).await?;
+                return Err(SignInError::Refused);
+            }
+        };
+        // Claim the step atomically: of two sign-ins racing with one code, one wins.
+        let claimed = on_db!(self.db(), pool => {
+            sqlx::query(
+                "UPDATE staff_users SET totp_last_step = $1 WHERE tenant = $2 AND user_id = $3 \
+                 AND (totp_last_step IS NULL OR totp_last_step < $1)",
+            )
+            .bind(step as i64)
+            .bind(tenant.to_string())
+            .bind(user.user_id.as_bytes().as_slice())
+            .execute(pool)
+            .await
+            .map_err(StaffError::from)?
+            .rows_affected()
+        });
+        if claimed == 0 {
+            self.refuse(tenant, login, Some(user.user_id), SignInFailure::CodeAlreadyUsed).await?;
+            return Err(SignInError::Refused);
+        }
+        let token = SessionToken::generate();
+        let session_id = Uuid::now_v7();
+        on_db!(self.db(), pool => {
+            sqlx::query(
+                "INSERT INTO staff_sessions (tenant, token_hash, session_id, user_id, created_at, last_seen_at) \
+                 VALUES ($1, $2, $3, $4, $5, $5)",
+            )
+            .bind(tenant.to_string())
+            .bind(token.hash().as_slice())
+            .bind(session_id.as_bytes().as_slice())
+            .bind(user.user_id.as_bytes().as_slice())
+            .bind(micros(now))
+            .execute(pool)
+            .await
+            .map(|_| ())
+            .map_err(StaffError::from)?
+        });
+        let principal = Principal { tenant, user_id: user.user_id, login: login.to_owned(), role: user.role, session_id };
+        let event = LedgerEvent::StaffSignedIn(StaffSignedIn { user_id: user.user_id, session_id });
+        self.ledger
+            .record(tenant, format!("staff-{}", user.user_id), &[event], meta(principal.actor(), "authentication"))
+            .await
+            .map_err(StaffError::from)?;
+        Ok(SignedIn { token, principal, expires_at: now + self.sessions.absolute_lifetime })
+    }
+
+    fn open_secret(&self, tenant: TenantCode, user_id: Uuid, sealed: &[u8]) -> Result<TotpSecret, StaffError> {
+        let bytes = self
+            .master_key
+            .open_secret(sealed, &Self::secret_context(tenant, user_id))
+            .map_err(|_| StaffError::Corrupt("a TOTP secret does not open with this master key".into()))?;
+        let bytes: [u8; 20] = bytes.as_slice().try_into().map_err(|_| StaffError::Corrupt("a TOTP secret has the wrong length".into()))?;
+        Ok(TotpSecret::from_bytes(bytes))
+    }
+
+    async fn recent_failures(&self, tenant: TenantCode, user_id: Uuid, now: DateTime<Utc>) -> Result<Vec<DateTime<Utc>>, StaffError> {
+        let since = micros(self.lockout.relevant_since(now));
+        let rows: Vec<i64> = on_db!(self.db(), pool => {
+            sqlx::query_scalar("SELECT failed_at FROM staff_sign_in_failures WHERE tenant = $1 AND user_id = $2 AND failed_at >= $3")
+                .bind(tenant.to_string())
+                .bind(user_id.as_bytes().as_slice())
+                .bind(since)
+                .fetch_all(pool)
+                .await?
+        });
+        Ok(rows.into_iter().map(from_micros).collect())
+    }
+
+    /// The staff member a session token belongs to, if the session is valid for `tenant` now.
+    /// A token of another municipality is simply not found: tenants are sealed.
+    pub async fn authenticate(&self, tenant: TenantCode, token: &str) -> Result<Principal, AuthError> {
+        let now = self.ledger.now();
+        let hash = kokuho_auth::token_hash(token);
+        type Row = (Vec<u8>, Vec<u8>, i64, i64, String, String);
+        let row: Option<Row> = on_db!(self.db(), pool => {
+            sqlx::query_as(
+                "SELECT s.session_id, s.user_id, s.created_at, s.last_seen_at, u.login, u.role \
+                 FROM staff_sessions s JOIN staff_users u ON u.tenant = s.tenant AND u.user_id = s.user_id \
+                 WHERE s.tenant = $1 AND s.token_hash = $2 AND s.ended_at IS NULL AND u.disabled_at IS NULL",
+            )
+            .bind(tenant.to_string())
+            .bind(hash.as_slice())
+            .fetch_optional(pool)
+            .await
+            .map_err(StaffError::from)?
+        });
+        let Some((session_id, user_id, created_at, last_seen_at, login, role)) = row else {
+            return Err(AuthError::NotSignedIn);
+        };
+        let last_seen = from_micros(last_seen_at);
+        self.sessions.check(from_micros(created_at), last_seen, now)?;
+        if now - last_seen >= LAST_SEEN_RESOLUTION {
+            on_db!(self.db(), pool => {
+                sqlx::query("UPDATE staff_sessions SET last_seen_at = $1 WHERE tenant = $2 AND token_hash = $3")
+                    .bind(micros(now))
+                    .bind(tenant.to_string())
+                    .bind(hash.as_slice())
+                    .execute(pool)
+                    .await
+                    .map(|_| ())
+                    .map_err(StaffError::from)?
+            });
+        }
+        Ok(Principal {
+            tenant,
+            user_id: uuid(&user_id)?,
+            login,
+            role: role.parse().map_err(|_| StaffError::Corrupt(format!("unknown role {role:?}")))?,
+            session_id: uuid(&session_id)?,
+        })
+    }
+
+    /// Ends the session of `token`.
+    pub async fn sign_out(&self, principal: &Principal, token: &str) -> Result<(), StaffError> {
+        on_db!(self.db(), pool => {
+            sqlx::query("UPDATE staff_sessions SET ended_at = $1 WHERE tenant = $2 AND token_hash = $3 AND ended_at IS NULL")
+                .bind(micros(self.ledger.now()))
+                .bind(principal.tenant.to_string())
+                .bind(kokuho_auth::token_hash(token).as_slice())
+                .execute(pool)
+                .await
+                .map(|_| ())?
+        });
+        let event = LedgerEvent::StaffSignedOut(StaffSignedOut { user_id: principal.user_id, session_id: principal.session_id });
+        self.ledger
+            .record(principal.tenant, format!("staff-{}", principal.user_id), &[event], meta(principal.actor(), "authentication"))
+            .await?;
+        Ok(())
+    }
+
+    /// Records that authorization refused `principal` a request.
+    pub async fn record_refusal(
+        &self,
+        principal: &Principal,
+        route: &str,
+        method: &str,
+        code: &str,
+        purpose: Option<&str>,
+    ) -> Result<(), StaffError> {
+        let event = LedgerEvent::RequestRefused(RequestRefused {
+            user_id: principal.user_id,
+            route: route.to_owned(),
+            method: method.to_owned(),
+            code: code.to_owned(),
+            purpose: purpose.map(str::to_owned),
+        });
+        self.ledger
+            .record(principal.tenant, format!("staff-{}", principal.user_id), &[event], meta(principal.actor(), "authorization"))
+            .await?;
+        Ok(())
+    }
+}
+
+static DUMMY_HASH: std::sync::OnceLock<String> = std::sync::OnceLock::new();

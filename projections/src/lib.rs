@@ -44,5 +44,6 @@ pub fn all() -> Vec<std::sync::Arc<dyn Projection>> {
         std::sync::Arc::new(models::PersonRegistry),
         std::sync::Arc::new(models::EligibilityPeriods),
         std::sync::Arc::new(models::PaymentTotals),
+        std::sync::Arc::new(models::AccessLog),
     ]
 }

@@ -2,10 +2,12 @@
 //! Column types are the ones both backends accept (`TEXT`, `BIGINT`); ids are hyphenated
 //! UUIDs and dates ISO 8601 text, which sort as they should.
 
+mod access_log;
 mod eligibility_periods;
 mod payment_totals;
 mod person_registry;
 
+pub use access_log::{AccessFilter, AccessLog, AccessRow, ACCESS_ROWS_MAX};
 pub use eligibility_periods::{EligibilityPeriodRow, EligibilityPeriods};
 pub use payment_totals::{PaymentTotalRow, PaymentTotals};
 pub use person_registry::{PersonRegistry, RegistryRow};

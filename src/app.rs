@@ -6,7 +6,9 @@ use std::sync::Arc;
 use anyhow::Context as _;
 use kokuho_api::AppState;
 use kokuho_ledger::{Clock, Ledger};
+use kokuho_auth::PasswordHasher;
 use kokuho_projections::{ProjectionMetrics, Projector};
+use kokuho_staff::Staff;
 use kokuho_store::{Db, EventStore, StoreMetrics};
 use prometheus_client::registry::Registry;
 use tokio::net::TcpListener;
@@ -18,6 +20,7 @@ use crate::Config;
 /// The running ledger without HTTP: what `serve`, `bench` and the tests share.
 pub struct Ledgerd {
     pub store: EventStore,
+    pub staff: Arc<Staff>,
     pub ledger: Arc<Ledger>,
     pub projector: Arc<Projector>,
     pub registry: Arc<Registry>,
@@ -29,9 +32,9 @@ impl Ledgerd {
     pub async fn open(config: &Config, clock: Clock) -> anyhow::Result<Ledgerd> {
         let db = Db::connect(&config.database_url).await.context("opening the database")?;
         db.migrate().await.context("applying migrations")?;
-        let master_key = config.master_key.load()?;
+        let master_key = Arc::new(config.master_key.load()?);
         let mut registry = Registry::default();
-        let store = EventStore::new(db, master_key, StoreMetrics::register(&mut registry));
+        let store = EventStore::new(db, master_key.clone(), StoreMetrics::register(&mut registry));
         let projector = Arc::new(Projector::new(
             store.clone(),
             kokuho_projections::all(),
@@ -39,7 +42,16 @@ impl Ledgerd {
         ));
         projector.prepare().await.context("preparing projection tables")?;
         let ledger = Arc::new(Ledger::new(store.clone(), clock));
-        Ok(Ledgerd { store, ledger, projector, registry: Arc::new(registry), follower: None })
+        let staff = Arc::new(Staff::new(ledger.clone(), master_key, PasswordHasher::new()));
+        Ok(Ledgerd { store, staff, ledger, projector, registry: Arc::new(registry), follower: None })
+    }
+
+    /// Whether any staff account exists (if not, `serve` says how to create the first one).
+    pub async fn has_staff(&self) -> anyhow::Result<bool> {
+        let count: i64 = kokuho_store::on_db!(self.store.db(), pool => {
+            sqlx::query_scalar("SELECT COUNT(*) FROM staff_users").fetch_one(pool).await?
+        });
+        Ok(count > 0)
     }
 
     /// Keeps projections caught up in the background until [`Ledgerd::shutdown`].
@@ -57,6 +69,7 @@ impl Ledgerd {
             ledger: self.ledger.clone(),
             projector: self.projector.clone(),
             registry: self.registry.clone(),
+            staff: self.staff.clone(),
         }
     }
 

@@ -56,6 +56,11 @@ enum Command {
     },
     /// Recompute every tenant's hash chain; exit 1 naming the first bad position.
     Verify,
+    /// Manage staff accounts from the command line (the first administrator starts here).
+    Admin {
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
     /// Run the ledger-50k benchmark (performance.md).
     Bench {
         #[arg(long, default_value_t = 2000)]
@@ -67,6 +72,31 @@ enum Command {
         /// Print one JSON object instead of a table.
         #[arg(long)]
         json: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum AdminCommand {
+    /// Create a staff account; prints its initial password and TOTP secret once.
+    CreateUser {
+        #[arg(long)]
+        tenant: TenantCode,
+        #[arg(long)]
+        login: String,
+        #[arg(long)]
+        name: String,
+        /// eligibility_clerk, tax_clerk, benefits_clerk, collection_clerk, supervisor, auditor, administrator
+        #[arg(long)]
+        role: kokuho_auth::Role,
+    },
+    /// Disable a staff account and end its sessions at once.
+    DisableUser {
+        #[arg(long)]
+        tenant: TenantCode,
+        #[arg(long)]
+        user: uuid::Uuid,
+        #[arg(long)]
+        reason: String,
     },
 }
 
@@ -119,6 +149,11 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             println!("  database: {}", redact(&config.database_url));
             println!("  health:   http://{address}/health");
             println!("  API:      http://{address}/openapi.json");
+            if !app.ledgerd().has_staff().await? {
+                println!("  no staff account yet: create the first administrator (it prints a password and a TOTP secret once):");
+                println!("    kokuho admin create-user --tenant 112020 --login admin --name \"…\" --role administrator");
+                println!("  then sign in: POST http://{address}/v1/112020/sessions {{\"login\",\"password\",\"code\"}}");
+            }
             app.run_until(shutdown_signal()).await?;
             Ok(ExitCode::SUCCESS)
         }
@@ -207,6 +242,26 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             store.db().close().await;
             Ok(if broken { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+        }
+        Command::Admin { command } => {
+            let config = config(&cli, DEFAULT_DATABASE_URL, false);
+            let ledgerd = Ledgerd::open(&config, kokuho_ledger::system_clock()).await?;
+            match command {
+                AdminCommand::CreateUser { tenant, login, name, role } => {
+                    let created = ledgerd.staff.create_user(*tenant, login, name, *role, None).await?;
+                    println!("created {} ({}) in {tenant}: user id {}", login, role.as_str(), created.user_id);
+                    println!("initial password: {}", created.password.as_str());
+                    println!("TOTP secret (enter in the authenticator app): {}", created.totp.secret_base32());
+                    println!("TOTP URI (for a QR code): {}", created.totp.otpauth_uri());
+                    println!("These are shown once; the database keeps only a hash and a sealed secret.");
+                }
+                AdminCommand::DisableUser { tenant, user, reason } => {
+                    ledgerd.staff.disable_user(*tenant, *user, None, reason).await?;
+                    println!("disabled {user} in {tenant}; their sessions have ended");
+                }
+            }
+            ledgerd.shutdown().await;
+            Ok(ExitCode::SUCCESS)
         }
         Command::Bench { persons, clients, as_of_reads, json } => {
             // Bench data goes to its own file unless a database is named, and to its own tenant.

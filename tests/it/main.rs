@@ -5,6 +5,7 @@
 
 mod cli;
 mod harness;
+mod http;
 mod projections;
 
 

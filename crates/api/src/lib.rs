@@ -4,6 +4,7 @@
 //! Handlers are thin: they parse the request into domain types, call the ledger or a
 //! projection query, and shape the answer. No rule is decided here.
 
+mod auth;
 mod error;
 mod json;
 mod routes;
@@ -19,7 +20,7 @@ use prometheus_client::registry::Registry;
 use tower_http::trace::TraceLayer;
 
 pub use error::ApiError;
-pub use json::ApiJson;
+pub use json::{ApiJson, ApiPath, ApiQuery};
 pub use routes::ApiDoc;
 
 /// Request bodies larger than this are refused with 413 before they are parsed.
@@ -32,6 +33,7 @@ pub struct AppState {
     pub ledger: Arc<Ledger>,
     pub projector: Arc<Projector>,
     pub registry: Arc<Registry>,
+    pub staff: Arc<kokuho_staff::Staff>,
 }
 
 pub fn router(state: AppState) -> Router {

@@ -1,4 +1,5 @@
-//! The endpoints and their OpenAPI document.
+//! Operations endpoints: health, the OpenAPI document, metrics. No authentication: they reveal
+//! nothing about any person.
 
 use axum::extract::State;
 use axum::http::header;
@@ -9,15 +10,8 @@ use serde::Serialize;
 use utoipa::{OpenApi, ToSchema};
 
 use crate::error::Problem;
+use crate::routes::ApiDoc;
 use crate::{ApiError, ApiJson, AppState};
-
-#[derive(OpenApi)]
-#[openapi(
-    info(title = "kokuho", description = "The ledger of a municipality's National Health Insurance (国民健康保険) records."),
-    paths(health, openapi_json, metrics),
-    components(schemas(Health, Problem))
-)]
-pub struct ApiDoc;
 
 pub(crate) fn routes() -> Router<AppState> {
     Router::new()
@@ -40,7 +34,7 @@ pub struct Health {
     (status = 200, description = "The ledger and its database answer", body = Health),
     (status = 500, description = "The database does not answer", body = Problem, content_type = "application/problem+json"),
 ))]
-async fn health(State(state): State<AppState>) -> Result<ApiJson<Health>, ApiError> {
+pub(crate) async fn health(State(state): State<AppState>) -> Result<ApiJson<Health>, ApiError> {
     let database = match state.store.db().backend() {
         kokuho_store::Backend::Sqlite => "sqlite",
         kokuho_store::Backend::Postgres => "postgres",
@@ -62,13 +56,13 @@ where
 
 /// This document.
 #[utoipa::path(get, path = "/openapi.json", responses((status = 200, description = "The OpenAPI 3.1 document")))]
-async fn openapi_json() -> impl IntoResponse {
+pub(crate) async fn openapi_json() -> impl IntoResponse {
     axum::Json(ApiDoc::openapi())
 }
 
 /// Prometheus metrics: appends, batch sizes, commit latency, projection lag.
 #[utoipa::path(get, path = "/metrics", responses((status = 200, description = "Prometheus text exposition", content_type = "text/plain")))]
-async fn metrics(State(state): State<AppState>) -> Result<impl IntoResponse, ApiError> {
+pub(crate) async fn metrics(State(state): State<AppState>) -> Result<impl IntoResponse, ApiError> {
     let mut body = String::new();
     prometheus_client::encoding::text::encode(&mut body, &state.registry).map_err(|error| ApiError::Internal(error.to_string()))?;
     Ok(([(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")], body))

@@ -1,0 +1,95 @@
+//! The signed-in staff member behind a request, and the checks every handler makes: deny by
+//! default, roles per endpoint, purposes per read, tenants sealed. Every refusal of a signed-in
+//! member is recorded in the ledger before the answer goes out.
+
+use axum::extract::{FromRequestParts, MatchedPath, RawPathParams};
+use axum::http::request::Parts;
+use axum::http::{header, StatusCode};
+use kokuho_auth::{role_serves, Purpose, Role};
+use kokuho_domain::TenantCode;
+use kokuho_staff::{AuthError, Principal};
+
+use crate::{ApiError, AppState};
+
+/// A request's signed-in staff member (from `Authorization: Bearer <token>`), for the tenant
+/// named in its path. A session of another municipality is not found there.
+pub struct Staff {
+    pub principal: Principal,
+    pub token: String,
+    route: String,
+    method: String,
+}
+
+/// The municipality a request's path names.
+pub(crate) fn tenant_of(params: &RawPathParams) -> Result<TenantCode, ApiError> {
+    let text = params.iter().find(|(name, _)| *name == "tenant").map(|(_, value)| value).unwrap_or_default();
+    TenantCode::parse(text).map_err(|error| ApiError::BadRequest { status: StatusCode::NOT_FOUND, code: "unknown_tenant", detail: error.to_string() })
+}
+
+impl FromRequestParts<AppState> for Staff {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let params = RawPathParams::from_request_parts(parts, state)
+            .await
+            .map_err(|_| ApiError::NotFound("no such endpoint; see /openapi.json".into()))?;
+        let tenant = tenant_of(&params)?;
+        let token = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| value.strip_prefix("Bearer "))
+            .map(str::trim)
+            .filter(|token| !token.is_empty())
+            .ok_or_else(|| unauthorized("not_signed_in", "send the session token as `Authorization: Bearer <token>`; sign in at POST /v1/{tenant}/sessions"))?
+            .to_owned();
+        let principal = state.staff.authenticate(tenant, &token).await.map_err(|error| match error {
+            AuthError::NotSignedIn => unauthorized("not_signed_in", &error.to_string()),
+            AuthError::Expired(expired) => unauthorized("session_expired", &expired.to_string()),
+            AuthError::Staff(other) => ApiError::Internal(other.to_string()),
+        })?;
+        let route = parts.extensions.get::<MatchedPath>().map(|path| path.as_str().to_owned()).unwrap_or_default();
+        Ok(Staff { principal, token, route, method: parts.method.to_string() })
+    }
+}
+
+fn unauthorized(code: &'static str, detail: &str) -> ApiError {
+    ApiError::BadRequest { status: StatusCode::UNAUTHORIZED, code, detail: detail.to_owned() }
+}
+
+impl Staff {
+    async fn refuse(&self, state: &AppState, code: &'static str, detail: String, purpose: Option<Purpose>) -> ApiError {
+        // The refusal is part of the record; if it cannot be written, nothing else happens either.
+        if let Err(error) = state.staff.record_refusal(&self.principal, &self.route, &self.method, code, purpose.map(Purpose::as_str)).await {
+            return ApiError::Internal(error.to_string());
+        }
+        ApiError::BadRequest { status: StatusCode::FORBIDDEN, code, detail }
+    }
+
+    /// Refuses (and records) unless the member's role is one of `roles`.
+    pub async fn require_role(&self, state: &AppState, roles: &[Role]) -> Result<(), ApiError> {
+        if roles.contains(&self.principal.role) {
+            return Ok(());
+        }
+        let allowed: Vec<&str> = roles.iter().map(|role| role.as_str()).collect();
+        Err(self
+            .refuse(state, "role_not_permitted", format!("the role {} may not do this; it needs one of: {}", self.principal.role.as_str(), allowed.join(", ")), None)
+            .await)
+    }
+
+    /// Refuses (and records) unless the member's role serves `purpose` and `purpose` is one of
+    /// `purposes` (the affairs this endpoint serves).
+    pub async fn require_purpose(&self, state: &AppState, purpose: Purpose, purposes: &[Purpose]) -> Result<(), ApiError> {
+        if purposes.contains(&purpose) && role_serves(self.principal.role, purpose) {
+            return Ok(());
+        }
+        Err(self
+            .refuse(
+                state,
+                "purpose_not_permitted",
+                format!("the role {} does not serve the purpose {} here", self.principal.role.as_str(), purpose.as_str()),
+                Some(purpose),
+            )
+            .await)
+    }
+}

@@ -1,0 +1,53 @@
+//! The endpoints, one module per area, and the OpenAPI document that lists every one of them.
+
+mod audit;
+mod persons;
+mod sessions;
+mod staff;
+mod system;
+
+use axum::Router;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+use crate::AppState;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "kokuho", description = "The ledger of a municipality's National Health Insurance (国民健康保険) records. \
+        Every endpoint under /v1/{tenant} is scoped to one municipality (its 6-digit local government code). \
+        Errors are RFC 9457 problem+json with a stable `code`."),
+    paths(
+        system::health, system::openapi_json, system::metrics,
+        sessions::sign_in, sessions::sign_out,
+        staff::create_staff, staff::disable_staff,
+        persons::register, persons::find, persons::read, persons::acquire_eligibility, persons::record_payment,
+        audit::access_records,
+    ),
+    components(schemas(
+        system::Health, crate::error::Problem,
+        sessions::SignIn, sessions::Session,
+        staff::NewStaff, staff::CreatedStaff, staff::Disable,
+        persons::NewPerson, persons::Recorded, persons::Found, persons::PersonRecord, persons::Acquisition,
+        persons::Payment, persons::PaymentsSummary,
+        audit::AccessRecord,
+    )),
+    modifiers(&BearerAuth)
+)]
+pub struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "session",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).description(Some("the token from POST /v1/{tenant}/sessions")).build()),
+        );
+    }
+}
+
+pub(crate) fn routes() -> Router<AppState> {
+    system::routes().merge(sessions::routes()).merge(staff::routes()).merge(persons::routes()).merge(audit::routes())
+}

@@ -1,0 +1,356 @@
+//! Persons: registration from the resident registry, eligibility, payments, and reading a
+//! person's record (which appends an access event, committed before the answer is sent).
+
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::routing::{get, post};
+use axum::Router;
+use chrono::{DateTime, NaiveDate, Utc};
+use kokuho_auth::{Purpose, Role};
+use kokuho_domain::person::PersonCommand;
+use kokuho_domain::{FiscalYear, PersonId, Yen};
+use kokuho_events::{AcquisitionReason, LedgerEvent, PaymentChannel, PersonDetails, PersonalDataAccessed, Sex};
+use kokuho_projections::models::PersonRegistry;
+use kokuho_store::{CommandMeta, Decrypt};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+use crate::auth::Staff;
+use crate::error::Problem;
+use crate::json::{ApiPath, ApiQuery};
+use crate::{ApiError, ApiJson, AppState};
+
+/// The affairs a person's record may be read for (administration reads no person).
+const READ_PURPOSES: &[Purpose] =
+    &[Purpose::Eligibility, Purpose::Assessment, Purpose::Collection, Purpose::Benefits, Purpose::Provision, Purpose::Audit];
+
+pub(crate) fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/v1/{tenant}/persons", post(register).get(find))
+        .route("/v1/{tenant}/persons/{person_id}", get(read))
+        .route("/v1/{tenant}/persons/{person_id}/eligibility", post(acquire_eligibility))
+        .route("/v1/{tenant}/persons/{person_id}/payments", post(record_payment))
+}
+
+/// `/v1/{tenant}/persons/{person_id}…`
+#[derive(Deserialize)]
+pub struct PersonPath {
+    #[allow(dead_code)] // matched by the Staff extractor; named here so the path deserializes
+    tenant: String,
+    person_id: Uuid,
+}
+
+fn command_meta(staff: &Staff, purpose: Purpose, headers: &HeaderMap) -> Result<CommandMeta, ApiError> {
+    let idempotency_key = match headers.get("idempotency-key") {
+        None => None,
+        Some(value) => {
+            let key = value.to_str().ok().filter(|key| (1..=128).contains(&key.len())).ok_or_else(|| {
+                ApiError::bad_request("invalid_idempotency_key", "Idempotency-Key must be 1 to 128 visible ASCII characters")
+            })?;
+            // Scoped by the member, so two clerks' keys never collide.
+            Some(format!("{}:{key}", staff.principal.user_id))
+        }
+    };
+    Ok(CommandMeta {
+        actor: staff.principal.actor(),
+        purpose: purpose.as_str().to_owned(),
+        correlation_id: Uuid::now_v7(),
+        causation_id: None,
+        idempotency_key,
+    })
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Recorded {
+    person_id: Uuid,
+    /// The ledger position of the command's last event.
+    position: i64,
+    recorded_at: DateTime<Utc>,
+    /// True when this was a retry of an Idempotency-Key already answered: nothing new was recorded.
+    duplicate: bool,
+}
+
+/// The command path every person command shares: role check, metadata, decide and append.
+async fn execute(
+    state: &AppState,
+    staff: &Staff,
+    headers: &HeaderMap,
+    roles: &[Role],
+    purpose: Purpose,
+    person_id: PersonId,
+    command: PersonCommand,
+) -> Result<(StatusCode, ApiJson<Recorded>), ApiError> {
+    staff.require_role(state, roles).await?;
+    let meta = command_meta(staff, purpose, headers)?;
+    let executed = state.ledger.execute(staff.principal.tenant, person_id, command, meta).await?;
+    Ok(recorded(person_id, executed))
+}
+
+fn recorded(person_id: PersonId, executed: kokuho_ledger::Executed) -> (StatusCode, ApiJson<Recorded>) {
+    let status = if executed.outcome.duplicate { StatusCode::OK } else { StatusCode::CREATED };
+    (
+        status,
+        ApiJson(Recorded {
+            person_id: person_id.as_uuid(),
+            position: executed.outcome.last_position,
+            recorded_at: executed.outcome.recorded_at,
+            duplicate: executed.outcome.duplicate,
+        }),
+    )
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewPerson {
+    /// 宛名番号, the city's internal person number.
+    atena_no: String,
+    name: String,
+    name_kana: String,
+    /// `male` or `female`
+    #[schema(value_type = String)]
+    sex: Sex,
+    date_of_birth: NaiveDate,
+    address: String,
+    /// Where the information came from (入手元), e.g. `resident_registry`.
+    source: String,
+    /// The law that allows acquiring it.
+    legal_basis: String,
+}
+
+/// Register a person from the resident registry (eligibility clerks, supervisors).
+#[utoipa::path(post, path = "/v1/{tenant}/persons", request_body = NewPerson, security(("session" = [])),
+    params(("tenant" = String, Path, description = "local government code"),
+           ("Idempotency-Key" = Option<String>, Header, description = "a retry with the same key returns the first result")),
+    responses(
+        (status = 201, description = "Registered", body = Recorded),
+        (status = 403, description = "`role_not_permitted`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`empty_field`, `date_in_future`, `invalid_body`", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub(crate) async fn register(
+    State(state): State<AppState>,
+    staff: Staff,
+    headers: HeaderMap,
+    ApiJson(body): ApiJson<NewPerson>,
+) -> Result<(StatusCode, ApiJson<Recorded>), ApiError> {
+    let command = PersonCommand::Register {
+        atena_no: body.atena_no,
+        details: PersonDetails { name: body.name, name_kana: body.name_kana, sex: body.sex, date_of_birth: body.date_of_birth, address: body.address },
+        acquisition: kokuho_events::Acquisition { source: body.source, legal_basis: body.legal_basis },
+    };
+    let roles = [Role::EligibilityClerk, Role::Supervisor];
+    execute(&state, &staff, &headers, &roles, Purpose::Eligibility, PersonId::new(), command).await
+}
+
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct FindQuery {
+    /// 宛名番号 to look up.
+    atena_no: String,
+    /// The NHI affair the lookup is for.
+    purpose: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Found {
+    person_id: Uuid,
+    atena_no: String,
+}
+
+fn parse_purpose(text: &str) -> Result<Purpose, ApiError> {
+    text.parse().map_err(|error: kokuho_auth::UnknownPurpose| ApiError::bad_request("invalid_purpose", error.to_string()))
+}
+
+/// Find persons by address number. Shows no personal data (so records no access).
+#[utoipa::path(get, path = "/v1/{tenant}/persons", security(("session" = [])),
+    params(("tenant" = String, Path, description = "local government code"), FindQuery),
+    responses(
+        (status = 200, description = "The persons filed under that number (normally one)", body = [Found]),
+        (status = 403, description = "`purpose_not_permitted`", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub(crate) async fn find(State(state): State<AppState>, staff: Staff, ApiQuery(query): ApiQuery<FindQuery>) -> Result<ApiJson<Vec<Found>>, ApiError> {
+    let purpose = parse_purpose(&query.purpose)?;
+    staff.require_purpose(&state, purpose, READ_PURPOSES).await?;
+    let tenant = staff.principal.tenant;
+    state.projector.catch_up(tenant).await.map_err(|error| ApiError::Internal(error.to_string()))?;
+    let rows = PersonRegistry::by_atena_no(state.store.db(), &tenant.to_string(), &query.atena_no)
+        .await
+        .map_err(|error| ApiError::Internal(error.to_string()))?;
+    Ok(ApiJson(rows.into_iter().map(|row| Found { person_id: row.person_id, atena_no: row.atena_no }).collect()))
+}
+
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct ReadQuery {
+    /// The NHI affair this read is for; the caller's role must serve it.
+    purpose: String,
+    /// Answer as the ledger had it recorded at this instant (RFC 3339); default now.
+    as_of: Option<DateTime<Utc>>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct PersonRecord {
+    person_id: Uuid,
+    atena_no: String,
+    /// `null` when the person's data was erased at the end of retention.
+    name: Option<String>,
+    name_kana: Option<String>,
+    sex: Option<String>,
+    date_of_birth: Option<NaiveDate>,
+    address: Option<String>,
+    /// For the eligibility affair: the first day of the current insured period.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    insured_since: Option<NaiveDate>,
+    /// For the collection affair.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    payments: Option<PaymentsSummary>,
+    /// The stream version this answer reflects.
+    version: i64,
+    as_of: DateTime<Utc>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct PaymentsSummary {
+    count: u32,
+    total_yen: i64,
+}
+
+/// Read a person's record for a declared purpose. The access (who, whom, which items, why) is
+/// recorded in the ledger before this answer is sent.
+#[utoipa::path(get, path = "/v1/{tenant}/persons/{person_id}", security(("session" = [])),
+    params(("tenant" = String, Path, description = "local government code"), ("person_id" = Uuid, Path, description = "the person"), ReadQuery),
+    responses(
+        (status = 200, description = "The record", body = PersonRecord),
+        (status = 403, description = "`purpose_not_permitted`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`person_not_found`", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub(crate) async fn read(
+    State(state): State<AppState>,
+    staff: Staff,
+    ApiPath(path): ApiPath<PersonPath>,
+    ApiQuery(query): ApiQuery<ReadQuery>,
+) -> Result<ApiJson<PersonRecord>, ApiError> {
+    let purpose = parse_purpose(&query.purpose)?;
+    staff.require_purpose(&state, purpose, READ_PURPOSES).await?;
+    let tenant = staff.principal.tenant;
+    let person_id = PersonId::from_uuid(path.person_id);
+    let view = state.ledger.replay(tenant, person_id, query.as_of, Decrypt::Yes).await?;
+    let Some(registration) = view.state.registered.clone() else {
+        return Err(kokuho_domain::Rejection::PersonNotFound { person_id }.into());
+    };
+    let details = registration.details.clone();
+    let mut items: Vec<String> = Vec::new();
+    if details.is_some() {
+        items.extend(["name", "name_kana", "sex", "date_of_birth", "address"].map(str::to_owned));
+    }
+    let show_eligibility = matches!(purpose, Purpose::Eligibility | Purpose::Assessment | Purpose::Benefits | Purpose::Audit);
+    let show_payments = matches!(purpose, Purpose::Collection | Purpose::Assessment | Purpose::Audit);
+    if show_eligibility {
+        items.push("eligibility".into());
+    }
+    if show_payments {
+        items.push("payments".into());
+    }
+    // The access record first: if it cannot be committed, nothing is shown.
+    let access = LedgerEvent::PersonalDataAccessed(PersonalDataAccessed {
+        user_id: staff.principal.user_id,
+        role: staff.principal.role.as_str().to_owned(),
+        person_id: person_id.as_uuid(),
+        items,
+        purpose: purpose.as_str().to_owned(),
+    });
+    let meta = CommandMeta {
+        actor: staff.principal.actor(),
+        purpose: purpose.as_str().to_owned(),
+        correlation_id: Uuid::now_v7(),
+        causation_id: None,
+        idempotency_key: None,
+    };
+    state.ledger.record(tenant, format!("access-{person_id}"), &[access], meta).await?;
+    Ok(ApiJson(PersonRecord {
+        person_id: person_id.as_uuid(),
+        atena_no: registration.atena_no,
+        name: details.as_ref().map(|d| d.name.clone()),
+        name_kana: details.as_ref().map(|d| d.name_kana.clone()),
+        sex: details.as_ref().map(|d| serde_json::to_value(d.sex).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()),
+        date_of_birth: details.as_ref().map(|d| d.date_of_birth),
+        address: details.as_ref().map(|d| d.address.clone()),
+        insured_since: if show_eligibility { view.state.insured_since } else { None },
+        payments: show_payments.then(|| PaymentsSummary { count: view.state.payments, total_yen: view.state.paid_total.amount() }),
+        version: view.version,
+        as_of: query.as_of.unwrap_or_else(|| state.ledger.now()),
+    }))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Acquisition {
+    /// `moved_in`, `left_employee_insurance`, `birth`, `public_assistance_ended`
+    #[schema(value_type = String)]
+    reason: AcquisitionReason,
+    /// When it happened in the world; the first insured day follows from it by the reason's rule.
+    event_date: NaiveDate,
+    /// When the notification reached the city.
+    notified_on: NaiveDate,
+}
+
+/// Record that a person became insured (eligibility clerks, supervisors).
+#[utoipa::path(post, path = "/v1/{tenant}/persons/{person_id}/eligibility", request_body = Acquisition, security(("session" = [])),
+    params(("tenant" = String, Path, description = "local government code"), ("person_id" = Uuid, Path, description = "the person"),
+           ("Idempotency-Key" = Option<String>, Header, description = "a retry with the same key returns the first result")),
+    responses(
+        (status = 201, description = "Recorded", body = Recorded),
+        (status = 404, description = "`person_not_found`", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`already_insured`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`date_in_future`, `invalid_body`", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub(crate) async fn acquire_eligibility(
+    State(state): State<AppState>,
+    staff: Staff,
+    headers: HeaderMap,
+    ApiPath(path): ApiPath<PersonPath>,
+    ApiJson(body): ApiJson<Acquisition>,
+) -> Result<(StatusCode, ApiJson<Recorded>), ApiError> {
+    let command = PersonCommand::AcquireEligibility { reason: body.reason, event_date: body.event_date, notified_on: body.notified_on };
+    let roles = [Role::EligibilityClerk, Role::Supervisor];
+    execute(&state, &staff, &headers, &roles, Purpose::Eligibility, PersonId::from_uuid(path.person_id), command).await
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Payment {
+    /// 年度: 2025 means 2025-04-01..2026-03-31.
+    fiscal_year: i32,
+    /// Whole yen, more than 0.
+    amount_yen: i64,
+    received_on: NaiveDate,
+    /// `counter`, `bank_transfer`, `pension_withholding`
+    #[schema(value_type = String)]
+    channel: PaymentChannel,
+}
+
+/// Record a payment of NHI tax (collection clerks, supervisors).
+#[utoipa::path(post, path = "/v1/{tenant}/persons/{person_id}/payments", request_body = Payment, security(("session" = [])),
+    params(("tenant" = String, Path, description = "local government code"), ("person_id" = Uuid, Path, description = "the person"),
+           ("Idempotency-Key" = Option<String>, Header, description = "a retry with the same key returns the first result")),
+    responses(
+        (status = 201, description = "Recorded", body = Recorded),
+        (status = 404, description = "`person_not_found`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`not_insured`, `amount_not_positive`, `date_in_future`, `invalid_body`", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub(crate) async fn record_payment(
+    State(state): State<AppState>,
+    staff: Staff,
+    headers: HeaderMap,
+    ApiPath(path): ApiPath<PersonPath>,
+    ApiJson(body): ApiJson<Payment>,
+) -> Result<(StatusCode, ApiJson<Recorded>), ApiError> {
+    let command = PersonCommand::RecordPayment {
+        fiscal_year: FiscalYear::new(body.fiscal_year),
+        amount: Yen::new(body.amount_yen),
+        received_on: body.received_on,
+        channel: body.channel,
+    };
+    let roles = [Role::CollectionClerk, Role::Supervisor];
+    execute(&state, &staff, &headers, &roles, Purpose::Collection, PersonId::from_uuid(path.person_id), command).await
+}

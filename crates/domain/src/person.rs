@@ -123,14 +123,9 @@ pub fn evolve(mut state: PersonState, event: &LedgerEvent) -> PersonState {
             state.paid_total = Yen::new(state.paid_total.amount().saturating_add(e.amount_yen));
             state.payments += 1;
         }
-        // Staff and access-record events live in their own streams, never in a person's.
-        LedgerEvent::StaffUserCreated(_)
-        | LedgerEvent::StaffUserDisabled(_)
-        | LedgerEvent::StaffSignedIn(_)
-        | LedgerEvent::StaffSignInFailed(_)
-        | LedgerEvent::StaffSignedOut(_)
-        | LedgerEvent::RequestRefused(_)
-        | LedgerEvent::PersonalDataAccessed(_) => {}
+        // Every other event lives in a stream of its own (staff, access record, My Number
+        // links, provisions, …), never in a person's: nothing to fold.
+        _ => {}
     }
     state
 }

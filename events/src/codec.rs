@@ -14,6 +14,8 @@ const PERSONAL_KEY: &str = "personal";
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LedgerEvent {
     PersonRegistered(PersonRegistered),
+    PersonNameChanged(PersonNameChanged),
+    PersonAddressChanged(PersonAddressChanged),
     EligibilityAcquired(EligibilityAcquired),
     PaymentReceived(PaymentReceived),
     StaffUserCreated(StaffUserCreated),
@@ -23,13 +25,32 @@ pub enum LedgerEvent {
     StaffSignedOut(StaffSignedOut),
     RequestRefused(RequestRefused),
     PersonalDataAccessed(PersonalDataAccessed),
+    MyNumberLinkRequested(MyNumberLinkRequested),
+    MyNumberLinkConfirmed(MyNumberLinkConfirmed),
+    MyNumberLinkApproved(MyNumberLinkApproved),
+    MyNumberLinkRejected(MyNumberLinkRejected),
+    MyNumberLinked(MyNumberLinked),
+    MyNumberRevealed(MyNumberRevealed),
+    PersonErased(PersonErased),
+    SensitivityFlagsSet(SensitivityFlagsSet),
+    ProvisionRequested(ProvisionRequested),
+    ProvisionAwaitingApproval(ProvisionAwaitingApproval),
+    ProvisionApproved(ProvisionApproved),
+    ProvisionProvided(ProvisionProvided),
+    InquiryMade(InquiryMade),
+    CitizenKeyRegistered(CitizenKeyRegistered),
+    CitizenSignedIn(CitizenSignedIn),
+    CitizenSignInFailed(CitizenSignInFailed),
 }
 
 /// Calls `$action!(Variant)` for every variant: the one list of event types in code.
 macro_rules! for_each_event {
     ($action:ident) => {
-        $action!(PersonRegistered, EligibilityAcquired, PaymentReceived, StaffUserCreated, StaffUserDisabled,
-                 StaffSignedIn, StaffSignInFailed, StaffSignedOut, RequestRefused, PersonalDataAccessed)
+        $action!(PersonRegistered, PersonNameChanged, PersonAddressChanged, EligibilityAcquired, PaymentReceived, StaffUserCreated, StaffUserDisabled,
+                 StaffSignedIn, StaffSignInFailed, StaffSignedOut, RequestRefused, PersonalDataAccessed,
+                 MyNumberLinkRequested, MyNumberLinkConfirmed, MyNumberLinkApproved, MyNumberLinkRejected, MyNumberLinked, MyNumberRevealed, PersonErased,
+                 SensitivityFlagsSet, ProvisionRequested, ProvisionAwaitingApproval, ProvisionApproved, ProvisionProvided, InquiryMade,
+                 CitizenKeyRegistered, CitizenSignedIn, CitizenSignInFailed)
     };
 }
 
@@ -43,6 +64,8 @@ pub struct CatalogEntry {
 /// Every event type the ledger writes today. `events/README.md` is this table in prose.
 pub const CATALOG: &[CatalogEntry] = &[
     CatalogEntry { event_type: "PersonRegistered", schema_version: 1, summary: "a person entered the ledger from the resident registry" },
+    CatalogEntry { event_type: "PersonNameChanged", schema_version: 1, summary: "a person's name changed (氏名変更)" },
+    CatalogEntry { event_type: "PersonAddressChanged", schema_version: 1, summary: "a person moved within the municipality (転居)" },
     CatalogEntry { event_type: "EligibilityAcquired", schema_version: 1, summary: "a person became insured (資格取得)" },
     CatalogEntry { event_type: "PaymentReceived", schema_version: 2, summary: "a payment of NHI tax was received (収納)" },
     CatalogEntry { event_type: "StaffUserCreated", schema_version: 1, summary: "a staff account was created" },
@@ -52,6 +75,22 @@ pub const CATALOG: &[CatalogEntry] = &[
     CatalogEntry { event_type: "StaffSignedOut", schema_version: 1, summary: "a staff member signed out" },
     CatalogEntry { event_type: "RequestRefused", schema_version: 1, summary: "an authenticated request was refused by role, purpose or tenant" },
     CatalogEntry { event_type: "PersonalDataAccessed", schema_version: 1, summary: "staff read a person's data: who, whom, which items, why (the access record)" },
+    CatalogEntry { event_type: "MyNumberLinkRequested", schema_version: 1, summary: "linking a My Number (個人番号) to a person was requested; the number sealed per person" },
+    CatalogEntry { event_type: "MyNumberLinkConfirmed", schema_version: 1, summary: "another staff member confirmed a My Number link request" },
+    CatalogEntry { event_type: "MyNumberLinkApproved", schema_version: 1, summary: "a supervisor approved a My Number link: it is now the person's" },
+    CatalogEntry { event_type: "MyNumberLinkRejected", schema_version: 1, summary: "a My Number link request was turned down or withdrawn" },
+    CatalogEntry { event_type: "MyNumberLinked", schema_version: 1, summary: "the person's index of approved My Number links points at a request" },
+    CatalogEntry { event_type: "MyNumberRevealed", schema_version: 1, summary: "staff were shown a person's full My Number, and the reason they gave" },
+    CatalogEntry { event_type: "PersonErased", schema_version: 1, summary: "a person's retention ended and their data key was destroyed (nothing personal)" },
+    CatalogEntry { event_type: "SensitivityFlagsSet", schema_version: 1, summary: "a supervisor set or cleared a person's no-auto-response and non-disclosure flags (取扱注意者)" },
+    CatalogEntry { event_type: "ProvisionRequested", schema_version: 1, summary: "another agency asked for a person's information through the provision network" },
+    CatalogEntry { event_type: "ProvisionAwaitingApproval", schema_version: 1, summary: "a provision request waits for a supervisor: the person has no-auto-response" },
+    CatalogEntry { event_type: "ProvisionApproved", schema_version: 1, summary: "a supervisor approved a waiting provision" },
+    CatalogEntry { event_type: "ProvisionProvided", schema_version: 1, summary: "information was provided to a requesting agency (the provision record, マイナンバー法 §23)" },
+    CatalogEntry { event_type: "InquiryMade", schema_version: 1, summary: "the city inquired another agency under a management number permitted for the purpose (情報照会)" },
+    CatalogEntry { event_type: "CitizenKeyRegistered", schema_version: 1, summary: "staff registered a citizen's card key for signing in to their record" },
+    CatalogEntry { event_type: "CitizenSignedIn", schema_version: 1, summary: "a citizen signed in by signing a challenge with their card's key" },
+    CatalogEntry { event_type: "CitizenSignInFailed", schema_version: 1, summary: "a citizen's sign-in was refused, and why" },
 ];
 
 /// An event split into what the store keeps in clear and what it must encrypt.
@@ -108,8 +147,16 @@ impl LedgerEvent {
     pub fn subject(&self) -> Option<Uuid> {
         match self {
             LedgerEvent::PersonRegistered(e) => Some(e.person_id),
+            LedgerEvent::PersonNameChanged(e) => Some(e.person_id),
+            LedgerEvent::PersonAddressChanged(e) => Some(e.person_id),
             LedgerEvent::EligibilityAcquired(e) => Some(e.person_id),
             LedgerEvent::PaymentReceived(e) => Some(e.person_id),
+            // In the person's stream, with no personal part of its own.
+            LedgerEvent::PersonErased(e) => Some(e.person_id),
+            // Carries the My Number: sealed with the person's key, erased with them.
+            LedgerEvent::MyNumberLinkRequested(e) => Some(e.person_id),
+            // Its reason is personal: sealed with the person's key, erased with them.
+            LedgerEvent::SensitivityFlagsSet(e) => Some(e.person_id),
             _ => None,
         }
     }
@@ -154,7 +201,10 @@ impl LedgerEvent {
                 current,
             });
         }
-        if schema_version == current && !matches!(personal, PersonalPart::Plain(_)) {
+        // The one-pass path is for clear payloads only; anything mentioning a personal part
+        // takes the careful path below, which refuses one found in the clear.
+        let mentions_personal = payload.windows(PERSONAL_KEY.len() + 2).any(|window| window == b"\"personal\"");
+        if schema_version == current && !matches!(personal, PersonalPart::Plain(_)) && !mentions_personal {
             return decode_current_clear(event_type, payload);
         }
         let mut object: Map<String, Value> =
@@ -184,30 +234,18 @@ impl LedgerEvent {
 }
 
 /// The common case on every rebuild: a current-version payload read without its personal part,
-/// deserialized in one pass. A `personal` key in the clear is still refused.
+/// deserialized in one pass.
 fn decode_current_clear(event_type: &str, payload: &[u8]) -> Result<LedgerEvent, DecodeError> {
     let invalid = |error: serde_json::Error| invalid(event_type, &error, false);
-    let event = match event_type {
-        "PersonRegistered" => {
-            let event: PersonRegistered = serde_json::from_slice(payload).map_err(invalid)?;
-            if event.personal != crate::Personal::Unavailable {
-                return Err(DecodeError::PersonalInClear { event_type: event_type.to_owned() });
+    macro_rules! typed {
+        ($($variant:ident),*) => {
+            match event_type {
+                $(stringify!($variant) => LedgerEvent::$variant(serde_json::from_slice(payload).map_err(invalid)?),)*
+                other => unreachable!("{other} is in the catalog but not decoded"),
             }
-            LedgerEvent::PersonRegistered(event)
-        }
-        other => {
-            macro_rules! typed {
-                ($($variant:ident),*) => {
-                    match other {
-                        $(stringify!($variant) => LedgerEvent::$variant(serde_json::from_slice(payload).map_err(invalid)?),)*
-                        other => unreachable!("{other} is in the catalog but not decoded"),
-                    }
-                };
-            }
-            for_each_event!(typed)
-        }
-    };
-    Ok(event)
+        };
+    }
+    Ok(for_each_event!(typed))
 }
 
 pub(crate) fn current_version(event_type: &str) -> Option<u16> {

@@ -9,7 +9,10 @@ pub mod eligibility;
 pub mod ids;
 pub mod money;
 pub mod my_number;
+pub mod my_number_link;
 pub mod person;
+pub mod provision;
+pub mod sensitivity;
 mod rejection;
 
 pub use calendar::FiscalYear;

@@ -6,8 +6,8 @@
 
 use chrono::NaiveDate;
 use kokuho_events::{
-    Acquisition, AcquisitionReason, EligibilityAcquired, LedgerEvent, PaymentChannel, PaymentReceived,
-    Personal, PersonDetails, PersonRegistered,
+    Acquisition, AcquisitionReason, AddressChange, EligibilityAcquired, LedgerEvent, NameChange, PaymentChannel,
+    PaymentReceived, Personal, PersonAddressChanged, PersonDetails, PersonNameChanged, PersonRegistered,
 };
 use serde::Serialize;
 
@@ -21,6 +21,8 @@ pub struct PersonState {
     pub insured_since: Option<NaiveDate>,
     pub paid_total: Yen,
     pub payments: u32,
+    /// Their retention ended and their personal data was erased: the record is closed.
+    pub erased: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -35,6 +37,8 @@ pub enum PersonCommand {
     Register { atena_no: String, details: PersonDetails, acquisition: Acquisition },
     AcquireEligibility { reason: AcquisitionReason, event_date: NaiveDate, notified_on: NaiveDate },
     RecordPayment { fiscal_year: FiscalYear, amount: Yen, received_on: NaiveDate, channel: PaymentChannel },
+    ChangeName { name: String, name_kana: String, effective_on: NaiveDate, acquisition: Acquisition },
+    ChangeAddress { address: String, effective_on: NaiveDate, acquisition: Acquisition },
 }
 
 pub fn decide(
@@ -50,6 +54,9 @@ pub fn decide(
             Ok(())
         }
     };
+    if state.erased {
+        return Err(Rejection::PersonErased { person_id });
+    }
     match command {
         PersonCommand::Register { atena_no, details, acquisition } => {
             if state.registered.is_some() {
@@ -86,6 +93,36 @@ pub fn decide(
                 notified_on,
             })])
         }
+        PersonCommand::ChangeName { name, name_kana, effective_on, acquisition } => {
+            if state.registered.is_none() {
+                return Err(Rejection::PersonNotFound { person_id });
+            }
+            if name.trim().is_empty() {
+                return Err(Rejection::EmptyField { field: "name" });
+            }
+            not_in_future("effective_on", effective_on)?;
+            Ok(vec![LedgerEvent::PersonNameChanged(PersonNameChanged {
+                person_id: person_id.as_uuid(),
+                effective_on,
+                acquisition,
+                personal: Personal::Present(NameChange { name, name_kana }),
+            })])
+        }
+        PersonCommand::ChangeAddress { address, effective_on, acquisition } => {
+            if state.registered.is_none() {
+                return Err(Rejection::PersonNotFound { person_id });
+            }
+            if address.trim().is_empty() {
+                return Err(Rejection::EmptyField { field: "address" });
+            }
+            not_in_future("effective_on", effective_on)?;
+            Ok(vec![LedgerEvent::PersonAddressChanged(PersonAddressChanged {
+                person_id: person_id.as_uuid(),
+                effective_on,
+                acquisition,
+                personal: Personal::Present(AddressChange { address }),
+            })])
+        }
         PersonCommand::RecordPayment { fiscal_year, amount, received_on, channel } => {
             if state.registered.is_none() {
                 return Err(Rejection::PersonNotFound { person_id });
@@ -116,6 +153,26 @@ pub fn evolve(mut state: PersonState, event: &LedgerEvent) -> PersonState {
                 details: e.personal.as_present().cloned(),
             });
         }
+        LedgerEvent::PersonNameChanged(e) => {
+            if let Some(registration) = state.registered.as_mut() {
+                // Without the decrypted part (or after erasure) the name is simply not known.
+                match (registration.details.as_mut(), e.personal.as_present()) {
+                    (Some(details), Some(change)) => {
+                        details.name = change.name.clone();
+                        details.name_kana = change.name_kana.clone();
+                    }
+                    _ => registration.details = None,
+                }
+            }
+        }
+        LedgerEvent::PersonAddressChanged(e) => {
+            if let Some(registration) = state.registered.as_mut() {
+                match (registration.details.as_mut(), e.personal.as_present()) {
+                    (Some(details), Some(change)) => details.address = change.address.clone(),
+                    _ => registration.details = None,
+                }
+            }
+        }
         LedgerEvent::EligibilityAcquired(e) => state.insured_since = Some(e.effective_on),
         LedgerEvent::PaymentReceived(e) => {
             // An i64 of yen cannot overflow from real payments; saturate rather than wrap if a
@@ -123,8 +180,14 @@ pub fn evolve(mut state: PersonState, event: &LedgerEvent) -> PersonState {
             state.paid_total = Yen::new(state.paid_total.amount().saturating_add(e.amount_yen));
             state.payments += 1;
         }
+        LedgerEvent::PersonErased(_) => {
+            state.erased = true;
+            if let Some(registration) = state.registered.as_mut() {
+                registration.details = None;
+            }
+        }
         // Every other event lives in a stream of its own (staff, access record, My Number
-        // links, provisions, …), never in a person's: nothing to fold.
+        // links, provisions, …): nothing to fold.
         _ => {}
     }
     state
@@ -208,6 +271,49 @@ mod tests {
             let rejection = given_when(history, command).expect_err(code);
             assert_eq!(rejection.code(), code, "{rejection}");
         }
+    }
+
+    #[test]
+    fn a_name_and_an_address_change_replace_the_registered_ones() {
+        let id = PersonId::from_uuid(uuid::Uuid::nil());
+        let source = || Acquisition { source: "resident_registry".into(), legal_basis: "住民基本台帳法".into() };
+        let mut state = PersonState::default();
+        for command in [
+            register(),
+            PersonCommand::ChangeName { name: "行田 花子".into(), name_kana: "ギョウダ ハナコ".into(), effective_on: date(2025, 5, 1), acquisition: source() },
+            PersonCommand::ChangeAddress { address: "埼玉県熊谷市筑波三丁目".into(), effective_on: date(2025, 5, 2), acquisition: source() },
+        ] {
+            for event in decide(id, &state, command, &context()).unwrap() {
+                state = evolve(state, &event);
+            }
+        }
+        let details = state.registered.unwrap().details.unwrap();
+        assert_eq!((details.name.as_str(), details.address.as_str()), ("行田 花子", "埼玉県熊谷市筑波三丁目"));
+        let unregistered = decide(id, &PersonState::default(), PersonCommand::ChangeAddress { address: "x".into(), effective_on: date(2025, 5, 2), acquisition: source() }, &context());
+        assert_eq!(unregistered.unwrap_err().code(), "person_not_found");
+    }
+
+    #[test]
+    fn an_erased_person_takes_no_further_command() {
+        let id = PersonId::from_uuid(uuid::Uuid::nil());
+        let mut state = PersonState::default();
+        for command in [register(), acquire(AcquisitionReason::MovedIn, date(2025, 4, 1))] {
+            for event in decide(id, &state, command, &context()).unwrap() {
+                state = evolve(state, &event);
+            }
+        }
+        state = evolve(
+            state,
+            &LedgerEvent::PersonErased(kokuho_events::PersonErased {
+                person_id: id.as_uuid(),
+                retention_kind: kokuho_events::RetentionKind::Payment,
+                retention_ended_on: date(2025, 5, 1),
+                rule_source: "地方税法 §18".into(),
+                rules_sha256: "0".repeat(64),
+            }),
+        );
+        assert!(state.registered.as_ref().unwrap().details.is_none());
+        assert_eq!(decide(id, &state, pay(1_000), &context()).unwrap_err().code(), "person_erased");
     }
 
     #[test]

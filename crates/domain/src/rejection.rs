@@ -21,6 +21,8 @@ pub enum Rejection {
     DateInFuture { field: &'static str, date: NaiveDate, today: NaiveDate },
     #[error("{field} must not be empty")]
     EmptyField { field: &'static str },
+    #[error("person {person_id} was erased at the end of retention; their record is closed")]
+    PersonErased { person_id: PersonId },
 }
 
 impl Rejection {
@@ -34,6 +36,7 @@ impl Rejection {
             Rejection::AmountNotPositive { .. } => "amount_not_positive",
             Rejection::DateInFuture { .. } => "date_in_future",
             Rejection::EmptyField { .. } => "empty_field",
+            Rejection::PersonErased { .. } => "person_erased",
         }
     }
 }

@@ -15,8 +15,11 @@ use kokuho_domain::{Context, PersonId, Rejection, TenantCode};
 use kokuho_events::{LedgerEvent, PersonalPart};
 use kokuho_store::{
     AppendError, AppendOutcome, AppendRequest, CommandMeta, Decrypt, EventStore, ExpectedVersion, NewEvent,
-    PersonalData, RecordedEvent, StoreError,
+    PersonalData, RecordedEvent, SearchToken, StoreError,
 };
+
+mod stream_commands;
+pub use stream_commands::StreamOutcome;
 
 /// States kept in memory; past that the cache starts over (it is only a cache).
 const CACHED_STATES_MAX: usize = 100_000;
@@ -141,6 +144,7 @@ impl Ledger {
                 expected_version: ExpectedVersion::from_current(version),
                 meta: meta.clone(),
                 events: events.iter().map(to_new_event).collect(),
+                search_tokens: self.search_tokens(tenant, &events),
             };
             match self.store.append(tenant, request).await {
                 Ok(outcome) if outcome.duplicate => {
@@ -162,6 +166,33 @@ impl Ledger {
         Err(LedgerError::Contended { stream_id })
     }
 
+    /// Blind index tokens for the personal values staff search by (name, kana, date of birth).
+    fn search_tokens(&self, tenant: TenantCode, events: &[LedgerEvent]) -> Vec<SearchToken> {
+        let mut tokens = Vec::new();
+        for event in events {
+            let token = |kind, person_id, value: &str| self.store.search_token(tenant, kind, person_id, value);
+            match event {
+                LedgerEvent::PersonRegistered(e) => {
+                    if let Some(details) = e.personal.as_present() {
+                        tokens.push(token("name", e.person_id, &details.name));
+                        tokens.push(token("name_kana", e.person_id, &details.name_kana));
+                        tokens.push(token("date_of_birth", e.person_id, &details.date_of_birth.to_string()));
+                    }
+                }
+                LedgerEvent::PersonNameChanged(e) => {
+                    // The former name's tokens stay: a search by a maiden name (旧姓) still finds
+                    // the person.
+                    if let Some(change) = e.personal.as_present() {
+                        tokens.push(token("name", e.person_id, &change.name));
+                        tokens.push(token("name_kana", e.person_id, &change.name_kana));
+                    }
+                }
+                _ => {}
+            }
+        }
+        tokens
+    }
+
     /// Appends events that decide nothing (a sign-in, an access, a refusal) to an append-only
     /// log stream, whatever its version. Answers after the commit.
     pub async fn record(
@@ -176,6 +207,7 @@ impl Ledger {
             expected_version: ExpectedVersion::Any,
             meta,
             events: events.iter().map(to_new_event).collect(),
+            search_tokens: self.search_tokens(tenant, events),
         };
         Ok(self.store.append(tenant, request).await?)
     }

@@ -90,6 +90,15 @@ pub fn verify_signature(
     .map_err(|_| CitizenAuthError::BadSignature)
 }
 
+/// Checks, when a card's key is registered, that it could ever verify a signature: a valid
+/// curve point of full order (the same test [`verify_signature`] makes on every sign-in).
+pub fn check_public_key(public_key_bytes: &[u8; 32]) -> Result<(), CitizenAuthError> {
+    match VerifyingKey::from_bytes(public_key_bytes) {
+        Ok(key) if !key.is_weak() => Ok(()),
+        _ => Err(CitizenAuthError::MalformedKey),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use chrono::TimeZone;
@@ -183,6 +192,14 @@ mod tests {
             verify_signature(&key, &challenge, &tampered, now()),
             Err(CitizenAuthError::BadSignature)
         );
+    }
+
+    #[test]
+    fn a_cards_key_is_accepted_for_registration_and_weak_keys_are_not() {
+        assert_eq!(check_public_key(card(1).verifying_key().as_bytes()), Ok(()));
+        let mut identity = [0u8; 32];
+        identity[0] = 1;
+        assert_eq!(check_public_key(&identity), Err(CitizenAuthError::MalformedKey));
     }
 
     #[test]

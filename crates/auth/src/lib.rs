@@ -18,7 +18,7 @@ pub mod roles;
 pub mod session;
 pub mod totp;
 
-pub use citizen::{verify_signature, Challenge, CitizenAuthError};
+pub use citizen::{check_public_key, verify_signature, Challenge, CitizenAuthError};
 pub use lockout::{AccountLocked, LockoutPolicy};
 pub use password::{PasswordError, PasswordHasher};
 pub use roles::{role_serves, Purpose, Role, UnknownPurpose, UnknownRole};

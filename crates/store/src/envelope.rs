@@ -113,6 +113,17 @@ pub struct AppendRequest {
     pub expected_version: ExpectedVersion,
     pub meta: CommandMeta,
     pub events: Vec<NewEvent>,
+    /// Blind index tokens to store with the events (see `EventStore::search_token`).
+    pub search_tokens: Vec<SearchToken>,
+}
+
+/// A keyed blind index token of one personal value of one person.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SearchToken {
+    pub person_id: Uuid,
+    /// What the value is: `name`, `name_kana`, `date_of_birth`.
+    pub kind: &'static str,
+    pub token: [u8; 32],
 }
 
 /// What an append did (or, for a retried idempotency key, what the first attempt did).

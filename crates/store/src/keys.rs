@@ -43,6 +43,10 @@ pub(crate) enum KeyLookup {
 }
 
 impl Keyring {
+    pub(crate) fn master(&self) -> &MasterKey {
+        &self.master
+    }
+
     pub(crate) fn new(db: Db, master: Arc<MasterKey>) -> Keyring {
         Keyring { db, master, cache: Mutex::new(HashMap::new()), pending: Mutex::new(HashMap::new()) }
     }
@@ -63,12 +67,13 @@ impl Keyring {
         format!("{tenant}/{subject}").into_bytes()
     }
 
+    /// The person's key. Destruction is final, so a cached destruction is trusted; a cached live
+    /// key is not: the row is read every time, because another process (`kokuho retention run`)
+    /// may have destroyed it since. The cache only saves unwrapping.
     pub(crate) async fn lookup(&self, tenant: &str, subject: Uuid) -> Result<KeyLookup, StoreError> {
-        if let Some(state) = self.cached(tenant, subject) {
-            return Ok(match state {
-                KeyState::Live(key) => KeyLookup::Live(key),
-                KeyState::Destroyed => KeyLookup::Destroyed,
-            });
+        let cached = self.cached(tenant, subject);
+        if let Some(KeyState::Destroyed) = cached {
+            return Ok(KeyLookup::Destroyed);
         }
         let row: Option<(Option<Vec<u8>>,)> = on_db!(&self.db, pool => {
             sqlx::query_as("SELECT wrapped_key FROM person_keys WHERE tenant = $1 AND subject_id = $2")
@@ -84,6 +89,9 @@ impl Keyring {
                 KeyLookup::Destroyed
             }
             Some((Some(wrapped),)) => {
+                if let Some(KeyState::Live(key)) = cached {
+                    return Ok(KeyLookup::Live(key));
+                }
                 let key = self
                     .master
                     .unwrap(&wrapped, &Self::wrap_context(tenant, subject))
@@ -132,17 +140,27 @@ impl Keyring {
 
     /// Destroys `subject`'s key. Returns false when there was no live key to destroy.
     pub(crate) async fn destroy(&self, tenant: &str, subject: Uuid) -> Result<bool, StoreError> {
+        // The key and the person's search tokens go together: an erased person can no longer
+        // be found by name either.
         let result = on_db!(&self.db, pool => {
-            sqlx::query(
+            let mut tx = pool.begin().await?;
+            let destroyed = sqlx::query(
                 "UPDATE person_keys SET wrapped_key = NULL, destroyed_at = $1 \
                  WHERE tenant = $2 AND subject_id = $3 AND wrapped_key IS NOT NULL",
             )
             .bind(Utc::now().timestamp_micros())
             .bind(tenant)
             .bind(subject.as_bytes().as_slice())
-            .execute(pool)
+            .execute(&mut *tx)
             .await?
-            .rows_affected()
+            .rows_affected();
+            sqlx::query("DELETE FROM person_search WHERE tenant = $1 AND person_id = $2")
+                .bind(tenant)
+                .bind(subject.as_bytes().as_slice())
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            destroyed
         });
         self.remember(tenant, subject, KeyState::Destroyed);
         Ok(result > 0)

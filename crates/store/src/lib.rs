@@ -26,7 +26,7 @@ use uuid::Uuid;
 
 pub use db::{Backend, Db};
 pub use envelope::{
-    Actor, AppendOutcome, AppendRequest, CommandMeta, ExpectedVersion, NewEvent, PersonalData, RecordedEvent,
+    Actor, AppendOutcome, AppendRequest, CommandMeta, ExpectedVersion, NewEvent, PersonalData, RecordedEvent, SearchToken,
 };
 pub use metrics::StoreMetrics;
 pub use read::{ClearEvent, Decrypt, PAGE_EVENTS_MAX};
@@ -178,11 +178,34 @@ impl EventStore {
             meta: request.meta,
             events,
             new_keys,
+            search_tokens: request.search_tokens,
             reply,
         };
         let queue = self.writer(tenant);
         queue.send(job).await.map_err(|_| AppendError::ShuttingDown)?;
         answer.await.map_err(|_| AppendError::ShuttingDown)?
+    }
+
+    /// The blind index token of a personal value (keyed by the master key; see
+    /// `kokuho_vault::MasterKey::blind_index`).
+    pub fn search_token(&self, tenant: TenantCode, kind: &'static str, person_id: Uuid, value: &str) -> SearchToken {
+        SearchToken { person_id, kind, token: self.inner.keyring.master().blind_index(&tenant.to_string(), kind, value) }
+    }
+
+    /// The persons with a value of `kind` matching `value` (spelling variants normalised).
+    pub async fn search(&self, tenant: TenantCode, kind: &'static str, value: &str) -> Result<Vec<Uuid>, StoreError> {
+        let token = self.inner.keyring.master().blind_index(&tenant.to_string(), kind, value);
+        let rows: Vec<Vec<u8>> = on_db!(&self.inner.db, pool => {
+            sqlx::query_scalar("SELECT person_id FROM person_search WHERE tenant = $1 AND kind = $2 AND token = $3 ORDER BY person_id")
+                .bind(tenant.to_string())
+                .bind(kind)
+                .bind(token.as_slice())
+                .fetch_all(pool)
+                .await?
+        });
+        rows.iter()
+            .map(|bytes| Uuid::from_slice(bytes).map_err(|_| StoreError::Corrupt("a person id is not 16 bytes".into())))
+            .collect()
     }
 
     /// What the command that used `key` appended, if one did.

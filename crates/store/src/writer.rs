@@ -58,6 +58,8 @@ pub(crate) struct Job {
     pub events: Vec<SealedEvent>,
     /// Data keys created for this command's subjects, to be stored in the same transaction.
     pub new_keys: Vec<(Uuid, Vec<u8>)>,
+    /// Blind index tokens of the command's personal values, stored in the same transaction.
+    pub search_tokens: Vec<crate::SearchToken>,
     pub reply: oneshot::Sender<Result<AppendOutcome, AppendError>>,
 }
 
@@ -119,9 +121,9 @@ impl BeginLocked for SqlitePool {
 impl BeginLocked for PgPool {
     type Database = sqlx::Postgres;
     async fn begin_locked(&self, lock_key: i64) -> sqlx::Result<Transaction<'static, sqlx::Postgres>> {
-        let mut tx = self.begin().await?;
-        sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(lock_key).execute(&mut *tx).await?;
-        Ok(tx)
+        // One round trip for both (simple query protocol); the key is an integer we computed,
+        // so writing it into the statement is safe.
+        self.begin_with(format!("BEGIN; SELECT pg_advisory_xact_lock({lock_key})")).await
     }
 }
 
@@ -376,6 +378,24 @@ macro_rules! write_batch {
                     .push_bind(*wrapped)
                     .push_bind(recorded_at_micros);
             });
+            query.build().execute(&mut *tx).await?;
+        }
+        let tokens: Vec<&crate::SearchToken> = $jobs
+            .iter()
+            .zip(&verdicts)
+            .filter(|(_, verdict)| matches!(verdict, Verdict::Append { .. }))
+            .flat_map(|(job, _)| job.search_tokens.iter())
+            .collect();
+        for chunk in tokens.chunks(INSERT_ROWS_MAX) {
+            let mut query = QueryBuilder::<$database>::new("INSERT INTO person_search (tenant, kind, token, person_id) ");
+            query.push_values(chunk, |mut values, token| {
+                values
+                    .push_bind($self.tenant.as_str())
+                    .push_bind(token.kind)
+                    .push_bind(token.token.as_slice())
+                    .push_bind(token.person_id.as_bytes().as_slice());
+            });
+            query.push(" ON CONFLICT (tenant, kind, token, person_id) DO NOTHING");
             query.build().execute(&mut *tx).await?;
         }
         if head.position == 0 && position > 0 {

@@ -35,6 +35,8 @@ pub enum VaultError {
 /// The key that wraps every data key. Not `Clone`, not `Debug`-printable.
 pub struct MasterKey {
     cipher: XChaCha20Poly1305,
+    /// Derived from the master key; keys the blind index (see [`MasterKey::blind_index`]).
+    index_key: Zeroizing<[u8; KEY_BYTES]>,
     /// A short, non-secret fingerprint so operators can tell which key a deployment uses.
     fingerprint: String,
 }
@@ -57,8 +59,11 @@ impl MasterKey {
     fn from_bytes(bytes: &[u8]) -> MasterKey {
         use sha2::Digest;
         let digest = sha2::Sha256::digest([b"kokuho master key fingerprint:".as_slice(), bytes].concat());
+        let mut index_key = Zeroizing::new([0u8; KEY_BYTES]);
+        index_key.copy_from_slice(&hmac_sha256(bytes, b"kokuho blind index key v1"));
         MasterKey {
             cipher: XChaCha20Poly1305::new_from_slice(bytes).expect("32-byte key"),
+            index_key,
             fingerprint: hex::encode(&digest[..4]),
         }
     }
@@ -95,6 +100,17 @@ impl MasterKey {
         seal_with(&self.cipher, key.bytes.as_ref(), context)
     }
 
+    /// A keyed blind index token of a personal value, for searching without storing the value:
+    /// HMAC-SHA256 under a key derived from the master key, over the tenant, the kind of value
+    /// and the value normalised (NFKC, white space removed), so "熊谷　花子" and "熊谷 花子" meet.
+    /// Without the master key a token reveals nothing and cannot be tested against guesses.
+    pub fn blind_index(&self, tenant: &str, kind: &str, value: &str) -> [u8; 32] {
+        use unicode_normalization::UnicodeNormalization;
+        let normalised: String = value.nfkc().filter(|c| !c.is_whitespace()).collect();
+        let message = [tenant.as_bytes(), b"\0", kind.as_bytes(), b"\0", normalised.as_bytes()].concat();
+        hmac_sha256(self.index_key.as_ref(), &message)
+    }
+
     /// Seals a small secret that belongs to no person (a staff member's TOTP secret) directly
     /// under the master key; `context` names its owner.
     pub fn seal_secret(&self, secret: &[u8], context: &[u8]) -> Vec<u8> {
@@ -114,6 +130,13 @@ impl MasterKey {
         key.copy_from_slice(&bytes);
         Ok(DataKey { bytes: key })
     }
+}
+
+fn hmac_sha256(key: &[u8], message: &[u8]) -> [u8; 32] {
+    use hmac::Mac;
+    let mut mac = <hmac::Hmac<sha2::Sha256> as Mac>::new_from_slice(key).expect("HMAC takes keys of any length");
+    mac.update(message);
+    mac.finalize().into_bytes().into()
 }
 
 #[cfg(unix)]
@@ -223,6 +246,18 @@ mod tests {
         assert!(!generated);
         assert_eq!(first.fingerprint(), second.fingerprint());
         std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn blind_index_tokens_match_spelling_variants_and_differ_across_keys_tenants_and_kinds() {
+        let master = MasterKey::ephemeral();
+        let token = master.blind_index("112020", "name", "熊谷 花子");
+        assert_eq!(token, master.blind_index("112020", "name", "熊谷　花子"), "full-width space");
+        assert_eq!(token, master.blind_index("112020", "name", "熊谷花子"));
+        assert_ne!(token, master.blind_index("112062", "name", "熊谷 花子"), "another municipality");
+        assert_ne!(token, master.blind_index("112020", "address", "熊谷 花子"), "another kind");
+        assert_ne!(token, MasterKey::ephemeral().blind_index("112020", "name", "熊谷 花子"), "another master key");
+        assert_eq!(master.blind_index("112020", "name", "ｸﾏｶﾞﾔ"), master.blind_index("112020", "name", "クマガヤ"), "half-width kana");
     }
 
     #[test]

@@ -45,5 +45,7 @@ pub fn all() -> Vec<std::sync::Arc<dyn Projection>> {
         std::sync::Arc::new(models::EligibilityPeriods),
         std::sync::Arc::new(models::PaymentTotals),
         std::sync::Arc::new(models::AccessLog),
+        std::sync::Arc::new(models::ProvisionRecord),
+        std::sync::Arc::new(models::RetentionDates),
     ]
 }

@@ -6,8 +6,12 @@ mod access_log;
 mod eligibility_periods;
 mod payment_totals;
 mod person_registry;
+mod provision_record;
+mod retention_dates;
 
 pub use access_log::{AccessFilter, AccessLog, AccessRow, ACCESS_ROWS_MAX};
 pub use eligibility_periods::{EligibilityPeriodRow, EligibilityPeriods};
 pub use payment_totals::{PaymentTotalRow, PaymentTotals};
 pub use person_registry::{PersonRegistry, RegistryRow};
+pub use provision_record::{Disclosure, ProvisionKind, ProvisionRecord, ProvisionRecordRow, PROVISION_ROWS_MAX};
+pub use retention_dates::{PersonRetentionDates, RetentionCutoffs, RetentionDates};

@@ -73,6 +73,17 @@ impl PersonRegistry {
             .collect()
     }
 
+    /// The address number of a person, if registered.
+    pub async fn atena_no_of(db: &Db, tenant: &str, person_id: Uuid) -> Result<Option<String>, ProjectionError> {
+        Ok(on_db!(db, pool => {
+            sqlx::query_scalar("SELECT atena_no FROM person_registry WHERE tenant = $1 AND person_id = $2")
+                .bind(tenant)
+                .bind(person_id.to_string())
+                .fetch_optional(pool)
+                .await?
+        }))
+    }
+
     pub async fn count(db: &Db, tenant: &str) -> Result<i64, ProjectionError> {
         Ok(on_db!(db, pool => {
             sqlx::query_scalar("SELECT COUNT(*) FROM person_registry WHERE tenant = $1").bind(tenant).fetch_one(pool).await?

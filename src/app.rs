@@ -24,6 +24,8 @@ pub struct Ledgerd {
     pub ledger: Arc<Ledger>,
     pub projector: Arc<Projector>,
     pub registry: Arc<Registry>,
+    /// The provision allow-list and the citizen view's names (`projections/rules/provision/`).
+    pub provision: Arc<kokuho_api::ProvisionSettings>,
     follower: Option<(watch::Sender<bool>, JoinHandle<()>)>,
 }
 
@@ -41,9 +43,13 @@ impl Ledgerd {
             ProjectionMetrics::register(&mut registry),
         ));
         projector.prepare().await.context("preparing projection tables")?;
+        // Rules are data: a broken rule file stops startup here rather than failing a request.
+        // KOKUHO_PROVISION_RULES_DIR replaces the files compiled in (see `ProvisionSettings`).
+        let rules_dir = std::env::var_os("KOKUHO_PROVISION_RULES_DIR").map(std::path::PathBuf::from);
+        let provision = Arc::new(kokuho_api::ProvisionSettings::load(rules_dir.as_deref()).context("loading the provision rules")?);
         let ledger = Arc::new(Ledger::new(store.clone(), clock));
         let staff = Arc::new(Staff::new(ledger.clone(), master_key, PasswordHasher::new()));
-        Ok(Ledgerd { store, staff, ledger, projector, registry: Arc::new(registry), follower: None })
+        Ok(Ledgerd { store, staff, ledger, projector, registry: Arc::new(registry), provision, follower: None })
     }
 
     /// Whether any staff account exists (if not, `serve` says how to create the first one).
@@ -70,6 +76,7 @@ impl Ledgerd {
             projector: self.projector.clone(),
             registry: self.registry.clone(),
             staff: self.staff.clone(),
+            provision: self.provision.clone(),
         }
     }
 

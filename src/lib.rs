@@ -5,6 +5,7 @@
 pub mod app;
 pub mod bench;
 pub mod config;
+pub mod retention;
 
 pub use app::{Application, Ledgerd};
 pub use config::{Config, MasterKeySource};

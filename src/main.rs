@@ -56,6 +56,11 @@ enum Command {
     },
     /// Recompute every tenant's hash chain; exit 1 naming the first bad position.
     Verify,
+    /// Erase persons whose retention has ended (projections/rules/retention.toml).
+    Retention {
+        #[command(subcommand)]
+        command: kokuho::retention::RetentionCommand,
+    },
     /// Manage staff accounts from the command line (the first administrator starts here).
     Admin {
         #[command(subcommand)]
@@ -242,6 +247,22 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             store.db().close().await;
             Ok(if broken { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+        }
+        Command::Retention { command } => {
+            let config = config(&cli, DEFAULT_DATABASE_URL, false);
+            let ledgerd = Ledgerd::open(&config, kokuho_ledger::system_clock()).await?;
+            let bar = progress_bar("retention");
+            let report = kokuho::retention::execute(&ledgerd, command, &mut |done, total| {
+                bar.set_length(total);
+                bar.set_position(done);
+            })
+            .await;
+            bar.finish_and_clear();
+            ledgerd.shutdown().await;
+            for line in report?.lines() {
+                println!("{line}");
+            }
+            Ok(ExitCode::SUCCESS)
         }
         Command::Admin { command } => {
             let config = config(&cli, DEFAULT_DATABASE_URL, false);

@@ -329,6 +329,19 @@ async fn a_retried_command_with_the_same_idempotency_key_records_once() {
             .body(Body::from(payment.to_string()))
             .unwrap()
     };
+    // A retried registration names the same person.
+    let register = || {
+        Request::post(format!("/v1/{KUMAGAYA}/persons"))
+            .header(header::AUTHORIZATION, format!("Bearer {clerk}"))
+            .header(header::CONTENT_TYPE, "application/json")
+            .header("Idempotency-Key", "register-A0001")
+            .body(Body::from(new_person().to_string()))
+            .unwrap()
+    };
+    let (created, created_body) = api.send(register()).await;
+    let (retried, retried_body) = api.send(register()).await;
+    assert_eq!((created, retried), (StatusCode::CREATED, StatusCode::OK));
+    assert_eq!(created_body["person_id"], retried_body["person_id"], "{created_body} {retried_body}");
     let (first, first_body) = api.send(request()).await;
     let (second, second_body) = api.send(request()).await;
     assert_eq!((first, second), (StatusCode::CREATED, StatusCode::OK));
@@ -375,7 +388,7 @@ async fn bad_requests_get_a_problem_with_a_stable_code_never_a_500() {
 
     let (status, body) = api.call(Method::GET, &format!("/v1/{KUMAGAYA}/persons/not-a-uuid?purpose=eligibility"), Some(&clerk), None).await;
     assert_eq!((status, body["code"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_path")));
-    let (status, body) = api.call(Method::GET, &format!("/v1/{KUMAGAYA}/persons?purpose=eligibility"), Some(&clerk), None).await;
+    let (status, body) = api.call(Method::GET, &format!("/v1/{KUMAGAYA}/persons?purpose=eligibility&date_of_birth=5-5-1980"), Some(&clerk), None).await;
     assert_eq!((status, body["code"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_query")));
     let (status, body) = api.call(Method::GET, "/v1/112021/persons?atena_no=1&purpose=eligibility", Some(&clerk), None).await;
     assert_eq!((status, body["code"].as_str()), (StatusCode::NOT_FOUND, Some("unknown_tenant")));
@@ -407,7 +420,15 @@ async fn the_openapi_document_lists_exactly_the_routes_served() {
         "POST /v1/{tenant}/staff", "POST /v1/{tenant}/staff/{user_id}/disable",
         "POST /v1/{tenant}/persons", "GET /v1/{tenant}/persons", "GET /v1/{tenant}/persons/{person_id}",
         "POST /v1/{tenant}/persons/{person_id}/eligibility", "POST /v1/{tenant}/persons/{person_id}/payments",
+        "POST /v1/{tenant}/persons/{person_id}/name", "POST /v1/{tenant}/persons/{person_id}/address",
         "GET /v1/{tenant}/access-records",
+        "POST /v1/{tenant}/persons/{person_id}/my-number-links", "GET /v1/{tenant}/my-number-links/{request_id}",
+        "POST /v1/{tenant}/my-number-links/{request_id}/confirmations", "POST /v1/{tenant}/my-number-links/{request_id}/approval",
+        "POST /v1/{tenant}/my-number-links/{request_id}/rejection", "POST /v1/{tenant}/persons/{person_id}/my-number/reveal",
+        "PUT /v1/{tenant}/persons/{person_id}/sensitivity", "POST /v1/{tenant}/persons/{person_id}/provisions",
+        "POST /v1/{tenant}/provisions/{provision_id}/approval", "POST /v1/{tenant}/persons/{person_id}/inquiries",
+        "POST /v1/{tenant}/persons/{person_id}/citizen-key", "POST /v1/{tenant}/citizen/challenges",
+        "POST /v1/{tenant}/citizen/sessions", "GET /v1/{tenant}/citizen/record", "GET /citizen",
     ];
     served.sort();
     assert_eq!(documented, served);
@@ -420,4 +441,46 @@ async fn the_openapi_document_lists_exactly_the_routes_served() {
         let (status, _) = api.call(method.parse().unwrap(), &path, None, body).await;
         assert!(![StatusCode::NOT_FOUND, StatusCode::METHOD_NOT_ALLOWED].contains(&status), "{route}: {status}");
     }
+}
+
+#[tokio::test]
+async fn staff_find_persons_by_name_and_birth_date_through_the_blind_index_and_see_changes() {
+    let api = Api::start().await;
+    let (_, clerk) = api.signed_in(KUMAGAYA, Role::EligibilityClerk).await;
+    let (_, registered) = api.call(Method::POST, &format!("/v1/{KUMAGAYA}/persons"), Some(&clerk), Some(new_person())).await;
+    let person = registered["person_id"].as_str().unwrap().to_owned();
+    let mut other = new_person();
+    other["date_of_birth"] = json!("1990-01-01");
+    api.call(Method::POST, &format!("/v1/{KUMAGAYA}/persons"), Some(&clerk), Some(other)).await;
+
+    let find = |query: &str| format!("/v1/{KUMAGAYA}/persons?purpose=eligibility&{query}");
+    // Full-width space, no space: the same name.
+    for query in ["name=%E7%86%8A%E8%B0%B7%E3%80%80%E8%8A%B1%E5%AD%90", "name=%E7%86%8A%E8%B0%B7%E8%8A%B1%E5%AD%90"] {
+        let (status, found) = api.call(Method::GET, &find(query), Some(&clerk), None).await;
+        assert_eq!((status, found.as_array().map(Vec::len)), (StatusCode::OK, Some(2)), "{query}: {found}");
+    }
+    let (_, found) = api.call(Method::GET, &find("name=%E7%86%8A%E8%B0%B7%20%E8%8A%B1%E5%AD%90&date_of_birth=1980-05-05"), Some(&clerk), None).await;
+    assert_eq!(found.as_array().unwrap().len(), 1);
+    assert_eq!(found[0]["person_id"].as_str(), Some(person.as_str()));
+    assert!(found[0].get("name").is_none(), "search results carry no personal data");
+    let (status, body) = api.call(Method::GET, &format!("/v1/{KUMAGAYA}/persons?purpose=eligibility"), Some(&clerk), None).await;
+    assert_eq!((status, body["code"].as_str()), (StatusCode::BAD_REQUEST, Some("search_criteria_missing")));
+
+    let change = json!({"name": "行田 花子", "name_kana": "ギョウダ ハナコ", "effective_on": "2025-06-21", "source": "resident_registry", "legal_basis": "住民基本台帳法"});
+    assert_eq!(api.call(Method::POST, &format!("/v1/{KUMAGAYA}/persons/{person}/name"), Some(&clerk), Some(change)).await.0, StatusCode::CREATED);
+    let moved = json!({"address": "埼玉県熊谷市筑波三丁目1番1号", "effective_on": "2025-09-01", "source": "resident_registry", "legal_basis": "住民基本台帳法"});
+    assert_eq!(api.call(Method::POST, &format!("/v1/{KUMAGAYA}/persons/{person}/address"), Some(&clerk), Some(moved)).await.0, StatusCode::CREATED);
+    let (_, record) = api.call(Method::GET, &format!("/v1/{KUMAGAYA}/persons/{person}?purpose=eligibility"), Some(&clerk), None).await;
+    assert_eq!((record["name"].as_str(), record["address"].as_str()), (Some("行田 花子"), Some("埼玉県熊谷市筑波三丁目1番1号")));
+    // The new name finds the person, and so does the former one (旧姓).
+    let (_, by_new) = api.call(Method::GET, &find("name=%E8%A1%8C%E7%94%B0%E8%8A%B1%E5%AD%90"), Some(&clerk), None).await;
+    assert_eq!(by_new.as_array().unwrap().len(), 1);
+    let (_, by_former) = api.call(Method::GET, &find("name=%E7%86%8A%E8%B0%B7%E8%8A%B1%E5%AD%90&date_of_birth=1980-05-05"), Some(&clerk), None).await;
+    assert_eq!(by_former.as_array().unwrap().len(), 1);
+
+    // An erased person cannot be found any more.
+    let tenant = kokuho_domain::TenantCode::parse(KUMAGAYA).unwrap();
+    api.ledgerd.store.destroy_subject_key(tenant, person.parse().unwrap()).await.unwrap();
+    let (_, after) = api.call(Method::GET, &find("date_of_birth=1980-05-05"), Some(&clerk), None).await;
+    assert_eq!(after, json!([]));
 }

@@ -3,10 +3,13 @@
 //! (`scripts/test` runs the suite both ways). Every test gets a fresh database.
 
 
+mod citizen;
 mod cli;
 mod harness;
 mod http;
+mod my_number;
 mod projections;
+mod retention;
 
 
 mod store;

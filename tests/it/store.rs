@@ -18,7 +18,7 @@ fn event(payload: &str) -> NewEvent {
 }
 
 fn request(stream: &str, expected: ExpectedVersion, key: Option<&str>, events: Vec<NewEvent>) -> AppendRequest {
-    AppendRequest { stream_id: stream.into(), expected_version: expected, meta: meta(key), events }
+    AppendRequest { stream_id: stream.into(), expected_version: expected, meta: meta(key), events, search_tokens: vec![] }
 }
 
 async fn verify_ok(store: &EventStore) -> u64 {
@@ -312,4 +312,27 @@ async fn shutdown_lets_every_queued_command_commit() {
     // Every command that was told "ok" is in the ledger, and nothing else is.
     let reopened = db.store().await;
     assert_eq!(reopened.head(kumagaya()).await.unwrap(), committed);
+}
+
+#[tokio::test]
+async fn a_key_destroyed_by_another_process_is_seen_at_once_by_a_process_that_cached_it() {
+    let db = TestDb::fresh().await;
+    let server = db.store().await;
+    let subject = Uuid::now_v7();
+    let personal = NewEvent {
+        event_type: "PersonRegistered".into(),
+        schema_version: 1,
+        subject_id: Some(subject),
+        payload: b"{}".to_vec(),
+        personal: Some(br#"{"name":"x"}"#.to_vec()),
+    };
+    server.append(kumagaya(), request("person-x", ExpectedVersion::NoStream, None, vec![personal.clone()])).await.unwrap();
+    // The server has the key cached from reading.
+    assert!(matches!(server.read_stream(kumagaya(), "person-x", Decrypt::Yes).await.unwrap()[0].personal, PersonalData::Plain(_)));
+    // `kokuho retention run`, in another process, destroys it.
+    let retention = db.store().await;
+    assert!(retention.destroy_subject_key(kumagaya(), subject).await.unwrap());
+    assert_eq!(server.read_stream(kumagaya(), "person-x", Decrypt::Yes).await.unwrap()[0].personal, PersonalData::Erased);
+    let refused = server.append(kumagaya(), request("person-x", ExpectedVersion::Exact(1), None, vec![personal])).await;
+    assert_eq!(refused, Err(AppendError::SubjectErased { subject }));
 }

@@ -51,6 +51,7 @@ impl ApiError {
                 let status = match rejection {
                     Rejection::PersonNotFound { .. } => StatusCode::NOT_FOUND,
                     Rejection::PersonAlreadyRegistered { .. } | Rejection::AlreadyInsured { .. } => StatusCode::CONFLICT,
+                    Rejection::PersonErased { .. } => StatusCode::GONE,
                     _ => StatusCode::UNPROCESSABLE_ENTITY,
                 };
                 (status, rejection.code(), rejection.to_string())

@@ -5,8 +5,10 @@
 //! projection query, and shape the answer. No rule is decided here.
 
 mod auth;
+mod citizen;
 mod error;
 mod json;
+mod provision_settings;
 mod routes;
 
 use std::sync::Arc;
@@ -21,6 +23,7 @@ use tower_http::trace::TraceLayer;
 
 pub use error::ApiError;
 pub use json::{ApiJson, ApiPath, ApiQuery};
+pub use provision_settings::{ProvisionSettings, ProvisionSettingsError};
 pub use routes::ApiDoc;
 
 /// Request bodies larger than this are refused with 413 before they are parsed.
@@ -34,6 +37,8 @@ pub struct AppState {
     pub projector: Arc<Projector>,
     pub registry: Arc<Registry>,
     pub staff: Arc<kokuho_staff::Staff>,
+    /// The provision allow-list and the names the citizen's view shows, loaded at startup.
+    pub provision: Arc<ProvisionSettings>,
 }
 
 pub fn router(state: AppState) -> Router {

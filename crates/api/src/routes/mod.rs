@@ -1,7 +1,10 @@
 //! The endpoints, one module per area, and the OpenAPI document that lists every one of them.
 
 mod audit;
+mod citizen;
+mod my_number;
 mod persons;
+mod provisions;
 mod sessions;
 mod staff;
 mod system;
@@ -21,16 +24,26 @@ use crate::AppState;
         system::health, system::openapi_json, system::metrics,
         sessions::sign_in, sessions::sign_out,
         staff::create_staff, staff::disable_staff,
-        persons::register, persons::find, persons::read, persons::acquire_eligibility, persons::record_payment,
+        persons::register, persons::find, persons::read, persons::acquire_eligibility, persons::record_payment, persons::change_name, persons::change_address,
         audit::access_records,
+        my_number::request_link, my_number::confirm, my_number::approve, my_number::reject, my_number::trail, my_number::reveal,
+        provisions::set_sensitivity, provisions::request_provision, provisions::approve_provision, provisions::make_inquiry,
+        provisions::register_citizen_key,
+        citizen::challenge, citizen::sign_in, citizen::record, citizen::page,
     ),
     components(schemas(
         system::Health, crate::error::Problem,
         sessions::SignIn, sessions::Session,
         staff::NewStaff, staff::CreatedStaff, staff::Disable,
         persons::NewPerson, persons::Recorded, persons::Found, persons::PersonRecord, persons::Acquisition,
-        persons::Payment, persons::PaymentsSummary,
+        persons::Payment, persons::PaymentsSummary, persons::NameChangeBody, persons::AddressChangeBody,
         audit::AccessRecord,
+        my_number::MyNumberLinkBody, my_number::MyNumberLinkCreated, my_number::MyNumberConfirmationBody, my_number::MyNumberLinkProgress,
+        my_number::MyNumberLinkRejectionBody, my_number::MyNumberLinkStep, my_number::MyNumberLinkRejectionStep, my_number::MyNumberLinkTrail,
+        my_number::MyNumberRevealBody, my_number::RevealedMyNumber,
+        provisions::SensitivityBody, provisions::SensitivityFlags, provisions::ProvisionBody, provisions::ProvisionRecorded,
+        provisions::InquiryBody, provisions::InquiryRecorded, provisions::CitizenKeyBody, provisions::CitizenKeyRegisteredBody,
+        citizen::CitizenChallenge, citizen::CitizenSignIn, citizen::CitizenSession, citizen::CitizenRecord, citizen::CitizenRecordEntry,
     )),
     modifiers(&BearerAuth)
 )]
@@ -45,9 +58,13 @@ impl Modify for BearerAuth {
             "session",
             SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).description(Some("the token from POST /v1/{tenant}/sessions")).build()),
         );
+        components.add_security_scheme(
+            "citizen_session",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).description(Some("the token from POST /v1/{tenant}/citizen/sessions")).build()),
+        );
     }
 }
 
 pub(crate) fn routes() -> Router<AppState> {
-    system::routes().merge(sessions::routes()).merge(staff::routes()).merge(persons::routes()).merge(audit::routes())
+    system::routes().merge(sessions::routes()).merge(staff::routes()).merge(persons::routes()).merge(audit::routes()).merge(my_number::routes()).merge(provisions::routes()).merge(citizen::routes())
 }

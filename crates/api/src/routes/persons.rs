@@ -21,6 +21,9 @@ use crate::error::Problem;
 use crate::json::{ApiPath, ApiQuery};
 use crate::{ApiError, ApiJson, AppState};
 
+/// A search answers at most this many persons: narrow it down instead.
+const SEARCH_RESULTS_MAX: usize = 100;
+
 /// The affairs a person's record may be read for (administration reads no person).
 const READ_PURPOSES: &[Purpose] =
     &[Purpose::Eligibility, Purpose::Assessment, Purpose::Collection, Purpose::Benefits, Purpose::Provision, Purpose::Audit];
@@ -31,6 +34,8 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/v1/{tenant}/persons/{person_id}", get(read))
         .route("/v1/{tenant}/persons/{person_id}/eligibility", post(acquire_eligibility))
         .route("/v1/{tenant}/persons/{person_id}/payments", post(record_payment))
+        .route("/v1/{tenant}/persons/{person_id}/name", post(change_name))
+        .route("/v1/{tenant}/persons/{person_id}/address", post(change_address))
 }
 
 /// `/v1/{tenant}/persons/{person_id}…`
@@ -139,14 +144,30 @@ pub(crate) async fn register(
         acquisition: kokuho_events::Acquisition { source: body.source, legal_basis: body.legal_basis },
     };
     let roles = [Role::EligibilityClerk, Role::Supervisor];
-    execute(&state, &staff, &headers, &roles, Purpose::Eligibility, PersonId::new(), command).await
+    // A retried registration must name the person the first attempt created: with an
+    // Idempotency-Key the id is derived from (tenant, member, key) instead of drawn afresh.
+    let person_id = match headers.get("idempotency-key").and_then(|value| value.to_str().ok()) {
+        Some(key) => {
+            use sha2::Digest;
+            let digest = sha2::Sha256::digest(format!("kokuho person id/{}/{}/{key}", staff.principal.tenant, staff.principal.user_id));
+            let bytes: [u8; 16] = digest[..16].try_into().expect("a SHA-256 digest has 32 bytes");
+            PersonId::from_uuid(Uuid::new_v8(bytes))
+        }
+        None => PersonId::new(),
+    };
+    execute(&state, &staff, &headers, &roles, Purpose::Eligibility, person_id, command).await
 }
 
 #[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 pub struct FindQuery {
-    /// 宛名番号 to look up.
-    atena_no: String,
+    /// 宛名番号.
+    atena_no: Option<String>,
+    /// Name in kanji; spacing and full/half width do not matter. Former names match too.
+    name: Option<String>,
+    /// Name in kana.
+    name_kana: Option<String>,
+    date_of_birth: Option<NaiveDate>,
     /// The NHI affair the lookup is for.
     purpose: String,
 }
@@ -161,7 +182,9 @@ fn parse_purpose(text: &str) -> Result<Purpose, ApiError> {
     text.parse().map_err(|error: kokuho_auth::UnknownPurpose| ApiError::bad_request("invalid_purpose", error.to_string()))
 }
 
-/// Find persons by address number. Shows no personal data (so records no access).
+/// Find persons by address number, name, name in kana and/or date of birth (all given criteria
+/// must match). Names and dates are matched through a keyed blind index, never stored in clear.
+/// The answer shows no personal data (so records no access): open a record to see it.
 #[utoipa::path(get, path = "/v1/{tenant}/persons", security(("session" = [])),
     params(("tenant" = String, Path, description = "local government code"), FindQuery),
     responses(
@@ -172,11 +195,38 @@ pub(crate) async fn find(State(state): State<AppState>, staff: Staff, ApiQuery(q
     let purpose = parse_purpose(&query.purpose)?;
     staff.require_purpose(&state, purpose, READ_PURPOSES).await?;
     let tenant = staff.principal.tenant;
-    state.projector.catch_up(tenant).await.map_err(|error| ApiError::Internal(error.to_string()))?;
-    let rows = PersonRegistry::by_atena_no(state.store.db(), &tenant.to_string(), &query.atena_no)
-        .await
-        .map_err(|error| ApiError::Internal(error.to_string()))?;
-    Ok(ApiJson(rows.into_iter().map(|row| Found { person_id: row.person_id, atena_no: row.atena_no }).collect()))
+    let internal = |error: &dyn std::fmt::Display| ApiError::Internal(error.to_string());
+    state.projector.catch_up(tenant).await.map_err(|e| internal(&e))?;
+    let tenant_text = tenant.to_string();
+    // Each criterion gives a set of persons; the answer is their intersection.
+    let mut matches: Option<std::collections::BTreeSet<Uuid>> = None;
+    let mut narrow = |found: Vec<Uuid>| {
+        let found: std::collections::BTreeSet<Uuid> = found.into_iter().collect();
+        matches = Some(match matches.take() {
+            None => found,
+            Some(previous) => previous.intersection(&found).copied().collect(),
+        });
+    };
+    if let Some(atena_no) = &query.atena_no {
+        let rows = PersonRegistry::by_atena_no(state.store.db(), &tenant_text, atena_no).await.map_err(|e| internal(&e))?;
+        narrow(rows.into_iter().map(|row| row.person_id).collect());
+    }
+    for (kind, value) in [("name", &query.name), ("name_kana", &query.name_kana), ("date_of_birth", &query.date_of_birth.map(|d| d.to_string()))] {
+        if let Some(value) = value {
+            narrow(state.store.search(tenant, kind, value).await.map_err(|e| internal(&e))?);
+        }
+    }
+    let Some(matches) = matches else {
+        return Err(ApiError::bad_request("search_criteria_missing", "give atena_no, name, name_kana or date_of_birth"));
+    };
+    let mut found = Vec::with_capacity(matches.len());
+    for person_id in matches.into_iter().take(SEARCH_RESULTS_MAX) {
+        let atena_no = PersonRegistry::atena_no_of(state.store.db(), &tenant_text, person_id).await.map_err(|e| internal(&e))?;
+        if let Some(atena_no) = atena_no {
+            found.push(Found { person_id, atena_no });
+        }
+    }
+    Ok(ApiJson(found))
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -198,6 +248,8 @@ pub struct PersonRecord {
     sex: Option<String>,
     date_of_birth: Option<NaiveDate>,
     address: Option<String>,
+    /// The linked My Number, masked (`********` and the last 4 digits); `null` when none is linked.
+    my_number: Option<String>,
     /// For the eligibility affair: the first day of the current insured period.
     #[serde(skip_serializing_if = "Option::is_none")]
     insured_since: Option<NaiveDate>,
@@ -251,6 +303,10 @@ pub(crate) async fn read(
     if show_payments {
         items.push("payments".into());
     }
+    let my_number = super::my_number::masked_for_record(&state, tenant, person_id, query.as_of).await?;
+    if my_number.is_some() {
+        items.push("my_number_masked".into());
+    }
     // The access record first: if it cannot be committed, nothing is shown.
     let access = LedgerEvent::PersonalDataAccessed(PersonalDataAccessed {
         user_id: staff.principal.user_id,
@@ -275,6 +331,7 @@ pub(crate) async fn read(
         sex: details.as_ref().map(|d| serde_json::to_value(d.sex).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()),
         date_of_birth: details.as_ref().map(|d| d.date_of_birth),
         address: details.as_ref().map(|d| d.address.clone()),
+        my_number,
         insured_since: if show_eligibility { view.state.insured_since } else { None },
         payments: show_payments.then(|| PaymentsSummary { count: view.state.payments, total_yen: view.state.paid_total.amount() }),
         version: view.version,
@@ -353,4 +410,75 @@ pub(crate) async fn record_payment(
     };
     let roles = [Role::CollectionClerk, Role::Supervisor];
     execute(&state, &staff, &headers, &roles, Purpose::Collection, PersonId::from_uuid(path.person_id), command).await
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NameChangeBody {
+    name: String,
+    name_kana: String,
+    /// When the new name took effect in the resident registry.
+    effective_on: NaiveDate,
+    source: String,
+    legal_basis: String,
+}
+
+/// Record a change of name from the resident registry (eligibility clerks, supervisors).
+#[utoipa::path(post, path = "/v1/{tenant}/persons/{person_id}/name", request_body = NameChangeBody, security(("session" = [])),
+    params(("tenant" = String, Path, description = "local government code"), ("person_id" = Uuid, Path, description = "the person"),
+           ("Idempotency-Key" = Option<String>, Header, description = "a retry with the same key returns the first result")),
+    responses(
+        (status = 201, description = "Recorded", body = Recorded),
+        (status = 404, description = "`person_not_found`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`empty_field`, `date_in_future`, `invalid_body`", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub(crate) async fn change_name(
+    State(state): State<AppState>,
+    staff: Staff,
+    headers: HeaderMap,
+    ApiPath(path): ApiPath<PersonPath>,
+    ApiJson(body): ApiJson<NameChangeBody>,
+) -> Result<(StatusCode, ApiJson<Recorded>), ApiError> {
+    let command = PersonCommand::ChangeName {
+        name: body.name,
+        name_kana: body.name_kana,
+        effective_on: body.effective_on,
+        acquisition: kokuho_events::Acquisition { source: body.source, legal_basis: body.legal_basis },
+    };
+    let roles = [Role::EligibilityClerk, Role::Supervisor];
+    execute(&state, &staff, &headers, &roles, Purpose::Eligibility, PersonId::from_uuid(path.person_id), command).await
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AddressChangeBody {
+    address: String,
+    effective_on: NaiveDate,
+    source: String,
+    legal_basis: String,
+}
+
+/// Record a move within the municipality (eligibility clerks, supervisors).
+#[utoipa::path(post, path = "/v1/{tenant}/persons/{person_id}/address", request_body = AddressChangeBody, security(("session" = [])),
+    params(("tenant" = String, Path, description = "local government code"), ("person_id" = Uuid, Path, description = "the person"),
+           ("Idempotency-Key" = Option<String>, Header, description = "a retry with the same key returns the first result")),
+    responses(
+        (status = 201, description = "Recorded", body = Recorded),
+        (status = 404, description = "`person_not_found`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`empty_field`, `date_in_future`, `invalid_body`", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub(crate) async fn change_address(
+    State(state): State<AppState>,
+    staff: Staff,
+    headers: HeaderMap,
+    ApiPath(path): ApiPath<PersonPath>,
+    ApiJson(body): ApiJson<AddressChangeBody>,
+) -> Result<(StatusCode, ApiJson<Recorded>), ApiError> {
+    let command = PersonCommand::ChangeAddress {
+        address: body.address,
+        effective_on: body.effective_on,
+        acquisition: kokuho_events::Acquisition { source: body.source, legal_basis: body.legal_basis },
+    };
+    let roles = [Role::EligibilityClerk, Role::Supervisor];
+    execute(&state, &staff, &headers, &roles, Purpose::Eligibility, PersonId::from_uuid(path.person_id), command).await
 }

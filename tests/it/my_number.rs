@@ -1,0 +1,562 @@
+//! My Number (個人番号) through the real router: a link needs a request, two confirmations by
+//! other staff and a supervisor's approval, with the whole trail kept; responses mask the
+//! number; a reveal needs a permitted role, purpose and reason and is recorded first; and no
+//! My Number ever reaches a log line, an error or the stored clear payloads.
+
+use std::io::Write;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+
+use axum::body::Body;
+use axum::http::{header, HeaderMap, Method, Request, StatusCode};
+use chrono::{DateTime, TimeDelta, Utc};
+use kokuho::Ledgerd;
+use kokuho_auth::Role;
+use kokuho_events::LedgerEvent;
+use serde_json::{json, Value};
+use tower::ServiceExt;
+use uuid::Uuid;
+
+use crate::harness::*;
+
+/// A clock the test moves by hand (the pattern of `http.rs`).
+#[derive(Clone)]
+struct TestClock(Arc<Mutex<DateTime<Utc>>>);
+
+impl TestClock {
+    fn new() -> TestClock {
+        TestClock(Arc::new(Mutex::new(Utc::now())))
+    }
+    fn now(&self) -> DateTime<Utc> {
+        *self.0.lock().unwrap()
+    }
+    fn advance(&self, by: TimeDelta) {
+        *self.0.lock().unwrap() += by;
+    }
+}
+
+struct Api {
+    ledgerd: Ledgerd,
+    router: axum::Router,
+    clock: TestClock,
+    db: TestDb,
+}
+
+struct Member {
+    user_id: Uuid,
+    token: String,
+}
+
+impl Api {
+    async fn start() -> Api {
+        let db = TestDb::fresh().await;
+        let clock = TestClock::new();
+        let ticking = clock.clone();
+        let ledgerd = Ledgerd::open(&db.config(), Arc::new(move || ticking.now())).await.unwrap();
+        let router = kokuho_api::router(ledgerd.state());
+        Api { ledgerd, router, clock, db }
+    }
+
+    async fn call_with_headers(&self, method: Method, path: &str, token: Option<&str>, body: Option<Value>) -> (StatusCode, HeaderMap, Value) {
+        let mut request = Request::builder().method(method).uri(path);
+        if let Some(token) = token {
+            request = request.header(header::AUTHORIZATION, format!("Bearer {token}"));
+        }
+        let request = match body {
+            Some(body) => request.header(header::CONTENT_TYPE, "application/json").body(Body::from(body.to_string())),
+            None => request.body(Body::empty()),
+        }
+        .unwrap();
+        let response = self.router.clone().oneshot(request).await.unwrap();
+        let status = response.status();
+        let headers = response.headers().clone();
+        let problem = headers.get(header::CONTENT_TYPE).is_some_and(|v| v == "application/problem+json");
+        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX).await.unwrap();
+        let value: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        if status.is_client_error() || status.is_server_error() {
+            assert!(problem, "{status} is not problem+json: {value}");
+        }
+        (status, headers, value)
+    }
+
+    async fn call(&self, method: Method, path: &str, token: &str, body: Option<Value>) -> (StatusCode, Value) {
+        let (status, _, value) = self.call_with_headers(method, path, Some(token), body).await;
+        (status, value)
+    }
+
+    /// A new staff member of Kumagaya, signed in. Moves the clock to the next TOTP step
+    /// afterwards so the next sign-in gets a fresh code.
+    async fn member(&self, role: Role) -> Member {
+        self.member_of(KUMAGAYA, role).await
+    }
+
+    async fn member_of(&self, tenant: &str, role: Role) -> Member {
+        let code = kokuho_domain::TenantCode::parse(tenant).unwrap();
+        let login = format!("{}-{}", role.as_str(), &Uuid::new_v4().simple().to_string()[..6]);
+        let created = self.ledgerd.staff.create_user(code, &login, "テスト 職員", role, None).await.unwrap();
+        let totp = kokuho_auth::TotpSecret::from_bytes(*created.totp.secret().expose_bytes());
+        let body = json!({"login": login, "password": created.password.to_string(), "code": totp.code_at(self.clock.now())});
+        let (status, _, answer) = self.call_with_headers(Method::POST, &format!("/v1/{tenant}/sessions"), None, Some(body)).await;
+        assert_eq!(status, StatusCode::CREATED, "{answer}");
+        self.clock.advance(TimeDelta::seconds(30));
+        Member { user_id: created.user_id, token: answer["token"].as_str().unwrap().to_owned() }
+    }
+
+    async fn register_person(&self, by: &Member) -> String {
+        let body = json!({
+            "atena_no": format!("A{}", &Uuid::new_v4().simple().to_string()[..8]),
+            "name": "熊谷 花子", "name_kana": "クマガヤ ハナコ", "sex": "female", "date_of_birth": "1980-05-05",
+            "address": "埼玉県熊谷市宮町二丁目47番地1", "source": "resident_registry", "legal_basis": "住民基本台帳法"
+        });
+        let (status, registered) = self.call(Method::POST, &format!("/v1/{KUMAGAYA}/persons"), &by.token, Some(body)).await;
+        assert_eq!(status, StatusCode::CREATED, "{registered}");
+        registered["person_id"].as_str().unwrap().to_owned()
+    }
+
+    async fn request_link(&self, by: &Member, person: &str, my_number: &str) -> (StatusCode, Value) {
+        let path = format!("/v1/{KUMAGAYA}/persons/{person}/my-number-links");
+        self.call(Method::POST, &path, &by.token, Some(json!({"my_number": my_number}))).await
+    }
+
+    async fn confirm(&self, by: &Member, request: &str, my_number: &str) -> (StatusCode, Value) {
+        let path = format!("/v1/{KUMAGAYA}/my-number-links/{request}/confirmations");
+        self.call(Method::POST, &path, &by.token, Some(json!({"my_number": my_number}))).await
+    }
+
+    async fn approve(&self, by: &Member, request: &str) -> (StatusCode, Value) {
+        self.call(Method::POST, &format!("/v1/{KUMAGAYA}/my-number-links/{request}/approval"), &by.token, None).await
+    }
+
+    async fn read_person(&self, by: &Member, person: &str) -> Value {
+        let (status, record) = self.call(Method::GET, &format!("/v1/{KUMAGAYA}/persons/{person}?purpose=eligibility"), &by.token, None).await;
+        assert_eq!(status, StatusCode::OK, "{record}");
+        record
+    }
+
+    async fn reveal(&self, by: &Member, person: &str, purpose: &str, reason: &str) -> (StatusCode, HeaderMap, Value) {
+        let path = format!("/v1/{KUMAGAYA}/persons/{person}/my-number/reveal");
+        self.call_with_headers(Method::POST, &path, Some(&by.token), Some(json!({"purpose": purpose, "reason": reason}))).await
+    }
+
+    /// A stream's events, decoded with their personal parts.
+    async fn events(&self, stream: &str) -> Vec<(kokuho_store::RecordedEvent, LedgerEvent)> {
+        let recorded = self.ledgerd.store.read_stream(kumagaya(), stream, kokuho_store::Decrypt::Yes).await.unwrap();
+        recorded.into_iter().map(|event| {
+            let decoded = kokuho_ledger::decode(&event).unwrap();
+            (event, decoded)
+        }).collect()
+    }
+
+    async fn event_types(&self, stream: &str) -> Vec<&'static str> {
+        self.events(stream).await.iter().map(|(_, event)| event.event_type()).collect()
+    }
+}
+
+/// A My Number with a correct check digit, computed here from the definition (domain.md §7):
+/// 11 − (Σ Pn·Qn mod 11), 0 when that remainder is ≤ 1; Pn the n-th digit from the right before
+/// the check digit, Qn = n+1 for n ≤ 6, n−5 for 7 ≤ n ≤ 11. Random, so no other test's number
+/// can be mistaken for it in the logs.
+fn valid_my_number() -> String {
+    let first_eleven = format!("{:011}", Uuid::new_v4().as_u128() % 100_000_000_000);
+    let remainder = first_eleven
+        .bytes()
+        .rev()
+        .enumerate()
+        .map(|(index, digit)| {
+            let n = index as u32 + 1;
+            let q = if n <= 6 { n + 1 } else { n - 5 };
+            u32::from(digit - b'0') * q
+        })
+        .sum::<u32>()
+        % 11;
+    let check = if remainder <= 1 { 0 } else { 11 - remainder };
+    format!("{first_eleven}{check}")
+}
+
+/// The same number with a wrong check digit.
+fn with_wrong_check_digit(number: &str) -> String {
+    let check = number.as_bytes()[11] - b'0';
+    format!("{}{}", &number[..11], (check + 1) % 10)
+}
+
+fn masked(number: &str) -> String {
+    format!("********{}", &number[8..])
+}
+
+fn code(answer: &(StatusCode, Value)) -> (StatusCode, Option<&str>) {
+    (answer.0, answer.1["code"].as_str())
+}
+
+/// Requests, confirms twice and approves a link; returns the request id.
+async fn link(api: &Api, person: &str, my_number: &str) -> String {
+    let clerk = api.member(Role::EligibilityClerk).await;
+    let (status, created) = api.request_link(&clerk, person, my_number).await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let request = created["request_id"].as_str().unwrap().to_owned();
+    for role in [Role::TaxClerk, Role::EligibilityClerk] {
+        let confirmer = api.member(role).await;
+        let (status, answer) = api.confirm(&confirmer, &request, my_number).await;
+        assert_eq!(status, StatusCode::OK, "{answer}");
+    }
+    let chief = api.member(Role::Supervisor).await;
+    let (status, answer) = api.approve(&chief, &request).await;
+    assert_eq!((status, answer["status"].as_str()), (StatusCode::OK, Some("approved")), "{answer}");
+    request
+}
+
+#[tokio::test]
+async fn a_link_fails_with_two_confirmations_or_a_self_approval_and_succeeds_with_the_full_trail() {
+    let api = Api::start().await;
+    let requester = api.member(Role::Supervisor).await;
+    let clerk = api.member(Role::EligibilityClerk).await;
+    let deputy = api.member(Role::Supervisor).await;
+    let chief = api.member(Role::Supervisor).await;
+    let auditor = api.member(Role::Auditor).await;
+    let person = api.register_person(&clerk).await;
+    let number = valid_my_number();
+
+    let (status, created) = api.request_link(&requester, &person, &number).await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let request = created["request_id"].as_str().unwrap().to_owned();
+
+    assert_eq!(code(&api.confirm(&requester, &request, &number).await), (StatusCode::UNPROCESSABLE_ENTITY, Some("self_confirmation")));
+    let other_number = valid_my_number();
+    assert_eq!(code(&api.confirm(&clerk, &request, &other_number).await), (StatusCode::UNPROCESSABLE_ENTITY, Some("my_number_mismatch")));
+    let (status, progress) = api.confirm(&clerk, &request, &number).await;
+    assert_eq!((status, progress["confirmations"].as_u64()), (StatusCode::OK, Some(1)), "{progress}");
+    assert_eq!(code(&api.confirm(&clerk, &request, &number).await), (StatusCode::CONFLICT, Some("already_confirmed")));
+    assert_eq!(code(&api.approve(&chief, &request).await), (StatusCode::UNPROCESSABLE_ENTITY, Some("confirmations_missing")));
+    let (status, progress) = api.confirm(&deputy, &request, &number).await;
+    assert_eq!((status, progress["confirmations"].as_u64(), progress["status"].as_str()), (StatusCode::OK, Some(2), Some("requested")));
+
+    // Two confirmations link nothing.
+    assert_eq!(api.read_person(&clerk, &person).await["my_number"], Value::Null);
+    let (status, _, refused) = api.reveal(&clerk, &person, "eligibility", "資格確認のため").await;
+    assert_eq!((status, refused["code"].as_str()), (StatusCode::NOT_FOUND, Some("my_number_not_linked")));
+
+    assert_eq!(code(&api.approve(&requester, &request).await), (StatusCode::UNPROCESSABLE_ENTITY, Some("self_approval")));
+    assert_eq!(code(&api.approve(&clerk, &request).await), (StatusCode::FORBIDDEN, Some("role_not_permitted")), "a clerk cannot approve");
+    assert_eq!(code(&api.approve(&deputy, &request).await), (StatusCode::UNPROCESSABLE_ENTITY, Some("approver_confirmed")));
+    assert_eq!(api.read_person(&clerk, &person).await["my_number"], Value::Null, "refused approvals link nothing");
+
+    let (status, progress) = api.approve(&chief, &request).await;
+    assert_eq!((status, progress["status"].as_str()), (StatusCode::OK, Some("approved")), "{progress}");
+    assert_eq!(code(&api.approve(&chief, &request).await), (StatusCode::CONFLICT, Some("link_already_decided")));
+    let latecomer = api.member(Role::CollectionClerk).await;
+    assert_eq!(code(&api.confirm(&latecomer, &request, &number).await), (StatusCode::CONFLICT, Some("link_already_decided")));
+
+    // Linked: the record shows it masked, and lists the masked number among the items shown.
+    let record = api.read_person(&clerk, &person).await;
+    assert_eq!(record["my_number"], json!(masked(&number)));
+    assert!(!record.to_string().contains(&number[..8]), "{record}");
+
+    // The whole trail, in order, with the number masked.
+    let (status, trail) = api.call(Method::GET, &format!("/v1/{KUMAGAYA}/my-number-links/{request}?purpose=audit"), &auditor.token, None).await;
+    assert_eq!(status, StatusCode::OK, "{trail}");
+    assert_eq!(trail["status"], "approved");
+    assert_eq!(trail["person_id"], json!(person));
+    assert_eq!(trail["my_number"], json!(masked(&number)));
+    assert_eq!(trail["requested"]["by"], json!(requester.user_id));
+    let confirmers: Vec<&Value> = trail["confirmations"].as_array().unwrap().iter().map(|step| &step["by"]).collect();
+    assert_eq!(confirmers, [&json!(clerk.user_id), &json!(deputy.user_id)]);
+    assert_eq!(trail["approval"]["by"], json!(chief.user_id));
+    assert_eq!(trail["rejection"], Value::Null);
+    let times: Vec<DateTime<Utc>> = [&trail["requested"]["at"], &trail["confirmations"][0]["at"], &trail["confirmations"][1]["at"], &trail["approval"]["at"]]
+        .iter()
+        .map(|at| at.as_str().unwrap().parse().unwrap())
+        .collect();
+    assert!(times.windows(2).all(|pair| pair[0] <= pair[1]), "{times:?}");
+    assert_eq!(
+        api.event_types(&format!("mynumber-link-{request}")).await,
+        ["MyNumberLinkRequested", "MyNumberLinkConfirmed", "MyNumberLinkConfirmed", "MyNumberLinkApproved"]
+    );
+    assert_eq!(api.event_types(&format!("mynumber-{person}")).await, ["MyNumberLinked"], "the repeated approval indexed nothing twice");
+
+    // Each showing of the masked number is in the access record.
+    let (_, records) = api.call(Method::GET, &format!("/v1/{KUMAGAYA}/access-records?person_id={person}"), &auditor.token, None).await;
+    let items: Vec<Value> = records.as_array().unwrap().iter().map(|record| record["items"].clone()).collect();
+    assert!(items.iter().any(|items| items.as_array().unwrap().contains(&json!("my_number_masked")) && items.as_array().unwrap().contains(&json!("name"))), "{items:?}");
+    assert!(items.contains(&json!(["my_number_link", "my_number_masked"])), "the trail read: {items:?}");
+
+    // The digits are stored only sealed: in no clear payload, and not readable in the sealed part.
+    for payload in api.db.raw_bytes("SELECT payload FROM events").await {
+        assert!(!String::from_utf8_lossy(&payload).contains(&number), "a clear payload holds the number");
+    }
+    let sealed = api.db.raw_bytes("SELECT personal FROM events WHERE personal IS NOT NULL").await;
+    assert!(!sealed.is_empty());
+    assert!(sealed.iter().all(|part| !part.windows(12).any(|window| window == number.as_bytes())), "a personal part holds the number in clear");
+}
+
+#[tokio::test]
+async fn a_reveal_needs_a_permitted_role_purpose_and_reason_and_shows_up_in_the_access_record() {
+    let api = Api::start().await;
+    let clerk = api.member(Role::EligibilityClerk).await;
+    let auditor = api.member(Role::Auditor).await;
+    let person = api.register_person(&clerk).await;
+    let number = valid_my_number();
+    link(&api, &person, &number).await;
+
+    for role in [Role::TaxClerk, Role::BenefitsClerk, Role::CollectionClerk, Role::Auditor, Role::Administrator] {
+        let member = api.member(role).await;
+        let purpose = if role == Role::Auditor { "audit" } else { "eligibility" };
+        let (status, _, refused) = api.reveal(&member, &person, purpose, "照合のため").await;
+        assert_eq!((status, refused["code"].as_str()), (StatusCode::FORBIDDEN, Some("role_not_permitted")), "{role:?}");
+    }
+    let (status, _, refused) = api.reveal(&clerk, &person, "assessment", "照合のため").await;
+    assert_eq!((status, refused["code"].as_str()), (StatusCode::FORBIDDEN, Some("purpose_not_permitted")), "an eligibility clerk does not serve assessment");
+    let (status, _, refused) = api.reveal(&clerk, &person, "eligibility", "  ").await;
+    assert_eq!((status, refused["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("reason_required")));
+    let spaced = format!("{} {} {}", &number[..4], &number[4..8], &number[8..]);
+    let (status, _, refused) = api.reveal(&clerk, &person, "eligibility", &format!("番号 {spaced} の確認")).await;
+    assert_eq!((status, refused["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("reason_contains_my_number")));
+    assert!(!refused.to_string().contains(&number[..4]), "{refused}");
+    let nobody = Uuid::now_v7();
+    let (status, _, refused) = api.reveal(&clerk, &nobody.to_string(), "eligibility", "照合のため").await;
+    assert_eq!((status, refused["code"].as_str()), (StatusCode::NOT_FOUND, Some("person_not_found")));
+    let (_, records) = api.call(Method::GET, &format!("/v1/{KUMAGAYA}/access-records?person_id={person}"), &auditor.token, None).await;
+    assert!(!records.to_string().contains("\"my_number\""), "refused reveals show nothing, so record no reveal: {records}");
+
+    let reason = "高額療養費の申請書に記載された個人番号との照合";
+    let (status, headers, revealed) = api.reveal(&clerk, &person, "eligibility", reason).await;
+    assert_eq!(status, StatusCode::OK, "{revealed}");
+    assert_eq!(revealed, json!({"my_number": number}));
+    assert_eq!(headers.get(header::CACHE_CONTROL).map(|v| v.to_str().unwrap()), Some("no-store"));
+
+    // In the access record an auditor lists: who, whom, which item, for what.
+    let (status, records) = api.call(Method::GET, &format!("/v1/{KUMAGAYA}/access-records?person_id={person}"), &auditor.token, None).await;
+    assert_eq!(status, StatusCode::OK);
+    let reveals: Vec<&Value> = records.as_array().unwrap().iter().filter(|record| record["items"] == json!(["my_number"])).collect();
+    assert_eq!(reveals.len(), 1, "{records}");
+    assert_eq!((&reveals[0]["user_id"], reveals[0]["purpose"].as_str(), reveals[0]["role"].as_str()), (&json!(clerk.user_id), Some("eligibility"), Some("eligibility_clerk")));
+
+    // And the stated reason, committed in the same command as that access.
+    let access = api.events(&format!("access-{person}")).await;
+    let index = access.iter().position(|(_, event)| matches!(event, LedgerEvent::MyNumberRevealed(_))).expect("a MyNumberRevealed");
+    let LedgerEvent::MyNumberRevealed(revealed) = &access[index].1 else { unreachable!() };
+    assert_eq!((revealed.user_id, revealed.person_id.to_string(), revealed.reason.as_str()), (clerk.user_id, person.clone(), reason));
+    let (accessed_at, accessed) = &access[index - 1];
+    assert!(matches!(accessed, LedgerEvent::PersonalDataAccessed(e) if e.items == ["my_number"]), "{accessed:?}");
+    assert_eq!(accessed_at.correlation_id, access[index].0.correlation_id, "one command");
+    assert_eq!(reveals[0]["position"].as_i64(), Some(accessed_at.position));
+}
+
+#[tokio::test]
+async fn an_invalid_my_number_is_refused_with_a_code_and_never_echoed() {
+    let api = Api::start().await;
+    let clerk = api.member(Role::EligibilityClerk).await;
+    let person = api.register_person(&clerk).await;
+    let number = valid_my_number();
+    let typo = with_wrong_check_digit(&number);
+
+    let path = format!("/v1/{KUMAGAYA}/persons/{person}/my-number-links");
+    let integer: u64 = number.parse().unwrap();
+    let cases: Vec<(Value, &str)> = vec![
+        (json!({"my_number": typo}), "invalid_my_number"),
+        (json!({"my_number": integer}), "invalid_my_number"),
+        (json!({"my_number": &number[..11]}), "invalid_my_number"),
+        (json!({"my_number": format!("{}-{}", &number[..4], &number[4..])}), "invalid_my_number"),
+        (json!({"my_number": number, "note": number}), "invalid_body"),
+        (json!({"number": number}), "invalid_body"),
+    ];
+    for (body, expected) in cases {
+        let (status, problem) = api.call(Method::POST, &path, &clerk.token, Some(body.clone())).await;
+        assert_eq!((status, problem["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some(expected)), "{body}");
+        let text = problem.to_string();
+        assert!(!text.contains(&number[..8]) && !text.contains(&typo[..8]), "the number is echoed: {text}");
+    }
+    let (status, problem) = api.call(Method::POST, &path, &clerk.token, Some(json!({"my_number": typo}))).await;
+    assert!(problem["detail"].as_str().unwrap().contains("check digit"), "{status} {problem}");
+
+    // A person that does not exist, a request that does not exist.
+    let (status, problem) = api.request_link(&clerk, &Uuid::now_v7().to_string(), &number).await;
+    assert_eq!((status, problem["code"].as_str()), (StatusCode::NOT_FOUND, Some("person_not_found")));
+    let tax_clerk = api.member(Role::TaxClerk).await;
+    let (status, problem) = api.confirm(&tax_clerk, &Uuid::now_v7().to_string(), &number).await;
+    assert_eq!((status, problem["code"].as_str()), (StatusCode::NOT_FOUND, Some("link_request_not_found")));
+
+    // A confirmation keyed with a wrong check digit is refused the same way.
+    let (_, created) = api.request_link(&clerk, &person, &number).await;
+    let request = created["request_id"].as_str().unwrap().to_owned();
+    let (status, problem) = api.confirm(&tax_clerk, &request, &typo).await;
+    assert_eq!((status, problem["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_my_number")));
+
+    // A request turned down never links; its reason may not hold the number.
+    let rejection = format!("/v1/{KUMAGAYA}/my-number-links/{request}/rejection");
+    let (status, problem) = api.call(Method::POST, &rejection, &tax_clerk.token, Some(json!({"reason": format!("{number} は誤り")}))).await;
+    assert_eq!((status, problem["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("reason_contains_my_number")));
+    let (status, answer) = api.call(Method::POST, &rejection, &tax_clerk.token, Some(json!({"reason": "申請書と本人確認書類の番号が一致しない"}))).await;
+    assert_eq!((status, answer["status"].as_str()), (StatusCode::OK, Some("rejected")), "{answer}");
+    let chief = api.member(Role::Supervisor).await;
+    assert_eq!(code(&api.approve(&chief, &request).await), (StatusCode::CONFLICT, Some("link_already_decided")));
+    assert_eq!(api.read_person(&clerk, &person).await["my_number"], Value::Null);
+    let (_, trail) = api.call(Method::GET, &format!("/v1/{KUMAGAYA}/my-number-links/{request}?purpose=eligibility"), &clerk.token, None).await;
+    assert_eq!((trail["status"].as_str(), &trail["rejection"]["by"]), (Some("rejected"), &json!(tax_clerk.user_id)), "{trail}");
+}
+
+/// Each My Number endpoint refuses every role it does not name, and records each refusal.
+#[tokio::test]
+async fn every_my_number_endpoint_refuses_the_roles_it_does_not_name_and_records_it() {
+    let api = Api::start().await;
+    let clerk = api.member(Role::EligibilityClerk).await;
+    let person = api.register_person(&clerk).await;
+    let number = valid_my_number();
+    let (_, created) = api.request_link(&clerk, &person, &number).await;
+    let request = created["request_id"].as_str().unwrap().to_owned();
+
+    use Role::*;
+    let clerks_and_supervisors = vec![EligibilityClerk, TaxClerk, BenefitsClerk, CollectionClerk, Supervisor];
+    let p = |suffix: String| format!("/v1/{KUMAGAYA}{suffix}");
+    /// (method, path, body, roles that may, the refusal code for the others)
+    type Row = (Method, String, Option<Value>, Vec<Role>, &'static str);
+    let table: Vec<Row> = vec![
+        (Method::POST, p(format!("/persons/{person}/my-number-links")), Some(json!({"my_number": number})), vec![EligibilityClerk, Supervisor], "role_not_permitted"),
+        (Method::POST, p(format!("/my-number-links/{request}/confirmations")), Some(json!({"my_number": number})), clerks_and_supervisors.clone(), "role_not_permitted"),
+        (Method::POST, p(format!("/my-number-links/{request}/approval")), None, vec![Supervisor], "role_not_permitted"),
+        (Method::POST, p(format!("/my-number-links/{request}/rejection")), Some(json!({"reason": ""})), clerks_and_supervisors, "role_not_permitted"),
+        (Method::POST, p(format!("/persons/{person}/my-number/reveal")), Some(json!({"purpose": "eligibility", "reason": "照合"})), vec![EligibilityClerk, Supervisor], "role_not_permitted"),
+        (Method::GET, p(format!("/my-number-links/{request}?purpose=eligibility")), None, vec![EligibilityClerk, Supervisor], "purpose_not_permitted"),
+        (Method::GET, p(format!("/my-number-links/{request}?purpose=audit")), None, vec![Supervisor, Auditor], "purpose_not_permitted"),
+    ];
+    for role in [EligibilityClerk, TaxClerk, BenefitsClerk, CollectionClerk, Supervisor, Auditor, Administrator] {
+        let member = api.member(role).await;
+        let mut refusals = 0;
+        for (method, path, body, allowed, refusal) in &table {
+            let (status, answer) = api.call(method.clone(), path, &member.token, body.clone()).await;
+            if allowed.contains(&role) {
+                assert_ne!(status, StatusCode::FORBIDDEN, "{role:?} {method} {path}: {answer}");
+            } else {
+                assert_eq!((status, answer["code"].as_str()), (StatusCode::FORBIDDEN, Some(*refusal)), "{role:?} {method} {path}");
+                refusals += 1;
+            }
+        }
+        let recorded = api.event_types(&format!("staff-{}", member.user_id)).await;
+        assert_eq!(recorded.iter().filter(|t| **t == "RequestRefused").count(), refusals, "{role:?}: every refusal is recorded");
+    }
+}
+
+#[tokio::test]
+async fn another_municipality_can_neither_see_nor_confirm_a_link_request() {
+    let api = Api::start().await;
+    let clerk = api.member(Role::EligibilityClerk).await;
+    let person = api.register_person(&clerk).await;
+    let number = valid_my_number();
+    let (_, created) = api.request_link(&clerk, &person, &number).await;
+    let request = created["request_id"].as_str().unwrap().to_owned();
+
+    let gyoda = api.member_of(GYODA, Role::Supervisor).await;
+    let confirm = format!("/v1/{GYODA}/my-number-links/{request}/confirmations");
+    let (status, problem) = api.call(Method::POST, &confirm, &gyoda.token, Some(json!({"my_number": number}))).await;
+    assert_eq!((status, problem["code"].as_str()), (StatusCode::NOT_FOUND, Some("link_request_not_found")));
+    let (status, problem) = api.call(Method::GET, &format!("/v1/{GYODA}/my-number-links/{request}?purpose=eligibility"), &gyoda.token, None).await;
+    assert_eq!((status, problem["code"].as_str()), (StatusCode::NOT_FOUND, Some("link_request_not_found")));
+    let (status, _) = api.call(Method::POST, &format!("/v1/{GYODA}/persons/{person}/my-number-links"), &gyoda.token, Some(json!({"my_number": number}))).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    // Kumagaya's own session on Gyoda's path is not signed in there.
+    let (status, _) = api.call(Method::POST, &confirm, &clerk.token, Some(json!({"my_number": number}))).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+}
+
+/// Every log line of the test binary while `CAPTURING` is set, formatted as the server would
+/// write it.
+static LOG: Mutex<Vec<u8>> = Mutex::new(Vec::new());
+static CAPTURING: AtomicBool = AtomicBool::new(false);
+
+struct LogBuffer;
+
+impl Write for LogBuffer {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        LOG.lock().unwrap().extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Installs, once for the whole test binary, a global subscriber at TRACE for every target
+/// (tower_http, sqlx, axum, kokuho …) that writes into `LOG` while `CAPTURING` is set. Global,
+/// because SQLite statements run (and are logged) on sqlx's worker threads, which a
+/// thread-local default would miss; gated, so other tests pay nothing outside the capture.
+fn install_log_capture() {
+    static INSTALLED: OnceLock<()> = OnceLock::new();
+    INSTALLED.get_or_init(|| {
+        use tracing_subscriber::layer::SubscriberExt;
+        use tracing_subscriber::Layer;
+        let layer = tracing_subscriber::fmt::layer()
+            .with_writer(|| LogBuffer)
+            .with_ansi(false)
+            .with_target(true)
+            .with_filter(tracing_subscriber::filter::filter_fn(|_| CAPTURING.load(Ordering::SeqCst)));
+        tracing::subscriber::set_global_default(tracing_subscriber::registry().with(layer))
+            .expect("no other global tracing subscriber in the test binary: this test must see every log line");
+    });
+}
+
+/// Ends the capture even when the test fails half-way.
+struct Capturing;
+
+impl Capturing {
+    fn start() -> Capturing {
+        install_log_capture();
+        LOG.lock().unwrap().clear();
+        CAPTURING.store(true, Ordering::SeqCst);
+        Capturing
+    }
+}
+
+impl Drop for Capturing {
+    fn drop(&mut self) {
+        CAPTURING.store(false, Ordering::SeqCst);
+    }
+}
+
+#[tokio::test]
+async fn no_my_number_reaches_the_logs_on_any_path() {
+    let capture = Capturing::start();
+    let api = Api::start().await;
+    let clerk = api.member(Role::EligibilityClerk).await;
+    let auditor = api.member(Role::Auditor).await;
+    let person = api.register_person(&clerk).await;
+    let number = valid_my_number();
+    let typo = with_wrong_check_digit(&number);
+    let mismatch = valid_my_number();
+
+    // The whole path: request, confirmations (one mismatched, one by the requester), approvals
+    // (refused and accepted), reads, the trail, a reveal, and the refusals on the way.
+    let request = link(&api, &person, &number).await;
+    let (status, _) = api.confirm(&clerk, &request, &mismatch).await;
+    assert_eq!(status, StatusCode::CONFLICT, "already decided");
+    let (_, created) = api.request_link(&clerk, &person, &mismatch).await;
+    let second = created["request_id"].as_str().unwrap().to_owned();
+    assert_eq!(code(&api.confirm(&clerk, &second, &mismatch).await).1, Some("self_confirmation"));
+    let confirmer = api.member(Role::BenefitsClerk).await;
+    assert_eq!(code(&api.confirm(&confirmer, &second, &number).await).1, Some("my_number_mismatch"));
+    assert_eq!(code(&api.approve(&clerk, &second).await).1, Some("role_not_permitted"));
+    assert_eq!(api.read_person(&clerk, &person).await["my_number"], json!(masked(&number)));
+    let (status, _) = api.call(Method::GET, &format!("/v1/{KUMAGAYA}/my-number-links/{request}?purpose=audit"), &auditor.token, None).await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _, revealed) = api.reveal(&clerk, &person, "eligibility", "資格確認書の再交付申請との照合").await;
+    assert_eq!(revealed["my_number"], json!(number), "{status}");
+    let (status, _, _) = api.reveal(&clerk, &person, "eligibility", &format!("照合 {number}")).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    let (status, _) = api.request_link(&clerk, &person, &typo).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    let path = format!("/v1/{KUMAGAYA}/persons/{person}/my-number-links");
+    let integer: u64 = typo.parse().unwrap();
+    let (status, _) = api.call(Method::POST, &path, &clerk.token, Some(json!({"my_number": integer}))).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    let (status, _) = api.call(Method::POST, &path, &clerk.token, Some(json!({"my_number": number, "extra": number}))).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    let (status, _) = api.call(Method::POST, &path, &clerk.token, Some(json!({"my_number": [number]}))).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    drop(capture);
+
+    let log = String::from_utf8_lossy(&LOG.lock().unwrap()).into_owned();
+    // The capture really saw the request spans and the SQL, so an absence below means something.
+    assert!(log.contains("/v1/{tenant}/persons/{person_id}/my-number-links"), "no request span was captured");
+    assert!(log.contains("/v1/{tenant}/persons/{person_id}/my-number/reveal"), "the reveal's span was not captured");
+    assert!(log.contains("sqlx"), "no SQL statement was captured");
+    for (what, digits) in [("the linked number", &number), ("a number with a wrong check digit", &typo), ("a mismatched number", &mismatch)] {
+        assert!(!log.contains(digits.as_str()), "{what} is in the logs");
+    }
+}

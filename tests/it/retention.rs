@@ -1,0 +1,332 @@
+//! Erasure at the end of retention: `kokuho retention run` (src/retention.rs).
+//!
+//! Two persons throughout: one registered and never insured, whose retention (registration,
+//! 7 years in the shipped rules) can end, and one insured, whose retention cannot end while they
+//! are insured.
+
+use std::process::Command;
+
+use chrono::{Months, NaiveDate};
+use kokuho::retention::{self, RetentionReport, RetentionRules, RunOptions};
+use kokuho::Ledgerd;
+use kokuho_domain::PersonId;
+use kokuho_events::{Acquisition, LedgerEvent, Personal, PersonDetails, PersonRegistered, RetentionKind, Sex};
+use kokuho_ledger::LedgerError;
+use kokuho_projections::models::RetentionDates;
+use kokuho_store::{AppendError, Decrypt, EventStore, PersonalData};
+
+use crate::harness::*;
+
+async fn open(db: &TestDb) -> Ledgerd {
+    Ledgerd::open(&db.config(), kokuho_ledger::system_clock()).await.unwrap()
+}
+
+struct Persons {
+    /// Registered, never insured.
+    left: PersonId,
+    /// Registered, insured, paying.
+    insured: PersonId,
+}
+
+async fn two_persons(ledgerd: &Ledgerd) -> Persons {
+    let left = PersonId::new();
+    ledgerd.ledger.execute(kumagaya(), left, register("熊谷 花子"), meta(None)).await.unwrap();
+    let insured = PersonId::new();
+    for command in [register("行田 太郎"), acquire(), pay(5_000)] {
+        ledgerd.ledger.execute(kumagaya(), insured, command, meta(None)).await.unwrap();
+    }
+    Persons { left, insured }
+}
+
+async fn run(ledgerd: &Ledgerd, as_of: NaiveDate, dry_run: bool) -> RetentionReport {
+    let rules = RetentionRules::load(None).expect("the shipped rules");
+    let mut calls = 0;
+    let report = retention::run(ledgerd, &rules, &RunOptions { tenant: None, as_of, dry_run }, &mut |_, _| calls += 1)
+        .await
+        .expect("the retention run");
+    assert!(calls > 0, "progress is reported");
+    report
+}
+
+/// The JST day the ledger recorded the person's registration (their first event).
+async fn registered_on(ledgerd: &Ledgerd, person: PersonId) -> NaiveDate {
+    let view = ledgerd.ledger.replay(kumagaya(), person, None, Decrypt::No).await.unwrap();
+    kokuho_ledger::jst_date(view.events[0].0.recorded_at)
+}
+
+async fn verify_ok(store: &EventStore) -> u64 {
+    let reports = store.verify(&mut |_, _| {}).await.unwrap();
+    assert!(!reports.is_empty());
+    reports
+        .iter()
+        .map(|(tenant, report)| {
+            assert_eq!(report.first_break, None, "tenant {tenant}");
+            report.events
+        })
+        .sum()
+}
+
+/// Subjects whose data key is destroyed (`wrapped_key IS NULL`), read with plain SQL.
+async fn destroyed_keys(db: &TestDb) -> Vec<Vec<u8>> {
+    db.raw_bytes("SELECT subject_id FROM person_keys WHERE wrapped_key IS NULL ORDER BY subject_id").await
+}
+
+fn bytes(person: PersonId) -> Vec<u8> {
+    person.as_uuid().as_bytes().to_vec()
+}
+
+fn erasures_in(events: &[(kokuho_store::RecordedEvent, LedgerEvent)]) -> usize {
+    events.iter().filter(|(_, event)| matches!(event, LedgerEvent::PersonErased(_))).count()
+}
+
+#[tokio::test]
+async fn a_person_whose_retention_has_ended_is_erased_and_the_chain_still_verifies() {
+    let db = TestDb::fresh().await;
+    let ledgerd = open(&db).await;
+    let persons = two_persons(&ledgerd).await;
+    let registered = registered_on(&ledgerd, persons.left).await;
+
+    let report = run(&ledgerd, date(2040, 1, 1), false).await;
+    assert_eq!(report.examined, 2);
+    assert_eq!(report.erasures.len(), 1, "{:?}", report.lines());
+    let erasure = &report.erasures[0];
+    assert_eq!((erasure.tenant, erasure.person_id), (kumagaya(), persons.left.as_uuid()));
+    assert_eq!(erasure.end.kind, RetentionKind::Registration);
+    assert_eq!(erasure.end.ends_on, registered + Months::new(7 * 12));
+    assert!(report.lines().last().unwrap().starts_with("erased 1 persons of 2 examined in 1 tenant(s) as of 2040-01-01"));
+
+    // Their personal fields read as erased; what was in clear is still there.
+    let view = ledgerd.ledger.replay(kumagaya(), persons.left, None, Decrypt::Yes).await.unwrap();
+    let registration = view.state.registered.clone().expect("still on file");
+    assert_eq!(registration.details, None);
+    assert!(!registration.atena_no.is_empty());
+    let (recorded, LedgerEvent::PersonErased(erased)) = view.events.last().unwrap() else {
+        panic!("the erasure is the last event of their stream: {:?}", view.events.last())
+    };
+    assert_eq!(erased.person_id, persons.left.as_uuid());
+    assert_eq!((erased.retention_kind, erased.retention_ended_on), (RetentionKind::Registration, erasure.end.ends_on));
+    assert_eq!(erased.rule_source, "municipal setting: 7 years after registration");
+    assert_eq!(erased.rules_sha256, report.rules_sha256);
+    assert_eq!(recorded.actor, "system:retention");
+    assert_eq!(recorded.personal, PersonalData::None, "the erasure carries nothing personal");
+    // Another process, which never cached the key, reads the same.
+    let other = db.store().await;
+    let stream = other.read_stream(kumagaya(), &persons.left.stream_id(), Decrypt::Yes).await.unwrap();
+    assert_eq!(stream[0].personal, PersonalData::Erased);
+
+    // The insured person is untouched.
+    let kept = ledgerd.ledger.replay(kumagaya(), persons.insured, None, Decrypt::Yes).await.unwrap();
+    assert_eq!(kept.state.registered.unwrap().details.map(|details| details.name), Some("行田 太郎".to_owned()));
+    assert_eq!(erasures_in(&kept.events), 0);
+
+    // The key itself is gone from the database.
+    assert_eq!(destroyed_keys(&db).await, vec![bytes(persons.left)]);
+    let live = db.raw_bytes("SELECT subject_id FROM person_keys WHERE wrapped_key IS NOT NULL").await;
+    assert_eq!(live, vec![bytes(persons.insured)]);
+
+    // The chain verifies, erasure included.
+    assert_eq!(verify_ok(&ledgerd.store).await as i64, ledgerd.store.head(kumagaya()).await.unwrap());
+
+    // Projections know the person was erased, and hold nothing personal.
+    let dates = RetentionDates::of_person(ledgerd.store.db(), KUMAGAYA, persons.left.as_uuid()).await.unwrap().unwrap();
+    assert_eq!(dates.erased_position, Some(recorded.position));
+    let followed = ledgerd.projector.dump("retention_dates").await.unwrap();
+    ledgerd.projector.rebuild(None, &mut |_, _| {}).await.unwrap();
+    assert_eq!(ledgerd.projector.dump("retention_dates").await.unwrap(), followed, "a rebuild gives the same rows");
+    for name in ledgerd.projector.projection_names() {
+        for row in ledgerd.projector.dump(name).await.unwrap() {
+            assert!(!row.iter().flatten().any(|cell| cell.contains("花子") || cell.contains("熊谷市")), "{name}: {row:?}");
+        }
+    }
+
+    // Nothing personal can be added for them again.
+    let again = LedgerEvent::PersonRegistered(PersonRegistered {
+        person_id: persons.left.as_uuid(),
+        atena_no: registration.atena_no,
+        acquisition: Acquisition { source: "resident_registry".into(), legal_basis: "住民基本台帳法".into() },
+        personal: Personal::Present(PersonDetails {
+            name: "熊谷 花子".into(),
+            name_kana: "クマガヤ ハナコ".into(),
+            sex: Sex::Female,
+            date_of_birth: date(1980, 5, 5),
+            address: "埼玉県熊谷市宮町二丁目47番地1".into(),
+        }),
+    });
+    let refused = ledgerd.ledger.record(kumagaya(), persons.left.stream_id(), &[again], meta(None)).await;
+    assert!(
+        matches!(refused, Err(LedgerError::Append(AppendError::SubjectErased { subject })) if subject == persons.left.as_uuid()),
+        "{refused:?}"
+    );
+    ledgerd.shutdown().await;
+}
+
+#[tokio::test]
+async fn nobody_is_erased_on_or_before_the_last_day_of_their_retention() {
+    let db = TestDb::fresh().await;
+    let ledgerd = open(&db).await;
+    let persons = two_persons(&ledgerd).await;
+    let last_day = registered_on(&ledgerd, persons.left).await + Months::new(7 * 12);
+    let head = ledgerd.store.head(kumagaya()).await.unwrap();
+
+    for as_of in [registered_on(&ledgerd, persons.left).await, last_day] {
+        let report = run(&ledgerd, as_of, false).await;
+        assert!(report.erasures.is_empty(), "as of {as_of}: {:?}", report.lines());
+        assert_eq!(report.examined, 2);
+    }
+    assert_eq!(ledgerd.store.head(kumagaya()).await.unwrap(), head, "nothing was appended");
+    assert!(destroyed_keys(&db).await.is_empty());
+
+    let report = run(&ledgerd, last_day.succ_opt().unwrap(), false).await;
+    assert_eq!(report.erasures.iter().map(|e| e.person_id).collect::<Vec<_>>(), vec![persons.left.as_uuid()]);
+    ledgerd.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_second_run_erases_nothing_more_and_appends_nothing() {
+    let db = TestDb::fresh().await;
+    let ledgerd = open(&db).await;
+    let persons = two_persons(&ledgerd).await;
+    assert_eq!(run(&ledgerd, date(2040, 1, 1), false).await.erasures.len(), 1);
+    let head = ledgerd.store.head(kumagaya()).await.unwrap();
+
+    let second = run(&ledgerd, date(2040, 1, 1), false).await;
+    assert!(second.erasures.is_empty(), "{:?}", second.lines());
+    assert_eq!(second.examined, 1, "the erased person is no longer examined");
+    assert_eq!(ledgerd.store.head(kumagaya()).await.unwrap(), head);
+    let view = ledgerd.ledger.replay(kumagaya(), persons.left, None, Decrypt::No).await.unwrap();
+    assert_eq!(erasures_in(&view.events), 1);
+    ledgerd.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_dry_run_lists_who_would_be_erased_and_changes_nothing() {
+    let db = TestDb::fresh().await;
+    let ledgerd = open(&db).await;
+    let persons = two_persons(&ledgerd).await;
+    let head = ledgerd.store.head(kumagaya()).await.unwrap();
+
+    let dry = run(&ledgerd, date(2040, 1, 1), true).await;
+    assert_eq!(dry.erasures.iter().map(|e| e.person_id).collect::<Vec<_>>(), vec![persons.left.as_uuid()]);
+    let lines = dry.lines();
+    assert_eq!(lines[0], format!("would erase {KUMAGAYA} {}: registration retention ended on {}", persons.left, dry.erasures[0].end.ends_on));
+    assert!(lines[1].starts_with("would erase 1 persons of 2 examined"), "{lines:?}");
+    assert!(lines[1].ends_with("nothing was changed (dry run)"), "{lines:?}");
+    assert!(!lines.iter().any(|line| line.contains("花子")), "nothing personal is listed");
+
+    assert_eq!(ledgerd.store.head(kumagaya()).await.unwrap(), head);
+    assert!(destroyed_keys(&db).await.is_empty());
+    let view = ledgerd.ledger.replay(kumagaya(), persons.left, None, Decrypt::Yes).await.unwrap();
+    assert!(view.state.registered.unwrap().details.is_some());
+
+    // The real run erases exactly whom the dry run listed.
+    let real = run(&ledgerd, date(2040, 1, 1), false).await;
+    assert_eq!(real.erasures, dry.erasures);
+    ledgerd.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_run_stopped_between_destroying_the_key_and_recording_it_is_completed_by_the_next() {
+    let db = TestDb::fresh().await;
+    let ledgerd = open(&db).await;
+    let persons = two_persons(&ledgerd).await;
+    // What a run that stopped after step 2 leaves behind: the key gone, no PersonErased.
+    assert!(ledgerd.store.destroy_subject_key(kumagaya(), persons.left.as_uuid()).await.unwrap());
+
+    let report = run(&ledgerd, date(2040, 1, 1), false).await;
+    assert_eq!(report.erasures.len(), 1);
+    assert_eq!(report.keys_already_destroyed, 1);
+    assert!(report.lines().last().unwrap().contains("1 of them had their key destroyed by an earlier run"), "{:?}", report.lines());
+    let view = ledgerd.ledger.replay(kumagaya(), persons.left, None, Decrypt::No).await.unwrap();
+    assert_eq!(erasures_in(&view.events), 1);
+    assert_eq!(destroyed_keys(&db).await, vec![bytes(persons.left)]);
+    verify_ok(&ledgerd.store).await;
+    ledgerd.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_runs_at_once_record_one_erasure() {
+    let db = TestDb::fresh().await;
+    let ledgerd = open(&db).await;
+    let mut left = Vec::new();
+    for _ in 0..12 {
+        let person = PersonId::new();
+        ledgerd.ledger.execute(kumagaya(), person, register("x"), meta(None)).await.unwrap();
+        left.push(person);
+    }
+    // A second process, with its own caches, as a second `kokuho retention run` would be.
+    let other = open(&db).await;
+    let (first, second) = tokio::join!(run(&ledgerd, date(2040, 1, 1), false), run(&other, date(2040, 1, 1), false));
+    assert_eq!(first.erasures.len() + second.erasures.len(), 12, "{:?} {:?}", first.lines(), second.lines());
+    for person in left {
+        let view = ledgerd.ledger.replay(kumagaya(), person, None, Decrypt::No).await.unwrap();
+        assert_eq!(erasures_in(&view.events), 1, "person {person}");
+    }
+    assert_eq!(destroyed_keys(&db).await.len(), 12);
+    verify_ok(&ledgerd.store).await;
+    other.shutdown().await;
+    ledgerd.shutdown().await;
+}
+
+fn kokuho(db: &TestDb) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_kokuho"));
+    command
+        .current_dir(db.dir.path())
+        .env("DATABASE_URL", &db.url)
+        .env("KOKUHO_MASTER_KEY_FILE", db.key_file())
+        .env_remove("KOKUHO_MASTER_KEY")
+        .env_remove("KOKUHO_RETENTION_RULES")
+        .env("KOKUHO_LOG", "warn");
+    command
+}
+
+fn output(command: &mut Command) -> (i32, String, String) {
+    let output = command.output().expect("kokuho runs");
+    (
+        output.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+#[tokio::test]
+async fn the_command_line_erases_prints_a_summary_and_verify_still_passes() {
+    let db = TestDb::fresh().await;
+    let ledgerd = open(&db).await;
+    let persons = two_persons(&ledgerd).await;
+    ledgerd.shutdown().await;
+
+    let (code, stdout, stderr) = output(kokuho(&db).args(["retention", "run", "--as-of", "2040-01-01", "--dry-run"]));
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains(&format!("would erase {KUMAGAYA} {}: registration retention ended on", persons.left)), "{stdout}");
+    assert!(stdout.contains("would erase 1 persons of 2 examined in 1 tenant(s) as of 2040-01-01"), "{stdout}");
+    assert!(!stdout.contains("花子") && !stdout.contains(&persons.insured.to_string()), "{stdout}");
+    assert!(destroyed_keys(&db).await.is_empty(), "a dry run destroys nothing");
+
+    let (code, stdout, stderr) = output(kokuho(&db).args(["retention", "run", "--as-of", "2040-01-01"]));
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.starts_with("erased 1 persons of 2 examined in 1 tenant(s) as of 2040-01-01"), "{stdout}");
+    assert_eq!(destroyed_keys(&db).await, vec![bytes(persons.left)]);
+
+    let (code, stdout, stderr) = output(kokuho(&db).args(["retention", "run", "--tenant", KUMAGAYA, "--as-of", "2040-01-01"]));
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.starts_with("erased 0 persons of 1 examined"), "{stdout}");
+
+    let (code, stdout, _) = output(kokuho(&db).arg("verify"));
+    assert_eq!(code, 0, "{stdout}");
+    assert!(stdout.contains("5 events, chain intact"), "{stdout}");
+
+    // Replay through the binary shows the erasure, and nothing personal.
+    let (code, stdout, stderr) = output(kokuho(&db).args(["replay", "--tenant", KUMAGAYA, "--person", &persons.left.to_string()]));
+    assert_eq!(code, 0, "{stderr}");
+    let view: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(view["history"][1]["event_type"], "PersonErased");
+    assert_eq!(view["state"]["registered"]["details"], serde_json::Value::Null);
+
+    // A rules file that cannot be used is refused before anyone is erased, naming the line.
+    let rules = db.dir.path().join("retention.toml");
+    std::fs::write(&rules, retention::BUILT_IN_RULES.replace("years = 5", "years = 0")).unwrap();
+    let (code, _, stderr) = output(kokuho(&db).args(["retention", "run", "--rules"]).arg(&rules));
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("payment.years must be between 1 and 100, not 0"), "{stderr}");
+    assert!(stderr.contains(", line "), "{stderr}");
+}

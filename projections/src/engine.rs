@@ -145,7 +145,17 @@ impl Projector {
             if complete {
                 continue;
             }
-            tracing::warn!(projection = projection.name(), "projection tables missing: rebuilding from the ledger");
+            let had_checkpoints: i64 = kokuho_store::on_db!(self.db(), pool => {
+                sqlx::query_scalar("SELECT COUNT(*) FROM projection_checkpoints WHERE projection = $1")
+                    .bind(projection.name())
+                    .fetch_one(pool)
+                    .await?
+            });
+            if had_checkpoints > 0 {
+                tracing::warn!(projection = projection.name(), "projection tables missing: rebuilding from the ledger");
+            } else {
+                tracing::info!(projection = projection.name(), "creating projection tables");
+            }
             in_locked_tx!(self.db(), tx => {
                 for table in projection.tables() {
                     sqlx::query(&format!("DROP TABLE IF EXISTS {}", table.name)).execute(&mut *tx).await?;

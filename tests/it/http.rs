@@ -222,6 +222,15 @@ async fn every_endpoint_refuses_every_role_it_does_not_name_and_records_the_refu
         (Method::GET, p("/persons?atena_no=x&purpose=assessment"), None, vec![TaxClerk, Supervisor], "purpose_not_permitted"),
         (Method::GET, p("/access-records"), None, vec![Supervisor, Auditor], "role_not_permitted"),
         (Method::POST, p("/staff"), Some(json!({"login": "new-user", "display_name": "x", "role": "auditor"})), vec![Administrator], "role_not_permitted"),
+        (Method::PUT, p(&format!("/persons/{person}/sensitivity")),
+            Some(json!({"no_auto_response": false, "non_disclosure": false, "reason": "見直し"})), vec![Supervisor], "role_not_permitted"),
+        (Method::POST, p(&format!("/persons/{person}/provisions")),
+            Some(json!({"requesting_agency": "全国健康保険協会", "legal_basis_row": "2", "items": ["医療保険給付関係情報"],
+                        "requested_at": (api.clock.now() - TimeDelta::hours(1)).to_rfc3339()})),
+            vec![EligibilityClerk, BenefitsClerk, Supervisor], "role_not_permitted"),
+        (Method::POST, p(&format!("/persons/{person}/citizen-key")),
+            Some(json!({"public_key": "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a"})),
+            vec![EligibilityClerk, Supervisor], "role_not_permitted"),
     ];
     for role in all {
         let (account, token) = api.signed_in(KUMAGAYA, role).await;

@@ -46,6 +46,11 @@ pub fn router(state: AppState) -> Router {
         .fallback(error::not_found)
         .method_not_allowed_fallback(error::method_not_allowed)
         .layer(DefaultBodyLimit::max(BODY_BYTES_MAX))
+        // A broken invariant in a handler is a bug: log it and answer a problem+json 500 rather
+        // than dropping the connection (the panic's message is not sent).
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(|_: Box<dyn std::any::Any + Send>| {
+            axum::response::IntoResponse::into_response(ApiError::Internal("a request handler panicked".into()))
+        }))
         .layer(
             // Spans name the route template (`/v1/{tenant}/…`), never the raw URI or body, so no
             // identifier a caller typed ends up in the logs.

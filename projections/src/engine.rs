@@ -132,13 +132,16 @@ impl Projector {
         self.store.db()
     }
 
-    /// Creates missing projection tables. A projection with a missing table is dropped whole and
-    /// its checkpoints reset, so the next catch-up rebuilds it from the first event.
+    /// Creates missing projection tables. A projection with a missing table, or one whose shape
+    /// is not its current definition's, is dropped whole and its checkpoints reset, so the next
+    /// catch-up rebuilds it from the first event.
     pub async fn prepare(&self) -> Result<(), ProjectionError> {
         for projection in &self.projections {
             let mut complete = true;
             for table in projection.tables() {
-                let probe = format!("SELECT COUNT(*) FROM {} WHERE 1 = 0", table.name);
+                // Every column of the current definition: a table of an older shape (after an
+                // upgrade changed the projection) counts as missing and is rebuilt.
+                let probe = format!("SELECT {} FROM {} WHERE 1 = 0", table.columns.join(", "), table.name);
                 let exists = kokuho_store::on_db!(self.db(), pool => sqlx::query(&probe).execute(pool).await.is_ok());
                 complete &= exists;
             }
@@ -152,7 +155,7 @@ impl Projector {
                     .await?
             });
             if had_checkpoints > 0 {
-                tracing::warn!(projection = projection.name(), "projection tables missing: rebuilding from the ledger");
+                tracing::warn!(projection = projection.name(), "projection tables missing or of an older shape: rebuilding from the ledger");
             } else {
                 tracing::info!(projection = projection.name(), "creating projection tables");
             }

@@ -188,3 +188,23 @@ async fn an_unknown_projection_name_is_refused() {
     assert!(matches!(refused, Err(kokuho_projections::ProjectionError::UnknownProjection(_))));
     ledgerd.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_projection_table_of_an_older_shape_is_rebuilt_at_start() {
+    let db = TestDb::fresh().await;
+    let ledgerd = open(&db).await;
+    let person = PersonId::new();
+    for command in [register("x"), acquire(), pay(2_000)] {
+        ledgerd.ledger.execute(kumagaya(), person, command, meta(None)).await.unwrap();
+    }
+    ledgerd.projector.catch_up(kumagaya()).await.unwrap();
+    let expected = dump_all(&ledgerd).await;
+    ledgerd.shutdown().await;
+    // An older release's table: a column the current definition has is missing.
+    db.raw_execute("DROP TABLE payment_totals").await;
+    db.raw_execute("CREATE TABLE payment_totals (tenant TEXT NOT NULL, person_id TEXT NOT NULL, fiscal_year BIGINT NOT NULL, paid_yen BIGINT NOT NULL)").await;
+    let reopened = open(&db).await;
+    reopened.projector.catch_up(kumagaya()).await.unwrap();
+    assert_eq!(dump_all(&reopened).await, expected);
+    reopened.shutdown().await;
+}

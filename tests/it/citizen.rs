@@ -3,11 +3,11 @@
 //! signs in with their card's key and sees their record in a real browser (headless Chromium)
 //! against a real server, without the non-disclosable entries.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use axum::body::Body;
 use axum::http::{header, Method, Request, StatusCode};
-use chrono::{DateTime, TimeDelta, Utc};
+use chrono::TimeDelta;
 use ed25519_dalek::{Signer, SigningKey};
 use kokuho::{Application, Ledgerd};
 use kokuho_auth::Role;
@@ -17,21 +17,6 @@ use uuid::Uuid;
 
 use crate::harness::*;
 
-/// A clock the test moves by hand.
-#[derive(Clone)]
-struct TestClock(Arc<Mutex<DateTime<Utc>>>);
-
-impl TestClock {
-    fn new() -> TestClock {
-        TestClock(Arc::new(Mutex::new(Utc::now())))
-    }
-    fn now(&self) -> DateTime<Utc> {
-        *self.0.lock().unwrap()
-    }
-    fn advance(&self, by: TimeDelta) {
-        *self.0.lock().unwrap() += by;
-    }
-}
 
 /// How requests reach kokuho: the router in process, or a real server over TCP.
 enum Transport {

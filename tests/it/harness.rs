@@ -136,3 +136,19 @@ where
     }
     panic!("timed out waiting for: {what}");
 }
+
+/// A clock the test moves by hand (sessions, lockouts and TOTP steps without sleeping).
+#[derive(Clone)]
+pub struct TestClock(std::sync::Arc<std::sync::Mutex<chrono::DateTime<chrono::Utc>>>);
+
+impl TestClock {
+    pub fn new() -> TestClock {
+        TestClock(std::sync::Arc::new(std::sync::Mutex::new(chrono::Utc::now())))
+    }
+    pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        *self.0.lock().unwrap()
+    }
+    pub fn advance(&self, by: chrono::TimeDelta) {
+        *self.0.lock().unwrap() += by;
+    }
+}

@@ -1,11 +1,11 @@
 //! The HTTP API through the real router: sign-in, sessions, roles and purposes, tenants, the
 //! access record, and errors as problem+json.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use axum::body::Body;
 use axum::http::{header, Method, Request, StatusCode};
-use chrono::{DateTime, TimeDelta, Utc};
+use chrono::{TimeDelta, Utc};
 use kokuho::Ledgerd;
 use kokuho_auth::Role;
 use serde_json::{json, Value};
@@ -14,21 +14,6 @@ use uuid::Uuid;
 
 use crate::harness::*;
 
-/// A clock the test moves by hand.
-#[derive(Clone)]
-struct TestClock(Arc<Mutex<DateTime<Utc>>>);
-
-impl TestClock {
-    fn new() -> TestClock {
-        TestClock(Arc::new(Mutex::new(Utc::now())))
-    }
-    fn now(&self) -> DateTime<Utc> {
-        *self.0.lock().unwrap()
-    }
-    fn advance(&self, by: TimeDelta) {
-        *self.0.lock().unwrap() += by;
-    }
-}
 
 struct Api {
     ledgerd: Ledgerd,

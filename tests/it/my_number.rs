@@ -19,21 +19,6 @@ use uuid::Uuid;
 
 use crate::harness::*;
 
-/// A clock the test moves by hand (the pattern of `http.rs`).
-#[derive(Clone)]
-struct TestClock(Arc<Mutex<DateTime<Utc>>>);
-
-impl TestClock {
-    fn new() -> TestClock {
-        TestClock(Arc::new(Mutex::new(Utc::now())))
-    }
-    fn now(&self) -> DateTime<Utc> {
-        *self.0.lock().unwrap()
-    }
-    fn advance(&self, by: TimeDelta) {
-        *self.0.lock().unwrap() += by;
-    }
-}
 
 struct Api {
     ledgerd: Ledgerd,

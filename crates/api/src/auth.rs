@@ -26,23 +26,31 @@ pub(crate) fn tenant_of(params: &RawPathParams) -> Result<TenantCode, ApiError> 
     TenantCode::parse(text).map_err(|error| ApiError::BadRequest { status: StatusCode::NOT_FOUND, code: "unknown_tenant", detail: error.to_string() })
 }
 
+/// The municipality in a request's path and the bearer token in its `Authorization` header:
+/// what the staff and the citizen extractors both start from. `sign_in_at` names the endpoint
+/// that issues the token, for the message when there is none.
+pub(crate) async fn tenant_and_bearer(parts: &mut Parts, state: &AppState, sign_in_at: &str) -> Result<(TenantCode, String), ApiError> {
+    let params = RawPathParams::from_request_parts(parts, state)
+        .await
+        .map_err(|_| ApiError::NotFound("no such endpoint; see /openapi.json".into()))?;
+    let tenant = tenant_of(&params)?;
+    let token = parts
+        .headers
+        .get(header::AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.strip_prefix("Bearer "))
+        .map(str::trim)
+        .filter(|token| !token.is_empty())
+        .ok_or_else(|| unauthorized("not_signed_in", &format!("send the session token as `Authorization: Bearer <token>`; sign in at {sign_in_at}")))?
+        .to_owned();
+    Ok((tenant, token))
+}
+
 impl FromRequestParts<AppState> for Staff {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        let params = RawPathParams::from_request_parts(parts, state)
-            .await
-            .map_err(|_| ApiError::NotFound("no such endpoint; see /openapi.json".into()))?;
-        let tenant = tenant_of(&params)?;
-        let token = parts
-            .headers
-            .get(header::AUTHORIZATION)
-            .and_then(|value| value.to_str().ok())
-            .and_then(|value| value.strip_prefix("Bearer "))
-            .map(str::trim)
-            .filter(|token| !token.is_empty())
-            .ok_or_else(|| unauthorized("not_signed_in", "send the session token as `Authorization: Bearer <token>`; sign in at POST /v1/{tenant}/sessions"))?
-            .to_owned();
+        let (tenant, token) = tenant_and_bearer(parts, state, "POST /v1/{tenant}/sessions").await?;
         let principal = state.staff.authenticate(tenant, &token).await.map_err(|error| match error {
             AuthError::NotSignedIn => unauthorized("not_signed_in", &error.to_string()),
             AuthError::Expired(expired) => unauthorized("session_expired", &expired.to_string()),
@@ -53,7 +61,7 @@ impl FromRequestParts<AppState> for Staff {
     }
 }
 
-fn unauthorized(code: &'static str, detail: &str) -> ApiError {
+pub(crate) fn unauthorized(code: &'static str, detail: &str) -> ApiError {
     ApiError::BadRequest { status: StatusCode::UNAUTHORIZED, code, detail: detail.to_owned() }
 }
 

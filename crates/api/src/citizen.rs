@@ -7,9 +7,9 @@
 //! `citizen-unknown`). Citizen sessions are stored only as the SHA-256 of their token, are valid
 //! in one municipality, and last [`CITIZEN_SESSION_LIFETIME`].
 
-use axum::extract::{FromRequestParts, RawPathParams};
+use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
-use axum::http::{header, StatusCode};
+use axum::http::StatusCode;
 use chrono::{DateTime, TimeDelta, Utc};
 use kokuho_auth::{verify_signature, Challenge, CitizenAuthError, SessionToken};
 use kokuho_domain::{PersonId, TenantCode};
@@ -19,7 +19,7 @@ use kokuho_store::{on_db, Actor, CommandMeta};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-use crate::auth::tenant_of;
+use crate::auth::tenant_and_bearer;
 use crate::{ApiError, AppState};
 
 /// A citizen looks at their record and leaves: a quarter of an hour, then sign in again.
@@ -224,19 +224,8 @@ impl FromRequestParts<AppState> for Citizen {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        let params = RawPathParams::from_request_parts(parts, state)
-            .await
-            .map_err(|_| ApiError::NotFound("no such endpoint; see /openapi.json".into()))?;
-        let tenant = tenant_of(&params)?;
-        let token = parts
-            .headers
-            .get(header::AUTHORIZATION)
-            .and_then(|value| value.to_str().ok())
-            .and_then(|value| value.strip_prefix("Bearer "))
-            .map(str::trim)
-            .filter(|token| !token.is_empty())
-            .ok_or_else(|| unauthorized("not_signed_in", "send the citizen session token as `Authorization: Bearer <token>`; sign in at POST /v1/{tenant}/citizen/sessions"))?;
-        let hash = kokuho_auth::token_hash(token);
+        let (tenant, token) = tenant_and_bearer(parts, state, "POST /v1/{tenant}/citizen/sessions").await?;
+        let hash = kokuho_auth::token_hash(&token);
         let row: Option<(Vec<u8>, i64)> = on_db!(state.store.db(), pool => {
             sqlx::query_as("SELECT person_id, expires_at FROM citizen_sessions WHERE tenant = $1 AND token_hash = $2")
                 .bind(tenant.to_string())

@@ -53,6 +53,10 @@ async fn main() -> anyhow::Result<()> {
         reason: AcquisitionReason::MovedIn,
         event_date: date(2025, 4, 1),
         notified_on: date(2025, 4, 3),
+        period_id: uuid::Uuid::now_v7(),
+        acquisition: Acquisition { source: "person_or_agent".into(), legal_basis: "国民健康保険法 第9条".into() },
+        former_municipality: None,
+        loss: None,
     };
     ledgerd.ledger.execute(kumagaya, person, acquire, meta("clerk-sato", "eligibility")).await?;
 

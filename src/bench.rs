@@ -158,6 +158,10 @@ pub async fn run(ledgerd: &Ledgerd, options: &BenchOptions, progress: Progress) 
                     reason: AcquisitionReason::MovedIn,
                     event_date: NaiveDate::from_ymd_opt(2025, 4, 1).expect("valid date"),
                     notified_on: NaiveDate::from_ymd_opt(2025, 4, 7).expect("valid date"),
+                    period_id: uuid::Uuid::now_v7(),
+                    acquisition: kokuho_events::Acquisition { source: "person_or_agent".into(), legal_basis: "国民健康保険法 第9条".into() },
+                    former_municipality: None,
+                    loss: None,
                 };
                 ledger.execute(tenant, person, acquire, meta(format!("{run_id}-{index}-a"))).await?;
                 latencies.push(at.elapsed());

@@ -4,6 +4,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
+use crate::eligibility::*;
 use crate::payloads::*;
 use crate::upcast;
 
@@ -41,6 +42,18 @@ pub enum LedgerEvent {
     CitizenKeyRegistered(CitizenKeyRegistered),
     CitizenSignedIn(CitizenSignedIn),
     CitizenSignInFailed(CitizenSignInFailed),
+    EligibilityLost(EligibilityLost),
+    EligibilityCorrected(EligibilityCorrected),
+    EligibilityWithdrawn(EligibilityWithdrawn),
+    PersonDied(PersonDied),
+    IncomeReported(IncomeReported),
+    HouseholdEstablished(HouseholdEstablished),
+    HouseholdMemberJoined(HouseholdMemberJoined),
+    HouseholdMemberLeft(HouseholdMemberLeft),
+    HouseholdHeadChanged(HouseholdHeadChanged),
+    IncomeExceptionApplied(IncomeExceptionApplied),
+    CertificateIssued(CertificateIssued),
+    ElderlyCostShareDecided(ElderlyCostShareDecided),
 }
 
 /// Calls `$action!(Variant)` for every variant: the one list of event types in code.
@@ -50,7 +63,9 @@ macro_rules! for_each_event {
                  StaffSignedIn, StaffSignInFailed, StaffSignedOut, RequestRefused, PersonalDataAccessed,
                  MyNumberLinkRequested, MyNumberLinkConfirmed, MyNumberLinkApproved, MyNumberLinkRejected, MyNumberLinked, MyNumberRevealed, PersonErased,
                  SensitivityFlagsSet, ProvisionRequested, ProvisionAwaitingApproval, ProvisionApproved, ProvisionProvided, InquiryMade,
-                 CitizenKeyRegistered, CitizenSignedIn, CitizenSignInFailed)
+                 CitizenKeyRegistered, CitizenSignedIn, CitizenSignInFailed,
+                 EligibilityLost, EligibilityCorrected, EligibilityWithdrawn, PersonDied, IncomeReported, HouseholdEstablished,
+                 HouseholdMemberJoined, HouseholdMemberLeft, HouseholdHeadChanged, IncomeExceptionApplied, CertificateIssued, ElderlyCostShareDecided)
     };
 }
 
@@ -66,7 +81,7 @@ pub const CATALOG: &[CatalogEntry] = &[
     CatalogEntry { event_type: "PersonRegistered", schema_version: 1, summary: "a person entered the ledger from the resident registry" },
     CatalogEntry { event_type: "PersonNameChanged", schema_version: 1, summary: "a person's name changed (氏名変更)" },
     CatalogEntry { event_type: "PersonAddressChanged", schema_version: 1, summary: "a person moved within the municipality (転居)" },
-    CatalogEntry { event_type: "EligibilityAcquired", schema_version: 1, summary: "a person became insured (資格取得)" },
+    CatalogEntry { event_type: "EligibilityAcquired", schema_version: 2, summary: "a person became insured (資格取得): reason, dates by the rule, lateness, source" },
     CatalogEntry { event_type: "PaymentReceived", schema_version: 2, summary: "a payment of NHI tax was received (収納)" },
     CatalogEntry { event_type: "StaffUserCreated", schema_version: 1, summary: "a staff account was created" },
     CatalogEntry { event_type: "StaffUserDisabled", schema_version: 1, summary: "a staff account was disabled and its sessions ended" },
@@ -91,6 +106,18 @@ pub const CATALOG: &[CatalogEntry] = &[
     CatalogEntry { event_type: "CitizenKeyRegistered", schema_version: 1, summary: "staff registered a citizen's card key for signing in to their record" },
     CatalogEntry { event_type: "CitizenSignedIn", schema_version: 1, summary: "a citizen signed in by signing a challenge with their card's key" },
     CatalogEntry { event_type: "CitizenSignInFailed", schema_version: 1, summary: "a citizen's sign-in was refused, and why" },
+    CatalogEntry { event_type: "EligibilityLost", schema_version: 1, summary: "a person's insured period ended (資格喪失): reason, first day not insured by the rule, lateness" },
+    CatalogEntry { event_type: "EligibilityCorrected", schema_version: 1, summary: "a recorded insured period was restated; it supersedes the earlier entries, which the ledger keeps" },
+    CatalogEntry { event_type: "EligibilityWithdrawn", schema_version: 1, summary: "a recorded insured period was withdrawn as entered in error" },
+    CatalogEntry { event_type: "PersonDied", schema_version: 1, summary: "a person died (死亡), from the resident registry" },
+    CatalogEntry { event_type: "IncomeReported", schema_version: 1, summary: "the resident-tax department reported a person's income for a year (figures sealed)" },
+    CatalogEntry { event_type: "HouseholdEstablished", schema_version: 1, summary: "a household (世帯) was established with its head (世帯主)" },
+    CatalogEntry { event_type: "HouseholdMemberJoined", schema_version: 1, summary: "a person joined a household" },
+    CatalogEntry { event_type: "HouseholdMemberLeft", schema_version: 1, summary: "a person left a household" },
+    CatalogEntry { event_type: "HouseholdHeadChanged", schema_version: 1, summary: "another member became head of the household" },
+    CatalogEntry { event_type: "IncomeExceptionApplied", schema_version: 1, summary: "the head applied for the 基準収入額 exception of the 70–74 share" },
+    CatalogEntry { event_type: "CertificateIssued", schema_version: 1, summary: "an eligibility certificate (資格確認書) was issued with its number and validity" },
+    CatalogEntry { event_type: "ElderlyCostShareDecided", schema_version: 1, summary: "a 70–74 person's cost share (2割/3割) was decided for their household, with its basis and rule hash" },
 ];
 
 /// An event split into what the store keeps in clear and what it must encrypt.
@@ -151,6 +178,13 @@ impl LedgerEvent {
             LedgerEvent::PersonAddressChanged(e) => Some(e.person_id),
             LedgerEvent::EligibilityAcquired(e) => Some(e.person_id),
             LedgerEvent::PaymentReceived(e) => Some(e.person_id),
+            LedgerEvent::EligibilityLost(e) => Some(e.person_id),
+            LedgerEvent::EligibilityCorrected(e) => Some(e.person_id),
+            LedgerEvent::EligibilityWithdrawn(e) => Some(e.person_id),
+            LedgerEvent::PersonDied(e) => Some(e.person_id),
+            LedgerEvent::IncomeReported(e) => Some(e.person_id),
+            LedgerEvent::CertificateIssued(e) => Some(e.person_id),
+            LedgerEvent::ElderlyCostShareDecided(e) => Some(e.person_id),
             // In the person's stream, with no personal part of its own.
             LedgerEvent::PersonErased(e) => Some(e.person_id),
             // Carries the My Number: sealed with the person's key, erased with them.

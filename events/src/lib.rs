@@ -12,11 +12,13 @@
 //! verifies.
 
 mod codec;
+mod eligibility;
 mod payloads;
 mod personal;
 mod upcast;
 
 pub use codec::{DecodeError, Encoded, LedgerEvent, PersonalPart, CATALOG};
+pub use eligibility::*;
 pub use payloads::*;
 pub use personal::Personal;
 pub use upcast::UPCASTERS;

@@ -87,30 +87,6 @@ pub struct PersonAddressChanged {
     pub personal: Personal<AddressChange>,
 }
 
-/// Why NHI eligibility was acquired (国民健康保険法 §7).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum AcquisitionReason {
-    MovedIn,
-    LeftEmployeeInsurance,
-    Birth,
-    PublicAssistanceEnded,
-}
-
-/// A person became insured (資格取得) (v1).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct EligibilityAcquired {
-    pub person_id: Uuid,
-    pub reason: AcquisitionReason,
-    /// The date of the event in the world (moving in, leaving employment, birth, …).
-    pub event_date: NaiveDate,
-    /// The first day insured, derived from `event_date` by the reason's rule.
-    pub effective_on: NaiveDate,
-    /// The day the notification reached the city.
-    pub notified_on: NaiveDate,
-}
-
 /// How a payment reached the city.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

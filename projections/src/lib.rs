@@ -43,6 +43,7 @@ pub fn all() -> Vec<std::sync::Arc<dyn Projection>> {
     vec![
         std::sync::Arc::new(models::PersonRegistry),
         std::sync::Arc::new(models::EligibilityPeriods),
+        std::sync::Arc::new(models::Households),
         std::sync::Arc::new(models::PaymentTotals),
         std::sync::Arc::new(models::AccessLog),
         std::sync::Arc::new(models::ProvisionRecord),

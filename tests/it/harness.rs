@@ -110,7 +110,15 @@ pub fn register(name: &str) -> PersonCommand {
 }
 
 pub fn acquire() -> PersonCommand {
-    PersonCommand::AcquireEligibility { reason: AcquisitionReason::MovedIn, event_date: date(2025, 4, 1), notified_on: date(2025, 4, 3) }
+    PersonCommand::AcquireEligibility {
+        reason: AcquisitionReason::MovedIn,
+        event_date: date(2025, 4, 1),
+        notified_on: date(2025, 4, 3),
+        period_id: uuid::Uuid::now_v7(),
+        acquisition: Acquisition { source: "person_or_agent".into(), legal_basis: "国民健康保険法 第9条".into() },
+        former_municipality: None,
+        loss: None,
+    }
 }
 
 pub fn pay(amount: i64) -> PersonCommand {

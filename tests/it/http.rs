@@ -186,7 +186,7 @@ async fn every_endpoint_refuses_every_role_it_does_not_name_and_records_the_refu
     let (_, registered) = api.call(Method::POST, &format!("/v1/{KUMAGAYA}/persons"), Some(&clerk), Some(new_person())).await;
     let person = registered["person_id"].as_str().unwrap().to_owned();
     api.call(Method::POST, &format!("/v1/{KUMAGAYA}/persons/{person}/eligibility"), Some(&clerk),
-        Some(json!({"reason": "moved_in", "event_date": "2025-04-01", "notified_on": "2025-04-02"}))).await;
+        Some(json!({"reason": "moved_in", "event_date": "2025-04-01", "notified_on": "2025-04-02", "source": "person_or_agent", "legal_basis": "国民健康保険法 第9条"}))).await;
 
     use Role::*;
     let all = [EligibilityClerk, TaxClerk, BenefitsClerk, CollectionClerk, Supervisor, Auditor, Administrator];
@@ -198,7 +198,7 @@ async fn every_endpoint_refuses_every_role_it_does_not_name_and_records_the_refu
             Some(json!({"fiscal_year": 2025, "amount_yen": 1000, "received_on": "2025-07-31", "channel": "counter"})),
             vec![CollectionClerk, Supervisor], "role_not_permitted"),
         (Method::POST, p(&format!("/persons/{person}/eligibility")),
-            Some(json!({"reason": "moved_in", "event_date": "2025-04-01", "notified_on": "2025-04-02"})),
+            Some(json!({"reason": "moved_in", "event_date": "2025-04-01", "notified_on": "2025-04-02", "source": "person_or_agent", "legal_basis": "国民健康保険法 第9条"})),
             vec![EligibilityClerk, Supervisor], "role_not_permitted"),
         (Method::GET, p(&format!("/persons/{person}?purpose=eligibility")), None, vec![EligibilityClerk, Supervisor], "purpose_not_permitted"),
         (Method::GET, p(&format!("/persons/{person}?purpose=collection")), None, vec![CollectionClerk, Supervisor], "purpose_not_permitted"),
@@ -258,7 +258,7 @@ async fn a_municipality_can_reach_nothing_of_another() {
     assert_eq!((status, body["code"].as_str()), (StatusCode::NOT_FOUND, Some("person_not_found")));
     let (status, _) = api
         .call(Method::POST, &format!("/v1/{GYODA}/persons/{person}/eligibility"), Some(&gyoda_clerk),
-            Some(json!({"reason": "moved_in", "event_date": "2025-04-01", "notified_on": "2025-04-02"})))
+            Some(json!({"reason": "moved_in", "event_date": "2025-04-01", "notified_on": "2025-04-02", "source": "person_or_agent", "legal_basis": "国民健康保険法 第9条"})))
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     let atena_no = person_body["atena_no"].as_str().unwrap();
@@ -281,7 +281,7 @@ async fn reading_a_person_is_recorded_before_the_answer_and_auditors_can_list_it
     let before_acquisition = Utc::now();
     tokio::time::sleep(std::time::Duration::from_millis(5)).await;
     api.call(Method::POST, &format!("/v1/{KUMAGAYA}/persons/{person}/eligibility"), Some(&clerk),
-        Some(json!({"reason": "left_employee_insurance", "event_date": "2025-03-31", "notified_on": "2025-04-20"}))).await;
+        Some(json!({"reason": "left_employee_insurance", "event_date": "2025-03-31", "notified_on": "2025-04-20", "source": "person_or_agent", "legal_basis": "国民健康保険法 第9条"}))).await;
 
     let (status, record) = api.call(Method::GET, &format!("/v1/{KUMAGAYA}/persons/{person}?purpose=eligibility"), Some(&clerk), None).await;
     assert_eq!(status, StatusCode::OK, "{record}");
@@ -313,7 +313,7 @@ async fn a_retried_command_with_the_same_idempotency_key_records_once() {
     let (_, registered) = api.call(Method::POST, &format!("/v1/{KUMAGAYA}/persons"), Some(&clerk), Some(new_person())).await;
     let person = registered["person_id"].as_str().unwrap().to_owned();
     api.call(Method::POST, &format!("/v1/{KUMAGAYA}/persons/{person}/eligibility"), Some(&clerk),
-        Some(json!({"reason": "moved_in", "event_date": "2025-04-01", "notified_on": "2025-04-02"}))).await;
+        Some(json!({"reason": "moved_in", "event_date": "2025-04-01", "notified_on": "2025-04-02", "source": "person_or_agent", "legal_basis": "国民健康保険法 第9条"}))).await;
     let payment = json!({"fiscal_year": 2025, "amount_yen": 31500, "received_on": "2025-07-31", "channel": "bank_transfer"});
     let request = || {
         Request::post(format!("/v1/{KUMAGAYA}/persons/{person}/payments"))

@@ -5,7 +5,7 @@
 
 use axum::http::{header, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
-use kokuho_domain::Rejection;
+use kokuho_domain::{Rejection, RejectionKind};
 use kokuho_ledger::LedgerError;
 use kokuho_store::AppendError;
 use serde::Serialize;
@@ -48,11 +48,11 @@ impl ApiError {
         match self {
             ApiError::BadRequest { status, code, detail } => (*status, code, detail.clone()),
             ApiError::Rejected(rejection) => {
-                let status = match rejection {
-                    Rejection::PersonNotFound { .. } => StatusCode::NOT_FOUND,
-                    Rejection::PersonAlreadyRegistered { .. } | Rejection::AlreadyInsured { .. } => StatusCode::CONFLICT,
-                    Rejection::PersonErased { .. } => StatusCode::GONE,
-                    _ => StatusCode::UNPROCESSABLE_ENTITY,
+                let status = match rejection.kind() {
+                    RejectionKind::NotFound => StatusCode::NOT_FOUND,
+                    RejectionKind::Conflict => StatusCode::CONFLICT,
+                    RejectionKind::Gone => StatusCode::GONE,
+                    RejectionKind::Invalid => StatusCode::UNPROCESSABLE_ENTITY,
                 };
                 (status, rejection.code(), rejection.to_string())
             }

@@ -6,6 +6,7 @@
 
 pub mod calendar;
 pub mod eligibility;
+pub mod household;
 pub mod ids;
 pub mod money;
 pub mod my_number;
@@ -13,18 +14,31 @@ pub mod my_number_link;
 pub mod person;
 pub mod provision;
 pub mod sensitivity;
+pub mod share;
 mod rejection;
 
 pub use calendar::FiscalYear;
 pub use ids::{PersonId, TenantCode, TenantCodeError};
 pub use money::Yen;
-pub use rejection::Rejection;
+pub use rejection::{Rejection, RejectionKind};
+
+use std::sync::Arc;
 
 use chrono::NaiveDate;
+use eligibility::EligibilityRules;
 
 /// What a decision may know besides the aggregate's state and the command.
 #[derive(Debug, Clone)]
 pub struct Context {
     /// Today in Japan (the ledger's civil date), from the caller's clock.
     pub today: NaiveDate,
+    /// The eligibility rule settings in force.
+    pub rules: Arc<EligibilityRules>,
+}
+
+impl Context {
+    /// A context with the national rule figures (tests, tools).
+    pub fn national(today: NaiveDate) -> Context {
+        Context { today, rules: Arc::new(EligibilityRules::national_defaults()) }
+    }
 }

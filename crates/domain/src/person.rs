@@ -1,24 +1,45 @@
-//! The person aggregate: one stream per person, holding registration, eligibility and payments.
+//! The person aggregate: one stream per person, holding registration, eligibility (資格),
+//! death, income reports, certificates and payments.
 //!
 //! `decide` checks a command against the person's state and returns the events to append;
 //! `evolve` folds one event into the state. Both are pure, so replaying the same events always
-//! gives the same state (the basis of as-of reads and rebuilds).
+//! gives the same state: folding the events recorded up to an instant answers "as recorded at
+//! T", and [`PersonState::period_on`] on that state answers "as in effect on D".
+
+use std::collections::BTreeMap;
 
 use chrono::NaiveDate;
 use kokuho_events::{
-    Acquisition, AcquisitionReason, AddressChange, EligibilityAcquired, LedgerEvent, NameChange, PaymentChannel,
-    PaymentReceived, Personal, PersonAddressChanged, PersonDetails, PersonNameChanged, PersonRegistered,
+    Acquisition, AcquisitionReason, AddressChange, CertificateIssued, CorrectionReason, CostShare,
+    EligibilityAcquired, EligibilityCorrected, EligibilityEnd, EligibilityLost, EligibilityStart,
+    EligibilityWithdrawn, FormerMunicipality, IncomeFigures, IncomeReported, LedgerEvent, LossReason, NameChange,
+    PaymentChannel, PaymentReceived, Personal, PersonAddressChanged, PersonDetails, PersonDied, PersonNameChanged,
+    PersonRegistered,
 };
 use serde::Serialize;
+use uuid::Uuid;
 
-use crate::{eligibility, Context, FiscalYear, PersonId, Rejection, Yen};
+use crate::eligibility::{
+    self, check_acquisition, check_loss, loss_effective_on, notification_is_late, seventy_fifth_birthday,
+    EligibilityError, EligibilityPeriod, RULE_DATE_OF_BIRTH, RULE_LATE_STAGE_ELDERLY,
+};
+use crate::{Context, FiscalYear, PersonId, Rejection, Yen};
 
 /// What the ledger knows of a person after folding their events.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct PersonState {
     pub registered: Option<Registration>,
-    /// The current insured period's first day, when insured.
+    /// The current insured period's first day, when insured (kept in step with `periods`).
     pub insured_since: Option<NaiveDate>,
+    /// Insured periods as currently recorded: corrections applied, withdrawals removed.
+    pub periods: Vec<InsuredPeriod>,
+    pub died_on: Option<NaiveDate>,
+    /// Income by calendar year (the latest report of each year); `None` when the figures were
+    /// not decrypted for this reader, or erased.
+    pub incomes: BTreeMap<i32, Option<IncomeFigures>>,
+    pub certificates: Vec<Certificate>,
+    /// The 70–74 share decisions, in the order recorded.
+    pub elderly_shares: Vec<ElderlyShareDecision>,
     pub paid_total: Yen,
     pub payments: u32,
     /// Their retention ended and their personal data was erased: the record is closed.
@@ -32,13 +53,299 @@ pub struct Registration {
     pub details: Option<PersonDetails>,
 }
 
+/// One insured period as currently recorded.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct InsuredPeriod {
+    pub period_id: Uuid,
+    pub start: EligibilityStart,
+    pub end: Option<EligibilityEnd>,
+    pub former_municipality: Option<FormerMunicipality>,
+    /// How many corrections restated it.
+    pub corrections: u32,
+}
+
+impl InsuredPeriod {
+    pub fn as_period(&self) -> EligibilityPeriod {
+        EligibilityPeriod { effective_on: self.start.effective_on, lost_on: self.end.as_ref().map(|end| end.lost_on) }
+    }
+
+    pub fn contains(&self, on: NaiveDate) -> bool {
+        self.as_period().contains(on)
+    }
+}
+
+/// An eligibility certificate (資格確認書) as issued.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Certificate {
+    pub certificate_no: String,
+    pub period_id: Uuid,
+    pub issued_on: NaiveDate,
+    pub valid_from: NaiveDate,
+    pub valid_until: NaiveDate,
+}
+
+/// Whether a certificate can be used on a day.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case", tag = "status")]
+pub enum CertificateStatus {
+    Valid,
+    NotYetValid,
+    Expired,
+    /// The period it was issued for ended (or was withdrawn) before that day.
+    InvalidatedByLoss { lost_on: Option<NaiveDate> },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ElderlyShareDecision {
+    pub valid_from: NaiveDate,
+    pub share: CostShare,
+    pub basis: String,
+    pub household_id: Option<Uuid>,
+    pub income_year: i32,
+}
+
+impl PersonState {
+    /// The periods as the rules see them.
+    pub fn eligibility_periods(&self) -> Vec<EligibilityPeriod> {
+        self.periods.iter().map(InsuredPeriod::as_period).collect()
+    }
+
+    /// The open period (insured with no loss recorded), if any.
+    pub fn open_period(&self) -> Option<&InsuredPeriod> {
+        self.periods.iter().find(|period| period.end.is_none())
+    }
+
+    /// The period that covers `on` (valid time), if the person was insured that day.
+    pub fn period_on(&self, on: NaiveDate) -> Option<&InsuredPeriod> {
+        self.periods.iter().find(|period| period.contains(on))
+    }
+
+    pub fn period(&self, period_id: Uuid) -> Option<&InsuredPeriod> {
+        self.periods.iter().find(|period| period.period_id == period_id)
+    }
+
+    pub fn date_of_birth(&self) -> Option<NaiveDate> {
+        self.registered.as_ref()?.details.as_ref().map(|details| details.date_of_birth)
+    }
+
+    /// A certificate's status on `on` (valid time).
+    pub fn certificate_status(&self, certificate: &Certificate, on: NaiveDate) -> CertificateStatus {
+        let Some(period) = self.period(certificate.period_id) else {
+            return CertificateStatus::InvalidatedByLoss { lost_on: None };
+        };
+        if let Some(end) = &period.end {
+            if on >= end.lost_on {
+                return CertificateStatus::InvalidatedByLoss { lost_on: Some(end.lost_on) };
+            }
+        }
+        if on < certificate.valid_from {
+            CertificateStatus::NotYetValid
+        } else if on > certificate.valid_until {
+            CertificateStatus::Expired
+        } else {
+            CertificateStatus::Valid
+        }
+    }
+
+    /// The 70–74 share decided for `on`: the latest-recorded decision among those with the
+    /// latest `valid_from` on or before `on`.
+    pub fn elderly_share_on(&self, on: NaiveDate) -> Option<&ElderlyShareDecision> {
+        let mut best: Option<&ElderlyShareDecision> = None;
+        for decision in self.elderly_shares.iter().filter(|d| d.valid_from <= on) {
+            if best.is_none_or(|b| decision.valid_from >= b.valid_from) {
+                best = Some(decision);
+            }
+        }
+        best
+    }
+}
+
+/// A loss as notified: the reason, the event's date (derived for reaching 75), when notified.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LossNotice {
+    pub reason: LossReason,
+    /// Required except for [`LossReason::ReachedLateStageElderly`], whose date is the 75th
+    /// birthday; given for that reason, it must be that day.
+    pub event_date: Option<NaiveDate>,
+    pub notified_on: NaiveDate,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PersonCommand {
     Register { atena_no: String, details: PersonDetails, acquisition: Acquisition },
-    AcquireEligibility { reason: AcquisitionReason, event_date: NaiveDate, notified_on: NaiveDate },
+    /// An acquisition; with `loss`, a retroactive period that has already ended.
+    AcquireEligibility {
+        period_id: Uuid,
+        reason: AcquisitionReason,
+        event_date: NaiveDate,
+        notified_on: NaiveDate,
+        acquisition: Acquisition,
+        former_municipality: Option<FormerMunicipality>,
+        loss: Option<LossNotice>,
+    },
+    LoseEligibility { loss: LossNotice, acquisition: Acquisition },
+    /// Restates a recorded period; the earlier entries stay in the ledger.
+    CorrectEligibility {
+        period_id: Uuid,
+        reason: AcquisitionReason,
+        event_date: NaiveDate,
+        notified_on: NaiveDate,
+        former_municipality: Option<FormerMunicipality>,
+        loss: Option<LossNotice>,
+        correction_reason: CorrectionReason,
+    },
+    WithdrawEligibility { period_id: Uuid, correction_reason: CorrectionReason },
+    RecordDeath { died_on: NaiveDate, notified_on: NaiveDate, acquisition: Acquisition },
+    ReportIncome { income_year: i32, figures: IncomeFigures, acquisition: Acquisition },
+    IssueCertificate { certificate_no: String, issued_on: NaiveDate, valid_until: NaiveDate },
+    /// Records a 70–74 share decided by [`crate::share::share_on`] (the ledger's re-decision on
+    /// reaching 70, every 1 August, and on every change).
+    RecordElderlyShare {
+        valid_from: NaiveDate,
+        share: CostShare,
+        basis: String,
+        household_id: Option<Uuid>,
+        income_year: i32,
+        rules_sha256: String,
+    },
     RecordPayment { fiscal_year: FiscalYear, amount: Yen, received_on: NaiveDate, channel: PaymentChannel },
     ChangeName { name: String, name_kana: String, effective_on: NaiveDate, acquisition: Acquisition },
     ChangeAddress { address: String, effective_on: NaiveDate, acquisition: Acquisition },
+}
+
+fn not_in_future(field: &'static str, date: NaiveDate, context: &Context) -> Result<(), Rejection> {
+    if date > context.today {
+        Err(Rejection::DateInFuture { field, date, today: context.today })
+    } else {
+        Ok(())
+    }
+}
+
+/// The start of a period from its notification: dates by the rule, checked against the birth,
+/// the day NHI ends at 75, death and today.
+fn decide_start(
+    person_id: PersonId,
+    state: &PersonState,
+    reason: AcquisitionReason,
+    event_date: NaiveDate,
+    notified_on: NaiveDate,
+    former_municipality: Option<&FormerMunicipality>,
+    context: &Context,
+) -> Result<EligibilityStart, Rejection> {
+    not_in_future("event_date", event_date, context)?;
+    not_in_future("notified_on", notified_on, context)?;
+    if former_municipality.is_some() && reason != AcquisitionReason::MovedIn {
+        return Err(Rejection::FieldNotApplicable {
+            field: "former_municipality",
+            reason: "a former municipality is recorded only for moved_in",
+        });
+    }
+    if let Some(former) = former_municipality {
+        let code = &former.municipality_code;
+        if code.len() != 6 || !code.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(Rejection::FieldNotApplicable {
+                field: "former_municipality.municipality_code",
+                reason: "a local government code has 6 digits",
+            });
+        }
+    }
+    let effective_on = eligibility::acquisition_effective_on(reason, event_date);
+    let rule = |rule, limit| Rejection::Eligibility {
+        person_id,
+        error: EligibilityError::DateBeyondRule { date: effective_on, rule, limit },
+    };
+    if let Some(date_of_birth) = state.date_of_birth() {
+        if effective_on < date_of_birth {
+            return Err(rule(RULE_DATE_OF_BIRTH, date_of_birth));
+        }
+        let late_stage_from = late_stage_from(date_of_birth, context);
+        if effective_on >= late_stage_from {
+            return Err(rule(RULE_LATE_STAGE_ELDERLY, late_stage_from));
+        }
+    }
+    if let Some(died_on) = state.died_on {
+        if event_date > died_on {
+            return Err(Rejection::PersonDeceased { person_id, died_on });
+        }
+    }
+    Ok(EligibilityStart {
+        reason,
+        event_date,
+        effective_on,
+        notified_on,
+        notification_late: notification_is_late(event_date, notified_on, &context.rules),
+    })
+}
+
+/// The first day not insured on reaching 75, by the rule setting.
+fn late_stage_from(date_of_birth: NaiveDate, context: &Context) -> NaiveDate {
+    loss_effective_on(LossReason::ReachedLateStageElderly, seventy_fifth_birthday(date_of_birth), &context.rules)
+}
+
+/// The end of a period from its notification: the event date (the 75th birthday for that
+/// reason), the first day not insured by the rule, lateness.
+fn decide_end(person_id: PersonId, state: &PersonState, notice: &LossNotice, context: &Context) -> Result<EligibilityEnd, Rejection> {
+    let event_date = match (notice.reason, notice.event_date) {
+        (LossReason::ReachedLateStageElderly, given) => {
+            let Some(date_of_birth) = state.date_of_birth() else {
+                return Err(Rejection::EmptyField { field: "date_of_birth" });
+            };
+            let expected = seventy_fifth_birthday(date_of_birth);
+            match given {
+                Some(given) if given != expected => return Err(Rejection::EventDateNotTheRule { given, expected }),
+                _ => expected,
+            }
+        }
+        (_, Some(given)) => given,
+        (_, None) => return Err(Rejection::EmptyField { field: "event_date" }),
+    };
+    not_in_future("event_date", event_date, context)?;
+    not_in_future("notified_on", notice.notified_on, context)?;
+    let lost_on = loss_effective_on(notice.reason, event_date, &context.rules);
+    if let Some(date_of_birth) = state.date_of_birth() {
+        // Insured at most until NHI ends at 75.
+        let late_stage_from = late_stage_from(date_of_birth, context);
+        if lost_on > late_stage_from {
+            return Err(Rejection::Eligibility {
+                person_id,
+                error: EligibilityError::DateBeyondRule { date: lost_on, rule: RULE_LATE_STAGE_ELDERLY, limit: late_stage_from },
+            });
+        }
+    }
+    Ok(EligibilityEnd {
+        reason: notice.reason,
+        event_date,
+        lost_on,
+        notified_on: notice.notified_on,
+        notification_late: notification_is_late(event_date, notice.notified_on, &context.rules),
+    })
+}
+
+fn eligibility_error(person_id: PersonId) -> impl Fn(EligibilityError) -> Rejection {
+    move |error| Rejection::Eligibility { person_id, error }
+}
+
+/// The events of a loss: the loss, and the death when it is one and not yet recorded.
+fn loss_events(person_id: PersonId, state: &PersonState, period_id: Uuid, end: &EligibilityEnd, acquisition: &Acquisition) -> Vec<LedgerEvent> {
+    let mut events = vec![LedgerEvent::EligibilityLost(EligibilityLost {
+        person_id: person_id.as_uuid(),
+        period_id,
+        reason: end.reason,
+        event_date: end.event_date,
+        lost_on: end.lost_on,
+        notified_on: end.notified_on,
+        notification_late: end.notification_late,
+        acquisition: acquisition.clone(),
+    })];
+    if end.reason == LossReason::Death && state.died_on.is_none() {
+        events.push(LedgerEvent::PersonDied(PersonDied {
+            person_id: person_id.as_uuid(),
+            died_on: end.event_date,
+            notified_on: end.notified_on,
+            acquisition: acquisition.clone(),
+        }));
+    }
+    events
 }
 
 pub fn decide(
@@ -47,15 +354,11 @@ pub fn decide(
     command: PersonCommand,
     context: &Context,
 ) -> Result<Vec<LedgerEvent>, Rejection> {
-    let not_in_future = |field: &'static str, date: NaiveDate| {
-        if date > context.today {
-            Err(Rejection::DateInFuture { field, date, today: context.today })
-        } else {
-            Ok(())
-        }
-    };
     if state.erased {
         return Err(Rejection::PersonErased { person_id });
+    }
+    if state.registered.is_none() && !matches!(command, PersonCommand::Register { .. }) {
+        return Err(Rejection::PersonNotFound { person_id });
     }
     match command {
         PersonCommand::Register { atena_no, details, acquisition } => {
@@ -68,7 +371,7 @@ pub fn decide(
             if details.name.trim().is_empty() {
                 return Err(Rejection::EmptyField { field: "name" });
             }
-            not_in_future("date_of_birth", details.date_of_birth)?;
+            not_in_future("date_of_birth", details.date_of_birth, context)?;
             Ok(vec![LedgerEvent::PersonRegistered(PersonRegistered {
                 person_id: person_id.as_uuid(),
                 atena_no,
@@ -76,31 +379,155 @@ pub fn decide(
                 personal: Personal::Present(details),
             })])
         }
-        PersonCommand::AcquireEligibility { reason, event_date, notified_on } => {
-            if state.registered.is_none() {
-                return Err(Rejection::PersonNotFound { person_id });
-            }
-            if let Some(since) = state.insured_since {
-                return Err(Rejection::AlreadyInsured { person_id, since });
-            }
-            not_in_future("event_date", event_date)?;
-            not_in_future("notified_on", notified_on)?;
-            Ok(vec![LedgerEvent::EligibilityAcquired(EligibilityAcquired {
+        PersonCommand::AcquireEligibility { period_id, reason, event_date, notified_on, acquisition, former_municipality, loss } => {
+            let start =
+                decide_start(person_id, state, reason, event_date, notified_on, former_municipality.as_ref(), context)?;
+            let end = loss.as_ref().map(|notice| decide_end(person_id, state, notice, context)).transpose()?;
+            let candidate = EligibilityPeriod { effective_on: start.effective_on, lost_on: end.as_ref().map(|e| e.lost_on) };
+            check_acquisition(&state.eligibility_periods(), candidate).map_err(eligibility_error(person_id))?;
+            let mut events = vec![LedgerEvent::EligibilityAcquired(EligibilityAcquired {
                 person_id: person_id.as_uuid(),
+                period_id,
                 reason,
                 event_date,
-                effective_on: eligibility::acquisition_effective_on(reason, event_date),
+                effective_on: start.effective_on,
                 notified_on,
+                notification_late: start.notification_late,
+                acquisition: acquisition.clone(),
+                former_municipality,
+            })];
+            if let Some(end) = &end {
+                events.extend(loss_events(person_id, state, period_id, end, &acquisition));
+            }
+            Ok(events)
+        }
+        PersonCommand::LoseEligibility { loss, acquisition } => {
+            let end = decide_end(person_id, state, &loss, context)?;
+            check_loss(&state.eligibility_periods(), end.lost_on).map_err(eligibility_error(person_id))?;
+            let open = state.open_period().expect("check_loss found an open period");
+            Ok(loss_events(person_id, state, open.period_id, &end, &acquisition))
+        }
+        PersonCommand::CorrectEligibility { period_id, reason, event_date, notified_on, former_municipality, loss, correction_reason } => {
+            if state.period(period_id).is_none() {
+                return Err(Rejection::PeriodNotFound { person_id, period_id });
+            }
+            let start =
+                decide_start(person_id, state, reason, event_date, notified_on, former_municipality.as_ref(), context)?;
+            let end = loss.as_ref().map(|notice| decide_end(person_id, state, notice, context)).transpose()?;
+            let candidate = EligibilityPeriod { effective_on: start.effective_on, lost_on: end.as_ref().map(|e| e.lost_on) };
+            let others: Vec<EligibilityPeriod> =
+                state.periods.iter().filter(|p| p.period_id != period_id).map(InsuredPeriod::as_period).collect();
+            check_acquisition(&others, candidate).map_err(eligibility_error(person_id))?;
+            Ok(vec![LedgerEvent::EligibilityCorrected(EligibilityCorrected {
+                person_id: person_id.as_uuid(),
+                period_id,
+                start,
+                end,
+                former_municipality,
+                correction_reason,
+            })])
+        }
+        PersonCommand::WithdrawEligibility { period_id, correction_reason } => {
+            if state.period(period_id).is_none() {
+                return Err(Rejection::PeriodNotFound { person_id, period_id });
+            }
+            Ok(vec![LedgerEvent::EligibilityWithdrawn(EligibilityWithdrawn {
+                person_id: person_id.as_uuid(),
+                period_id,
+                correction_reason,
+            })])
+        }
+        PersonCommand::RecordDeath { died_on, notified_on, acquisition } => {
+            if let Some(recorded) = state.died_on {
+                return Err(Rejection::PersonDeceased { person_id, died_on: recorded });
+            }
+            let notice = LossNotice { reason: LossReason::Death, event_date: Some(died_on), notified_on };
+            if let Some(date_of_birth) = state.date_of_birth() {
+                if died_on < date_of_birth {
+                    return Err(Rejection::Eligibility {
+                        person_id,
+                        error: EligibilityError::DateBeyondRule { date: died_on, rule: RULE_DATE_OF_BIRTH, limit: date_of_birth },
+                    });
+                }
+            }
+            match state.open_period() {
+                Some(open) => {
+                    let end = decide_end(person_id, state, &notice, context)?;
+                    check_loss(&state.eligibility_periods(), end.lost_on).map_err(eligibility_error(person_id))?;
+                    Ok(loss_events(person_id, state, open.period_id, &end, &acquisition))
+                }
+                None => {
+                    not_in_future("died_on", died_on, context)?;
+                    not_in_future("notified_on", notified_on, context)?;
+                    Ok(vec![LedgerEvent::PersonDied(PersonDied { person_id: person_id.as_uuid(), died_on, notified_on, acquisition })])
+                }
+            }
+        }
+        PersonCommand::ReportIncome { income_year, figures, acquisition } => {
+            use chrono::Datelike;
+            if income_year >= context.today.year() {
+                return Err(Rejection::IncomeYearNotEnded { income_year, today: context.today });
+            }
+            for (field, amount_yen) in [
+                ("total_income_yen", figures.total_income_yen),
+                ("taxable_income_yen", figures.taxable_income_yen),
+                ("salary_income_yen", figures.salary_income_yen),
+                ("pension_income_yen", figures.pension_income_yen),
+            ] {
+                if amount_yen < 0 {
+                    return Err(Rejection::AmountNegative { field, amount_yen });
+                }
+            }
+            Ok(vec![LedgerEvent::IncomeReported(IncomeReported {
+                person_id: person_id.as_uuid(),
+                income_year,
+                acquisition,
+                personal: Personal::Present(figures),
+            })])
+        }
+        PersonCommand::IssueCertificate { certificate_no, issued_on, valid_until } => {
+            let certificate_no = certificate_no.trim().to_owned();
+            if certificate_no.is_empty() {
+                return Err(Rejection::EmptyField { field: "certificate_no" });
+            }
+            not_in_future("issued_on", issued_on, context)?;
+            if state.certificates.iter().any(|c| c.certificate_no == certificate_no) {
+                return Err(Rejection::CertificateAlreadyIssued { certificate_no });
+            }
+            if valid_until < issued_on {
+                return Err(Rejection::InvalidValidity { issued_on, valid_until });
+            }
+            let Some(period) = state.period_on(issued_on) else {
+                return Err(Rejection::NotInsured { person_id });
+            };
+            Ok(vec![LedgerEvent::CertificateIssued(CertificateIssued {
+                person_id: person_id.as_uuid(),
+                period_id: period.period_id,
+                certificate_no,
+                issued_on,
+                valid_from: issued_on,
+                valid_until,
+            })])
+        }
+        PersonCommand::RecordElderlyShare { valid_from, share, basis, household_id, income_year, rules_sha256 } => {
+            if state.period_on(valid_from).is_none() {
+                return Err(Rejection::NotInsured { person_id });
+            }
+            Ok(vec![LedgerEvent::ElderlyCostShareDecided(kokuho_events::ElderlyCostShareDecided {
+                person_id: person_id.as_uuid(),
+                household_id,
+                valid_from,
+                share,
+                basis,
+                income_year,
+                rules_sha256,
             })])
         }
         PersonCommand::ChangeName { name, name_kana, effective_on, acquisition } => {
-            if state.registered.is_none() {
-                return Err(Rejection::PersonNotFound { person_id });
-            }
             if name.trim().is_empty() {
                 return Err(Rejection::EmptyField { field: "name" });
             }
-            not_in_future("effective_on", effective_on)?;
+            not_in_future("effective_on", effective_on, context)?;
             Ok(vec![LedgerEvent::PersonNameChanged(PersonNameChanged {
                 person_id: person_id.as_uuid(),
                 effective_on,
@@ -109,13 +536,10 @@ pub fn decide(
             })])
         }
         PersonCommand::ChangeAddress { address, effective_on, acquisition } => {
-            if state.registered.is_none() {
-                return Err(Rejection::PersonNotFound { person_id });
-            }
             if address.trim().is_empty() {
                 return Err(Rejection::EmptyField { field: "address" });
             }
-            not_in_future("effective_on", effective_on)?;
+            not_in_future("effective_on", effective_on, context)?;
             Ok(vec![LedgerEvent::PersonAddressChanged(PersonAddressChanged {
                 person_id: person_id.as_uuid(),
                 effective_on,
@@ -124,16 +548,14 @@ pub fn decide(
             })])
         }
         PersonCommand::RecordPayment { fiscal_year, amount, received_on, channel } => {
-            if state.registered.is_none() {
-                return Err(Rejection::PersonNotFound { person_id });
-            }
-            if state.insured_since.is_none() {
+            // Tax is owed for insured periods, and arrears are still paid after a loss.
+            if state.periods.is_empty() {
                 return Err(Rejection::NotInsured { person_id });
             }
             if amount <= Yen::ZERO {
                 return Err(Rejection::AmountNotPositive { amount_yen: amount.amount() });
             }
-            not_in_future("received_on", received_on)?;
+            not_in_future("received_on", received_on, context)?;
             Ok(vec![LedgerEvent::PaymentReceived(PaymentReceived {
                 person_id: person_id.as_uuid(),
                 fiscal_year: fiscal_year.year(),
@@ -173,7 +595,61 @@ pub fn evolve(mut state: PersonState, event: &LedgerEvent) -> PersonState {
                 }
             }
         }
-        LedgerEvent::EligibilityAcquired(e) => state.insured_since = Some(e.effective_on),
+        LedgerEvent::EligibilityAcquired(e) => {
+            state.periods.push(InsuredPeriod {
+                period_id: e.period_id,
+                start: EligibilityStart {
+                    reason: e.reason,
+                    event_date: e.event_date,
+                    effective_on: e.effective_on,
+                    notified_on: e.notified_on,
+                    notification_late: e.notification_late,
+                },
+                end: None,
+                former_municipality: e.former_municipality.clone(),
+                corrections: 0,
+            });
+            state.periods.sort_by_key(|period| period.start.effective_on);
+        }
+        LedgerEvent::EligibilityLost(e) => {
+            if let Some(period) = state.periods.iter_mut().find(|p| p.period_id == e.period_id) {
+                period.end = Some(EligibilityEnd {
+                    reason: e.reason,
+                    event_date: e.event_date,
+                    lost_on: e.lost_on,
+                    notified_on: e.notified_on,
+                    notification_late: e.notification_late,
+                });
+            }
+        }
+        LedgerEvent::EligibilityCorrected(e) => {
+            if let Some(period) = state.periods.iter_mut().find(|p| p.period_id == e.period_id) {
+                period.start = e.start.clone();
+                period.end = e.end.clone();
+                period.former_municipality = e.former_municipality.clone();
+                period.corrections += 1;
+            }
+            state.periods.sort_by_key(|period| period.start.effective_on);
+        }
+        LedgerEvent::EligibilityWithdrawn(e) => state.periods.retain(|p| p.period_id != e.period_id),
+        LedgerEvent::PersonDied(e) => state.died_on = Some(e.died_on),
+        LedgerEvent::IncomeReported(e) => {
+            state.incomes.insert(e.income_year, e.personal.as_present().cloned());
+        }
+        LedgerEvent::CertificateIssued(e) => state.certificates.push(Certificate {
+            certificate_no: e.certificate_no.clone(),
+            period_id: e.period_id,
+            issued_on: e.issued_on,
+            valid_from: e.valid_from,
+            valid_until: e.valid_until,
+        }),
+        LedgerEvent::ElderlyCostShareDecided(e) => state.elderly_shares.push(ElderlyShareDecision {
+            valid_from: e.valid_from,
+            share: e.share,
+            basis: e.basis.clone(),
+            household_id: e.household_id,
+            income_year: e.income_year,
+        }),
         LedgerEvent::PaymentReceived(e) => {
             // An i64 of yen cannot overflow from real payments; saturate rather than wrap if a
             // corrupted history ever tried.
@@ -185,11 +661,15 @@ pub fn evolve(mut state: PersonState, event: &LedgerEvent) -> PersonState {
             if let Some(registration) = state.registered.as_mut() {
                 registration.details = None;
             }
+            for figures in state.incomes.values_mut() {
+                *figures = None;
+            }
         }
         // Every other event lives in a stream of its own (staff, access record, My Number
-        // links, provisions, …): nothing to fold.
+        // links, provisions, households, …): nothing to fold.
         _ => {}
     }
+    state.insured_since = state.open_period().map(|period| period.start.effective_on);
     state
 }
 
@@ -203,7 +683,7 @@ mod tests {
     }
 
     fn context() -> Context {
-        Context { today: date(2025, 6, 1) }
+        Context::national(date(2025, 6, 1))
     }
 
     fn register() -> PersonCommand {
@@ -233,7 +713,15 @@ mod tests {
     }
 
     fn acquire(reason: AcquisitionReason, on: NaiveDate) -> PersonCommand {
-        PersonCommand::AcquireEligibility { reason, event_date: on, notified_on: date(2025, 5, 1) }
+        PersonCommand::AcquireEligibility {
+            period_id: uuid::Uuid::from_u128(u128::from(on.to_string().bytes().fold(0u64, |h, b| h * 31 + u64::from(b)))),
+            reason,
+            event_date: on,
+            notified_on: date(2025, 5, 1),
+            acquisition: Acquisition { source: "person_or_agent".into(), legal_basis: "国民健康保険法 第9条".into() },
+            former_municipality: None,
+            loss: None,
+        }
     }
 
     fn pay(amount: i64) -> PersonCommand {

@@ -11,6 +11,7 @@ use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
 use kokuho_domain::person::{self, PersonCommand, PersonState};
+use kokuho_domain::eligibility::EligibilityRules;
 use kokuho_domain::{Context, PersonId, Rejection, TenantCode};
 use kokuho_events::{LedgerEvent, PersonalPart};
 use kokuho_store::{
@@ -18,7 +19,10 @@ use kokuho_store::{
     PersonalData, RecordedEvent, SearchToken, StoreError,
 };
 
+mod elderly_shares;
+mod eligibility_view;
 mod stream_commands;
+pub use eligibility_view::{EligibilityAnswer, HouseholdView};
 pub use stream_commands::StreamOutcome;
 
 /// States kept in memory; past that the cache starts over (it is only a cache).
@@ -72,12 +76,53 @@ pub struct PersonView {
 pub struct Ledger {
     store: EventStore,
     clock: Clock,
+    rules: EligibilityRuleSet,
     states: Mutex<HashMap<(TenantCode, PersonId), (i64, PersonState)>>,
+}
+
+/// The eligibility rule settings decisions apply, with the SHA-256 of the file they came from
+/// (recorded in decision events, invariant 6).
+#[derive(Debug, Clone)]
+pub struct EligibilityRuleSet {
+    pub rules: Arc<EligibilityRules>,
+    pub sha256: String,
+}
+
+impl EligibilityRuleSet {
+    /// The rule file shipped with the ledger: `projections/rules/eligibility.toml`.
+    pub const BUNDLED: &'static str = include_str!("../../../projections/rules/eligibility.toml");
+
+    /// Parses a rule file; unknown or missing settings are refused.
+    pub fn parse(text: &str) -> Result<EligibilityRuleSet, String> {
+        use sha2::Digest;
+        let rules: EligibilityRules = toml::from_str(text).map_err(|error| error.to_string())?;
+        let sha256 = sha2::Sha256::digest(text.as_bytes()).iter().map(|b| format!("{b:02x}")).collect();
+        Ok(EligibilityRuleSet { rules: Arc::new(rules), sha256 })
+    }
+
+    pub fn bundled() -> EligibilityRuleSet {
+        EligibilityRuleSet::parse(Self::BUNDLED).expect("the bundled eligibility rules parse")
+    }
 }
 
 impl Ledger {
     pub fn new(store: EventStore, clock: Clock) -> Ledger {
-        Ledger { store, clock, states: Mutex::new(HashMap::new()) }
+        Ledger { store, clock, rules: EligibilityRuleSet::bundled(), states: Mutex::new(HashMap::new()) }
+    }
+
+    /// Decides with `rules` instead of the bundled rule file.
+    pub fn with_rules(mut self, rules: EligibilityRuleSet) -> Ledger {
+        self.rules = rules;
+        self
+    }
+
+    pub fn rules(&self) -> &EligibilityRuleSet {
+        &self.rules
+    }
+
+    /// The context decisions are made in: today in Japan and the rules in force.
+    pub fn context(&self) -> Context {
+        Context { today: jst_date(self.now()), rules: self.rules.rules.clone() }
     }
 
     pub fn store(&self) -> &EventStore {
@@ -125,7 +170,7 @@ impl Ledger {
         let stream_id = person_id.stream_id();
         for _ in 0..CONFLICT_RETRIES_MAX {
             let (version, state) = self.current(tenant, person_id).await?;
-            let context = Context { today: jst_date(self.now()) };
+            let context = self.context();
             let events = match person::decide(person_id, &state, command.clone(), &context) {
                 Ok(events) => events,
                 Err(rejection) => {
@@ -262,4 +307,18 @@ pub fn decode(event: &RecordedEvent) -> Result<LedgerEvent, LedgerError> {
     };
     LedgerEvent::decode(&event.event_type, schema_version, &event.payload, personal)
         .map_err(|error| LedgerError::Decode { position: event.position, reason: error.to_string() })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_bundled_rule_file_holds_the_national_figures() {
+        let bundled = EligibilityRuleSet::bundled();
+        assert_eq!(*bundled.rules, EligibilityRules::national_defaults());
+        assert_eq!(bundled.sha256.len(), 64);
+        let misspelt = EligibilityRuleSet::BUNDLED.replace("notification_deadline_days", "notification_deadline");
+        assert!(EligibilityRuleSet::parse(&misspelt).is_err(), "a misspelt setting is refused");
+    }
 }

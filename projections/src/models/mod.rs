@@ -4,6 +4,7 @@
 
 mod access_log;
 mod eligibility_periods;
+mod households;
 mod payment_totals;
 mod person_registry;
 mod provision_record;
@@ -11,6 +12,7 @@ mod retention_dates;
 
 pub use access_log::{AccessFilter, AccessLog, AccessRow, ACCESS_ROWS_MAX};
 pub use eligibility_periods::{EligibilityPeriodRow, EligibilityPeriods};
+pub use households::Households;
 pub use payment_totals::{PaymentTotalRow, PaymentTotals};
 pub use person_registry::{PersonRegistry, RegistryRow};
 pub use provision_record::{Disclosure, ProvisionKind, ProvisionRecord, ProvisionRecordRow, PROVISION_ROWS_MAX};

@@ -304,6 +304,10 @@ mod tests {
             event_date: date(2025, 4, 1),
             effective_on: date(2025, 4, 1),
             notified_on: date(2025, 4, 3),
+            period_id: Uuid::nil(),
+            notification_late: false,
+            acquisition: kokuho_events::Acquisition { source: "person_or_agent".into(), legal_basis: "国民健康保険法 第9条".into() },
+            former_municipality: None,
         });
         let erased = |ended| {
             LedgerEvent::PersonErased(PersonErased {

@@ -349,6 +349,10 @@ pub struct Acquisition {
     event_date: NaiveDate,
     /// When the notification reached the city.
     notified_on: NaiveDate,
+    /// Where the notification came from (入手元), e.g. `person_or_agent`.
+    source: String,
+    /// The law that allows recording it.
+    legal_basis: String,
 }
 
 /// Record that a person became insured (eligibility clerks, supervisors).
@@ -368,7 +372,15 @@ pub(crate) async fn acquire_eligibility(
     ApiPath(path): ApiPath<PersonPath>,
     ApiJson(body): ApiJson<Acquisition>,
 ) -> Result<(StatusCode, ApiJson<Recorded>), ApiError> {
-    let command = PersonCommand::AcquireEligibility { reason: body.reason, event_date: body.event_date, notified_on: body.notified_on };
+    let command = PersonCommand::AcquireEligibility {
+        period_id: Uuid::now_v7(),
+        reason: body.reason,
+        event_date: body.event_date,
+        notified_on: body.notified_on,
+        acquisition: kokuho_events::Acquisition { source: body.source, legal_basis: body.legal_basis },
+        former_municipality: None,
+        loss: None,
+    };
     let roles = [Role::EligibilityClerk, Role::Supervisor];
     execute(&state, &staff, &headers, &roles, Purpose::Eligibility, PersonId::from_uuid(path.person_id), command).await
 }

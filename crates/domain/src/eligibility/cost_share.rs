@@ -1,9 +1,6 @@
 //! The share of medical costs the insured person pays (一部負担金割合), 国民健康保険法 §42①.
 
-use std::fmt;
-
 use chrono::{Datelike, NaiveDate};
-use serde::{Deserialize, Serialize};
 
 use super::age::{attains_age_on, seventy_fifth_birthday, SCHOOL_AGE};
 use super::elderly::{decide_elderly_share, elderly_share_starts_on, ElderlyMember};
@@ -11,34 +8,7 @@ use super::error::{EligibilityError, RULE_DATE_OF_BIRTH, RULE_LATE_STAGE_ELDERLY
 use super::loss::{loss_effective_on, LossReason};
 use super::settings::EligibilityRules;
 
-/// 一部負担金割合: three or two tenths of the cost.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum CostShare {
-    /// 3割.
-    ThreeTenths,
-    /// 2割.
-    TwoTenths,
-}
-
-impl CostShare {
-    /// The share in tenths of the cost (3 or 2).
-    pub fn tenths(self) -> u8 {
-        match self {
-            CostShare::ThreeTenths => 3,
-            CostShare::TwoTenths => 2,
-        }
-    }
-}
-
-impl fmt::Display for CostShare {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            CostShare::ThreeTenths => "3割",
-            CostShare::TwoTenths => "2割",
-        })
-    }
-}
+pub use kokuho_events::CostShare;
 
 /// The first day a child is no longer pre-school (義務教育就学前): the day after the first
 /// 31 March on or after the day the child attains 6 (国民健康保険法 §42①二, using the legal

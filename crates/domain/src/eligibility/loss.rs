@@ -5,25 +5,10 @@
 //! `effective_on..lost_on`. The last insured day is the day before `lost_on`.
 
 use chrono::{Days, NaiveDate};
-use serde::{Deserialize, Serialize};
 
 use super::settings::{EligibilityRules, LateStageTransition};
 
-/// Why NHI eligibility was lost (国民健康保険法 §6, §8).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum LossReason {
-    /// 転出: moved out of the prefecture's area.
-    MovedOut,
-    /// 社保加入: joined an employee health insurance plan (§6 一〜七).
-    JoinedEmployeeInsurance,
-    /// 死亡.
-    Death,
-    /// 生活保護開始: the household started receiving public assistance (§6 九).
-    PublicAssistanceStarted,
-    /// 後期高齢者医療へ移行: reached 75 (§6 八; 高齢者の医療の確保に関する法律 §50).
-    ReachedLateStageElderly,
-}
+pub use kokuho_events::LossReason;
 
 /// The first day not insured for a loss of `reason` on `event_date`.
 ///

@@ -1,7 +1,7 @@
 //! The eligibility rule settings: figures with a source, never constants buried in code
 //! (architecture.md invariant 6, domain.md preamble).
 //!
-//! Intended to be loaded from `projections/rules/<tenant>/<fiscal-year>.toml`, for example:
+//! Loaded from `projections/rules/eligibility.toml` (its SHA-256 goes into decision events):
 //!
 //! ```toml
 //! notification_deadline_days = 14
@@ -16,6 +16,7 @@
 //! kyu_tadashigaki_total_limit = 2100000
 //! income_limit_one_person = 3830000
 //! income_limit_two_or_more = 5200000
+//! basic_deduction = 430000
 //! ```
 //!
 //! Every field is required except `late_stage_transition` (default `on_birthday`), and unknown
@@ -84,6 +85,9 @@ pub struct ElderlyShareRules {
     /// …or, on application, two or more 70–74 members' income adds up to below this:
     /// 5,200,000 yen (domain.md §4).
     pub income_limit_two_or_more: Yen,
+    /// 旧ただし書所得 = total income (総所得金額等) less the resident-tax basic deduction
+    /// (基礎控除): 430,000 yen (地方税法 §314-2 ②).
+    pub basic_deduction: Yen,
 }
 
 impl EligibilityRules {
@@ -101,6 +105,7 @@ impl EligibilityRules {
                 kyu_tadashigaki_total_limit: Yen::new(2_100_000),
                 income_limit_one_person: Yen::new(3_830_000),
                 income_limit_two_or_more: Yen::new(5_200_000),
+                basic_deduction: Yen::new(430_000),
             },
         }
     }

@@ -1,0 +1,317 @@
+//! The household aggregate (世帯): one stream per household, `household-<id>`.
+//!
+//! A household is established with its head (世帯主), who is its first member; members join and
+//! leave; the head changes. The head need not be insured (擬制世帯主 is normal): membership is a
+//! fact of the resident registry, eligibility a fact of each person's own stream.
+//!
+//! Dates are valid time: a member belongs from `joined_on` to the day before `left_on`.
+//! Whether a person exists is looked up by the caller before deciding and passed in the
+//! [`HouseholdContext`] (decisions stay pure).
+
+use chrono::NaiveDate;
+use kokuho_events::{
+    Acquisition, HouseholdEstablished, HouseholdHeadChanged, HouseholdMemberJoined, HouseholdMemberLeft,
+    IncomeExceptionApplied, LedgerEvent,
+};
+use serde::Serialize;
+use uuid::Uuid;
+
+use crate::Rejection;
+
+/// The stream a household's events live in.
+pub fn stream_id(household_id: Uuid) -> String {
+    format!("household-{household_id}")
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct HouseholdState {
+    pub established_on: Option<NaiveDate>,
+    /// Heads in the order they took over: (person, from).
+    pub heads: Vec<(Uuid, NaiveDate)>,
+    pub memberships: Vec<Membership>,
+    /// Days the head applied for the 基準収入額 exception.
+    pub income_exception_applied_on: Vec<NaiveDate>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Membership {
+    pub person_id: Uuid,
+    pub joined_on: NaiveDate,
+    /// First day no longer a member; `None` while a member.
+    pub left_on: Option<NaiveDate>,
+}
+
+impl Membership {
+    pub fn contains(&self, on: NaiveDate) -> bool {
+        self.joined_on <= on && self.left_on.is_none_or(|left_on| on < left_on)
+    }
+}
+
+impl HouseholdState {
+    pub fn is_established(&self) -> bool {
+        self.established_on.is_some()
+    }
+
+    /// The members on `on`, in the order they joined.
+    pub fn members_on(&self, on: NaiveDate) -> Vec<Uuid> {
+        self.memberships.iter().filter(|m| m.contains(on)).map(|m| m.person_id).collect()
+    }
+
+    /// The head on `on`: the latest head who took over on or before that day.
+    pub fn head_on(&self, on: NaiveDate) -> Option<Uuid> {
+        self.heads.iter().rev().find(|(_, from)| *from <= on).map(|(person_id, _)| *person_id)
+    }
+
+    /// The current head (the last who took over).
+    pub fn head(&self) -> Option<Uuid> {
+        self.heads.last().map(|(person_id, _)| *person_id)
+    }
+
+    fn open_membership(&self, person_id: Uuid) -> Option<&Membership> {
+        self.memberships.iter().find(|m| m.person_id == person_id && m.left_on.is_none())
+    }
+
+    /// Whether the 基準収入額 exception was applied for on or before `on`.
+    pub fn income_exception_applied(&self, on: NaiveDate) -> bool {
+        self.income_exception_applied_on.iter().any(|applied_on| *applied_on <= on)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HouseholdCommand {
+    Establish { head_person_id: Uuid, established_on: NaiveDate, acquisition: Acquisition },
+    Join { person_id: Uuid, joined_on: NaiveDate },
+    Leave { person_id: Uuid, left_on: NaiveDate },
+    ChangeHead { person_id: Uuid, changed_on: NaiveDate },
+    ApplyIncomeException { applied_on: NaiveDate },
+}
+
+/// What a household decision knows besides the household's state and the command.
+#[derive(Debug, Clone)]
+pub struct HouseholdContext {
+    pub today: NaiveDate,
+    /// Whether the person the command names is registered (and not erased). Ignored by
+    /// commands that name no person.
+    pub person_known: bool,
+}
+
+pub fn decide(
+    household_id: Uuid,
+    state: &HouseholdState,
+    command: HouseholdCommand,
+    context: &HouseholdContext,
+) -> Result<Vec<LedgerEvent>, Rejection> {
+    let not_in_future = |field: &'static str, date: NaiveDate| {
+        if date > context.today {
+            Err(Rejection::DateInFuture { field, date, today: context.today })
+        } else {
+            Ok(())
+        }
+    };
+    let person_known = |person_id: Uuid| {
+        if context.person_known {
+            Ok(())
+        } else {
+            Err(Rejection::PersonNotFound { person_id: crate::PersonId::from_uuid(person_id) })
+        }
+    };
+    if let HouseholdCommand::Establish { head_person_id, established_on, acquisition } = command {
+        if state.is_established() {
+            return Err(Rejection::HouseholdAlreadyEstablished { household_id });
+        }
+        person_known(head_person_id)?;
+        not_in_future("established_on", established_on)?;
+        return Ok(vec![LedgerEvent::HouseholdEstablished(HouseholdEstablished {
+            household_id,
+            head_person_id,
+            established_on,
+            acquisition,
+        })]);
+    }
+    let Some(established_on) = state.established_on else {
+        return Err(Rejection::HouseholdNotFound { household_id });
+    };
+    let after_establishment = |date: NaiveDate| {
+        if date < established_on {
+            Err(Rejection::DateBeforeEstablishment { date, established_on })
+        } else {
+            Ok(())
+        }
+    };
+    match command {
+        HouseholdCommand::Establish { .. } => unreachable!("handled above"),
+        HouseholdCommand::Join { person_id, joined_on } => {
+            person_known(person_id)?;
+            not_in_future("joined_on", joined_on)?;
+            after_establishment(joined_on)?;
+            if let Some(open) = state.open_membership(person_id) {
+                return Err(Rejection::AlreadyAMember { person_id, since: open.joined_on });
+            }
+            // A former member may come back, but not into days they were already a member.
+            if let Some(last_left) = state.memberships.iter().filter(|m| m.person_id == person_id).filter_map(|m| m.left_on).max() {
+                if joined_on < last_left {
+                    return Err(Rejection::AlreadyAMember { person_id, since: joined_on });
+                }
+            }
+            Ok(vec![LedgerEvent::HouseholdMemberJoined(HouseholdMemberJoined { household_id, person_id, joined_on })])
+        }
+        HouseholdCommand::Leave { person_id, left_on } => {
+            not_in_future("left_on", left_on)?;
+            let Some(open) = state.open_membership(person_id) else {
+                return Err(Rejection::NotAMember { person_id, on: left_on });
+            };
+            if left_on <= open.joined_on {
+                return Err(Rejection::LeftBeforeJoined { person_id, joined_on: open.joined_on, left_on });
+            }
+            let others_remain = state.memberships.iter().any(|m| m.person_id != person_id && m.left_on.is_none());
+            if state.head() == Some(person_id) && others_remain {
+                return Err(Rejection::HeadMustChangeFirst { person_id });
+            }
+            Ok(vec![LedgerEvent::HouseholdMemberLeft(HouseholdMemberLeft { household_id, person_id, left_on })])
+        }
+        HouseholdCommand::ChangeHead { person_id, changed_on } => {
+            not_in_future("changed_on", changed_on)?;
+            after_establishment(changed_on)?;
+            if state.head() == Some(person_id) {
+                return Err(Rejection::AlreadyHead { person_id });
+            }
+            if let Some((_, last_change)) = state.heads.last() {
+                if changed_on < *last_change {
+                    return Err(Rejection::BeforeLastHeadChange { date: changed_on, last_change: *last_change });
+                }
+            }
+            match state.open_membership(person_id) {
+                Some(open) if open.joined_on <= changed_on => {}
+                _ => return Err(Rejection::NotAMember { person_id, on: changed_on }),
+            }
+            Ok(vec![LedgerEvent::HouseholdHeadChanged(HouseholdHeadChanged {
+                household_id,
+                head_person_id: person_id,
+                changed_on,
+            })])
+        }
+        HouseholdCommand::ApplyIncomeException { applied_on } => {
+            not_in_future("applied_on", applied_on)?;
+            after_establishment(applied_on)?;
+            Ok(vec![LedgerEvent::IncomeExceptionApplied(IncomeExceptionApplied { household_id, applied_on })])
+        }
+    }
+}
+
+pub fn evolve(mut state: HouseholdState, event: &LedgerEvent) -> HouseholdState {
+    match event {
+        LedgerEvent::HouseholdEstablished(e) => {
+            state.established_on = Some(e.established_on);
+            state.heads.push((e.head_person_id, e.established_on));
+            state.memberships.push(Membership { person_id: e.head_person_id, joined_on: e.established_on, left_on: None });
+        }
+        LedgerEvent::HouseholdMemberJoined(e) => {
+            state.memberships.push(Membership { person_id: e.person_id, joined_on: e.joined_on, left_on: None });
+        }
+        LedgerEvent::HouseholdMemberLeft(e) => {
+            if let Some(open) = state.memberships.iter_mut().find(|m| m.person_id == e.person_id && m.left_on.is_none()) {
+                open.left_on = Some(e.left_on);
+            }
+        }
+        LedgerEvent::HouseholdHeadChanged(e) => state.heads.push((e.head_person_id, e.changed_on)),
+        LedgerEvent::IncomeExceptionApplied(e) => state.income_exception_applied_on.push(e.applied_on),
+        _ => {}
+    }
+    state
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn date(y: i32, m: u32, d: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(y, m, d).unwrap()
+    }
+
+    fn id(n: u128) -> Uuid {
+        Uuid::from_u128(n)
+    }
+
+    fn source() -> Acquisition {
+        Acquisition { source: "resident_registry".into(), legal_basis: "住民基本台帳法".into() }
+    }
+
+    fn run(history: &[HouseholdCommand], command: HouseholdCommand, person_known: bool) -> Result<HouseholdState, Rejection> {
+        let context = HouseholdContext { today: date(2025, 6, 1), person_known: true };
+        let mut state = HouseholdState::default();
+        for past in history {
+            for event in decide(id(100), &state, past.clone(), &context).expect("history is valid") {
+                state = evolve(state, &event);
+            }
+        }
+        let events = decide(id(100), &state, command, &HouseholdContext { person_known, ..context })?;
+        Ok(events.iter().fold(state, evolve))
+    }
+
+    fn establish() -> HouseholdCommand {
+        HouseholdCommand::Establish { head_person_id: id(1), established_on: date(2025, 4, 1), acquisition: source() }
+    }
+
+    #[test]
+    fn composition_and_head_over_time() {
+        let history = [
+            establish(),
+            HouseholdCommand::Join { person_id: id(2), joined_on: date(2025, 4, 10) },
+            HouseholdCommand::ChangeHead { person_id: id(2), changed_on: date(2025, 5, 1) },
+        ];
+        let state = run(&history, HouseholdCommand::Leave { person_id: id(1), left_on: date(2025, 5, 20) }, true).unwrap();
+        // (on, members, head)
+        let table = [
+            (date(2025, 3, 31), vec![], None),
+            (date(2025, 4, 1), vec![id(1)], Some(id(1))),
+            (date(2025, 4, 10), vec![id(1), id(2)], Some(id(1))),
+            (date(2025, 5, 1), vec![id(1), id(2)], Some(id(2))),
+            (date(2025, 5, 19), vec![id(1), id(2)], Some(id(2))),
+            (date(2025, 5, 20), vec![id(2)], Some(id(2))),
+        ];
+        for (on, members, head) in table {
+            assert_eq!((state.members_on(on), state.head_on(on)), (members, head), "on {on}");
+        }
+    }
+
+    #[test]
+    fn every_refusal_has_its_code() {
+        let joined = [establish(), HouseholdCommand::Join { person_id: id(2), joined_on: date(2025, 4, 10) }];
+        // (history, command, person known, code)
+        let table: Vec<(&[HouseholdCommand], HouseholdCommand, bool, &str)> = vec![
+            (&[], HouseholdCommand::Join { person_id: id(2), joined_on: date(2025, 4, 10) }, true, "household_not_found"),
+            (&[], establish(), false, "person_not_found"),
+            (&joined, establish(), true, "household_already_established"),
+            (&joined, HouseholdCommand::Join { person_id: id(3), joined_on: date(2025, 4, 10) }, false, "person_not_found"),
+            (&joined, HouseholdCommand::Join { person_id: id(2), joined_on: date(2025, 5, 1) }, true, "already_a_member"),
+            (&joined, HouseholdCommand::Join { person_id: id(3), joined_on: date(2025, 3, 1) }, true, "date_before_establishment"),
+            (&joined, HouseholdCommand::Join { person_id: id(3), joined_on: date(2025, 7, 1) }, true, "date_in_future"),
+            (&joined, HouseholdCommand::Leave { person_id: id(3), left_on: date(2025, 5, 1) }, true, "not_a_member"),
+            (&joined, HouseholdCommand::Leave { person_id: id(2), left_on: date(2025, 4, 10) }, true, "left_before_joined"),
+            (&joined, HouseholdCommand::Leave { person_id: id(1), left_on: date(2025, 5, 1) }, true, "head_must_change_first"),
+            (&joined, HouseholdCommand::ChangeHead { person_id: id(1), changed_on: date(2025, 5, 1) }, true, "already_head"),
+            (&joined, HouseholdCommand::ChangeHead { person_id: id(3), changed_on: date(2025, 5, 1) }, true, "not_a_member"),
+            (&joined, HouseholdCommand::ChangeHead { person_id: id(2), changed_on: date(2025, 4, 5) }, true, "not_a_member"),
+        ];
+        for (history, command, known, code) in table {
+            let refusal = run(history, command.clone(), known).expect_err(code);
+            assert_eq!(refusal.code(), code, "{command:?}: {refusal}");
+        }
+    }
+
+    #[test]
+    fn the_last_member_may_leave_and_a_former_member_return() {
+        let history = [
+            establish(),
+            HouseholdCommand::Join { person_id: id(2), joined_on: date(2025, 4, 10) },
+            HouseholdCommand::Leave { person_id: id(2), left_on: date(2025, 4, 20) },
+        ];
+        let state = run(&history, HouseholdCommand::Join { person_id: id(2), joined_on: date(2025, 5, 1) }, true).unwrap();
+        assert_eq!(state.members_on(date(2025, 4, 25)), vec![id(1)]);
+        assert_eq!(state.members_on(date(2025, 5, 1)), vec![id(1), id(2)]);
+        let back_in_time = run(&history, HouseholdCommand::Join { person_id: id(2), joined_on: date(2025, 4, 15) }, true);
+        assert_eq!(back_in_time.unwrap_err().code(), "already_a_member");
+        let alone = run(&[establish()], HouseholdCommand::Leave { person_id: id(1), left_on: date(2025, 5, 1) }, true).unwrap();
+        assert!(alone.members_on(date(2025, 5, 1)).is_empty(), "the household is dissolved");
+    }
+}

@@ -5,6 +5,7 @@
 pub mod app;
 pub mod bench;
 pub mod config;
+pub mod eligibility_run;
 pub mod retention;
 
 pub use app::{Application, Ledgerd};

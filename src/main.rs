@@ -1,4 +1,4 @@
-//! The `kokuho` command line: serve, migrate, rebuild, replay, verify, bench.
+//! The `kokuho` command line: serve, migrate, rebuild, replay, verify, eligibility, retention, admin, bench.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -53,9 +53,17 @@ enum Command {
         /// RFC 3339 instant (transaction time); default now.
         #[arg(long)]
         as_of: Option<chrono::DateTime<chrono::Utc>>,
+        /// The day (valid time, YYYY-MM-DD) the eligibility answer is about; default today in Japan.
+        #[arg(long)]
+        on: Option<chrono::NaiveDate>,
     },
     /// Recompute every tenant's hash chain; exit 1 naming the first bad position.
     Verify,
+    /// The scheduled age transitions: loss of eligibility at 75 and the 70–74 cost share.
+    Eligibility {
+        #[command(subcommand)]
+        command: kokuho::eligibility_run::EligibilityCommand,
+    },
     /// Erase persons whose retention has ended (projections/rules/retention.toml).
     Retention {
         #[command(subcommand)]
@@ -192,11 +200,18 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             ledgerd.shutdown().await;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Replay { tenant, person, as_of } => {
+        Command::Replay { tenant, person, as_of, on } => {
             let config = config(&cli, DEFAULT_DATABASE_URL, false);
             let ledgerd = Ledgerd::open(&config, kokuho_ledger::system_clock()).await?;
             // The command line prints no personal data: it is not an audited staff read.
             let view = ledgerd.ledger.replay(*tenant, PersonId::from_uuid(*person), *as_of, Decrypt::No).await?;
+            let on = on.unwrap_or_else(|| kokuho_ledger::jst_date(ledgerd.ledger.now()));
+            // The households the person ever joined, by today's knowledge; each is folded as
+            // recorded at `as_of` by the answer.
+            ledgerd.projector.catch_up(*tenant).await.context("bringing the projections up to date")?;
+            let households =
+                kokuho_projections::models::Households::households_of_person(ledgerd.store.db(), &tenant.to_string(), *person).await?;
+            let answer = ledgerd.ledger.eligibility_on(*tenant, PersonId::from_uuid(*person), *as_of, on, &households).await?;
             let history: Vec<serde_json::Value> = view
                 .events
                 .iter()
@@ -219,6 +234,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 "version": view.version,
                 "state": view.state,
                 "history": history,
+                "eligibility": kokuho::eligibility_run::answer_json(&answer),
             });
             println!("{}", serde_json::to_string_pretty(&output)?);
             ledgerd.shutdown().await;
@@ -263,6 +279,23 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 println!("{line}");
             }
             Ok(ExitCode::SUCCESS)
+        }
+        Command::Eligibility { command } => {
+            let config = config(&cli, DEFAULT_DATABASE_URL, false);
+            let ledgerd = Ledgerd::open(&config, kokuho_ledger::system_clock()).await?;
+            let bar = progress_bar("eligibility");
+            let report = kokuho::eligibility_run::execute(&ledgerd, command, &mut |done, total| {
+                bar.set_length(total);
+                bar.set_position(done);
+            })
+            .await;
+            bar.finish_and_clear();
+            ledgerd.shutdown().await;
+            let report = report?;
+            for line in report.lines() {
+                println!("{line}");
+            }
+            Ok(if report.refusals.is_empty() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
         }
         Command::Admin { command } => {
             let config = config(&cli, DEFAULT_DATABASE_URL, false);

@@ -7,9 +7,10 @@
 //! For each kind, the person's *latest* date of that kind counts:
 //!
 //! - registration: the JST date the ledger recorded `PersonRegistered`;
-//! - eligibility: the effective date of their latest eligibility event (today only
-//!   `EligibilityAcquired`; the loss of eligibility, death and moving out will give the date
-//!   eligibility ended);
+//! - eligibility: the day eligibility ended — the latest loss date of their insured periods as
+//!   currently recorded (`EligibilityLost`, restated by `EligibilityCorrected`; a withdrawn
+//!   period never existed and counts for nothing; a period still open at death ends the day
+//!   after it). The rule is `RetentionFold` in `projections/src/models/retention_dates.rs`;
 //! - payment: the `received_on` of their latest `PaymentReceived`;
 //! - provision: no event records a provision yet, so this kind holds no one back today.
 //!
@@ -17,9 +18,9 @@
 //! becomes 28 February in a common year). The person's retention ends on the **latest** of these
 //! days, and they are erased when that day is **before** `--as-of` (default: today in Japan).
 //! **A person who is still insured is never erased**, whatever their dates: their records are
-//! in use, and the period of an eligibility record only starts when eligibility ends. With the
-//! events the ledger has today, that means only persons who were never insured are ever erased;
-//! the loss of eligibility adds one match arm in `PersonRetentionDates::observe` and nothing here.
+//! in use, and the period of an eligibility record only starts when eligibility ends: a person
+//! who lost eligibility is erased once the eligibility period, counted from the loss, and every
+//! other kind's period have run out.
 //!
 //! # What erasing does, in this order
 //!
@@ -60,7 +61,7 @@ use chrono::{Months, NaiveDate};
 use kokuho_domain::{PersonId, TenantCode};
 use kokuho_events::{LedgerEvent, PersonErased, RetentionKind};
 use kokuho_ledger::Ledger;
-use kokuho_projections::models::{PersonRetentionDates, RetentionCutoffs, RetentionDates};
+use kokuho_projections::models::{PersonRetentionDates, RetentionCutoffs, RetentionDates, RetentionFold};
 use kokuho_store::{Actor, CommandMeta, Decrypt, EventStore};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
@@ -496,10 +497,11 @@ impl ErasureJob {
             .replay(tenant, person, None, Decrypt::No)
             .await
             .with_context(|| format!("reading person {person_id} of {tenant}"))?;
-        let mut dates = PersonRetentionDates::default();
+        let mut fold = RetentionFold::default();
         for (recorded, event) in &view.events {
-            dates.observe(event, recorded.position, recorded.recorded_at);
+            fold.observe(event, recorded.position, recorded.recorded_at);
         }
+        let dates = fold.dates();
         if dates.erased_position.is_some() {
             return Ok(Outcome::Kept);
         }
@@ -608,6 +610,10 @@ mod tests {
             erased_position: None,
         };
         assert_eq!(rules.retention_end(&left), Some(RetentionEnd { kind: RetentionKind::Payment, ends_on: date(2035, 6, 30) }));
+
+        // Eligibility ended after the last payment: its period, counted from the loss, decides.
+        let lost_late = PersonRetentionDates { eligibility_on: Some(date(2030, 6, 1)), payment_on: Some(date(2025, 7, 31)), ..left.clone() };
+        assert_eq!(rules.retention_end(&lost_late), Some(RetentionEnd { kind: RetentionKind::Eligibility, ends_on: date(2037, 6, 1) }));
 
         let insured = PersonRetentionDates { insured: Some(true), ..left.clone() };
         assert_eq!(rules.retention_end(&insured), None);

@@ -44,6 +44,8 @@ pub fn all() -> Vec<std::sync::Arc<dyn Projection>> {
         std::sync::Arc::new(models::PersonRegistry),
         std::sync::Arc::new(models::EligibilityPeriods),
         std::sync::Arc::new(models::Households),
+        std::sync::Arc::new(models::Certificates),
+        std::sync::Arc::new(models::ElderlyCostShares),
         std::sync::Arc::new(models::PaymentTotals),
         std::sync::Arc::new(models::AccessLog),
         std::sync::Arc::new(models::ProvisionRecord),

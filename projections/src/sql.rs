@@ -34,7 +34,8 @@ pub enum Statement {
     /// merged; a tail that upserts must therefore not meet the same key twice in one page
     /// (fold the page first, as `payment_totals` does).
     Insert { table: &'static str, head: &'static str, tail: &'static str, row: Vec<SqlValue> },
-    /// Any other statement, with `$1…` parameters.
+    /// Any other statement, with `$1…` parameters. `{table:NAME}` names another table of the
+    /// same projection (rebuilt together with it, so both names resolve to the same build).
     Other { table: &'static str, sql: &'static str, args: Vec<SqlValue> },
 }
 
@@ -73,7 +74,7 @@ impl Writes {
         while index < self.statements.len() {
             match &self.statements[index] {
                 Statement::Other { table, sql, args } => {
-                    batches.push((sql.replace("{table}", &physical(table, fresh)), args.iter().collect()));
+                    batches.push((resolve(sql, table, fresh), args.iter().collect()));
                     index += 1;
                 }
                 Statement::Insert { table, head, tail, row } => {
@@ -118,6 +119,17 @@ impl Writes {
     }
 }
 
+/// `sql` with `{table}` and every `{table:NAME}` replaced by their physical names.
+fn resolve(sql: &str, table: &str, fresh: bool) -> String {
+    let mut resolved = sql.replace("{table}", &physical(table, fresh));
+    while let Some(start) = resolved.find("{table:") {
+        let end = start + resolved[start..].find('}').expect("a {table:NAME} placeholder is closed");
+        let name = resolved[start + "{table:".len()..end].to_owned();
+        resolved.replace_range(start..=end, &physical(&name, fresh));
+    }
+    resolved
+}
+
 /// The physical name of `table` for a live build or a rebuild.
 pub(crate) fn physical(table: &str, fresh: bool) -> String {
     if fresh {
@@ -151,5 +163,13 @@ mod tests {
             ]
         );
         assert_eq!(batches[0].1.len(), 6);
+    }
+
+    #[test]
+    fn another_table_of_the_projection_is_named_by_its_placeholder() {
+        let mut writes = Writes::default();
+        writes.other("t", "UPDATE {table} SET a = (SELECT b FROM {table:u} WHERE {table:u}.k = {table}.k)", vec![]);
+        assert_eq!(writes.batched(false, true)[0].0, "UPDATE t SET a = (SELECT b FROM u WHERE u.k = t.k)");
+        assert_eq!(writes.batched(true, true)[0].0, "UPDATE t__next SET a = (SELECT b FROM u__next WHERE u__next.k = t__next.k)");
     }
 }

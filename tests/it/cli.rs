@@ -130,3 +130,124 @@ fn a_bad_tenant_code_is_refused_with_a_message_a_clerk_can_act_on() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("check digit of local government code 112021 should be 0"), "{stderr}");
 }
+
+fn replay(db: &TestDb, person: kokuho_domain::PersonId, as_of: &str, on: &str) -> serde_json::Value {
+    let (code, stdout, stderr) = run(kokuho(db).args([
+        "replay",
+        "--tenant",
+        KUMAGAYA,
+        "--person",
+        &person.to_string(),
+        "--as-of",
+        as_of,
+        "--on",
+        on,
+    ]));
+    assert_eq!(code, 0, "{stderr}");
+    assert!(!stdout.contains("花子") && !stdout.contains("宮町"), "the command line prints no personal data");
+    serde_json::from_str(&stdout).unwrap()
+}
+
+#[tokio::test]
+async fn replay_on_a_day_answers_eligibility_as_recorded_then_before_and_after_a_late_loss_notice() {
+    use kokuho_domain::household::HouseholdCommand;
+    use kokuho_domain::person::{LossNotice, PersonCommand};
+    use kokuho_events::{Acquisition, LossReason};
+
+    let db = TestDb::fresh().await;
+    let ledgerd = kokuho::Ledgerd::open(&db.config(), kokuho_ledger::system_clock()).await.unwrap();
+    let person = kokuho_domain::PersonId::new();
+    let source = || Acquisition { source: "person_or_agent".into(), legal_basis: "国民健康保険法 第9条".into() };
+    ledgerd.ledger.execute(kumagaya(), person, register("熊谷 花子"), meta(None)).await.unwrap();
+    ledgerd.ledger.execute(kumagaya(), person, acquire(), meta(None)).await.unwrap();
+    let household = uuid::Uuid::now_v7();
+    let establish = HouseholdCommand::Establish { head_person_id: person.as_uuid(), established_on: date(2025, 4, 1), acquisition: source() };
+    ledgerd.ledger.execute_household(kumagaya(), household, establish, meta(None)).await.unwrap();
+    let certificate = PersonCommand::IssueCertificate { certificate_no: "C-0001".into(), issued_on: date(2025, 4, 10), valid_until: date(2026, 7, 31) };
+    ledgerd.ledger.execute(kumagaya(), person, certificate, meta(None)).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(5)).await;
+    let before_notice = chrono::Utc::now();
+    tokio::time::sleep(Duration::from_millis(5)).await;
+    // Moved out on 30 September, notified on 20 November: late (more than 14 days).
+    let moved_out = PersonCommand::LoseEligibility {
+        loss: LossNotice { reason: LossReason::MovedOut, event_date: Some(date(2025, 9, 30)), notified_on: date(2025, 11, 20) },
+        acquisition: source(),
+    };
+    ledgerd.ledger.execute(kumagaya(), person, moved_out, meta(None)).await.unwrap();
+    ledgerd.shutdown().await;
+
+    let then = replay(&db, person, &before_notice.to_rfc3339(), "2025-10-15");
+    assert_eq!(then["state"]["insured_since"], "2025-04-01", "the existing output is still there");
+    let answer = &then["eligibility"];
+    assert_eq!(answer["on"], "2025-10-15");
+    assert_eq!(answer["insured"], true, "{answer}");
+    assert_eq!(answer["period"]["start"]["effective_on"], "2025-04-01");
+    assert!(answer["period"]["end"].is_null());
+    assert_eq!(answer["household"]["household_id"], household.to_string());
+    assert_eq!(answer["household"]["head_person_id"], person.to_string());
+    assert_eq!(answer["household"]["is_head"], true);
+    assert_eq!(answer["cost_share"]["tenths"], 3);
+    assert_eq!(answer["cost_share"]["rule"], "standard");
+    assert!(answer["cost_share_refused"].is_null());
+    assert_eq!(answer["certificates"][0]["certificate_no"], "C-0001");
+    assert_eq!(answer["certificates"][0]["status"], "valid");
+    assert!(answer["move"].is_null(), "no move within the prefecture");
+    assert_eq!(answer["periods"].as_array().unwrap().len(), 1);
+
+    let now = replay(&db, person, &chrono::Utc::now().to_rfc3339(), "2025-10-15");
+    let answer = &now["eligibility"];
+    assert_eq!(answer["insured"], false, "{answer}");
+    assert!(answer["period"].is_null());
+    assert!(answer["cost_share"].is_null());
+    assert_eq!(answer["cost_share_refused"], "not_insured");
+    assert_eq!(answer["certificates"][0]["status"], "invalidated_by_loss");
+    assert_eq!(answer["certificates"][0]["lost_on"], "2025-10-01");
+    let end = &answer["periods"][0]["end"];
+    assert_eq!((end["reason"].as_str(), end["lost_on"].as_str()), (Some("moved_out"), Some("2025-10-01")));
+    assert_eq!(end["notification_late"], true);
+    // The day before the move took effect was insured in both answers.
+    assert_eq!(replay(&db, person, &chrono::Utc::now().to_rfc3339(), "2025-09-30")["eligibility"]["insured"], true);
+}
+
+#[tokio::test]
+async fn eligibility_run_records_the_loss_at_75_once_and_refuses_a_future_day() {
+    let db = TestDb::fresh().await;
+    let ledgerd = kokuho::Ledgerd::open(&db.config(), kokuho_ledger::system_clock()).await.unwrap();
+    let mut persons = Vec::new();
+    for born in [date(1950, 1, 10), date(1980, 5, 5)] {
+        let person = kokuho_domain::PersonId::new();
+        let kokuho_domain::person::PersonCommand::Register { atena_no, mut details, acquisition } = register("熊谷 花子") else { unreachable!() };
+        details.date_of_birth = born;
+        let register = kokuho_domain::person::PersonCommand::Register { atena_no, details, acquisition };
+        ledgerd.ledger.execute(kumagaya(), person, register, meta(None)).await.unwrap();
+        let kokuho_domain::person::PersonCommand::AcquireEligibility { period_id, reason, notified_on: _, acquisition, former_municipality, loss, .. } = acquire() else { unreachable!() };
+        let since_2020 = kokuho_domain::person::PersonCommand::AcquireEligibility {
+            period_id,
+            reason,
+            event_date: date(2020, 4, 1),
+            notified_on: date(2020, 4, 1),
+            acquisition,
+            former_municipality,
+            loss,
+        };
+        ledgerd.ledger.execute(kumagaya(), person, since_2020, meta(None)).await.unwrap();
+        persons.push(person);
+    }
+    ledgerd.shutdown().await;
+
+    let (code, stdout, stderr) = run(kokuho(&db).args(["eligibility", "run", "--tenant", KUMAGAYA]));
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("2 persons examined (2 insured), 1 losses at 75 recorded"), "{stdout}");
+    let (code, stdout, stderr) = run(kokuho(&db).args(["eligibility", "run", "--tenant", KUMAGAYA]));
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("2 persons examined (1 insured), 0 losses at 75 recorded, 0 share decisions recorded"), "{stdout}");
+
+    let answer = replay(&db, persons[0], &chrono::Utc::now().to_rfc3339(), "2025-01-10")["eligibility"].clone();
+    assert_eq!(answer["insured"], false, "NHI ended on the 75th birthday: {answer}");
+    assert_eq!(answer["periods"][0]["end"]["reason"], "reached_late_stage_elderly");
+    assert_eq!(answer["periods"][0]["end"]["lost_on"], "2025-01-10");
+
+    let (code, _, stderr) = run(kokuho(&db).args(["eligibility", "run", "--tenant", KUMAGAYA, "--on", "2999-01-01"]));
+    assert_eq!(code, 2);
+    assert!(stderr.contains("is after today"), "{stderr}");
+}

@@ -216,6 +216,21 @@ async fn every_endpoint_refuses_every_role_it_does_not_name_and_records_the_refu
         (Method::POST, p(&format!("/persons/{person}/citizen-key")),
             Some(json!({"public_key": "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a"})),
             vec![EligibilityClerk, Supervisor], "role_not_permitted"),
+        (Method::GET, p(&format!("/persons/{person}/eligibility?purpose=eligibility")), None, vec![EligibilityClerk, Supervisor], "purpose_not_permitted"),
+        (Method::GET, p(&format!("/persons/{person}/timeline?purpose=audit")), None, vec![Supervisor, Auditor], "purpose_not_permitted"),
+        (Method::POST, p(&format!("/persons/{person}/income")),
+            Some(json!({"income_year": 2024, "total_income_yen": 0, "taxable_income_yen": 0, "salary_income_yen": 0, "pension_income_yen": 0,
+                        "declared": true, "source": "resident_tax", "legal_basis": "番号利用法"})),
+            vec![TaxClerk, Supervisor], "role_not_permitted"),
+        (Method::POST, p(&format!("/persons/{person}/certificates")),
+            Some(json!({"certificate_no": "KG-ROLE", "issued_on": "2025-04-01", "valid_until": "2026-03-31"})),
+            vec![EligibilityClerk, Supervisor], "role_not_permitted"),
+        (Method::POST, p("/households"),
+            Some(json!({"head_person_id": person, "established_on": "2025-04-01", "source": "resident_registry", "legal_basis": "住民基本台帳法"})),
+            vec![EligibilityClerk, Supervisor], "role_not_permitted"),
+        (Method::GET, p("/cost-shares?purpose=assessment"), None, vec![TaxClerk, Supervisor], "purpose_not_permitted"),
+        (Method::GET, p("/eligibility/moves?purpose=eligibility"), None, vec![EligibilityClerk, Supervisor], "purpose_not_permitted"),
+        (Method::GET, p("/eligibility/late-notifications?purpose=audit&from=2025-04-01&to=2025-04-30"), None, vec![Supervisor, Auditor], "purpose_not_permitted"),
     ];
     for role in all {
         let (account, token) = api.signed_in(KUMAGAYA, role).await;
@@ -423,6 +438,14 @@ async fn the_openapi_document_lists_exactly_the_routes_served() {
         "POST /v1/{tenant}/provisions/{provision_id}/approval", "POST /v1/{tenant}/persons/{person_id}/inquiries",
         "POST /v1/{tenant}/persons/{person_id}/citizen-key", "POST /v1/{tenant}/citizen/challenges",
         "POST /v1/{tenant}/citizen/sessions", "GET /v1/{tenant}/citizen/record", "GET /citizen",
+        "GET /v1/{tenant}/persons/{person_id}/eligibility", "POST /v1/{tenant}/persons/{person_id}/eligibility/loss",
+        "POST /v1/{tenant}/persons/{person_id}/eligibility/{period_id}/correction", "POST /v1/{tenant}/persons/{person_id}/eligibility/{period_id}/withdrawal",
+        "POST /v1/{tenant}/persons/{person_id}/death", "POST /v1/{tenant}/persons/{person_id}/income",
+        "POST /v1/{tenant}/persons/{person_id}/certificates", "GET /v1/{tenant}/persons/{person_id}/timeline",
+        "POST /v1/{tenant}/households", "GET /v1/{tenant}/households/{household_id}", "POST /v1/{tenant}/households/{household_id}/members",
+        "POST /v1/{tenant}/households/{household_id}/members/{person_id}/departure", "POST /v1/{tenant}/households/{household_id}/head",
+        "POST /v1/{tenant}/households/{household_id}/income-exception",
+        "GET /v1/{tenant}/cost-shares", "GET /v1/{tenant}/eligibility/moves", "GET /v1/{tenant}/eligibility/late-notifications",
     ];
     served.sort();
     assert_eq!(documented, served);
@@ -430,7 +453,8 @@ async fn the_openapi_document_lists_exactly_the_routes_served() {
     // route (401 or 200), never by the 404 fallback or a 405.
     for route in &served {
         let (method, path) = route.split_once(' ').unwrap();
-        let path = path.replace("{tenant}", KUMAGAYA).replace("{person_id}", &Uuid::nil().to_string()).replace("{user_id}", &Uuid::nil().to_string());
+        let path = path.replace("{tenant}", KUMAGAYA).replace("{person_id}", &Uuid::nil().to_string()).replace("{user_id}", &Uuid::nil().to_string())
+            .replace("{period_id}", &Uuid::nil().to_string()).replace("{household_id}", &Uuid::nil().to_string());
         let body = (method == "POST").then(|| json!({}));
         let (status, _) = api.call(method.parse().unwrap(), &path, None, body).await;
         assert!(![StatusCode::NOT_FOUND, StatusCode::METHOD_NOT_ALLOWED].contains(&status), "{route}: {status}");

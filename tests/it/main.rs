@@ -3,8 +3,10 @@
 //! (`scripts/test` runs the suite both ways). Every test gets a fresh database.
 
 
+mod age;
 mod citizen;
 mod cli;
+mod eligibility;
 mod harness;
 mod http;
 mod my_number;
@@ -13,3 +15,4 @@ mod retention;
 
 
 mod store;
+mod walkthrough;

@@ -330,3 +330,75 @@ async fn the_command_line_erases_prints_a_summary_and_verify_still_passes() {
     assert!(stderr.contains("payment.years must be between 1 and 100, not 0"), "{stderr}");
     assert!(stderr.contains(", line "), "{stderr}");
 }
+
+/// A person's eligibility record is kept for its period counted from the loss: once that (and
+/// every other kind's period) has run out they are erased; a person still insured, or whose loss
+/// was corrected away, is not.
+#[tokio::test]
+async fn a_person_who_lost_eligibility_is_erased_once_the_period_from_the_loss_has_run_out() {
+    use kokuho_domain::person::{LossNotice, PersonCommand};
+    use kokuho_events::{CorrectionReason, LossReason};
+
+    let db = TestDb::fresh().await;
+    // Decisions are made in mid-2030, so the loss is later than the registration (recorded at
+    // the real now) and its period is the one that runs out last.
+    let clock = TestClock::new();
+    clock.advance(chrono::DateTime::parse_from_rfc3339("2030-07-01T03:00:00Z").unwrap().to_utc() - clock.now());
+    let ticking = clock.clone();
+    let ledgerd = Ledgerd::open(&db.config(), std::sync::Arc::new(move || ticking.now())).await.unwrap();
+    let source = || Acquisition { source: "person_or_agent".into(), legal_basis: "国民健康保険法 第9条".into() };
+    let moved_out = || PersonCommand::LoseEligibility {
+        loss: LossNotice { reason: LossReason::MovedOut, event_date: Some(date(2030, 5, 31)), notified_on: date(2030, 6, 3) },
+        acquisition: source(),
+    };
+    let (lost, insured, corrected) = (PersonId::new(), PersonId::new(), PersonId::new());
+    for person in [lost, insured, corrected] {
+        for command in [register("熊谷 花子"), acquire(), pay(5_000)] {
+            ledgerd.ledger.execute(kumagaya(), person, command, meta(None)).await.unwrap();
+        }
+    }
+    ledgerd.ledger.execute(kumagaya(), lost, moved_out(), meta(None)).await.unwrap();
+    let executed = ledgerd.ledger.execute(kumagaya(), corrected, moved_out(), meta(None)).await.unwrap();
+    let LedgerEvent::EligibilityLost(loss) = &executed.events[0] else { panic!("{:?}", executed.events) };
+    // The loss was entered for the wrong person: restated as open, they are insured again.
+    let reopen = PersonCommand::CorrectEligibility {
+        period_id: loss.period_id,
+        reason: kokuho_events::AcquisitionReason::MovedIn,
+        event_date: date(2025, 4, 1),
+        notified_on: date(2025, 4, 3),
+        former_municipality: None,
+        loss: None,
+        correction_reason: CorrectionReason::EntryError,
+    };
+    ledgerd.ledger.execute(kumagaya(), corrected, reopen, meta(None)).await.unwrap();
+    ledgerd.projector.catch_up(kumagaya()).await.unwrap();
+
+    // First day not insured: 2030-06-01; kept 7 years: through 2037-06-01.
+    let dates = RetentionDates::of_person(ledgerd.store.db(), KUMAGAYA, lost.as_uuid()).await.unwrap().unwrap();
+    assert_eq!((dates.insured, dates.eligibility_on), (Some(false), Some(date(2030, 6, 1))));
+    for person in [insured, corrected] {
+        let dates = RetentionDates::of_person(ledgerd.store.db(), KUMAGAYA, person.as_uuid()).await.unwrap().unwrap();
+        assert_eq!(dates.insured, Some(true), "{person}");
+    }
+    let last_day = date(2037, 6, 1);
+    let report = run(&ledgerd, last_day, false).await;
+    assert!(report.erasures.is_empty(), "{:?}", report.lines());
+    ledgerd.shutdown().await;
+
+    // `kokuho retention run` the day after.
+    let (code, stdout, stderr) = output(kokuho(&db).args(["retention", "run", "--as-of", "2037-06-02"]));
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.starts_with("erased 1 persons of 3 examined in 1 tenant(s) as of 2037-06-02"), "{stdout}");
+    assert_eq!(destroyed_keys(&db).await, vec![bytes(lost)]);
+    let ledgerd = open(&db).await;
+    let view = ledgerd.ledger.replay(kumagaya(), lost, None, Decrypt::No).await.unwrap();
+    let (_, LedgerEvent::PersonErased(erased)) = view.events.last().unwrap() else { panic!("{:?}", view.events.last()) };
+    assert_eq!((erased.retention_kind, erased.retention_ended_on), (RetentionKind::Eligibility, last_day));
+    assert_eq!(erased.rule_source, "municipal setting: 7 years after eligibility ends");
+
+    // Whoever is insured is never erased, however late the run.
+    let report = run(&ledgerd, date(2200, 1, 1), false).await;
+    assert!(report.erasures.is_empty(), "{:?}", report.lines());
+    assert_eq!(report.examined, 2);
+    ledgerd.shutdown().await;
+}

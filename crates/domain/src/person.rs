@@ -380,6 +380,9 @@ pub fn decide(
             })])
         }
         PersonCommand::AcquireEligibility { period_id, reason, event_date, notified_on, acquisition, former_municipality, loss } => {
+            if state.period(period_id).is_some() {
+                return Err(Rejection::PeriodAlreadyRecorded { person_id, period_id });
+            }
             let start =
                 decide_start(person_id, state, reason, event_date, notified_on, former_municipality.as_ref(), context)?;
             let end = loss.as_ref().map(|notice| decide_end(person_id, state, notice, context)).transpose()?;
@@ -1000,6 +1003,13 @@ mod tests {
                 "certificate_already_issued",
             ),
             (vec![], lose(LossReason::MovedOut, Some(date(2025, 5, 1))), "person_not_found"),
+            (
+                { let mut h = insured(); h.push(lose(LossReason::MovedOut, Some(date(2025, 5, 1)))); h },
+                { let PersonCommand::AcquireEligibility { period_id, .. } = acquired(AcquisitionReason::MovedIn, date(2025, 4, 1), date(2025, 4, 2)) else { unreachable!() };
+                  let PersonCommand::AcquireEligibility { reason, event_date, notified_on, acquisition, former_municipality, loss, .. } = acquired(AcquisitionReason::MovedIn, date(2025, 5, 20), date(2025, 5, 20)) else { unreachable!() };
+                  PersonCommand::AcquireEligibility { period_id, reason, event_date, notified_on, acquisition, former_municipality, loss } },
+                "period_already_recorded",
+            ),
         ];
         for (history, command, code) in table {
             let rejection = given_when(history, command.clone()).expect_err(code);

@@ -37,6 +37,8 @@ pub enum Rejection {
     PersonDeceased { person_id: PersonId, died_on: NaiveDate },
     #[error("person {person_id} has no insured period {period_id}")]
     PeriodNotFound { person_id: PersonId, period_id: Uuid },
+    #[error("person {person_id} already has a period {period_id}: a new period needs a new id")]
+    PeriodAlreadyRecorded { person_id: PersonId, period_id: Uuid },
     #[error("the income of {income_year} cannot be reported before the year has ended (today is {today})")]
     IncomeYearNotEnded { income_year: i32, today: NaiveDate },
     #[error("certificate {certificate_no} was already issued to this person")]
@@ -80,6 +82,7 @@ impl Rejection {
             Rejection::PersonErased { .. } => "person_erased",
             Rejection::PersonDeceased { .. } => "person_deceased",
             Rejection::PeriodNotFound { .. } => "period_not_found",
+            Rejection::PeriodAlreadyRecorded { .. } => "period_already_recorded",
             Rejection::IncomeYearNotEnded { .. } => "income_year_not_ended",
             Rejection::CertificateAlreadyIssued { .. } => "certificate_already_issued",
             Rejection::InvalidValidity { .. } => "invalid_validity",
@@ -107,7 +110,8 @@ impl Rejection {
             | Rejection::HouseholdAlreadyEstablished { .. }
             | Rejection::CertificateAlreadyIssued { .. }
             | Rejection::AlreadyAMember { .. }
-            | Rejection::AlreadyHead { .. } => RejectionKind::Conflict,
+            | Rejection::AlreadyHead { .. }
+            | Rejection::PeriodAlreadyRecorded { .. } => RejectionKind::Conflict,
             Rejection::Eligibility { error: EligibilityError::AlreadyInsured { .. } | EligibilityError::OverlappingPeriod { .. }, .. } => {
                 RejectionKind::Conflict
             }

@@ -3,6 +3,8 @@
 //! UUIDs and dates ISO 8601 text, which sort as they should.
 
 mod access_log;
+mod certificates;
+mod elderly_cost_shares;
 mod eligibility_periods;
 mod households;
 mod payment_totals;
@@ -11,9 +13,11 @@ mod provision_record;
 mod retention_dates;
 
 pub use access_log::{AccessFilter, AccessLog, AccessRow, ACCESS_ROWS_MAX};
-pub use eligibility_periods::{EligibilityPeriodRow, EligibilityPeriods};
+pub use certificates::{CertificateRow, Certificates};
+pub use elderly_cost_shares::{ElderlyCostShareRow, ElderlyCostShares};
+pub use eligibility_periods::{EligibilityPeriodRow, EligibilityPeriods, LateNotificationRow, MoveRow, NotificationKind};
 pub use households::Households;
 pub use payment_totals::{PaymentTotalRow, PaymentTotals};
 pub use person_registry::{PersonRegistry, RegistryRow};
 pub use provision_record::{Disclosure, ProvisionKind, ProvisionRecord, ProvisionRecordRow, PROVISION_ROWS_MAX};
-pub use retention_dates::{PersonRetentionDates, RetentionCutoffs, RetentionDates};
+pub use retention_dates::{PersonRetentionDates, RetentionCutoffs, RetentionDates, RetentionFold};

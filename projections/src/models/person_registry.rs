@@ -84,6 +84,24 @@ impl PersonRegistry {
         }))
     }
 
+    /// Up to `limit` person ids of the tenant after `after` (exclusive), in id order: a page of
+    /// everyone on file, for jobs that walk the whole tenant (`kokuho eligibility run`).
+    pub async fn person_ids(db: &Db, tenant: &str, after: Option<Uuid>, limit: i64) -> Result<Vec<Uuid>, ProjectionError> {
+        // Hyphenated lowercase UUID text sorts as the UUID does; "" is before every id.
+        let after = after.map(|id| id.to_string()).unwrap_or_default();
+        let rows: Vec<String> = on_db!(db, pool => {
+            sqlx::query_scalar(
+                "SELECT person_id FROM person_registry WHERE tenant = $1 AND person_id > $2 ORDER BY person_id LIMIT $3",
+            )
+            .bind(tenant)
+            .bind(after)
+            .bind(limit)
+            .fetch_all(pool)
+            .await?
+        });
+        rows.iter().map(|id| parse_uuid(id)).collect()
+    }
+
     pub async fn count(db: &Db, tenant: &str) -> Result<i64, ProjectionError> {
         Ok(on_db!(db, pool => {
             sqlx::query_scalar("SELECT COUNT(*) FROM person_registry WHERE tenant = $1").bind(tenant).fetch_one(pool).await?

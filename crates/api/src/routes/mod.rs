@@ -2,9 +2,12 @@
 
 mod audit;
 mod citizen;
+mod eligibility;
+mod households;
 mod my_number;
 mod persons;
 mod provisions;
+mod reports;
 mod sessions;
 mod staff;
 mod system;
@@ -24,7 +27,11 @@ use crate::AppState;
         system::health, system::openapi_json, system::metrics,
         sessions::sign_in, sessions::sign_out,
         staff::create_staff, staff::disable_staff,
-        persons::register, persons::find, persons::read, persons::acquire_eligibility, persons::record_payment, persons::change_name, persons::change_address,
+        persons::register, persons::find, persons::read, persons::record_payment, persons::change_name, persons::change_address,
+        eligibility::acquire_eligibility, eligibility::lose_eligibility, eligibility::correct_eligibility, eligibility::withdraw_eligibility,
+        eligibility::record_death, eligibility::report_income, eligibility::issue_certificate, eligibility::eligibility, eligibility::timeline,
+        households::establish, households::join, households::leave, households::change_head, households::apply_income_exception, households::read,
+        reports::cost_shares, reports::moves, reports::late_notifications,
         audit::access_records,
         my_number::request_link, my_number::confirm, my_number::approve, my_number::reject, my_number::trail, my_number::reveal,
         provisions::set_sensitivity, provisions::request_provision, provisions::approve_provision, provisions::make_inquiry,
@@ -35,8 +42,17 @@ use crate::AppState;
         system::Health, crate::error::Problem,
         sessions::SignIn, sessions::Session,
         staff::NewStaff, staff::CreatedStaff, staff::Disable,
-        persons::NewPerson, persons::Recorded, persons::Found, persons::PersonRecord, persons::Acquisition,
+        persons::NewPerson, persons::Recorded, persons::Found, persons::PersonRecord,
+        eligibility::FormerMunicipalityBody, eligibility::LossNoticeBody, eligibility::AcquisitionBody, eligibility::AcquisitionRecorded,
+        eligibility::LossBody, eligibility::LossRecorded, eligibility::CorrectionBody, eligibility::CorrectionRecorded,
+        eligibility::WithdrawalBody, eligibility::WithdrawalRecorded, eligibility::DeathBody, eligibility::DeathRecorded,
+        eligibility::IncomeBody, eligibility::CertificateBody, eligibility::PeriodStartBody, eligibility::PeriodEndBody,
+        eligibility::FormerMunicipalityView, eligibility::PeriodView, eligibility::HouseholdOnDay, eligibility::CostShareView,
+        eligibility::CertificateView, eligibility::MoveContinuityView, eligibility::EligibilityView, eligibility::TimelineEntry, eligibility::Timeline,
+        households::HouseholdRecorded, households::NewHousehold, households::JoinBody, households::DepartureBody, households::HeadChangeBody,
+        households::IncomeExceptionBody, households::MembershipView, households::HeadView, households::HouseholdView,
         persons::Payment, persons::PaymentsSummary, persons::NameChangeBody, persons::AddressChangeBody,
+        reports::CostShareRow, reports::MoveReportRow, reports::LateNotificationReportRow,
         audit::AccessRecord,
         my_number::MyNumberLinkBody, my_number::MyNumberLinkCreated, my_number::MyNumberConfirmationBody, my_number::MyNumberLinkProgress,
         my_number::MyNumberLinkRejectionBody, my_number::MyNumberLinkStep, my_number::MyNumberLinkRejectionStep, my_number::MyNumberLinkTrail,
@@ -66,5 +82,5 @@ impl Modify for BearerAuth {
 }
 
 pub(crate) fn routes() -> Router<AppState> {
-    system::routes().merge(sessions::routes()).merge(staff::routes()).merge(persons::routes()).merge(audit::routes()).merge(my_number::routes()).merge(provisions::routes()).merge(citizen::routes())
+    system::routes().merge(sessions::routes()).merge(staff::routes()).merge(persons::routes()).merge(eligibility::routes()).merge(households::routes()).merge(reports::routes()).merge(audit::routes()).merge(my_number::routes()).merge(provisions::routes()).merge(citizen::routes())
 }

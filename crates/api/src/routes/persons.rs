@@ -1,4 +1,4 @@
-//! Persons: registration from the resident registry, eligibility, payments, and reading a
+//! Persons: registration from the resident registry, payments, names and addresses, and reading a
 //! person's record (which appends an access event, committed before the answer is sent).
 
 use axum::extract::State;
@@ -9,7 +9,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use kokuho_auth::{Purpose, Role};
 use kokuho_domain::person::PersonCommand;
 use kokuho_domain::{FiscalYear, PersonId, Yen};
-use kokuho_events::{AcquisitionReason, LedgerEvent, PaymentChannel, PersonDetails, PersonalDataAccessed, Sex};
+use kokuho_events::{LedgerEvent, PaymentChannel, PersonDetails, PersonalDataAccessed, Sex};
 use kokuho_projections::models::PersonRegistry;
 use kokuho_store::{CommandMeta, Decrypt};
 use serde::{Deserialize, Serialize};
@@ -25,14 +25,13 @@ use crate::{ApiError, ApiJson, AppState};
 const SEARCH_RESULTS_MAX: usize = 100;
 
 /// The affairs a person's record may be read for (administration reads no person).
-const READ_PURPOSES: &[Purpose] =
+pub(crate) const READ_PURPOSES: &[Purpose] =
     &[Purpose::Eligibility, Purpose::Assessment, Purpose::Collection, Purpose::Benefits, Purpose::Provision, Purpose::Audit];
 
 pub(crate) fn routes() -> Router<AppState> {
     Router::new()
         .route("/v1/{tenant}/persons", post(register).get(find))
         .route("/v1/{tenant}/persons/{person_id}", get(read))
-        .route("/v1/{tenant}/persons/{person_id}/eligibility", post(acquire_eligibility))
         .route("/v1/{tenant}/persons/{person_id}/payments", post(record_payment))
         .route("/v1/{tenant}/persons/{person_id}/name", post(change_name))
         .route("/v1/{tenant}/persons/{person_id}/address", post(change_address))
@@ -42,11 +41,11 @@ pub(crate) fn routes() -> Router<AppState> {
 #[derive(Deserialize)]
 pub struct PersonPath {
     #[allow(dead_code)] // matched by the Staff extractor; named here so the path deserializes
-    tenant: String,
-    person_id: Uuid,
+    pub(crate) tenant: String,
+    pub(crate) person_id: Uuid,
 }
 
-fn command_meta(staff: &Staff, purpose: Purpose, headers: &HeaderMap) -> Result<CommandMeta, ApiError> {
+pub(crate) fn command_meta(staff: &Staff, purpose: Purpose, headers: &HeaderMap) -> Result<CommandMeta, ApiError> {
     let idempotency_key = match headers.get("idempotency-key") {
         None => None,
         Some(value) => {
@@ -68,16 +67,16 @@ fn command_meta(staff: &Staff, purpose: Purpose, headers: &HeaderMap) -> Result<
 
 #[derive(Serialize, ToSchema)]
 pub struct Recorded {
-    person_id: Uuid,
+    pub(crate) person_id: Uuid,
     /// The ledger position of the command's last event.
-    position: i64,
-    recorded_at: DateTime<Utc>,
+    pub(crate) position: i64,
+    pub(crate) recorded_at: DateTime<Utc>,
     /// True when this was a retry of an Idempotency-Key already answered: nothing new was recorded.
-    duplicate: bool,
+    pub(crate) duplicate: bool,
 }
 
 /// The command path every person command shares: role check, metadata, decide and append.
-async fn execute(
+pub(crate) async fn execute(
     state: &AppState,
     staff: &Staff,
     headers: &HeaderMap,
@@ -92,7 +91,7 @@ async fn execute(
     Ok(recorded(person_id, executed))
 }
 
-fn recorded(person_id: PersonId, executed: kokuho_ledger::Executed) -> (StatusCode, ApiJson<Recorded>) {
+pub(crate) fn recorded(person_id: PersonId, executed: kokuho_ledger::Executed) -> (StatusCode, ApiJson<Recorded>) {
     let status = if executed.outcome.duplicate { StatusCode::OK } else { StatusCode::CREATED };
     (
         status,
@@ -178,7 +177,7 @@ pub struct Found {
     atena_no: String,
 }
 
-fn parse_purpose(text: &str) -> Result<Purpose, ApiError> {
+pub(crate) fn parse_purpose(text: &str) -> Result<Purpose, ApiError> {
     text.parse().map_err(|error: kokuho_auth::UnknownPurpose| ApiError::bad_request("invalid_purpose", error.to_string()))
 }
 
@@ -337,52 +336,6 @@ pub(crate) async fn read(
         version: view.version,
         as_of: query.as_of.unwrap_or_else(|| state.ledger.now()),
     }))
-}
-
-#[derive(Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct Acquisition {
-    /// `moved_in`, `left_employee_insurance`, `birth`, `public_assistance_ended`
-    #[schema(value_type = String)]
-    reason: AcquisitionReason,
-    /// When it happened in the world; the first insured day follows from it by the reason's rule.
-    event_date: NaiveDate,
-    /// When the notification reached the city.
-    notified_on: NaiveDate,
-    /// Where the notification came from (入手元), e.g. `person_or_agent`.
-    source: String,
-    /// The law that allows recording it.
-    legal_basis: String,
-}
-
-/// Record that a person became insured (eligibility clerks, supervisors).
-#[utoipa::path(post, path = "/v1/{tenant}/persons/{person_id}/eligibility", request_body = Acquisition, security(("session" = [])),
-    params(("tenant" = String, Path, description = "local government code"), ("person_id" = Uuid, Path, description = "the person"),
-           ("Idempotency-Key" = Option<String>, Header, description = "a retry with the same key returns the first result")),
-    responses(
-        (status = 201, description = "Recorded", body = Recorded),
-        (status = 404, description = "`person_not_found`", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`already_insured`", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`date_in_future`, `invalid_body`", body = Problem, content_type = "application/problem+json"),
-    ))]
-pub(crate) async fn acquire_eligibility(
-    State(state): State<AppState>,
-    staff: Staff,
-    headers: HeaderMap,
-    ApiPath(path): ApiPath<PersonPath>,
-    ApiJson(body): ApiJson<Acquisition>,
-) -> Result<(StatusCode, ApiJson<Recorded>), ApiError> {
-    let command = PersonCommand::AcquireEligibility {
-        period_id: Uuid::now_v7(),
-        reason: body.reason,
-        event_date: body.event_date,
-        notified_on: body.notified_on,
-        acquisition: kokuho_events::Acquisition { source: body.source, legal_basis: body.legal_basis },
-        former_municipality: None,
-        loss: None,
-    };
-    let roles = [Role::EligibilityClerk, Role::Supervisor];
-    execute(&state, &staff, &headers, &roles, Purpose::Eligibility, PersonId::from_uuid(path.person_id), command).await
 }
 
 #[derive(Deserialize, ToSchema)]

@@ -1,0 +1,1135 @@
+//! Eligibility (資格): acquisitions and losses with their reasons and derived dates, corrections
+//! and withdrawals (new events that supersede earlier ones, which the ledger keeps), death,
+//! income reported by the resident-tax department, certificates (資格確認書); the bitemporal
+//! question "as recorded at `as_of`, was this person insured on `on`?", and a person's full
+//! timeline for auditors.
+//!
+//! Every command that can change a 70–74 share (前期高齢者) re-decides it for each person it
+//! touches (see [`redecide_elderly_shares`]). Every answer that shows something of a person
+//! appends its access event before it is sent (architecture invariant 8).
+
+use std::collections::{BTreeSet, HashMap};
+
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::routing::{get, post};
+use axum::Router;
+use chrono::{DateTime, NaiveDate, Utc};
+use kokuho_auth::{Purpose, Role};
+use kokuho_domain::eligibility::{elderly_share_starts_on, next_elderly_share_redecision, MoveContinuity};
+use kokuho_domain::person::{CertificateStatus, InsuredPeriod, LossNotice, PersonCommand};
+use kokuho_domain::share::{in_elderly_share, ShareRule};
+use kokuho_domain::{PersonId, Rejection, TenantCode};
+use kokuho_events::{
+    AcquisitionReason, CorrectionReason, FormerMunicipality, IncomeFigures, LedgerEvent, LossReason, PersonalDataAccessed,
+};
+use kokuho_ledger::{jst_date, Executed};
+use kokuho_projections::models::Households;
+use kokuho_store::{CommandMeta, Decrypt, PersonalData};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+use super::persons::{command_meta, parse_purpose, recorded, PersonPath, Recorded, READ_PURPOSES};
+use crate::auth::Staff;
+use crate::error::Problem;
+use crate::json::{ApiPath, ApiQuery};
+use crate::{ApiError, ApiJson, AppState};
+
+/// Who may record a kind of fact, and the affair the command is recorded under.
+struct Affair {
+    roles: &'static [Role],
+    purpose: Purpose,
+}
+
+/// Eligibility facts: the eligibility affair and its supervisors.
+const ELIGIBILITY: Affair = Affair { roles: &[Role::EligibilityClerk, Role::Supervisor], purpose: Purpose::Eligibility };
+/// Income reported by the resident-tax department: the assessment affair.
+const INCOME: Affair = Affair { roles: &[Role::TaxClerk, Role::Supervisor], purpose: Purpose::Assessment };
+
+pub(crate) fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/v1/{tenant}/persons/{person_id}/eligibility", post(acquire_eligibility).get(eligibility))
+        .route("/v1/{tenant}/persons/{person_id}/eligibility/loss", post(lose_eligibility))
+        .route("/v1/{tenant}/persons/{person_id}/eligibility/{period_id}/correction", post(correct_eligibility))
+        .route("/v1/{tenant}/persons/{person_id}/eligibility/{period_id}/withdrawal", post(withdraw_eligibility))
+        .route("/v1/{tenant}/persons/{person_id}/death", post(record_death))
+        .route("/v1/{tenant}/persons/{person_id}/income", post(report_income))
+        .route("/v1/{tenant}/persons/{person_id}/certificates", post(issue_certificate))
+        .route("/v1/{tenant}/persons/{person_id}/timeline", get(timeline))
+}
+
+/// `/v1/{tenant}/persons/{person_id}/eligibility/{period_id}/…`
+#[derive(Deserialize)]
+pub struct PeriodPath {
+    #[allow(dead_code)] // matched by the Staff extractor; named here so the path deserializes
+    tenant: String,
+    person_id: Uuid,
+    period_id: Uuid,
+}
+
+fn internal(error: impl std::fmt::Display) -> ApiError {
+    ApiError::Internal(error.to_string())
+}
+
+/// An id derived from (tenant, member, Idempotency-Key), so that a retried command names what
+/// the first attempt created; without a key, a new one.
+pub(crate) fn id_from_key(kind: &str, staff: &Staff, headers: &HeaderMap) -> Uuid {
+    match headers.get("idempotency-key").and_then(|value| value.to_str().ok()) {
+        Some(key) => {
+            use sha2::Digest;
+            let digest =
+                sha2::Sha256::digest(format!("kokuho {kind} id/{}/{}/{key}", staff.principal.tenant, staff.principal.user_id));
+            let bytes: [u8; 16] = digest[..16].try_into().expect("a SHA-256 digest has 32 bytes");
+            Uuid::new_v8(bytes)
+        }
+        None => Uuid::now_v7(),
+    }
+}
+
+/// The events a command recorded: those it appended, or for a retried Idempotency-Key those the
+/// first attempt appended (read back from the person's stream).
+async fn command_events(state: &AppState, tenant: TenantCode, person_id: PersonId, executed: &Executed) -> Result<Vec<LedgerEvent>, ApiError> {
+    if !executed.events.is_empty() {
+        return Ok(executed.events.clone());
+    }
+    let view = state.ledger.replay(tenant, person_id, None, Decrypt::No).await?;
+    let range = executed.outcome.first_position..=executed.outcome.last_position;
+    let events: Vec<LedgerEvent> = view.events.into_iter().filter(|(recorded, _)| range.contains(&recorded.position)).map(|(_, event)| event).collect();
+    if events.is_empty() {
+        return Err(ApiError::BadRequest {
+            status: StatusCode::UNPROCESSABLE_ENTITY,
+            code: "idempotency_key_reused",
+            detail: "this Idempotency-Key was already used for a command on another record".into(),
+        });
+    }
+    Ok(events)
+}
+
+/// The members of `person_id`'s household on each of `dates` (the person included), by what
+/// is recorded now; just the person when they belong to none.
+async fn household_members_on(state: &AppState, tenant: TenantCode, person_id: Uuid, dates: &[NaiveDate]) -> Result<BTreeSet<Uuid>, ApiError> {
+    state.projector.catch_up(tenant).await.map_err(internal)?;
+    let candidates = Households::households_of_person(state.store.db(), &tenant.to_string(), person_id).await.map_err(internal)?;
+    let mut members = BTreeSet::from([person_id]);
+    for household_id in candidates {
+        let view = state.ledger.replay_household(tenant, household_id, None).await?;
+        for on in dates {
+            let on_that_day = view.state.members_on(*on);
+            if on_that_day.contains(&person_id) {
+                members.extend(on_that_day);
+            }
+        }
+    }
+    Ok(members)
+}
+
+/// Re-decides the 70–74 share (domain.md §4) of each of `persons` after a change that took
+/// effect on `changed_on` (valid time): on each change date, on every 1 August since the
+/// earliest (the yearly re-decision, whose income year differs), on the first day of the
+/// 70–74 share when it falls after the change, and today. A retroactive change can move the
+/// share of every day since, so deciding only on the change date would leave later decisions
+/// standing on the old facts; deciding today as well makes the decision in force now follow
+/// the record now. Only days the person is aged 70–74 are decided, and
+/// [`kokuho_ledger::Ledger::decide_elderly_share`] records nothing when the share in force
+/// already says the same. Decisions are recorded in date order, with the command's actor and
+/// purpose and without its Idempotency-Key (a retry of the command re-runs this, recording only
+/// what is still missing).
+pub(crate) async fn redecide_elderly_shares(
+    state: &AppState,
+    tenant: TenantCode,
+    persons: &BTreeSet<Uuid>,
+    changed_on: &[NaiveDate],
+    meta: &CommandMeta,
+) -> Result<(), ApiError> {
+    let today = jst_date(state.ledger.now());
+    let mut dates: BTreeSet<NaiveDate> = changed_on.iter().copied().filter(|day| *day <= today).collect();
+    let Some(earliest) = dates.first().copied() else { return Ok(()) };
+    dates.insert(today);
+    let mut august = next_elderly_share_redecision(earliest);
+    while august <= today {
+        dates.insert(august);
+        august = next_elderly_share_redecision(august);
+    }
+    state.projector.catch_up(tenant).await.map_err(internal)?;
+    let rules = state.ledger.rules().rules.clone();
+    let meta = CommandMeta { idempotency_key: None, ..meta.clone() };
+    for person in persons {
+        let person_id = PersonId::from_uuid(*person);
+        let view = state.ledger.replay(tenant, person_id, None, Decrypt::Yes).await?;
+        // Without a readable date of birth (erased) there is no age, so no 70–74 share.
+        let Some(date_of_birth) = view.state.date_of_birth() else { continue };
+        let mut days = dates.clone();
+        let reaches_70 = elderly_share_starts_on(date_of_birth);
+        if earliest < reaches_70 && reaches_70 <= today {
+            days.insert(reaches_70);
+        }
+        let candidates = Households::households_of_person(state.store.db(), &tenant.to_string(), *person).await.map_err(internal)?;
+        for on in days.into_iter().filter(|on| in_elderly_share(date_of_birth, *on, &rules)) {
+            state.ledger.decide_elderly_share(tenant, person_id, on, &candidates, meta.clone()).await?;
+        }
+    }
+    Ok(())
+}
+
+/// The dates on which the recorded events changed the person's eligibility or death.
+fn change_dates(events: &[LedgerEvent]) -> Vec<NaiveDate> {
+    let mut dates = Vec::new();
+    for event in events {
+        match event {
+            LedgerEvent::EligibilityAcquired(e) => dates.push(e.effective_on),
+            LedgerEvent::EligibilityLost(e) => dates.push(e.lost_on),
+            LedgerEvent::EligibilityCorrected(e) => {
+                dates.push(e.start.effective_on);
+                dates.extend(e.end.as_ref().map(|end| end.lost_on));
+            }
+            LedgerEvent::PersonDied(e) => dates.push(e.died_on),
+            _ => {}
+        }
+    }
+    dates
+}
+
+fn period_dates(period: &InsuredPeriod) -> Vec<NaiveDate> {
+    let mut dates = vec![period.start.effective_on];
+    dates.extend(period.end.as_ref().map(|end| end.lost_on));
+    dates
+}
+
+/// Executes a person command, then re-decides the 70–74 shares it may have changed: the
+/// person's and their household's on the dates it changed (and on `extra_dates`, e.g. a
+/// corrected period's former dates).
+async fn execute_and_redecide(
+    state: &AppState,
+    staff: &Staff,
+    headers: &HeaderMap,
+    affair: Affair,
+    person_id: PersonId,
+    command: PersonCommand,
+    extra_dates: Vec<NaiveDate>,
+) -> Result<(Executed, Vec<LedgerEvent>), ApiError> {
+    staff.require_role(state, affair.roles).await?;
+    let meta = command_meta(staff, affair.purpose, headers)?;
+    let tenant = staff.principal.tenant;
+    let executed = state.ledger.execute(tenant, person_id, command, meta.clone()).await?;
+    let events = command_events(state, tenant, person_id, &executed).await?;
+    let mut dates = change_dates(&events);
+    dates.extend(extra_dates);
+    for event in &events {
+        if let LedgerEvent::IncomeReported(e) = event {
+            // The income of year Y decides the 70–74 share from 1 August of Y + 1.
+            dates.extend(NaiveDate::from_ymd_opt(e.income_year + 1, 8, 1));
+        }
+    }
+    if !dates.is_empty() {
+        let persons = household_members_on(state, tenant, person_id.as_uuid(), &dates).await?;
+        redecide_elderly_shares(state, tenant, &persons, &dates, &meta).await?;
+    }
+    Ok((executed, events))
+}
+
+fn status_of(executed: &Executed) -> StatusCode {
+    if executed.outcome.duplicate {
+        StatusCode::OK
+    } else {
+        StatusCode::CREATED
+    }
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FormerMunicipalityBody {
+    /// The former city's 6-digit local government code.
+    municipality_code: String,
+    /// The first day the person was no longer insured there (its 資格喪失日).
+    lost_on: NaiveDate,
+}
+
+impl From<FormerMunicipalityBody> for FormerMunicipality {
+    fn from(body: FormerMunicipalityBody) -> FormerMunicipality {
+        FormerMunicipality { municipality_code: body.municipality_code, lost_on: body.lost_on }
+    }
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LossNoticeBody {
+    /// `moved_out`, `joined_employee_insurance`, `death`, `public_assistance_started`, `reached_late_stage_elderly`
+    #[schema(value_type = String)]
+    reason: LossReason,
+    /// When it happened; leave it out for `reached_late_stage_elderly` (the 75th birthday).
+    event_date: Option<NaiveDate>,
+    notified_on: NaiveDate,
+}
+
+impl From<LossNoticeBody> for LossNotice {
+    fn from(body: LossNoticeBody) -> LossNotice {
+        LossNotice { reason: body.reason, event_date: body.event_date, notified_on: body.notified_on }
+    }
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AcquisitionBody {
+    /// `moved_in`, `left_employee_insurance`, `birth`, `public_assistance_ended`
+    #[schema(value_type = String)]
+    reason: AcquisitionReason,
+    /// When it happened in the world; the first insured day follows from it by the reason's rule.
+    event_date: NaiveDate,
+    /// When the notification reached the city.
+    notified_on: NaiveDate,
+    /// Where the notification came from (入手元), e.g. `person_or_agent`.
+    source: String,
+    /// The law that allows recording it.
+    legal_basis: String,
+    /// For a move from another city of the prefecture (`moved_in` only).
+    former_municipality: Option<FormerMunicipalityBody>,
+    /// For a retroactive period that has already ended.
+    loss: Option<LossNoticeBody>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct AcquisitionRecorded {
+    person_id: Uuid,
+    position: i64,
+    recorded_at: DateTime<Utc>,
+    duplicate: bool,
+    /// Names the period for its loss, corrections and withdrawal.
+    period_id: Uuid,
+    /// The first day insured, derived from `event_date` by the reason's rule.
+    effective_on: NaiveDate,
+    /// Notified more than 14 days after the event (the dates still hold).
+    notification_late: bool,
+    /// The first day not insured, when a loss was given.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    lost_on: Option<NaiveDate>,
+}
+
+/// Record that a person became insured, possibly retroactively and already ended (eligibility
+/// clerks, supervisors). With an Idempotency-Key the period id is derived from it, so a retry
+/// names the same period.
+#[utoipa::path(post, path = "/v1/{tenant}/persons/{person_id}/eligibility", request_body = AcquisitionBody, security(("session" = [])),
+    params(("tenant" = String, Path, description = "local government code"), ("person_id" = Uuid, Path, description = "the person"),
+           ("Idempotency-Key" = Option<String>, Header, description = "a retry with the same key returns the first result")),
+    responses(
+        (status = 201, description = "Recorded", body = AcquisitionRecorded),
+        (status = 403, description = "`role_not_permitted`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`person_not_found`", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`already_insured`, `overlapping_period`", body = Problem, content_type = "application/problem+json"),
+        (status = 410, description = "`person_erased`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`date_in_future`, `date_beyond_rule`, `loss_before_acquisition`, `person_deceased`, `field_not_applicable`, `event_date_not_the_rule`, `empty_field`, `invalid_body`", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub(crate) async fn acquire_eligibility(
+    State(state): State<AppState>,
+    staff: Staff,
+    headers: HeaderMap,
+    ApiPath(path): ApiPath<PersonPath>,
+    ApiJson(body): ApiJson<AcquisitionBody>,
+) -> Result<(StatusCode, ApiJson<AcquisitionRecorded>), ApiError> {
+    let person_id = PersonId::from_uuid(path.person_id);
+    let command = PersonCommand::AcquireEligibility {
+        period_id: id_from_key("period", &staff, &headers),
+        reason: body.reason,
+        event_date: body.event_date,
+        notified_on: body.notified_on,
+        acquisition: kokuho_events::Acquisition { source: body.source, legal_basis: body.legal_basis },
+        former_municipality: body.former_municipality.map(Into::into),
+        loss: body.loss.map(Into::into),
+    };
+    let (executed, events) =
+        execute_and_redecide(&state, &staff, &headers, ELIGIBILITY, person_id, command, Vec::new()).await?;
+    let Some(acquired) = events.iter().find_map(|e| match e {
+        LedgerEvent::EligibilityAcquired(acquired) => Some(acquired),
+        _ => None,
+    }) else {
+        return Err(internal("an acquisition recorded no EligibilityAcquired"));
+    };
+    let lost_on = events.iter().find_map(|e| match e {
+        LedgerEvent::EligibilityLost(lost) => Some(lost.lost_on),
+        _ => None,
+    });
+    Ok((
+        status_of(&executed),
+        ApiJson(AcquisitionRecorded {
+            person_id: person_id.as_uuid(),
+            position: executed.outcome.last_position,
+            recorded_at: executed.outcome.recorded_at,
+            duplicate: executed.outcome.duplicate,
+            period_id: acquired.period_id,
+            effective_on: acquired.effective_on,
+            notification_late: acquired.notification_late,
+            lost_on,
+        }),
+    ))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LossBody {
+    /// `moved_out`, `joined_employee_insurance`, `death`, `public_assistance_started`, `reached_late_stage_elderly`
+    #[schema(value_type = String)]
+    reason: LossReason,
+    /// When it happened; leave it out for `reached_late_stage_elderly` (the 75th birthday).
+    event_date: Option<NaiveDate>,
+    notified_on: NaiveDate,
+    source: String,
+    legal_basis: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct LossRecorded {
+    person_id: Uuid,
+    position: i64,
+    recorded_at: DateTime<Utc>,
+    duplicate: bool,
+    /// The period that ended.
+    period_id: Uuid,
+    /// The first day not insured, derived from the event's date by the reason's rule.
+    lost_on: NaiveDate,
+    notification_late: bool,
+}
+
+fn loss_recorded(person_id: PersonId, executed: &Executed, events: &[LedgerEvent]) -> Result<LossRecorded, ApiError> {
+    let Some(lost) = events.iter().find_map(|e| match e {
+        LedgerEvent::EligibilityLost(lost) => Some(lost),
+        _ => None,
+    }) else {
+        return Err(internal("a loss recorded no EligibilityLost"));
+    };
+    Ok(LossRecorded {
+        person_id: person_id.as_uuid(),
+        position: executed.outcome.last_position,
+        recorded_at: executed.outcome.recorded_at,
+        duplicate: executed.outcome.duplicate,
+        period_id: lost.period_id,
+        lost_on: lost.lost_on,
+        notification_late: lost.notification_late,
+    })
+}
+
+/// Record that a person's open insured period ended (eligibility clerks, supervisors). A loss
+/// by death also records the death. Certificates of the period are invalid from `lost_on`.
+#[utoipa::path(post, path = "/v1/{tenant}/persons/{person_id}/eligibility/loss", request_body = LossBody, security(("session" = [])),
+    params(("tenant" = String, Path, description = "local government code"), ("person_id" = Uuid, Path, description = "the person"),
+           ("Idempotency-Key" = Option<String>, Header, description = "a retry with the same key returns the first result")),
+    responses(
+        (status = 201, description = "Recorded", body = LossRecorded),
+        (status = 403, description = "`role_not_permitted`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`person_not_found`", body = Problem, content_type = "application/problem+json"),
+        (status = 410, description = "`person_erased`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`not_insured`, `loss_before_acquisition`, `date_in_future`, `date_beyond_rule`, `event_date_not_the_rule`, `empty_field`, `invalid_body`", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub(crate) async fn lose_eligibility(
+    State(state): State<AppState>,
+    staff: Staff,
+    headers: HeaderMap,
+    ApiPath(path): ApiPath<PersonPath>,
+    ApiJson(body): ApiJson<LossBody>,
+) -> Result<(StatusCode, ApiJson<LossRecorded>), ApiError> {
+    let person_id = PersonId::from_uuid(path.person_id);
+    let command = PersonCommand::LoseEligibility {
+        loss: LossNotice { reason: body.reason, event_date: body.event_date, notified_on: body.notified_on },
+        acquisition: kokuho_events::Acquisition { source: body.source, legal_basis: body.legal_basis },
+    };
+    let (executed, events) =
+        execute_and_redecide(&state, &staff, &headers, ELIGIBILITY, person_id, command, Vec::new()).await?;
+    Ok((status_of(&executed), ApiJson(loss_recorded(person_id, &executed, &events)?)))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CorrectionBody {
+    /// The acquisition reason as it should have been recorded.
+    #[schema(value_type = String)]
+    reason: AcquisitionReason,
+    event_date: NaiveDate,
+    notified_on: NaiveDate,
+    former_municipality: Option<FormerMunicipalityBody>,
+    /// The loss as it should have been recorded; leave it out to make the period open again.
+    loss: Option<LossNoticeBody>,
+    /// `entry_error`, `new_evidence`, `retroactive_notification`
+    #[schema(value_type = String)]
+    correction_reason: CorrectionReason,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct CorrectionRecorded {
+    person_id: Uuid,
+    position: i64,
+    recorded_at: DateTime<Utc>,
+    duplicate: bool,
+    period_id: Uuid,
+    /// The period's first insured day as now recorded.
+    effective_on: NaiveDate,
+    /// Its first day not insured as now recorded; `null` when open.
+    lost_on: Option<NaiveDate>,
+    notification_late: bool,
+}
+
+/// Restate a recorded period (eligibility clerks, supervisors). The correction supersedes the
+/// period's acquisition, loss and earlier corrections in every answer; the ledger and the
+/// timeline keep them all.
+#[utoipa::path(post, path = "/v1/{tenant}/persons/{person_id}/eligibility/{period_id}/correction", request_body = CorrectionBody, security(("session" = [])),
+    params(("tenant" = String, Path, description = "local government code"), ("person_id" = Uuid, Path, description = "the person"),
+           ("period_id" = Uuid, Path, description = "the period to restate"),
+           ("Idempotency-Key" = Option<String>, Header, description = "a retry with the same key returns the first result")),
+    responses(
+        (status = 201, description = "Recorded", body = CorrectionRecorded),
+        (status = 403, description = "`role_not_permitted`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`person_not_found`, `period_not_found`", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`already_insured`, `overlapping_period`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`loss_before_acquisition`, `date_in_future`, `date_beyond_rule`, `field_not_applicable`, `invalid_body`", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub(crate) async fn correct_eligibility(
+    State(state): State<AppState>,
+    staff: Staff,
+    headers: HeaderMap,
+    ApiPath(path): ApiPath<PeriodPath>,
+    ApiJson(body): ApiJson<CorrectionBody>,
+) -> Result<(StatusCode, ApiJson<CorrectionRecorded>), ApiError> {
+    let person_id = PersonId::from_uuid(path.person_id);
+    let before = state.ledger.replay(staff.principal.tenant, person_id, None, Decrypt::No).await?;
+    let former_dates = before.state.period(path.period_id).map(period_dates).unwrap_or_default();
+    let command = PersonCommand::CorrectEligibility {
+        period_id: path.period_id,
+        reason: body.reason,
+        event_date: body.event_date,
+        notified_on: body.notified_on,
+        former_municipality: body.former_municipality.map(Into::into),
+        loss: body.loss.map(Into::into),
+        correction_reason: body.correction_reason,
+    };
+    let (executed, events) =
+        execute_and_redecide(&state, &staff, &headers, ELIGIBILITY, person_id, command, former_dates).await?;
+    let Some(corrected) = events.iter().find_map(|e| match e {
+        LedgerEvent::EligibilityCorrected(corrected) => Some(corrected),
+        _ => None,
+    }) else {
+        return Err(internal("a correction recorded no EligibilityCorrected"));
+    };
+    Ok((
+        status_of(&executed),
+        ApiJson(CorrectionRecorded {
+            person_id: person_id.as_uuid(),
+            position: executed.outcome.last_position,
+            recorded_at: executed.outcome.recorded_at,
+            duplicate: executed.outcome.duplicate,
+            period_id: corrected.period_id,
+            effective_on: corrected.start.effective_on,
+            lost_on: corrected.end.as_ref().map(|end| end.lost_on),
+            notification_late: corrected.start.notification_late,
+        }),
+    ))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WithdrawalBody {
+    /// `entry_error`, `new_evidence`, `retroactive_notification`
+    #[schema(value_type = String)]
+    correction_reason: CorrectionReason,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct WithdrawalRecorded {
+    person_id: Uuid,
+    position: i64,
+    recorded_at: DateTime<Utc>,
+    duplicate: bool,
+    /// The period that is no longer in effect (the ledger keeps its entries).
+    period_id: Uuid,
+}
+
+/// Withdraw a recorded period: it never existed (eligibility clerks, supervisors). Its
+/// certificates are invalid from then on; the timeline keeps its entries.
+#[utoipa::path(post, path = "/v1/{tenant}/persons/{person_id}/eligibility/{period_id}/withdrawal", request_body = WithdrawalBody, security(("session" = [])),
+    params(("tenant" = String, Path, description = "local government code"), ("person_id" = Uuid, Path, description = "the person"),
+           ("period_id" = Uuid, Path, description = "the period to withdraw"),
+           ("Idempotency-Key" = Option<String>, Header, description = "a retry with the same key returns the first result")),
+    responses(
+        (status = 201, description = "Recorded", body = WithdrawalRecorded),
+        (status = 403, description = "`role_not_permitted`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`person_not_found`, `period_not_found`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`invalid_body`", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub(crate) async fn withdraw_eligibility(
+    State(state): State<AppState>,
+    staff: Staff,
+    headers: HeaderMap,
+    ApiPath(path): ApiPath<PeriodPath>,
+    ApiJson(body): ApiJson<WithdrawalBody>,
+) -> Result<(StatusCode, ApiJson<WithdrawalRecorded>), ApiError> {
+    let person_id = PersonId::from_uuid(path.person_id);
+    let before = state.ledger.replay(staff.principal.tenant, person_id, None, Decrypt::No).await?;
+    let former_dates = before.state.period(path.period_id).map(period_dates).unwrap_or_default();
+    let command = PersonCommand::WithdrawEligibility { period_id: path.period_id, correction_reason: body.correction_reason };
+    let (executed, _) =
+        execute_and_redecide(&state, &staff, &headers, ELIGIBILITY, person_id, command, former_dates).await?;
+    Ok((
+        status_of(&executed),
+        ApiJson(WithdrawalRecorded {
+            person_id: person_id.as_uuid(),
+            position: executed.outcome.last_position,
+            recorded_at: executed.outcome.recorded_at,
+            duplicate: executed.outcome.duplicate,
+            period_id: path.period_id,
+        }),
+    ))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DeathBody {
+    died_on: NaiveDate,
+    notified_on: NaiveDate,
+    source: String,
+    legal_basis: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct DeathRecorded {
+    person_id: Uuid,
+    position: i64,
+    recorded_at: DateTime<Utc>,
+    duplicate: bool,
+    /// The period the death ended (the day after death), `null` when the person was not insured.
+    period_id: Option<Uuid>,
+    lost_on: Option<NaiveDate>,
+}
+
+/// Record a death from the resident registry (eligibility clerks, supervisors). An open period
+/// ends the day after.
+#[utoipa::path(post, path = "/v1/{tenant}/persons/{person_id}/death", request_body = DeathBody, security(("session" = [])),
+    params(("tenant" = String, Path, description = "local government code"), ("person_id" = Uuid, Path, description = "the person"),
+           ("Idempotency-Key" = Option<String>, Header, description = "a retry with the same key returns the first result")),
+    responses(
+        (status = 201, description = "Recorded", body = DeathRecorded),
+        (status = 403, description = "`role_not_permitted`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`person_not_found`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`person_deceased`, `date_in_future`, `date_beyond_rule`, `loss_before_acquisition`, `invalid_body`", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub(crate) async fn record_death(
+    State(state): State<AppState>,
+    staff: Staff,
+    headers: HeaderMap,
+    ApiPath(path): ApiPath<PersonPath>,
+    ApiJson(body): ApiJson<DeathBody>,
+) -> Result<(StatusCode, ApiJson<DeathRecorded>), ApiError> {
+    let person_id = PersonId::from_uuid(path.person_id);
+    let command = PersonCommand::RecordDeath {
+        died_on: body.died_on,
+        notified_on: body.notified_on,
+        acquisition: kokuho_events::Acquisition { source: body.source, legal_basis: body.legal_basis },
+    };
+    let (executed, events) =
+        execute_and_redecide(&state, &staff, &headers, ELIGIBILITY, person_id, command, Vec::new()).await?;
+    let lost = events.iter().find_map(|e| match e {
+        LedgerEvent::EligibilityLost(lost) => Some(lost),
+        _ => None,
+    });
+    Ok((
+        status_of(&executed),
+        ApiJson(DeathRecorded {
+            person_id: person_id.as_uuid(),
+            position: executed.outcome.last_position,
+            recorded_at: executed.outcome.recorded_at,
+            duplicate: executed.outcome.duplicate,
+            period_id: lost.map(|lost| lost.period_id),
+            lost_on: lost.map(|lost| lost.lost_on),
+        }),
+    ))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct IncomeBody {
+    /// The calendar year the income was earned in (reported after it ended).
+    income_year: i32,
+    /// 総所得金額等, yen.
+    total_income_yen: i64,
+    /// 課税所得, yen.
+    taxable_income_yen: i64,
+    /// 給与収入, yen.
+    salary_income_yen: i64,
+    /// 公的年金等収入, yen.
+    pension_income_yen: i64,
+    /// Whether the person declared their income (申告).
+    declared: bool,
+    /// e.g. `resident_tax`.
+    source: String,
+    legal_basis: String,
+}
+
+/// Record a person's income of a year as the resident-tax department reported it (tax clerks,
+/// supervisors; for assessment). The figures are sealed with the person's key; a later report
+/// of the same year supersedes the earlier one.
+#[utoipa::path(post, path = "/v1/{tenant}/persons/{person_id}/income", request_body = IncomeBody, security(("session" = [])),
+    params(("tenant" = String, Path, description = "local government code"), ("person_id" = Uuid, Path, description = "the person"),
+           ("Idempotency-Key" = Option<String>, Header, description = "a retry with the same key returns the first result")),
+    responses(
+        (status = 201, description = "Recorded", body = Recorded),
+        (status = 403, description = "`role_not_permitted`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`person_not_found`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`income_year_not_ended`, `amount_negative`, `invalid_body`", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub(crate) async fn report_income(
+    State(state): State<AppState>,
+    staff: Staff,
+    headers: HeaderMap,
+    ApiPath(path): ApiPath<PersonPath>,
+    ApiJson(body): ApiJson<IncomeBody>,
+) -> Result<(StatusCode, ApiJson<Recorded>), ApiError> {
+    let person_id = PersonId::from_uuid(path.person_id);
+    let command = PersonCommand::ReportIncome {
+        income_year: body.income_year,
+        figures: IncomeFigures {
+            total_income_yen: body.total_income_yen,
+            taxable_income_yen: body.taxable_income_yen,
+            salary_income_yen: body.salary_income_yen,
+            pension_income_yen: body.pension_income_yen,
+            declared: body.declared,
+        },
+        acquisition: kokuho_events::Acquisition { source: body.source, legal_basis: body.legal_basis },
+    };
+    let (executed, _) =
+        execute_and_redecide(&state, &staff, &headers, INCOME, person_id, command, Vec::new()).await?;
+    Ok(recorded(person_id, executed))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CertificateBody {
+    certificate_no: String,
+    /// Valid from this day (the person must be insured on it).
+    issued_on: NaiveDate,
+    /// Valid through this day, unless the period is lost first.
+    valid_until: NaiveDate,
+}
+
+/// Issue an eligibility certificate (資格確認書) for the period covering `issued_on`
+/// (eligibility clerks, supervisors).
+#[utoipa::path(post, path = "/v1/{tenant}/persons/{person_id}/certificates", request_body = CertificateBody, security(("session" = [])),
+    params(("tenant" = String, Path, description = "local government code"), ("person_id" = Uuid, Path, description = "the person"),
+           ("Idempotency-Key" = Option<String>, Header, description = "a retry with the same key returns the first result")),
+    responses(
+        (status = 201, description = "Recorded", body = Recorded),
+        (status = 403, description = "`role_not_permitted`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`person_not_found`", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`certificate_already_issued`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`not_insured`, `invalid_validity`, `empty_field`, `date_in_future`, `invalid_body`", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub(crate) async fn issue_certificate(
+    State(state): State<AppState>,
+    staff: Staff,
+    headers: HeaderMap,
+    ApiPath(path): ApiPath<PersonPath>,
+    ApiJson(body): ApiJson<CertificateBody>,
+) -> Result<(StatusCode, ApiJson<Recorded>), ApiError> {
+    let command = PersonCommand::IssueCertificate {
+        certificate_no: body.certificate_no,
+        issued_on: body.issued_on,
+        valid_until: body.valid_until,
+    };
+    super::persons::execute(&state, &staff, &headers, ELIGIBILITY.roles, ELIGIBILITY.purpose, PersonId::from_uuid(path.person_id), command).await
+}
+
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct EligibilityQuery {
+    /// The NHI affair this read is for; the caller's role must serve it.
+    purpose: String,
+    /// Answer as the ledger had it recorded at this instant (RFC 3339); default now.
+    as_of: Option<DateTime<Utc>>,
+    /// The day asked about (valid time); default today in Japan.
+    on: Option<NaiveDate>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct PeriodStartBody {
+    /// `moved_in`, `left_employee_insurance`, `birth`, `public_assistance_ended`
+    reason: String,
+    event_date: NaiveDate,
+    notified_on: NaiveDate,
+    notification_late: bool,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct PeriodEndBody {
+    /// `moved_out`, `joined_employee_insurance`, `death`, `public_assistance_started`, `reached_late_stage_elderly`
+    reason: String,
+    event_date: NaiveDate,
+    notified_on: NaiveDate,
+    notification_late: bool,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct FormerMunicipalityView {
+    municipality_code: String,
+    lost_on: NaiveDate,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct PeriodView {
+    period_id: Uuid,
+    /// First day insured.
+    effective_on: NaiveDate,
+    /// First day not insured; `null` while open.
+    lost_on: Option<NaiveDate>,
+    acquisition: PeriodStartBody,
+    loss: Option<PeriodEndBody>,
+    former_municipality: Option<FormerMunicipalityView>,
+    /// How many corrections restated this period (the timeline shows them).
+    corrections: u32,
+}
+
+fn name_of<T: Serialize>(value: &T) -> String {
+    serde_json::to_value(value).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
+}
+
+impl From<&InsuredPeriod> for PeriodView {
+    fn from(period: &InsuredPeriod) -> PeriodView {
+        PeriodView {
+            period_id: period.period_id,
+            effective_on: period.start.effective_on,
+            lost_on: period.end.as_ref().map(|end| end.lost_on),
+            acquisition: PeriodStartBody {
+                reason: name_of(&period.start.reason),
+                event_date: period.start.event_date,
+                notified_on: period.start.notified_on,
+                notification_late: period.start.notification_late,
+            },
+            loss: period.end.as_ref().map(|end| PeriodEndBody {
+                reason: name_of(&end.reason),
+                event_date: end.event_date,
+                notified_on: end.notified_on,
+                notification_late: end.notification_late,
+            }),
+            former_municipality: period
+                .former_municipality
+                .as_ref()
+                .map(|former| FormerMunicipalityView { municipality_code: former.municipality_code.clone(), lost_on: former.lost_on }),
+            corrections: period.corrections,
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct HouseholdOnDay {
+    household_id: Uuid,
+    /// The head on the day asked about (need not be insured: 擬制世帯主).
+    head_person_id: Option<Uuid>,
+    is_head: bool,
+    /// Members on the day asked about.
+    members: Vec<Uuid>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct CostShareView {
+    /// `two_tenths` or `three_tenths`
+    share: String,
+    tenths: u8,
+    /// `pre_school`, `standard` or `elderly`
+    rule: String,
+    /// For `elderly`: the calendar year whose income decided it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    income_year: Option<i32>,
+    /// For `elderly`: `no_member_at_threshold`, `kyu_tadashigaki_within_limit`,
+    /// `income_under_application_limit` or `active_income`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    basis: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct CertificateView {
+    certificate_no: String,
+    valid_from: NaiveDate,
+    valid_until: NaiveDate,
+    /// On the day asked about: `valid`, `not_yet_valid`, `expired` or `invalidated_by_loss`.
+    status: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct MoveContinuityView {
+    /// `continuous`, `gap` or `overlap`
+    kind: String,
+    /// Days insured by neither city (gap) or by both (overlap); 0 when continuous.
+    days: i64,
+    /// First such day (inclusive).
+    from: Option<NaiveDate>,
+    /// Last such day (inclusive).
+    to: Option<NaiveDate>,
+}
+
+impl From<MoveContinuity> for MoveContinuityView {
+    fn from(continuity: MoveContinuity) -> MoveContinuityView {
+        match continuity {
+            MoveContinuity::Continuous => MoveContinuityView { kind: "continuous".into(), days: 0, from: None, to: None },
+            MoveContinuity::Gap { days, from, to } => MoveContinuityView { kind: "gap".into(), days, from: Some(from), to: Some(to) },
+            MoveContinuity::Overlap { days, from, to } => {
+                MoveContinuityView { kind: "overlap".into(), days, from: Some(from), to: Some(to) }
+            }
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct EligibilityView {
+    person_id: Uuid,
+    /// The instant the answer is as recorded at.
+    as_of: DateTime<Utc>,
+    /// The day the answer is about.
+    on: NaiveDate,
+    /// Whether the person was insured on `on`, as recorded at `as_of`.
+    insured: bool,
+    /// The period covering `on`.
+    period: Option<PeriodView>,
+    /// Every period as recorded at `as_of` (corrections applied, withdrawals removed).
+    periods: Vec<PeriodView>,
+    household: Option<HouseholdOnDay>,
+    cost_share: Option<CostShareView>,
+    /// Why there is no cost share on `on` (e.g. `not_insured`, `date_beyond_rule`).
+    cost_share_refusal: Option<String>,
+    certificates: Vec<CertificateView>,
+    /// For a period that began with a move within the prefecture: how it meets the former city's.
+    move_continuity: Option<MoveContinuityView>,
+    /// The person's stream version this answer reflects.
+    version: i64,
+}
+
+pub(crate) async fn record_access(state: &AppState, staff: &Staff, person_id: Uuid, items: &[&str], purpose: Purpose) -> Result<(), ApiError> {
+    let access = LedgerEvent::PersonalDataAccessed(PersonalDataAccessed {
+        user_id: staff.principal.user_id,
+        role: staff.principal.role.as_str().to_owned(),
+        person_id,
+        items: items.iter().map(|item| (*item).to_owned()).collect(),
+        purpose: purpose.as_str().to_owned(),
+    });
+    let meta = CommandMeta {
+        actor: staff.principal.actor(),
+        purpose: purpose.as_str().to_owned(),
+        correlation_id: Uuid::now_v7(),
+        causation_id: None,
+        idempotency_key: None,
+    };
+    state.ledger.record(staff.principal.tenant, format!("access-{person_id}"), &[access], meta).await?;
+    Ok(())
+}
+
+
+/// "As recorded at `as_of`, was this person insured on `on`?" — with the period, household,
+/// cost share and certificates of that day. The access is recorded before the answer is sent.
+#[utoipa::path(get, path = "/v1/{tenant}/persons/{person_id}/eligibility", security(("session" = [])),
+    params(("tenant" = String, Path, description = "local government code"), ("person_id" = Uuid, Path, description = "the person"), EligibilityQuery),
+    responses(
+        (status = 200, description = "The answer", body = EligibilityView),
+        (status = 400, description = "`invalid_purpose`, `invalid_query`", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`purpose_not_permitted`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`person_not_found`", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub(crate) async fn eligibility(
+    State(state): State<AppState>,
+    staff: Staff,
+    ApiPath(path): ApiPath<PersonPath>,
+    ApiQuery(query): ApiQuery<EligibilityQuery>,
+) -> Result<ApiJson<EligibilityView>, ApiError> {
+    let purpose = parse_purpose(&query.purpose)?;
+    staff.require_purpose(&state, purpose, READ_PURPOSES).await?;
+    let tenant = staff.principal.tenant;
+    let person_id = PersonId::from_uuid(path.person_id);
+    let as_of = query.as_of.unwrap_or_else(|| state.ledger.now());
+    let on = query.on.unwrap_or_else(|| jst_date(state.ledger.now()));
+    state.projector.catch_up(tenant).await.map_err(internal)?;
+    let candidates = Households::households_of_person(state.store.db(), &tenant.to_string(), person_id.as_uuid()).await.map_err(internal)?;
+    let answer = state.ledger.eligibility_on(tenant, person_id, Some(as_of), on, &candidates).await?;
+    if answer.person.state.registered.is_none() {
+        return Err(Rejection::PersonNotFound { person_id }.into());
+    }
+    let household = answer.household.as_ref().map(|view| {
+        let head = view.state.head_on(on);
+        HouseholdOnDay {
+            household_id: view.household_id,
+            head_person_id: head,
+            is_head: head == Some(person_id.as_uuid()),
+            members: view.state.members_on(on),
+        }
+    });
+    let (cost_share, cost_share_refusal) = match &answer.share {
+        Ok(share) => {
+            let (rule, income_year, basis) = match &share.rule {
+                ShareRule::PreSchool => ("pre_school", None, None),
+                ShareRule::Standard => ("standard", None, None),
+                ShareRule::Elderly { income_year, basis, .. } => {
+                    let basis = serde_json::to_value(basis).ok().and_then(|v| v.get("basis").and_then(|b| b.as_str()).map(str::to_owned));
+                    ("elderly", Some(*income_year), basis)
+                }
+            };
+            let view = CostShareView { share: name_of(&share.share), tenths: share.share.tenths(), rule: rule.into(), income_year, basis };
+            (Some(view), None)
+        }
+        Err(rejection) => (None, Some(rejection.code().to_owned())),
+    };
+    let certificates = answer
+        .certificates
+        .iter()
+        .map(|(certificate, status)| CertificateView {
+            certificate_no: certificate.certificate_no.clone(),
+            valid_from: certificate.valid_from,
+            valid_until: certificate.valid_until,
+            status: match status {
+                CertificateStatus::Valid => "valid",
+                CertificateStatus::NotYetValid => "not_yet_valid",
+                CertificateStatus::Expired => "expired",
+                CertificateStatus::InvalidatedByLoss { .. } => "invalidated_by_loss",
+            }
+            .to_owned(),
+        })
+        .collect();
+    let view = EligibilityView {
+        person_id: person_id.as_uuid(),
+        as_of,
+        on,
+        insured: answer.period.is_some(),
+        period: answer.period.as_ref().map(PeriodView::from),
+        periods: answer.person.state.periods.iter().map(PeriodView::from).collect(),
+        household,
+        cost_share,
+        cost_share_refusal,
+        certificates,
+        move_continuity: answer.move_continuity.map(MoveContinuityView::from),
+        version: answer.person.version,
+    };
+    // The access record first: if it cannot be committed, nothing is shown.
+    record_access(&state, &staff, person_id.as_uuid(), &["eligibility", "household", "cost_share", "certificates"], purpose).await?;
+    Ok(ApiJson(view))
+}
+
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct TimelineQuery {
+    /// Must be `audit`.
+    purpose: String,
+    /// The stream as recorded at this instant (RFC 3339); default now.
+    as_of: Option<DateTime<Utc>>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct TimelineEntry {
+    position: i64,
+    stream_version: i64,
+    recorded_at: DateTime<Utc>,
+    /// `staff:<user id>`, `citizen:<id>` or `system:<job>`.
+    actor: String,
+    purpose: String,
+    event_type: String,
+    /// The clear part of the event (never its personal part).
+    #[schema(value_type = Object)]
+    payload: serde_json::Value,
+    /// Whether the event has a personal part: `none`, `sealed` or `erased` (never shown here).
+    personal_part: String,
+    /// The position of the later event that restated or withdrew this entry (a correction or
+    /// withdrawal of its period, a later income report of the same year, a later 70–74 decision
+    /// from the same day); `null` while it stands.
+    superseded_by: Option<i64>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Timeline {
+    person_id: Uuid,
+    as_of: DateTime<Utc>,
+    version: i64,
+    events: Vec<TimelineEntry>,
+}
+
+/// Which entries of a stream later entries superseded: index → superseding position.
+fn superseded(events: &[(kokuho_store::RecordedEvent, LedgerEvent)]) -> HashMap<usize, i64> {
+    let mut superseded = HashMap::new();
+    let mut standing_periods: HashMap<Uuid, Vec<usize>> = HashMap::new();
+    let mut standing_incomes: HashMap<i32, usize> = HashMap::new();
+    let mut standing_shares: HashMap<NaiveDate, usize> = HashMap::new();
+    for (index, (recorded, event)) in events.iter().enumerate() {
+        match event {
+            LedgerEvent::EligibilityAcquired(e) => standing_periods.entry(e.period_id).or_default().push(index),
+            LedgerEvent::EligibilityLost(e) => standing_periods.entry(e.period_id).or_default().push(index),
+            LedgerEvent::EligibilityCorrected(e) => {
+                for earlier in standing_periods.remove(&e.period_id).unwrap_or_default() {
+                    superseded.insert(earlier, recorded.position);
+                }
+                standing_periods.insert(e.period_id, vec![index]);
+            }
+            LedgerEvent::EligibilityWithdrawn(e) => {
+                for earlier in standing_periods.remove(&e.period_id).unwrap_or_default() {
+                    superseded.insert(earlier, recorded.position);
+                }
+            }
+            LedgerEvent::IncomeReported(e) => {
+                if let Some(earlier) = standing_incomes.insert(e.income_year, index) {
+                    superseded.insert(earlier, recorded.position);
+                }
+            }
+            LedgerEvent::ElderlyCostShareDecided(e) => {
+                if let Some(earlier) = standing_shares.insert(e.valid_from, index) {
+                    superseded.insert(earlier, recorded.position);
+                }
+            }
+            _ => {}
+        }
+    }
+    superseded
+}
+
+/// A person's full timeline for auditors (auditors, supervisors; purpose `audit`): every event
+/// of their stream as recorded at `as_of`, with who recorded it and why, its clear payload, and
+/// which later event superseded it. The access is recorded before the answer is sent.
+#[utoipa::path(get, path = "/v1/{tenant}/persons/{person_id}/timeline", security(("session" = [])),
+    params(("tenant" = String, Path, description = "local government code"), ("person_id" = Uuid, Path, description = "the person"), TimelineQuery),
+    responses(
+        (status = 200, description = "The timeline in ledger order", body = Timeline),
+        (status = 400, description = "`invalid_purpose`, `invalid_query`", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`purpose_not_permitted`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`person_not_found`", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub(crate) async fn timeline(
+    State(state): State<AppState>,
+    staff: Staff,
+    ApiPath(path): ApiPath<PersonPath>,
+    ApiQuery(query): ApiQuery<TimelineQuery>,
+) -> Result<ApiJson<Timeline>, ApiError> {
+    let purpose = parse_purpose(&query.purpose)?;
+    staff.require_purpose(&state, purpose, &[Purpose::Audit]).await?;
+    let tenant = staff.principal.tenant;
+    let person_id = PersonId::from_uuid(path.person_id);
+    let as_of = query.as_of.unwrap_or_else(|| state.ledger.now());
+    let view = state.ledger.replay(tenant, person_id, Some(as_of), Decrypt::No).await?;
+    if view.events.is_empty() {
+        return Err(Rejection::PersonNotFound { person_id }.into());
+    }
+    let superseded = superseded(&view.events);
+    let events = view
+        .events
+        .iter()
+        .enumerate()
+        .map(|(index, (recorded, event))| {
+            // The decoded event re-encoded: the current schema's clear part, without `personal`.
+            let encoded = event.encode();
+            let payload = serde_json::from_slice(&encoded.payload).unwrap_or(serde_json::Value::Null);
+            TimelineEntry {
+                position: recorded.position,
+                stream_version: recorded.stream_version,
+                recorded_at: recorded.recorded_at,
+                actor: recorded.actor.clone(),
+                purpose: recorded.purpose.clone(),
+                event_type: recorded.event_type.clone(),
+                payload,
+                personal_part: match recorded.personal {
+                    PersonalData::None => "none",
+                    PersonalData::Erased => "erased",
+                    PersonalData::Sealed | PersonalData::Plain(_) => "sealed",
+                }
+                .to_owned(),
+                superseded_by: superseded.get(&index).copied(),
+            }
+        })
+        .collect();
+    record_access(&state, &staff, person_id.as_uuid(), &["timeline"], purpose).await?;
+    Ok(ApiJson(Timeline { person_id: person_id.as_uuid(), as_of, version: view.version, events }))
+}

@@ -1,0 +1,700 @@
+//! Eligibility, households, cost shares and certificates through the real router: every reason
+//! with its date rule, the two times (as recorded at `as_of`, in effect `on`), corrections that
+//! keep history, ages 70 and 75, moves, refusals with their codes, roles, and the same answers
+//! after a projection rebuild.
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::http::{header, Method, Request, StatusCode};
+use chrono::{DateTime, TimeDelta, Utc};
+use kokuho::Ledgerd;
+use kokuho_auth::Role;
+use serde_json::{json, Value};
+use tower::ServiceExt;
+use uuid::Uuid;
+
+use crate::harness::*;
+
+struct Api {
+    ledgerd: Ledgerd,
+    router: axum::Router,
+    clock: TestClock,
+    _db: TestDb,
+}
+
+impl Api {
+    async fn start() -> Api {
+        let db = TestDb::fresh().await;
+        let clock = TestClock::new();
+        let ticking = clock.clone();
+        let ledgerd = Ledgerd::open(&db.config(), Arc::new(move || ticking.now())).await.unwrap();
+        let router = kokuho_api::router(ledgerd.state());
+        Api { ledgerd, router, clock, _db: db }
+    }
+
+    async fn request(&self, method: Method, path: &str, token: &str, key: Option<&str>, body: Option<Value>) -> (StatusCode, Value) {
+        let mut request = Request::builder().method(method).uri(path).header(header::AUTHORIZATION, format!("Bearer {token}"));
+        if let Some(key) = key {
+            request = request.header("idempotency-key", key);
+        }
+        let request = match body {
+            Some(body) => request.header(header::CONTENT_TYPE, "application/json").body(Body::from(body.to_string())),
+            None => request.body(Body::empty()),
+        }
+        .unwrap();
+        let response = self.router.clone().oneshot(request).await.unwrap();
+        let status = response.status();
+        let problem = response.headers().get(header::CONTENT_TYPE).is_some_and(|v| v == "application/problem+json");
+        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX).await.unwrap();
+        let value: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        if status.is_client_error() || status.is_server_error() {
+            assert!(problem, "{status} is not problem+json: {value}");
+        }
+        (status, value)
+    }
+
+    async fn post(&self, token: &str, path: &str, body: Value) -> (StatusCode, Value) {
+        self.request(Method::POST, &format!("/v1/{KUMAGAYA}{path}"), token, None, Some(body)).await
+    }
+
+    async fn get(&self, token: &str, path: &str) -> (StatusCode, Value) {
+        self.request(Method::GET, &format!("/v1/{KUMAGAYA}{path}"), token, None, None).await
+    }
+
+    /// A POST that must succeed; answers its body.
+    async fn ok(&self, token: &str, path: &str, body: Value) -> Value {
+        let (status, answer) = self.post(token, path, body.clone()).await;
+        assert_eq!(status, StatusCode::CREATED, "POST {path} {body}: {answer}");
+        answer
+    }
+
+    async fn signed_in(&self, role: Role) -> (Uuid, String) {
+        let tenant = kokuho_domain::TenantCode::parse(KUMAGAYA).unwrap();
+        let login = format!("{}-{}", role.as_str(), &Uuid::new_v4().simple().to_string()[..6]);
+        let created = self.ledgerd.staff.create_user(tenant, &login, "テスト 職員", role, None).await.unwrap();
+        let totp = kokuho_auth::TotpSecret::from_bytes(*created.totp.secret().expose_bytes());
+        let body = json!({"login": login, "password": created.password.to_string(), "code": totp.code_at(self.clock.now())});
+        let request = Request::builder()
+            .method(Method::POST)
+            .uri(format!("/v1/{KUMAGAYA}/sessions"))
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(body.to_string()))
+            .unwrap();
+        let response = self.router.clone().oneshot(request).await.unwrap();
+        assert_eq!(response.status(), StatusCode::CREATED);
+        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX).await.unwrap();
+        let session: Value = serde_json::from_slice(&bytes).unwrap();
+        // The next sign-in gets a fresh TOTP step.
+        self.clock.advance(TimeDelta::seconds(30));
+        (created.user_id, session["token"].as_str().unwrap().to_owned())
+    }
+
+    /// Registers a person born on `born`; answers their id.
+    async fn person(&self, clerk: &str, born: &str) -> String {
+        let body = json!({
+            "atena_no": format!("A{}", &Uuid::new_v4().simple().to_string()[..8]),
+            "name": "熊谷 太郎", "name_kana": "クマガヤ タロウ", "sex": "male", "date_of_birth": born,
+            "address": "埼玉県熊谷市宮町二丁目47番地1", "source": "resident_registry", "legal_basis": "住民基本台帳法"
+        });
+        self.ok(clerk, "/persons", body).await["person_id"].as_str().unwrap().to_owned()
+    }
+
+    /// GET …/eligibility for `on`, as recorded at `as_of` (default now).
+    async fn eligibility(&self, token: &str, person: &str, on: &str, as_of: Option<DateTime<Utc>>) -> Value {
+        let as_of = as_of.map(|at| format!("&as_of={}", urlencode(&at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)))).unwrap_or_default();
+        let (status, answer) = self.get(token, &format!("/persons/{person}/eligibility?purpose=eligibility&on={on}{as_of}")).await;
+        assert_eq!(status, StatusCode::OK, "{answer}");
+        answer
+    }
+
+    async fn event_types(&self, stream: &str) -> Vec<String> {
+        let events = self.ledgerd.store.read_stream(kumagaya(), stream, kokuho_store::Decrypt::No).await.unwrap();
+        events.into_iter().map(|e| e.event_type).collect()
+    }
+}
+
+fn urlencode(text: &str) -> String {
+    text.replace('+', "%2B").replace(':', "%3A")
+}
+
+fn acquisition(reason: &str, event_date: &str, notified_on: &str) -> Value {
+    json!({"reason": reason, "event_date": event_date, "notified_on": notified_on, "source": "person_or_agent", "legal_basis": "国民健康保険法 第9条"})
+}
+
+fn loss(reason: &str, event_date: Option<&str>, notified_on: &str) -> Value {
+    let mut body = json!({"reason": reason, "notified_on": notified_on, "source": "person_or_agent", "legal_basis": "国民健康保険法 第9条"});
+    if let Some(event_date) = event_date {
+        body["event_date"] = json!(event_date);
+    }
+    body
+}
+
+fn recorded_at(answer: &Value) -> DateTime<Utc> {
+    answer["recorded_at"].as_str().unwrap().parse().unwrap()
+}
+
+/// Lets the wall clock the writer stamps `recorded_at` with move on.
+async fn tick() {
+    tokio::time::sleep(std::time::Duration::from_millis(3)).await;
+}
+
+#[tokio::test]
+async fn every_acquisition_reason_takes_effect_on_the_day_its_rule_gives() {
+    let api = Api::start().await;
+    let (_, clerk) = api.signed_in(Role::EligibilityClerk).await;
+    // (reason, date of birth, event date, first day insured, day before)
+    let table = [
+        ("moved_in", "1980-05-05", "2025-04-10", "2025-04-10", "2025-04-09"),
+        ("left_employee_insurance", "1980-05-05", "2025-03-31", "2025-04-01", "2025-03-31"),
+        ("birth", "2025-02-28", "2025-02-28", "2025-02-28", "2025-02-27"),
+        ("public_assistance_ended", "1980-05-05", "2025-12-31", "2025-12-31", "2025-12-30"),
+    ];
+    for (reason, born, event_date, effective_on, day_before) in table {
+        let person = api.person(&clerk, born).await;
+        let answer = api.ok(&clerk, &format!("/persons/{person}/eligibility"), acquisition(reason, event_date, event_date)).await;
+        assert_eq!((answer["effective_on"].as_str(), answer["notification_late"].as_bool()), (Some(effective_on), Some(false)), "{reason}");
+        assert!(answer["period_id"].is_string(), "{answer}");
+        let on = api.eligibility(&clerk, &person, effective_on, None).await;
+        assert_eq!(on["insured"], json!(true), "{reason}: {on}");
+        assert_eq!(on["period"]["acquisition"]["reason"], json!(reason));
+        assert_eq!(on["period"]["effective_on"], json!(effective_on));
+        assert_eq!(on["period"]["period_id"], answer["period_id"]);
+        let before = api.eligibility(&clerk, &person, day_before, None).await;
+        assert_eq!((before["insured"].as_bool(), &before["period"]), (Some(false), &Value::Null), "{reason}: {before}");
+    }
+}
+
+#[tokio::test]
+async fn every_loss_reason_ends_eligibility_on_the_day_its_rule_gives() {
+    let api = Api::start().await;
+    let (_, clerk) = api.signed_in(Role::EligibilityClerk).await;
+    // (reason, date of birth, event date (None: derived), first day not insured)
+    let table = [
+        ("moved_out", "1980-05-05", Some("2025-06-10"), "2025-06-11"),
+        ("joined_employee_insurance", "1980-05-05", Some("2025-06-30"), "2025-07-01"),
+        ("death", "1980-05-05", Some("2025-12-31"), "2026-01-01"),
+        ("public_assistance_started", "1980-05-05", Some("2025-06-01"), "2025-06-01"),
+        // The 75th birthday, by the rule setting `on_birthday`; no event date is typed in.
+        ("reached_late_stage_elderly", "1951-06-10", None, "2026-06-10"),
+    ];
+    for (reason, born, event_date, lost_on) in table {
+        let person = api.person(&clerk, born).await;
+        let acquired = api.ok(&clerk, &format!("/persons/{person}/eligibility"), acquisition("moved_in", "2025-04-01", "2025-04-01")).await;
+        let notified_on = event_date.unwrap_or(lost_on);
+        let answer = api.ok(&clerk, &format!("/persons/{person}/eligibility/loss"), loss(reason, event_date, notified_on)).await;
+        assert_eq!(answer["lost_on"], json!(lost_on), "{reason}: {answer}");
+        assert_eq!(answer["period_id"], acquired["period_id"]);
+        assert_eq!(answer["notification_late"], json!(false));
+        let last_day = (lost_on.parse::<chrono::NaiveDate>().unwrap() - TimeDelta::days(1)).to_string();
+        assert_eq!(api.eligibility(&clerk, &person, &last_day, None).await["insured"], json!(true), "{reason}");
+        let after = api.eligibility(&clerk, &person, lost_on, None).await;
+        assert_eq!(after["insured"], json!(false), "{reason}: {after}");
+        assert_eq!(after["cost_share_refusal"], json!("not_insured"));
+        assert_eq!(after["periods"][0]["loss"]["reason"], json!(reason));
+        assert_eq!(after["periods"][0]["lost_on"], json!(lost_on));
+        if reason == "death" {
+            assert!(api.event_types(&format!("person-{person}")).await.contains(&"PersonDied".to_owned()), "a loss by death records the death");
+        }
+        if reason == "reached_late_stage_elderly" {
+            assert_eq!(after["periods"][0]["loss"]["event_date"], json!("2026-06-10"), "the event date is the 75th birthday");
+        }
+    }
+
+    // A death recorded from the registry ends the open period the day after.
+    let person = api.person(&clerk, "1960-01-01").await;
+    api.ok(&clerk, &format!("/persons/{person}/eligibility"), acquisition("moved_in", "2025-04-01", "2025-04-01")).await;
+    let died = api.ok(&clerk, &format!("/persons/{person}/death"), json!({"died_on": "2025-08-14", "notified_on": "2025-08-15", "source": "resident_registry", "legal_basis": "住民基本台帳法"})).await;
+    assert_eq!(died["lost_on"], json!("2025-08-15"));
+    let after = api.eligibility(&clerk, &person, "2025-08-15", None).await;
+    assert_eq!((after["insured"].as_bool(), after["periods"][0]["loss"]["reason"].as_str()), (Some(false), Some("death")));
+}
+
+#[tokio::test]
+async fn a_late_notification_is_flagged_and_insured_on_the_real_date_only_as_of_its_recording() {
+    let api = Api::start().await;
+    let (_, clerk) = api.signed_in(Role::EligibilityClerk).await;
+    let person = api.person(&clerk, "1980-05-05").await;
+    tick().await;
+    // Moved in on 1 April, notified 20 June: 80 days late, effective from 1 April all the same.
+    let answer = api.ok(&clerk, &format!("/persons/{person}/eligibility"), acquisition("moved_in", "2025-04-01", "2025-06-20")).await;
+    assert_eq!((answer["effective_on"].as_str(), answer["notification_late"].as_bool()), (Some("2025-04-01"), Some(true)));
+    let at = recorded_at(&answer);
+    let before = api.eligibility(&clerk, &person, "2025-04-01", Some(at - TimeDelta::microseconds(1))).await;
+    assert_eq!(before["insured"], json!(false), "as recorded before the notification: {before}");
+    let after = api.eligibility(&clerk, &person, "2025-04-01", Some(at)).await;
+    assert_eq!(after["insured"], json!(true), "as recorded from the notification on: {after}");
+    assert_eq!(after["period"]["acquisition"]["notification_late"], json!(true));
+    assert_eq!(after["period"]["acquisition"]["notified_on"], json!("2025-06-20"));
+    // A notification within 14 days is not late.
+    let other = api.person(&clerk, "1980-05-05").await;
+    let on_time = api.ok(&clerk, &format!("/persons/{other}/eligibility"), acquisition("moved_in", "2025-04-01", "2025-04-15")).await;
+    assert_eq!(on_time["notification_late"], json!(false));
+}
+
+#[tokio::test]
+async fn a_correction_changes_the_answer_while_the_timeline_keeps_the_original() {
+    let api = Api::start().await;
+    let (_, clerk) = api.signed_in(Role::EligibilityClerk).await;
+    let (_, auditor) = api.signed_in(Role::Auditor).await;
+    let person = api.person(&clerk, "1980-05-05").await;
+    let acquired = api.ok(&clerk, &format!("/persons/{person}/eligibility"), acquisition("moved_in", "2025-04-10", "2025-04-10")).await;
+    let period = acquired["period_id"].as_str().unwrap().to_owned();
+    assert_eq!(api.eligibility(&clerk, &person, "2025-04-05", None).await["insured"], json!(false));
+    tick().await;
+    // The clerk typed the wrong day: the person moved in on 1 April.
+    let corrected = api
+        .ok(&clerk, &format!("/persons/{person}/eligibility/{period}/correction"),
+            json!({"reason": "moved_in", "event_date": "2025-04-01", "notified_on": "2025-04-10", "correction_reason": "entry_error"}))
+        .await;
+    assert_eq!((corrected["effective_on"].as_str(), corrected["lost_on"].as_str()), (Some("2025-04-01"), None));
+    let now = api.eligibility(&clerk, &person, "2025-04-05", None).await;
+    assert_eq!((now["insured"].as_bool(), now["period"]["corrections"].as_u64()), (Some(true), Some(1)), "{now}");
+    let then = api.eligibility(&clerk, &person, "2025-04-05", Some(recorded_at(&corrected) - TimeDelta::microseconds(1))).await;
+    assert_eq!(then["insured"], json!(false), "as recorded before the correction the answer stands: {then}");
+
+    let (status, timeline) = api.get(&auditor, &format!("/persons/{person}/timeline?purpose=audit")).await;
+    assert_eq!(status, StatusCode::OK, "{timeline}");
+    let events = timeline["events"].as_array().unwrap();
+    let types: Vec<&str> = events.iter().map(|e| e["event_type"].as_str().unwrap()).collect();
+    assert_eq!(types, ["PersonRegistered", "EligibilityAcquired", "EligibilityCorrected"]);
+    assert_eq!(events[1]["payload"]["event_date"], json!("2025-04-10"), "the original entry is kept");
+    assert_eq!(events[1]["superseded_by"], events[2]["position"]);
+    assert_eq!(events[2]["superseded_by"], Value::Null);
+    assert_eq!(events[2]["payload"]["start"]["effective_on"], json!("2025-04-01"));
+    assert!(events[0]["payload"].get("personal").is_none() && !events[0].to_string().contains("熊谷"), "no personal part: {}", events[0]);
+    assert_eq!(events[0]["personal_part"], json!("sealed"));
+    assert!(events[1]["actor"].as_str().unwrap().starts_with("staff:"));
+    assert_eq!(events[1]["purpose"], json!("eligibility"));
+
+    // A withdrawal: the period never existed; the timeline still holds every entry.
+    let withdrawn = api.ok(&clerk, &format!("/persons/{person}/eligibility/{period}/withdrawal"), json!({"correction_reason": "new_evidence"})).await;
+    let gone = api.eligibility(&clerk, &person, "2025-04-05", None).await;
+    assert_eq!((gone["insured"].as_bool(), gone["periods"].as_array().map(Vec::len)), (Some(false), Some(0)));
+    let (_, timeline) = api.get(&auditor, &format!("/persons/{person}/timeline?purpose=audit")).await;
+    let events = timeline["events"].as_array().unwrap();
+    assert_eq!(events.len(), 4);
+    assert_eq!(events[2]["superseded_by"], json!(withdrawn["position"]));
+    // The timeline as recorded before the correction.
+    let (_, earlier) = api
+        .get(&auditor, &format!("/persons/{person}/timeline?purpose=audit&as_of={}", urlencode(&(recorded_at(&corrected) - TimeDelta::microseconds(1)).to_rfc3339_opts(chrono::SecondsFormat::Micros, true))))
+        .await;
+    assert_eq!(earlier["events"].as_array().map(Vec::len), Some(2), "{earlier}");
+    assert_eq!(earlier["events"][1]["superseded_by"], Value::Null);
+    // Each read was recorded as an access.
+    let accesses = api.event_types(&format!("access-{person}")).await;
+    assert!(accesses.len() >= 6 && accesses.iter().all(|t| t == "PersonalDataAccessed"), "{accesses:?}");
+}
+
+#[tokio::test]
+async fn turning_70_changes_the_share_from_the_next_month_and_75_ends_eligibility_on_the_birthday() {
+    let api = Api::start().await;
+    let (_, clerk) = api.signed_in(Role::EligibilityClerk).await;
+    let (_, tax_clerk) = api.signed_in(Role::TaxClerk).await;
+    let (_, auditor) = api.signed_in(Role::Auditor).await;
+    // Born 1951-06-10: attains 70 on 2021-06-09 (2割 from 1 July 2021), 75 on 2026-06-10.
+    let person = api.person(&clerk, "1951-06-10").await;
+    api.ok(&clerk, &format!("/persons/{person}/eligibility"), acquisition("moved_in", "2020-04-01", "2020-04-01")).await;
+    let share = |answer: &Value| (answer["cost_share"]["share"].as_str().map(str::to_owned), answer["cost_share"]["rule"].as_str().map(str::to_owned));
+    let june = api.eligibility(&clerk, &person, "2021-06-30", None).await;
+    assert_eq!(share(&june), (Some("three_tenths".into()), Some("standard".into())), "{june}");
+    assert_eq!(june["cost_share"]["tenths"], json!(3));
+    let july = api.eligibility(&clerk, &person, "2021-07-01", None).await;
+    assert_eq!(share(&july), (Some("two_tenths".into()), Some("elderly".into())), "{july}");
+    assert_eq!((july["cost_share"]["basis"].as_str(), july["cost_share"]["income_year"].as_i64()), (Some("no_member_at_threshold"), Some(2019)));
+
+    // Income of 2024 at 現役並み: from the re-decision of 1 August 2025 the share is 3割.
+    let (status, reported) = api
+        .post(&tax_clerk, &format!("/persons/{person}/income"),
+            json!({"income_year": 2024, "total_income_yen": 3_000_000, "taxable_income_yen": 2_000_000, "salary_income_yen": 0,
+                   "pension_income_yen": 3_500_000, "declared": true, "source": "resident_tax", "legal_basis": "番号利用法 第9条"}))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{reported}");
+    let july_2025 = api.eligibility(&clerk, &person, "2025-07-31", None).await;
+    assert_eq!(share(&july_2025), (Some("two_tenths".into()), Some("elderly".into())));
+    let august_2025 = api.eligibility(&clerk, &person, "2025-08-01", None).await;
+    assert_eq!(share(&august_2025), (Some("three_tenths".into()), Some("elderly".into())), "{august_2025}");
+    assert_eq!((august_2025["cost_share"]["basis"].as_str(), august_2025["cost_share"]["income_year"].as_i64()), (Some("active_income"), Some(2024)));
+    // As recorded before the report, 1 August 2025 was 2割.
+    let before_report = api.eligibility(&clerk, &person, "2025-08-01", Some(recorded_at(&reported) - TimeDelta::microseconds(1))).await;
+    assert_eq!(share(&before_report), (Some("two_tenths".into()), Some("elderly".into())));
+
+    // The ledger recorded the share decisions: on reaching 70, each 1 August, and after the report.
+    let (_, timeline) = api.get(&auditor, &format!("/persons/{person}/timeline?purpose=audit")).await;
+    let decisions: Vec<&Value> = timeline["events"].as_array().unwrap().iter().filter(|e| e["event_type"] == "ElderlyCostShareDecided").collect();
+    let first = decisions.first().expect("a decision on reaching 70");
+    assert_eq!((first["payload"]["valid_from"].as_str(), first["payload"]["share"].as_str()), (Some("2021-07-01"), Some("two_tenths")));
+    let august: Vec<&&Value> = decisions.iter().filter(|d| d["payload"]["valid_from"] == "2025-08-01").collect();
+    assert_eq!(august.len(), 2, "decided on 1 August 2025, then again after the income report: {decisions:?}");
+    assert_eq!(august[1]["payload"]["share"], json!("three_tenths"));
+    assert_eq!(august[1]["payload"]["basis"], json!("active_income"));
+    assert_eq!(august[0]["superseded_by"], august[1]["position"]);
+
+    // 75: the loss needs no event date; it is the 75th birthday.
+    let lost = api.ok(&clerk, &format!("/persons/{person}/eligibility/loss"), loss("reached_late_stage_elderly", None, "2026-06-10")).await;
+    assert_eq!(lost["lost_on"], json!("2026-06-10"));
+    assert_eq!(api.eligibility(&clerk, &person, "2026-06-09", None).await["insured"], json!(true));
+    let after = api.eligibility(&clerk, &person, "2026-06-10", None).await;
+    assert_eq!((after["insured"].as_bool(), after["cost_share_refusal"].as_str()), (Some(false), Some("not_insured")));
+    // No NHI from the 75th birthday on.
+    let (status, refusal) = api.post(&clerk, &format!("/persons/{person}/eligibility"), acquisition("moved_in", "2026-07-01", "2026-07-01")).await;
+    assert_eq!((status, refusal["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("date_beyond_rule")), "{refusal}");
+    // A child before school age pays 2割.
+    let child = api.person(&clerk, "2022-05-01").await;
+    api.ok(&clerk, &format!("/persons/{child}/eligibility"), acquisition("birth", "2022-05-01", "2022-05-10")).await;
+    let child_share = api.eligibility(&clerk, &child, "2025-06-01", None).await;
+    assert_eq!(share(&child_share), (Some("two_tenths".into()), Some("pre_school".into())));
+}
+
+#[tokio::test]
+async fn moves_within_the_prefecture_report_gaps_and_overlaps() {
+    let api = Api::start().await;
+    let (_, clerk) = api.signed_in(Role::EligibilityClerk).await;
+    // (former city's first day not insured, kind, days, from, to)
+    let table = [
+        ("2025-04-08", "gap", 2, Some("2025-04-08"), Some("2025-04-09")),
+        ("2025-04-12", "overlap", 2, Some("2025-04-10"), Some("2025-04-11")),
+        ("2025-04-10", "continuous", 0, None, None),
+    ];
+    for (former_lost_on, kind, days, from, to) in table {
+        let person = api.person(&clerk, "1980-05-05").await;
+        let mut body = acquisition("moved_in", "2025-04-10", "2025-04-11");
+        body["former_municipality"] = json!({"municipality_code": GYODA, "lost_on": former_lost_on});
+        api.ok(&clerk, &format!("/persons/{person}/eligibility"), body).await;
+        let answer = api.eligibility(&clerk, &person, "2025-05-01", None).await;
+        assert_eq!(answer["move_continuity"], json!({"kind": kind, "days": days, "from": from, "to": to}), "{former_lost_on}");
+        assert_eq!(answer["period"]["former_municipality"], json!({"municipality_code": GYODA, "lost_on": former_lost_on}));
+    }
+    // A move from elsewhere without a former city reports nothing.
+    let person = api.person(&clerk, "1980-05-05").await;
+    api.ok(&clerk, &format!("/persons/{person}/eligibility"), acquisition("moved_in", "2025-04-10", "2025-04-11")).await;
+    assert_eq!(api.eligibility(&clerk, &person, "2025-05-01", None).await["move_continuity"], Value::Null);
+}
+
+#[tokio::test]
+async fn a_certificate_is_valid_until_the_eligibility_is_lost() {
+    let api = Api::start().await;
+    let (_, clerk) = api.signed_in(Role::EligibilityClerk).await;
+    let person = api.person(&clerk, "1980-05-05").await;
+    api.ok(&clerk, &format!("/persons/{person}/eligibility"), acquisition("moved_in", "2025-04-01", "2025-04-01")).await;
+    api.ok(&clerk, &format!("/persons/{person}/certificates"), json!({"certificate_no": "KG-0001", "issued_on": "2025-04-01", "valid_until": "2027-03-31"})).await;
+    let status = |answer: &Value| answer["certificates"][0]["status"].as_str().map(str::to_owned);
+    assert_eq!(status(&api.eligibility(&clerk, &person, "2025-03-31", None).await).as_deref(), Some("not_yet_valid"));
+    let valid = api.eligibility(&clerk, &person, "2025-09-01", None).await;
+    assert_eq!(status(&valid).as_deref(), Some("valid"));
+    assert_eq!(valid["certificates"][0], json!({"certificate_no": "KG-0001", "valid_from": "2025-04-01", "valid_until": "2027-03-31", "status": "valid"}));
+    tick().await;
+    let lost = api.ok(&clerk, &format!("/persons/{person}/eligibility/loss"), loss("joined_employee_insurance", Some("2025-08-31"), "2025-09-05")).await;
+    assert_eq!(status(&api.eligibility(&clerk, &person, "2025-08-31", None).await).as_deref(), Some("valid"));
+    assert_eq!(status(&api.eligibility(&clerk, &person, "2025-09-01", None).await).as_deref(), Some("invalidated_by_loss"));
+    let before_loss = api.eligibility(&clerk, &person, "2025-09-01", Some(recorded_at(&lost) - TimeDelta::microseconds(1))).await;
+    assert_eq!(status(&before_loss).as_deref(), Some("valid"), "as recorded before the loss");
+    assert_eq!(status(&api.eligibility(&clerk, &person, "2027-04-01", None).await).as_deref(), Some("invalidated_by_loss"));
+}
+
+#[tokio::test]
+async fn a_household_whose_head_is_not_insured_and_its_changes_over_time() {
+    let api = Api::start().await;
+    let (_, clerk) = api.signed_in(Role::EligibilityClerk).await;
+    // The head works for a company (employee insurance); the spouse is insured with NHI.
+    let head = api.person(&clerk, "1975-01-01").await;
+    let spouse = api.person(&clerk, "1978-02-02").await;
+    api.ok(&clerk, &format!("/persons/{spouse}/eligibility"), acquisition("moved_in", "2025-04-01", "2025-04-01")).await;
+    let (status, established) = api
+        .request(Method::POST, &format!("/v1/{KUMAGAYA}/households"), &clerk, Some("household-1"),
+            Some(json!({"head_person_id": head, "established_on": "2025-04-01", "source": "resident_registry", "legal_basis": "住民基本台帳法"})))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{established}");
+    let household = established["household_id"].as_str().unwrap().to_owned();
+    // A retry names the same household and records nothing.
+    let (status, retried) = api
+        .request(Method::POST, &format!("/v1/{KUMAGAYA}/households"), &clerk, Some("household-1"),
+            Some(json!({"head_person_id": head, "established_on": "2025-04-01", "source": "resident_registry", "legal_basis": "住民基本台帳法"})))
+        .await;
+    assert_eq!((status, retried["household_id"].as_str(), retried["duplicate"].as_bool()), (StatusCode::OK, Some(household.as_str()), Some(true)));
+    tick().await;
+    let joined = api.ok(&clerk, &format!("/households/{household}/members"), json!({"person_id": spouse, "joined_on": "2025-04-01"})).await;
+
+    let spouse_view = api.eligibility(&clerk, &spouse, "2025-05-01", None).await;
+    assert_eq!(spouse_view["insured"], json!(true));
+    assert_eq!(spouse_view["household"], json!({"household_id": household, "head_person_id": head, "is_head": false, "members": [head, spouse]}));
+    let head_view = api.eligibility(&clerk, &head, "2025-05-01", None).await;
+    assert_eq!((head_view["insured"].as_bool(), head_view["household"]["is_head"].as_bool()), (Some(false), Some(true)), "擬制世帯主: {head_view}");
+    // Before the join was recorded, the spouse belonged to no household.
+    let earlier = api.eligibility(&clerk, &spouse, "2025-05-01", Some(recorded_at(&joined) - TimeDelta::microseconds(1))).await;
+    assert_eq!(earlier["household"], Value::Null);
+
+    // The spouse becomes head; the former head leaves.
+    api.ok(&clerk, &format!("/households/{household}/head"), json!({"person_id": spouse, "changed_on": "2025-07-01"})).await;
+    api.ok(&clerk, &format!("/households/{household}/members/{head}/departure"), json!({"left_on": "2025-08-01"})).await;
+    api.ok(&clerk, &format!("/households/{household}/income-exception"), json!({"applied_on": "2025-08-05"})).await;
+    let (status, june) = api.get(&clerk, &format!("/households/{household}?purpose=eligibility&on=2025-06-30")).await;
+    assert_eq!(status, StatusCode::OK, "{june}");
+    assert_eq!((june["head_person_id"].as_str(), june["members_on"].clone()), (Some(head.as_str()), json!([head, spouse])));
+    assert_eq!(june["income_exception_applied"], json!(false));
+    let (_, september) = api.get(&clerk, &format!("/households/{household}?purpose=eligibility&on=2025-09-01")).await;
+    assert_eq!((september["head_person_id"].as_str(), september["members_on"].clone()), (Some(spouse.as_str()), json!([spouse])));
+    assert_eq!(september["income_exception_applied"], json!(true));
+    assert_eq!(september["established_on"], json!("2025-04-01"));
+    assert_eq!(september["heads"], json!([{"person_id": head, "from": "2025-04-01"}, {"person_id": spouse, "from": "2025-07-01"}]));
+    assert_eq!(september["memberships"][0], json!({"person_id": head, "joined_on": "2025-04-01", "left_on": "2025-08-01"}));
+    let (status, before) = api
+        .get(&clerk, &format!("/households/{household}?purpose=eligibility&as_of={}", urlencode(&(recorded_at(&established) - TimeDelta::microseconds(1)).to_rfc3339_opts(chrono::SecondsFormat::Micros, true))))
+        .await;
+    assert_eq!((status, before["code"].as_str()), (StatusCode::NOT_FOUND, Some("household_not_found")));
+    // Reading the household is recorded as an access to each member listed.
+    assert!(api.event_types(&format!("access-{head}")).await.len() >= 2);
+}
+
+#[tokio::test]
+async fn every_refusal_answers_its_code_and_status() {
+    let api = Api::start().await;
+    let (_, clerk) = api.signed_in(Role::EligibilityClerk).await;
+    let (_, tax_clerk) = api.signed_in(Role::TaxClerk).await;
+    let insured = api.person(&clerk, "1980-05-05").await;
+    api.ok(&clerk, &format!("/persons/{insured}/eligibility"), acquisition("moved_in", "2025-04-10", "2025-04-10")).await;
+    api.ok(&clerk, &format!("/persons/{insured}/certificates"), json!({"certificate_no": "KG-1", "issued_on": "2025-04-10", "valid_until": "2026-03-31"})).await;
+    let closed = api.person(&clerk, "1980-05-05").await;
+    let mut retro = acquisition("moved_in", "2025-04-01", "2025-04-01");
+    retro["loss"] = json!({"reason": "moved_out", "event_date": "2025-05-31", "notified_on": "2025-06-01"});
+    let retro = api.ok(&clerk, &format!("/persons/{closed}/eligibility"), retro).await;
+    assert_eq!(retro["lost_on"], json!("2025-06-01"));
+    let not_insured = api.person(&clerk, "1980-05-05").await;
+    let dead = api.person(&clerk, "1960-03-03").await;
+    api.ok(&clerk, &format!("/persons/{dead}/death"), json!({"died_on": "2025-01-01", "notified_on": "2025-01-02", "source": "resident_registry", "legal_basis": "住民基本台帳法"})).await;
+    let head = api.person(&clerk, "1970-01-01").await;
+    let member = api.person(&clerk, "1972-01-01").await;
+    let household = api
+        .ok(&clerk, "/households", json!({"head_person_id": head, "established_on": "2025-04-01", "source": "resident_registry", "legal_basis": "住民基本台帳法"}))
+        .await["household_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    api.ok(&clerk, &format!("/households/{household}/members"), json!({"person_id": member, "joined_on": "2025-04-10"})).await;
+    let unknown = Uuid::now_v7();
+    let with_former = {
+        let mut body = acquisition("birth", "2025-04-01", "2025-04-01");
+        body["former_municipality"] = json!({"municipality_code": GYODA, "lost_on": "2025-04-01"});
+        body
+    };
+    let income = |year: i32, taxable: i64| {
+        json!({"income_year": year, "total_income_yen": 1_000_000, "taxable_income_yen": taxable, "salary_income_yen": 0,
+               "pension_income_yen": 0, "declared": true, "source": "resident_tax", "legal_basis": "番号利用法"})
+    };
+    use StatusCode as S;
+    // (token, path, body, status, code)
+    let table: Vec<(&str, String, Value, StatusCode, &str)> = vec![
+        (&clerk, format!("/persons/{unknown}/eligibility"), acquisition("moved_in", "2025-04-01", "2025-04-01"), S::NOT_FOUND, "person_not_found"),
+        (&clerk, format!("/persons/{insured}/eligibility"), acquisition("moved_in", "2025-06-01", "2025-06-01"), S::CONFLICT, "already_insured"),
+        (&clerk, format!("/persons/{closed}/eligibility"), acquisition("moved_in", "2025-05-01", "2025-05-01"), S::CONFLICT, "overlapping_period"),
+        (&clerk, format!("/persons/{not_insured}/eligibility/loss"), loss("moved_out", Some("2025-05-01"), "2025-05-01"), S::UNPROCESSABLE_ENTITY, "not_insured"),
+        (&clerk, format!("/persons/{insured}/eligibility/loss"), loss("moved_out", Some("2025-04-01"), "2025-04-01"), S::UNPROCESSABLE_ENTITY, "loss_before_acquisition"),
+        (&clerk, format!("/persons/{not_insured}/eligibility"), acquisition("moved_in", "2099-04-01", "2025-04-01"), S::UNPROCESSABLE_ENTITY, "date_in_future"),
+        (&clerk, format!("/persons/{not_insured}/eligibility"), acquisition("moved_in", "2025-04-01", "2099-04-01"), S::UNPROCESSABLE_ENTITY, "date_in_future"),
+        (&clerk, format!("/persons/{not_insured}/eligibility"), acquisition("moved_in", "1979-01-01", "2025-04-01"), S::UNPROCESSABLE_ENTITY, "date_beyond_rule"),
+        (&clerk, format!("/persons/{not_insured}/eligibility"), with_former, S::UNPROCESSABLE_ENTITY, "field_not_applicable"),
+        (&clerk, format!("/persons/{insured}/eligibility/loss"), loss("moved_out", None, "2025-05-01"), S::UNPROCESSABLE_ENTITY, "empty_field"),
+        (&clerk, format!("/persons/{insured}/eligibility/loss"), loss("reached_late_stage_elderly", Some("2025-06-01"), "2025-06-01"), S::UNPROCESSABLE_ENTITY, "event_date_not_the_rule"),
+        (&clerk, format!("/persons/{dead}/eligibility"), acquisition("moved_in", "2025-04-01", "2025-04-01"), S::UNPROCESSABLE_ENTITY, "person_deceased"),
+        (&clerk, format!("/persons/{dead}/death"), json!({"died_on": "2025-01-01", "notified_on": "2025-01-02", "source": "x", "legal_basis": "y"}), S::UNPROCESSABLE_ENTITY, "person_deceased"),
+        (&clerk, format!("/persons/{insured}/eligibility/{unknown}/correction"),
+            json!({"reason": "moved_in", "event_date": "2025-04-01", "notified_on": "2025-04-01", "correction_reason": "entry_error"}), S::NOT_FOUND, "period_not_found"),
+        (&clerk, format!("/persons/{insured}/eligibility/{unknown}/withdrawal"), json!({"correction_reason": "entry_error"}), S::NOT_FOUND, "period_not_found"),
+        (&clerk, format!("/persons/{insured}/certificates"), json!({"certificate_no": "KG-1", "issued_on": "2025-05-01", "valid_until": "2026-03-31"}), S::CONFLICT, "certificate_already_issued"),
+        (&clerk, format!("/persons/{insured}/certificates"), json!({"certificate_no": "KG-2", "issued_on": "2025-05-01", "valid_until": "2025-04-30"}), S::UNPROCESSABLE_ENTITY, "invalid_validity"),
+        (&clerk, format!("/persons/{not_insured}/certificates"), json!({"certificate_no": "KG-3", "issued_on": "2025-05-01", "valid_until": "2026-03-31"}), S::UNPROCESSABLE_ENTITY, "not_insured"),
+        (&tax_clerk, format!("/persons/{insured}/income"), income(2099, 0), S::UNPROCESSABLE_ENTITY, "income_year_not_ended"),
+        (&tax_clerk, format!("/persons/{insured}/income"), income(2024, -1), S::UNPROCESSABLE_ENTITY, "amount_negative"),
+        (&clerk, "/households".into(), json!({"head_person_id": unknown, "established_on": "2025-04-01", "source": "x", "legal_basis": "y"}), S::NOT_FOUND, "person_not_found"),
+        (&clerk, format!("/households/{unknown}/members"), json!({"person_id": member, "joined_on": "2025-04-10"}), S::NOT_FOUND, "household_not_found"),
+        (&clerk, format!("/households/{household}/members"), json!({"person_id": unknown, "joined_on": "2025-04-10"}), S::NOT_FOUND, "person_not_found"),
+        (&clerk, format!("/households/{household}/members"), json!({"person_id": member, "joined_on": "2025-05-01"}), S::CONFLICT, "already_a_member"),
+        (&clerk, format!("/households/{household}/members"), json!({"person_id": insured, "joined_on": "2025-03-01"}), S::UNPROCESSABLE_ENTITY, "date_before_establishment"),
+        (&clerk, format!("/households/{household}/members"), json!({"person_id": insured, "joined_on": "2099-03-01"}), S::UNPROCESSABLE_ENTITY, "date_in_future"),
+        (&clerk, format!("/households/{household}/members/{insured}/departure"), json!({"left_on": "2025-05-01"}), S::UNPROCESSABLE_ENTITY, "not_a_member"),
+        (&clerk, format!("/households/{household}/members/{member}/departure"), json!({"left_on": "2025-04-10"}), S::UNPROCESSABLE_ENTITY, "left_before_joined"),
+        (&clerk, format!("/households/{household}/members/{head}/departure"), json!({"left_on": "2025-05-01"}), S::UNPROCESSABLE_ENTITY, "head_must_change_first"),
+        (&clerk, format!("/households/{household}/head"), json!({"person_id": head, "changed_on": "2025-05-01"}), S::CONFLICT, "already_head"),
+        (&clerk, format!("/households/{household}/head"), json!({"person_id": member, "changed_on": "2025-04-05"}), S::UNPROCESSABLE_ENTITY, "not_a_member"),
+        (&clerk, format!("/households/{household}/income-exception"), json!({"applied_on": "2025-03-01"}), S::UNPROCESSABLE_ENTITY, "date_before_establishment"),
+        (&clerk, format!("/persons/{insured}/eligibility"), json!({"reason": "teleported", "event_date": "2025-04-01", "notified_on": "2025-04-01", "source": "x", "legal_basis": "y"}),
+            S::UNPROCESSABLE_ENTITY, "invalid_body"),
+    ];
+    for (token, path, body, status, code) in table {
+        let (got, answer) = api.post(token, &path, body.clone()).await;
+        assert_eq!((got, answer["code"].as_str()), (status, Some(code)), "POST {path} {body}: {answer}");
+    }
+    // Reads of what does not exist.
+    let (status, answer) = api.get(&clerk, &format!("/persons/{unknown}/eligibility?purpose=eligibility")).await;
+    assert_eq!((status, answer["code"].as_str()), (S::NOT_FOUND, Some("person_not_found")));
+    let (status, answer) = api.get(&clerk, &format!("/households/{unknown}?purpose=eligibility")).await;
+    assert_eq!((status, answer["code"].as_str()), (S::NOT_FOUND, Some("household_not_found")));
+    let (_, supervisor) = api.signed_in(Role::Supervisor).await;
+    let (status, answer) = api.get(&supervisor, &format!("/persons/{unknown}/timeline?purpose=audit")).await;
+    assert_eq!((status, answer["code"].as_str()), (S::NOT_FOUND, Some("person_not_found")));
+    // Refusals record nothing: the refused person's stream is as it was.
+    assert_eq!(api.event_types(&format!("person-{not_insured}")).await, ["PersonRegistered"]);
+    assert!(api.event_types(&format!("access-{unknown}")).await.is_empty(), "nothing was shown, so no access is recorded");
+}
+
+#[tokio::test]
+async fn the_new_endpoints_refuse_roles_and_purposes_they_do_not_serve_and_record_it() {
+    let api = Api::start().await;
+    let (_, clerk) = api.signed_in(Role::EligibilityClerk).await;
+    let person = api.person(&clerk, "1980-05-05").await;
+    let (collector_id, collector) = api.signed_in(Role::CollectionClerk).await;
+    let (auditor_id, auditor) = api.signed_in(Role::Auditor).await;
+    let (clerk2_id, clerk2) = api.signed_in(Role::EligibilityClerk).await;
+    let (admin_id, admin) = api.signed_in(Role::Administrator).await;
+    let income = json!({"income_year": 2024, "total_income_yen": 0, "taxable_income_yen": 0, "salary_income_yen": 0,
+                        "pension_income_yen": 0, "declared": true, "source": "resident_tax", "legal_basis": "番号利用法"});
+    // (user, token, method, path, body, code)
+    type Case<'a> = (Uuid, &'a str, Method, String, Option<Value>, &'a str);
+    let table: Vec<Case> = vec![
+        (collector_id, &collector, Method::POST, format!("/persons/{person}/eligibility"), Some(acquisition("moved_in", "2025-04-01", "2025-04-01")), "role_not_permitted"),
+        (collector_id, &collector, Method::POST, format!("/persons/{person}/eligibility/loss"), Some(loss("moved_out", Some("2025-05-01"), "2025-05-01")), "role_not_permitted"),
+        (auditor_id, &auditor, Method::POST, format!("/persons/{person}/death"),
+            Some(json!({"died_on": "2025-01-01", "notified_on": "2025-01-02", "source": "x", "legal_basis": "y"})), "role_not_permitted"),
+        (clerk2_id, &clerk2, Method::POST, format!("/persons/{person}/income"), Some(income), "role_not_permitted"),
+        (admin_id, &admin, Method::POST, "/households".into(),
+            Some(json!({"head_person_id": person, "established_on": "2025-04-01", "source": "x", "legal_basis": "y"})), "role_not_permitted"),
+        (auditor_id, &auditor, Method::GET, format!("/persons/{person}/eligibility?purpose=eligibility"), None, "purpose_not_permitted"),
+        (collector_id, &collector, Method::GET, format!("/persons/{person}/eligibility?purpose=eligibility"), None, "purpose_not_permitted"),
+        (clerk2_id, &clerk2, Method::GET, format!("/persons/{person}/timeline?purpose=audit"), None, "purpose_not_permitted"),
+        (clerk2_id, &clerk2, Method::GET, format!("/persons/{person}/timeline?purpose=eligibility"), None, "purpose_not_permitted"),
+        (admin_id, &admin, Method::GET, format!("/households/{}?purpose=administration", Uuid::now_v7()), None, "purpose_not_permitted"),
+    ];
+    let mut refusals: std::collections::HashMap<Uuid, usize> = Default::default();
+    for (user, token, method, path, body, code) in table {
+        let (status, answer) = api.request(method.clone(), &format!("/v1/{KUMAGAYA}{path}"), token, None, body).await;
+        assert_eq!((status, answer["code"].as_str()), (StatusCode::FORBIDDEN, Some(code)), "{method} {path}: {answer}");
+        *refusals.entry(user).or_default() += 1;
+    }
+    for (user, count) in refusals {
+        let recorded = api.event_types(&format!("staff-{user}")).await;
+        assert_eq!(recorded.iter().filter(|t| *t == "RequestRefused").count(), count, "every refusal is recorded");
+    }
+    assert!(api.event_types(&format!("access-{person}")).await.is_empty(), "a refused read shows and records nothing");
+    assert_eq!(api.event_types(&format!("person-{person}")).await, ["PersonRegistered"]);
+    // The auditor reads the timeline for an audit; the read is recorded.
+    let (status, _) = api.get(&auditor, &format!("/persons/{person}/timeline?purpose=audit")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(api.event_types(&format!("access-{person}")).await, ["PersonalDataAccessed"]);
+}
+
+#[tokio::test]
+async fn a_retried_acquisition_names_the_same_period_and_records_nothing_more() {
+    let api = Api::start().await;
+    let (_, clerk) = api.signed_in(Role::EligibilityClerk).await;
+    let person = api.person(&clerk, "1980-05-05").await;
+    let path = format!("/v1/{KUMAGAYA}/persons/{person}/eligibility");
+    let body = acquisition("left_employee_insurance", "2025-03-31", "2025-04-20");
+    let (status, first) = api.request(Method::POST, &path, &clerk, Some("acq-1"), Some(body.clone())).await;
+    assert_eq!(status, StatusCode::CREATED, "{first}");
+    let (status, again) = api.request(Method::POST, &path, &clerk, Some("acq-1"), Some(body)).await;
+    assert_eq!(status, StatusCode::OK, "{again}");
+    assert_eq!(again["duplicate"], json!(true));
+    for field in ["period_id", "effective_on", "notification_late", "position"] {
+        assert_eq!(again[field], first[field], "{field}");
+    }
+    assert_eq!((first["effective_on"].as_str(), first["notification_late"].as_bool()), (Some("2025-04-01"), Some(true)));
+    assert_eq!(api.event_types(&format!("person-{person}")).await, ["PersonRegistered", "EligibilityAcquired"]);
+}
+
+#[tokio::test]
+async fn answers_are_the_same_after_the_projections_are_rebuilt() {
+    let api = Api::start().await;
+    let (_, clerk) = api.signed_in(Role::EligibilityClerk).await;
+    let (_, tax_clerk) = api.signed_in(Role::TaxClerk).await;
+    let elder = api.person(&clerk, "1953-05-05").await;
+    let partner = api.person(&clerk, "1954-06-06").await;
+    for person in [&elder, &partner] {
+        api.ok(&clerk, &format!("/persons/{person}/eligibility"), acquisition("moved_in", "2020-04-01", "2020-04-01")).await;
+    }
+    let household = api
+        .ok(&clerk, "/households", json!({"head_person_id": elder, "established_on": "2020-04-01", "source": "resident_registry", "legal_basis": "住民基本台帳法"}))
+        .await["household_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    api.ok(&clerk, &format!("/households/{household}/members"), json!({"person_id": partner, "joined_on": "2020-04-01"})).await;
+    let (status, _) = api
+        .post(&tax_clerk, &format!("/persons/{elder}/income"),
+            json!({"income_year": 2024, "total_income_yen": 3_000_000, "taxable_income_yen": 2_000_000, "salary_income_yen": 0,
+                   "pension_income_yen": 3_000_000, "declared": true, "source": "resident_tax", "legal_basis": "番号利用法"}))
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    // The household's 現役並み income makes the partner's share 3割 too.
+    let as_of = Utc::now();
+    let partner_share = api.eligibility(&clerk, &partner, "2025-09-01", Some(as_of)).await;
+    assert_eq!(partner_share["cost_share"]["share"], json!("three_tenths"), "{partner_share}");
+    // The report re-decided the partner's share too: the last decision is 3割 from 1 August 2025.
+    let stream = api.ledgerd.store.read_stream(kumagaya(), &format!("person-{partner}"), kokuho_store::Decrypt::No).await.unwrap();
+    let decision = stream.iter().rev().find(|e| e.event_type == "ElderlyCostShareDecided").expect("a decision for the partner");
+    let decision: Value = serde_json::from_slice(&decision.payload).unwrap();
+    assert_eq!((decision["valid_from"].as_str(), decision["share"].as_str()), (Some("2025-08-01"), Some("three_tenths")), "{decision}");
+
+    let before = answers(&api, &clerk, &[&elder, &partner], &household, as_of).await;
+    api.ledgerd.projector.rebuild(None, &mut |_, _| {}).await.unwrap();
+    let after = answers(&api, &clerk, &[&elder, &partner], &household, as_of).await;
+    assert_eq!(before, after);
+    assert!(before.iter().take(6).all(|answer| answer["household"]["household_id"] == json!(household)), "{before:?}");
+}
+
+/// The eligibility answers of `persons` on a few days and their household's, as of `as_of`.
+async fn answers(api: &Api, token: &str, persons: &[&str], household: &str, as_of: DateTime<Utc>) -> Vec<Value> {
+    let mut all = Vec::new();
+    for person in persons {
+        for on in ["2021-01-01", "2025-07-31", "2025-09-01"] {
+            all.push(api.eligibility(token, person, on, Some(as_of)).await);
+        }
+    }
+    let as_of = urlencode(&as_of.to_rfc3339_opts(chrono::SecondsFormat::Micros, true));
+    let (status, household_view) = api.get(token, &format!("/households/{household}?purpose=eligibility&on=2025-09-01&as_of={as_of}")).await;
+    assert_eq!(status, StatusCode::OK, "{household_view}");
+    all.push(household_view);
+    all
+}
+
+#[tokio::test]
+async fn tenant_lists_show_the_70_to_74_table_moves_and_late_notifications_and_record_each_person() {
+    let api = Api::start().await;
+    let (_, clerk) = api.signed_in(Role::EligibilityClerk).await;
+    let (_, tax_clerk) = api.signed_in(Role::TaxClerk).await;
+    // Born 1953-03-15: 2割 from 1 April 2023; 3割 from 1 August 2025 on 2024's income.
+    let elderly = api.person(&clerk, "1953-03-15").await;
+    api.ok(&clerk, &format!("/persons/{elderly}/eligibility"), acquisition("moved_in", "2022-04-01", "2022-04-01")).await;
+    api.ok(&tax_clerk, &format!("/persons/{elderly}/income"),
+        json!({"income_year": 2024, "total_income_yen": 3_000_000, "taxable_income_yen": 2_000_000, "salary_income_yen": 0,
+               "pension_income_yen": 3_500_000, "declared": true, "source": "resident_tax", "legal_basis": "番号利用法 第9条"})).await;
+    // A younger person who moved in from 行田市 with a gap, notified late.
+    let mover = api.person(&clerk, "1980-05-05").await;
+    let mut body = acquisition("moved_in", "2025-04-10", "2025-05-20");
+    body["former_municipality"] = json!({"municipality_code": GYODA, "lost_on": "2025-04-08"});
+    api.ok(&clerk, &format!("/persons/{mover}/eligibility"), body).await;
+
+    let table = |on: &str| format!("/cost-shares?purpose=eligibility&on={on}");
+    let (status, july) = api.get(&clerk, &table("2025-07-31")).await;
+    assert_eq!(status, StatusCode::OK, "{july}");
+    assert_eq!(july.as_array().unwrap().iter().map(|r| (r["person_id"].as_str().unwrap(), r["share"].as_str().unwrap())).collect::<Vec<_>>(), vec![(elderly.as_str(), "two_tenths")]);
+    let (_, august) = api.get(&clerk, &table("2025-08-01")).await;
+    assert_eq!((august[0]["share"].as_str(), august[0]["tenths"].as_i64(), august[0]["basis"].as_str(), august[0]["income_year"].as_i64()),
+        (Some("three_tenths"), Some(3), Some("active_income"), Some(2024)), "{august}");
+    let (_, before_70) = api.get(&clerk, &table("2023-03-31")).await;
+    assert_eq!(before_70, json!([]), "nobody was 70–74 yet");
+
+    let (_, moves) = api.get(&clerk, "/eligibility/moves?purpose=eligibility").await;
+    assert_eq!(moves, json!([{"person_id": mover, "period_id": moves[0]["period_id"], "former_municipality_code": GYODA,
+        "former_lost_on": "2025-04-08", "effective_on": "2025-04-10", "continuity": "gap", "days": 2}]));
+    let (_, late) = api.get(&clerk, "/eligibility/late-notifications?purpose=eligibility&from=2025-05-01&to=2025-05-31").await;
+    assert_eq!((late.as_array().unwrap().len(), late[0]["person_id"].as_str(), late[0]["kind"].as_str()), (1, Some(mover.as_str()), Some("acquisition")));
+    let (status, backwards) = api.get(&clerk, "/eligibility/late-notifications?purpose=eligibility&from=2025-06-01&to=2025-05-01").await;
+    assert_eq!((status, backwards["code"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_range")));
+
+    // Every person listed was recorded in the access record, once per list that showed them.
+    let mut counts = Vec::new();
+    for person in [&elderly, &mover] {
+        counts.push(api.event_types(&format!("access-{person}")).await.iter().filter(|t| *t == "PersonalDataAccessed").count());
+    }
+    assert_eq!(counts, vec![2, 2]);
+}

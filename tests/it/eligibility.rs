@@ -698,3 +698,30 @@ async fn tenant_lists_show_the_70_to_74_table_moves_and_late_notifications_and_r
     }
     assert_eq!(counts, vec![2, 2]);
 }
+
+#[tokio::test]
+async fn a_person_belongs_to_one_household_at_a_time() {
+    let api = Api::start().await;
+    let (_, clerk) = api.signed_in(Role::EligibilityClerk).await;
+    let (head, child) = (api.person(&clerk, "1980-05-05").await, api.person(&clerk, "2010-01-01").await);
+    let other_head = api.person(&clerk, "1982-02-02").await;
+    let household = |head: &str| json!({"head_person_id": head, "established_on": "2025-04-01", "source": "resident_registry", "legal_basis": "住民基本台帳法"});
+    let first = api.ok(&clerk, "/households", household(&head)).await["household_id"].as_str().unwrap().to_owned();
+    let second = api.ok(&clerk, "/households", household(&other_head)).await["household_id"].as_str().unwrap().to_owned();
+    api.ok(&clerk, &format!("/households/{first}/members"), json!({"person_id": child, "joined_on": "2025-04-01"})).await;
+
+    // Joining the second household while still in the first is refused, and so is heading a
+    // new one; after the departure from the first is recorded, the move is accepted.
+    let (status, refusal) = api.post(&clerk, &format!("/households/{second}/members"), json!({"person_id": child, "joined_on": "2025-09-01"})).await;
+    assert_eq!((status, refusal["code"].as_str()), (StatusCode::CONFLICT, Some("member_of_another_household")), "{refusal}");
+    let (status, refusal) = api.post(&clerk, "/households", household(&child)).await;
+    assert_eq!((status, refusal["code"].as_str()), (StatusCode::CONFLICT, Some("member_of_another_household")), "{refusal}");
+    api.ok(&clerk, &format!("/households/{first}/members/{child}/departure"), json!({"left_on": "2025-09-01"})).await;
+    let (status, refusal) = api.post(&clerk, &format!("/households/{second}/members"), json!({"person_id": child, "joined_on": "2025-08-15"})).await;
+    assert_eq!((status, refusal["code"].as_str()), (StatusCode::CONFLICT, Some("member_of_another_household")), "still in the first on 2025-08-15");
+    api.ok(&clerk, &format!("/households/{second}/members"), json!({"person_id": child, "joined_on": "2025-09-01"})).await;
+    let answer = api.eligibility(&clerk, &child, "2025-09-01", None).await;
+    assert_eq!(answer["household"]["household_id"].as_str(), Some(second.as_str()));
+    let answer = api.eligibility(&clerk, &child, "2025-08-31", None).await;
+    assert_eq!(answer["household"]["household_id"].as_str(), Some(first.as_str()));
+}

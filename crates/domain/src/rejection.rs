@@ -53,6 +53,8 @@ pub enum Rejection {
     DateBeforeEstablishment { date: NaiveDate, established_on: NaiveDate },
     #[error("person {person_id} is already a member of this household since {since}")]
     AlreadyAMember { person_id: Uuid, since: NaiveDate },
+    #[error("person {person_id} is a member of household {household_id} on {on}: record their departure there first")]
+    MemberOfAnotherHousehold { person_id: Uuid, household_id: Uuid, on: NaiveDate },
     #[error("person {person_id} is not a member of this household on {on}")]
     NotAMember { person_id: Uuid, on: NaiveDate },
     #[error("person {person_id} cannot leave on {left_on}: they joined on {joined_on}")]
@@ -90,6 +92,7 @@ impl Rejection {
             Rejection::HouseholdAlreadyEstablished { .. } => "household_already_established",
             Rejection::DateBeforeEstablishment { .. } => "date_before_establishment",
             Rejection::AlreadyAMember { .. } => "already_a_member",
+            Rejection::MemberOfAnotherHousehold { .. } => "member_of_another_household",
             Rejection::NotAMember { .. } => "not_a_member",
             Rejection::LeftBeforeJoined { .. } => "left_before_joined",
             Rejection::HeadMustChangeFirst { .. } => "head_must_change_first",
@@ -111,7 +114,8 @@ impl Rejection {
             | Rejection::CertificateAlreadyIssued { .. }
             | Rejection::AlreadyAMember { .. }
             | Rejection::AlreadyHead { .. }
-            | Rejection::PeriodAlreadyRecorded { .. } => RejectionKind::Conflict,
+            | Rejection::PeriodAlreadyRecorded { .. }
+            | Rejection::MemberOfAnotherHousehold { .. } => RejectionKind::Conflict,
             Rejection::Eligibility { error: EligibilityError::AlreadyInsured { .. } | EligibilityError::OverlappingPeriod { .. }, .. } => {
                 RejectionKind::Conflict
             }

@@ -15,6 +15,7 @@ use kokuho_auth::{Purpose, Role};
 use kokuho_domain::household::HouseholdCommand;
 use kokuho_domain::Rejection;
 use kokuho_ledger::{jst_date, Executed};
+use kokuho_projections::models::Households;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
@@ -81,6 +82,17 @@ async fn execute(
     staff.require_role(state, HOUSEHOLD_ROLES).await?;
     let meta = command_meta(staff, Purpose::Eligibility, headers)?;
     let tenant = staff.principal.tenant;
+    if let HouseholdCommand::Establish { head_person_id: person_id, established_on: from, .. }
+    | HouseholdCommand::Join { person_id, joined_on: from } = &command
+    {
+        // Only once the household's own refusals are out of the way (unknown household, already
+        // established), so those answer first.
+        let target = state.ledger.replay_household(tenant, household_id, None).await?;
+        let establishing = matches!(command, HouseholdCommand::Establish { .. });
+        if target.state.is_established() != establishing {
+            not_in_another_household(state, tenant, household_id, *person_id, *from).await?;
+        }
+    }
     let executed: Executed = state.ledger.execute_household(tenant, household_id, command, meta.clone()).await?;
     let view = state.ledger.replay_household(tenant, household_id, None).await?;
     let mut persons: BTreeSet<Uuid> = view.state.members_on(on).into_iter().collect();
@@ -96,6 +108,30 @@ async fn execute(
             duplicate: executed.outcome.duplicate,
         }),
     ))
+}
+
+/// A person belongs to one household at a time: refused when they are a member of another
+/// household on `from` or later (their departure there must be recorded first). The other
+/// households come from the household projection, caught up first; each is read from its stream.
+async fn not_in_another_household(
+    state: &AppState,
+    tenant: kokuho_domain::TenantCode,
+    household_id: Uuid,
+    person_id: Uuid,
+    from: NaiveDate,
+) -> Result<(), ApiError> {
+    state.projector.catch_up(tenant).await.map_err(|error| ApiError::Internal(error.to_string()))?;
+    let candidates = Households::households_of_person(state.store.db(), &tenant.to_string(), person_id)
+        .await
+        .map_err(|error| ApiError::Internal(error.to_string()))?;
+    for other in candidates.into_iter().filter(|other| *other != household_id) {
+        let view = state.ledger.replay_household(tenant, other, None).await?;
+        let overlaps = view.state.memberships.iter().any(|m| m.person_id == person_id && m.left_on.is_none_or(|left_on| left_on > from));
+        if overlaps {
+            return Err(Rejection::MemberOfAnotherHousehold { person_id, household_id: other, on: from }.into());
+        }
+    }
+    Ok(())
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -118,7 +154,7 @@ pub struct NewHousehold {
         (status = 201, description = "Established", body = HouseholdRecorded),
         (status = 403, description = "`role_not_permitted`", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "`person_not_found`", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`household_already_established`", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`household_already_established`, `member_of_another_household`", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`date_in_future`, `invalid_body`", body = Problem, content_type = "application/problem+json"),
     ))]
 pub(crate) async fn establish(
@@ -152,7 +188,7 @@ pub struct JoinBody {
         (status = 201, description = "Recorded", body = HouseholdRecorded),
         (status = 403, description = "`role_not_permitted`", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "`household_not_found`, `person_not_found`", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`already_a_member`", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`already_a_member`, `member_of_another_household`", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`date_before_establishment`, `date_in_future`, `invalid_body`", body = Problem, content_type = "application/problem+json"),
     ))]
 pub(crate) async fn join(

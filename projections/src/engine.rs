@@ -362,16 +362,20 @@ impl Projector {
     ) -> Result<i64, ProjectionError> {
         let tenant_text = tenant.to_string();
         let mut position = from;
-        // Read the next page while the current one is written: reading and decoding is about
-        // half the work of a rebuild.
-        let store = self.store.clone();
-        let mut next = tokio::spawn(async move { store.read_clear_page(tenant, from, PAGE_EVENTS).await });
-        loop {
-            let page = next.await.expect("page reader does not panic")?;
-            let Some(last) = page.last().map(|event| event.position) else { return Ok(position) };
+        // Read and decode the next page while the current one is written: reading and decoding
+        // is about half the work of a rebuild.
+        let read_decoded = |after: i64| {
             let store = self.store.clone();
-            next = tokio::spawn(async move { store.read_clear_page(tenant, last, PAGE_EVENTS).await });
-            let events = decode(&page)?;
+            tokio::spawn(async move {
+                let page = store.read_clear_page(tenant, after, PAGE_EVENTS).await?;
+                Ok::<_, ProjectionError>(decode(&page)?)
+            })
+        };
+        let mut next = read_decoded(from);
+        loop {
+            let events = next.await.expect("page reader does not panic")?;
+            let Some(last) = events.last().map(|event| event.position) else { return Ok(position) };
+            next = read_decoded(last);
             let mut writes = Writes::default();
             for projection in selected {
                 projection.apply(&tenant_text, &events, &mut writes);
@@ -382,7 +386,7 @@ impl Projector {
                 tx.commit().await?;
             });
             position = last;
-            progress(page.len() as u64);
+            progress(events.len() as u64);
         }
     }
 

@@ -299,7 +299,12 @@ fn decide_end(person_id: PersonId, state: &PersonState, notice: &LossNotice, con
         (_, Some(given)) => given,
         (_, None) => return Err(Rejection::EmptyField { field: "event_date" }),
     };
-    not_in_future("event_date", event_date, context)?;
+    // A move out is notified before it happens (転出予定); every other event must have passed.
+    let advance = if notice.reason == LossReason::MovedOut { context.rules.moved_out_advance_days } else { 0 };
+    let latest = context.today + chrono::Days::new(u64::from(advance));
+    if event_date > latest {
+        return Err(Rejection::DateInFuture { field: "event_date", date: event_date, today: context.today });
+    }
     not_in_future("notified_on", notice.notified_on, context)?;
     let lost_on = loss_effective_on(notice.reason, event_date, &context.rules);
     if let Some(date_of_birth) = state.date_of_birth() {
@@ -975,7 +980,9 @@ mod tests {
             (vec![born(date(1980, 5, 5))], lose(LossReason::MovedOut, Some(date(2025, 5, 1))), "not_insured"),
             (insured(), lose(LossReason::MovedOut, Some(date(2025, 3, 1))), "loss_before_acquisition"),
             (insured(), acquired(AcquisitionReason::Birth, date(2025, 5, 1), date(2025, 5, 1)), "already_insured"),
-            (insured(), lose(LossReason::MovedOut, Some(date(2025, 6, 2))), "date_in_future"),
+            // A move out may be notified up to 14 days ahead (today is 2025-06-01), nothing else.
+            (insured(), lose(LossReason::MovedOut, Some(date(2025, 6, 16))), "date_in_future"),
+            (insured(), lose(LossReason::JoinedEmployeeInsurance, Some(date(2025, 6, 2))), "date_in_future"),
             (insured(), lose(LossReason::MovedOut, None), "empty_field"),
             (vec![born(date(1980, 5, 5))], acquired(AcquisitionReason::MovedIn, date(1980, 5, 4), date(2025, 5, 1)), "date_beyond_rule"),
             (elderly(), acquired(AcquisitionReason::MovedIn, date(2025, 5, 20), date(2025, 5, 20)), "date_beyond_rule"),
@@ -1015,5 +1022,19 @@ mod tests {
             let rejection = given_when(history, command.clone()).expect_err(code);
             assert_eq!(rejection.code(), code, "{command:?}: {rejection}");
         }
+    }
+
+    #[test]
+    fn a_move_out_may_be_recorded_up_to_14_days_ahead() {
+        // Today is 2025-06-01: a move on 2025-06-15 is notified in advance and ends eligibility
+        // on 2025-06-16, so the person is insured until then and not after.
+        let state = state_after(vec![
+            register(),
+            acquired(AcquisitionReason::MovedIn, date(2025, 4, 1), date(2025, 4, 2)),
+            lose(LossReason::MovedOut, Some(date(2025, 6, 15))),
+        ]);
+        let end = state.periods[0].end.clone().unwrap();
+        assert_eq!((end.lost_on, end.notification_late), (date(2025, 6, 16), false));
+        assert!(state.period_on(date(2025, 6, 15)).is_some() && state.period_on(date(2025, 6, 16)).is_none());
     }
 }

@@ -5,6 +5,7 @@
 //!
 //! ```toml
 //! notification_deadline_days = 14
+//! moved_out_advance_days = 14
 //! late_stage_transition = "on_birthday"      # or "day_after_birthday"
 //! standard_share = "three_tenths"
 //! pre_school_share = "two_tenths"
@@ -50,6 +51,11 @@ pub struct EligibilityRules {
     /// Days the head of household has to notify an acquisition or loss, counted from the day
     /// after the event (民法 §140, 初日不算入). 14: 国民健康保険法施行規則 §2; domain.md §4.
     pub notification_deadline_days: u32,
+    /// How many days ahead a move out of the city may be recorded: a 転出届 is made before
+    /// the move (住民基本台帳法 §24), so its date may lie up to this many days after today.
+    /// 14 (municipal guidance: "転出予定日の14日前から"). Every other event date must have
+    /// passed.
+    pub moved_out_advance_days: u32,
     /// The first day not insured on reaching 75. Default [`LateStageTransition::OnBirthday`];
     /// 高齢者の医療の確保に関する法律 §52 and domain.md §4 ("sources differ").
     #[serde(default)]
@@ -95,6 +101,7 @@ impl EligibilityRules {
     pub fn national_defaults() -> EligibilityRules {
         EligibilityRules {
             notification_deadline_days: 14,
+            moved_out_advance_days: 14,
             late_stage_transition: LateStageTransition::OnBirthday,
             standard_share: CostShare::ThreeTenths,
             pre_school_share: CostShare::TwoTenths,

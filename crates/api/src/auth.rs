@@ -4,10 +4,14 @@
 
 use axum::extract::{FromRequestParts, MatchedPath, RawPathParams};
 use axum::http::request::Parts;
-use axum::http::{header, StatusCode};
+use axum::http::{header, HeaderMap, StatusCode};
 use kokuho_auth::{role_serves, Purpose, Role};
 use kokuho_domain::TenantCode;
+use kokuho_events::{LedgerEvent, PersonalDataAccessed};
 use kokuho_staff::{AuthError, Principal};
+use kokuho_store::CommandMeta;
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
 
 use crate::{ApiError, AppState};
 
@@ -100,4 +104,70 @@ impl Staff {
             )
             .await)
     }
+
+    /// The metadata of what this member records for `purpose` (no Idempotency-Key).
+    pub(crate) fn meta(&self, purpose: Purpose) -> CommandMeta {
+        CommandMeta {
+            actor: self.principal.actor(),
+            purpose: purpose.as_str().to_owned(),
+            correlation_id: Uuid::now_v7(),
+            causation_id: None,
+            idempotency_key: None,
+        }
+    }
+
+    /// The metadata of a command, with the request's Idempotency-Key (scoped by the member, so
+    /// two clerks' keys never collide).
+    pub(crate) fn command_meta(&self, purpose: Purpose, headers: &HeaderMap) -> Result<CommandMeta, ApiError> {
+        let key = idempotency_key(headers)?.map(|key| format!("{}:{key}", self.principal.user_id));
+        Ok(CommandMeta { idempotency_key: key, ..self.meta(purpose) })
+    }
+
+    /// The id of what a command creates (a person, a household, a period, a provision, …):
+    /// derived from the Idempotency-Key, so a retry names what the first attempt created;
+    /// drawn afresh without one.
+    pub(crate) fn id_from_key(&self, kind: &str, headers: &HeaderMap) -> Uuid {
+        match headers.get("idempotency-key").and_then(|value| value.to_str().ok()) {
+            Some(key) => {
+                let principal = &self.principal;
+                let digest = Sha256::digest(format!("kokuho {kind} id/{}/{}/{key}", principal.tenant, principal.user_id));
+                let bytes: [u8; 16] = digest[..16].try_into().expect("a SHA-256 digest has 32 bytes");
+                Uuid::new_v8(bytes)
+            }
+            None => Uuid::now_v7(),
+        }
+    }
+
+    /// The access event of this member reading `items` of a person for `purpose`.
+    pub(crate) fn accessed(&self, purpose: Purpose, person_id: Uuid, items: &[&str]) -> LedgerEvent {
+        LedgerEvent::PersonalDataAccessed(PersonalDataAccessed {
+            user_id: self.principal.user_id,
+            role: self.principal.role.as_str().to_owned(),
+            person_id,
+            items: items.iter().map(|item| (*item).to_owned()).collect(),
+            purpose: purpose.as_str().to_owned(),
+        })
+    }
+
+    /// Appends a read's access events to the person's access record and waits for the commit:
+    /// called before the answer goes out, so if it cannot be written nothing is shown.
+    pub(crate) async fn record_access(&self, state: &AppState, purpose: Purpose, person_id: Uuid, events: &[LedgerEvent]) -> Result<(), ApiError> {
+        state.ledger.record(self.principal.tenant, format!("access-{person_id}"), events, self.meta(purpose)).await?;
+        Ok(())
+    }
+}
+
+/// The request's Idempotency-Key, if any: 1 to 128 visible ASCII characters.
+fn idempotency_key(headers: &HeaderMap) -> Result<Option<&str>, ApiError> {
+    match headers.get("idempotency-key") {
+        None => Ok(None),
+        Some(value) => value.to_str().ok().filter(|key| (1..=128).contains(&key.len())).map(Some).ok_or_else(|| {
+            ApiError::bad_request("invalid_idempotency_key", "Idempotency-Key must be 1 to 128 visible ASCII characters")
+        }),
+    }
+}
+
+/// The NHI affair a read declares.
+pub(crate) fn parse_purpose(text: &str) -> Result<Purpose, ApiError> {
+    text.parse().map_err(|error: kokuho_auth::UnknownPurpose| ApiError::bad_request("invalid_purpose", error.to_string()))
 }

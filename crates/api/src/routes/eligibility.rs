@@ -21,7 +21,7 @@ use kokuho_domain::person::{CertificateStatus, InsuredPeriod, LossNotice, Person
 use kokuho_domain::share::{in_elderly_share, ShareRule};
 use kokuho_domain::{PersonId, Rejection, TenantCode};
 use kokuho_events::{
-    AcquisitionReason, CorrectionReason, FormerMunicipality, IncomeFigures, LedgerEvent, LossReason, PersonalDataAccessed,
+    AcquisitionReason, CorrectionReason, FormerMunicipality, IncomeFigures, LedgerEvent, LossReason,
 };
 use kokuho_ledger::{jst_date, Executed};
 use kokuho_projections::models::Households;
@@ -30,8 +30,8 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use super::persons::{command_meta, parse_purpose, recorded, PersonPath, Recorded, READ_PURPOSES};
-use crate::auth::Staff;
+use super::persons::{recorded, PersonPath, Recorded, READ_PURPOSES};
+use crate::auth::{parse_purpose, Staff};
 use crate::error::Problem;
 use crate::json::{ApiPath, ApiQuery};
 use crate::{ApiError, ApiJson, AppState};
@@ -70,21 +70,6 @@ pub struct PeriodPath {
 
 fn internal(error: impl std::fmt::Display) -> ApiError {
     ApiError::Internal(error.to_string())
-}
-
-/// An id derived from (tenant, member, Idempotency-Key), so that a retried command names what
-/// the first attempt created; without a key, a new one.
-pub(crate) fn id_from_key(kind: &str, staff: &Staff, headers: &HeaderMap) -> Uuid {
-    match headers.get("idempotency-key").and_then(|value| value.to_str().ok()) {
-        Some(key) => {
-            use sha2::Digest;
-            let digest =
-                sha2::Sha256::digest(format!("kokuho {kind} id/{}/{}/{key}", staff.principal.tenant, staff.principal.user_id));
-            let bytes: [u8; 16] = digest[..16].try_into().expect("a SHA-256 digest has 32 bytes");
-            Uuid::new_v8(bytes)
-        }
-        None => Uuid::now_v7(),
-    }
 }
 
 /// The events a command recorded: those it appended, or for a retried Idempotency-Key those the
@@ -209,7 +194,7 @@ async fn execute_and_redecide(
     extra_dates: Vec<NaiveDate>,
 ) -> Result<(Executed, Vec<LedgerEvent>), ApiError> {
     staff.require_role(state, affair.roles).await?;
-    let meta = command_meta(staff, affair.purpose, headers)?;
+    let meta = staff.command_meta(affair.purpose, headers)?;
     let tenant = staff.principal.tenant;
     let executed = state.ledger.execute(tenant, person_id, command, meta.clone()).await?;
     let events = command_events(state, tenant, person_id, &executed).await?;
@@ -328,7 +313,7 @@ pub(crate) async fn acquire_eligibility(
 ) -> Result<(StatusCode, ApiJson<AcquisitionRecorded>), ApiError> {
     let person_id = PersonId::from_uuid(path.person_id);
     let command = PersonCommand::AcquireEligibility {
-        period_id: id_from_key("period", &staff, &headers),
+        period_id: staff.id_from_key("period", &headers),
         reason: body.reason,
         event_date: body.event_date,
         notified_on: body.notified_on,
@@ -896,26 +881,6 @@ pub struct EligibilityView {
     version: i64,
 }
 
-pub(crate) async fn record_access(state: &AppState, staff: &Staff, person_id: Uuid, items: &[&str], purpose: Purpose) -> Result<(), ApiError> {
-    let access = LedgerEvent::PersonalDataAccessed(PersonalDataAccessed {
-        user_id: staff.principal.user_id,
-        role: staff.principal.role.as_str().to_owned(),
-        person_id,
-        items: items.iter().map(|item| (*item).to_owned()).collect(),
-        purpose: purpose.as_str().to_owned(),
-    });
-    let meta = CommandMeta {
-        actor: staff.principal.actor(),
-        purpose: purpose.as_str().to_owned(),
-        correlation_id: Uuid::now_v7(),
-        causation_id: None,
-        idempotency_key: None,
-    };
-    state.ledger.record(staff.principal.tenant, format!("access-{person_id}"), &[access], meta).await?;
-    Ok(())
-}
-
-
 /// "As recorded at `as_of`, was this person insured on `on`?" — with the period, household,
 /// cost share and certificates of that day. The access is recorded before the answer is sent.
 #[utoipa::path(get, path = "/v1/{tenant}/persons/{person_id}/eligibility", security(("session" = [])),
@@ -999,7 +964,8 @@ pub(crate) async fn eligibility(
         version: answer.person.version,
     };
     // The access record first: if it cannot be committed, nothing is shown.
-    record_access(&state, &staff, person_id.as_uuid(), &["eligibility", "household", "cost_share", "certificates"], purpose).await?;
+    let items = ["eligibility", "household", "cost_share", "certificates"];
+    staff.record_access(&state, purpose, person_id.as_uuid(), &[staff.accessed(purpose, person_id.as_uuid(), &items)]).await?;
     Ok(ApiJson(view))
 }
 
@@ -1130,6 +1096,6 @@ pub(crate) async fn timeline(
             }
         })
         .collect();
-    record_access(&state, &staff, person_id.as_uuid(), &["timeline"], purpose).await?;
+    staff.record_access(&state, purpose, person_id.as_uuid(), &[staff.accessed(purpose, person_id.as_uuid(), &["timeline"])]).await?;
     Ok(ApiJson(Timeline { person_id: person_id.as_uuid(), as_of, version: view.version, events }))
 }

@@ -20,9 +20,9 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use super::eligibility::{id_from_key, record_access, redecide_elderly_shares};
-use super::persons::{command_meta, parse_purpose, READ_PURPOSES};
-use crate::auth::Staff;
+use super::eligibility::redecide_elderly_shares;
+use super::persons::READ_PURPOSES;
+use crate::auth::{parse_purpose, Staff};
 use crate::error::Problem;
 use crate::json::{ApiPath, ApiQuery};
 use crate::{ApiError, ApiJson, AppState};
@@ -80,7 +80,7 @@ async fn execute(
     named: Option<Uuid>,
 ) -> Result<(StatusCode, ApiJson<HouseholdRecorded>), ApiError> {
     staff.require_role(state, HOUSEHOLD_ROLES).await?;
-    let meta = command_meta(staff, Purpose::Eligibility, headers)?;
+    let meta = staff.command_meta(Purpose::Eligibility, headers)?;
     let tenant = staff.principal.tenant;
     if let HouseholdCommand::Establish { head_person_id: person_id, established_on: from, .. }
     | HouseholdCommand::Join { person_id, joined_on: from } = &command
@@ -163,7 +163,7 @@ pub(crate) async fn establish(
     headers: HeaderMap,
     ApiJson(body): ApiJson<NewHousehold>,
 ) -> Result<(StatusCode, ApiJson<HouseholdRecorded>), ApiError> {
-    let household_id = id_from_key("household", &staff, &headers);
+    let household_id = staff.id_from_key("household", &headers);
     let command = HouseholdCommand::Establish {
         head_person_id: body.head_person_id,
         established_on: body.established_on,
@@ -382,7 +382,7 @@ pub(crate) async fn read(
     // The access records first: if one cannot be committed, nothing is shown.
     let listed: BTreeSet<Uuid> = view.state.memberships.iter().map(|m| m.person_id).chain(view.state.heads.iter().map(|(p, _)| *p)).collect();
     for person_id in listed {
-        record_access(&state, &staff, person_id, &["household"], purpose).await?;
+        staff.record_access(&state, purpose, person_id, &[staff.accessed(purpose, person_id, &["household"])]).await?;
     }
     Ok(ApiJson(answer))
 }

@@ -18,15 +18,15 @@ use kokuho_auth::{Purpose, Role};
 use kokuho_domain::my_number::MyNumber;
 use kokuho_domain::my_number_link::{self, LinkCommand, LinkDecision, LinkLookups, LinkRejection, LinkState};
 use kokuho_domain::{PersonId, TenantCode};
-use kokuho_events::{LedgerEvent, MyNumberLinked, MyNumberRevealed, PersonalDataAccessed};
+use kokuho_events::{LedgerEvent, MyNumberLinked, MyNumberRevealed};
 use kokuho_ledger::LedgerError;
-use kokuho_store::{AppendError, AppendRequest, CommandMeta, Decrypt, ExpectedVersion, RecordedEvent};
+use kokuho_store::{AppendError, AppendRequest, Decrypt, ExpectedVersion, RecordedEvent};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use crate::auth::Staff;
+use crate::auth::{parse_purpose, Staff};
 use crate::error::Problem;
 use crate::json::{ApiPath, ApiQuery};
 use crate::{ApiError, ApiJson, AppState};
@@ -99,20 +99,6 @@ fn parse_my_number(value: &Value) -> Result<MyNumber, ApiError> {
     }
 }
 
-fn parse_purpose(text: &str) -> Result<Purpose, ApiError> {
-    text.parse().map_err(|error: kokuho_auth::UnknownPurpose| ApiError::bad_request("invalid_purpose", error.to_string()))
-}
-
-fn meta(staff: &Staff, purpose: Purpose) -> CommandMeta {
-    CommandMeta {
-        actor: staff.principal.actor(),
-        purpose: purpose.as_str().to_owned(),
-        correlation_id: Uuid::now_v7(),
-        causation_id: None,
-        idempotency_key: None,
-    }
-}
-
 /// A link request's stream, folded, with its events for the trail.
 struct LoadedLink {
     version: i64,
@@ -155,7 +141,7 @@ async fn execute_link(
         let request = AppendRequest {
             stream_id: stream_id.clone(),
             expected_version: ExpectedVersion::from_current(loaded.version),
-            meta: meta(staff, Purpose::Eligibility),
+            meta: staff.meta(Purpose::Eligibility),
             events: events.iter().map(kokuho_ledger::to_new_event).collect(),
             // A My Number is never made searchable: nothing finds a person by it.
             search_tokens: Vec::new(),
@@ -173,7 +159,7 @@ async fn execute_link(
 /// an approval retried after this failed repairs the index without a second entry.
 async fn index_link(state: &AppState, staff: &Staff, person_id: PersonId, request_id: Uuid) -> Result<(), ApiError> {
     let entry = LedgerEvent::MyNumberLinked(MyNumberLinked { person_id: person_id.as_uuid(), request_id });
-    let mut meta = meta(staff, Purpose::Eligibility);
+    let mut meta = staff.meta(Purpose::Eligibility);
     meta.idempotency_key = Some(format!("mynumber-linked:{request_id}"));
     state.ledger.record(staff.principal.tenant, my_number_link::index_stream_id(person_id), &[entry], meta).await?;
     Ok(())
@@ -220,23 +206,6 @@ pub(crate) async fn masked_for_record(
     as_of: Option<DateTime<Utc>>,
 ) -> Result<Option<String>, ApiError> {
     Ok(linked(state, tenant, person_id, as_of).await?.and_then(|link| link.my_number).map(|number| number.masked()))
-}
-
-/// Appends the access events of a read, before its answer goes out: if they cannot be
-/// committed, nothing is shown.
-async fn record_access(state: &AppState, staff: &Staff, purpose: Purpose, person_id: PersonId, events: Vec<LedgerEvent>) -> Result<(), ApiError> {
-    state.ledger.record(staff.principal.tenant, format!("access-{person_id}"), &events, meta(staff, purpose)).await?;
-    Ok(())
-}
-
-fn accessed(staff: &Staff, purpose: Purpose, person_id: PersonId, items: &[&str]) -> LedgerEvent {
-    LedgerEvent::PersonalDataAccessed(PersonalDataAccessed {
-        user_id: staff.principal.user_id,
-        role: staff.principal.role.as_str().to_owned(),
-        person_id: person_id.as_uuid(),
-        items: items.iter().map(|item| (*item).to_owned()).collect(),
-        purpose: purpose.as_str().to_owned(),
-    })
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -470,7 +439,8 @@ pub(crate) async fn trail(
     }
     let requested = requested.expect("a request's state comes from its MyNumberLinkRequested");
     let items: &[&str] = if masked.is_some() { &["my_number_link", "my_number_masked"] } else { &["my_number_link"] };
-    record_access(&state, &staff, purpose, request.person_id, vec![accessed(&staff, purpose, request.person_id, items)]).await?;
+    let person = request.person_id.as_uuid();
+    staff.record_access(&state, purpose, person, &[staff.accessed(purpose, person, items)]).await?;
     Ok(ApiJson(MyNumberLinkTrail {
         request_id: path.request_id,
         person_id: request.person_id.as_uuid(),
@@ -538,7 +508,8 @@ pub(crate) async fn reveal(
     };
     // One command, so the access record and its reason commit together, before the digits go out.
     let revealed = LedgerEvent::MyNumberRevealed(MyNumberRevealed { person_id: person_id.as_uuid(), user_id: staff.principal.user_id, reason });
-    record_access(&state, &staff, purpose, person_id, vec![accessed(&staff, purpose, person_id, &["my_number"]), revealed]).await?;
+    let person = person_id.as_uuid();
+    staff.record_access(&state, purpose, person, &[staff.accessed(purpose, person, &["my_number"]), revealed]).await?;
     let body = RevealedMyNumber { my_number: my_number.reveal().to_owned() };
     // Not kept by the browser or any cache between: the next look is a new, recorded reveal.
     Ok(([(header::CACHE_CONTROL, "no-store")], ApiJson(body)))

@@ -9,14 +9,14 @@ use chrono::{DateTime, NaiveDate, Utc};
 use kokuho_auth::{Purpose, Role};
 use kokuho_domain::person::PersonCommand;
 use kokuho_domain::{FiscalYear, PersonId, Yen};
-use kokuho_events::{LedgerEvent, PaymentChannel, PersonDetails, PersonalDataAccessed, Sex};
+use kokuho_events::{PaymentChannel, PersonDetails, Sex};
 use kokuho_projections::models::PersonRegistry;
-use kokuho_store::{CommandMeta, Decrypt};
+use kokuho_store::Decrypt;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use crate::auth::Staff;
+use crate::auth::{parse_purpose, Staff};
 use crate::error::Problem;
 use crate::json::{ApiPath, ApiQuery};
 use crate::{ApiError, ApiJson, AppState};
@@ -45,26 +45,6 @@ pub struct PersonPath {
     pub(crate) person_id: Uuid,
 }
 
-pub(crate) fn command_meta(staff: &Staff, purpose: Purpose, headers: &HeaderMap) -> Result<CommandMeta, ApiError> {
-    let idempotency_key = match headers.get("idempotency-key") {
-        None => None,
-        Some(value) => {
-            let key = value.to_str().ok().filter(|key| (1..=128).contains(&key.len())).ok_or_else(|| {
-                ApiError::bad_request("invalid_idempotency_key", "Idempotency-Key must be 1 to 128 visible ASCII characters")
-            })?;
-            // Scoped by the member, so two clerks' keys never collide.
-            Some(format!("{}:{key}", staff.principal.user_id))
-        }
-    };
-    Ok(CommandMeta {
-        actor: staff.principal.actor(),
-        purpose: purpose.as_str().to_owned(),
-        correlation_id: Uuid::now_v7(),
-        causation_id: None,
-        idempotency_key,
-    })
-}
-
 #[derive(Serialize, ToSchema)]
 pub struct Recorded {
     pub(crate) person_id: Uuid,
@@ -86,7 +66,7 @@ pub(crate) async fn execute(
     command: PersonCommand,
 ) -> Result<(StatusCode, ApiJson<Recorded>), ApiError> {
     staff.require_role(state, roles).await?;
-    let meta = command_meta(staff, purpose, headers)?;
+    let meta = staff.command_meta(purpose, headers)?;
     let executed = state.ledger.execute(staff.principal.tenant, person_id, command, meta).await?;
     Ok(recorded(person_id, executed))
 }
@@ -143,17 +123,8 @@ pub(crate) async fn register(
         acquisition: kokuho_events::Acquisition { source: body.source, legal_basis: body.legal_basis },
     };
     let roles = [Role::EligibilityClerk, Role::Supervisor];
-    // A retried registration must name the person the first attempt created: with an
-    // Idempotency-Key the id is derived from (tenant, member, key) instead of drawn afresh.
-    let person_id = match headers.get("idempotency-key").and_then(|value| value.to_str().ok()) {
-        Some(key) => {
-            use sha2::Digest;
-            let digest = sha2::Sha256::digest(format!("kokuho person id/{}/{}/{key}", staff.principal.tenant, staff.principal.user_id));
-            let bytes: [u8; 16] = digest[..16].try_into().expect("a SHA-256 digest has 32 bytes");
-            PersonId::from_uuid(Uuid::new_v8(bytes))
-        }
-        None => PersonId::new(),
-    };
+    // A retried registration must name the person the first attempt created.
+    let person_id = PersonId::from_uuid(staff.id_from_key("person", &headers));
     execute(&state, &staff, &headers, &roles, Purpose::Eligibility, person_id, command).await
 }
 
@@ -175,10 +146,6 @@ pub struct FindQuery {
 pub struct Found {
     person_id: Uuid,
     atena_no: String,
-}
-
-pub(crate) fn parse_purpose(text: &str) -> Result<Purpose, ApiError> {
-    text.parse().map_err(|error: kokuho_auth::UnknownPurpose| ApiError::bad_request("invalid_purpose", error.to_string()))
 }
 
 /// Find persons by address number, name, name in kana and/or date of birth (all given criteria
@@ -290,38 +257,24 @@ pub(crate) async fn read(
         return Err(kokuho_domain::Rejection::PersonNotFound { person_id }.into());
     };
     let details = registration.details.clone();
-    let mut items: Vec<String> = Vec::new();
+    let mut items: Vec<&str> = Vec::new();
     if details.is_some() {
-        items.extend(["name", "name_kana", "sex", "date_of_birth", "address"].map(str::to_owned));
+        items.extend(["name", "name_kana", "sex", "date_of_birth", "address"]);
     }
     let show_eligibility = matches!(purpose, Purpose::Eligibility | Purpose::Assessment | Purpose::Benefits | Purpose::Audit);
     let show_payments = matches!(purpose, Purpose::Collection | Purpose::Assessment | Purpose::Audit);
     if show_eligibility {
-        items.push("eligibility".into());
+        items.push("eligibility");
     }
     if show_payments {
-        items.push("payments".into());
+        items.push("payments");
     }
     let my_number = super::my_number::masked_for_record(&state, tenant, person_id, query.as_of).await?;
     if my_number.is_some() {
-        items.push("my_number_masked".into());
+        items.push("my_number_masked");
     }
     // The access record first: if it cannot be committed, nothing is shown.
-    let access = LedgerEvent::PersonalDataAccessed(PersonalDataAccessed {
-        user_id: staff.principal.user_id,
-        role: staff.principal.role.as_str().to_owned(),
-        person_id: person_id.as_uuid(),
-        items,
-        purpose: purpose.as_str().to_owned(),
-    });
-    let meta = CommandMeta {
-        actor: staff.principal.actor(),
-        purpose: purpose.as_str().to_owned(),
-        correlation_id: Uuid::now_v7(),
-        causation_id: None,
-        idempotency_key: None,
-    };
-    state.ledger.record(tenant, format!("access-{person_id}"), &[access], meta).await?;
+    staff.record_access(&state, purpose, person_id.as_uuid(), &[staff.accessed(purpose, person_id.as_uuid(), &items)]).await?;
     Ok(ApiJson(PersonRecord {
         person_id: person_id.as_uuid(),
         atena_no: registration.atena_no,

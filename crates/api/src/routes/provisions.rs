@@ -26,7 +26,6 @@ use kokuho_events::{InquiryMade, LedgerEvent};
 use kokuho_ledger::{Executed, StreamOutcome};
 use kokuho_store::{CommandMeta, Decrypt};
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
@@ -67,30 +66,8 @@ pub struct ProvisionPath {
 /// The command's metadata, and the id of the stream it creates. With an Idempotency-Key the id
 /// is derived from the key, so a retry decides against the stream the first attempt created
 /// (and is answered with its result) instead of creating a second one.
-fn command_meta(staff: &Staff, purpose: &str, headers: &HeaderMap, kind: &str) -> Result<(CommandMeta, Uuid), ApiError> {
-    let key = match headers.get("idempotency-key") {
-        None => None,
-        Some(value) => Some(value.to_str().ok().filter(|key| (1..=128).contains(&key.len())).ok_or_else(|| {
-            ApiError::bad_request("invalid_idempotency_key", "Idempotency-Key must be 1 to 128 visible ASCII characters")
-        })?),
-    };
-    let id = match key {
-        None => Uuid::now_v7(),
-        Some(key) => {
-            let digest = Sha256::digest(format!("{}\0{}\0{kind}\0{key}", staff.principal.tenant, staff.principal.user_id));
-            let bytes: [u8; 16] = digest[..16].try_into().expect("SHA-256 is longer than 16 bytes");
-            uuid::Builder::from_custom_bytes(bytes).into_uuid()
-        }
-    };
-    let meta = CommandMeta {
-        actor: staff.principal.actor(),
-        purpose: purpose.to_owned(),
-        correlation_id: Uuid::now_v7(),
-        causation_id: None,
-        // Scoped by the member, so two clerks' keys never collide.
-        idempotency_key: key.map(|key| format!("{}:{key}", staff.principal.user_id)),
-    };
-    Ok((meta, id))
+fn command_meta(staff: &Staff, purpose: Purpose, headers: &HeaderMap, kind: &str) -> Result<(CommandMeta, Uuid), ApiError> {
+    Ok((staff.command_meta(purpose, headers)?, staff.id_from_key(kind, headers)))
 }
 
 async fn person_registered(state: &AppState, tenant: TenantCode, person_id: PersonId) -> Result<bool, ApiError> {
@@ -273,7 +250,7 @@ pub(crate) async fn request_provision(
     staff.require_role(&state, &[Role::EligibilityClerk, Role::BenefitsClerk, Role::Supervisor]).await?;
     let tenant = staff.principal.tenant;
     let person_id = PersonId::from_uuid(path.person_id);
-    let (meta, provision_id) = command_meta(&staff, Purpose::Provision.as_str(), &headers, "provision")?;
+    let (meta, provision_id) = command_meta(&staff, Purpose::Provision, &headers, "provision")?;
     let lookups = ProvisionLookups {
         person_registered: person_registered(&state, tenant, person_id).await?,
         sensitivity: sensitivity_of(&state, tenant, person_id).await?,
@@ -407,7 +384,7 @@ pub(crate) async fn make_inquiry(
     staff.require_purpose(&state, purpose, INQUIRY_PURPOSES).await?;
     let tenant = staff.principal.tenant;
     let person_id = PersonId::from_uuid(path.person_id);
-    let (meta, inquiry_id) = command_meta(&staff, purpose.as_str(), &headers, "inquiry")?;
+    let (meta, inquiry_id) = command_meta(&staff, purpose, &headers, "inquiry")?;
     let lookups = ProvisionLookups {
         person_registered: person_registered(&state, tenant, person_id).await?,
         sensitivity: sensitivity_of(&state, tenant, person_id).await?,

@@ -10,15 +10,13 @@ use axum::routing::get;
 use axum::Router;
 use chrono::NaiveDate;
 use kokuho_auth::Purpose;
-use kokuho_events::{LedgerEvent, PersonalDataAccessed};
 use kokuho_projections::models::{ElderlyCostShares, EligibilityPeriods};
-use kokuho_store::CommandMeta;
 use serde::{Deserialize, Serialize};
 use tokio::task::JoinSet;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use crate::auth::Staff;
+use crate::auth::{parse_purpose, Staff};
 use crate::error::Problem;
 use crate::json::ApiQuery;
 use crate::{ApiError, ApiJson, AppState};
@@ -38,10 +36,6 @@ pub(crate) fn routes() -> Router<AppState> {
 
 fn internal(error: impl std::fmt::Display) -> ApiError {
     ApiError::Internal(error.to_string())
-}
-
-fn parse_purpose(text: &str) -> Result<Purpose, ApiError> {
-    text.parse().map_err(|error: kokuho_auth::UnknownPurpose| ApiError::bad_request("invalid_purpose", error.to_string()))
 }
 
 /// Keeps the rows after `after` (by person id), at most [`REPORT_ROWS_MAX`] persons.
@@ -72,20 +66,8 @@ async fn record_accesses(state: &AppState, staff: &Staff, purpose: Purpose, pers
     let mut appends = JoinSet::new();
     for person_id in persons {
         let ledger = state.ledger.clone();
-        let event = LedgerEvent::PersonalDataAccessed(PersonalDataAccessed {
-            user_id: staff.principal.user_id,
-            role: staff.principal.role.as_str().to_owned(),
-            person_id,
-            items: vec![item.to_owned()],
-            purpose: purpose.as_str().to_owned(),
-        });
-        let meta = CommandMeta {
-            actor: staff.principal.actor(),
-            purpose: purpose.as_str().to_owned(),
-            correlation_id: Uuid::now_v7(),
-            causation_id: None,
-            idempotency_key: None,
-        };
+        let event = staff.accessed(purpose, person_id, &[item]);
+        let meta = staff.meta(purpose);
         appends.spawn(async move { ledger.record(tenant, format!("access-{person_id}"), &[event], meta).await });
     }
     while let Some(joined) = appends.join_next().await {

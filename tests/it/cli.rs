@@ -1,45 +1,15 @@
 //! The real `kokuho` binary, as an operator or auditor runs it.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
 use crate::harness::*;
 
-fn kokuho(db: &TestDb) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_kokuho"));
-    command
-        .current_dir(db.dir.path())
-        .env("DATABASE_URL", &db.url)
-        .env("KOKUHO_MASTER_KEY_FILE", db.key_file())
-        .env_remove("KOKUHO_MASTER_KEY")
-        .env("KOKUHO_LOG", "warn");
-    command
-}
-
-fn run(command: &mut Command) -> (i32, String, String) {
-    let output = command.output().expect("kokuho runs");
-    (
-        output.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&output.stdout).into_owned(),
-        String::from_utf8_lossy(&output.stderr).into_owned(),
-    )
-}
-
 #[tokio::test]
 async fn serve_answers_health_openapi_and_metrics_and_stops_cleanly_on_sigterm() {
     let db = TestDb::fresh().await;
-    let mut server = kokuho(&db)
-        .args(["serve", "--bind", "127.0.0.1:0"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("kokuho serve starts");
-    let stdout = server.stdout.take().unwrap();
-    let mut lines = BufReader::new(stdout).lines();
-    let first = lines.next().expect("serve prints where it listens").unwrap();
-    let base = first.split_whitespace().last().expect("an address").to_owned();
-    assert!(base.starts_with("http://127.0.0.1:"), "{first}");
+    let mut served = serve(&db);
+    let (server, base) = (&mut served.child, served.base.clone());
 
     let client = reqwest::Client::new();
     let health: serde_json::Value = client.get(format!("{base}/health")).send().await.unwrap().json().await.unwrap();
@@ -70,7 +40,7 @@ async fn serve_answers_health_openapi_and_metrics_and_stops_cleanly_on_sigterm()
 #[tokio::test]
 async fn verify_passes_on_a_bench_filled_ledger_and_names_the_position_an_update_forged() {
     let db = TestDb::fresh().await;
-    let (code, stdout, stderr) = run(kokuho(&db).args(["bench", "--persons", "24", "--clients", "4", "--as-of-reads", "10", "--json"]));
+    let (code, stdout, stderr) = output(kokuho(&db).args(["bench", "--persons", "24", "--clients", "4", "--as-of-reads", "10", "--json"]));
     assert_eq!(code, 0, "{stderr}");
     let report: serde_json::Value = serde_json::from_str(stdout.trim()).expect("bench --json prints one JSON object");
     for field in ["commands_per_s", "p50_ms", "p99_ms", "rebuild_events_per_s", "as_of_p50_ms", "as_of_p99_ms"] {
@@ -78,13 +48,13 @@ async fn verify_passes_on_a_bench_filled_ledger_and_names_the_position_an_update
     }
     assert_eq!(report["commands"], 24 * 25);
 
-    let (code, stdout, _) = run(kokuho(&db).arg("verify"));
+    let (code, stdout, _) = output(kokuho(&db).arg("verify"));
     assert_eq!(code, 0, "{stdout}");
     assert!(stdout.contains("624 events, chain intact"), "{stdout}");
 
     // Backdating one event by a second, with plain SQL.
     assert_eq!(db.raw_execute("UPDATE events SET recorded_at = recorded_at - 1000000 WHERE position = 7").await, 1);
-    let (code, stdout, _) = run(kokuho(&db).arg("verify"));
+    let (code, stdout, _) = output(kokuho(&db).arg("verify"));
     assert_eq!(code, 1, "{stdout}");
     assert!(stdout.contains("position 7"), "{stdout}");
 }
@@ -102,16 +72,16 @@ async fn rebuild_prints_a_summary_and_replay_prints_a_person_as_recorded_then() 
     ledgerd.ledger.execute(kumagaya(), person, pay(7_000), meta(None)).await.unwrap();
     ledgerd.shutdown().await;
 
-    let (code, stdout, stderr) = run(kokuho(&db).args(["rebuild", "--projection", "payment_totals"]));
+    let (code, stdout, stderr) = output(kokuho(&db).args(["rebuild", "--projection", "payment_totals"]));
     assert_eq!(code, 0, "{stderr}");
     assert!(stdout.contains("rebuilt payment_totals from 3 events of 1 tenant(s)"), "{stdout}");
-    let (code, _, stderr) = run(kokuho(&db).args(["rebuild", "--projection", "nonsense"]));
+    let (code, _, stderr) = output(kokuho(&db).args(["rebuild", "--projection", "nonsense"]));
     assert_ne!(code, 0);
     assert!(stderr.contains("no projection is called \"nonsense\""), "{stderr}");
 
     let as_of = between.to_rfc3339();
     let (code, stdout, stderr) =
-        run(kokuho(&db).args(["replay", "--tenant", KUMAGAYA, "--person", &person.to_string(), "--as-of", &as_of]));
+        output(kokuho(&db).args(["replay", "--tenant", KUMAGAYA, "--person", &person.to_string(), "--as-of", &as_of]));
     assert_eq!(code, 0, "{stderr}");
     let view: serde_json::Value = serde_json::from_str(&stdout).unwrap();
     assert_eq!(view["version"], 2, "the payment was recorded after the instant asked for");
@@ -132,7 +102,7 @@ fn a_bad_tenant_code_is_refused_with_a_message_a_clerk_can_act_on() {
 }
 
 fn replay(db: &TestDb, person: kokuho_domain::PersonId, as_of: &str, on: &str) -> serde_json::Value {
-    let (code, stdout, stderr) = run(kokuho(db).args([
+    let (code, stdout, stderr) = output(kokuho(db).args([
         "replay",
         "--tenant",
         KUMAGAYA,
@@ -235,10 +205,10 @@ async fn eligibility_run_records_the_loss_at_75_once_and_refuses_a_future_day() 
     }
     ledgerd.shutdown().await;
 
-    let (code, stdout, stderr) = run(kokuho(&db).args(["eligibility", "run", "--tenant", KUMAGAYA]));
+    let (code, stdout, stderr) = output(kokuho(&db).args(["eligibility", "run", "--tenant", KUMAGAYA]));
     assert_eq!(code, 0, "{stderr}");
     assert!(stdout.contains("2 persons examined (2 insured), 1 losses at 75 recorded"), "{stdout}");
-    let (code, stdout, stderr) = run(kokuho(&db).args(["eligibility", "run", "--tenant", KUMAGAYA]));
+    let (code, stdout, stderr) = output(kokuho(&db).args(["eligibility", "run", "--tenant", KUMAGAYA]));
     assert_eq!(code, 0, "{stderr}");
     assert!(stdout.contains("2 persons examined (1 insured), 0 losses at 75 recorded, 0 share decisions recorded"), "{stdout}");
 
@@ -247,7 +217,7 @@ async fn eligibility_run_records_the_loss_at_75_once_and_refuses_a_future_day() 
     assert_eq!(answer["periods"][0]["end"]["reason"], "reached_late_stage_elderly");
     assert_eq!(answer["periods"][0]["end"]["lost_on"], "2025-01-10");
 
-    let (code, _, stderr) = run(kokuho(&db).args(["eligibility", "run", "--tenant", KUMAGAYA, "--on", "2999-01-01"]));
+    let (code, _, stderr) = output(kokuho(&db).args(["eligibility", "run", "--tenant", KUMAGAYA, "--on", "2999-01-01"]));
     assert_eq!(code, 2);
     assert!(stderr.contains("is after today"), "{stderr}");
 }

@@ -4,7 +4,6 @@
 //! 7 years in the shipped rules) can end, and one insured, whose retention cannot end while they
 //! are insured.
 
-use std::process::Command;
 
 use chrono::{Months, NaiveDate};
 use kokuho::retention::{self, RetentionReport, RetentionRules, RunOptions};
@@ -265,27 +264,6 @@ async fn two_runs_at_once_record_one_erasure() {
     verify_ok(&ledgerd.store).await;
     other.shutdown().await;
     ledgerd.shutdown().await;
-}
-
-fn kokuho(db: &TestDb) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_kokuho"));
-    command
-        .current_dir(db.dir.path())
-        .env("DATABASE_URL", &db.url)
-        .env("KOKUHO_MASTER_KEY_FILE", db.key_file())
-        .env_remove("KOKUHO_MASTER_KEY")
-        .env_remove("KOKUHO_RETENTION_RULES")
-        .env("KOKUHO_LOG", "warn");
-    command
-}
-
-fn output(command: &mut Command) -> (i32, String, String) {
-    let output = command.output().expect("kokuho runs");
-    (
-        output.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&output.stdout).into_owned(),
-        String::from_utf8_lossy(&output.stderr).into_owned(),
-    )
 }
 
 #[tokio::test]

@@ -1,22 +1,10 @@
 //! `examples/staff_walkthrough.rs`, the compiled example, against the real `kokuho serve` over
 //! HTTP, signed in as an eligibility clerk created with `kokuho admin create-user`.
 
-use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 
 use crate::harness::*;
-
-fn kokuho(db: &TestDb) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_kokuho"));
-    command
-        .current_dir(db.dir.path())
-        .env("DATABASE_URL", &db.url)
-        .env("KOKUHO_MASTER_KEY_FILE", db.key_file())
-        .env_remove("KOKUHO_MASTER_KEY")
-        .env("KOKUHO_LOG", "warn");
-    command
-}
 
 /// `cargo test` builds the examples next to the binaries: target/<profile>/examples/.
 fn example(name: &str) -> PathBuf {
@@ -24,16 +12,6 @@ fn example(name: &str) -> PathBuf {
     let path = binary.parent().expect("the binary's directory").join("examples").join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
     assert!(path.exists(), "{} is missing: build the examples (cargo test --workspace, or cargo build --examples)", path.display());
     path
-}
-
-/// Stops the server however the test ends.
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
 }
 
 /// The value after `label` on the line that starts with it.
@@ -57,20 +35,8 @@ async fn the_staff_walkthrough_runs_against_a_live_server_and_shows_what_changed
     let password = printed(&created_out, "initial password:").to_owned();
     let secret = printed(&created_out, "TOTP secret (enter in the authenticator app):").to_owned();
 
-    let mut child = kokuho(&db)
-        .args(["serve", "--bind", "127.0.0.1:0"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("kokuho serve starts");
-    let stdout = child.stdout.take().unwrap();
-    let server = Server(child);
-    let mut lines = BufReader::new(stdout).lines();
-    let first = lines.next().expect("serve prints where it listens").unwrap();
-    // Keep draining what the server prints: a closed pipe would fail its next write.
-    std::thread::spawn(move || lines.for_each(drop));
-    let base = first.split_whitespace().last().expect("an address").to_owned();
-    assert!(base.starts_with("http://127.0.0.1:"), "{first}");
+    let server = serve(&db);
+    let base = server.base.clone();
 
     let walkthrough = tokio::task::spawn_blocking(move || {
         Command::new(example("staff_walkthrough"))

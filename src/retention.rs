@@ -183,7 +183,7 @@ impl RetentionRules {
             payment: period("payment", file.payment)?,
             provision: period("provision", file.provision)?,
             origin: origin.to_owned(),
-            sha256: Sha256::digest(text.as_bytes()).iter().map(|byte| format!("{byte:02x}")).collect(),
+            sha256: hex::encode(Sha256::digest(text.as_bytes())),
         })
     }
 

@@ -142,7 +142,7 @@ impl ProvisionSettings {
             }
         }
         // Recorded in every decision event, so a decision can be traced to the list it used.
-        allow_list.sha256 = Sha256::digest(management_numbers.as_bytes()).iter().map(|byte| format!("{byte:02x}")).collect();
+        allow_list.sha256 = hex::encode(Sha256::digest(management_numbers.as_bytes()));
         let organisations: Organisations =
             serde_json::from_str(organisations).map_err(|error| failed(ORGANISATIONS_FILE)(error.to_string()))?;
         organisations.check().map_err(failed(ORGANISATIONS_FILE))?;

@@ -96,7 +96,7 @@ impl EligibilityRuleSet {
     pub fn parse(text: &str) -> Result<EligibilityRuleSet, String> {
         use sha2::Digest;
         let rules: EligibilityRules = toml::from_str(text).map_err(|error| error.to_string())?;
-        let sha256 = sha2::Sha256::digest(text.as_bytes()).iter().map(|b| format!("{b:02x}")).collect();
+        let sha256 = hex::encode(sha2::Sha256::digest(text.as_bytes()));
         Ok(EligibilityRuleSet { rules: Arc::new(rules), sha256 })
     }
 

@@ -54,7 +54,9 @@ async fn main() -> anyhow::Result<()> {
         event_date: date(2025, 4, 1),
         notified_on: date(2025, 4, 3),
         period_id: uuid::Uuid::now_v7(),
-        acquisition: Acquisition { source: "person_or_agent".into(), legal_basis: "国民健康保険法 第9条".into() },
+        acquisition: Acquisition {
+            source: "person_or_agent".into(), legal_basis: "国民健康保険法 第9条".into()
+        },
         former_municipality: None,
         loss: None,
     };
@@ -74,11 +76,22 @@ async fn main() -> anyhow::Result<()> {
 
     let then = ledgerd.ledger.replay(kumagaya, person, Some(between), Decrypt::No).await?;
     let now = ledgerd.ledger.replay(kumagaya, person, None, Decrypt::No).await?;
-    println!("as recorded at {between}: insured since {:?}, {} payment(s)", then.state.insured_since, then.state.payments);
-    println!("as recorded now:  insured since {:?}, {} payment(s), {} yen", now.state.insured_since, now.state.payments, now.state.paid_total.amount());
+    println!(
+        "as recorded at {between}: insured since {:?}, {} payment(s)",
+        then.state.insured_since, then.state.payments
+    );
+    println!(
+        "as recorded now:  insured since {:?}, {} payment(s), {} yen",
+        now.state.insured_since,
+        now.state.payments,
+        now.state.paid_total.amount()
+    );
     println!("\nhistory (transaction time, who, why, what):");
     for (recorded, _) in &now.events {
-        println!("  #{:<3} {}  {:<20} {:<12} {}", recorded.position, recorded.recorded_at, recorded.actor, recorded.purpose, recorded.event_type);
+        println!(
+            "  #{:<3} {}  {:<20} {:<12} {}",
+            recorded.position, recorded.recorded_at, recorded.actor, recorded.purpose, recorded.event_type
+        );
     }
 
     let reports = ledgerd.store.verify(&mut |_, _| {}).await?;

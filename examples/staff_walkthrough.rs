@@ -65,9 +65,9 @@ fn base32_decode(text: &str) -> anyhow::Result<Vec<u8>> {
 
 fn totp_code(secret_base32: &str, now: DateTime<Utc>) -> anyhow::Result<String> {
     let bytes = base32_decode(secret_base32)?;
-    let bytes: [u8; kokuho_auth::totp::SECRET_BYTES] = bytes
-        .try_into()
-        .map_err(|bytes: Vec<u8>| anyhow::anyhow!("the TOTP secret has {} bytes, not {}", bytes.len(), kokuho_auth::totp::SECRET_BYTES))?;
+    let bytes: [u8; kokuho_auth::totp::SECRET_BYTES] = bytes.try_into().map_err(|bytes: Vec<u8>| {
+        anyhow::anyhow!("the TOTP secret has {} bytes, not {}", bytes.len(), kokuho_auth::totp::SECRET_BYTES)
+    })?;
     Ok(kokuho_auth::TotpSecret::from_bytes(bytes).code_at(now))
 }
 
@@ -80,7 +80,13 @@ struct Api {
 
 impl Api {
     /// Sends a request and insists on `expected`; answers the JSON body (`null` when empty).
-    async fn call(&self, method: Method, path: &str, body: Option<Value>, expected: StatusCode) -> anyhow::Result<Value> {
+    async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+        expected: StatusCode,
+    ) -> anyhow::Result<Value> {
         let url = format!("{}/v1/{}{path}", self.base, self.tenant);
         let mut request = self.client.request(method.clone(), &url);
         if let Some(token) = &self.token {
@@ -95,7 +101,11 @@ impl Api {
         if status != expected {
             bail!("{method} {path}: expected {expected}, got {status}: {text}");
         }
-        Ok(if text.is_empty() { Value::Null } else { serde_json::from_str(&text).with_context(|| format!("{method} {path} answered {text}"))? })
+        Ok(if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).with_context(|| format!("{method} {path} answered {text}"))?
+        })
     }
 
     async fn post(&self, path: &str, body: Value) -> anyhow::Result<Value> {
@@ -105,7 +115,8 @@ impl Api {
     /// The eligibility answer for `person` on `on`, as recorded at `as_of`.
     async fn eligibility(&self, person: &str, on: &str, as_of: DateTime<Utc>) -> anyhow::Result<Value> {
         let as_of = as_of.to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
-        let path = format!("/persons/{person}/eligibility?purpose=eligibility&on={on}&as_of={}", as_of.replace('+', "%2B"));
+        let path =
+            format!("/persons/{person}/eligibility?purpose=eligibility&on={on}&as_of={}", as_of.replace('+', "%2B"));
         self.call(Method::GET, &path, None, StatusCode::OK).await
     }
 }
@@ -141,11 +152,55 @@ fn summary(answer: &Value) -> Vec<(&'static str, String)> {
     let share = &answer["cost_share"];
     vec![
         ("insured", text(&answer["insured"])),
-        ("period", if period.is_null() { "—".into() } else { format!("{} from {} until {}", text(&period["period_id"]), text(&period["effective_on"]), text(&period["lost_on"])) }),
+        (
+            "period",
+            if period.is_null() {
+                "—".into()
+            } else {
+                format!(
+                    "{} from {} until {}",
+                    text(&period["period_id"]),
+                    text(&period["effective_on"]),
+                    text(&period["lost_on"])
+                )
+            },
+        ),
         ("notification_late", text(notification_late(period))),
-        ("loss", if period["loss"].is_object() { format!("{} on {}, notified {}, late {}", text(&period["loss"]["reason"]), text(&period["loss"]["event_date"]), text(&period["loss"]["notified_on"]), text(&period["loss"]["notification_late"])) } else { "—".into() }),
-        ("household", if household.is_null() { "—".into() } else { format!("{} (head {}, is_head {})", text(&household["household_id"]), text(&household["head_person_id"]), text(&household["is_head"])) }),
-        ("cost share", if share.is_null() { "—".into() } else { format!("{} ({} tenths, rule {})", text(&share["share"]), text(&share["tenths"]), text(&share["rule"])) }),
+        (
+            "loss",
+            if period["loss"].is_object() {
+                format!(
+                    "{} on {}, notified {}, late {}",
+                    text(&period["loss"]["reason"]),
+                    text(&period["loss"]["event_date"]),
+                    text(&period["loss"]["notified_on"]),
+                    text(&period["loss"]["notification_late"])
+                )
+            } else {
+                "—".into()
+            },
+        ),
+        (
+            "household",
+            if household.is_null() {
+                "—".into()
+            } else {
+                format!(
+                    "{} (head {}, is_head {})",
+                    text(&household["household_id"]),
+                    text(&household["head_person_id"]),
+                    text(&household["is_head"])
+                )
+            },
+        ),
+        (
+            "cost share",
+            if share.is_null() {
+                "—".into()
+            } else {
+                format!("{} ({} tenths, rule {})", text(&share["share"]), text(&share["tenths"]), text(&share["rule"]))
+            },
+        ),
     ]
 }
 
@@ -178,7 +233,12 @@ fn field<'a>(value: &'a Value, name: &str) -> anyhow::Result<&'a str> {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
-    let mut api = Api { client: Client::new(), base: args.url.trim_end_matches('/').to_owned(), tenant: args.tenant.clone(), token: None };
+    let mut api = Api {
+        client: Client::new(),
+        base: args.url.trim_end_matches('/').to_owned(),
+        tenant: args.tenant.clone(),
+        token: None,
+    };
     let source = "resident_registry";
     let law = "住民基本台帳法";
     let nhi_law = "国民健康保険法 第9条";
@@ -192,7 +252,10 @@ async fn main() -> anyhow::Result<()> {
     step(2, "register two persons from the resident registry");
     let suffix = &uuid::Uuid::new_v4().simple().to_string()[..8];
     let mut persons = Vec::new();
-    for (name, kana, sex, born) in [("熊谷 太郎", "クマガヤ タロウ", "male", "1975-02-14"), ("熊谷 花子", "クマガヤ ハナコ", "female", "1978-08-08")] {
+    for (name, kana, sex, born) in [
+        ("熊谷 太郎", "クマガヤ タロウ", "male", "1975-02-14"),
+        ("熊谷 花子", "クマガヤ ハナコ", "female", "1978-08-08"),
+    ] {
         let registered = api
             .post(
                 "/persons",
@@ -208,11 +271,15 @@ async fn main() -> anyhow::Result<()> {
 
     step(3, "establish a household with the first as head, and the second joins");
     let established = api
-        .post("/households", json!({"head_person_id": head, "established_on": "2026-04-01", "source": source, "legal_basis": law}))
+        .post(
+            "/households",
+            json!({"head_person_id": head, "established_on": "2026-04-01", "source": source, "legal_basis": law}),
+        )
         .await?;
     let household = field(&established, "household_id")?.to_owned();
     println!("  household {household}, head {head}, from 2026-04-01");
-    api.post(&format!("/households/{household}/members"), json!({"person_id": member, "joined_on": "2026-04-01"})).await?;
+    api.post(&format!("/households/{household}/members"), json!({"person_id": member, "joined_on": "2026-04-01"}))
+        .await?;
     println!("  {member} joined on 2026-04-01");
 
     step(4, "record both persons' eligibility: moved in on 2026-04-01 (the second notified on 2026-05-20, late)");
@@ -241,7 +308,10 @@ async fn main() -> anyhow::Result<()> {
     let before = api.eligibility(&member, "2026-06-01", before_acquisition).await?;
     let after = api.eligibility(&member, "2026-06-01", after_acquisition).await?;
     print_change(&format!("{member} on 2026-06-01, as recorded before and after the notices:"), &before, &after)?;
-    if after["insured"] != json!(true) || after["household"]["head_person_id"] != json!(head) || after["household"]["is_head"] != json!(false) {
+    if after["insured"] != json!(true)
+        || after["household"]["head_person_id"] != json!(head)
+        || after["household"]["is_head"] != json!(false)
+    {
         bail!("{member} should be insured on 2026-06-01 in {head}'s household: {after}");
     }
     if notification_late(&after["period"]) != &json!(true) {
@@ -271,7 +341,12 @@ async fn main() -> anyhow::Result<()> {
             json!({"reason": "moved_out", "event_date": "2026-09-30", "notified_on": "2026-10-02", "source": "person_or_agent", "legal_basis": nhi_law}),
         )
         .await?;
-    println!("  period {} lost on {}, notification_late: {}", text(&lost["period_id"]), text(&lost["lost_on"]), text(&lost["notification_late"]));
+    println!(
+        "  period {} lost on {}, notification_late: {}",
+        text(&lost["period_id"]),
+        text(&lost["lost_on"]),
+        text(&lost["notification_late"])
+    );
     if lost["lost_on"] != json!("2026-10-01") {
         bail!("moving out on 2026-09-30 should end cover on 2026-10-01: {lost}");
     }

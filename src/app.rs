@@ -5,8 +5,8 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 use kokuho_api::AppState;
-use kokuho_ledger::{Clock, Ledger};
 use kokuho_auth::PasswordHasher;
+use kokuho_ledger::{Clock, Ledger};
 use kokuho_projections::{ProjectionMetrics, Projector};
 use kokuho_staff::Staff;
 use kokuho_store::{Db, EventStore, StoreMetrics};
@@ -46,7 +46,8 @@ impl Ledgerd {
         // Rules are data: a broken rule file stops startup here rather than failing a request.
         // KOKUHO_PROVISION_RULES_DIR replaces the files compiled in (see `ProvisionSettings`).
         let rules_dir = std::env::var_os("KOKUHO_PROVISION_RULES_DIR").map(std::path::PathBuf::from);
-        let provision = Arc::new(kokuho_api::ProvisionSettings::load(rules_dir.as_deref()).context("loading the provision rules")?);
+        let provision =
+            Arc::new(kokuho_api::ProvisionSettings::load(rules_dir.as_deref()).context("loading the provision rules")?);
         let ledger = Arc::new(Ledger::new(store.clone(), clock));
         let staff = Arc::new(Staff::new(ledger.clone(), master_key, PasswordHasher::new()));
         Ok(Ledgerd { store, staff, ledger, projector, registry: Arc::new(registry), provision, follower: None })

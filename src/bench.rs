@@ -71,8 +71,12 @@ fn register_command(index: usize) -> PersonCommand {
             name: format!("試験 太郎{index}"),
             name_kana: "シケン タロウ".into(),
             sex: if index % 2 == 0 { Sex::Male } else { Sex::Female },
-            date_of_birth: NaiveDate::from_ymd_opt(1960 + (index % 50) as i32, 1 + (index % 12) as u32, 1 + (index % 28) as u32)
-                .expect("valid date"),
+            date_of_birth: NaiveDate::from_ymd_opt(
+                1960 + (index % 50) as i32,
+                1 + (index % 12) as u32,
+                1 + (index % 28) as u32,
+            )
+            .expect("valid date"),
             address: format!("埼玉県熊谷市宮町二丁目{}番地", index % 100),
         },
         acquisition: Acquisition { source: "resident_registry".into(), legal_basis: "住民基本台帳法".into() },
@@ -89,7 +93,14 @@ fn percentile_ms(sorted: &[Duration], fraction: f64) -> f64 {
 
 /// Runs `work(client, person_index)` for every person, `clients` at a time, each client owning
 /// the persons `i` with `i % clients == client`. Returns every command's latency.
-async fn by_clients<F, Fut>(persons: usize, clients: usize, progress: &Progress, phase: &'static str, per_person: u64, work: F) -> anyhow::Result<Vec<Duration>>
+async fn by_clients<F, Fut>(
+    persons: usize,
+    clients: usize,
+    progress: &Progress,
+    phase: &'static str,
+    per_person: u64,
+    work: F,
+) -> anyhow::Result<Vec<Duration>>
 where
     F: Fn(usize) -> Fut + Send + Sync + 'static,
     Fut: std::future::Future<Output = anyhow::Result<Vec<Duration>>> + Send,
@@ -106,7 +117,8 @@ where
             let mut latencies = Vec::new();
             for index in (client..persons).step_by(clients) {
                 let mut person = work(index).await?;
-                let finished = done.fetch_add(person.len() as u64, std::sync::atomic::Ordering::Relaxed) + person.len() as u64;
+                let finished =
+                    done.fetch_add(person.len() as u64, std::sync::atomic::Ordering::Relaxed) + person.len() as u64;
                 progress(phase, finished, total);
                 latencies.append(&mut person);
             }
@@ -135,7 +147,9 @@ pub async fn run(ledgerd: &Ledgerd, options: &BenchOptions, progress: Progress) 
             let (ledger, persons, run_id) = (ledger.clone(), persons.clone(), run_id.clone());
             async move {
                 let at = Instant::now();
-                ledger.execute(tenant, persons[index], register_command(index), meta(format!("{run_id}-{index}-r"))).await?;
+                ledger
+                    .execute(tenant, persons[index], register_command(index), meta(format!("{run_id}-{index}-r")))
+                    .await?;
                 Ok(vec![at.elapsed()])
             }
         })
@@ -148,37 +162,47 @@ pub async fn run(ledgerd: &Ledgerd, options: &BenchOptions, progress: Progress) 
     let started = Instant::now();
     let mut latencies = {
         let (ledger, persons, run_id) = (ledger.clone(), persons.clone(), run_id.clone());
-        by_clients(options.persons, options.clients, &progress, "commands", 1 + PAYMENTS_PER_PERSON as u64, move |index| {
-            let (ledger, persons, run_id) = (ledger.clone(), persons.clone(), run_id.clone());
-            async move {
-                let person = persons[index];
-                let mut latencies = Vec::with_capacity(1 + PAYMENTS_PER_PERSON);
-                let at = Instant::now();
-                let acquire = PersonCommand::AcquireEligibility {
-                    reason: AcquisitionReason::MovedIn,
-                    event_date: NaiveDate::from_ymd_opt(2025, 4, 1).expect("valid date"),
-                    notified_on: NaiveDate::from_ymd_opt(2025, 4, 7).expect("valid date"),
-                    period_id: uuid::Uuid::now_v7(),
-                    acquisition: kokuho_events::Acquisition { source: "person_or_agent".into(), legal_basis: "国民健康保険法 第9条".into() },
-                    former_municipality: None,
-                    loss: None,
-                };
-                ledger.execute(tenant, person, acquire, meta(format!("{run_id}-{index}-a"))).await?;
-                latencies.push(at.elapsed());
-                for installment in 0..PAYMENTS_PER_PERSON {
+        by_clients(
+            options.persons,
+            options.clients,
+            &progress,
+            "commands",
+            1 + PAYMENTS_PER_PERSON as u64,
+            move |index| {
+                let (ledger, persons, run_id) = (ledger.clone(), persons.clone(), run_id.clone());
+                async move {
+                    let person = persons[index];
+                    let mut latencies = Vec::with_capacity(1 + PAYMENTS_PER_PERSON);
                     let at = Instant::now();
-                    let pay = PersonCommand::RecordPayment {
-                        fiscal_year: FiscalYear::new(2025),
-                        amount: Yen::new(10_000 + (installment as i64) * 100),
-                        received_on: NaiveDate::from_ymd_opt(2025, 7, 31).expect("valid date"),
-                        channel: PaymentChannel::BankTransfer,
+                    let acquire = PersonCommand::AcquireEligibility {
+                        reason: AcquisitionReason::MovedIn,
+                        event_date: NaiveDate::from_ymd_opt(2025, 4, 1).expect("valid date"),
+                        notified_on: NaiveDate::from_ymd_opt(2025, 4, 7).expect("valid date"),
+                        period_id: uuid::Uuid::now_v7(),
+                        acquisition: kokuho_events::Acquisition {
+                            source: "person_or_agent".into(),
+                            legal_basis: "国民健康保険法 第9条".into(),
+                        },
+                        former_municipality: None,
+                        loss: None,
                     };
-                    ledger.execute(tenant, person, pay, meta(format!("{run_id}-{index}-p{installment}"))).await?;
+                    ledger.execute(tenant, person, acquire, meta(format!("{run_id}-{index}-a"))).await?;
                     latencies.push(at.elapsed());
+                    for installment in 0..PAYMENTS_PER_PERSON {
+                        let at = Instant::now();
+                        let pay = PersonCommand::RecordPayment {
+                            fiscal_year: FiscalYear::new(2025),
+                            amount: Yen::new(10_000 + (installment as i64) * 100),
+                            received_on: NaiveDate::from_ymd_opt(2025, 7, 31).expect("valid date"),
+                            channel: PaymentChannel::BankTransfer,
+                        };
+                        ledger.execute(tenant, person, pay, meta(format!("{run_id}-{index}-p{installment}"))).await?;
+                        latencies.push(at.elapsed());
+                    }
+                    Ok(latencies)
                 }
-                Ok(latencies)
-            }
-        })
+            },
+        )
         .await?
     };
     let elapsed = started.elapsed();

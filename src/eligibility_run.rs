@@ -42,7 +42,7 @@ use kokuho_domain::{PersonId, TenantCode};
 use kokuho_events::{Acquisition, LossReason};
 use kokuho_ledger::{Ledger, LedgerError};
 use kokuho_projections::models::{Households, PersonRegistry};
-use kokuho_store::{Actor, CommandMeta, Decrypt, Db};
+use kokuho_store::{Actor, CommandMeta, Db, Decrypt};
 use tokio::task::JoinSet;
 use uuid::Uuid;
 
@@ -123,7 +123,10 @@ impl EligibilityRunReport {
             &self.rules_sha256[..12.min(self.rules_sha256.len())],
         );
         if self.unreadable > 0 {
-            summary.push_str(&format!("; {} persons without a readable date of birth were left as they are", self.unreadable));
+            summary.push_str(&format!(
+                "; {} persons without a readable date of birth were left as they are",
+                self.unreadable
+            ));
         }
         if !self.refusals.is_empty() {
             summary.push_str(&format!("; {} refused", self.refusals.len()));
@@ -288,7 +291,11 @@ impl Job {
             loss_effective_on(LossReason::ReachedLateStageElderly, seventy_fifth_birthday(date_of_birth), rules);
         if late_stage_from <= self.on {
             let command = PersonCommand::LoseEligibility {
-                loss: LossNotice { reason: LossReason::ReachedLateStageElderly, event_date: None, notified_on: self.on },
+                loss: LossNotice {
+                    reason: LossReason::ReachedLateStageElderly,
+                    event_date: None,
+                    notified_on: self.on,
+                },
                 acquisition: Acquisition { source: LOSS_SOURCE.into(), legal_basis: LOSS_LEGAL_BASIS.into() },
             };
             let meta = CommandMeta {
@@ -345,7 +352,8 @@ pub fn answer_json(answer: &kokuho_ledger::EligibilityAnswer) -> serde_json::Val
     });
     let (cost_share, cost_share_refused) = match &answer.share {
         Ok(share) => {
-            let mut shown = json!({ "share": share.share, "tenths": share.share.tenths(), "label": share.share.to_string() });
+            let mut shown =
+                json!({ "share": share.share, "tenths": share.share.tenths(), "label": share.share.to_string() });
             match &share.rule {
                 ShareRule::PreSchool => shown["rule"] = json!("pre_school"),
                 ShareRule::Standard => shown["rule"] = json!("standard"),
@@ -354,7 +362,10 @@ pub fn answer_json(answer: &kokuho_ledger::EligibilityAnswer) -> serde_json::Val
                     shown["income_year"] = json!(income_year);
                     shown["members_70_to_74"] = json!(members_70_to_74);
                     // Only the kind of ground: its figures are income, which is personal.
-                    shown["basis"] = serde_json::to_value(basis).ok().and_then(|value| value.get("basis").cloned()).unwrap_or_default();
+                    shown["basis"] = serde_json::to_value(basis)
+                        .ok()
+                        .and_then(|value| value.get("basis").cloned())
+                        .unwrap_or_default();
                 }
             }
             (shown, serde_json::Value::Null)
@@ -366,7 +377,9 @@ pub fn answer_json(answer: &kokuho_ledger::EligibilityAnswer) -> serde_json::Val
         .iter()
         .map(|(certificate, status)| {
             let mut shown = serde_json::to_value(certificate).unwrap_or_default();
-            if let (Some(object), Ok(serde_json::Value::Object(status))) = (shown.as_object_mut(), serde_json::to_value(status)) {
+            if let (Some(object), Ok(serde_json::Value::Object(status))) =
+                (shown.as_object_mut(), serde_json::to_value(status))
+            {
                 object.extend(status);
             }
             shown

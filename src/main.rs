@@ -164,8 +164,12 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             println!("  API:      http://{address}/openapi.json");
             if !app.ledgerd().has_staff().await? {
                 println!("  no staff account yet: create the first administrator (it prints a password and a TOTP secret once):");
-                println!("    kokuho admin create-user --tenant 112020 --login admin --name \"…\" --role administrator");
-                println!("  then sign in: POST http://{address}/v1/112020/sessions {{\"login\",\"password\",\"code\"}}");
+                println!(
+                    "    kokuho admin create-user --tenant 112020 --login admin --name \"…\" --role administrator"
+                );
+                println!(
+                    "  then sign in: POST http://{address}/v1/112020/sessions {{\"login\",\"password\",\"code\"}}"
+                );
             }
             app.run_until(shutdown_signal()).await?;
             Ok(ExitCode::SUCCESS)
@@ -209,9 +213,14 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             // The households the person ever joined, by today's knowledge; each is folded as
             // recorded at `as_of` by the answer.
             ledgerd.projector.catch_up(*tenant).await.context("bringing the projections up to date")?;
-            let households =
-                kokuho_projections::models::Households::households_of_person(ledgerd.store.db(), &tenant.to_string(), *person).await?;
-            let answer = ledgerd.ledger.eligibility_on(*tenant, PersonId::from_uuid(*person), *as_of, on, &households).await?;
+            let households = kokuho_projections::models::Households::households_of_person(
+                ledgerd.store.db(),
+                &tenant.to_string(),
+                *person,
+            )
+            .await?;
+            let answer =
+                ledgerd.ledger.eligibility_on(*tenant, PersonId::from_uuid(*person), *as_of, on, &households).await?;
             let history: Vec<serde_json::Value> = view
                 .events
                 .iter()
@@ -244,7 +253,11 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let config = config(&cli, DEFAULT_DATABASE_URL, true);
             let db = kokuho_store::Db::connect(&config.database_url).await.context("opening the database")?;
             db.migrate().await?;
-            let store = kokuho_store::EventStore::new(db, kokuho_vault::MasterKey::ephemeral(), kokuho_store::StoreMetrics::unregistered());
+            let store = kokuho_store::EventStore::new(
+                db,
+                kokuho_vault::MasterKey::ephemeral(),
+                kokuho_store::StoreMetrics::unregistered(),
+            );
             let bar = progress_bar("verify");
             let reports = store.verify(&mut |_, events| bar.set_position(events)).await?;
             bar.finish_and_clear();
@@ -335,11 +348,27 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             if *json {
                 println!("{}", serde_json::to_string(&report)?);
             } else {
-                println!("{} on {} ({} persons, {} clients, {})", report.workload, report.backend, report.persons, report.clients, redact(&config.database_url));
-                println!("  commands        {:>10.0} /s   p50 {:.2} ms   p99 {:.2} ms", report.commands_per_s, report.p50_ms, report.p99_ms);
+                println!(
+                    "{} on {} ({} persons, {} clients, {})",
+                    report.workload,
+                    report.backend,
+                    report.persons,
+                    report.clients,
+                    redact(&config.database_url)
+                );
+                println!(
+                    "  commands        {:>10.0} /s   p50 {:.2} ms   p99 {:.2} ms",
+                    report.commands_per_s, report.p50_ms, report.p99_ms
+                );
                 println!("  registrations   {:>10.0} /s   (setup)", report.registrations_per_s);
-                println!("  rebuild         {:>10.0} events/s ({} events)", report.rebuild_events_per_s, report.rebuild_events);
-                println!("  as-of reads     p50 {:.2} ms   p99 {:.2} ms ({} reads)", report.as_of_p50_ms, report.as_of_p99_ms, report.as_of_reads);
+                println!(
+                    "  rebuild         {:>10.0} events/s ({} events)",
+                    report.rebuild_events_per_s, report.rebuild_events
+                );
+                println!(
+                    "  as-of reads     p50 {:.2} ms   p99 {:.2} ms ({} reads)",
+                    report.as_of_p50_ms, report.as_of_p99_ms, report.as_of_reads
+                );
             }
             Ok(ExitCode::SUCCESS)
         }

@@ -193,8 +193,11 @@ impl RetentionRules {
             None => RetentionRules::parse(BUILT_IN_RULES, BUILT_IN_ORIGIN),
             Some(path) => {
                 let origin = path.display().to_string();
-                let text = std::fs::read_to_string(path)
-                    .map_err(|io| RulesError { origin: origin.clone(), line: None, message: format!("cannot be read: {io}") })?;
+                let text = std::fs::read_to_string(path).map_err(|io| RulesError {
+                    origin: origin.clone(),
+                    line: None,
+                    message: format!("cannot be read: {io}"),
+                })?;
                 RetentionRules::parse(&text, &origin)
             }
         }
@@ -215,7 +218,8 @@ impl RetentionRules {
         if dates.is_insured() {
             return None;
         }
-        let kinds = [RetentionKind::Registration, RetentionKind::Eligibility, RetentionKind::Payment, RetentionKind::Provision];
+        let kinds =
+            [RetentionKind::Registration, RetentionKind::Eligibility, RetentionKind::Payment, RetentionKind::Provision];
         kinds
             .into_iter()
             .filter_map(|kind| {
@@ -583,10 +587,14 @@ mod tests {
             assert!(shown.starts_with(&format!("retention rules retention.toml, line {line}: ")), "{shown}");
             assert!(shown.contains(what), "{shown} does not say {what:?}");
         }
-        let missing = RetentionRules::parse(&VALID.replace("[provision]\nyears = 7\nsource = \"マイナンバー法 第23条\"\n", ""), "r")
-            .expect_err("a kind without its period");
+        let missing = RetentionRules::parse(
+            &VALID.replace("[provision]\nyears = 7\nsource = \"マイナンバー法 第23条\"\n", ""),
+            "r",
+        )
+        .expect_err("a kind without its period");
         assert!(missing.to_string().contains("provision"), "{missing}");
-        let unreadable = RetentionRules::load(Some(Path::new("/nonexistent/retention.toml"))).expect_err("no such file");
+        let unreadable =
+            RetentionRules::load(Some(Path::new("/nonexistent/retention.toml"))).expect_err("no such file");
         assert!(unreadable.to_string().contains("/nonexistent/retention.toml"), "{unreadable}");
     }
 
@@ -609,11 +617,21 @@ mod tests {
             payment_on: Some(date(2030, 6, 30)),
             erased_position: None,
         };
-        assert_eq!(rules.retention_end(&left), Some(RetentionEnd { kind: RetentionKind::Payment, ends_on: date(2035, 6, 30) }));
+        assert_eq!(
+            rules.retention_end(&left),
+            Some(RetentionEnd { kind: RetentionKind::Payment, ends_on: date(2035, 6, 30) })
+        );
 
         // Eligibility ended after the last payment: its period, counted from the loss, decides.
-        let lost_late = PersonRetentionDates { eligibility_on: Some(date(2030, 6, 1)), payment_on: Some(date(2025, 7, 31)), ..left.clone() };
-        assert_eq!(rules.retention_end(&lost_late), Some(RetentionEnd { kind: RetentionKind::Eligibility, ends_on: date(2037, 6, 1) }));
+        let lost_late = PersonRetentionDates {
+            eligibility_on: Some(date(2030, 6, 1)),
+            payment_on: Some(date(2025, 7, 31)),
+            ..left.clone()
+        };
+        assert_eq!(
+            rules.retention_end(&lost_late),
+            Some(RetentionEnd { kind: RetentionKind::Eligibility, ends_on: date(2037, 6, 1) })
+        );
 
         let insured = PersonRetentionDates { insured: Some(true), ..left.clone() };
         assert_eq!(rules.retention_end(&insured), None);

@@ -41,9 +41,9 @@ fn eligibility_acquired_v1_to_v2(mut object: Map<String, Value>) -> Map<String, 
         _ => false,
     };
     object.insert("period_id".to_owned(), Value::String(period_id.to_string()));
-    object.entry("acquisition").or_insert_with(|| {
-        serde_json::json!({ "source": "not_recorded", "legal_basis": "not_recorded" })
-    });
+    object
+        .entry("acquisition")
+        .or_insert_with(|| serde_json::json!({ "source": "not_recorded", "legal_basis": "not_recorded" }));
     object.entry("notification_late").or_insert(Value::Bool(late));
     object.entry("former_municipality").or_insert(Value::Null);
     object
@@ -60,12 +60,7 @@ fn derived_uuid(name: &str) -> Uuid {
     Uuid::new_v8(bytes)
 }
 
-pub(crate) fn to_current(
-    event_type: &str,
-    mut version: u16,
-    current: u16,
-    value: Value,
-) -> Result<Value, DecodeError> {
+pub(crate) fn to_current(event_type: &str, mut version: u16, current: u16, value: Value) -> Result<Value, DecodeError> {
     let Value::Object(mut object) = value else {
         // Not an object: let the typed decode report it precisely.
         return Ok(value);

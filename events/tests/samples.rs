@@ -9,8 +9,7 @@ use std::path::{Path, PathBuf};
 
 use chrono::NaiveDate;
 use kokuho_events::{
-    DecodeError, LedgerEvent, PaymentChannel, PaymentReceived, Personal, PersonalPart, CATALOG,
-    UPCASTERS,
+    DecodeError, LedgerEvent, PaymentChannel, PaymentReceived, Personal, PersonalPart, CATALOG, UPCASTERS,
 };
 use serde_json::{Map, Value};
 use uuid::Uuid;
@@ -29,9 +28,8 @@ impl Sample {
     /// The stored parts: the clear payload bytes and, when there is one, the personal part's.
     fn stored_parts(&self) -> (Vec<u8>, Option<Vec<u8>>) {
         let mut clear = self.value.clone();
-        let personal = clear
-            .remove(PERSONAL_KEY)
-            .map(|value| serde_json::to_vec(&value).expect("JSON values always serialize"));
+        let personal =
+            clear.remove(PERSONAL_KEY).map(|value| serde_json::to_vec(&value).expect("JSON values always serialize"));
         (serde_json::to_vec(&clear).expect("JSON values always serialize"), personal)
     }
 
@@ -123,10 +121,7 @@ fn every_sample_decodes_and_current_ones_encode_back_to_themselves() {
         let file = &sample.file_name;
         let current = current_version(&sample.event_type)
             .unwrap_or_else(|| panic!("samples/{file}: {} is not in CATALOG", sample.event_type));
-        assert!(
-            sample.schema_version <= current,
-            "samples/{file} is newer than the catalog's v{current}"
-        );
+        assert!(sample.schema_version <= current, "samples/{file} is newer than the catalog's v{current}");
 
         let event = sample.decode().unwrap_or_else(|error| panic!("samples/{file} does not decode: {error}"));
         assert_eq!(event.event_type(), sample.event_type, "samples/{file} decodes as another type");
@@ -139,7 +134,11 @@ fn every_sample_decodes_and_current_ones_encode_back_to_themselves() {
             assert!(encoded.subject.is_some(), "samples/{file}: a personal part without a subject");
         }
         if let Some(person_id) = sample.value.get("person_id").filter(|_| encoded.subject.is_some()) {
-            assert_eq!(encoded.subject.map(|s| s.to_string()), person_id.as_str().map(str::to_owned), "samples/{file}: subject is not the person");
+            assert_eq!(
+                encoded.subject.map(|s| s.to_string()),
+                person_id.as_str().map(str::to_owned),
+                "samples/{file}: subject is not the person"
+            );
         }
 
         if sample.schema_version == current {
@@ -211,9 +210,7 @@ fn unavailable_personal_part_decodes_as_unavailable() {
 
     let without = LedgerEvent::decode("PersonRegistered", 1, &clear, PersonalPart::Unavailable)
         .expect("decodes without its personal part");
-    let LedgerEvent::PersonRegistered(without) = without else {
-        panic!("PersonRegistered decodes as another type")
-    };
+    let LedgerEvent::PersonRegistered(without) = without else { panic!("PersonRegistered decodes as another type") };
     assert_eq!(without.personal, Personal::Unavailable);
     // Everything in clear is still there.
     assert_eq!(without.person_id, full.person_id);
@@ -231,16 +228,13 @@ fn unavailable_personal_part_decodes_as_unavailable() {
 #[test]
 fn encode_never_puts_personal_data_in_the_clear_payload() {
     let event = sample("PersonRegistered.v1.json").decode().expect("decodes");
-    let LedgerEvent::PersonRegistered(registered) = &event else {
-        panic!("PersonRegistered decodes as another type")
-    };
+    let LedgerEvent::PersonRegistered(registered) = &event else { panic!("PersonRegistered decodes as another type") };
     let details = registered.personal.as_present().expect("the sample has personal data");
     let encoded = event.encode();
     let personal = encoded.personal.as_deref().expect("a personal part to encrypt");
 
-    let contains = |haystack: &[u8], needle: &str| {
-        haystack.windows(needle.len()).any(|window| window == needle.as_bytes())
-    };
+    let contains =
+        |haystack: &[u8], needle: &str| haystack.windows(needle.len()).any(|window| window == needle.as_bytes());
     let date_of_birth = details.date_of_birth.to_string();
     for item in [&details.name, &details.name_kana, &details.address, &date_of_birth] {
         assert!(
@@ -321,7 +315,8 @@ fn a_personal_part_in_the_clear_payload_is_refused_whatever_the_reader_holds() {
 fn a_decode_error_never_quotes_a_personal_value() {
     let clear = br#"{"person_id":"0190f2a0-0000-7000-8000-000000000001","atena_no":"1","acquisition":{"source":"s","legal_basis":"b"}}"#;
     let personal = r#"{"name":"熊谷 花子","name_kana":"x","sex":"女","date_of_birth":"1980-01-01","address":"x"}"#;
-    let error = LedgerEvent::decode("PersonRegistered", 1, clear, PersonalPart::Plain(personal.as_bytes())).unwrap_err();
+    let error =
+        LedgerEvent::decode("PersonRegistered", 1, clear, PersonalPart::Plain(personal.as_bytes())).unwrap_err();
     let text = error.to_string();
     assert!(!text.contains('女') && !text.contains("花子"), "{text}");
 }

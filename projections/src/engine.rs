@@ -155,7 +155,10 @@ impl Projector {
                     .await?
             });
             if had_checkpoints > 0 {
-                tracing::warn!(projection = projection.name(), "projection tables missing or of an older shape: rebuilding from the ledger");
+                tracing::warn!(
+                    projection = projection.name(),
+                    "projection tables missing or of an older shape: rebuilding from the ledger"
+                );
             } else {
                 tracing::info!(projection = projection.name(), "creating projection tables");
             }
@@ -193,7 +196,8 @@ impl Projector {
         let mut read = 0u64;
         loop {
             let checkpoints = self.checkpoints(&tenant_text).await?;
-            let from = self.projections.iter().map(|p| checkpoints.get(p.name()).copied().unwrap_or(0)).min().unwrap_or(0);
+            let from =
+                self.projections.iter().map(|p| checkpoints.get(p.name()).copied().unwrap_or(0)).min().unwrap_or(0);
             let page = self.store.read_clear_page(tenant, from, PAGE_EVENTS).await?;
             if page.is_empty() {
                 self.record_lag(&tenant_text, &checkpoints, from);
@@ -300,13 +304,19 @@ impl Projector {
         for tenant in &tenants {
             total += self.store.head(*tenant).await? as u64;
         }
-        let mut report = RebuildReport { projections: selected.iter().map(|p| p.name()).collect(), tenants: tenants.len(), ..Default::default() };
+        let mut report = RebuildReport {
+            projections: selected.iter().map(|p| p.name()).collect(),
+            tenants: tenants.len(),
+            ..Default::default()
+        };
         let mut built: HashMap<TenantCode, i64> = HashMap::new();
         for tenant in &tenants {
-            let position = self.build_fresh(&selected, *tenant, 0, &mut |events| {
-                report.events += events;
-                progress(report.events, total);
-            }).await?;
+            let position = self
+                .build_fresh(&selected, *tenant, 0, &mut |events| {
+                    report.events += events;
+                    progress(report.events, total);
+                })
+                .await?;
             built.insert(*tenant, position);
         }
 

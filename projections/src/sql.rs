@@ -83,7 +83,8 @@ impl Writes {
                     sql.push_str(" VALUES ");
                     let mut args: Vec<&SqlValue> = Vec::new();
                     let mut rows = 0;
-                    while let Some(Statement::Insert { table: t, head: h, tail: tl, row }) = self.statements.get(index) {
+                    while let Some(Statement::Insert { table: t, head: h, tail: tl, row }) = self.statements.get(index)
+                    {
                         if (t, h, tl) != (table, head, tail) || rows == rows_max {
                             break;
                         }
@@ -147,7 +148,12 @@ mod tests {
     fn consecutive_rows_of_one_insert_become_one_statement() {
         let mut writes = Writes::default();
         for n in 0..3 {
-            writes.insert("t", "INSERT INTO {table} (a, b)", "ON CONFLICT (a) DO NOTHING", vec![SqlValue::Int(n), SqlValue::NullText]);
+            writes.insert(
+                "t",
+                "INSERT INTO {table} (a, b)",
+                "ON CONFLICT (a) DO NOTHING",
+                vec![SqlValue::Int(n), SqlValue::NullText],
+            );
         }
         writes.other("t", "DELETE FROM {table} WHERE a = $1", vec![SqlValue::Int(9)]);
         writes.insert("t", "INSERT INTO {table} (a, b)", "", vec![SqlValue::Int(5), SqlValue::Text("x".into())]);
@@ -170,6 +176,9 @@ mod tests {
         let mut writes = Writes::default();
         writes.other("t", "UPDATE {table} SET a = (SELECT b FROM {table:u} WHERE {table:u}.k = {table}.k)", vec![]);
         assert_eq!(writes.batched(false, true)[0].0, "UPDATE t SET a = (SELECT b FROM u WHERE u.k = t.k)");
-        assert_eq!(writes.batched(true, true)[0].0, "UPDATE t__next SET a = (SELECT b FROM u__next WHERE u__next.k = t__next.k)");
+        assert_eq!(
+            writes.batched(true, true)[0].0,
+            "UPDATE t__next SET a = (SELECT b FROM u__next WHERE u__next.k = t__next.k)"
+        );
     }
 }

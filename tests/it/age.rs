@@ -10,7 +10,9 @@ use kokuho_domain::household::HouseholdCommand;
 use kokuho_domain::person::PersonCommand;
 use kokuho_domain::share::ShareRule;
 use kokuho_domain::PersonId;
-use kokuho_events::{Acquisition, AcquisitionReason, CostShare, IncomeFigures, LedgerEvent, LossReason, PersonDetails, Sex};
+use kokuho_events::{
+    Acquisition, AcquisitionReason, CostShare, IncomeFigures, LedgerEvent, LossReason, PersonDetails, Sex,
+};
 use kokuho_store::{Actor, Decrypt};
 use uuid::Uuid;
 
@@ -57,9 +59,11 @@ async fn insured_person(ledgerd: &Ledgerd, born: NaiveDate, insured_from: NaiveD
 
 async fn run_on(ledgerd: &Ledgerd, on: NaiveDate) -> EligibilityRunReport {
     let mut last_progress = (0, 0);
-    let report = eligibility_run::run(ledgerd, &RunOptions { tenant: kumagaya(), on }, &mut |done, total| last_progress = (done, total))
-        .await
-        .unwrap();
+    let report = eligibility_run::run(ledgerd, &RunOptions { tenant: kumagaya(), on }, &mut |done, total| {
+        last_progress = (done, total)
+    })
+    .await
+    .unwrap();
     assert_eq!(last_progress.0, last_progress.1, "the progress reaches its end");
     assert!(report.refusals.is_empty(), "{:?}", report.refusals);
     report
@@ -116,15 +120,22 @@ async fn a_person_turning_75_is_lost_on_their_75th_birthday_by_the_run_once() {
 async fn the_run_refuses_a_day_after_today() {
     let db = TestDb::fresh().await;
     let ledgerd = ledgerd_on(&db, date(2026, 11, 26)).await;
-    let error = eligibility_run::run(&ledgerd, &RunOptions { tenant: kumagaya(), on: date(2026, 11, 27) }, &mut |_, _| {})
-        .await
-        .expect_err("a day in the future");
+    let error =
+        eligibility_run::run(&ledgerd, &RunOptions { tenant: kumagaya(), on: date(2026, 11, 27) }, &mut |_, _| {})
+            .await
+            .expect_err("a day in the future");
     assert!(error.to_string().contains("after today (2026-11-26 in Japan)"), "{error}");
     ledgerd.shutdown().await;
 }
 
 fn income(taxable: i64, total: i64) -> IncomeFigures {
-    IncomeFigures { total_income_yen: total, taxable_income_yen: taxable, salary_income_yen: 0, pension_income_yen: total, declared: true }
+    IncomeFigures {
+        total_income_yen: total,
+        taxable_income_yen: taxable,
+        salary_income_yen: 0,
+        pension_income_yen: total,
+        declared: true,
+    }
 }
 
 #[tokio::test]
@@ -136,7 +147,11 @@ async fn a_person_turning_70_gets_2_tenths_from_the_next_month_and_3_tenths_on_1
     // The spouse, 70–74 since February 2025, whose income decides the household.
     let spouse = insured_person(&ledgerd, date(1955, 1, 20), date(2020, 4, 1)).await;
     let household = Uuid::now_v7();
-    let establish = HouseholdCommand::Establish { head_person_id: turning_70.as_uuid(), established_on: date(2020, 4, 1), acquisition: source() };
+    let establish = HouseholdCommand::Establish {
+        head_person_id: turning_70.as_uuid(),
+        established_on: date(2020, 4, 1),
+        acquisition: source(),
+    };
     ledgerd.ledger.execute_household(kumagaya(), household, establish, meta(None)).await.unwrap();
     let join = HouseholdCommand::Join { person_id: spouse.as_uuid(), joined_on: date(2020, 4, 1) };
     ledgerd.ledger.execute_household(kumagaya(), household, join, meta(None)).await.unwrap();
@@ -158,7 +173,10 @@ async fn a_person_turning_70_gets_2_tenths_from_the_next_month_and_3_tenths_on_1
     let state = ledgerd.ledger.replay(kumagaya(), turning_70, None, Decrypt::No).await.unwrap().state;
     assert_eq!(state.elderly_shares.len(), 1, "{:?}", state.elderly_shares);
     let april = state.elderly_share_on(date(2026, 4, 1)).expect("decided from 1 April");
-    assert_eq!((april.share, april.income_year, april.basis.as_str()), (CostShare::TwoTenths, 2024, "no_member_at_threshold"));
+    assert_eq!(
+        (april.share, april.income_year, april.basis.as_str()),
+        (CostShare::TwoTenths, 2024, "no_member_at_threshold")
+    );
     assert_eq!(april.household_id, Some(household));
     assert!(state.elderly_share_on(date(2026, 3, 31)).is_none(), "nothing before the month after attaining 70");
 
@@ -169,8 +187,15 @@ async fn a_person_turning_70_gets_2_tenths_from_the_next_month_and_3_tenths_on_1
     let state = ledgerd.ledger.replay(kumagaya(), turning_70, None, Decrypt::No).await.unwrap().state;
     assert_eq!(state.elderly_shares.len(), 2, "{:?}", state.elderly_shares);
     let redecided = state.elderly_share_on(date(2026, 8, 1)).unwrap();
-    assert_eq!((redecided.share, redecided.income_year, redecided.basis.as_str()), (CostShare::ThreeTenths, 2025, "active_income"));
-    assert_eq!(state.elderly_share_on(date(2026, 7, 31)).unwrap().share, CostShare::TwoTenths, "July keeps its decision");
+    assert_eq!(
+        (redecided.share, redecided.income_year, redecided.basis.as_str()),
+        (CostShare::ThreeTenths, 2025, "active_income")
+    );
+    assert_eq!(
+        state.elderly_share_on(date(2026, 7, 31)).unwrap().share,
+        CostShare::TwoTenths,
+        "July keeps its decision"
+    );
 
     // The answer the ledger gives agrees with the decisions.
     let households = [household];

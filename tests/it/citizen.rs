@@ -17,7 +17,6 @@ use uuid::Uuid;
 
 use crate::harness::*;
 
-
 /// How requests reach kokuho: the router in process, or a real server over TCP.
 enum Transport {
     Router(axum::Router),
@@ -50,7 +49,15 @@ impl Api {
         let ticking = clock.clone();
         let ledgerd = Ledgerd::open(&db.config(), Arc::new(move || ticking.now())).await.unwrap();
         let transport = Transport::Router(kokuho_api::router(ledgerd.state()));
-        Api { staff: ledgerd.staff.clone(), store: ledgerd.store.clone(), transport, clock, _ledgerd: Some(ledgerd), server: None, _db: db }
+        Api {
+            staff: ledgerd.staff.clone(),
+            store: ledgerd.store.clone(),
+            transport,
+            clock,
+            _ledgerd: Some(ledgerd),
+            server: None,
+            _db: db,
+        }
     }
 
     /// `kokuho::Application` on 127.0.0.1, port 0, serving in the background.
@@ -58,7 +65,9 @@ impl Api {
         let db = TestDb::fresh().await;
         let clock = TestClock::new();
         let ticking = clock.clone();
-        let app = Application::build(&db.config(), "127.0.0.1:0".parse().unwrap(), Arc::new(move || ticking.now())).await.unwrap();
+        let app = Application::build(&db.config(), "127.0.0.1:0".parse().unwrap(), Arc::new(move || ticking.now()))
+            .await
+            .unwrap();
         let base = format!("http://{}", app.local_addr());
         let (staff, store) = (app.ledgerd().staff.clone(), app.ledgerd().store.clone());
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -83,7 +92,14 @@ impl Api {
         }
     }
 
-    async fn call_with(&self, method: Method, path: &str, token: Option<&str>, body: Option<Value>, key: Option<&str>) -> (StatusCode, Value) {
+    async fn call_with(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+        key: Option<&str>,
+    ) -> (StatusCode, Value) {
         let (status, problem, bytes) = match &self.transport {
             Transport::Router(router) => {
                 let mut request = Request::builder().method(method).uri(path);
@@ -94,13 +110,16 @@ impl Api {
                     request = request.header("Idempotency-Key", key);
                 }
                 let request = match body {
-                    Some(body) => request.header(header::CONTENT_TYPE, "application/json").body(Body::from(body.to_string())),
+                    Some(body) => {
+                        request.header(header::CONTENT_TYPE, "application/json").body(Body::from(body.to_string()))
+                    }
                     None => request.body(Body::empty()),
                 }
                 .unwrap();
                 let response = router.clone().oneshot(request).await.unwrap();
                 let status = response.status();
-                let problem = response.headers().get(header::CONTENT_TYPE).is_some_and(|v| v == "application/problem+json");
+                let problem =
+                    response.headers().get(header::CONTENT_TYPE).is_some_and(|v| v == "application/problem+json");
                 (status, problem, axum::body::to_bytes(response.into_body(), usize::MAX).await.unwrap().to_vec())
             }
             Transport::Http { client, base } => {
@@ -148,7 +167,8 @@ impl Api {
     async fn sign_in(&self, account: &Account) -> String {
         let code = account.totp.code_at(self.clock.now());
         let body = json!({"login": account.login, "password": account.password, "code": code});
-        let (status, body) = self.call(Method::POST, &format!("/v1/{}/sessions", account.tenant), None, Some(body)).await;
+        let (status, body) =
+            self.call(Method::POST, &format!("/v1/{}/sessions", account.tenant), None, Some(body)).await;
         assert_eq!(status, StatusCode::CREATED, "{body}");
         self.clock.advance(TimeDelta::seconds(30));
         body["token"].as_str().unwrap().to_owned()
@@ -173,14 +193,23 @@ impl Api {
             "name": "熊谷 花子", "name_kana": "クマガヤ ハナコ", "sex": "female", "date_of_birth": "1980-05-05",
             "address": "埼玉県熊谷市宮町二丁目47番地1", "source": "resident_registry", "legal_basis": "住民基本台帳法"
         });
-        let (status, registered) = self.call(Method::POST, &format!("/v1/{KUMAGAYA}/persons"), Some(clerk), Some(body)).await;
+        let (status, registered) =
+            self.call(Method::POST, &format!("/v1/{KUMAGAYA}/persons"), Some(clerk), Some(body)).await;
         assert_eq!(status, StatusCode::CREATED, "{registered}");
         registered["person_id"].as_str().unwrap().to_owned()
     }
 
-    async fn set_flags(&self, supervisor: &str, person: &str, no_auto_response: bool, non_disclosure: bool, reason: &str) -> (StatusCode, Value) {
+    async fn set_flags(
+        &self,
+        supervisor: &str,
+        person: &str,
+        no_auto_response: bool,
+        non_disclosure: bool,
+        reason: &str,
+    ) -> (StatusCode, Value) {
         let body = json!({"no_auto_response": no_auto_response, "non_disclosure": non_disclosure, "reason": reason});
-        self.call(Method::PUT, &format!("/v1/{KUMAGAYA}/persons/{person}/sensitivity"), Some(supervisor), Some(body)).await
+        self.call(Method::PUT, &format!("/v1/{KUMAGAYA}/persons/{person}/sensitivity"), Some(supervisor), Some(body))
+            .await
     }
 
     fn provision_body(&self, agency: &str, row: &str, items: &[&str]) -> Value {
@@ -193,7 +222,14 @@ impl Api {
         self.call(Method::POST, &format!("/v1/{KUMAGAYA}/persons/{person}/provisions"), Some(clerk), Some(body)).await
     }
 
-    async fn inquire(&self, clerk: &str, person: &str, number: &str, purpose: &str, agency: &str) -> (StatusCode, Value) {
+    async fn inquire(
+        &self,
+        clerk: &str,
+        person: &str,
+        number: &str,
+        purpose: &str,
+        agency: &str,
+    ) -> (StatusCode, Value) {
         let body = json!({"management_number": number, "purpose": purpose, "agency_asked": agency, "items": ["年金給付関係情報"]});
         self.call(Method::POST, &format!("/v1/{KUMAGAYA}/persons/{person}/inquiries"), Some(clerk), Some(body)).await
     }
@@ -204,7 +240,8 @@ impl Api {
     }
 
     async fn challenge(&self, tenant: &str) -> Value {
-        let (status, challenge) = self.call(Method::POST, &format!("/v1/{tenant}/citizen/challenges"), None, None).await;
+        let (status, challenge) =
+            self.call(Method::POST, &format!("/v1/{tenant}/citizen/challenges"), None, None).await;
         assert_eq!(status, StatusCode::CREATED, "{challenge}");
         challenge
     }
@@ -213,7 +250,8 @@ impl Api {
     async fn answer(&self, tenant: &str, challenge: &Value, person: &str, card: &SigningKey) -> (StatusCode, Value) {
         let message = unhex(challenge["signing_message"].as_str().unwrap());
         let signature = card.sign(&message).to_bytes();
-        let body = json!({"challenge_id": challenge["challenge_id"], "person_id": person, "signature": hex(&signature)});
+        let body =
+            json!({"challenge_id": challenge["challenge_id"], "person_id": person, "signature": hex(&signature)});
         self.call(Method::POST, &format!("/v1/{tenant}/citizen/sessions"), None, Some(body)).await
     }
 }
@@ -265,7 +303,10 @@ async fn browser_dom(url: &str) -> String {
         .args(["--virtual-time-budget=5000", "--dump-dom", url])
         .kill_on_drop(true)
         .output();
-    let output = tokio::time::timeout(std::time::Duration::from_secs(90), run).await.expect("Chromium finishes within 90 s").unwrap();
+    let output = tokio::time::timeout(std::time::Duration::from_secs(90), run)
+        .await
+        .expect("Chromium finishes within 90 s")
+        .unwrap();
     assert!(output.status.success(), "chromium failed: {}", String::from_utf8_lossy(&output.stderr));
     String::from_utf8(output.stdout).unwrap()
 }
@@ -280,26 +321,44 @@ async fn a_citizen_sees_their_record_in_a_real_browser_without_the_non_disclosab
     let person = api.register_person(&clerk).await;
 
     // A staff access: the eligibility clerk reads the record.
-    let (status, read) = api.call(Method::GET, &format!("/v1/{KUMAGAYA}/persons/{person}?purpose=eligibility"), Some(&clerk), None).await;
+    let (status, read) = api
+        .call(Method::GET, &format!("/v1/{KUMAGAYA}/persons/{person}?purpose=eligibility"), Some(&clerk), None)
+        .await;
     assert_eq!(status, StatusCode::OK, "{read}");
 
     // While the person is a sensitive person: a provision waits for approval, and it and an
     // inquiry are recorded as non-disclosable.
     let (status, flags) = api.set_flags(&supervisor, &person, true, true, "DV等支援措置").await;
     assert_eq!((status, flags["changed"].as_bool()), (StatusCode::OK, Some(true)), "{flags}");
-    let (status, waiting) = api.provide(&benefits, &person, "秘匿先 健康保険組合", "2", &["医療保険給付関係情報"]).await;
+    let (status, waiting) =
+        api.provide(&benefits, &person, "秘匿先 健康保険組合", "2", &["医療保険給付関係情報"]).await;
     assert_eq!((status, waiting["status"].as_str()), (StatusCode::ACCEPTED, Some("awaiting_approval")), "{waiting}");
     let (status, hidden_inquiry) = api.inquire(&benefits, &person, "70", "benefits", "秘匿照会先 年金事務所").await;
-    assert_eq!((status, hidden_inquiry["non_disclosable"].as_bool()), (StatusCode::CREATED, Some(true)), "{hidden_inquiry}");
+    assert_eq!(
+        (status, hidden_inquiry["non_disclosable"].as_bool()),
+        (StatusCode::CREATED, Some(true)),
+        "{hidden_inquiry}"
+    );
     let provision_id = waiting["provision_id"].as_str().unwrap();
-    let (status, approved) = api.call(Method::POST, &format!("/v1/{KUMAGAYA}/provisions/{provision_id}/approval"), Some(&supervisor), None).await;
-    assert_eq!((status, approved["status"].as_str(), approved["non_disclosable"].as_bool()), (StatusCode::CREATED, Some("provided"), Some(true)), "{approved}");
+    let (status, approved) = api
+        .call(Method::POST, &format!("/v1/{KUMAGAYA}/provisions/{provision_id}/approval"), Some(&supervisor), None)
+        .await;
+    assert_eq!(
+        (status, approved["status"].as_str(), approved["non_disclosable"].as_bool()),
+        (StatusCode::CREATED, Some("provided"), Some(true)),
+        "{approved}"
+    );
 
     // Support measures ended: what follows is disclosable.
     let (status, _) = api.set_flags(&supervisor, &person, false, false, "支援措置終了").await;
     assert_eq!(status, StatusCode::OK);
-    let (status, provided) = api.provide(&benefits, &person, "全国健康保険協会 埼玉支部", "69", &["医療保険給付関係情報"]).await;
-    assert_eq!((status, provided["status"].as_str(), provided["non_disclosable"].as_bool()), (StatusCode::CREATED, Some("provided"), Some(false)), "{provided}");
+    let (status, provided) =
+        api.provide(&benefits, &person, "全国健康保険協会 埼玉支部", "69", &["医療保険給付関係情報"]).await;
+    assert_eq!(
+        (status, provided["status"].as_str(), provided["non_disclosable"].as_bool()),
+        (StatusCode::CREATED, Some("provided"), Some(false)),
+        "{provided}"
+    );
     let (status, inquiry) = api.inquire(&benefits, &person, "70", "benefits", "日本年金機構").await;
     assert_eq!(status, StatusCode::CREATED, "{inquiry}");
     // Not every management number serves every purpose.
@@ -323,7 +382,10 @@ async fn a_citizen_sees_their_record_in_a_real_browser_without_the_non_disclosab
     sorted.sort();
     assert_eq!(sorted, ["access", "inquiry", "provision"], "{record}");
     let access = record["entries"].as_array().unwrap().iter().find(|e| e["kind"] == "access").unwrap();
-    assert_eq!((access["organisation"].as_str(), access["section"].as_str()), (Some("熊谷市"), Some("市民部 保険年金課")));
+    assert_eq!(
+        (access["organisation"].as_str(), access["section"].as_str()),
+        (Some("熊谷市"), Some("市民部 保険年金課"))
+    );
     assert_eq!(access["purpose"], "eligibility");
     let provision = record["entries"].as_array().unwrap().iter().find(|e| e["kind"] == "provision").unwrap();
     assert_eq!(provision["organisation"], "全国健康保険協会 埼玉支部");
@@ -337,14 +399,14 @@ async fn a_citizen_sees_their_record_in_a_real_browser_without_the_non_disclosab
     let dom = browser_dom(&format!("{}{page_url}", api.base_url())).await;
     assert_eq!(dom.matches("class=\"entry entry-").count(), 3, "three disclosable entries:\n{dom}");
     for shown in [
-        "熊谷市 市民部 保険年金課",           // the access: organisation and section
-        "氏名 (name)",                         // its items
-        "資格管理 (eligibility)",              // its purpose
-        "全国健康保険協会 埼玉支部",           // the provision: who asked
-        "医療保険給付関係情報",                // what was provided
-        "主務省令第2条の表 69項 (第71条)",     // under which law
-        "日本年金機構",                        // the inquiry: who was asked
-        "給付 (benefits)",                     // for what purpose
+        "熊谷市 市民部 保険年金課",        // the access: organisation and section
+        "氏名 (name)",                     // its items
+        "資格管理 (eligibility)",          // its purpose
+        "全国健康保険協会 埼玉支部",       // the provision: who asked
+        "医療保険給付関係情報",            // what was provided
+        "主務省令第2条の表 69項 (第71条)", // under which law
+        "日本年金機構",                    // the inquiry: who was asked
+        "給付 (benefits)",                 // for what purpose
     ] {
         assert!(dom.contains(shown), "the page shows {shown:?}:\n{dom}");
     }
@@ -354,7 +416,10 @@ async fn a_citizen_sees_their_record_in_a_real_browser_without_the_non_disclosab
     }
     for account in [&clerk_account, &benefits_account, &supervisor_account] {
         for staff_detail in [account.user_id.to_string(), account.login.clone()] {
-            assert!(!dom.contains(&staff_detail) && !record.to_string().contains(&staff_detail), "no staff id or login: {staff_detail}");
+            assert!(
+                !dom.contains(&staff_detail) && !record.to_string().contains(&staff_detail),
+                "no staff id or login: {staff_detail}"
+            );
         }
     }
     for name in ["窓口 一郎", "給付 二郎", "課長 三郎", "熊谷 花子"] {
@@ -377,7 +442,10 @@ async fn the_citizen_page_without_a_session_asks_to_sign_in_and_loads_nothing_ex
     let csp = response.headers().get("content-security-policy").unwrap().to_str().unwrap().to_owned();
     assert!(csp.contains("default-src 'none'") && csp.contains("connect-src 'self'"), "{csp}");
     let html = response.text().await.unwrap();
-    assert!(!html.contains("http://") && !html.contains("https://") && !html.contains("src=\""), "no external resources");
+    assert!(
+        !html.contains("http://") && !html.contains("https://") && !html.contains("src=\""),
+        "no external resources"
+    );
     let dom = browser_dom(&format!("{}/citizen", api.base_url())).await;
     assert!(dom.contains("サインインしてください"), "{dom}");
     let dom = browser_dom(&format!("{}/citizen#tenant={KUMAGAYA}&token=kks_not-a-session", api.base_url())).await;
@@ -412,7 +480,8 @@ async fn flags_and_approvals_are_for_supervisors_and_provisions_follow_the_allow
     assert_eq!((status, body["code"].as_str()), (StatusCode::NOT_FOUND, Some("person_not_found")));
     // The reason is sealed with the person's key: not in the clear payload.
     let code = kokuho_domain::TenantCode::parse(KUMAGAYA).unwrap();
-    let stored = api.store.read_stream(code, &format!("sensitivity-{person}"), kokuho_store::Decrypt::No).await.unwrap();
+    let stored =
+        api.store.read_stream(code, &format!("sensitivity-{person}"), kokuho_store::Decrypt::No).await.unwrap();
     assert_eq!(stored.len(), 1);
     assert!(!String::from_utf8_lossy(&stored[0].payload).contains("DV"), "the reason is not in clear");
     assert_eq!(stored[0].personal, kokuho_store::PersonalData::Sealed);
@@ -429,18 +498,25 @@ async fn flags_and_approvals_are_for_supervisors_and_provisions_follow_the_allow
     }
     let mut future = api.provision_body("全国健康保険協会", "2", &["医療保険給付関係情報"]);
     future["requested_at"] = json!((api.clock.now() + TimeDelta::hours(1)).to_rfc3339());
-    let (status, body) = api.call(Method::POST, &format!("/v1/{KUMAGAYA}/persons/{person}/provisions"), Some(&clerk), Some(future)).await;
+    let (status, body) = api
+        .call(Method::POST, &format!("/v1/{KUMAGAYA}/persons/{person}/provisions"), Some(&clerk), Some(future))
+        .await;
     assert_eq!((status, body["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("time_in_future")));
-    let (status, body) = api.provide(&clerk, &Uuid::now_v7().to_string(), "全国健康保険協会", "2", &["医療保険給付関係情報"]).await;
+    let (status, body) =
+        api.provide(&clerk, &Uuid::now_v7().to_string(), "全国健康保険協会", "2", &["医療保険給付関係情報"]).await;
     assert_eq!((status, body["code"].as_str()), (StatusCode::NOT_FOUND, Some("person_not_found")));
 
     // A retried request with the same Idempotency-Key is the same provision, recorded once.
     let body = api.provision_body("全国健康保険協会 埼玉支部", "2", &["医療保険給付関係情報"]);
     let path = format!("/v1/{KUMAGAYA}/persons/{person}/provisions");
-    let (first_status, first) = api.call_with(Method::POST, &path, Some(&clerk), Some(body.clone()), Some("req-0001")).await;
+    let (first_status, first) =
+        api.call_with(Method::POST, &path, Some(&clerk), Some(body.clone()), Some("req-0001")).await;
     let (second_status, second) = api.call_with(Method::POST, &path, Some(&clerk), Some(body), Some("req-0001")).await;
     assert_eq!((first_status, second_status), (StatusCode::ACCEPTED, StatusCode::OK), "{first} {second}");
-    assert_eq!((first["provision_id"].clone(), second["duplicate"].as_bool()), (second["provision_id"].clone(), Some(true)));
+    assert_eq!(
+        (first["provision_id"].clone(), second["duplicate"].as_bool()),
+        (second["provision_id"].clone(), Some(true))
+    );
     assert_eq!(second["status"], "awaiting_approval");
 
     // Approval: supervisors only, once, and only of a provision that exists.
@@ -457,7 +533,8 @@ async fn flags_and_approvals_are_for_supervisors_and_provisions_follow_the_allow
     assert_eq!((status, body["code"].as_str()), (StatusCode::NOT_FOUND, Some("provision_not_found")));
     // Another municipality's supervisor finds no such provision.
     let (_, gyoda_supervisor) = api.signed_in(GYODA, Role::Supervisor, "行田 課長").await;
-    let (status, body) = api.call(Method::POST, &approval.replace(KUMAGAYA, GYODA), Some(&gyoda_supervisor), None).await;
+    let (status, body) =
+        api.call(Method::POST, &approval.replace(KUMAGAYA, GYODA), Some(&gyoda_supervisor), None).await;
     assert_eq!((status, body["code"].as_str()), (StatusCode::NOT_FOUND, Some("provision_not_found")));
     assert_eq!(
         api.event_types(KUMAGAYA, &format!("provision-{provision_id}")).await,
@@ -509,8 +586,14 @@ async fn citizen_sign_in_refuses_used_expired_and_wrong_answers_and_records_each
     let mut weak = [0u8; 32];
     weak[0] = 1;
     for key in [hex(&weak), "abcd".into()] {
-        let (status, body) =
-            api.call(Method::POST, &format!("/v1/{KUMAGAYA}/persons/{person}/citizen-key"), Some(&clerk), Some(json!({"public_key": key}))).await;
+        let (status, body) = api
+            .call(
+                Method::POST,
+                &format!("/v1/{KUMAGAYA}/persons/{person}/citizen-key"),
+                Some(&clerk),
+                Some(json!({"public_key": key})),
+            )
+            .await;
         assert_eq!((status, body["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_public_key")));
     }
     assert_eq!(api.register_key(&clerk, &person, &card).await.0, StatusCode::CREATED);
@@ -533,7 +616,8 @@ async fn citizen_sign_in_refuses_used_expired_and_wrong_answers_and_records_each
     assert_eq!((status, body["code"].as_str()), (StatusCode::UNAUTHORIZED, Some("signature_invalid")));
     // A garbled signature does not use up the challenge.
     let challenge = api.challenge(KUMAGAYA).await;
-    let garbled = json!({"challenge_id": challenge["challenge_id"], "person_id": person, "signature": "not a signature"});
+    let garbled =
+        json!({"challenge_id": challenge["challenge_id"], "person_id": person, "signature": "not a signature"});
     let (status, body) = api.call(Method::POST, &format!("/v1/{KUMAGAYA}/citizen/sessions"), None, Some(garbled)).await;
     assert_eq!((status, body["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("malformed_signature")));
     let (status, session) = api.answer(KUMAGAYA, &challenge, &person, &card).await;
@@ -552,10 +636,19 @@ async fn citizen_sign_in_refuses_used_expired_and_wrong_answers_and_records_each
     assert_eq!((status, body["person_id"].as_str()), (StatusCode::OK, Some(person.as_str())));
     let (status, body) = api.call(Method::GET, &format!("/v1/{GYODA}/citizen/record"), Some(token), None).await;
     assert_eq!((status, body["code"].as_str()), (StatusCode::UNAUTHORIZED, Some("not_signed_in")));
-    let (status, body) = api.call(Method::GET, &format!("/v1/{KUMAGAYA}/persons/{person}?purpose=eligibility"), Some(token), None).await;
-    assert_eq!((status, body["code"].as_str()), (StatusCode::UNAUTHORIZED, Some("not_signed_in")), "a citizen is not staff");
+    let (status, body) =
+        api.call(Method::GET, &format!("/v1/{KUMAGAYA}/persons/{person}?purpose=eligibility"), Some(token), None).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (StatusCode::UNAUTHORIZED, Some("not_signed_in")),
+        "a citizen is not staff"
+    );
     let (status, body) = api.call(Method::GET, &record, Some(&clerk), None).await;
-    assert_eq!((status, body["code"].as_str()), (StatusCode::UNAUTHORIZED, Some("not_signed_in")), "staff are not the citizen");
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (StatusCode::UNAUTHORIZED, Some("not_signed_in")),
+        "staff are not the citizen"
+    );
     api.clock.advance(TimeDelta::minutes(15));
     let (status, body) = api.call(Method::GET, &record, Some(token), None).await;
     assert_eq!((status, body["code"].as_str()), (StatusCode::UNAUTHORIZED, Some("session_expired")));

@@ -15,7 +15,8 @@ async fn serve_answers_health_openapi_and_metrics_and_stops_cleanly_on_sigterm()
     let health: serde_json::Value = client.get(format!("{base}/health")).send().await.unwrap().json().await.unwrap();
     assert_eq!(health["status"], "ok");
     assert_eq!(health["database"], if db.is_postgres() { "postgres" } else { "sqlite" });
-    let openapi: serde_json::Value = client.get(format!("{base}/openapi.json")).send().await.unwrap().json().await.unwrap();
+    let openapi: serde_json::Value =
+        client.get(format!("{base}/openapi.json")).send().await.unwrap().json().await.unwrap();
     assert!(openapi["paths"]["/health"].is_object());
     let metrics = client.get(format!("{base}/metrics")).send().await.unwrap().text().await.unwrap();
     assert!(metrics.contains("kokuho_commit_seconds"), "{metrics}");
@@ -40,7 +41,8 @@ async fn serve_answers_health_openapi_and_metrics_and_stops_cleanly_on_sigterm()
 #[tokio::test]
 async fn verify_passes_on_a_bench_filled_ledger_and_names_the_position_an_update_forged() {
     let db = TestDb::fresh().await;
-    let (code, stdout, stderr) = output(kokuho(&db).args(["bench", "--persons", "24", "--clients", "4", "--as-of-reads", "10", "--json"]));
+    let (code, stdout, stderr) =
+        output(kokuho(&db).args(["bench", "--persons", "24", "--clients", "4", "--as-of-reads", "10", "--json"]));
     assert_eq!(code, 0, "{stderr}");
     let report: serde_json::Value = serde_json::from_str(stdout.trim()).expect("bench --json prints one JSON object");
     for field in ["commands_per_s", "p50_ms", "p99_ms", "rebuild_events_per_s", "as_of_p50_ms", "as_of_p99_ms"] {
@@ -127,20 +129,33 @@ async fn replay_on_a_day_answers_eligibility_as_recorded_then_before_and_after_a
     let db = TestDb::fresh().await;
     let ledgerd = kokuho::Ledgerd::open(&db.config(), kokuho_ledger::system_clock()).await.unwrap();
     let person = kokuho_domain::PersonId::new();
-    let source = || Acquisition { source: "person_or_agent".into(), legal_basis: "国民健康保険法 第9条".into() };
+    let source =
+        || Acquisition { source: "person_or_agent".into(), legal_basis: "国民健康保険法 第9条".into() };
     ledgerd.ledger.execute(kumagaya(), person, register("熊谷 花子"), meta(None)).await.unwrap();
     ledgerd.ledger.execute(kumagaya(), person, acquire(), meta(None)).await.unwrap();
     let household = uuid::Uuid::now_v7();
-    let establish = HouseholdCommand::Establish { head_person_id: person.as_uuid(), established_on: date(2025, 4, 1), acquisition: source() };
+    let establish = HouseholdCommand::Establish {
+        head_person_id: person.as_uuid(),
+        established_on: date(2025, 4, 1),
+        acquisition: source(),
+    };
     ledgerd.ledger.execute_household(kumagaya(), household, establish, meta(None)).await.unwrap();
-    let certificate = PersonCommand::IssueCertificate { certificate_no: "C-0001".into(), issued_on: date(2025, 4, 10), valid_until: date(2026, 7, 31) };
+    let certificate = PersonCommand::IssueCertificate {
+        certificate_no: "C-0001".into(),
+        issued_on: date(2025, 4, 10),
+        valid_until: date(2026, 7, 31),
+    };
     ledgerd.ledger.execute(kumagaya(), person, certificate, meta(None)).await.unwrap();
     tokio::time::sleep(Duration::from_millis(5)).await;
     let before_notice = chrono::Utc::now();
     tokio::time::sleep(Duration::from_millis(5)).await;
     // Moved out on 30 September, notified on 20 November: late (more than 14 days).
     let moved_out = PersonCommand::LoseEligibility {
-        loss: LossNotice { reason: LossReason::MovedOut, event_date: Some(date(2025, 9, 30)), notified_on: date(2025, 11, 20) },
+        loss: LossNotice {
+            reason: LossReason::MovedOut,
+            event_date: Some(date(2025, 9, 30)),
+            notified_on: date(2025, 11, 20),
+        },
         acquisition: source(),
     };
     ledgerd.ledger.execute(kumagaya(), person, moved_out, meta(None)).await.unwrap();
@@ -186,11 +201,26 @@ async fn eligibility_run_records_the_loss_at_75_once_and_refuses_a_future_day() 
     let mut persons = Vec::new();
     for born in [date(1950, 1, 10), date(1980, 5, 5)] {
         let person = kokuho_domain::PersonId::new();
-        let kokuho_domain::person::PersonCommand::Register { atena_no, mut details, acquisition } = register("熊谷 花子") else { unreachable!() };
+        let kokuho_domain::person::PersonCommand::Register { atena_no, mut details, acquisition } =
+            register("熊谷 花子")
+        else {
+            unreachable!()
+        };
         details.date_of_birth = born;
         let register = kokuho_domain::person::PersonCommand::Register { atena_no, details, acquisition };
         ledgerd.ledger.execute(kumagaya(), person, register, meta(None)).await.unwrap();
-        let kokuho_domain::person::PersonCommand::AcquireEligibility { period_id, reason, notified_on: _, acquisition, former_municipality, loss, .. } = acquire() else { unreachable!() };
+        let kokuho_domain::person::PersonCommand::AcquireEligibility {
+            period_id,
+            reason,
+            notified_on: _,
+            acquisition,
+            former_municipality,
+            loss,
+            ..
+        } = acquire()
+        else {
+            unreachable!()
+        };
         let since_2020 = kokuho_domain::person::PersonCommand::AcquireEligibility {
             period_id,
             reason,
@@ -210,14 +240,18 @@ async fn eligibility_run_records_the_loss_at_75_once_and_refuses_a_future_day() 
     assert!(stdout.contains("2 persons examined (2 insured), 1 losses at 75 recorded"), "{stdout}");
     let (code, stdout, stderr) = output(kokuho(&db).args(["eligibility", "run", "--tenant", KUMAGAYA]));
     assert_eq!(code, 0, "{stderr}");
-    assert!(stdout.contains("2 persons examined (1 insured), 0 losses at 75 recorded, 0 share decisions recorded"), "{stdout}");
+    assert!(
+        stdout.contains("2 persons examined (1 insured), 0 losses at 75 recorded, 0 share decisions recorded"),
+        "{stdout}"
+    );
 
     let answer = replay(&db, persons[0], &chrono::Utc::now().to_rfc3339(), "2025-01-10")["eligibility"].clone();
     assert_eq!(answer["insured"], false, "NHI ended on the 75th birthday: {answer}");
     assert_eq!(answer["periods"][0]["end"]["reason"], "reached_late_stage_elderly");
     assert_eq!(answer["periods"][0]["end"]["lost_on"], "2025-01-10");
 
-    let (code, _, stderr) = output(kokuho(&db).args(["eligibility", "run", "--tenant", KUMAGAYA, "--on", "2999-01-01"]));
+    let (code, _, stderr) =
+        output(kokuho(&db).args(["eligibility", "run", "--tenant", KUMAGAYA, "--on", "2999-01-01"]));
     assert_eq!(code, 2);
     assert!(stderr.contains("is after today"), "{stderr}");
 }

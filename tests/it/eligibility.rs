@@ -33,8 +33,16 @@ impl Api {
         Api { ledgerd, router, clock, _db: db }
     }
 
-    async fn request(&self, method: Method, path: &str, token: &str, key: Option<&str>, body: Option<Value>) -> (StatusCode, Value) {
-        let mut request = Request::builder().method(method).uri(path).header(header::AUTHORIZATION, format!("Bearer {token}"));
+    async fn request(
+        &self,
+        method: Method,
+        path: &str,
+        token: &str,
+        key: Option<&str>,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let mut request =
+            Request::builder().method(method).uri(path).header(header::AUTHORIZATION, format!("Bearer {token}"));
         if let Some(key) = key {
             request = request.header("idempotency-key", key);
         }
@@ -74,7 +82,8 @@ impl Api {
         let login = format!("{}-{}", role.as_str(), &Uuid::new_v4().simple().to_string()[..6]);
         let created = self.ledgerd.staff.create_user(tenant, &login, "テスト 職員", role, None).await.unwrap();
         let totp = kokuho_auth::TotpSecret::from_bytes(*created.totp.secret().expose_bytes());
-        let body = json!({"login": login, "password": created.password.to_string(), "code": totp.code_at(self.clock.now())});
+        let body =
+            json!({"login": login, "password": created.password.to_string(), "code": totp.code_at(self.clock.now())});
         let request = Request::builder()
             .method(Method::POST)
             .uri(format!("/v1/{KUMAGAYA}/sessions"))
@@ -102,8 +111,11 @@ impl Api {
 
     /// GET …/eligibility for `on`, as recorded at `as_of` (default now).
     async fn eligibility(&self, token: &str, person: &str, on: &str, as_of: Option<DateTime<Utc>>) -> Value {
-        let as_of = as_of.map(|at| format!("&as_of={}", urlencode(&at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)))).unwrap_or_default();
-        let (status, answer) = self.get(token, &format!("/persons/{person}/eligibility?purpose=eligibility&on={on}{as_of}")).await;
+        let as_of = as_of
+            .map(|at| format!("&as_of={}", urlencode(&at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true))))
+            .unwrap_or_default();
+        let (status, answer) =
+            self.get(token, &format!("/persons/{person}/eligibility?purpose=eligibility&on={on}{as_of}")).await;
         assert_eq!(status, StatusCode::OK, "{answer}");
         answer
     }
@@ -152,8 +164,14 @@ async fn every_acquisition_reason_takes_effect_on_the_day_its_rule_gives() {
     ];
     for (reason, born, event_date, effective_on, day_before) in table {
         let person = api.person(&clerk, born).await;
-        let answer = api.ok(&clerk, &format!("/persons/{person}/eligibility"), acquisition(reason, event_date, event_date)).await;
-        assert_eq!((answer["effective_on"].as_str(), answer["notification_late"].as_bool()), (Some(effective_on), Some(false)), "{reason}");
+        let answer = api
+            .ok(&clerk, &format!("/persons/{person}/eligibility"), acquisition(reason, event_date, event_date))
+            .await;
+        assert_eq!(
+            (answer["effective_on"].as_str(), answer["notification_late"].as_bool()),
+            (Some(effective_on), Some(false)),
+            "{reason}"
+        );
         assert!(answer["period_id"].is_string(), "{answer}");
         let on = api.eligibility(&clerk, &person, effective_on, None).await;
         assert_eq!(on["insured"], json!(true), "{reason}: {on}");
@@ -180,9 +198,12 @@ async fn every_loss_reason_ends_eligibility_on_the_day_its_rule_gives() {
     ];
     for (reason, born, event_date, lost_on) in table {
         let person = api.person(&clerk, born).await;
-        let acquired = api.ok(&clerk, &format!("/persons/{person}/eligibility"), acquisition("moved_in", "2025-04-01", "2025-04-01")).await;
+        let acquired = api
+            .ok(&clerk, &format!("/persons/{person}/eligibility"), acquisition("moved_in", "2025-04-01", "2025-04-01"))
+            .await;
         let notified_on = event_date.unwrap_or(lost_on);
-        let answer = api.ok(&clerk, &format!("/persons/{person}/eligibility/loss"), loss(reason, event_date, notified_on)).await;
+        let answer =
+            api.ok(&clerk, &format!("/persons/{person}/eligibility/loss"), loss(reason, event_date, notified_on)).await;
         assert_eq!(answer["lost_on"], json!(lost_on), "{reason}: {answer}");
         assert_eq!(answer["period_id"], acquired["period_id"]);
         assert_eq!(answer["notification_late"], json!(false));
@@ -194,20 +215,31 @@ async fn every_loss_reason_ends_eligibility_on_the_day_its_rule_gives() {
         assert_eq!(after["periods"][0]["loss"]["reason"], json!(reason));
         assert_eq!(after["periods"][0]["lost_on"], json!(lost_on));
         if reason == "death" {
-            assert!(api.event_types(&format!("person-{person}")).await.contains(&"PersonDied".to_owned()), "a loss by death records the death");
+            assert!(
+                api.event_types(&format!("person-{person}")).await.contains(&"PersonDied".to_owned()),
+                "a loss by death records the death"
+            );
         }
         if reason == "reached_late_stage_elderly" {
-            assert_eq!(after["periods"][0]["loss"]["event_date"], json!("2026-06-10"), "the event date is the 75th birthday");
+            assert_eq!(
+                after["periods"][0]["loss"]["event_date"],
+                json!("2026-06-10"),
+                "the event date is the 75th birthday"
+            );
         }
     }
 
     // A death recorded from the registry ends the open period the day after.
     let person = api.person(&clerk, "1960-01-01").await;
-    api.ok(&clerk, &format!("/persons/{person}/eligibility"), acquisition("moved_in", "2025-04-01", "2025-04-01")).await;
+    api.ok(&clerk, &format!("/persons/{person}/eligibility"), acquisition("moved_in", "2025-04-01", "2025-04-01"))
+        .await;
     let died = api.ok(&clerk, &format!("/persons/{person}/death"), json!({"died_on": "2025-08-14", "notified_on": "2025-08-15", "source": "resident_registry", "legal_basis": "住民基本台帳法"})).await;
     assert_eq!(died["lost_on"], json!("2025-08-15"));
     let after = api.eligibility(&clerk, &person, "2025-08-15", None).await;
-    assert_eq!((after["insured"].as_bool(), after["periods"][0]["loss"]["reason"].as_str()), (Some(false), Some("death")));
+    assert_eq!(
+        (after["insured"].as_bool(), after["periods"][0]["loss"]["reason"].as_str()),
+        (Some(false), Some("death"))
+    );
 }
 
 #[tokio::test]
@@ -217,8 +249,13 @@ async fn a_late_notification_is_flagged_and_insured_on_the_real_date_only_as_of_
     let person = api.person(&clerk, "1980-05-05").await;
     tick().await;
     // Moved in on 1 April, notified 20 June: 80 days late, effective from 1 April all the same.
-    let answer = api.ok(&clerk, &format!("/persons/{person}/eligibility"), acquisition("moved_in", "2025-04-01", "2025-06-20")).await;
-    assert_eq!((answer["effective_on"].as_str(), answer["notification_late"].as_bool()), (Some("2025-04-01"), Some(true)));
+    let answer = api
+        .ok(&clerk, &format!("/persons/{person}/eligibility"), acquisition("moved_in", "2025-04-01", "2025-06-20"))
+        .await;
+    assert_eq!(
+        (answer["effective_on"].as_str(), answer["notification_late"].as_bool()),
+        (Some("2025-04-01"), Some(true))
+    );
     let at = recorded_at(&answer);
     let before = api.eligibility(&clerk, &person, "2025-04-01", Some(at - TimeDelta::microseconds(1))).await;
     assert_eq!(before["insured"], json!(false), "as recorded before the notification: {before}");
@@ -228,7 +265,9 @@ async fn a_late_notification_is_flagged_and_insured_on_the_real_date_only_as_of_
     assert_eq!(after["period"]["acquisition"]["notified_on"], json!("2025-06-20"));
     // A notification within 14 days is not late.
     let other = api.person(&clerk, "1980-05-05").await;
-    let on_time = api.ok(&clerk, &format!("/persons/{other}/eligibility"), acquisition("moved_in", "2025-04-01", "2025-04-15")).await;
+    let on_time = api
+        .ok(&clerk, &format!("/persons/{other}/eligibility"), acquisition("moved_in", "2025-04-01", "2025-04-15"))
+        .await;
     assert_eq!(on_time["notification_late"], json!(false));
 }
 
@@ -238,7 +277,9 @@ async fn a_correction_changes_the_answer_while_the_timeline_keeps_the_original()
     let (_, clerk) = api.signed_in(Role::EligibilityClerk).await;
     let (_, auditor) = api.signed_in(Role::Auditor).await;
     let person = api.person(&clerk, "1980-05-05").await;
-    let acquired = api.ok(&clerk, &format!("/persons/{person}/eligibility"), acquisition("moved_in", "2025-04-10", "2025-04-10")).await;
+    let acquired = api
+        .ok(&clerk, &format!("/persons/{person}/eligibility"), acquisition("moved_in", "2025-04-10", "2025-04-10"))
+        .await;
     let period = acquired["period_id"].as_str().unwrap().to_owned();
     assert_eq!(api.eligibility(&clerk, &person, "2025-04-05", None).await["insured"], json!(false));
     tick().await;
@@ -250,7 +291,9 @@ async fn a_correction_changes_the_answer_while_the_timeline_keeps_the_original()
     assert_eq!((corrected["effective_on"].as_str(), corrected["lost_on"].as_str()), (Some("2025-04-01"), None));
     let now = api.eligibility(&clerk, &person, "2025-04-05", None).await;
     assert_eq!((now["insured"].as_bool(), now["period"]["corrections"].as_u64()), (Some(true), Some(1)), "{now}");
-    let then = api.eligibility(&clerk, &person, "2025-04-05", Some(recorded_at(&corrected) - TimeDelta::microseconds(1))).await;
+    let then = api
+        .eligibility(&clerk, &person, "2025-04-05", Some(recorded_at(&corrected) - TimeDelta::microseconds(1)))
+        .await;
     assert_eq!(then["insured"], json!(false), "as recorded before the correction the answer stands: {then}");
 
     let (status, timeline) = api.get(&auditor, &format!("/persons/{person}/timeline?purpose=audit")).await;
@@ -262,13 +305,23 @@ async fn a_correction_changes_the_answer_while_the_timeline_keeps_the_original()
     assert_eq!(events[1]["superseded_by"], events[2]["position"]);
     assert_eq!(events[2]["superseded_by"], Value::Null);
     assert_eq!(events[2]["payload"]["start"]["effective_on"], json!("2025-04-01"));
-    assert!(events[0]["payload"].get("personal").is_none() && !events[0].to_string().contains("熊谷"), "no personal part: {}", events[0]);
+    assert!(
+        events[0]["payload"].get("personal").is_none() && !events[0].to_string().contains("熊谷"),
+        "no personal part: {}",
+        events[0]
+    );
     assert_eq!(events[0]["personal_part"], json!("sealed"));
     assert!(events[1]["actor"].as_str().unwrap().starts_with("staff:"));
     assert_eq!(events[1]["purpose"], json!("eligibility"));
 
     // A withdrawal: the period never existed; the timeline still holds every entry.
-    let withdrawn = api.ok(&clerk, &format!("/persons/{person}/eligibility/{period}/withdrawal"), json!({"correction_reason": "new_evidence"})).await;
+    let withdrawn = api
+        .ok(
+            &clerk,
+            &format!("/persons/{person}/eligibility/{period}/withdrawal"),
+            json!({"correction_reason": "new_evidence"}),
+        )
+        .await;
     let gone = api.eligibility(&clerk, &person, "2025-04-05", None).await;
     assert_eq!((gone["insured"].as_bool(), gone["periods"].as_array().map(Vec::len)), (Some(false), Some(0)));
     let (_, timeline) = api.get(&auditor, &format!("/persons/{person}/timeline?purpose=audit")).await;
@@ -277,7 +330,16 @@ async fn a_correction_changes_the_answer_while_the_timeline_keeps_the_original()
     assert_eq!(events[2]["superseded_by"], json!(withdrawn["position"]));
     // The timeline as recorded before the correction.
     let (_, earlier) = api
-        .get(&auditor, &format!("/persons/{person}/timeline?purpose=audit&as_of={}", urlencode(&(recorded_at(&corrected) - TimeDelta::microseconds(1)).to_rfc3339_opts(chrono::SecondsFormat::Micros, true))))
+        .get(
+            &auditor,
+            &format!(
+                "/persons/{person}/timeline?purpose=audit&as_of={}",
+                urlencode(
+                    &(recorded_at(&corrected) - TimeDelta::microseconds(1))
+                        .to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
+                )
+            ),
+        )
         .await;
     assert_eq!(earlier["events"].as_array().map(Vec::len), Some(2), "{earlier}");
     assert_eq!(earlier["events"][1]["superseded_by"], Value::Null);
@@ -294,14 +356,23 @@ async fn turning_70_changes_the_share_from_the_next_month_and_75_ends_eligibilit
     let (_, auditor) = api.signed_in(Role::Auditor).await;
     // Born 1951-06-10: attains 70 on 2021-06-09 (2割 from 1 July 2021), 75 on 2026-06-10.
     let person = api.person(&clerk, "1951-06-10").await;
-    api.ok(&clerk, &format!("/persons/{person}/eligibility"), acquisition("moved_in", "2020-04-01", "2020-04-01")).await;
-    let share = |answer: &Value| (answer["cost_share"]["share"].as_str().map(str::to_owned), answer["cost_share"]["rule"].as_str().map(str::to_owned));
+    api.ok(&clerk, &format!("/persons/{person}/eligibility"), acquisition("moved_in", "2020-04-01", "2020-04-01"))
+        .await;
+    let share = |answer: &Value| {
+        (
+            answer["cost_share"]["share"].as_str().map(str::to_owned),
+            answer["cost_share"]["rule"].as_str().map(str::to_owned),
+        )
+    };
     let june = api.eligibility(&clerk, &person, "2021-06-30", None).await;
     assert_eq!(share(&june), (Some("three_tenths".into()), Some("standard".into())), "{june}");
     assert_eq!(june["cost_share"]["tenths"], json!(3));
     let july = api.eligibility(&clerk, &person, "2021-07-01", None).await;
     assert_eq!(share(&july), (Some("two_tenths".into()), Some("elderly".into())), "{july}");
-    assert_eq!((july["cost_share"]["basis"].as_str(), july["cost_share"]["income_year"].as_i64()), (Some("no_member_at_threshold"), Some(2019)));
+    assert_eq!(
+        (july["cost_share"]["basis"].as_str(), july["cost_share"]["income_year"].as_i64()),
+        (Some("no_member_at_threshold"), Some(2019))
+    );
 
     // Income of 2024 at 現役並み: from the re-decision of 1 August 2025 the share is 3割.
     let (status, reported) = api
@@ -314,16 +385,28 @@ async fn turning_70_changes_the_share_from_the_next_month_and_75_ends_eligibilit
     assert_eq!(share(&july_2025), (Some("two_tenths".into()), Some("elderly".into())));
     let august_2025 = api.eligibility(&clerk, &person, "2025-08-01", None).await;
     assert_eq!(share(&august_2025), (Some("three_tenths".into()), Some("elderly".into())), "{august_2025}");
-    assert_eq!((august_2025["cost_share"]["basis"].as_str(), august_2025["cost_share"]["income_year"].as_i64()), (Some("active_income"), Some(2024)));
+    assert_eq!(
+        (august_2025["cost_share"]["basis"].as_str(), august_2025["cost_share"]["income_year"].as_i64()),
+        (Some("active_income"), Some(2024))
+    );
     // As recorded before the report, 1 August 2025 was 2割.
-    let before_report = api.eligibility(&clerk, &person, "2025-08-01", Some(recorded_at(&reported) - TimeDelta::microseconds(1))).await;
+    let before_report =
+        api.eligibility(&clerk, &person, "2025-08-01", Some(recorded_at(&reported) - TimeDelta::microseconds(1))).await;
     assert_eq!(share(&before_report), (Some("two_tenths".into()), Some("elderly".into())));
 
     // The ledger recorded the share decisions: on reaching 70, each 1 August, and after the report.
     let (_, timeline) = api.get(&auditor, &format!("/persons/{person}/timeline?purpose=audit")).await;
-    let decisions: Vec<&Value> = timeline["events"].as_array().unwrap().iter().filter(|e| e["event_type"] == "ElderlyCostShareDecided").collect();
+    let decisions: Vec<&Value> = timeline["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["event_type"] == "ElderlyCostShareDecided")
+        .collect();
     let first = decisions.first().expect("a decision on reaching 70");
-    assert_eq!((first["payload"]["valid_from"].as_str(), first["payload"]["share"].as_str()), (Some("2021-07-01"), Some("two_tenths")));
+    assert_eq!(
+        (first["payload"]["valid_from"].as_str(), first["payload"]["share"].as_str()),
+        (Some("2021-07-01"), Some("two_tenths"))
+    );
     let august: Vec<&&Value> = decisions.iter().filter(|d| d["payload"]["valid_from"] == "2025-08-01").collect();
     assert_eq!(august.len(), 2, "decided on 1 August 2025, then again after the income report: {decisions:?}");
     assert_eq!(august[1]["payload"]["share"], json!("three_tenths"));
@@ -331,14 +414,26 @@ async fn turning_70_changes_the_share_from_the_next_month_and_75_ends_eligibilit
     assert_eq!(august[0]["superseded_by"], august[1]["position"]);
 
     // 75: the loss needs no event date; it is the 75th birthday.
-    let lost = api.ok(&clerk, &format!("/persons/{person}/eligibility/loss"), loss("reached_late_stage_elderly", None, "2026-06-10")).await;
+    let lost = api
+        .ok(
+            &clerk,
+            &format!("/persons/{person}/eligibility/loss"),
+            loss("reached_late_stage_elderly", None, "2026-06-10"),
+        )
+        .await;
     assert_eq!(lost["lost_on"], json!("2026-06-10"));
     assert_eq!(api.eligibility(&clerk, &person, "2026-06-09", None).await["insured"], json!(true));
     let after = api.eligibility(&clerk, &person, "2026-06-10", None).await;
     assert_eq!((after["insured"].as_bool(), after["cost_share_refusal"].as_str()), (Some(false), Some("not_insured")));
     // No NHI from the 75th birthday on.
-    let (status, refusal) = api.post(&clerk, &format!("/persons/{person}/eligibility"), acquisition("moved_in", "2026-07-01", "2026-07-01")).await;
-    assert_eq!((status, refusal["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("date_beyond_rule")), "{refusal}");
+    let (status, refusal) = api
+        .post(&clerk, &format!("/persons/{person}/eligibility"), acquisition("moved_in", "2026-07-01", "2026-07-01"))
+        .await;
+    assert_eq!(
+        (status, refusal["code"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("date_beyond_rule")),
+        "{refusal}"
+    );
     // A child before school age pays 2割.
     let child = api.person(&clerk, "2022-05-01").await;
     api.ok(&clerk, &format!("/persons/{child}/eligibility"), acquisition("birth", "2022-05-01", "2022-05-10")).await;
@@ -362,12 +457,20 @@ async fn moves_within_the_prefecture_report_gaps_and_overlaps() {
         body["former_municipality"] = json!({"municipality_code": GYODA, "lost_on": former_lost_on});
         api.ok(&clerk, &format!("/persons/{person}/eligibility"), body).await;
         let answer = api.eligibility(&clerk, &person, "2025-05-01", None).await;
-        assert_eq!(answer["move_continuity"], json!({"kind": kind, "days": days, "from": from, "to": to}), "{former_lost_on}");
-        assert_eq!(answer["period"]["former_municipality"], json!({"municipality_code": GYODA, "lost_on": former_lost_on}));
+        assert_eq!(
+            answer["move_continuity"],
+            json!({"kind": kind, "days": days, "from": from, "to": to}),
+            "{former_lost_on}"
+        );
+        assert_eq!(
+            answer["period"]["former_municipality"],
+            json!({"municipality_code": GYODA, "lost_on": former_lost_on})
+        );
     }
     // A move from elsewhere without a former city reports nothing.
     let person = api.person(&clerk, "1980-05-05").await;
-    api.ok(&clerk, &format!("/persons/{person}/eligibility"), acquisition("moved_in", "2025-04-10", "2025-04-11")).await;
+    api.ok(&clerk, &format!("/persons/{person}/eligibility"), acquisition("moved_in", "2025-04-10", "2025-04-11"))
+        .await;
     assert_eq!(api.eligibility(&clerk, &person, "2025-05-01", None).await["move_continuity"], Value::Null);
 }
 
@@ -376,20 +479,42 @@ async fn a_certificate_is_valid_until_the_eligibility_is_lost() {
     let api = Api::start().await;
     let (_, clerk) = api.signed_in(Role::EligibilityClerk).await;
     let person = api.person(&clerk, "1980-05-05").await;
-    api.ok(&clerk, &format!("/persons/{person}/eligibility"), acquisition("moved_in", "2025-04-01", "2025-04-01")).await;
-    api.ok(&clerk, &format!("/persons/{person}/certificates"), json!({"certificate_no": "KG-0001", "issued_on": "2025-04-01", "valid_until": "2027-03-31"})).await;
+    api.ok(&clerk, &format!("/persons/{person}/eligibility"), acquisition("moved_in", "2025-04-01", "2025-04-01"))
+        .await;
+    api.ok(
+        &clerk,
+        &format!("/persons/{person}/certificates"),
+        json!({"certificate_no": "KG-0001", "issued_on": "2025-04-01", "valid_until": "2027-03-31"}),
+    )
+    .await;
     let status = |answer: &Value| answer["certificates"][0]["status"].as_str().map(str::to_owned);
     assert_eq!(status(&api.eligibility(&clerk, &person, "2025-03-31", None).await).as_deref(), Some("not_yet_valid"));
     let valid = api.eligibility(&clerk, &person, "2025-09-01", None).await;
     assert_eq!(status(&valid).as_deref(), Some("valid"));
-    assert_eq!(valid["certificates"][0], json!({"certificate_no": "KG-0001", "valid_from": "2025-04-01", "valid_until": "2027-03-31", "status": "valid"}));
+    assert_eq!(
+        valid["certificates"][0],
+        json!({"certificate_no": "KG-0001", "valid_from": "2025-04-01", "valid_until": "2027-03-31", "status": "valid"})
+    );
     tick().await;
-    let lost = api.ok(&clerk, &format!("/persons/{person}/eligibility/loss"), loss("joined_employee_insurance", Some("2025-08-31"), "2025-09-05")).await;
+    let lost = api
+        .ok(
+            &clerk,
+            &format!("/persons/{person}/eligibility/loss"),
+            loss("joined_employee_insurance", Some("2025-08-31"), "2025-09-05"),
+        )
+        .await;
     assert_eq!(status(&api.eligibility(&clerk, &person, "2025-08-31", None).await).as_deref(), Some("valid"));
-    assert_eq!(status(&api.eligibility(&clerk, &person, "2025-09-01", None).await).as_deref(), Some("invalidated_by_loss"));
-    let before_loss = api.eligibility(&clerk, &person, "2025-09-01", Some(recorded_at(&lost) - TimeDelta::microseconds(1))).await;
+    assert_eq!(
+        status(&api.eligibility(&clerk, &person, "2025-09-01", None).await).as_deref(),
+        Some("invalidated_by_loss")
+    );
+    let before_loss =
+        api.eligibility(&clerk, &person, "2025-09-01", Some(recorded_at(&lost) - TimeDelta::microseconds(1))).await;
     assert_eq!(status(&before_loss).as_deref(), Some("valid"), "as recorded before the loss");
-    assert_eq!(status(&api.eligibility(&clerk, &person, "2027-04-01", None).await).as_deref(), Some("invalidated_by_loss"));
+    assert_eq!(
+        status(&api.eligibility(&clerk, &person, "2027-04-01", None).await).as_deref(),
+        Some("invalidated_by_loss")
+    );
 }
 
 #[tokio::test]
@@ -399,7 +524,8 @@ async fn a_household_whose_head_is_not_insured_and_its_changes_over_time() {
     // The head works for a company (employee insurance); the spouse is insured with NHI.
     let head = api.person(&clerk, "1975-01-01").await;
     let spouse = api.person(&clerk, "1978-02-02").await;
-    api.ok(&clerk, &format!("/persons/{spouse}/eligibility"), acquisition("moved_in", "2025-04-01", "2025-04-01")).await;
+    api.ok(&clerk, &format!("/persons/{spouse}/eligibility"), acquisition("moved_in", "2025-04-01", "2025-04-01"))
+        .await;
     let (status, established) = api
         .request(Method::POST, &format!("/v1/{KUMAGAYA}/households"), &clerk, Some("household-1"),
             Some(json!({"head_person_id": head, "established_on": "2025-04-01", "source": "resident_registry", "legal_basis": "住民基本台帳法"})))
@@ -411,35 +537,75 @@ async fn a_household_whose_head_is_not_insured_and_its_changes_over_time() {
         .request(Method::POST, &format!("/v1/{KUMAGAYA}/households"), &clerk, Some("household-1"),
             Some(json!({"head_person_id": head, "established_on": "2025-04-01", "source": "resident_registry", "legal_basis": "住民基本台帳法"})))
         .await;
-    assert_eq!((status, retried["household_id"].as_str(), retried["duplicate"].as_bool()), (StatusCode::OK, Some(household.as_str()), Some(true)));
+    assert_eq!(
+        (status, retried["household_id"].as_str(), retried["duplicate"].as_bool()),
+        (StatusCode::OK, Some(household.as_str()), Some(true))
+    );
     tick().await;
-    let joined = api.ok(&clerk, &format!("/households/{household}/members"), json!({"person_id": spouse, "joined_on": "2025-04-01"})).await;
+    let joined = api
+        .ok(
+            &clerk,
+            &format!("/households/{household}/members"),
+            json!({"person_id": spouse, "joined_on": "2025-04-01"}),
+        )
+        .await;
 
     let spouse_view = api.eligibility(&clerk, &spouse, "2025-05-01", None).await;
     assert_eq!(spouse_view["insured"], json!(true));
-    assert_eq!(spouse_view["household"], json!({"household_id": household, "head_person_id": head, "is_head": false, "members": [head, spouse]}));
+    assert_eq!(
+        spouse_view["household"],
+        json!({"household_id": household, "head_person_id": head, "is_head": false, "members": [head, spouse]})
+    );
     let head_view = api.eligibility(&clerk, &head, "2025-05-01", None).await;
-    assert_eq!((head_view["insured"].as_bool(), head_view["household"]["is_head"].as_bool()), (Some(false), Some(true)), "擬制世帯主: {head_view}");
+    assert_eq!(
+        (head_view["insured"].as_bool(), head_view["household"]["is_head"].as_bool()),
+        (Some(false), Some(true)),
+        "擬制世帯主: {head_view}"
+    );
     // Before the join was recorded, the spouse belonged to no household.
-    let earlier = api.eligibility(&clerk, &spouse, "2025-05-01", Some(recorded_at(&joined) - TimeDelta::microseconds(1))).await;
+    let earlier =
+        api.eligibility(&clerk, &spouse, "2025-05-01", Some(recorded_at(&joined) - TimeDelta::microseconds(1))).await;
     assert_eq!(earlier["household"], Value::Null);
 
     // The spouse becomes head; the former head leaves.
-    api.ok(&clerk, &format!("/households/{household}/head"), json!({"person_id": spouse, "changed_on": "2025-07-01"})).await;
-    api.ok(&clerk, &format!("/households/{household}/members/{head}/departure"), json!({"left_on": "2025-08-01"})).await;
+    api.ok(&clerk, &format!("/households/{household}/head"), json!({"person_id": spouse, "changed_on": "2025-07-01"}))
+        .await;
+    api.ok(&clerk, &format!("/households/{household}/members/{head}/departure"), json!({"left_on": "2025-08-01"}))
+        .await;
     api.ok(&clerk, &format!("/households/{household}/income-exception"), json!({"applied_on": "2025-08-05"})).await;
     let (status, june) = api.get(&clerk, &format!("/households/{household}?purpose=eligibility&on=2025-06-30")).await;
     assert_eq!(status, StatusCode::OK, "{june}");
-    assert_eq!((june["head_person_id"].as_str(), june["members_on"].clone()), (Some(head.as_str()), json!([head, spouse])));
+    assert_eq!(
+        (june["head_person_id"].as_str(), june["members_on"].clone()),
+        (Some(head.as_str()), json!([head, spouse]))
+    );
     assert_eq!(june["income_exception_applied"], json!(false));
     let (_, september) = api.get(&clerk, &format!("/households/{household}?purpose=eligibility&on=2025-09-01")).await;
-    assert_eq!((september["head_person_id"].as_str(), september["members_on"].clone()), (Some(spouse.as_str()), json!([spouse])));
+    assert_eq!(
+        (september["head_person_id"].as_str(), september["members_on"].clone()),
+        (Some(spouse.as_str()), json!([spouse]))
+    );
     assert_eq!(september["income_exception_applied"], json!(true));
     assert_eq!(september["established_on"], json!("2025-04-01"));
-    assert_eq!(september["heads"], json!([{"person_id": head, "from": "2025-04-01"}, {"person_id": spouse, "from": "2025-07-01"}]));
-    assert_eq!(september["memberships"][0], json!({"person_id": head, "joined_on": "2025-04-01", "left_on": "2025-08-01"}));
+    assert_eq!(
+        september["heads"],
+        json!([{"person_id": head, "from": "2025-04-01"}, {"person_id": spouse, "from": "2025-07-01"}])
+    );
+    assert_eq!(
+        september["memberships"][0],
+        json!({"person_id": head, "joined_on": "2025-04-01", "left_on": "2025-08-01"})
+    );
     let (status, before) = api
-        .get(&clerk, &format!("/households/{household}?purpose=eligibility&as_of={}", urlencode(&(recorded_at(&established) - TimeDelta::microseconds(1)).to_rfc3339_opts(chrono::SecondsFormat::Micros, true))))
+        .get(
+            &clerk,
+            &format!(
+                "/households/{household}?purpose=eligibility&as_of={}",
+                urlencode(
+                    &(recorded_at(&established) - TimeDelta::microseconds(1))
+                        .to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
+                )
+            ),
+        )
         .await;
     assert_eq!((status, before["code"].as_str()), (StatusCode::NOT_FOUND, Some("household_not_found")));
     // Reading the household is recorded as an access to each member listed.
@@ -452,8 +618,14 @@ async fn every_refusal_answers_its_code_and_status() {
     let (_, clerk) = api.signed_in(Role::EligibilityClerk).await;
     let (_, tax_clerk) = api.signed_in(Role::TaxClerk).await;
     let insured = api.person(&clerk, "1980-05-05").await;
-    api.ok(&clerk, &format!("/persons/{insured}/eligibility"), acquisition("moved_in", "2025-04-10", "2025-04-10")).await;
-    api.ok(&clerk, &format!("/persons/{insured}/certificates"), json!({"certificate_no": "KG-1", "issued_on": "2025-04-10", "valid_until": "2026-03-31"})).await;
+    api.ok(&clerk, &format!("/persons/{insured}/eligibility"), acquisition("moved_in", "2025-04-10", "2025-04-10"))
+        .await;
+    api.ok(
+        &clerk,
+        &format!("/persons/{insured}/certificates"),
+        json!({"certificate_no": "KG-1", "issued_on": "2025-04-10", "valid_until": "2026-03-31"}),
+    )
+    .await;
     let closed = api.person(&clerk, "1980-05-05").await;
     let mut retro = acquisition("moved_in", "2025-04-01", "2025-04-01");
     retro["loss"] = json!({"reason": "moved_out", "event_date": "2025-05-31", "notified_on": "2025-06-01"});
@@ -470,7 +642,12 @@ async fn every_refusal_answers_its_code_and_status() {
         .as_str()
         .unwrap()
         .to_owned();
-    api.ok(&clerk, &format!("/households/{household}/members"), json!({"person_id": member, "joined_on": "2025-04-10"})).await;
+    api.ok(
+        &clerk,
+        &format!("/households/{household}/members"),
+        json!({"person_id": member, "joined_on": "2025-04-10"}),
+    )
+    .await;
     let unknown = Uuid::now_v7();
     let with_former = {
         let mut body = acquisition("birth", "2025-04-01", "2025-04-01");
@@ -484,41 +661,237 @@ async fn every_refusal_answers_its_code_and_status() {
     use StatusCode as S;
     // (token, path, body, status, code)
     let table: Vec<(&str, String, Value, StatusCode, &str)> = vec![
-        (&clerk, format!("/persons/{unknown}/eligibility"), acquisition("moved_in", "2025-04-01", "2025-04-01"), S::NOT_FOUND, "person_not_found"),
-        (&clerk, format!("/persons/{insured}/eligibility"), acquisition("moved_in", "2025-06-01", "2025-06-01"), S::CONFLICT, "already_insured"),
-        (&clerk, format!("/persons/{closed}/eligibility"), acquisition("moved_in", "2025-05-01", "2025-05-01"), S::CONFLICT, "overlapping_period"),
-        (&clerk, format!("/persons/{not_insured}/eligibility/loss"), loss("moved_out", Some("2025-05-01"), "2025-05-01"), S::UNPROCESSABLE_ENTITY, "not_insured"),
-        (&clerk, format!("/persons/{insured}/eligibility/loss"), loss("moved_out", Some("2025-04-01"), "2025-04-01"), S::UNPROCESSABLE_ENTITY, "loss_before_acquisition"),
-        (&clerk, format!("/persons/{not_insured}/eligibility"), acquisition("moved_in", "2099-04-01", "2025-04-01"), S::UNPROCESSABLE_ENTITY, "date_in_future"),
-        (&clerk, format!("/persons/{not_insured}/eligibility"), acquisition("moved_in", "2025-04-01", "2099-04-01"), S::UNPROCESSABLE_ENTITY, "date_in_future"),
-        (&clerk, format!("/persons/{not_insured}/eligibility"), acquisition("moved_in", "1979-01-01", "2025-04-01"), S::UNPROCESSABLE_ENTITY, "date_beyond_rule"),
-        (&clerk, format!("/persons/{not_insured}/eligibility"), with_former, S::UNPROCESSABLE_ENTITY, "field_not_applicable"),
-        (&clerk, format!("/persons/{insured}/eligibility/loss"), loss("moved_out", None, "2025-05-01"), S::UNPROCESSABLE_ENTITY, "empty_field"),
-        (&clerk, format!("/persons/{insured}/eligibility/loss"), loss("reached_late_stage_elderly", Some("2025-06-01"), "2025-06-01"), S::UNPROCESSABLE_ENTITY, "event_date_not_the_rule"),
-        (&clerk, format!("/persons/{dead}/eligibility"), acquisition("moved_in", "2025-04-01", "2025-04-01"), S::UNPROCESSABLE_ENTITY, "person_deceased"),
-        (&clerk, format!("/persons/{dead}/death"), json!({"died_on": "2025-01-01", "notified_on": "2025-01-02", "source": "x", "legal_basis": "y"}), S::UNPROCESSABLE_ENTITY, "person_deceased"),
-        (&clerk, format!("/persons/{insured}/eligibility/{unknown}/correction"),
-            json!({"reason": "moved_in", "event_date": "2025-04-01", "notified_on": "2025-04-01", "correction_reason": "entry_error"}), S::NOT_FOUND, "period_not_found"),
-        (&clerk, format!("/persons/{insured}/eligibility/{unknown}/withdrawal"), json!({"correction_reason": "entry_error"}), S::NOT_FOUND, "period_not_found"),
-        (&clerk, format!("/persons/{insured}/certificates"), json!({"certificate_no": "KG-1", "issued_on": "2025-05-01", "valid_until": "2026-03-31"}), S::CONFLICT, "certificate_already_issued"),
-        (&clerk, format!("/persons/{insured}/certificates"), json!({"certificate_no": "KG-2", "issued_on": "2025-05-01", "valid_until": "2025-04-30"}), S::UNPROCESSABLE_ENTITY, "invalid_validity"),
-        (&clerk, format!("/persons/{not_insured}/certificates"), json!({"certificate_no": "KG-3", "issued_on": "2025-05-01", "valid_until": "2026-03-31"}), S::UNPROCESSABLE_ENTITY, "not_insured"),
-        (&tax_clerk, format!("/persons/{insured}/income"), income(2099, 0), S::UNPROCESSABLE_ENTITY, "income_year_not_ended"),
-        (&tax_clerk, format!("/persons/{insured}/income"), income(2024, -1), S::UNPROCESSABLE_ENTITY, "amount_negative"),
-        (&clerk, "/households".into(), json!({"head_person_id": unknown, "established_on": "2025-04-01", "source": "x", "legal_basis": "y"}), S::NOT_FOUND, "person_not_found"),
-        (&clerk, format!("/households/{unknown}/members"), json!({"person_id": member, "joined_on": "2025-04-10"}), S::NOT_FOUND, "household_not_found"),
-        (&clerk, format!("/households/{household}/members"), json!({"person_id": unknown, "joined_on": "2025-04-10"}), S::NOT_FOUND, "person_not_found"),
-        (&clerk, format!("/households/{household}/members"), json!({"person_id": member, "joined_on": "2025-05-01"}), S::CONFLICT, "already_a_member"),
-        (&clerk, format!("/households/{household}/members"), json!({"person_id": insured, "joined_on": "2025-03-01"}), S::UNPROCESSABLE_ENTITY, "date_before_establishment"),
-        (&clerk, format!("/households/{household}/members"), json!({"person_id": insured, "joined_on": "2099-03-01"}), S::UNPROCESSABLE_ENTITY, "date_in_future"),
-        (&clerk, format!("/households/{household}/members/{insured}/departure"), json!({"left_on": "2025-05-01"}), S::UNPROCESSABLE_ENTITY, "not_a_member"),
-        (&clerk, format!("/households/{household}/members/{member}/departure"), json!({"left_on": "2025-04-10"}), S::UNPROCESSABLE_ENTITY, "left_before_joined"),
-        (&clerk, format!("/households/{household}/members/{head}/departure"), json!({"left_on": "2025-05-01"}), S::UNPROCESSABLE_ENTITY, "head_must_change_first"),
-        (&clerk, format!("/households/{household}/head"), json!({"person_id": head, "changed_on": "2025-05-01"}), S::CONFLICT, "already_head"),
-        (&clerk, format!("/households/{household}/head"), json!({"person_id": member, "changed_on": "2025-04-05"}), S::UNPROCESSABLE_ENTITY, "not_a_member"),
-        (&clerk, format!("/households/{household}/income-exception"), json!({"applied_on": "2025-03-01"}), S::UNPROCESSABLE_ENTITY, "date_before_establishment"),
-        (&clerk, format!("/persons/{insured}/eligibility"), json!({"reason": "teleported", "event_date": "2025-04-01", "notified_on": "2025-04-01", "source": "x", "legal_basis": "y"}),
-            S::UNPROCESSABLE_ENTITY, "invalid_body"),
+        (
+            &clerk,
+            format!("/persons/{unknown}/eligibility"),
+            acquisition("moved_in", "2025-04-01", "2025-04-01"),
+            S::NOT_FOUND,
+            "person_not_found",
+        ),
+        (
+            &clerk,
+            format!("/persons/{insured}/eligibility"),
+            acquisition("moved_in", "2025-06-01", "2025-06-01"),
+            S::CONFLICT,
+            "already_insured",
+        ),
+        (
+            &clerk,
+            format!("/persons/{closed}/eligibility"),
+            acquisition("moved_in", "2025-05-01", "2025-05-01"),
+            S::CONFLICT,
+            "overlapping_period",
+        ),
+        (
+            &clerk,
+            format!("/persons/{not_insured}/eligibility/loss"),
+            loss("moved_out", Some("2025-05-01"), "2025-05-01"),
+            S::UNPROCESSABLE_ENTITY,
+            "not_insured",
+        ),
+        (
+            &clerk,
+            format!("/persons/{insured}/eligibility/loss"),
+            loss("moved_out", Some("2025-04-01"), "2025-04-01"),
+            S::UNPROCESSABLE_ENTITY,
+            "loss_before_acquisition",
+        ),
+        (
+            &clerk,
+            format!("/persons/{not_insured}/eligibility"),
+            acquisition("moved_in", "2099-04-01", "2025-04-01"),
+            S::UNPROCESSABLE_ENTITY,
+            "date_in_future",
+        ),
+        (
+            &clerk,
+            format!("/persons/{not_insured}/eligibility"),
+            acquisition("moved_in", "2025-04-01", "2099-04-01"),
+            S::UNPROCESSABLE_ENTITY,
+            "date_in_future",
+        ),
+        (
+            &clerk,
+            format!("/persons/{not_insured}/eligibility"),
+            acquisition("moved_in", "1979-01-01", "2025-04-01"),
+            S::UNPROCESSABLE_ENTITY,
+            "date_beyond_rule",
+        ),
+        (
+            &clerk,
+            format!("/persons/{not_insured}/eligibility"),
+            with_former,
+            S::UNPROCESSABLE_ENTITY,
+            "field_not_applicable",
+        ),
+        (
+            &clerk,
+            format!("/persons/{insured}/eligibility/loss"),
+            loss("moved_out", None, "2025-05-01"),
+            S::UNPROCESSABLE_ENTITY,
+            "empty_field",
+        ),
+        (
+            &clerk,
+            format!("/persons/{insured}/eligibility/loss"),
+            loss("reached_late_stage_elderly", Some("2025-06-01"), "2025-06-01"),
+            S::UNPROCESSABLE_ENTITY,
+            "event_date_not_the_rule",
+        ),
+        (
+            &clerk,
+            format!("/persons/{dead}/eligibility"),
+            acquisition("moved_in", "2025-04-01", "2025-04-01"),
+            S::UNPROCESSABLE_ENTITY,
+            "person_deceased",
+        ),
+        (
+            &clerk,
+            format!("/persons/{dead}/death"),
+            json!({"died_on": "2025-01-01", "notified_on": "2025-01-02", "source": "x", "legal_basis": "y"}),
+            S::UNPROCESSABLE_ENTITY,
+            "person_deceased",
+        ),
+        (
+            &clerk,
+            format!("/persons/{insured}/eligibility/{unknown}/correction"),
+            json!({"reason": "moved_in", "event_date": "2025-04-01", "notified_on": "2025-04-01", "correction_reason": "entry_error"}),
+            S::NOT_FOUND,
+            "period_not_found",
+        ),
+        (
+            &clerk,
+            format!("/persons/{insured}/eligibility/{unknown}/withdrawal"),
+            json!({"correction_reason": "entry_error"}),
+            S::NOT_FOUND,
+            "period_not_found",
+        ),
+        (
+            &clerk,
+            format!("/persons/{insured}/certificates"),
+            json!({"certificate_no": "KG-1", "issued_on": "2025-05-01", "valid_until": "2026-03-31"}),
+            S::CONFLICT,
+            "certificate_already_issued",
+        ),
+        (
+            &clerk,
+            format!("/persons/{insured}/certificates"),
+            json!({"certificate_no": "KG-2", "issued_on": "2025-05-01", "valid_until": "2025-04-30"}),
+            S::UNPROCESSABLE_ENTITY,
+            "invalid_validity",
+        ),
+        (
+            &clerk,
+            format!("/persons/{not_insured}/certificates"),
+            json!({"certificate_no": "KG-3", "issued_on": "2025-05-01", "valid_until": "2026-03-31"}),
+            S::UNPROCESSABLE_ENTITY,
+            "not_insured",
+        ),
+        (
+            &tax_clerk,
+            format!("/persons/{insured}/income"),
+            income(2099, 0),
+            S::UNPROCESSABLE_ENTITY,
+            "income_year_not_ended",
+        ),
+        (
+            &tax_clerk,
+            format!("/persons/{insured}/income"),
+            income(2024, -1),
+            S::UNPROCESSABLE_ENTITY,
+            "amount_negative",
+        ),
+        (
+            &clerk,
+            "/households".into(),
+            json!({"head_person_id": unknown, "established_on": "2025-04-01", "source": "x", "legal_basis": "y"}),
+            S::NOT_FOUND,
+            "person_not_found",
+        ),
+        (
+            &clerk,
+            format!("/households/{unknown}/members"),
+            json!({"person_id": member, "joined_on": "2025-04-10"}),
+            S::NOT_FOUND,
+            "household_not_found",
+        ),
+        (
+            &clerk,
+            format!("/households/{household}/members"),
+            json!({"person_id": unknown, "joined_on": "2025-04-10"}),
+            S::NOT_FOUND,
+            "person_not_found",
+        ),
+        (
+            &clerk,
+            format!("/households/{household}/members"),
+            json!({"person_id": member, "joined_on": "2025-05-01"}),
+            S::CONFLICT,
+            "already_a_member",
+        ),
+        (
+            &clerk,
+            format!("/households/{household}/members"),
+            json!({"person_id": insured, "joined_on": "2025-03-01"}),
+            S::UNPROCESSABLE_ENTITY,
+            "date_before_establishment",
+        ),
+        (
+            &clerk,
+            format!("/households/{household}/members"),
+            json!({"person_id": insured, "joined_on": "2099-03-01"}),
+            S::UNPROCESSABLE_ENTITY,
+            "date_in_future",
+        ),
+        (
+            &clerk,
+            format!("/households/{household}/members/{insured}/departure"),
+            json!({"left_on": "2025-05-01"}),
+            S::UNPROCESSABLE_ENTITY,
+            "not_a_member",
+        ),
+        (
+            &clerk,
+            format!("/households/{household}/members/{member}/departure"),
+            json!({"left_on": "2025-04-10"}),
+            S::UNPROCESSABLE_ENTITY,
+            "left_before_joined",
+        ),
+        (
+            &clerk,
+            format!("/households/{household}/members/{head}/departure"),
+            json!({"left_on": "2025-05-01"}),
+            S::UNPROCESSABLE_ENTITY,
+            "head_must_change_first",
+        ),
+        (
+            &clerk,
+            format!("/households/{household}/head"),
+            json!({"person_id": head, "changed_on": "2025-05-01"}),
+            S::CONFLICT,
+            "already_head",
+        ),
+        (
+            &clerk,
+            format!("/households/{household}/head"),
+            json!({"person_id": member, "changed_on": "2025-04-05"}),
+            S::UNPROCESSABLE_ENTITY,
+            "not_a_member",
+        ),
+        (
+            &clerk,
+            format!("/households/{household}/income-exception"),
+            json!({"applied_on": "2025-03-01"}),
+            S::UNPROCESSABLE_ENTITY,
+            "date_before_establishment",
+        ),
+        (
+            &clerk,
+            format!("/persons/{insured}/eligibility"),
+            json!({"reason": "teleported", "event_date": "2025-04-01", "notified_on": "2025-04-01", "source": "x", "legal_basis": "y"}),
+            S::UNPROCESSABLE_ENTITY,
+            "invalid_body",
+        ),
     ];
     for (token, path, body, status, code) in table {
         let (got, answer) = api.post(token, &path, body.clone()).await;
@@ -534,7 +907,10 @@ async fn every_refusal_answers_its_code_and_status() {
     assert_eq!((status, answer["code"].as_str()), (S::NOT_FOUND, Some("person_not_found")));
     // Refusals record nothing: the refused person's stream is as it was.
     assert_eq!(api.event_types(&format!("person-{not_insured}")).await, ["PersonRegistered"]);
-    assert!(api.event_types(&format!("access-{unknown}")).await.is_empty(), "nothing was shown, so no access is recorded");
+    assert!(
+        api.event_types(&format!("access-{unknown}")).await.is_empty(),
+        "nothing was shown, so no access is recorded"
+    );
 }
 
 #[tokio::test]
@@ -551,18 +927,79 @@ async fn the_new_endpoints_refuse_roles_and_purposes_they_do_not_serve_and_recor
     // (user, token, method, path, body, code)
     type Case<'a> = (Uuid, &'a str, Method, String, Option<Value>, &'a str);
     let table: Vec<Case> = vec![
-        (collector_id, &collector, Method::POST, format!("/persons/{person}/eligibility"), Some(acquisition("moved_in", "2025-04-01", "2025-04-01")), "role_not_permitted"),
-        (collector_id, &collector, Method::POST, format!("/persons/{person}/eligibility/loss"), Some(loss("moved_out", Some("2025-05-01"), "2025-05-01")), "role_not_permitted"),
-        (auditor_id, &auditor, Method::POST, format!("/persons/{person}/death"),
-            Some(json!({"died_on": "2025-01-01", "notified_on": "2025-01-02", "source": "x", "legal_basis": "y"})), "role_not_permitted"),
+        (
+            collector_id,
+            &collector,
+            Method::POST,
+            format!("/persons/{person}/eligibility"),
+            Some(acquisition("moved_in", "2025-04-01", "2025-04-01")),
+            "role_not_permitted",
+        ),
+        (
+            collector_id,
+            &collector,
+            Method::POST,
+            format!("/persons/{person}/eligibility/loss"),
+            Some(loss("moved_out", Some("2025-05-01"), "2025-05-01")),
+            "role_not_permitted",
+        ),
+        (
+            auditor_id,
+            &auditor,
+            Method::POST,
+            format!("/persons/{person}/death"),
+            Some(json!({"died_on": "2025-01-01", "notified_on": "2025-01-02", "source": "x", "legal_basis": "y"})),
+            "role_not_permitted",
+        ),
         (clerk2_id, &clerk2, Method::POST, format!("/persons/{person}/income"), Some(income), "role_not_permitted"),
-        (admin_id, &admin, Method::POST, "/households".into(),
-            Some(json!({"head_person_id": person, "established_on": "2025-04-01", "source": "x", "legal_basis": "y"})), "role_not_permitted"),
-        (auditor_id, &auditor, Method::GET, format!("/persons/{person}/eligibility?purpose=eligibility"), None, "purpose_not_permitted"),
-        (collector_id, &collector, Method::GET, format!("/persons/{person}/eligibility?purpose=eligibility"), None, "purpose_not_permitted"),
-        (clerk2_id, &clerk2, Method::GET, format!("/persons/{person}/timeline?purpose=audit"), None, "purpose_not_permitted"),
-        (clerk2_id, &clerk2, Method::GET, format!("/persons/{person}/timeline?purpose=eligibility"), None, "purpose_not_permitted"),
-        (admin_id, &admin, Method::GET, format!("/households/{}?purpose=administration", Uuid::now_v7()), None, "purpose_not_permitted"),
+        (
+            admin_id,
+            &admin,
+            Method::POST,
+            "/households".into(),
+            Some(json!({"head_person_id": person, "established_on": "2025-04-01", "source": "x", "legal_basis": "y"})),
+            "role_not_permitted",
+        ),
+        (
+            auditor_id,
+            &auditor,
+            Method::GET,
+            format!("/persons/{person}/eligibility?purpose=eligibility"),
+            None,
+            "purpose_not_permitted",
+        ),
+        (
+            collector_id,
+            &collector,
+            Method::GET,
+            format!("/persons/{person}/eligibility?purpose=eligibility"),
+            None,
+            "purpose_not_permitted",
+        ),
+        (
+            clerk2_id,
+            &clerk2,
+            Method::GET,
+            format!("/persons/{person}/timeline?purpose=audit"),
+            None,
+            "purpose_not_permitted",
+        ),
+        (
+            clerk2_id,
+            &clerk2,
+            Method::GET,
+            format!("/persons/{person}/timeline?purpose=eligibility"),
+            None,
+            "purpose_not_permitted",
+        ),
+        (
+            admin_id,
+            &admin,
+            Method::GET,
+            format!("/households/{}?purpose=administration", Uuid::now_v7()),
+            None,
+            "purpose_not_permitted",
+        ),
     ];
     let mut refusals: std::collections::HashMap<Uuid, usize> = Default::default();
     for (user, token, method, path, body, code) in table {
@@ -597,7 +1034,10 @@ async fn a_retried_acquisition_names_the_same_period_and_records_nothing_more() 
     for field in ["period_id", "effective_on", "notification_late", "position"] {
         assert_eq!(again[field], first[field], "{field}");
     }
-    assert_eq!((first["effective_on"].as_str(), first["notification_late"].as_bool()), (Some("2025-04-01"), Some(true)));
+    assert_eq!(
+        (first["effective_on"].as_str(), first["notification_late"].as_bool()),
+        (Some("2025-04-01"), Some(true))
+    );
     assert_eq!(api.event_types(&format!("person-{person}")).await, ["PersonRegistered", "EligibilityAcquired"]);
 }
 
@@ -609,7 +1049,8 @@ async fn answers_are_the_same_after_the_projections_are_rebuilt() {
     let elder = api.person(&clerk, "1953-05-05").await;
     let partner = api.person(&clerk, "1954-06-06").await;
     for person in [&elder, &partner] {
-        api.ok(&clerk, &format!("/persons/{person}/eligibility"), acquisition("moved_in", "2020-04-01", "2020-04-01")).await;
+        api.ok(&clerk, &format!("/persons/{person}/eligibility"), acquisition("moved_in", "2020-04-01", "2020-04-01"))
+            .await;
     }
     let household = api
         .ok(&clerk, "/households", json!({"head_person_id": elder, "established_on": "2020-04-01", "source": "resident_registry", "legal_basis": "住民基本台帳法"}))
@@ -617,7 +1058,12 @@ async fn answers_are_the_same_after_the_projections_are_rebuilt() {
         .as_str()
         .unwrap()
         .to_owned();
-    api.ok(&clerk, &format!("/households/{household}/members"), json!({"person_id": partner, "joined_on": "2020-04-01"})).await;
+    api.ok(
+        &clerk,
+        &format!("/households/{household}/members"),
+        json!({"person_id": partner, "joined_on": "2020-04-01"}),
+    )
+    .await;
     let (status, _) = api
         .post(&tax_clerk, &format!("/persons/{elder}/income"),
             json!({"income_year": 2024, "total_income_yen": 3_000_000, "taxable_income_yen": 2_000_000, "salary_income_yen": 0,
@@ -629,10 +1075,20 @@ async fn answers_are_the_same_after_the_projections_are_rebuilt() {
     let partner_share = api.eligibility(&clerk, &partner, "2025-09-01", Some(as_of)).await;
     assert_eq!(partner_share["cost_share"]["share"], json!("three_tenths"), "{partner_share}");
     // The report re-decided the partner's share too: the last decision is 3割 from 1 August 2025.
-    let stream = api.ledgerd.store.read_stream(kumagaya(), &format!("person-{partner}"), kokuho_store::Decrypt::No).await.unwrap();
-    let decision = stream.iter().rev().find(|e| e.event_type == "ElderlyCostShareDecided").expect("a decision for the partner");
+    let stream = api
+        .ledgerd
+        .store
+        .read_stream(kumagaya(), &format!("person-{partner}"), kokuho_store::Decrypt::No)
+        .await
+        .unwrap();
+    let decision =
+        stream.iter().rev().find(|e| e.event_type == "ElderlyCostShareDecided").expect("a decision for the partner");
     let decision: Value = serde_json::from_slice(&decision.payload).unwrap();
-    assert_eq!((decision["valid_from"].as_str(), decision["share"].as_str()), (Some("2025-08-01"), Some("three_tenths")), "{decision}");
+    assert_eq!(
+        (decision["valid_from"].as_str(), decision["share"].as_str()),
+        (Some("2025-08-01"), Some("three_tenths")),
+        "{decision}"
+    );
 
     let before = answers(&api, &clerk, &[&elder, &partner], &household, as_of).await;
     api.ledgerd.projector.rebuild(None, &mut |_, _| {}).await.unwrap();
@@ -650,7 +1106,8 @@ async fn answers(api: &Api, token: &str, persons: &[&str], household: &str, as_o
         }
     }
     let as_of = urlencode(&as_of.to_rfc3339_opts(chrono::SecondsFormat::Micros, true));
-    let (status, household_view) = api.get(token, &format!("/households/{household}?purpose=eligibility&on=2025-09-01&as_of={as_of}")).await;
+    let (status, household_view) =
+        api.get(token, &format!("/households/{household}?purpose=eligibility&on=2025-09-01&as_of={as_of}")).await;
     assert_eq!(status, StatusCode::OK, "{household_view}");
     all.push(household_view);
     all
@@ -663,7 +1120,8 @@ async fn tenant_lists_show_the_70_to_74_table_moves_and_late_notifications_and_r
     let (_, tax_clerk) = api.signed_in(Role::TaxClerk).await;
     // Born 1953-03-15: 2割 from 1 April 2023; 3割 from 1 August 2025 on 2024's income.
     let elderly = api.person(&clerk, "1953-03-15").await;
-    api.ok(&clerk, &format!("/persons/{elderly}/eligibility"), acquisition("moved_in", "2022-04-01", "2022-04-01")).await;
+    api.ok(&clerk, &format!("/persons/{elderly}/eligibility"), acquisition("moved_in", "2022-04-01", "2022-04-01"))
+        .await;
     api.ok(&tax_clerk, &format!("/persons/{elderly}/income"),
         json!({"income_year": 2024, "total_income_yen": 3_000_000, "taxable_income_yen": 2_000_000, "salary_income_yen": 0,
                "pension_income_yen": 3_500_000, "declared": true, "source": "resident_tax", "legal_basis": "番号利用法 第9条"})).await;
@@ -676,25 +1134,50 @@ async fn tenant_lists_show_the_70_to_74_table_moves_and_late_notifications_and_r
     let table = |on: &str| format!("/cost-shares?purpose=eligibility&on={on}");
     let (status, july) = api.get(&clerk, &table("2025-07-31")).await;
     assert_eq!(status, StatusCode::OK, "{july}");
-    assert_eq!(july.as_array().unwrap().iter().map(|r| (r["person_id"].as_str().unwrap(), r["share"].as_str().unwrap())).collect::<Vec<_>>(), vec![(elderly.as_str(), "two_tenths")]);
+    assert_eq!(
+        july.as_array()
+            .unwrap()
+            .iter()
+            .map(|r| (r["person_id"].as_str().unwrap(), r["share"].as_str().unwrap()))
+            .collect::<Vec<_>>(),
+        vec![(elderly.as_str(), "two_tenths")]
+    );
     let (_, august) = api.get(&clerk, &table("2025-08-01")).await;
-    assert_eq!((august[0]["share"].as_str(), august[0]["tenths"].as_i64(), august[0]["basis"].as_str(), august[0]["income_year"].as_i64()),
-        (Some("three_tenths"), Some(3), Some("active_income"), Some(2024)), "{august}");
+    assert_eq!(
+        (
+            august[0]["share"].as_str(),
+            august[0]["tenths"].as_i64(),
+            august[0]["basis"].as_str(),
+            august[0]["income_year"].as_i64()
+        ),
+        (Some("three_tenths"), Some(3), Some("active_income"), Some(2024)),
+        "{august}"
+    );
     let (_, before_70) = api.get(&clerk, &table("2023-03-31")).await;
     assert_eq!(before_70, json!([]), "nobody was 70–74 yet");
 
     let (_, moves) = api.get(&clerk, "/eligibility/moves?purpose=eligibility").await;
-    assert_eq!(moves, json!([{"person_id": mover, "period_id": moves[0]["period_id"], "former_municipality_code": GYODA,
-        "former_lost_on": "2025-04-08", "effective_on": "2025-04-10", "continuity": "gap", "days": 2}]));
-    let (_, late) = api.get(&clerk, "/eligibility/late-notifications?purpose=eligibility&from=2025-05-01&to=2025-05-31").await;
-    assert_eq!((late.as_array().unwrap().len(), late[0]["person_id"].as_str(), late[0]["kind"].as_str()), (1, Some(mover.as_str()), Some("acquisition")));
-    let (status, backwards) = api.get(&clerk, "/eligibility/late-notifications?purpose=eligibility&from=2025-06-01&to=2025-05-01").await;
+    assert_eq!(
+        moves,
+        json!([{"person_id": mover, "period_id": moves[0]["period_id"], "former_municipality_code": GYODA,
+        "former_lost_on": "2025-04-08", "effective_on": "2025-04-10", "continuity": "gap", "days": 2}])
+    );
+    let (_, late) =
+        api.get(&clerk, "/eligibility/late-notifications?purpose=eligibility&from=2025-05-01&to=2025-05-31").await;
+    assert_eq!(
+        (late.as_array().unwrap().len(), late[0]["person_id"].as_str(), late[0]["kind"].as_str()),
+        (1, Some(mover.as_str()), Some("acquisition"))
+    );
+    let (status, backwards) =
+        api.get(&clerk, "/eligibility/late-notifications?purpose=eligibility&from=2025-06-01&to=2025-05-01").await;
     assert_eq!((status, backwards["code"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_range")));
 
     // Every person listed was recorded in the access record, once per list that showed them.
     let mut counts = Vec::new();
     for person in [&elderly, &mover] {
-        counts.push(api.event_types(&format!("access-{person}")).await.iter().filter(|t| *t == "PersonalDataAccessed").count());
+        counts.push(
+            api.event_types(&format!("access-{person}")).await.iter().filter(|t| *t == "PersonalDataAccessed").count(),
+        );
     }
     assert_eq!(counts, vec![2, 2]);
 }
@@ -707,19 +1190,38 @@ async fn a_person_belongs_to_one_household_at_a_time() {
     let other_head = api.person(&clerk, "1982-02-02").await;
     let household = |head: &str| json!({"head_person_id": head, "established_on": "2025-04-01", "source": "resident_registry", "legal_basis": "住民基本台帳法"});
     let first = api.ok(&clerk, "/households", household(&head)).await["household_id"].as_str().unwrap().to_owned();
-    let second = api.ok(&clerk, "/households", household(&other_head)).await["household_id"].as_str().unwrap().to_owned();
-    api.ok(&clerk, &format!("/households/{first}/members"), json!({"person_id": child, "joined_on": "2025-04-01"})).await;
+    let second =
+        api.ok(&clerk, "/households", household(&other_head)).await["household_id"].as_str().unwrap().to_owned();
+    api.ok(&clerk, &format!("/households/{first}/members"), json!({"person_id": child, "joined_on": "2025-04-01"}))
+        .await;
 
     // Joining the second household while still in the first is refused, and so is heading a
     // new one; after the departure from the first is recorded, the move is accepted.
-    let (status, refusal) = api.post(&clerk, &format!("/households/{second}/members"), json!({"person_id": child, "joined_on": "2025-09-01"})).await;
-    assert_eq!((status, refusal["code"].as_str()), (StatusCode::CONFLICT, Some("member_of_another_household")), "{refusal}");
+    let (status, refusal) = api
+        .post(&clerk, &format!("/households/{second}/members"), json!({"person_id": child, "joined_on": "2025-09-01"}))
+        .await;
+    assert_eq!(
+        (status, refusal["code"].as_str()),
+        (StatusCode::CONFLICT, Some("member_of_another_household")),
+        "{refusal}"
+    );
     let (status, refusal) = api.post(&clerk, "/households", household(&child)).await;
-    assert_eq!((status, refusal["code"].as_str()), (StatusCode::CONFLICT, Some("member_of_another_household")), "{refusal}");
+    assert_eq!(
+        (status, refusal["code"].as_str()),
+        (StatusCode::CONFLICT, Some("member_of_another_household")),
+        "{refusal}"
+    );
     api.ok(&clerk, &format!("/households/{first}/members/{child}/departure"), json!({"left_on": "2025-09-01"})).await;
-    let (status, refusal) = api.post(&clerk, &format!("/households/{second}/members"), json!({"person_id": child, "joined_on": "2025-08-15"})).await;
-    assert_eq!((status, refusal["code"].as_str()), (StatusCode::CONFLICT, Some("member_of_another_household")), "still in the first on 2025-08-15");
-    api.ok(&clerk, &format!("/households/{second}/members"), json!({"person_id": child, "joined_on": "2025-09-01"})).await;
+    let (status, refusal) = api
+        .post(&clerk, &format!("/households/{second}/members"), json!({"person_id": child, "joined_on": "2025-08-15"}))
+        .await;
+    assert_eq!(
+        (status, refusal["code"].as_str()),
+        (StatusCode::CONFLICT, Some("member_of_another_household")),
+        "still in the first on 2025-08-15"
+    );
+    api.ok(&clerk, &format!("/households/{second}/members"), json!({"person_id": child, "joined_on": "2025-09-01"}))
+        .await;
     let answer = api.eligibility(&clerk, &child, "2025-09-01", None).await;
     assert_eq!(answer["household"]["household_id"].as_str(), Some(second.as_str()));
     let answer = api.eligibility(&clerk, &child, "2025-08-31", None).await;

@@ -34,7 +34,8 @@ impl TestDb {
         let url = match std::env::var("KOKUHO_TEST_POSTGRES_URL") {
             Ok(admin_url) => {
                 let name = format!("kokuho_test_{}", Uuid::new_v4().simple());
-                let mut admin = sqlx::PgConnection::connect(&admin_url).await.expect("the test PostgreSQL server answers");
+                let mut admin =
+                    sqlx::PgConnection::connect(&admin_url).await.expect("the test PostgreSQL server answers");
                 sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut admin).await.expect("CREATE DATABASE");
                 admin.close().await.ok();
                 let (base, _) = admin_url.rsplit_once('/').expect("a URL with a database name");
@@ -68,14 +69,16 @@ impl TestDb {
     /// Runs one statement with plain SQL, as an intruder or an operator would.
     pub async fn raw_execute(&self, sql: &str) -> u64 {
         let db = Db::connect(&self.url).await.expect("connect");
-        let affected = kokuho_store::on_db!(&db, pool => sqlx::query(sql).execute(pool).await.expect(sql).rows_affected());
+        let affected =
+            kokuho_store::on_db!(&db, pool => sqlx::query(sql).execute(pool).await.expect(sql).rows_affected());
         db.close().await;
         affected
     }
 
     pub async fn raw_bytes(&self, sql: &str) -> Vec<Vec<u8>> {
         let db = Db::connect(&self.url).await.expect("connect");
-        let rows: Vec<(Vec<u8>,)> = kokuho_store::on_db!(&db, pool => sqlx::query_as(sql).fetch_all(pool).await.expect(sql));
+        let rows: Vec<(Vec<u8>,)> =
+            kokuho_store::on_db!(&db, pool => sqlx::query_as(sql).fetch_all(pool).await.expect(sql));
         db.close().await;
         rows.into_iter().map(|(bytes,)| bytes).collect()
     }
@@ -115,7 +118,9 @@ pub fn acquire() -> PersonCommand {
         event_date: date(2025, 4, 1),
         notified_on: date(2025, 4, 3),
         period_id: uuid::Uuid::now_v7(),
-        acquisition: Acquisition { source: "person_or_agent".into(), legal_basis: "国民健康保険法 第9条".into() },
+        acquisition: Acquisition {
+            source: "person_or_agent".into(), legal_basis: "国民健康保険法 第9条".into()
+        },
         former_municipality: None,
         loss: None,
     }

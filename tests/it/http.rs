@@ -14,7 +14,6 @@ use uuid::Uuid;
 
 use crate::harness::*;
 
-
 struct Api {
     ledgerd: Ledgerd,
     router: axum::Router,
@@ -93,7 +92,9 @@ impl Api {
     }
 
     async fn signed_in(&self, tenant: &str, role: Role) -> (Account, String) {
-        let account = self.account(tenant, &format!("{}-{}", role.as_str(), &Uuid::new_v4().simple().to_string()[..6]), role).await;
+        let account = self
+            .account(tenant, &format!("{}-{}", role.as_str(), &Uuid::new_v4().simple().to_string()[..6]), role)
+            .await;
         let token = self.sign_in(&account).await;
         (account, token)
     }
@@ -120,7 +121,9 @@ async fn sign_in_refuses_wrong_password_wrong_code_replayed_code_and_unknown_log
     let code = account.totp.code_at(api.clock.now());
     let wrong_code = if code == "000000" { "111111" } else { "000000" };
 
-    for (password, code, why) in [("not-the-password-1", code.as_str(), "wrong password"), (account.password.as_str(), wrong_code, "wrong code")] {
+    for (password, code, why) in
+        [("not-the-password-1", code.as_str(), "wrong password"), (account.password.as_str(), wrong_code, "wrong code")]
+    {
         let (status, body) = api.try_sign_in(&account, password, code).await;
         assert_eq!((status, body["code"].as_str()), (StatusCode::UNAUTHORIZED, Some("sign_in_failed")), "{why}");
     }
@@ -133,7 +136,10 @@ async fn sign_in_refuses_wrong_password_wrong_code_replayed_code_and_unknown_log
     assert_eq!(status, StatusCode::UNAUTHORIZED);
 
     let recorded = api.event_types(KUMAGAYA, &format!("staff-{}", account.user_id)).await;
-    assert_eq!(recorded, ["StaffUserCreated", "StaffSignInFailed", "StaffSignInFailed", "StaffSignedIn", "StaffSignInFailed"]);
+    assert_eq!(
+        recorded,
+        ["StaffUserCreated", "StaffSignInFailed", "StaffSignInFailed", "StaffSignedIn", "StaffSignInFailed"]
+    );
     assert_eq!(api.event_types(KUMAGAYA, "staff-unknown").await, ["StaffSignInFailed"]);
 }
 
@@ -148,19 +154,31 @@ async fn sessions_lock_after_idle_time_end_on_sign_out_and_when_the_user_is_disa
     assert_eq!((status, body["code"].as_str()), (StatusCode::UNAUTHORIZED, Some("session_expired")));
 
     let (_, token) = api.signed_in(KUMAGAYA, Role::EligibilityClerk).await;
-    assert_eq!(api.call(Method::DELETE, &format!("/v1/{KUMAGAYA}/sessions/current"), Some(&token), None).await.0, StatusCode::NO_CONTENT);
+    assert_eq!(
+        api.call(Method::DELETE, &format!("/v1/{KUMAGAYA}/sessions/current"), Some(&token), None).await.0,
+        StatusCode::NO_CONTENT
+    );
     let (status, body) = api.call(Method::GET, &person_path(""), Some(&token), None).await;
     assert_eq!((status, body["code"].as_str()), (StatusCode::UNAUTHORIZED, Some("not_signed_in")));
 
     let (clerk, clerk_token) = api.signed_in(KUMAGAYA, Role::EligibilityClerk).await;
     let (_, admin_token) = api.signed_in(KUMAGAYA, Role::Administrator).await;
     let disable = api
-        .call(Method::POST, &format!("/v1/{KUMAGAYA}/staff/{}/disable", clerk.user_id), Some(&admin_token), Some(json!({"reason": "transferred"})))
+        .call(
+            Method::POST,
+            &format!("/v1/{KUMAGAYA}/staff/{}/disable", clerk.user_id),
+            Some(&admin_token),
+            Some(json!({"reason": "transferred"})),
+        )
         .await;
     assert_eq!(disable.0, StatusCode::NO_CONTENT, "{}", disable.1);
     assert_eq!(api.call(Method::GET, &person_path(""), Some(&clerk_token), None).await.0, StatusCode::UNAUTHORIZED);
     let code = clerk.totp.code_at(api.clock.now());
-    assert_eq!(api.try_sign_in(&clerk, &clerk.password, &code).await.0, StatusCode::UNAUTHORIZED, "a disabled user cannot sign in");
+    assert_eq!(
+        api.try_sign_in(&clerk, &clerk.password, &code).await.0,
+        StatusCode::UNAUTHORIZED,
+        "a disabled user cannot sign in"
+    );
 }
 
 #[tokio::test]
@@ -173,7 +191,11 @@ async fn repeated_failures_lock_the_account_for_a_while() {
     }
     let code = account.totp.code_at(api.clock.now());
     let (status, body) = api.try_sign_in(&account, &account.password, &code).await;
-    assert_eq!((status, body["code"].as_str()), (StatusCode::LOCKED, Some("account_locked")), "locked even with the right password");
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (StatusCode::LOCKED, Some("account_locked")),
+        "locked even with the right password"
+    );
     api.clock.advance(TimeDelta::minutes(16));
     api.sign_in(&account).await;
 }
@@ -183,7 +205,8 @@ async fn repeated_failures_lock_the_account_for_a_while() {
 async fn every_endpoint_refuses_every_role_it_does_not_name_and_records_the_refusal() {
     let api = Api::start().await;
     let (_, clerk) = api.signed_in(KUMAGAYA, Role::EligibilityClerk).await;
-    let (_, registered) = api.call(Method::POST, &format!("/v1/{KUMAGAYA}/persons"), Some(&clerk), Some(new_person())).await;
+    let (_, registered) =
+        api.call(Method::POST, &format!("/v1/{KUMAGAYA}/persons"), Some(&clerk), Some(new_person())).await;
     let person = registered["person_id"].as_str().unwrap().to_owned();
     api.call(Method::POST, &format!("/v1/{KUMAGAYA}/persons/{person}/eligibility"), Some(&clerk),
         Some(json!({"reason": "moved_in", "event_date": "2025-04-01", "notified_on": "2025-04-02", "source": "person_or_agent", "legal_basis": "国民健康保険法 第9条"}))).await;
@@ -194,43 +217,138 @@ async fn every_endpoint_refuses_every_role_it_does_not_name_and_records_the_refu
     let p = |suffix: &str| format!("/v1/{KUMAGAYA}{suffix}");
     let table: Vec<(Method, String, Option<Value>, Vec<Role>, &str)> = vec![
         (Method::POST, p("/persons"), Some(new_person()), vec![EligibilityClerk, Supervisor], "role_not_permitted"),
-        (Method::POST, p(&format!("/persons/{person}/payments")),
+        (
+            Method::POST,
+            p(&format!("/persons/{person}/payments")),
             Some(json!({"fiscal_year": 2025, "amount_yen": 1000, "received_on": "2025-07-31", "channel": "counter"})),
-            vec![CollectionClerk, Supervisor], "role_not_permitted"),
-        (Method::POST, p(&format!("/persons/{person}/eligibility")),
-            Some(json!({"reason": "moved_in", "event_date": "2025-04-01", "notified_on": "2025-04-02", "source": "person_or_agent", "legal_basis": "国民健康保険法 第9条"})),
-            vec![EligibilityClerk, Supervisor], "role_not_permitted"),
-        (Method::GET, p(&format!("/persons/{person}?purpose=eligibility")), None, vec![EligibilityClerk, Supervisor], "purpose_not_permitted"),
-        (Method::GET, p(&format!("/persons/{person}?purpose=collection")), None, vec![CollectionClerk, Supervisor], "purpose_not_permitted"),
-        (Method::GET, p(&format!("/persons/{person}?purpose=audit")), None, vec![Supervisor, Auditor], "purpose_not_permitted"),
+            vec![CollectionClerk, Supervisor],
+            "role_not_permitted",
+        ),
+        (
+            Method::POST,
+            p(&format!("/persons/{person}/eligibility")),
+            Some(
+                json!({"reason": "moved_in", "event_date": "2025-04-01", "notified_on": "2025-04-02", "source": "person_or_agent", "legal_basis": "国民健康保険法 第9条"}),
+            ),
+            vec![EligibilityClerk, Supervisor],
+            "role_not_permitted",
+        ),
+        (
+            Method::GET,
+            p(&format!("/persons/{person}?purpose=eligibility")),
+            None,
+            vec![EligibilityClerk, Supervisor],
+            "purpose_not_permitted",
+        ),
+        (
+            Method::GET,
+            p(&format!("/persons/{person}?purpose=collection")),
+            None,
+            vec![CollectionClerk, Supervisor],
+            "purpose_not_permitted",
+        ),
+        (
+            Method::GET,
+            p(&format!("/persons/{person}?purpose=audit")),
+            None,
+            vec![Supervisor, Auditor],
+            "purpose_not_permitted",
+        ),
         (Method::GET, p(&format!("/persons/{person}?purpose=administration")), None, vec![], "purpose_not_permitted"),
-        (Method::GET, p("/persons?atena_no=x&purpose=assessment"), None, vec![TaxClerk, Supervisor], "purpose_not_permitted"),
+        (
+            Method::GET,
+            p("/persons?atena_no=x&purpose=assessment"),
+            None,
+            vec![TaxClerk, Supervisor],
+            "purpose_not_permitted",
+        ),
         (Method::GET, p("/access-records"), None, vec![Supervisor, Auditor], "role_not_permitted"),
-        (Method::POST, p("/staff"), Some(json!({"login": "new-user", "display_name": "x", "role": "auditor"})), vec![Administrator], "role_not_permitted"),
-        (Method::PUT, p(&format!("/persons/{person}/sensitivity")),
-            Some(json!({"no_auto_response": false, "non_disclosure": false, "reason": "見直し"})), vec![Supervisor], "role_not_permitted"),
-        (Method::POST, p(&format!("/persons/{person}/provisions")),
-            Some(json!({"requesting_agency": "全国健康保険協会", "legal_basis_row": "2", "items": ["医療保険給付関係情報"],
-                        "requested_at": (api.clock.now() - TimeDelta::hours(1)).to_rfc3339()})),
-            vec![EligibilityClerk, BenefitsClerk, Supervisor], "role_not_permitted"),
-        (Method::POST, p(&format!("/persons/{person}/citizen-key")),
+        (
+            Method::POST,
+            p("/staff"),
+            Some(json!({"login": "new-user", "display_name": "x", "role": "auditor"})),
+            vec![Administrator],
+            "role_not_permitted",
+        ),
+        (
+            Method::PUT,
+            p(&format!("/persons/{person}/sensitivity")),
+            Some(json!({"no_auto_response": false, "non_disclosure": false, "reason": "見直し"})),
+            vec![Supervisor],
+            "role_not_permitted",
+        ),
+        (
+            Method::POST,
+            p(&format!("/persons/{person}/provisions")),
+            Some(
+                json!({"requesting_agency": "全国健康保険協会", "legal_basis_row": "2", "items": ["医療保険給付関係情報"],
+                        "requested_at": (api.clock.now() - TimeDelta::hours(1)).to_rfc3339()}),
+            ),
+            vec![EligibilityClerk, BenefitsClerk, Supervisor],
+            "role_not_permitted",
+        ),
+        (
+            Method::POST,
+            p(&format!("/persons/{person}/citizen-key")),
             Some(json!({"public_key": "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a"})),
-            vec![EligibilityClerk, Supervisor], "role_not_permitted"),
-        (Method::GET, p(&format!("/persons/{person}/eligibility?purpose=eligibility")), None, vec![EligibilityClerk, Supervisor], "purpose_not_permitted"),
-        (Method::GET, p(&format!("/persons/{person}/timeline?purpose=audit")), None, vec![Supervisor, Auditor], "purpose_not_permitted"),
-        (Method::POST, p(&format!("/persons/{person}/income")),
-            Some(json!({"income_year": 2024, "total_income_yen": 0, "taxable_income_yen": 0, "salary_income_yen": 0, "pension_income_yen": 0,
-                        "declared": true, "source": "resident_tax", "legal_basis": "番号利用法"})),
-            vec![TaxClerk, Supervisor], "role_not_permitted"),
-        (Method::POST, p(&format!("/persons/{person}/certificates")),
+            vec![EligibilityClerk, Supervisor],
+            "role_not_permitted",
+        ),
+        (
+            Method::GET,
+            p(&format!("/persons/{person}/eligibility?purpose=eligibility")),
+            None,
+            vec![EligibilityClerk, Supervisor],
+            "purpose_not_permitted",
+        ),
+        (
+            Method::GET,
+            p(&format!("/persons/{person}/timeline?purpose=audit")),
+            None,
+            vec![Supervisor, Auditor],
+            "purpose_not_permitted",
+        ),
+        (
+            Method::POST,
+            p(&format!("/persons/{person}/income")),
+            Some(
+                json!({"income_year": 2024, "total_income_yen": 0, "taxable_income_yen": 0, "salary_income_yen": 0, "pension_income_yen": 0,
+                        "declared": true, "source": "resident_tax", "legal_basis": "番号利用法"}),
+            ),
+            vec![TaxClerk, Supervisor],
+            "role_not_permitted",
+        ),
+        (
+            Method::POST,
+            p(&format!("/persons/{person}/certificates")),
             Some(json!({"certificate_no": "KG-ROLE", "issued_on": "2025-04-01", "valid_until": "2026-03-31"})),
-            vec![EligibilityClerk, Supervisor], "role_not_permitted"),
-        (Method::POST, p("/households"),
-            Some(json!({"head_person_id": person, "established_on": "2025-04-01", "source": "resident_registry", "legal_basis": "住民基本台帳法"})),
-            vec![EligibilityClerk, Supervisor], "role_not_permitted"),
+            vec![EligibilityClerk, Supervisor],
+            "role_not_permitted",
+        ),
+        (
+            Method::POST,
+            p("/households"),
+            Some(
+                json!({"head_person_id": person, "established_on": "2025-04-01", "source": "resident_registry", "legal_basis": "住民基本台帳法"}),
+            ),
+            vec![EligibilityClerk, Supervisor],
+            "role_not_permitted",
+        ),
         (Method::GET, p("/cost-shares?purpose=assessment"), None, vec![TaxClerk, Supervisor], "purpose_not_permitted"),
-        (Method::GET, p("/eligibility/moves?purpose=eligibility"), None, vec![EligibilityClerk, Supervisor], "purpose_not_permitted"),
-        (Method::GET, p("/eligibility/late-notifications?purpose=audit&from=2025-04-01&to=2025-04-30"), None, vec![Supervisor, Auditor], "purpose_not_permitted"),
+        (
+            Method::GET,
+            p("/eligibility/moves?purpose=eligibility"),
+            None,
+            vec![EligibilityClerk, Supervisor],
+            "purpose_not_permitted",
+        ),
+        (
+            Method::GET,
+            p("/eligibility/late-notifications?purpose=audit&from=2025-04-01&to=2025-04-30"),
+            None,
+            vec![Supervisor, Auditor],
+            "purpose_not_permitted",
+        ),
     ];
     for role in all {
         let (account, token) = api.signed_in(KUMAGAYA, role).await;
@@ -244,14 +362,25 @@ async fn every_endpoint_refuses_every_role_it_does_not_name_and_records_the_refu
             }
             let (status, answer) = api.call(method.clone(), path, Some(&token), body).await;
             if allowed.contains(&role) {
-                assert!(status.is_success() || status == StatusCode::CONFLICT, "{role:?} {method} {path}: {status} {answer}");
+                assert!(
+                    status.is_success() || status == StatusCode::CONFLICT,
+                    "{role:?} {method} {path}: {status} {answer}"
+                );
             } else {
-                assert_eq!((status, answer["code"].as_str()), (StatusCode::FORBIDDEN, Some(*refusal)), "{role:?} {method} {path}");
+                assert_eq!(
+                    (status, answer["code"].as_str()),
+                    (StatusCode::FORBIDDEN, Some(*refusal)),
+                    "{role:?} {method} {path}"
+                );
                 refusals += 1;
             }
         }
         let recorded = api.event_types(KUMAGAYA, &format!("staff-{}", account.user_id)).await;
-        assert_eq!(recorded.iter().filter(|t| *t == "RequestRefused").count(), refusals, "{role:?}: every refusal is recorded");
+        assert_eq!(
+            recorded.iter().filter(|t| *t == "RequestRefused").count(),
+            refusals,
+            "{role:?}: every refusal is recorded"
+        );
     }
 }
 
@@ -261,15 +390,21 @@ async fn a_municipality_can_reach_nothing_of_another() {
     let (_, kumagaya_clerk) = api.signed_in(KUMAGAYA, Role::EligibilityClerk).await;
     let (_, gyoda_clerk) = api.signed_in(GYODA, Role::EligibilityClerk).await;
     let person_body = new_person();
-    let (status, registered) = api.call(Method::POST, &format!("/v1/{KUMAGAYA}/persons"), Some(&kumagaya_clerk), Some(person_body.clone())).await;
+    let (status, registered) = api
+        .call(Method::POST, &format!("/v1/{KUMAGAYA}/persons"), Some(&kumagaya_clerk), Some(person_body.clone()))
+        .await;
     assert_eq!(status, StatusCode::CREATED);
     let person = registered["person_id"].as_str().unwrap();
 
     // Kumagaya's session on Gyoda's paths: not signed in there.
-    let (status, _) = api.call(Method::GET, &format!("/v1/{GYODA}/persons/{person}?purpose=eligibility"), Some(&kumagaya_clerk), None).await;
+    let (status, _) = api
+        .call(Method::GET, &format!("/v1/{GYODA}/persons/{person}?purpose=eligibility"), Some(&kumagaya_clerk), None)
+        .await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     // Gyoda's own session, asking for Kumagaya's person by id: no such person in Gyoda.
-    let (status, body) = api.call(Method::GET, &format!("/v1/{GYODA}/persons/{person}?purpose=eligibility"), Some(&gyoda_clerk), None).await;
+    let (status, body) = api
+        .call(Method::GET, &format!("/v1/{GYODA}/persons/{person}?purpose=eligibility"), Some(&gyoda_clerk), None)
+        .await;
     assert_eq!((status, body["code"].as_str()), (StatusCode::NOT_FOUND, Some("person_not_found")));
     let (status, _) = api
         .call(Method::POST, &format!("/v1/{GYODA}/persons/{person}/eligibility"), Some(&gyoda_clerk),
@@ -277,10 +412,28 @@ async fn a_municipality_can_reach_nothing_of_another() {
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     let atena_no = person_body["atena_no"].as_str().unwrap();
-    let (status, found) = api.call(Method::GET, &format!("/v1/{GYODA}/persons?atena_no={atena_no}&purpose=eligibility"), Some(&gyoda_clerk), None).await;
+    let (status, found) = api
+        .call(
+            Method::GET,
+            &format!("/v1/{GYODA}/persons?atena_no={atena_no}&purpose=eligibility"),
+            Some(&gyoda_clerk),
+            None,
+        )
+        .await;
     assert_eq!((status, found), (StatusCode::OK, json!([])));
-    let (status, found) = api.call(Method::GET, &format!("/v1/{KUMAGAYA}/persons?atena_no={atena_no}&purpose=eligibility"), Some(&kumagaya_clerk), None).await;
-    assert_eq!((status, found[0]["person_id"].as_str()), (StatusCode::OK, Some(person)), "found in its own municipality");
+    let (status, found) = api
+        .call(
+            Method::GET,
+            &format!("/v1/{KUMAGAYA}/persons?atena_no={atena_no}&purpose=eligibility"),
+            Some(&kumagaya_clerk),
+            None,
+        )
+        .await;
+    assert_eq!(
+        (status, found[0]["person_id"].as_str()),
+        (StatusCode::OK, Some(person)),
+        "found in its own municipality"
+    );
 }
 
 #[tokio::test]
@@ -289,7 +442,8 @@ async fn reading_a_person_is_recorded_before_the_answer_and_auditors_can_list_it
     let (clerk_account, clerk) = api.signed_in(KUMAGAYA, Role::EligibilityClerk).await;
     let (_, auditor) = api.signed_in(KUMAGAYA, Role::Auditor).await;
     let body = new_person();
-    let (_, registered) = api.call(Method::POST, &format!("/v1/{KUMAGAYA}/persons"), Some(&clerk), Some(body.clone())).await;
+    let (_, registered) =
+        api.call(Method::POST, &format!("/v1/{KUMAGAYA}/persons"), Some(&clerk), Some(body.clone())).await;
     let person = registered["person_id"].as_str().unwrap().to_owned();
     // recorded_at is the store's real time: an instant between the two commands, in real time.
     tokio::time::sleep(std::time::Duration::from_millis(5)).await;
@@ -298,26 +452,47 @@ async fn reading_a_person_is_recorded_before_the_answer_and_auditors_can_list_it
     api.call(Method::POST, &format!("/v1/{KUMAGAYA}/persons/{person}/eligibility"), Some(&clerk),
         Some(json!({"reason": "left_employee_insurance", "event_date": "2025-03-31", "notified_on": "2025-04-20", "source": "person_or_agent", "legal_basis": "国民健康保険法 第9条"}))).await;
 
-    let (status, record) = api.call(Method::GET, &format!("/v1/{KUMAGAYA}/persons/{person}?purpose=eligibility"), Some(&clerk), None).await;
+    let (status, record) = api
+        .call(Method::GET, &format!("/v1/{KUMAGAYA}/persons/{person}?purpose=eligibility"), Some(&clerk), None)
+        .await;
     assert_eq!(status, StatusCode::OK, "{record}");
     assert_eq!((record["name"].as_str(), record["insured_since"].as_str()), (Some("熊谷 花子"), Some("2025-04-01")));
     assert!(record.get("payments").is_none(), "the eligibility affair does not see payments");
 
     // As the ledger knew it before the acquisition was recorded: registered, not insured.
     let as_of = before_acquisition.to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
-    let (status, then) =
-        api.call(Method::GET, &format!("/v1/{KUMAGAYA}/persons/{person}?purpose=eligibility&as_of={as_of}"), Some(&clerk), None).await;
+    let (status, then) = api
+        .call(
+            Method::GET,
+            &format!("/v1/{KUMAGAYA}/persons/{person}?purpose=eligibility&as_of={as_of}"),
+            Some(&clerk),
+            None,
+        )
+        .await;
     assert_eq!(status, StatusCode::OK, "{then}");
-    assert_eq!((then["name"].as_str(), then.get("insured_since"), then["version"].as_i64()), (Some("熊谷 花子"), None, Some(1)));
-    let (_, records) = api.call(Method::GET, &format!("/v1/{KUMAGAYA}/access-records?person_id={person}"), Some(&auditor), None).await;
+    assert_eq!(
+        (then["name"].as_str(), then.get("insured_since"), then["version"].as_i64()),
+        (Some("熊谷 花子"), None, Some(1))
+    );
+    let (_, records) =
+        api.call(Method::GET, &format!("/v1/{KUMAGAYA}/access-records?person_id={person}"), Some(&auditor), None).await;
     let records = records.as_array().unwrap().clone();
     assert_eq!(records.len(), 2, "both reads are recorded: {records:?}");
     assert_eq!(records[0]["user_id"], json!(clerk_account.user_id));
     assert_eq!(records[0]["purpose"], "eligibility");
     assert_eq!(records[0]["items"], json!(["name", "name_kana", "sex", "date_of_birth", "address", "eligibility"]));
-    let (_, by_user) = api.call(Method::GET, &format!("/v1/{KUMAGAYA}/access-records?user_id={}", clerk_account.user_id), Some(&auditor), None).await;
+    let (_, by_user) = api
+        .call(
+            Method::GET,
+            &format!("/v1/{KUMAGAYA}/access-records?user_id={}", clerk_account.user_id),
+            Some(&auditor),
+            None,
+        )
+        .await;
     assert_eq!(by_user.as_array().unwrap().len(), 2);
-    let (_, none) = api.call(Method::GET, &format!("/v1/{KUMAGAYA}/access-records?user_id={}", Uuid::now_v7()), Some(&auditor), None).await;
+    let (_, none) = api
+        .call(Method::GET, &format!("/v1/{KUMAGAYA}/access-records?user_id={}", Uuid::now_v7()), Some(&auditor), None)
+        .await;
     assert_eq!(none, json!([]));
 }
 
@@ -325,11 +500,13 @@ async fn reading_a_person_is_recorded_before_the_answer_and_auditors_can_list_it
 async fn a_retried_command_with_the_same_idempotency_key_records_once() {
     let api = Api::start().await;
     let (_, clerk) = api.signed_in(KUMAGAYA, Role::Supervisor).await;
-    let (_, registered) = api.call(Method::POST, &format!("/v1/{KUMAGAYA}/persons"), Some(&clerk), Some(new_person())).await;
+    let (_, registered) =
+        api.call(Method::POST, &format!("/v1/{KUMAGAYA}/persons"), Some(&clerk), Some(new_person())).await;
     let person = registered["person_id"].as_str().unwrap().to_owned();
     api.call(Method::POST, &format!("/v1/{KUMAGAYA}/persons/{person}/eligibility"), Some(&clerk),
         Some(json!({"reason": "moved_in", "event_date": "2025-04-01", "notified_on": "2025-04-02", "source": "person_or_agent", "legal_basis": "国民健康保険法 第9条"}))).await;
-    let payment = json!({"fiscal_year": 2025, "amount_yen": 31500, "received_on": "2025-07-31", "channel": "bank_transfer"});
+    let payment =
+        json!({"fiscal_year": 2025, "amount_yen": 31500, "received_on": "2025-07-31", "channel": "bank_transfer"});
     let request = || {
         Request::post(format!("/v1/{KUMAGAYA}/persons/{person}/payments"))
             .header(header::AUTHORIZATION, format!("Bearer {clerk}"))
@@ -356,7 +533,8 @@ async fn a_retried_command_with_the_same_idempotency_key_records_once() {
     assert_eq!((first, second), (StatusCode::CREATED, StatusCode::OK));
     assert_eq!(first_body["position"], second_body["position"]);
     assert_eq!(second_body["duplicate"], true);
-    let (_, record) = api.call(Method::GET, &format!("/v1/{KUMAGAYA}/persons/{person}?purpose=collection"), Some(&clerk), None).await;
+    let (_, record) =
+        api.call(Method::GET, &format!("/v1/{KUMAGAYA}/persons/{person}?purpose=collection"), Some(&clerk), None).await;
     assert_eq!(record["payments"], json!({"count": 1, "total_yen": 31500}));
 }
 
@@ -395,11 +573,21 @@ async fn bad_requests_get_a_problem_with_a_stable_code_never_a_500() {
     let (status, body) = api.call(Method::POST, &persons, Some(&clerk), Some(empty_name)).await;
     assert_eq!((status, body["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("empty_field")));
 
-    let (status, body) = api.call(Method::GET, &format!("/v1/{KUMAGAYA}/persons/not-a-uuid?purpose=eligibility"), Some(&clerk), None).await;
+    let (status, body) = api
+        .call(Method::GET, &format!("/v1/{KUMAGAYA}/persons/not-a-uuid?purpose=eligibility"), Some(&clerk), None)
+        .await;
     assert_eq!((status, body["code"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_path")));
-    let (status, body) = api.call(Method::GET, &format!("/v1/{KUMAGAYA}/persons?purpose=eligibility&date_of_birth=5-5-1980"), Some(&clerk), None).await;
+    let (status, body) = api
+        .call(
+            Method::GET,
+            &format!("/v1/{KUMAGAYA}/persons?purpose=eligibility&date_of_birth=5-5-1980"),
+            Some(&clerk),
+            None,
+        )
+        .await;
     assert_eq!((status, body["code"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_query")));
-    let (status, body) = api.call(Method::GET, "/v1/112021/persons?atena_no=1&purpose=eligibility", Some(&clerk), None).await;
+    let (status, body) =
+        api.call(Method::GET, "/v1/112021/persons?atena_no=1&purpose=eligibility", Some(&clerk), None).await;
     assert_eq!((status, body["code"].as_str()), (StatusCode::NOT_FOUND, Some("unknown_tenant")));
     let (status, body) = api.call(Method::GET, "/nothing/here", None, None).await;
     assert_eq!((status, body["code"].as_str()), (StatusCode::NOT_FOUND, Some("not_found")));
@@ -424,28 +612,53 @@ async fn the_openapi_document_lists_exactly_the_routes_served() {
     // Every route the router serves (kept beside the router: a new route fails this test until
     // it is documented).
     let mut served = vec![
-        "GET /health", "GET /openapi.json", "GET /metrics",
-        "POST /v1/{tenant}/sessions", "DELETE /v1/{tenant}/sessions/current",
-        "POST /v1/{tenant}/staff", "POST /v1/{tenant}/staff/{user_id}/disable",
-        "POST /v1/{tenant}/persons", "GET /v1/{tenant}/persons", "GET /v1/{tenant}/persons/{person_id}",
-        "POST /v1/{tenant}/persons/{person_id}/eligibility", "POST /v1/{tenant}/persons/{person_id}/payments",
-        "POST /v1/{tenant}/persons/{person_id}/name", "POST /v1/{tenant}/persons/{person_id}/address",
+        "GET /health",
+        "GET /openapi.json",
+        "GET /metrics",
+        "POST /v1/{tenant}/sessions",
+        "DELETE /v1/{tenant}/sessions/current",
+        "POST /v1/{tenant}/staff",
+        "POST /v1/{tenant}/staff/{user_id}/disable",
+        "POST /v1/{tenant}/persons",
+        "GET /v1/{tenant}/persons",
+        "GET /v1/{tenant}/persons/{person_id}",
+        "POST /v1/{tenant}/persons/{person_id}/eligibility",
+        "POST /v1/{tenant}/persons/{person_id}/payments",
+        "POST /v1/{tenant}/persons/{person_id}/name",
+        "POST /v1/{tenant}/persons/{person_id}/address",
         "GET /v1/{tenant}/access-records",
-        "POST /v1/{tenant}/persons/{person_id}/my-number-links", "GET /v1/{tenant}/my-number-links/{request_id}",
-        "POST /v1/{tenant}/my-number-links/{request_id}/confirmations", "POST /v1/{tenant}/my-number-links/{request_id}/approval",
-        "POST /v1/{tenant}/my-number-links/{request_id}/rejection", "POST /v1/{tenant}/persons/{person_id}/my-number/reveal",
-        "PUT /v1/{tenant}/persons/{person_id}/sensitivity", "POST /v1/{tenant}/persons/{person_id}/provisions",
-        "POST /v1/{tenant}/provisions/{provision_id}/approval", "POST /v1/{tenant}/persons/{person_id}/inquiries",
-        "POST /v1/{tenant}/persons/{person_id}/citizen-key", "POST /v1/{tenant}/citizen/challenges",
-        "POST /v1/{tenant}/citizen/sessions", "GET /v1/{tenant}/citizen/record", "GET /citizen",
-        "GET /v1/{tenant}/persons/{person_id}/eligibility", "POST /v1/{tenant}/persons/{person_id}/eligibility/loss",
-        "POST /v1/{tenant}/persons/{person_id}/eligibility/{period_id}/correction", "POST /v1/{tenant}/persons/{person_id}/eligibility/{period_id}/withdrawal",
-        "POST /v1/{tenant}/persons/{person_id}/death", "POST /v1/{tenant}/persons/{person_id}/income",
-        "POST /v1/{tenant}/persons/{person_id}/certificates", "GET /v1/{tenant}/persons/{person_id}/timeline",
-        "POST /v1/{tenant}/households", "GET /v1/{tenant}/households/{household_id}", "POST /v1/{tenant}/households/{household_id}/members",
-        "POST /v1/{tenant}/households/{household_id}/members/{person_id}/departure", "POST /v1/{tenant}/households/{household_id}/head",
+        "POST /v1/{tenant}/persons/{person_id}/my-number-links",
+        "GET /v1/{tenant}/my-number-links/{request_id}",
+        "POST /v1/{tenant}/my-number-links/{request_id}/confirmations",
+        "POST /v1/{tenant}/my-number-links/{request_id}/approval",
+        "POST /v1/{tenant}/my-number-links/{request_id}/rejection",
+        "POST /v1/{tenant}/persons/{person_id}/my-number/reveal",
+        "PUT /v1/{tenant}/persons/{person_id}/sensitivity",
+        "POST /v1/{tenant}/persons/{person_id}/provisions",
+        "POST /v1/{tenant}/provisions/{provision_id}/approval",
+        "POST /v1/{tenant}/persons/{person_id}/inquiries",
+        "POST /v1/{tenant}/persons/{person_id}/citizen-key",
+        "POST /v1/{tenant}/citizen/challenges",
+        "POST /v1/{tenant}/citizen/sessions",
+        "GET /v1/{tenant}/citizen/record",
+        "GET /citizen",
+        "GET /v1/{tenant}/persons/{person_id}/eligibility",
+        "POST /v1/{tenant}/persons/{person_id}/eligibility/loss",
+        "POST /v1/{tenant}/persons/{person_id}/eligibility/{period_id}/correction",
+        "POST /v1/{tenant}/persons/{person_id}/eligibility/{period_id}/withdrawal",
+        "POST /v1/{tenant}/persons/{person_id}/death",
+        "POST /v1/{tenant}/persons/{person_id}/income",
+        "POST /v1/{tenant}/persons/{person_id}/certificates",
+        "GET /v1/{tenant}/persons/{person_id}/timeline",
+        "POST /v1/{tenant}/households",
+        "GET /v1/{tenant}/households/{household_id}",
+        "POST /v1/{tenant}/households/{household_id}/members",
+        "POST /v1/{tenant}/households/{household_id}/members/{person_id}/departure",
+        "POST /v1/{tenant}/households/{household_id}/head",
         "POST /v1/{tenant}/households/{household_id}/income-exception",
-        "GET /v1/{tenant}/cost-shares", "GET /v1/{tenant}/eligibility/moves", "GET /v1/{tenant}/eligibility/late-notifications",
+        "GET /v1/{tenant}/cost-shares",
+        "GET /v1/{tenant}/eligibility/moves",
+        "GET /v1/{tenant}/eligibility/late-notifications",
     ];
     served.sort();
     assert_eq!(documented, served);
@@ -453,8 +666,12 @@ async fn the_openapi_document_lists_exactly_the_routes_served() {
     // route (401 or 200), never by the 404 fallback or a 405.
     for route in &served {
         let (method, path) = route.split_once(' ').unwrap();
-        let path = path.replace("{tenant}", KUMAGAYA).replace("{person_id}", &Uuid::nil().to_string()).replace("{user_id}", &Uuid::nil().to_string())
-            .replace("{period_id}", &Uuid::nil().to_string()).replace("{household_id}", &Uuid::nil().to_string());
+        let path = path
+            .replace("{tenant}", KUMAGAYA)
+            .replace("{person_id}", &Uuid::nil().to_string())
+            .replace("{user_id}", &Uuid::nil().to_string())
+            .replace("{period_id}", &Uuid::nil().to_string())
+            .replace("{household_id}", &Uuid::nil().to_string());
         let body = (method == "POST").then(|| json!({}));
         let (status, _) = api.call(method.parse().unwrap(), &path, None, body).await;
         assert!(![StatusCode::NOT_FOUND, StatusCode::METHOD_NOT_ALLOWED].contains(&status), "{route}: {status}");
@@ -465,7 +682,8 @@ async fn the_openapi_document_lists_exactly_the_routes_served() {
 async fn staff_find_persons_by_name_and_birth_date_through_the_blind_index_and_see_changes() {
     let api = Api::start().await;
     let (_, clerk) = api.signed_in(KUMAGAYA, Role::EligibilityClerk).await;
-    let (_, registered) = api.call(Method::POST, &format!("/v1/{KUMAGAYA}/persons"), Some(&clerk), Some(new_person())).await;
+    let (_, registered) =
+        api.call(Method::POST, &format!("/v1/{KUMAGAYA}/persons"), Some(&clerk), Some(new_person())).await;
     let person = registered["person_id"].as_str().unwrap().to_owned();
     let mut other = new_person();
     other["date_of_birth"] = json!("1990-01-01");
@@ -477,23 +695,50 @@ async fn staff_find_persons_by_name_and_birth_date_through_the_blind_index_and_s
         let (status, found) = api.call(Method::GET, &find(query), Some(&clerk), None).await;
         assert_eq!((status, found.as_array().map(Vec::len)), (StatusCode::OK, Some(2)), "{query}: {found}");
     }
-    let (_, found) = api.call(Method::GET, &find("name=%E7%86%8A%E8%B0%B7%20%E8%8A%B1%E5%AD%90&date_of_birth=1980-05-05"), Some(&clerk), None).await;
+    let (_, found) = api
+        .call(
+            Method::GET,
+            &find("name=%E7%86%8A%E8%B0%B7%20%E8%8A%B1%E5%AD%90&date_of_birth=1980-05-05"),
+            Some(&clerk),
+            None,
+        )
+        .await;
     assert_eq!(found.as_array().unwrap().len(), 1);
     assert_eq!(found[0]["person_id"].as_str(), Some(person.as_str()));
     assert!(found[0].get("name").is_none(), "search results carry no personal data");
-    let (status, body) = api.call(Method::GET, &format!("/v1/{KUMAGAYA}/persons?purpose=eligibility"), Some(&clerk), None).await;
+    let (status, body) =
+        api.call(Method::GET, &format!("/v1/{KUMAGAYA}/persons?purpose=eligibility"), Some(&clerk), None).await;
     assert_eq!((status, body["code"].as_str()), (StatusCode::BAD_REQUEST, Some("search_criteria_missing")));
 
     let change = json!({"name": "行田 花子", "name_kana": "ギョウダ ハナコ", "effective_on": "2025-06-21", "source": "resident_registry", "legal_basis": "住民基本台帳法"});
-    assert_eq!(api.call(Method::POST, &format!("/v1/{KUMAGAYA}/persons/{person}/name"), Some(&clerk), Some(change)).await.0, StatusCode::CREATED);
+    assert_eq!(
+        api.call(Method::POST, &format!("/v1/{KUMAGAYA}/persons/{person}/name"), Some(&clerk), Some(change)).await.0,
+        StatusCode::CREATED
+    );
     let moved = json!({"address": "埼玉県熊谷市筑波三丁目1番1号", "effective_on": "2025-09-01", "source": "resident_registry", "legal_basis": "住民基本台帳法"});
-    assert_eq!(api.call(Method::POST, &format!("/v1/{KUMAGAYA}/persons/{person}/address"), Some(&clerk), Some(moved)).await.0, StatusCode::CREATED);
-    let (_, record) = api.call(Method::GET, &format!("/v1/{KUMAGAYA}/persons/{person}?purpose=eligibility"), Some(&clerk), None).await;
-    assert_eq!((record["name"].as_str(), record["address"].as_str()), (Some("行田 花子"), Some("埼玉県熊谷市筑波三丁目1番1号")));
+    assert_eq!(
+        api.call(Method::POST, &format!("/v1/{KUMAGAYA}/persons/{person}/address"), Some(&clerk), Some(moved)).await.0,
+        StatusCode::CREATED
+    );
+    let (_, record) = api
+        .call(Method::GET, &format!("/v1/{KUMAGAYA}/persons/{person}?purpose=eligibility"), Some(&clerk), None)
+        .await;
+    assert_eq!(
+        (record["name"].as_str(), record["address"].as_str()),
+        (Some("行田 花子"), Some("埼玉県熊谷市筑波三丁目1番1号"))
+    );
     // The new name finds the person, and so does the former one (旧姓).
-    let (_, by_new) = api.call(Method::GET, &find("name=%E8%A1%8C%E7%94%B0%E8%8A%B1%E5%AD%90"), Some(&clerk), None).await;
+    let (_, by_new) =
+        api.call(Method::GET, &find("name=%E8%A1%8C%E7%94%B0%E8%8A%B1%E5%AD%90"), Some(&clerk), None).await;
     assert_eq!(by_new.as_array().unwrap().len(), 1);
-    let (_, by_former) = api.call(Method::GET, &find("name=%E7%86%8A%E8%B0%B7%E8%8A%B1%E5%AD%90&date_of_birth=1980-05-05"), Some(&clerk), None).await;
+    let (_, by_former) = api
+        .call(
+            Method::GET,
+            &find("name=%E7%86%8A%E8%B0%B7%E8%8A%B1%E5%AD%90&date_of_birth=1980-05-05"),
+            Some(&clerk),
+            None,
+        )
+        .await;
     assert_eq!(by_former.as_array().unwrap().len(), 1);
 
     // An erased person cannot be found any more.

@@ -2,7 +2,6 @@
 //! SQLite by default and against PostgreSQL when `KOKUHO_TEST_POSTGRES_URL` names a server
 //! (`scripts/test` runs the suite both ways). Every test gets a fresh database.
 
-
 mod age;
 mod citizen;
 mod cli;
@@ -12,7 +11,6 @@ mod http;
 mod my_number;
 mod projections;
 mod retention;
-
 
 mod store;
 mod walkthrough;

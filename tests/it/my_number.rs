@@ -19,7 +19,6 @@ use uuid::Uuid;
 
 use crate::harness::*;
 
-
 struct Api {
     ledgerd: Ledgerd,
     router: axum::Router,
@@ -42,7 +41,13 @@ impl Api {
         Api { ledgerd, router, clock, db }
     }
 
-    async fn call_with_headers(&self, method: Method, path: &str, token: Option<&str>, body: Option<Value>) -> (StatusCode, HeaderMap, Value) {
+    async fn call_with_headers(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> (StatusCode, HeaderMap, Value) {
         let mut request = Request::builder().method(method).uri(path);
         if let Some(token) = token {
             request = request.header(header::AUTHORIZATION, format!("Bearer {token}"));
@@ -80,8 +85,10 @@ impl Api {
         let login = format!("{}-{}", role.as_str(), &Uuid::new_v4().simple().to_string()[..6]);
         let created = self.ledgerd.staff.create_user(code, &login, "テスト 職員", role, None).await.unwrap();
         let totp = kokuho_auth::TotpSecret::from_bytes(*created.totp.secret().expose_bytes());
-        let body = json!({"login": login, "password": created.password.to_string(), "code": totp.code_at(self.clock.now())});
-        let (status, _, answer) = self.call_with_headers(Method::POST, &format!("/v1/{tenant}/sessions"), None, Some(body)).await;
+        let body =
+            json!({"login": login, "password": created.password.to_string(), "code": totp.code_at(self.clock.now())});
+        let (status, _, answer) =
+            self.call_with_headers(Method::POST, &format!("/v1/{tenant}/sessions"), None, Some(body)).await;
         assert_eq!(status, StatusCode::CREATED, "{answer}");
         self.clock.advance(TimeDelta::seconds(30));
         Member { user_id: created.user_id, token: answer["token"].as_str().unwrap().to_owned() }
@@ -93,7 +100,8 @@ impl Api {
             "name": "熊谷 花子", "name_kana": "クマガヤ ハナコ", "sex": "female", "date_of_birth": "1980-05-05",
             "address": "埼玉県熊谷市宮町二丁目47番地1", "source": "resident_registry", "legal_basis": "住民基本台帳法"
         });
-        let (status, registered) = self.call(Method::POST, &format!("/v1/{KUMAGAYA}/persons"), &by.token, Some(body)).await;
+        let (status, registered) =
+            self.call(Method::POST, &format!("/v1/{KUMAGAYA}/persons"), &by.token, Some(body)).await;
         assert_eq!(status, StatusCode::CREATED, "{registered}");
         registered["person_id"].as_str().unwrap().to_owned()
     }
@@ -113,23 +121,34 @@ impl Api {
     }
 
     async fn read_person(&self, by: &Member, person: &str) -> Value {
-        let (status, record) = self.call(Method::GET, &format!("/v1/{KUMAGAYA}/persons/{person}?purpose=eligibility"), &by.token, None).await;
+        let (status, record) = self
+            .call(Method::GET, &format!("/v1/{KUMAGAYA}/persons/{person}?purpose=eligibility"), &by.token, None)
+            .await;
         assert_eq!(status, StatusCode::OK, "{record}");
         record
     }
 
     async fn reveal(&self, by: &Member, person: &str, purpose: &str, reason: &str) -> (StatusCode, HeaderMap, Value) {
         let path = format!("/v1/{KUMAGAYA}/persons/{person}/my-number/reveal");
-        self.call_with_headers(Method::POST, &path, Some(&by.token), Some(json!({"purpose": purpose, "reason": reason}))).await
+        self.call_with_headers(
+            Method::POST,
+            &path,
+            Some(&by.token),
+            Some(json!({"purpose": purpose, "reason": reason})),
+        )
+        .await
     }
 
     /// A stream's events, decoded with their personal parts.
     async fn events(&self, stream: &str) -> Vec<(kokuho_store::RecordedEvent, LedgerEvent)> {
         let recorded = self.ledgerd.store.read_stream(kumagaya(), stream, kokuho_store::Decrypt::Yes).await.unwrap();
-        recorded.into_iter().map(|event| {
-            let decoded = kokuho_ledger::decode(&event).unwrap();
-            (event, decoded)
-        }).collect()
+        recorded
+            .into_iter()
+            .map(|event| {
+                let decoded = kokuho_ledger::decode(&event).unwrap();
+                (event, decoded)
+            })
+            .collect()
     }
 
     async fn event_types(&self, stream: &str) -> Vec<&'static str> {
@@ -204,31 +223,56 @@ async fn a_link_fails_with_two_confirmations_or_a_self_approval_and_succeeds_wit
     assert_eq!(status, StatusCode::CREATED, "{created}");
     let request = created["request_id"].as_str().unwrap().to_owned();
 
-    assert_eq!(code(&api.confirm(&requester, &request, &number).await), (StatusCode::UNPROCESSABLE_ENTITY, Some("self_confirmation")));
+    assert_eq!(
+        code(&api.confirm(&requester, &request, &number).await),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("self_confirmation"))
+    );
     let other_number = valid_my_number();
-    assert_eq!(code(&api.confirm(&clerk, &request, &other_number).await), (StatusCode::UNPROCESSABLE_ENTITY, Some("my_number_mismatch")));
+    assert_eq!(
+        code(&api.confirm(&clerk, &request, &other_number).await),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("my_number_mismatch"))
+    );
     let (status, progress) = api.confirm(&clerk, &request, &number).await;
     assert_eq!((status, progress["confirmations"].as_u64()), (StatusCode::OK, Some(1)), "{progress}");
     assert_eq!(code(&api.confirm(&clerk, &request, &number).await), (StatusCode::CONFLICT, Some("already_confirmed")));
-    assert_eq!(code(&api.approve(&chief, &request).await), (StatusCode::UNPROCESSABLE_ENTITY, Some("confirmations_missing")));
+    assert_eq!(
+        code(&api.approve(&chief, &request).await),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("confirmations_missing"))
+    );
     let (status, progress) = api.confirm(&deputy, &request, &number).await;
-    assert_eq!((status, progress["confirmations"].as_u64(), progress["status"].as_str()), (StatusCode::OK, Some(2), Some("requested")));
+    assert_eq!(
+        (status, progress["confirmations"].as_u64(), progress["status"].as_str()),
+        (StatusCode::OK, Some(2), Some("requested"))
+    );
 
     // Two confirmations link nothing.
     assert_eq!(api.read_person(&clerk, &person).await["my_number"], Value::Null);
     let (status, _, refused) = api.reveal(&clerk, &person, "eligibility", "資格確認のため").await;
     assert_eq!((status, refused["code"].as_str()), (StatusCode::NOT_FOUND, Some("my_number_not_linked")));
 
-    assert_eq!(code(&api.approve(&requester, &request).await), (StatusCode::UNPROCESSABLE_ENTITY, Some("self_approval")));
-    assert_eq!(code(&api.approve(&clerk, &request).await), (StatusCode::FORBIDDEN, Some("role_not_permitted")), "a clerk cannot approve");
-    assert_eq!(code(&api.approve(&deputy, &request).await), (StatusCode::UNPROCESSABLE_ENTITY, Some("approver_confirmed")));
+    assert_eq!(
+        code(&api.approve(&requester, &request).await),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("self_approval"))
+    );
+    assert_eq!(
+        code(&api.approve(&clerk, &request).await),
+        (StatusCode::FORBIDDEN, Some("role_not_permitted")),
+        "a clerk cannot approve"
+    );
+    assert_eq!(
+        code(&api.approve(&deputy, &request).await),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("approver_confirmed"))
+    );
     assert_eq!(api.read_person(&clerk, &person).await["my_number"], Value::Null, "refused approvals link nothing");
 
     let (status, progress) = api.approve(&chief, &request).await;
     assert_eq!((status, progress["status"].as_str()), (StatusCode::OK, Some("approved")), "{progress}");
     assert_eq!(code(&api.approve(&chief, &request).await), (StatusCode::CONFLICT, Some("link_already_decided")));
     let latecomer = api.member(Role::CollectionClerk).await;
-    assert_eq!(code(&api.confirm(&latecomer, &request, &number).await), (StatusCode::CONFLICT, Some("link_already_decided")));
+    assert_eq!(
+        code(&api.confirm(&latecomer, &request, &number).await),
+        (StatusCode::CONFLICT, Some("link_already_decided"))
+    );
 
     // Linked: the record shows it masked, and lists the masked number among the items shown.
     let record = api.read_person(&clerk, &person).await;
@@ -236,7 +280,9 @@ async fn a_link_fails_with_two_confirmations_or_a_self_approval_and_succeeds_wit
     assert!(!record.to_string().contains(&number[..8]), "{record}");
 
     // The whole trail, in order, with the number masked.
-    let (status, trail) = api.call(Method::GET, &format!("/v1/{KUMAGAYA}/my-number-links/{request}?purpose=audit"), &auditor.token, None).await;
+    let (status, trail) = api
+        .call(Method::GET, &format!("/v1/{KUMAGAYA}/my-number-links/{request}?purpose=audit"), &auditor.token, None)
+        .await;
     assert_eq!(status, StatusCode::OK, "{trail}");
     assert_eq!(trail["status"], "approved");
     assert_eq!(trail["person_id"], json!(person));
@@ -246,21 +292,35 @@ async fn a_link_fails_with_two_confirmations_or_a_self_approval_and_succeeds_wit
     assert_eq!(confirmers, [&json!(clerk.user_id), &json!(deputy.user_id)]);
     assert_eq!(trail["approval"]["by"], json!(chief.user_id));
     assert_eq!(trail["rejection"], Value::Null);
-    let times: Vec<DateTime<Utc>> = [&trail["requested"]["at"], &trail["confirmations"][0]["at"], &trail["confirmations"][1]["at"], &trail["approval"]["at"]]
-        .iter()
-        .map(|at| at.as_str().unwrap().parse().unwrap())
-        .collect();
+    let times: Vec<DateTime<Utc>> = [
+        &trail["requested"]["at"],
+        &trail["confirmations"][0]["at"],
+        &trail["confirmations"][1]["at"],
+        &trail["approval"]["at"],
+    ]
+    .iter()
+    .map(|at| at.as_str().unwrap().parse().unwrap())
+    .collect();
     assert!(times.windows(2).all(|pair| pair[0] <= pair[1]), "{times:?}");
     assert_eq!(
         api.event_types(&format!("mynumber-link-{request}")).await,
         ["MyNumberLinkRequested", "MyNumberLinkConfirmed", "MyNumberLinkConfirmed", "MyNumberLinkApproved"]
     );
-    assert_eq!(api.event_types(&format!("mynumber-{person}")).await, ["MyNumberLinked"], "the repeated approval indexed nothing twice");
+    assert_eq!(
+        api.event_types(&format!("mynumber-{person}")).await,
+        ["MyNumberLinked"],
+        "the repeated approval indexed nothing twice"
+    );
 
     // Each showing of the masked number is in the access record.
-    let (_, records) = api.call(Method::GET, &format!("/v1/{KUMAGAYA}/access-records?person_id={person}"), &auditor.token, None).await;
+    let (_, records) =
+        api.call(Method::GET, &format!("/v1/{KUMAGAYA}/access-records?person_id={person}"), &auditor.token, None).await;
     let items: Vec<Value> = records.as_array().unwrap().iter().map(|record| record["items"].clone()).collect();
-    assert!(items.iter().any(|items| items.as_array().unwrap().contains(&json!("my_number_masked")) && items.as_array().unwrap().contains(&json!("name"))), "{items:?}");
+    assert!(
+        items.iter().any(|items| items.as_array().unwrap().contains(&json!("my_number_masked"))
+            && items.as_array().unwrap().contains(&json!("name"))),
+        "{items:?}"
+    );
     assert!(items.contains(&json!(["my_number_link", "my_number_masked"])), "the trail read: {items:?}");
 
     // The digits are stored only sealed: in no clear payload, and not readable in the sealed part.
@@ -269,7 +329,10 @@ async fn a_link_fails_with_two_confirmations_or_a_self_approval_and_succeeds_wit
     }
     let sealed = api.db.raw_bytes("SELECT personal FROM events WHERE personal IS NOT NULL").await;
     assert!(!sealed.is_empty());
-    assert!(sealed.iter().all(|part| !part.windows(12).any(|window| window == number.as_bytes())), "a personal part holds the number in clear");
+    assert!(
+        sealed.iter().all(|part| !part.windows(12).any(|window| window == number.as_bytes())),
+        "a personal part holds the number in clear"
+    );
 }
 
 #[tokio::test]
@@ -288,18 +351,29 @@ async fn a_reveal_needs_a_permitted_role_purpose_and_reason_and_shows_up_in_the_
         assert_eq!((status, refused["code"].as_str()), (StatusCode::FORBIDDEN, Some("role_not_permitted")), "{role:?}");
     }
     let (status, _, refused) = api.reveal(&clerk, &person, "assessment", "照合のため").await;
-    assert_eq!((status, refused["code"].as_str()), (StatusCode::FORBIDDEN, Some("purpose_not_permitted")), "an eligibility clerk does not serve assessment");
+    assert_eq!(
+        (status, refused["code"].as_str()),
+        (StatusCode::FORBIDDEN, Some("purpose_not_permitted")),
+        "an eligibility clerk does not serve assessment"
+    );
     let (status, _, refused) = api.reveal(&clerk, &person, "eligibility", "  ").await;
     assert_eq!((status, refused["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("reason_required")));
     let spaced = format!("{} {} {}", &number[..4], &number[4..8], &number[8..]);
     let (status, _, refused) = api.reveal(&clerk, &person, "eligibility", &format!("番号 {spaced} の確認")).await;
-    assert_eq!((status, refused["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("reason_contains_my_number")));
+    assert_eq!(
+        (status, refused["code"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("reason_contains_my_number"))
+    );
     assert!(!refused.to_string().contains(&number[..4]), "{refused}");
     let nobody = Uuid::now_v7();
     let (status, _, refused) = api.reveal(&clerk, &nobody.to_string(), "eligibility", "照合のため").await;
     assert_eq!((status, refused["code"].as_str()), (StatusCode::NOT_FOUND, Some("person_not_found")));
-    let (_, records) = api.call(Method::GET, &format!("/v1/{KUMAGAYA}/access-records?person_id={person}"), &auditor.token, None).await;
-    assert!(!records.to_string().contains("\"my_number\""), "refused reveals show nothing, so record no reveal: {records}");
+    let (_, records) =
+        api.call(Method::GET, &format!("/v1/{KUMAGAYA}/access-records?person_id={person}"), &auditor.token, None).await;
+    assert!(
+        !records.to_string().contains("\"my_number\""),
+        "refused reveals show nothing, so record no reveal: {records}"
+    );
 
     let reason = "高額療養費の申請書に記載された個人番号との照合";
     let (status, headers, revealed) = api.reveal(&clerk, &person, "eligibility", reason).await;
@@ -308,17 +382,28 @@ async fn a_reveal_needs_a_permitted_role_purpose_and_reason_and_shows_up_in_the_
     assert_eq!(headers.get(header::CACHE_CONTROL).map(|v| v.to_str().unwrap()), Some("no-store"));
 
     // In the access record an auditor lists: who, whom, which item, for what.
-    let (status, records) = api.call(Method::GET, &format!("/v1/{KUMAGAYA}/access-records?person_id={person}"), &auditor.token, None).await;
+    let (status, records) =
+        api.call(Method::GET, &format!("/v1/{KUMAGAYA}/access-records?person_id={person}"), &auditor.token, None).await;
     assert_eq!(status, StatusCode::OK);
-    let reveals: Vec<&Value> = records.as_array().unwrap().iter().filter(|record| record["items"] == json!(["my_number"])).collect();
+    let reveals: Vec<&Value> =
+        records.as_array().unwrap().iter().filter(|record| record["items"] == json!(["my_number"])).collect();
     assert_eq!(reveals.len(), 1, "{records}");
-    assert_eq!((&reveals[0]["user_id"], reveals[0]["purpose"].as_str(), reveals[0]["role"].as_str()), (&json!(clerk.user_id), Some("eligibility"), Some("eligibility_clerk")));
+    assert_eq!(
+        (&reveals[0]["user_id"], reveals[0]["purpose"].as_str(), reveals[0]["role"].as_str()),
+        (&json!(clerk.user_id), Some("eligibility"), Some("eligibility_clerk"))
+    );
 
     // And the stated reason, committed in the same command as that access.
     let access = api.events(&format!("access-{person}")).await;
-    let index = access.iter().position(|(_, event)| matches!(event, LedgerEvent::MyNumberRevealed(_))).expect("a MyNumberRevealed");
+    let index = access
+        .iter()
+        .position(|(_, event)| matches!(event, LedgerEvent::MyNumberRevealed(_)))
+        .expect("a MyNumberRevealed");
     let LedgerEvent::MyNumberRevealed(revealed) = &access[index].1 else { unreachable!() };
-    assert_eq!((revealed.user_id, revealed.person_id.to_string(), revealed.reason.as_str()), (clerk.user_id, person.clone(), reason));
+    assert_eq!(
+        (revealed.user_id, revealed.person_id.to_string(), revealed.reason.as_str()),
+        (clerk.user_id, person.clone(), reason)
+    );
     let (accessed_at, accessed) = &access[index - 1];
     assert!(matches!(accessed, LedgerEvent::PersonalDataAccessed(e) if e.items == ["my_number"]), "{accessed:?}");
     assert_eq!(accessed_at.correlation_id, access[index].0.correlation_id, "one command");
@@ -367,15 +452,32 @@ async fn an_invalid_my_number_is_refused_with_a_code_and_never_echoed() {
 
     // A request turned down never links; its reason may not hold the number.
     let rejection = format!("/v1/{KUMAGAYA}/my-number-links/{request}/rejection");
-    let (status, problem) = api.call(Method::POST, &rejection, &tax_clerk.token, Some(json!({"reason": format!("{number} は誤り")}))).await;
-    assert_eq!((status, problem["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("reason_contains_my_number")));
-    let (status, answer) = api.call(Method::POST, &rejection, &tax_clerk.token, Some(json!({"reason": "申請書と本人確認書類の番号が一致しない"}))).await;
+    let (status, problem) =
+        api.call(Method::POST, &rejection, &tax_clerk.token, Some(json!({"reason": format!("{number} は誤り")}))).await;
+    assert_eq!(
+        (status, problem["code"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("reason_contains_my_number"))
+    );
+    let (status, answer) = api
+        .call(
+            Method::POST,
+            &rejection,
+            &tax_clerk.token,
+            Some(json!({"reason": "申請書と本人確認書類の番号が一致しない"})),
+        )
+        .await;
     assert_eq!((status, answer["status"].as_str()), (StatusCode::OK, Some("rejected")), "{answer}");
     let chief = api.member(Role::Supervisor).await;
     assert_eq!(code(&api.approve(&chief, &request).await), (StatusCode::CONFLICT, Some("link_already_decided")));
     assert_eq!(api.read_person(&clerk, &person).await["my_number"], Value::Null);
-    let (_, trail) = api.call(Method::GET, &format!("/v1/{KUMAGAYA}/my-number-links/{request}?purpose=eligibility"), &clerk.token, None).await;
-    assert_eq!((trail["status"].as_str(), &trail["rejection"]["by"]), (Some("rejected"), &json!(tax_clerk.user_id)), "{trail}");
+    let (_, trail) = api
+        .call(Method::GET, &format!("/v1/{KUMAGAYA}/my-number-links/{request}?purpose=eligibility"), &clerk.token, None)
+        .await;
+    assert_eq!(
+        (trail["status"].as_str(), &trail["rejection"]["by"]),
+        (Some("rejected"), &json!(tax_clerk.user_id)),
+        "{trail}"
+    );
 }
 
 /// Each My Number endpoint refuses every role it does not name, and records each refusal.
@@ -394,13 +496,49 @@ async fn every_my_number_endpoint_refuses_the_roles_it_does_not_name_and_records
     /// (method, path, body, roles that may, the refusal code for the others)
     type Row = (Method, String, Option<Value>, Vec<Role>, &'static str);
     let table: Vec<Row> = vec![
-        (Method::POST, p(format!("/persons/{person}/my-number-links")), Some(json!({"my_number": number})), vec![EligibilityClerk, Supervisor], "role_not_permitted"),
-        (Method::POST, p(format!("/my-number-links/{request}/confirmations")), Some(json!({"my_number": number})), clerks_and_supervisors.clone(), "role_not_permitted"),
+        (
+            Method::POST,
+            p(format!("/persons/{person}/my-number-links")),
+            Some(json!({"my_number": number})),
+            vec![EligibilityClerk, Supervisor],
+            "role_not_permitted",
+        ),
+        (
+            Method::POST,
+            p(format!("/my-number-links/{request}/confirmations")),
+            Some(json!({"my_number": number})),
+            clerks_and_supervisors.clone(),
+            "role_not_permitted",
+        ),
         (Method::POST, p(format!("/my-number-links/{request}/approval")), None, vec![Supervisor], "role_not_permitted"),
-        (Method::POST, p(format!("/my-number-links/{request}/rejection")), Some(json!({"reason": ""})), clerks_and_supervisors, "role_not_permitted"),
-        (Method::POST, p(format!("/persons/{person}/my-number/reveal")), Some(json!({"purpose": "eligibility", "reason": "照合"})), vec![EligibilityClerk, Supervisor], "role_not_permitted"),
-        (Method::GET, p(format!("/my-number-links/{request}?purpose=eligibility")), None, vec![EligibilityClerk, Supervisor], "purpose_not_permitted"),
-        (Method::GET, p(format!("/my-number-links/{request}?purpose=audit")), None, vec![Supervisor, Auditor], "purpose_not_permitted"),
+        (
+            Method::POST,
+            p(format!("/my-number-links/{request}/rejection")),
+            Some(json!({"reason": ""})),
+            clerks_and_supervisors,
+            "role_not_permitted",
+        ),
+        (
+            Method::POST,
+            p(format!("/persons/{person}/my-number/reveal")),
+            Some(json!({"purpose": "eligibility", "reason": "照合"})),
+            vec![EligibilityClerk, Supervisor],
+            "role_not_permitted",
+        ),
+        (
+            Method::GET,
+            p(format!("/my-number-links/{request}?purpose=eligibility")),
+            None,
+            vec![EligibilityClerk, Supervisor],
+            "purpose_not_permitted",
+        ),
+        (
+            Method::GET,
+            p(format!("/my-number-links/{request}?purpose=audit")),
+            None,
+            vec![Supervisor, Auditor],
+            "purpose_not_permitted",
+        ),
     ];
     for role in [EligibilityClerk, TaxClerk, BenefitsClerk, CollectionClerk, Supervisor, Auditor, Administrator] {
         let member = api.member(role).await;
@@ -410,12 +548,20 @@ async fn every_my_number_endpoint_refuses_the_roles_it_does_not_name_and_records
             if allowed.contains(&role) {
                 assert_ne!(status, StatusCode::FORBIDDEN, "{role:?} {method} {path}: {answer}");
             } else {
-                assert_eq!((status, answer["code"].as_str()), (StatusCode::FORBIDDEN, Some(*refusal)), "{role:?} {method} {path}");
+                assert_eq!(
+                    (status, answer["code"].as_str()),
+                    (StatusCode::FORBIDDEN, Some(*refusal)),
+                    "{role:?} {method} {path}"
+                );
                 refusals += 1;
             }
         }
         let recorded = api.event_types(&format!("staff-{}", member.user_id)).await;
-        assert_eq!(recorded.iter().filter(|t| **t == "RequestRefused").count(), refusals, "{role:?}: every refusal is recorded");
+        assert_eq!(
+            recorded.iter().filter(|t| **t == "RequestRefused").count(),
+            refusals,
+            "{role:?}: every refusal is recorded"
+        );
     }
 }
 
@@ -432,9 +578,18 @@ async fn another_municipality_can_neither_see_nor_confirm_a_link_request() {
     let confirm = format!("/v1/{GYODA}/my-number-links/{request}/confirmations");
     let (status, problem) = api.call(Method::POST, &confirm, &gyoda.token, Some(json!({"my_number": number}))).await;
     assert_eq!((status, problem["code"].as_str()), (StatusCode::NOT_FOUND, Some("link_request_not_found")));
-    let (status, problem) = api.call(Method::GET, &format!("/v1/{GYODA}/my-number-links/{request}?purpose=eligibility"), &gyoda.token, None).await;
+    let (status, problem) = api
+        .call(Method::GET, &format!("/v1/{GYODA}/my-number-links/{request}?purpose=eligibility"), &gyoda.token, None)
+        .await;
     assert_eq!((status, problem["code"].as_str()), (StatusCode::NOT_FOUND, Some("link_request_not_found")));
-    let (status, _) = api.call(Method::POST, &format!("/v1/{GYODA}/persons/{person}/my-number-links"), &gyoda.token, Some(json!({"my_number": number}))).await;
+    let (status, _) = api
+        .call(
+            Method::POST,
+            &format!("/v1/{GYODA}/persons/{person}/my-number-links"),
+            &gyoda.token,
+            Some(json!({"my_number": number})),
+        )
+        .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     // Kumagaya's own session on Gyoda's path is not signed in there.
     let (status, _) = api.call(Method::POST, &confirm, &clerk.token, Some(json!({"my_number": number}))).await;
@@ -518,7 +673,9 @@ async fn no_my_number_reaches_the_logs_on_any_path() {
     assert_eq!(code(&api.confirm(&confirmer, &second, &number).await).1, Some("my_number_mismatch"));
     assert_eq!(code(&api.approve(&clerk, &second).await).1, Some("role_not_permitted"));
     assert_eq!(api.read_person(&clerk, &person).await["my_number"], json!(masked(&number)));
-    let (status, _) = api.call(Method::GET, &format!("/v1/{KUMAGAYA}/my-number-links/{request}?purpose=audit"), &auditor.token, None).await;
+    let (status, _) = api
+        .call(Method::GET, &format!("/v1/{KUMAGAYA}/my-number-links/{request}?purpose=audit"), &auditor.token, None)
+        .await;
     assert_eq!(status, StatusCode::OK);
     let (status, _, revealed) = api.reveal(&clerk, &person, "eligibility", "資格確認書の再交付申請との照合").await;
     assert_eq!(revealed["my_number"], json!(number), "{status}");
@@ -530,7 +687,8 @@ async fn no_my_number_reaches_the_logs_on_any_path() {
     let integer: u64 = typo.parse().unwrap();
     let (status, _) = api.call(Method::POST, &path, &clerk.token, Some(json!({"my_number": integer}))).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
-    let (status, _) = api.call(Method::POST, &path, &clerk.token, Some(json!({"my_number": number, "extra": number}))).await;
+    let (status, _) =
+        api.call(Method::POST, &path, &clerk.token, Some(json!({"my_number": number, "extra": number}))).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     let (status, _) = api.call(Method::POST, &path, &clerk.token, Some(json!({"my_number": [number]}))).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
@@ -541,7 +699,11 @@ async fn no_my_number_reaches_the_logs_on_any_path() {
     assert!(log.contains("/v1/{tenant}/persons/{person_id}/my-number-links"), "no request span was captured");
     assert!(log.contains("/v1/{tenant}/persons/{person_id}/my-number/reveal"), "the reveal's span was not captured");
     assert!(log.contains("sqlx"), "no SQL statement was captured");
-    for (what, digits) in [("the linked number", &number), ("a number with a wrong check digit", &typo), ("a mismatched number", &mismatch)] {
+    for (what, digits) in [
+        ("the linked number", &number),
+        ("a number with a wrong check digit", &typo),
+        ("a mismatched number", &mismatch),
+    ] {
         assert!(!log.contains(digits.as_str()), "{what} is in the logs");
     }
 }

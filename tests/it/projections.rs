@@ -9,9 +9,12 @@ use kokuho_domain::eligibility::MoveContinuity;
 use kokuho_domain::household::HouseholdCommand;
 use kokuho_domain::person::{CertificateStatus, LossNotice, PersonCommand};
 use kokuho_domain::PersonId;
-use kokuho_events::{Acquisition, AcquisitionReason, CorrectionReason, CostShare, FormerMunicipality, LedgerEvent, LossReason};
+use kokuho_events::{
+    Acquisition, AcquisitionReason, CorrectionReason, CostShare, FormerMunicipality, LedgerEvent, LossReason,
+};
 use kokuho_projections::models::{
-    Certificates, ElderlyCostShares, EligibilityPeriods, NotificationKind, PaymentTotals, PersonRegistry, RetentionDates, RetentionFold,
+    Certificates, ElderlyCostShares, EligibilityPeriods, NotificationKind, PaymentTotals, PersonRegistry,
+    RetentionDates, RetentionFold,
 };
 use kokuho_store::Decrypt;
 use proptest::prelude::*;
@@ -76,16 +79,52 @@ enum Step {
     Acquire(usize),
     /// A period from `day`, maybe a move (former city's loss `former` days from it), maybe
     /// already ended `closed` days later; notified `late` days after.
-    AcquireOn { person: usize, day: u16, late: u16, former: Option<i8>, closed: Option<u16> },
-    Lose { person: usize, day: u16, late: u16, reason: u8 },
+    AcquireOn {
+        person: usize,
+        day: u16,
+        late: u16,
+        former: Option<i8>,
+        closed: Option<u16>,
+    },
+    Lose {
+        person: usize,
+        day: u16,
+        late: u16,
+        reason: u8,
+    },
     /// Restates the person's `which`-th period acquired so far.
-    Correct { person: usize, which: usize, day: u16, end: Option<u16> },
-    Withdraw { person: usize, which: usize },
-    Die { person: usize, day: u16 },
-    Certificate { person: usize, day: u16, days_valid: u16 },
-    Share { person: usize, day: u16, three_tenths: bool, household: Option<usize> },
+    Correct {
+        person: usize,
+        which: usize,
+        day: u16,
+        end: Option<u16>,
+    },
+    Withdraw {
+        person: usize,
+        which: usize,
+    },
+    Die {
+        person: usize,
+        day: u16,
+    },
+    Certificate {
+        person: usize,
+        day: u16,
+        days_valid: u16,
+    },
+    Share {
+        person: usize,
+        day: u16,
+        three_tenths: bool,
+        household: Option<usize>,
+    },
     /// 0: establish with the person as head, 1: join, 2: leave.
-    Household { household: usize, person: usize, action: u8, day: u16 },
+    Household {
+        household: usize,
+        person: usize,
+        action: u8,
+        day: u16,
+    },
     Pay(usize, i64),
     CatchUp,
 }
@@ -101,12 +140,21 @@ fn step() -> impl Strategy<Value = Step> {
         person.clone().prop_map(Step::Acquire),
         (person.clone(), days.clone(), 0..30u16, prop::option::of(-4..4i8), prop::option::of(1..90u16))
             .prop_map(|(person, day, late, former, closed)| Step::AcquireOn { person, day, late, former, closed }),
-        (person.clone(), days.clone(), 0..30u16, 0..3u8).prop_map(|(person, day, late, reason)| Step::Lose { person, day, late, reason }),
+        (person.clone(), days.clone(), 0..30u16, 0..3u8).prop_map(|(person, day, late, reason)| Step::Lose {
+            person,
+            day,
+            late,
+            reason
+        }),
         (person.clone(), 0..3usize, days.clone(), prop::option::of(1..200u16))
             .prop_map(|(person, which, day, end)| Step::Correct { person, which, day, end }),
         (person.clone(), 0..3usize).prop_map(|(person, which)| Step::Withdraw { person, which }),
         (person.clone(), days.clone()).prop_map(|(person, day)| Step::Die { person, day }),
-        (person.clone(), days.clone(), 0..400u16).prop_map(|(person, day, days_valid)| Step::Certificate { person, day, days_valid }),
+        (person.clone(), days.clone(), 0..400u16).prop_map(|(person, day, days_valid)| Step::Certificate {
+            person,
+            day,
+            days_valid
+        }),
         (person.clone(), days.clone(), any::<bool>(), prop::option::of(0..HOUSEHOLDS))
             .prop_map(|(person, day, three_tenths, household)| Step::Share { person, day, three_tenths, household }),
         (0..HOUSEHOLDS, person.clone(), 0..3u8, days.clone())
@@ -128,7 +176,11 @@ async fn play(ledgerd: &Ledgerd, persons: &[PersonId], households: &[Uuid], step
                 let event_date = day(start);
                 let command = PersonCommand::AcquireEligibility {
                     period_id: Uuid::now_v7(),
-                    reason: if former.is_some() { AcquisitionReason::MovedIn } else { AcquisitionReason::LeftEmployeeInsurance },
+                    reason: if former.is_some() {
+                        AcquisitionReason::MovedIn
+                    } else {
+                        AcquisitionReason::LeftEmployeeInsurance
+                    },
                     event_date,
                     notified_on: event_date + Days::new(u64::from(late)),
                     acquisition: source(),
@@ -145,8 +197,11 @@ async fn play(ledgerd: &Ledgerd, persons: &[PersonId], households: &[Uuid], step
                 (person, command)
             }
             Step::Lose { person, day: on, late, reason } => {
-                let reason = [LossReason::MovedOut, LossReason::JoinedEmployeeInsurance, LossReason::PublicAssistanceStarted][usize::from(reason)];
-                let loss = LossNotice { reason, event_date: Some(day(on)), notified_on: day(on) + Days::new(u64::from(late)) };
+                let reason =
+                    [LossReason::MovedOut, LossReason::JoinedEmployeeInsurance, LossReason::PublicAssistanceStarted]
+                        [usize::from(reason)];
+                let loss =
+                    LossNotice { reason, event_date: Some(day(on)), notified_on: day(on) + Days::new(u64::from(late)) };
                 (person, PersonCommand::LoseEligibility { loss, acquisition: source() })
             }
             Step::Correct { person, which, day: start, end } => {
@@ -156,7 +211,8 @@ async fn play(ledgerd: &Ledgerd, persons: &[PersonId], households: &[Uuid], step
                     reason: AcquisitionReason::MovedIn,
                     event_date: day(start),
                     notified_on: day(start) + Days::new(3),
-                    former_municipality: (which == 1).then(|| FormerMunicipality { municipality_code: "112071".into(), lost_on: day(start) }),
+                    former_municipality: (which == 1)
+                        .then(|| FormerMunicipality { municipality_code: "112071".into(), lost_on: day(start) }),
                     loss: end.map(|length| LossNotice {
                         reason: LossReason::JoinedEmployeeInsurance,
                         event_date: Some(day(start) + Days::new(u64::from(length))),
@@ -168,11 +224,19 @@ async fn play(ledgerd: &Ledgerd, persons: &[PersonId], households: &[Uuid], step
             }
             Step::Withdraw { person, which } => {
                 let Some(period_id) = periods[person].get(which).copied() else { continue };
-                (person, PersonCommand::WithdrawEligibility { period_id, correction_reason: CorrectionReason::NewEvidence })
+                (
+                    person,
+                    PersonCommand::WithdrawEligibility { period_id, correction_reason: CorrectionReason::NewEvidence },
+                )
             }
-            Step::Die { person, day: on } => {
-                (person, PersonCommand::RecordDeath { died_on: day(on), notified_on: day(on) + Days::new(2), acquisition: source() })
-            }
+            Step::Die { person, day: on } => (
+                person,
+                PersonCommand::RecordDeath {
+                    died_on: day(on),
+                    notified_on: day(on) + Days::new(2),
+                    acquisition: source(),
+                },
+            ),
             Step::Certificate { person, day: on, days_valid } => (
                 person,
                 PersonCommand::IssueCertificate {
@@ -195,7 +259,11 @@ async fn play(ledgerd: &Ledgerd, persons: &[PersonId], households: &[Uuid], step
             Step::Household { household, person, action, day: on } => {
                 let person_id = persons[person].as_uuid();
                 let command = match action {
-                    0 => HouseholdCommand::Establish { head_person_id: person_id, established_on: day(on), acquisition: source() },
+                    0 => HouseholdCommand::Establish {
+                        head_person_id: person_id,
+                        established_on: day(on),
+                        acquisition: source(),
+                    },
                     1 => HouseholdCommand::Join { person_id, joined_on: day(on) },
                     _ => HouseholdCommand::Leave { person_id, left_on: day(on) },
                 };
@@ -231,8 +299,14 @@ async fn assert_projections_agree_with_the_aggregate(ledgerd: &Ledgerd, persons:
         assert_eq!(current.len(), view.state.periods.len(), "{person}: {rows:#?} vs {:#?}", view.state.periods);
         for (row, period) in current.iter().zip(&view.state.periods) {
             assert_eq!(row.period_id, period.period_id);
-            assert_eq!((row.effective_on, row.lost_on), (period.start.effective_on, period.end.as_ref().map(|end| end.lost_on)));
-            assert_eq!((row.acquisition_reason, row.notification_late), (period.start.reason, period.start.notification_late));
+            assert_eq!(
+                (row.effective_on, row.lost_on),
+                (period.start.effective_on, period.end.as_ref().map(|end| end.lost_on))
+            );
+            assert_eq!(
+                (row.acquisition_reason, row.notification_late),
+                (period.start.reason, period.start.notification_late)
+            );
             assert_eq!(row.loss_reason, period.end.as_ref().map(|end| end.reason));
             assert_eq!(row.former_lost_on, period.former_municipality.as_ref().map(|former| former.lost_on));
             assert_eq!(row.corrections, i64::from(period.corrections));
@@ -274,8 +348,12 @@ async fn assert_projections_agree_with_the_aggregate(ledgerd: &Ledgerd, persons:
             })
             .collect();
         valid.sort();
-        let outstanding: Vec<(Uuid, String)> =
-            Certificates::outstanding(db, KUMAGAYA, on).await.unwrap().into_iter().map(|c| (c.person_id, c.certificate_no)).collect();
+        let outstanding: Vec<(Uuid, String)> = Certificates::outstanding(db, KUMAGAYA, on)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|c| (c.person_id, c.certificate_no))
+            .collect();
         assert_eq!(outstanding, valid, "certificates outstanding on {on}");
 
         let mut shares: Vec<(Uuid, CostShare, NaiveDate)> = states
@@ -283,8 +361,12 @@ async fn assert_projections_agree_with_the_aggregate(ledgerd: &Ledgerd, persons:
             .filter_map(|(person, state)| state.elderly_share_on(on).map(|d| (*person, d.share, d.valid_from)))
             .collect();
         shares.sort_by_key(|(person, _, _)| *person);
-        let in_force: Vec<(Uuid, CostShare, NaiveDate)> =
-            ElderlyCostShares::in_force(db, KUMAGAYA, on).await.unwrap().into_iter().map(|d| (d.person_id, d.share, d.valid_from)).collect();
+        let in_force: Vec<(Uuid, CostShare, NaiveDate)> = ElderlyCostShares::in_force(db, KUMAGAYA, on)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|d| (d.person_id, d.share, d.valid_from))
+            .collect();
         assert_eq!(in_force, shares, "shares in force on {on}");
     }
 }
@@ -456,17 +538,28 @@ async fn a_projection_table_of_an_older_shape_is_rebuilt_at_start() {
 /// Runs `command` for `person`, which must be accepted; returns the events it recorded.
 async fn accepted(ledgerd: &Ledgerd, person: PersonId, command: PersonCommand) -> Vec<LedgerEvent> {
     let what = format!("{command:?}");
-    ledgerd.ledger.execute(kumagaya(), person, command, meta(None)).await.unwrap_or_else(|error| panic!("{what}: {error}")).events
+    ledgerd
+        .ledger
+        .execute(kumagaya(), person, command, meta(None))
+        .await
+        .unwrap_or_else(|error| panic!("{what}: {error}"))
+        .events
 }
 
-fn acquire_on(period_id: Uuid, event_date: NaiveDate, notified_on: NaiveDate, former: Option<(&str, NaiveDate)>) -> PersonCommand {
+fn acquire_on(
+    period_id: Uuid,
+    event_date: NaiveDate,
+    notified_on: NaiveDate,
+    former: Option<(&str, NaiveDate)>,
+) -> PersonCommand {
     PersonCommand::AcquireEligibility {
         period_id,
         reason: AcquisitionReason::MovedIn,
         event_date,
         notified_on,
         acquisition: source(),
-        former_municipality: former.map(|(code, lost_on)| FormerMunicipality { municipality_code: code.into(), lost_on }),
+        former_municipality: former
+            .map(|(code, lost_on)| FormerMunicipality { municipality_code: code.into(), lost_on }),
         loss: None,
     }
 }
@@ -503,8 +596,22 @@ async fn a_correction_restates_the_row_while_the_ledger_keeps_the_original_event
         (move_out(date(2025, 9, 30), date(2025, 10, 2)), date(2025, 4, 1), Some(date(2025, 10, 1)), 0, false, 0),
         // The loss was entered in error and the person moved in on the 5th: the period is open again.
         (correct(period, date(2025, 4, 5), None), date(2025, 4, 5), None, 1, false, 1),
-        (correct(period, date(2025, 4, 5), Some(date(2026, 1, 31))), date(2025, 4, 5), Some(date(2026, 2, 1)), 2, false, 1),
-        (PersonCommand::WithdrawEligibility { period_id: period, correction_reason: CorrectionReason::NewEvidence }, date(2025, 4, 5), Some(date(2026, 2, 1)), 2, true, 0),
+        (
+            correct(period, date(2025, 4, 5), Some(date(2026, 1, 31))),
+            date(2025, 4, 5),
+            Some(date(2026, 2, 1)),
+            2,
+            false,
+            1,
+        ),
+        (
+            PersonCommand::WithdrawEligibility { period_id: period, correction_reason: CorrectionReason::NewEvidence },
+            date(2025, 4, 5),
+            Some(date(2026, 2, 1)),
+            2,
+            true,
+            0,
+        ),
     ];
     for (command, effective_on, lost_on, corrections, withdrawn, insured) in table {
         let what = format!("after {command:?}");
@@ -512,16 +619,31 @@ async fn a_correction_restates_the_row_while_the_ledger_keeps_the_original_event
         ledgerd.projector.catch_up(kumagaya()).await.unwrap();
         let rows = EligibilityPeriods::of_person(ledgerd.store.db(), KUMAGAYA, person.as_uuid()).await.unwrap();
         let [row] = rows.as_slice() else { panic!("{what}: one row per period, not {rows:#?}") };
-        assert_eq!((row.period_id, row.effective_on, row.lost_on, row.corrections, row.withdrawn), (period, effective_on, lost_on, corrections, withdrawn), "{what}");
+        assert_eq!(
+            (row.period_id, row.effective_on, row.lost_on, row.corrections, row.withdrawn),
+            (period, effective_on, lost_on, corrections, withdrawn),
+            "{what}"
+        );
         assert_eq!(row.loss_reason.is_some(), lost_on.is_some(), "{what}: the loss columns go with the loss");
-        assert_eq!(EligibilityPeriods::insured_count(ledgerd.store.db(), KUMAGAYA, date(2025, 12, 1)).await.unwrap(), insured, "{what}");
+        assert_eq!(
+            EligibilityPeriods::insured_count(ledgerd.store.db(), KUMAGAYA, date(2025, 12, 1)).await.unwrap(),
+            insured,
+            "{what}"
+        );
     }
     // The ledger still holds every original entry, in order.
     let view = ledgerd.ledger.replay(kumagaya(), person, None, Decrypt::No).await.unwrap();
     let kinds: Vec<&str> = view.events.iter().map(|(recorded, _)| recorded.event_type.as_str()).collect();
     assert_eq!(
         kinds,
-        ["PersonRegistered", "EligibilityAcquired", "EligibilityLost", "EligibilityCorrected", "EligibilityCorrected", "EligibilityWithdrawn"]
+        [
+            "PersonRegistered",
+            "EligibilityAcquired",
+            "EligibilityLost",
+            "EligibilityCorrected",
+            "EligibilityCorrected",
+            "EligibilityWithdrawn"
+        ]
     );
     let LedgerEvent::EligibilityAcquired(original) = &view.events[1].1 else { panic!("{:?}", view.events[1]) };
     assert_eq!(original.effective_on, date(2025, 4, 1), "the acquisition as first recorded");
@@ -549,31 +671,61 @@ async fn a_loss_invalidates_outstanding_certificates_and_a_correction_restores_t
     let period = Uuid::now_v7();
     accepted(&ledgerd, person, register("x")).await;
     accepted(&ledgerd, person, acquire_on(period, date(2025, 4, 1), date(2025, 4, 1), None)).await;
-    for (number, issued_on, valid_until) in [("C-1", date(2025, 4, 10), date(2026, 3, 31)), ("C-2", date(2025, 6, 1), date(2026, 7, 31))] {
-        accepted(&ledgerd, person, PersonCommand::IssueCertificate { certificate_no: number.into(), issued_on, valid_until }).await;
+    for (number, issued_on, valid_until) in
+        [("C-1", date(2025, 4, 10), date(2026, 3, 31)), ("C-2", date(2025, 6, 1), date(2026, 7, 31))]
+    {
+        accepted(
+            &ledgerd,
+            person,
+            PersonCommand::IssueCertificate { certificate_no: number.into(), issued_on, valid_until },
+        )
+        .await;
     }
     // A person never insured has nothing outstanding; another person's certificate stays valid.
     let other = PersonId::new();
     accepted(&ledgerd, other, register("y")).await;
     accepted(&ledgerd, other, acquire_on(Uuid::now_v7(), date(2025, 4, 1), date(2025, 4, 1), None)).await;
-    accepted(&ledgerd, other, PersonCommand::IssueCertificate { certificate_no: "C-9".into(), issued_on: date(2025, 5, 1), valid_until: date(2026, 4, 30) }).await;
+    accepted(
+        &ledgerd,
+        other,
+        PersonCommand::IssueCertificate {
+            certificate_no: "C-9".into(),
+            issued_on: date(2025, 5, 1),
+            valid_until: date(2026, 4, 30),
+        },
+    )
+    .await;
 
     assert_eq!(outstanding(&ledgerd, date(2025, 8, 1)).await, ["C-1", "C-2", "C-9"]);
     assert_eq!(outstanding(&ledgerd, date(2025, 4, 30)).await, ["C-1"], "C-2 is not valid yet, C-9 not issued");
 
     accepted(&ledgerd, person, move_out(date(2025, 8, 31), date(2025, 9, 1))).await;
     // (day, outstanding): the loss (first day not insured 2025-09-01) ends both of theirs.
-    for (on, expected) in [(date(2025, 8, 31), vec!["C-1", "C-2", "C-9"]), (date(2025, 9, 1), vec!["C-9"]), (date(2026, 5, 1), vec![])] {
+    for (on, expected) in
+        [(date(2025, 8, 31), vec!["C-1", "C-2", "C-9"]), (date(2025, 9, 1), vec!["C-9"]), (date(2026, 5, 1), vec![])]
+    {
         assert_eq!(outstanding(&ledgerd, on).await, expected, "after the loss, on {on}");
     }
     let invalidated = |rows: Vec<kokuho_projections::models::CertificateRow>| {
         rows.into_iter().map(|row| (row.certificate_no, row.invalidated_on)).collect::<Vec<_>>()
     };
     let rows = Certificates::of_person(ledgerd.store.db(), KUMAGAYA, person.as_uuid()).await.unwrap();
-    assert_eq!(invalidated(rows), [("C-1".to_owned(), Some(date(2025, 9, 1))), ("C-2".to_owned(), Some(date(2025, 9, 1)))]);
+    assert_eq!(
+        invalidated(rows),
+        [("C-1".to_owned(), Some(date(2025, 9, 1))), ("C-2".to_owned(), Some(date(2025, 9, 1)))]
+    );
 
     // A certificate issued afterwards for a day the period covered is invalid from the loss too.
-    accepted(&ledgerd, person, PersonCommand::IssueCertificate { certificate_no: "C-3".into(), issued_on: date(2025, 8, 20), valid_until: date(2026, 8, 19) }).await;
+    accepted(
+        &ledgerd,
+        person,
+        PersonCommand::IssueCertificate {
+            certificate_no: "C-3".into(),
+            issued_on: date(2025, 8, 20),
+            valid_until: date(2026, 8, 19),
+        },
+    )
+    .await;
     assert_eq!(outstanding(&ledgerd, date(2025, 8, 25)).await, ["C-1", "C-2", "C-3", "C-9"]);
     assert_eq!(outstanding(&ledgerd, date(2025, 9, 2)).await, ["C-9"]);
 
@@ -585,7 +737,12 @@ async fn a_loss_invalidates_outstanding_certificates_and_a_correction_restores_t
     assert_eq!(outstanding(&ledgerd, date(2025, 12, 31)).await, ["C-1", "C-2", "C-3", "C-9"]);
     assert_eq!(outstanding(&ledgerd, date(2026, 1, 1)).await, ["C-9"]);
     // Withdrawn: the period never existed, so its certificates never held.
-    accepted(&ledgerd, person, PersonCommand::WithdrawEligibility { period_id: period, correction_reason: CorrectionReason::EntryError }).await;
+    accepted(
+        &ledgerd,
+        person,
+        PersonCommand::WithdrawEligibility { period_id: period, correction_reason: CorrectionReason::EntryError },
+    )
+    .await;
     assert_eq!(outstanding(&ledgerd, date(2025, 8, 1)).await, ["C-9"]);
     let rows = Certificates::of_person(ledgerd.store.db(), KUMAGAYA, person.as_uuid()).await.unwrap();
     assert!(rows.iter().all(|row| row.invalidated_on == Some(row.valid_from)), "{rows:#?}");
@@ -636,7 +793,10 @@ async fn the_share_in_force_is_the_latest_decision_on_or_before_the_day() {
         (date(2025, 9, 30), vec![(first.as_uuid(), CostShare::ThreeTenths, "active_income")]),
         (
             date(2025, 10, 1),
-            by_id(vec![(first.as_uuid(), CostShare::ThreeTenths, "active_income"), (second.as_uuid(), CostShare::ThreeTenths, "active_income")]),
+            by_id(vec![
+                (first.as_uuid(), CostShare::ThreeTenths, "active_income"),
+                (second.as_uuid(), CostShare::ThreeTenths, "active_income"),
+            ]),
         ),
         (
             date(2026, 8, 1),
@@ -648,12 +808,16 @@ async fn the_share_in_force_is_the_latest_decision_on_or_before_the_day() {
     ];
     for (on, expected) in table {
         let rows = ElderlyCostShares::in_force(ledgerd.store.db(), KUMAGAYA, on).await.unwrap();
-        let got: Vec<(Uuid, CostShare, &str)> = rows.iter().map(|row| (row.person_id, row.share, row.basis.as_str())).collect();
+        let got: Vec<(Uuid, CostShare, &str)> =
+            rows.iter().map(|row| (row.person_id, row.share, row.basis.as_str())).collect();
         assert_eq!(got, expected, "in force on {on}");
         assert!(rows.iter().all(|row| row.household_id == Some(household) && row.income_year == 2024));
     }
     let history = ElderlyCostShares::of_person(ledgerd.store.db(), KUMAGAYA, first.as_uuid()).await.unwrap();
-    assert_eq!(history.iter().map(|row| row.share).collect::<Vec<_>>(), [CostShare::TwoTenths, CostShare::ThreeTenths, CostShare::TwoTenths]);
+    assert_eq!(
+        history.iter().map(|row| row.share).collect::<Vec<_>>(),
+        [CostShare::TwoTenths, CostShare::ThreeTenths, CostShare::TwoTenths]
+    );
     ledgerd.shutdown().await;
 }
 
@@ -666,7 +830,11 @@ async fn moves_within_the_prefecture_show_their_gap_or_overlap() {
     let table = [
         ("112062", date(2025, 4, 10), MoveContinuity::Continuous),
         ("112071", date(2025, 4, 7), MoveContinuity::Gap { days: 3, from: date(2025, 4, 7), to: date(2025, 4, 9) }),
-        ("112089", date(2025, 4, 12), MoveContinuity::Overlap { days: 2, from: date(2025, 4, 10), to: date(2025, 4, 11) }),
+        (
+            "112089",
+            date(2025, 4, 12),
+            MoveContinuity::Overlap { days: 2, from: date(2025, 4, 10), to: date(2025, 4, 11) },
+        ),
     ];
     let mut expected = Vec::new();
     for (code, former_lost_on, continuity) in table {
@@ -685,7 +853,15 @@ async fn moves_within_the_prefecture_show_their_gap_or_overlap() {
     let withdrawn_period = Uuid::now_v7();
     accepted(&ledgerd, withdrawn, register("x")).await;
     accepted(&ledgerd, withdrawn, acquire_on(withdrawn_period, moved_in, moved_in, Some(("112062", moved_in)))).await;
-    accepted(&ledgerd, withdrawn, PersonCommand::WithdrawEligibility { period_id: withdrawn_period, correction_reason: CorrectionReason::EntryError }).await;
+    accepted(
+        &ledgerd,
+        withdrawn,
+        PersonCommand::WithdrawEligibility {
+            period_id: withdrawn_period,
+            correction_reason: CorrectionReason::EntryError,
+        },
+    )
+    .await;
     ledgerd.projector.catch_up(kumagaya()).await.unwrap();
 
     let moves = EligibilityPeriods::moves(ledgerd.store.db(), KUMAGAYA).await.unwrap();
@@ -732,13 +908,20 @@ async fn late_notifications_list_acquisitions_and_losses_notified_after_the_dead
                 (late_end, NotificationKind::Loss, "moved_out", date(2025, 8, 1)),
             ],
         ),
-        (date(2025, 4, 16), date(2025, 4, 16), vec![(late_start, NotificationKind::Acquisition, "moved_in", date(2025, 4, 16))]),
+        (
+            date(2025, 4, 16),
+            date(2025, 4, 16),
+            vec![(late_start, NotificationKind::Acquisition, "moved_in", date(2025, 4, 16))],
+        ),
         (date(2025, 4, 17), date(2025, 7, 31), vec![]),
         (date(2025, 8, 1), date(2025, 8, 1), vec![(late_end, NotificationKind::Loss, "moved_out", date(2025, 8, 1))]),
     ];
     for (from, to, expected) in table {
         let rows = EligibilityPeriods::late_notifications(ledgerd.store.db(), KUMAGAYA, from, to).await.unwrap();
-        let got: Vec<_> = rows.iter().map(|row| (PersonId::from_uuid(row.person_id), row.kind, row.reason.as_str(), row.notified_on)).collect();
+        let got: Vec<_> = rows
+            .iter()
+            .map(|row| (PersonId::from_uuid(row.person_id), row.kind, row.reason.as_str(), row.notified_on))
+            .collect();
         assert_eq!(got, expected, "{from}..={to}");
     }
     ledgerd.shutdown().await;

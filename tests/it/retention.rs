@@ -4,12 +4,11 @@
 //! 7 years in the shipped rules) can end, and one insured, whose retention cannot end while they
 //! are insured.
 
-
 use chrono::{Months, NaiveDate};
 use kokuho::retention::{self, RetentionReport, RetentionRules, RunOptions};
 use kokuho::Ledgerd;
 use kokuho_domain::PersonId;
-use kokuho_events::{Acquisition, LedgerEvent, Personal, PersonDetails, PersonRegistered, RetentionKind, Sex};
+use kokuho_events::{Acquisition, LedgerEvent, PersonDetails, PersonRegistered, Personal, RetentionKind, Sex};
 use kokuho_ledger::LedgerError;
 use kokuho_projections::models::RetentionDates;
 use kokuho_store::{AppendError, Decrypt, EventStore, PersonalData};
@@ -92,7 +91,11 @@ async fn a_person_whose_retention_has_ended_is_erased_and_the_chain_still_verifi
     assert_eq!((erasure.tenant, erasure.person_id), (kumagaya(), persons.left.as_uuid()));
     assert_eq!(erasure.end.kind, RetentionKind::Registration);
     assert_eq!(erasure.end.ends_on, registered + Months::new(7 * 12));
-    assert!(report.lines().last().unwrap().starts_with("erased 1 persons of 2 examined in 1 tenant(s) as of 2040-01-01"));
+    assert!(report
+        .lines()
+        .last()
+        .unwrap()
+        .starts_with("erased 1 persons of 2 examined in 1 tenant(s) as of 2040-01-01"));
 
     // Their personal fields read as erased; what was in clear is still there.
     let view = ledgerd.ledger.replay(kumagaya(), persons.left, None, Decrypt::Yes).await.unwrap();
@@ -134,7 +137,10 @@ async fn a_person_whose_retention_has_ended_is_erased_and_the_chain_still_verifi
     assert_eq!(ledgerd.projector.dump("retention_dates").await.unwrap(), followed, "a rebuild gives the same rows");
     for name in ledgerd.projector.projection_names() {
         for row in ledgerd.projector.dump(name).await.unwrap() {
-            assert!(!row.iter().flatten().any(|cell| cell.contains("花子") || cell.contains("熊谷市")), "{name}: {row:?}");
+            assert!(
+                !row.iter().flatten().any(|cell| cell.contains("花子") || cell.contains("熊谷市")),
+                "{name}: {row:?}"
+            );
         }
     }
 
@@ -207,7 +213,13 @@ async fn a_dry_run_lists_who_would_be_erased_and_changes_nothing() {
     let dry = run(&ledgerd, date(2040, 1, 1), true).await;
     assert_eq!(dry.erasures.iter().map(|e| e.person_id).collect::<Vec<_>>(), vec![persons.left.as_uuid()]);
     let lines = dry.lines();
-    assert_eq!(lines[0], format!("would erase {KUMAGAYA} {}: registration retention ended on {}", persons.left, dry.erasures[0].end.ends_on));
+    assert_eq!(
+        lines[0],
+        format!(
+            "would erase {KUMAGAYA} {}: registration retention ended on {}",
+            persons.left, dry.erasures[0].end.ends_on
+        )
+    );
     assert!(lines[1].starts_with("would erase 1 persons of 2 examined"), "{lines:?}");
     assert!(lines[1].ends_with("nothing was changed (dry run)"), "{lines:?}");
     assert!(!lines.iter().any(|line| line.contains("花子")), "nothing personal is listed");
@@ -234,7 +246,11 @@ async fn a_run_stopped_between_destroying_the_key_and_recording_it_is_completed_
     let report = run(&ledgerd, date(2040, 1, 1), false).await;
     assert_eq!(report.erasures.len(), 1);
     assert_eq!(report.keys_already_destroyed, 1);
-    assert!(report.lines().last().unwrap().contains("1 of them had their key destroyed by an earlier run"), "{:?}", report.lines());
+    assert!(
+        report.lines().last().unwrap().contains("1 of them had their key destroyed by an earlier run"),
+        "{:?}",
+        report.lines()
+    );
     let view = ledgerd.ledger.replay(kumagaya(), persons.left, None, Decrypt::No).await.unwrap();
     assert_eq!(erasures_in(&view.events), 1);
     assert_eq!(destroyed_keys(&db).await, vec![bytes(persons.left)]);
@@ -275,7 +291,10 @@ async fn the_command_line_erases_prints_a_summary_and_verify_still_passes() {
 
     let (code, stdout, stderr) = output(kokuho(&db).args(["retention", "run", "--as-of", "2040-01-01", "--dry-run"]));
     assert_eq!(code, 0, "{stderr}");
-    assert!(stdout.contains(&format!("would erase {KUMAGAYA} {}: registration retention ended on", persons.left)), "{stdout}");
+    assert!(
+        stdout.contains(&format!("would erase {KUMAGAYA} {}: registration retention ended on", persons.left)),
+        "{stdout}"
+    );
     assert!(stdout.contains("would erase 1 persons of 2 examined in 1 tenant(s) as of 2040-01-01"), "{stdout}");
     assert!(!stdout.contains("花子") && !stdout.contains(&persons.insured.to_string()), "{stdout}");
     assert!(destroyed_keys(&db).await.is_empty(), "a dry run destroys nothing");
@@ -285,7 +304,8 @@ async fn the_command_line_erases_prints_a_summary_and_verify_still_passes() {
     assert!(stdout.starts_with("erased 1 persons of 2 examined in 1 tenant(s) as of 2040-01-01"), "{stdout}");
     assert_eq!(destroyed_keys(&db).await, vec![bytes(persons.left)]);
 
-    let (code, stdout, stderr) = output(kokuho(&db).args(["retention", "run", "--tenant", KUMAGAYA, "--as-of", "2040-01-01"]));
+    let (code, stdout, stderr) =
+        output(kokuho(&db).args(["retention", "run", "--tenant", KUMAGAYA, "--as-of", "2040-01-01"]));
     assert_eq!(code, 0, "{stderr}");
     assert!(stdout.starts_with("erased 0 persons of 1 examined"), "{stdout}");
 
@@ -294,7 +314,8 @@ async fn the_command_line_erases_prints_a_summary_and_verify_still_passes() {
     assert!(stdout.contains("5 events, chain intact"), "{stdout}");
 
     // Replay through the binary shows the erasure, and nothing personal.
-    let (code, stdout, stderr) = output(kokuho(&db).args(["replay", "--tenant", KUMAGAYA, "--person", &persons.left.to_string()]));
+    let (code, stdout, stderr) =
+        output(kokuho(&db).args(["replay", "--tenant", KUMAGAYA, "--person", &persons.left.to_string()]));
     assert_eq!(code, 0, "{stderr}");
     let view: serde_json::Value = serde_json::from_str(&stdout).unwrap();
     assert_eq!(view["history"][1]["event_type"], "PersonErased");
@@ -324,9 +345,14 @@ async fn a_person_who_lost_eligibility_is_erased_once_the_period_from_the_loss_h
     clock.advance(chrono::DateTime::parse_from_rfc3339("2030-07-01T03:00:00Z").unwrap().to_utc() - clock.now());
     let ticking = clock.clone();
     let ledgerd = Ledgerd::open(&db.config(), std::sync::Arc::new(move || ticking.now())).await.unwrap();
-    let source = || Acquisition { source: "person_or_agent".into(), legal_basis: "国民健康保険法 第9条".into() };
+    let source =
+        || Acquisition { source: "person_or_agent".into(), legal_basis: "国民健康保険法 第9条".into() };
     let moved_out = || PersonCommand::LoseEligibility {
-        loss: LossNotice { reason: LossReason::MovedOut, event_date: Some(date(2030, 5, 31)), notified_on: date(2030, 6, 3) },
+        loss: LossNotice {
+            reason: LossReason::MovedOut,
+            event_date: Some(date(2030, 5, 31)),
+            notified_on: date(2030, 6, 3),
+        },
         acquisition: source(),
     };
     let (lost, insured, corrected) = (PersonId::new(), PersonId::new(), PersonId::new());
@@ -370,7 +396,9 @@ async fn a_person_who_lost_eligibility_is_erased_once_the_period_from_the_loss_h
     assert_eq!(destroyed_keys(&db).await, vec![bytes(lost)]);
     let ledgerd = open(&db).await;
     let view = ledgerd.ledger.replay(kumagaya(), lost, None, Decrypt::No).await.unwrap();
-    let (_, LedgerEvent::PersonErased(erased)) = view.events.last().unwrap() else { panic!("{:?}", view.events.last()) };
+    let (_, LedgerEvent::PersonErased(erased)) = view.events.last().unwrap() else {
+        panic!("{:?}", view.events.last())
+    };
     assert_eq!((erased.retention_kind, erased.retention_ended_on), (RetentionKind::Eligibility, last_day));
     assert_eq!(erased.rule_source, "municipal setting: 7 years after eligibility ends");
 

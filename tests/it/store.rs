@@ -18,15 +18,24 @@ fn event(payload: &str) -> NewEvent {
 }
 
 fn request(stream: &str, expected: ExpectedVersion, key: Option<&str>, events: Vec<NewEvent>) -> AppendRequest {
-    AppendRequest { stream_id: stream.into(), expected_version: expected, meta: meta(key), events, search_tokens: vec![] }
+    AppendRequest {
+        stream_id: stream.into(),
+        expected_version: expected,
+        meta: meta(key),
+        events,
+        search_tokens: vec![],
+    }
 }
 
 async fn verify_ok(store: &EventStore) -> u64 {
     let reports = store.verify(&mut |_, _| {}).await.unwrap();
-    reports.iter().map(|(tenant, report)| {
-        assert_eq!(report.first_break, None, "tenant {tenant}");
-        report.events
-    }).sum()
+    reports
+        .iter()
+        .map(|(tenant, report)| {
+            assert_eq!(report.first_break, None, "tenant {tenant}");
+            report.events
+        })
+        .sum()
 }
 
 #[tokio::test]
@@ -40,7 +49,10 @@ async fn concurrent_appends_get_gapless_positions_and_a_chain_that_verifies() {
             let stream = format!("person-{client}");
             for version in 0..20 {
                 let outcome = store
-                    .append(kumagaya(), request(&stream, ExpectedVersion::from_current(version), None, vec![event("{}")]))
+                    .append(
+                        kumagaya(),
+                        request(&stream, ExpectedVersion::from_current(version), None, vec![event("{}")]),
+                    )
                     .await
                     .unwrap();
                 assert_eq!(outcome.stream_version, version + 1);
@@ -62,10 +74,15 @@ async fn concurrent_appends_get_gapless_positions_and_a_chain_that_verifies() {
 async fn a_stale_expected_version_is_a_conflict_and_writes_nothing() {
     let db = TestDb::fresh().await;
     let store = db.store().await;
-    store.append(kumagaya(), request("person-a", ExpectedVersion::NoStream, None, vec![event("{}"), event("{}")])).await.unwrap();
-    let refused = store.append(kumagaya(), request("person-a", ExpectedVersion::Exact(1), None, vec![event("{}")])).await;
+    store
+        .append(kumagaya(), request("person-a", ExpectedVersion::NoStream, None, vec![event("{}"), event("{}")]))
+        .await
+        .unwrap();
+    let refused =
+        store.append(kumagaya(), request("person-a", ExpectedVersion::Exact(1), None, vec![event("{}")])).await;
     assert_eq!(refused, Err(AppendError::Conflict { stream_id: "person-a".into(), expected: 1, actual: 2 }));
-    let refused = store.append(kumagaya(), request("person-a", ExpectedVersion::NoStream, None, vec![event("{}")])).await;
+    let refused =
+        store.append(kumagaya(), request("person-a", ExpectedVersion::NoStream, None, vec![event("{}")])).await;
     assert!(matches!(refused, Err(AppendError::Conflict { actual: 2, .. })));
     assert_eq!(store.read_stream(kumagaya(), "person-a", Decrypt::No).await.unwrap().len(), 2);
     assert_eq!(store.head(kumagaya()).await.unwrap(), 2);
@@ -75,12 +92,21 @@ async fn a_stale_expected_version_is_a_conflict_and_writes_nothing() {
 async fn a_retried_idempotency_key_returns_the_first_result_and_appends_nothing() {
     let db = TestDb::fresh().await;
     let store = db.store().await;
-    let first = store.append(kumagaya(), request("person-a", ExpectedVersion::NoStream, Some("k-1"), vec![event("{}")])).await.unwrap();
+    let first = store
+        .append(kumagaya(), request("person-a", ExpectedVersion::NoStream, Some("k-1"), vec![event("{}")]))
+        .await
+        .unwrap();
     assert!(!first.duplicate);
     // A retry carries the same key and the version the client saw before its first attempt.
-    let retry = store.append(kumagaya(), request("person-a", ExpectedVersion::NoStream, Some("k-1"), vec![event("{}")])).await.unwrap();
+    let retry = store
+        .append(kumagaya(), request("person-a", ExpectedVersion::NoStream, Some("k-1"), vec![event("{}")]))
+        .await
+        .unwrap();
     assert!(retry.duplicate);
-    assert_eq!((retry.first_position, retry.last_position, retry.stream_version), (first.first_position, first.last_position, 1));
+    assert_eq!(
+        (retry.first_position, retry.last_position, retry.stream_version),
+        (first.first_position, first.last_position, 1)
+    );
     // Two identical requests in flight at once: one appends, the other gets its result.
     let (a, b) = tokio::join!(
         store.append(kumagaya(), request("person-b", ExpectedVersion::NoStream, Some("k-2"), vec![event("{}")])),
@@ -96,8 +122,12 @@ async fn a_retried_idempotency_key_returns_the_first_result_and_appends_nothing(
 async fn an_idempotency_key_cannot_be_reused_for_another_stream() {
     let db = TestDb::fresh().await;
     let store = db.store().await;
-    store.append(kumagaya(), request("person-a", ExpectedVersion::NoStream, Some("k"), vec![event("{}")])).await.unwrap();
-    let refused = store.append(kumagaya(), request("person-b", ExpectedVersion::NoStream, Some("k"), vec![event("{}")])).await;
+    store
+        .append(kumagaya(), request("person-a", ExpectedVersion::NoStream, Some("k"), vec![event("{}")]))
+        .await
+        .unwrap();
+    let refused =
+        store.append(kumagaya(), request("person-b", ExpectedVersion::NoStream, Some("k"), vec![event("{}")])).await;
     assert_eq!(refused, Err(AppendError::IdempotencyKeyReused { key: "k".into() }));
     assert_eq!(store.head(kumagaya()).await.unwrap(), 1);
 }
@@ -118,7 +148,10 @@ async fn a_command_must_append_between_one_and_the_limit_of_events() {
 async fn reading_as_recorded_at_an_instant_shows_only_what_was_known_then() {
     let db = TestDb::fresh().await;
     let store = db.store().await;
-    let first = store.append(kumagaya(), request("person-a", ExpectedVersion::NoStream, None, vec![event("{}")])).await.unwrap();
+    let first = store
+        .append(kumagaya(), request("person-a", ExpectedVersion::NoStream, None, vec![event("{}")]))
+        .await
+        .unwrap();
     tokio::time::sleep(std::time::Duration::from_millis(5)).await;
     let between = chrono::Utc::now();
     tokio::time::sleep(std::time::Duration::from_millis(5)).await;
@@ -135,7 +168,10 @@ async fn ledger_pages_are_bounded_and_continue_where_the_last_ended() {
     let db = TestDb::fresh().await;
     let store = db.store().await;
     for version in 0..7 {
-        store.append(kumagaya(), request("s", ExpectedVersion::from_current(version), None, vec![event("{}")])).await.unwrap();
+        store
+            .append(kumagaya(), request("s", ExpectedVersion::from_current(version), None, vec![event("{}")]))
+            .await
+            .unwrap();
     }
     let first = store.read_page(kumagaya(), 0, 3, Decrypt::No).await.unwrap();
     let second = store.read_page(kumagaya(), 3, 3, Decrypt::No).await.unwrap();
@@ -144,7 +180,10 @@ async fn ledger_pages_are_bounded_and_continue_where_the_last_ended() {
     assert_eq!(second.iter().map(|e| e.position).collect::<Vec<_>>(), [4, 5, 6]);
     assert_eq!(last.iter().map(|e| e.position).collect::<Vec<_>>(), [7]);
     // A caller asking for everything still gets at most one page.
-    assert!(store.read_page(kumagaya(), 0, i64::MAX, Decrypt::No).await.unwrap().len() <= kokuho_store::PAGE_EVENTS_MAX as usize);
+    assert!(
+        store.read_page(kumagaya(), 0, i64::MAX, Decrypt::No).await.unwrap().len()
+            <= kokuho_store::PAGE_EVENTS_MAX as usize
+    );
 }
 
 #[tokio::test]
@@ -175,7 +214,8 @@ async fn personal_parts_are_ciphertext_at_rest_and_plain_for_a_reader_with_the_k
 
     // Another master key opens nothing.
     let db_handle = kokuho_store::Db::connect(&db.url).await.unwrap();
-    let stranger = EventStore::new(db_handle, kokuho_vault::MasterKey::ephemeral(), kokuho_store::StoreMetrics::unregistered());
+    let stranger =
+        EventStore::new(db_handle, kokuho_vault::MasterKey::ephemeral(), kokuho_store::StoreMetrics::unregistered());
     let refused = stranger.read_stream(kumagaya(), "person-x", Decrypt::Yes).await;
     assert!(matches!(refused, Err(kokuho_store::StoreError::WrongMasterKey)), "{refused:?}");
 }
@@ -196,7 +236,10 @@ async fn destroying_a_persons_key_erases_them_everywhere_and_the_chain_still_ver
         payload: b"{}".to_vec(),
         personal: Some(br#"{"name":"x"}"#.to_vec()),
     };
-    store.append(kumagaya(), request("person-x", ExpectedVersion::NoStream, None, vec![personal.clone()])).await.unwrap();
+    store
+        .append(kumagaya(), request("person-x", ExpectedVersion::NoStream, None, vec![personal.clone()]))
+        .await
+        .unwrap();
     assert!(store.destroy_subject_key(kumagaya(), subject).await.unwrap());
     assert!(!store.destroy_subject_key(kumagaya(), subject).await.unwrap(), "a second destruction finds nothing");
 
@@ -204,7 +247,10 @@ async fn destroying_a_persons_key_erases_them_everywhere_and_the_chain_still_ver
     assert_eq!(read[0].personal, PersonalData::Erased);
     // A process that never cached the key sees the same.
     let other = db.store().await;
-    assert_eq!(other.read_stream(kumagaya(), "person-x", Decrypt::Yes).await.unwrap()[0].personal, PersonalData::Erased);
+    assert_eq!(
+        other.read_stream(kumagaya(), "person-x", Decrypt::Yes).await.unwrap()[0].personal,
+        PersonalData::Erased
+    );
     // Nothing personal can be added for an erased person.
     let refused = other.append(kumagaya(), request("person-x", ExpectedVersion::Exact(1), None, vec![personal])).await;
     assert_eq!(refused, Err(AppendError::SubjectErased { subject }));
@@ -216,7 +262,13 @@ async fn verify_names_the_first_altered_or_missing_position() {
     let db = TestDb::fresh().await;
     let store = db.store().await;
     for version in 0..10 {
-        store.append(kumagaya(), request("s", ExpectedVersion::from_current(version), None, vec![event(r#"{"amount_yen":100}"#)])).await.unwrap();
+        store
+            .append(
+                kumagaya(),
+                request("s", ExpectedVersion::from_current(version), None, vec![event(r#"{"amount_yen":100}"#)]),
+            )
+            .await
+            .unwrap();
     }
     assert_eq!(verify_ok(&store).await, 10);
 
@@ -236,7 +288,10 @@ async fn verify_names_the_first_altered_or_missing_position() {
     let db2 = TestDb::fresh().await;
     let store2 = db2.store().await;
     for version in 0..4 {
-        store2.append(gyoda(), request("s", ExpectedVersion::from_current(version), None, vec![event("{}")])).await.unwrap();
+        store2
+            .append(gyoda(), request("s", ExpectedVersion::from_current(version), None, vec![event("{}")]))
+            .await
+            .unwrap();
     }
     db2.raw_execute("DELETE FROM events WHERE position = 3").await;
     let reports = store2.verify(&mut |_, _| {}).await.unwrap();
@@ -255,7 +310,13 @@ async fn two_processes_writing_one_tenant_keep_one_gapless_chain() {
             tasks.push(tokio::spawn(async move {
                 let stream = format!("p{index}-{client}");
                 for version in 0..25 {
-                    store.append(kumagaya(), request(&stream, ExpectedVersion::from_current(version), None, vec![event("{}")])).await.unwrap();
+                    store
+                        .append(
+                            kumagaya(),
+                            request(&stream, ExpectedVersion::from_current(version), None, vec![event("{}")]),
+                        )
+                        .await
+                        .unwrap();
                 }
             }));
         }
@@ -296,7 +357,9 @@ async fn shutdown_lets_every_queued_command_commit() {
     for client in 0..32 {
         let store = store.clone();
         tasks.push(tokio::spawn(async move {
-            store.append(kumagaya(), request(&format!("s{client}"), ExpectedVersion::NoStream, None, vec![event("{}")])).await
+            store
+                .append(kumagaya(), request(&format!("s{client}"), ExpectedVersion::NoStream, None, vec![event("{}")]))
+                .await
         }));
     }
     tokio::task::yield_now().await;
@@ -326,13 +389,22 @@ async fn a_key_destroyed_by_another_process_is_seen_at_once_by_a_process_that_ca
         payload: b"{}".to_vec(),
         personal: Some(br#"{"name":"x"}"#.to_vec()),
     };
-    server.append(kumagaya(), request("person-x", ExpectedVersion::NoStream, None, vec![personal.clone()])).await.unwrap();
+    server
+        .append(kumagaya(), request("person-x", ExpectedVersion::NoStream, None, vec![personal.clone()]))
+        .await
+        .unwrap();
     // The server has the key cached from reading.
-    assert!(matches!(server.read_stream(kumagaya(), "person-x", Decrypt::Yes).await.unwrap()[0].personal, PersonalData::Plain(_)));
+    assert!(matches!(
+        server.read_stream(kumagaya(), "person-x", Decrypt::Yes).await.unwrap()[0].personal,
+        PersonalData::Plain(_)
+    ));
     // `kokuho retention run`, in another process, destroys it.
     let retention = db.store().await;
     assert!(retention.destroy_subject_key(kumagaya(), subject).await.unwrap());
-    assert_eq!(server.read_stream(kumagaya(), "person-x", Decrypt::Yes).await.unwrap()[0].personal, PersonalData::Erased);
+    assert_eq!(
+        server.read_stream(kumagaya(), "person-x", Decrypt::Yes).await.unwrap()[0].personal,
+        PersonalData::Erased
+    );
     let refused = server.append(kumagaya(), request("person-x", ExpectedVersion::Exact(1), None, vec![personal])).await;
     assert_eq!(refused, Err(AppendError::SubjectErased { subject }));
 }

@@ -9,8 +9,16 @@ use crate::harness::*;
 /// `cargo test` builds the examples next to the binaries: target/<profile>/examples/.
 fn example(name: &str) -> PathBuf {
     let binary = PathBuf::from(env!("CARGO_BIN_EXE_kokuho"));
-    let path = binary.parent().expect("the binary's directory").join("examples").join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
-    assert!(path.exists(), "{} is missing: build the examples (cargo test --workspace, or cargo build --examples)", path.display());
+    let path = binary
+        .parent()
+        .expect("the binary's directory")
+        .join("examples")
+        .join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
+    assert!(
+        path.exists(),
+        "{} is missing: build the examples (cargo test --workspace, or cargo build --examples)",
+        path.display()
+    );
     path
 }
 
@@ -27,7 +35,18 @@ fn printed<'a>(output: &'a str, label: &str) -> &'a str {
 async fn the_staff_walkthrough_runs_against_a_live_server_and_shows_what_changed() {
     let db = TestDb::fresh().await;
     let created = kokuho(&db)
-        .args(["admin", "create-user", "--tenant", KUMAGAYA, "--login", "clerk-walk", "--name", "熊谷 職員", "--role", "eligibility_clerk"])
+        .args([
+            "admin",
+            "create-user",
+            "--tenant",
+            KUMAGAYA,
+            "--login",
+            "clerk-walk",
+            "--name",
+            "熊谷 職員",
+            "--role",
+            "eligibility_clerk",
+        ])
         .output()
         .expect("kokuho admin runs");
     let created_out = String::from_utf8_lossy(&created.stdout).into_owned();
@@ -63,8 +82,13 @@ async fn the_staff_walkthrough_runs_against_a_live_server_and_shows_what_changed
     };
     assert_eq!(changes("false", "true"), 1, "the acquisition:\n{out}");
     assert_eq!(changes("true", "false"), 2, "the correction and the loss:\n{out}");
-    let late_shown = out.lines().any(|line| line.trim_start().starts_with("notification_late ") && line.ends_with("—  →  true   (changed)"));
+    let late_shown = out
+        .lines()
+        .any(|line| line.trim_start().starts_with("notification_late ") && line.ends_with("—  →  true   (changed)"));
     assert!(late_shown, "the answer shows the late notification:\n{out}");
-    assert!(out.contains("—  →  moved_out on 2026-09-30, notified 2026-10-02, late false   (changed)"), "the loss in the answer:\n{out}");
+    assert!(
+        out.contains("—  →  moved_out on 2026-09-30, notified 2026-10-02, late false   (changed)"),
+        "the loss in the answer:\n{out}"
+    );
     assert!(out.contains("walk-through complete"), "{out}");
 }

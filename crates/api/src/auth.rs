@@ -27,13 +27,21 @@ pub struct Staff {
 /// The municipality a request's path names.
 pub(crate) fn tenant_of(params: &RawPathParams) -> Result<TenantCode, ApiError> {
     let text = params.iter().find(|(name, _)| *name == "tenant").map(|(_, value)| value).unwrap_or_default();
-    TenantCode::parse(text).map_err(|error| ApiError::BadRequest { status: StatusCode::NOT_FOUND, code: "unknown_tenant", detail: error.to_string() })
+    TenantCode::parse(text).map_err(|error| ApiError::BadRequest {
+        status: StatusCode::NOT_FOUND,
+        code: "unknown_tenant",
+        detail: error.to_string(),
+    })
 }
 
 /// The municipality in a request's path and the bearer token in its `Authorization` header:
 /// what the staff and the citizen extractors both start from. `sign_in_at` names the endpoint
 /// that issues the token, for the message when there is none.
-pub(crate) async fn tenant_and_bearer(parts: &mut Parts, state: &AppState, sign_in_at: &str) -> Result<(TenantCode, String), ApiError> {
+pub(crate) async fn tenant_and_bearer(
+    parts: &mut Parts,
+    state: &AppState,
+    sign_in_at: &str,
+) -> Result<(TenantCode, String), ApiError> {
     let params = RawPathParams::from_request_parts(parts, state)
         .await
         .map_err(|_| ApiError::NotFound("no such endpoint; see /openapi.json".into()))?;
@@ -45,7 +53,12 @@ pub(crate) async fn tenant_and_bearer(parts: &mut Parts, state: &AppState, sign_
         .and_then(|value| value.strip_prefix("Bearer "))
         .map(str::trim)
         .filter(|token| !token.is_empty())
-        .ok_or_else(|| unauthorized("not_signed_in", &format!("send the session token as `Authorization: Bearer <token>`; sign in at {sign_in_at}")))?
+        .ok_or_else(|| {
+            unauthorized(
+                "not_signed_in",
+                &format!("send the session token as `Authorization: Bearer <token>`; sign in at {sign_in_at}"),
+            )
+        })?
         .to_owned();
     Ok((tenant, token))
 }
@@ -72,7 +85,11 @@ pub(crate) fn unauthorized(code: &'static str, detail: &str) -> ApiError {
 impl Staff {
     async fn refuse(&self, state: &AppState, code: &'static str, detail: String, purpose: Option<Purpose>) -> ApiError {
         // The refusal is part of the record; if it cannot be written, nothing else happens either.
-        if let Err(error) = state.staff.record_refusal(&self.principal, &self.route, &self.method, code, purpose.map(Purpose::as_str)).await {
+        if let Err(error) = state
+            .staff
+            .record_refusal(&self.principal, &self.route, &self.method, code, purpose.map(Purpose::as_str))
+            .await
+        {
             return ApiError::Internal(error.to_string());
         }
         ApiError::BadRequest { status: StatusCode::FORBIDDEN, code, detail }
@@ -85,13 +102,27 @@ impl Staff {
         }
         let allowed: Vec<&str> = roles.iter().map(|role| role.as_str()).collect();
         Err(self
-            .refuse(state, "role_not_permitted", format!("the role {} may not do this; it needs one of: {}", self.principal.role.as_str(), allowed.join(", ")), None)
+            .refuse(
+                state,
+                "role_not_permitted",
+                format!(
+                    "the role {} may not do this; it needs one of: {}",
+                    self.principal.role.as_str(),
+                    allowed.join(", ")
+                ),
+                None,
+            )
             .await)
     }
 
     /// Refuses (and records) unless the member's role serves `purpose` and `purpose` is one of
     /// `purposes` (the affairs this endpoint serves).
-    pub async fn require_purpose(&self, state: &AppState, purpose: Purpose, purposes: &[Purpose]) -> Result<(), ApiError> {
+    pub async fn require_purpose(
+        &self,
+        state: &AppState,
+        purpose: Purpose,
+        purposes: &[Purpose],
+    ) -> Result<(), ApiError> {
         if purposes.contains(&purpose) && role_serves(self.principal.role, purpose) {
             return Ok(());
         }
@@ -99,7 +130,11 @@ impl Staff {
             .refuse(
                 state,
                 "purpose_not_permitted",
-                format!("the role {} does not serve the purpose {} here", self.principal.role.as_str(), purpose.as_str()),
+                format!(
+                    "the role {} does not serve the purpose {} here",
+                    self.principal.role.as_str(),
+                    purpose.as_str()
+                ),
                 Some(purpose),
             )
             .await)
@@ -130,7 +165,8 @@ impl Staff {
         match headers.get("idempotency-key").and_then(|value| value.to_str().ok()) {
             Some(key) => {
                 let principal = &self.principal;
-                let digest = Sha256::digest(format!("kokuho {kind} id/{}/{}/{key}", principal.tenant, principal.user_id));
+                let digest =
+                    Sha256::digest(format!("kokuho {kind} id/{}/{}/{key}", principal.tenant, principal.user_id));
                 let bytes: [u8; 16] = digest[..16].try_into().expect("a SHA-256 digest has 32 bytes");
                 Uuid::new_v8(bytes)
             }
@@ -151,7 +187,13 @@ impl Staff {
 
     /// Appends a read's access events to the person's access record and waits for the commit:
     /// called before the answer goes out, so if it cannot be written nothing is shown.
-    pub(crate) async fn record_access(&self, state: &AppState, purpose: Purpose, person_id: Uuid, events: &[LedgerEvent]) -> Result<(), ApiError> {
+    pub(crate) async fn record_access(
+        &self,
+        state: &AppState,
+        purpose: Purpose,
+        person_id: Uuid,
+        events: &[LedgerEvent],
+    ) -> Result<(), ApiError> {
         state.ledger.record(self.principal.tenant, format!("access-{person_id}"), events, self.meta(purpose)).await?;
         Ok(())
     }
@@ -162,12 +204,16 @@ fn idempotency_key(headers: &HeaderMap) -> Result<Option<&str>, ApiError> {
     match headers.get("idempotency-key") {
         None => Ok(None),
         Some(value) => value.to_str().ok().filter(|key| (1..=128).contains(&key.len())).map(Some).ok_or_else(|| {
-            ApiError::bad_request("invalid_idempotency_key", "Idempotency-Key must be 1 to 128 visible ASCII characters")
+            ApiError::bad_request(
+                "invalid_idempotency_key",
+                "Idempotency-Key must be 1 to 128 visible ASCII characters",
+            )
         }),
     }
 }
 
 /// The NHI affair a read declares.
 pub(crate) fn parse_purpose(text: &str) -> Result<Purpose, ApiError> {
-    text.parse().map_err(|error: kokuho_auth::UnknownPurpose| ApiError::bad_request("invalid_purpose", error.to_string()))
+    text.parse()
+        .map_err(|error: kokuho_auth::UnknownPurpose| ApiError::bad_request("invalid_purpose", error.to_string()))
 }

@@ -41,7 +41,13 @@ fn unauthorized(code: &'static str, detail: impl Into<String>) -> ApiError {
 }
 
 fn meta(actor: Actor) -> CommandMeta {
-    CommandMeta { actor, purpose: "authentication".into(), correlation_id: Uuid::now_v7(), causation_id: None, idempotency_key: None }
+    CommandMeta {
+        actor,
+        purpose: "authentication".into(),
+        correlation_id: Uuid::now_v7(),
+        causation_id: None,
+        idempotency_key: None,
+    }
 }
 
 /// Names a key in the record without linking it to other systems.
@@ -51,7 +57,12 @@ pub fn key_fingerprint(public_key: &[u8; 32]) -> String {
 
 /// Registers (or replaces) a person's card key. The registration is recorded before the key can
 /// be used.
-pub async fn register_key(state: &AppState, staff: &Principal, person_id: PersonId, public_key: [u8; 32]) -> Result<String, ApiError> {
+pub async fn register_key(
+    state: &AppState,
+    staff: &Principal,
+    person_id: PersonId,
+    public_key: [u8; 32],
+) -> Result<String, ApiError> {
     let tenant = staff.tenant;
     let fingerprint = key_fingerprint(&public_key);
     let event = LedgerEvent::CitizenKeyRegistered(CitizenKeyRegistered {
@@ -145,10 +156,15 @@ pub async fn sign_in(
             .map_err(internal)?
     });
     let Some((nonce, issued_at)) = taken else {
-        return Err(unauthorized("challenge_not_found", "no such challenge, or it was already answered; ask for a new one"));
+        return Err(unauthorized(
+            "challenge_not_found",
+            "no such challenge, or it was already answered; ask for a new one",
+        ));
     };
-    let nonce: [u8; 32] = nonce.as_slice().try_into().map_err(|_| internal("a stored challenge nonce is not 32 bytes"))?;
-    let issued_at = DateTime::from_timestamp_micros(issued_at).ok_or_else(|| internal("a stored challenge time is out of range"))?;
+    let nonce: [u8; 32] =
+        nonce.as_slice().try_into().map_err(|_| internal("a stored challenge nonce is not 32 bytes"))?;
+    let issued_at = DateTime::from_timestamp_micros(issued_at)
+        .ok_or_else(|| internal("a stored challenge time is out of range"))?;
     let challenge = Challenge::from_parts(nonce, issued_at);
 
     let key: Option<Vec<u8>> = on_db!(state.store.db(), pool => {
@@ -167,7 +183,12 @@ pub async fn sign_in(
     };
     // A wrong signature and a person without a key get the same answer, so a caller cannot
     // learn whose keys are registered.
-    let bad_signature = || unauthorized("signature_invalid", "the signature does not answer the challenge with the key registered for this person");
+    let bad_signature = || {
+        unauthorized(
+            "signature_invalid",
+            "the signature does not answer the challenge with the key registered for this person",
+        )
+    };
     let Some(key) = key else {
         refused(CitizenSignInFailure::NoKey, "citizen-unknown".into()).await?;
         return Err(bad_signature());
@@ -207,7 +228,11 @@ pub async fn sign_in(
         .await
         .map_err(internal)?;
     });
-    let event = LedgerEvent::CitizenSignedIn(CitizenSignedIn { person_id: person_id.as_uuid(), session_id, key_fingerprint: key_fingerprint(&key) });
+    let event = LedgerEvent::CitizenSignedIn(CitizenSignedIn {
+        person_id: person_id.as_uuid(),
+        session_id,
+        key_fingerprint: key_fingerprint(&key),
+    });
     state.ledger.record(tenant, stream, &[event], meta(Actor::Citizen(person_id.as_uuid()))).await?;
     Ok(CitizenSignedInSession { token, expires_at })
 }

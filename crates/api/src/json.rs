@@ -28,10 +28,14 @@ where
 
 fn from_rejection(rejection: JsonRejection) -> ApiError {
     let (status, code, detail) = match &rejection {
-        JsonRejection::JsonSyntaxError(_) => (StatusCode::BAD_REQUEST, "malformed_json", "the body is not valid JSON".to_owned()),
+        JsonRejection::JsonSyntaxError(_) => {
+            (StatusCode::BAD_REQUEST, "malformed_json", "the body is not valid JSON".to_owned())
+        }
         // serde's message names the field and what was expected (unknown field, missing field,
         // wrong type); it quotes no values.
-        JsonRejection::JsonDataError(error) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_body", data_error_detail(error)),
+        JsonRejection::JsonDataError(error) => {
+            (StatusCode::UNPROCESSABLE_ENTITY, "invalid_body", data_error_detail(error))
+        }
         JsonRejection::MissingJsonContentType(_) => (
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "unsupported_media_type",

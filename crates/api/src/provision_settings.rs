@@ -130,8 +130,8 @@ impl ProvisionSettings {
         fn failed(file: &'static str) -> impl Fn(String) -> ProvisionSettingsError {
             move |reason| ProvisionSettingsError { file: file.to_owned(), reason }
         }
-        let mut allow_list: AllowList =
-            serde_json::from_str(management_numbers).map_err(|error| failed(MANAGEMENT_NUMBERS_FILE)(error.to_string()))?;
+        let mut allow_list: AllowList = serde_json::from_str(management_numbers)
+            .map_err(|error| failed(MANAGEMENT_NUMBERS_FILE)(error.to_string()))?;
         allow_list.check().map_err(failed(MANAGEMENT_NUMBERS_FILE))?;
         for number in &allow_list.inquiries {
             if let Some(unknown) = number.purposes.iter().find(|purpose| purpose.parse::<Purpose>().is_err()) {
@@ -180,7 +180,11 @@ mod tests {
         let loaded = ProvisionSettings::load(Some(&dir)).unwrap();
         std::fs::remove_dir_all(&dir).unwrap();
         assert_eq!(loaded.allow_list.inquiry("69").unwrap().purposes, ["benefits"]);
-        assert_ne!(loaded.allow_list.sha256, ProvisionSettings::shipped().unwrap().allow_list.sha256, "the hash names the file used");
+        assert_ne!(
+            loaded.allow_list.sha256,
+            ProvisionSettings::shipped().unwrap().allow_list.sha256,
+            "the hash names the file used"
+        );
     }
 
     #[test]

@@ -39,10 +39,7 @@ impl Challenge {
     pub fn new(now: DateTime<Utc>) -> Challenge {
         let mut nonce = [0u8; 32];
         OsRng.fill_bytes(&mut nonce);
-        Challenge {
-            nonce,
-            issued_at: now,
-        }
+        Challenge { nonce, issued_at: now }
     }
 
     /// Rebuilds a challenge the caller stored between issuing it and receiving the answer.
@@ -78,16 +75,12 @@ pub fn verify_signature(
     if now >= challenge.expires_at() {
         return Err(CitizenAuthError::ChallengeExpired);
     }
-    let key =
-        VerifyingKey::from_bytes(public_key_bytes).map_err(|_| CitizenAuthError::MalformedKey)?;
+    let key = VerifyingKey::from_bytes(public_key_bytes).map_err(|_| CitizenAuthError::MalformedKey)?;
     if key.is_weak() {
         return Err(CitizenAuthError::MalformedKey);
     }
-    key.verify_strict(
-        &challenge.signing_message(),
-        &Signature::from_bytes(signature),
-    )
-    .map_err(|_| CitizenAuthError::BadSignature)
+    key.verify_strict(&challenge.signing_message(), &Signature::from_bytes(signature))
+        .map_err(|_| CitizenAuthError::BadSignature)
 }
 
 /// Checks, when a card's key is registered, that it could ever verify a signature: a valid
@@ -124,15 +117,7 @@ mod tests {
         let challenge = Challenge::new(now());
         let signature = answer(&card, &challenge);
         let later = now() + TimeDelta::minutes(4);
-        assert_eq!(
-            verify_signature(
-                card.verifying_key().as_bytes(),
-                &challenge,
-                &signature,
-                later
-            ),
-            Ok(())
-        );
+        assert_eq!(verify_signature(card.verifying_key().as_bytes(), &challenge, &signature, later), Ok(()));
     }
 
     #[test]
@@ -140,10 +125,7 @@ mod tests {
         let challenge = Challenge::new(now());
         assert_ne!(challenge.nonce(), Challenge::new(now()).nonce());
         assert_eq!(challenge.expires_at(), now() + TimeDelta::minutes(5));
-        assert_eq!(
-            Challenge::from_parts(*challenge.nonce(), challenge.issued_at()),
-            challenge
-        );
+        assert_eq!(Challenge::from_parts(*challenge.nonce(), challenge.issued_at()), challenge);
     }
 
     #[test]
@@ -153,14 +135,8 @@ mod tests {
         let signature = answer(&card, &challenge);
         let key = card.verifying_key().to_bytes();
         let expiry = now() + TimeDelta::minutes(5);
-        assert_eq!(
-            verify_signature(&key, &challenge, &signature, expiry),
-            Err(CitizenAuthError::ChallengeExpired)
-        );
-        assert_eq!(
-            verify_signature(&key, &challenge, &signature, expiry - TimeDelta::seconds(1)),
-            Ok(())
-        );
+        assert_eq!(verify_signature(&key, &challenge, &signature, expiry), Err(CitizenAuthError::ChallengeExpired));
+        assert_eq!(verify_signature(&key, &challenge, &signature, expiry - TimeDelta::seconds(1)), Ok(()));
     }
 
     #[test]
@@ -168,10 +144,7 @@ mod tests {
         let challenge = Challenge::new(now());
         let key = card(1).verifying_key().to_bytes();
         let by_other_card = answer(&card(2), &challenge);
-        assert_eq!(
-            verify_signature(&key, &challenge, &by_other_card, now()),
-            Err(CitizenAuthError::BadSignature)
-        );
+        assert_eq!(verify_signature(&key, &challenge, &by_other_card, now()), Err(CitizenAuthError::BadSignature));
 
         let for_other_challenge = answer(&card(1), &Challenge::new(now()));
         assert_eq!(
@@ -181,17 +154,11 @@ mod tests {
 
         // Signing the bare nonce (without the context) does not answer the challenge.
         let bare = card(1).sign(challenge.nonce()).to_bytes();
-        assert_eq!(
-            verify_signature(&key, &challenge, &bare, now()),
-            Err(CitizenAuthError::BadSignature)
-        );
+        assert_eq!(verify_signature(&key, &challenge, &bare, now()), Err(CitizenAuthError::BadSignature));
 
         let mut tampered = answer(&card(1), &challenge);
         tampered[10] ^= 1;
-        assert_eq!(
-            verify_signature(&key, &challenge, &tampered, now()),
-            Err(CitizenAuthError::BadSignature)
-        );
+        assert_eq!(verify_signature(&key, &challenge, &tampered, now()), Err(CitizenAuthError::BadSignature));
     }
 
     #[test]
@@ -211,16 +178,10 @@ mod tests {
             .map(|b| [b; 32])
             .find(|bytes| VerifyingKey::from_bytes(bytes).is_err())
             .expect("some repeated-byte string is not a curve point");
-        assert_eq!(
-            verify_signature(&not_a_point, &challenge, &signature, now()),
-            Err(CitizenAuthError::MalformedKey)
-        );
+        assert_eq!(verify_signature(&not_a_point, &challenge, &signature, now()), Err(CitizenAuthError::MalformedKey));
         // The identity point is a valid encoding but of small order: anyone could "sign" for it.
         let mut identity = [0u8; 32];
         identity[0] = 1;
-        assert_eq!(
-            verify_signature(&identity, &challenge, &signature, now()),
-            Err(CitizenAuthError::MalformedKey)
-        );
+        assert_eq!(verify_signature(&identity, &challenge, &signature, now()), Err(CitizenAuthError::MalformedKey));
     }
 }

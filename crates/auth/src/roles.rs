@@ -56,7 +56,9 @@ pub enum Purpose {
 pub struct UnknownRole;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown purpose; expected one of: eligibility, assessment, collection, benefits, provision, audit, administration")]
+#[error(
+    "unknown purpose; expected one of: eligibility, assessment, collection, benefits, provision, audit, administration"
+)]
 pub struct UnknownPurpose;
 
 impl Role {
@@ -110,20 +112,14 @@ impl Purpose {
 impl FromStr for Role {
     type Err = UnknownRole;
     fn from_str(name: &str) -> Result<Self, Self::Err> {
-        Role::ALL
-            .into_iter()
-            .find(|role| role.as_str() == name)
-            .ok_or(UnknownRole)
+        Role::ALL.into_iter().find(|role| role.as_str() == name).ok_or(UnknownRole)
     }
 }
 
 impl FromStr for Purpose {
     type Err = UnknownPurpose;
     fn from_str(name: &str) -> Result<Self, Self::Err> {
-        Purpose::ALL
-            .into_iter()
-            .find(|purpose| purpose.as_str() == name)
-            .ok_or(UnknownPurpose)
+        Purpose::ALL.into_iter().find(|purpose| purpose.as_str() == name).ok_or(UnknownPurpose)
     }
 }
 
@@ -169,9 +165,7 @@ const SERVES: [(Role, &[Purpose]); 7] = [
 
 /// Whether a user in `role` may declare `purpose` for a read.
 pub fn role_serves(role: Role, purpose: Purpose) -> bool {
-    SERVES
-        .iter()
-        .any(|(listed, purposes)| *listed == role && purposes.contains(&purpose))
+    SERVES.iter().any(|(listed, purposes)| *listed == role && purposes.contains(&purpose))
 }
 
 #[cfg(test)]
@@ -200,18 +194,10 @@ mod tests {
 
     #[test]
     fn every_role_and_purpose_pair_is_decided_as_the_table_says() {
-        assert_eq!(
-            EXPECTED.map(|(role, _)| role),
-            Role::ALL,
-            "one row per role, in order"
-        );
+        assert_eq!(EXPECTED.map(|(role, _)| role), Role::ALL, "one row per role, in order");
         for (role, row) in &EXPECTED {
             for (purpose, expected) in Purpose::ALL.iter().zip(row) {
-                let actual = if role_serves(*role, *purpose) {
-                    Serves
-                } else {
-                    Denied
-                };
+                let actual = if role_serves(*role, *purpose) { Serves } else { Denied };
                 assert_eq!(&actual, expected, "{role} declaring {purpose}");
             }
         }
@@ -228,21 +214,12 @@ mod tests {
         for role in Role::ALL {
             assert_eq!(role.as_str().parse::<Role>(), Ok(role));
             assert_eq!(serde_json::to_string(&role).unwrap(), format!("\"{role}\""));
-            assert_eq!(
-                serde_json::from_str::<Role>(&format!("\"{role}\"")).unwrap(),
-                role
-            );
+            assert_eq!(serde_json::from_str::<Role>(&format!("\"{role}\"")).unwrap(), role);
         }
         for purpose in Purpose::ALL {
             assert_eq!(purpose.as_str().parse::<Purpose>(), Ok(purpose));
-            assert_eq!(
-                serde_json::to_string(&purpose).unwrap(),
-                format!("\"{purpose}\"")
-            );
-            assert_eq!(
-                serde_json::from_str::<Purpose>(&format!("\"{purpose}\"")).unwrap(),
-                purpose
-            );
+            assert_eq!(serde_json::to_string(&purpose).unwrap(), format!("\"{purpose}\""));
+            assert_eq!(serde_json::from_str::<Purpose>(&format!("\"{purpose}\"")).unwrap(), purpose);
         }
         assert_eq!("tax_clerk".parse::<Role>(), Ok(Role::TaxClerk));
         assert_eq!("benefits".parse::<Purpose>(), Ok(Purpose::Benefits));

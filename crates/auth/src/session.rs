@@ -29,10 +29,7 @@ impl SessionToken {
     pub fn generate() -> SessionToken {
         let mut bytes = Zeroizing::new([0u8; TOKEN_BYTES]);
         OsRng.fill_bytes(bytes.as_mut());
-        SessionToken(Zeroizing::new(format!(
-            "{TOKEN_PREFIX}{}",
-            URL_SAFE_NO_PAD.encode(bytes.as_ref())
-        )))
+        SessionToken(Zeroizing::new(format!("{TOKEN_PREFIX}{}", URL_SAFE_NO_PAD.encode(bytes.as_ref()))))
     }
 
     /// The token text, to send to the client exactly once.
@@ -70,10 +67,7 @@ pub struct SessionPolicy {
 
 impl Default for SessionPolicy {
     fn default() -> Self {
-        SessionPolicy {
-            idle_timeout: TimeDelta::minutes(15),
-            absolute_lifetime: TimeDelta::hours(8),
-        }
+        SessionPolicy { idle_timeout: TimeDelta::minutes(15), absolute_lifetime: TimeDelta::hours(8) }
     }
 }
 
@@ -124,11 +118,7 @@ mod tests {
         let text = token.expose();
         let body = text.strip_prefix("kks_").expect("prefix");
         assert_eq!(body.len(), 43);
-        assert!(
-            body.bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'),
-            "{text}"
-        );
+        assert!(body.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'), "{text}");
         assert_eq!(URL_SAFE_NO_PAD.decode(body).unwrap().len(), 32);
         assert_ne!(SessionToken::generate().expose(), text);
     }
@@ -143,9 +133,8 @@ mod tests {
         assert_eq!(
             token_hash("abc"),
             [
-                0xba, 0x78, 0x16, 0xbf, 0x8f, 0x01, 0xcf, 0xea, 0x41, 0x41, 0x40, 0xde, 0x5d, 0xae,
-                0x22, 0x23, 0xb0, 0x03, 0x61, 0xa3, 0x96, 0x17, 0x7a, 0x9c, 0xb4, 0x10, 0xff, 0x61,
-                0xf2, 0x00, 0x15, 0xad
+                0xba, 0x78, 0x16, 0xbf, 0x8f, 0x01, 0xcf, 0xea, 0x41, 0x41, 0x40, 0xde, 0x5d, 0xae, 0x22, 0x23, 0xb0,
+                0x03, 0x61, 0xa3, 0x96, 0x17, 0x7a, 0x9c, 0xb4, 0x10, 0xff, 0x61, 0xf2, 0x00, 0x15, 0xad
             ]
         );
     }
@@ -162,10 +151,7 @@ mod tests {
     fn a_session_used_a_minute_ago_is_valid() {
         let policy = SessionPolicy::default();
         let now = nine_am() + TimeDelta::hours(3);
-        assert_eq!(
-            policy.check(nine_am(), now - TimeDelta::minutes(1), now),
-            Ok(())
-        );
+        assert_eq!(policy.check(nine_am(), now - TimeDelta::minutes(1), now), Ok(()));
     }
 
     #[test]
@@ -174,19 +160,10 @@ mod tests {
         let last_seen = nine_am() + TimeDelta::hours(1);
         let now = last_seen + TimeDelta::minutes(16);
         let lock = last_seen + TimeDelta::minutes(15);
-        assert_eq!(
-            policy.check(nine_am(), last_seen, now),
-            Err(SessionExpired::Idle { at: lock })
-        );
+        assert_eq!(policy.check(nine_am(), last_seen, now), Err(SessionExpired::Idle { at: lock }));
         // The screen locks at exactly 15 minutes, not a second later.
-        assert_eq!(
-            policy.check(nine_am(), last_seen, lock),
-            Err(SessionExpired::Idle { at: lock })
-        );
-        assert_eq!(
-            policy.check(nine_am(), last_seen, lock - TimeDelta::seconds(1)),
-            Ok(())
-        );
+        assert_eq!(policy.check(nine_am(), last_seen, lock), Err(SessionExpired::Idle { at: lock }));
+        assert_eq!(policy.check(nine_am(), last_seen, lock - TimeDelta::seconds(1)), Ok(()));
     }
 
     #[test]
@@ -195,33 +172,16 @@ mod tests {
         let end = nine_am() + TimeDelta::hours(8);
         let now = end + TimeDelta::seconds(1);
         let last_seen = now - TimeDelta::seconds(30);
-        assert_eq!(
-            policy.check(nine_am(), last_seen, now),
-            Err(SessionExpired::Absolute { at: end })
-        );
-        assert_eq!(
-            policy.check(
-                nine_am(),
-                end - TimeDelta::seconds(30),
-                end - TimeDelta::seconds(1)
-            ),
-            Ok(())
-        );
+        assert_eq!(policy.check(nine_am(), last_seen, now), Err(SessionExpired::Absolute { at: end }));
+        assert_eq!(policy.check(nine_am(), end - TimeDelta::seconds(30), end - TimeDelta::seconds(1)), Ok(()));
     }
 
     #[test]
     fn expiry_messages_say_which_limit_was_hit() {
         let policy = SessionPolicy::default();
-        let idle = policy
-            .check(nine_am(), nine_am(), nine_am() + TimeDelta::minutes(20))
-            .unwrap_err();
+        let idle = policy.check(nine_am(), nine_am(), nine_am() + TimeDelta::minutes(20)).unwrap_err();
         assert!(idle.to_string().contains("inactivity"), "{idle}");
-        let absolute = policy
-            .check(nine_am(), nine_am(), nine_am() + TimeDelta::hours(9))
-            .unwrap_err();
-        assert!(
-            absolute.to_string().contains("maximum lifetime"),
-            "{absolute}"
-        );
+        let absolute = policy.check(nine_am(), nine_am(), nine_am() + TimeDelta::hours(9)).unwrap_err();
+        assert!(absolute.to_string().contains("maximum lifetime"), "{absolute}");
     }
 }

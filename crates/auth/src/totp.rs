@@ -55,11 +55,7 @@ impl TotpEnrollment {
             "otpauth://totp/{label}?secret={}&issuer={ISSUER}&algorithm=SHA1&digits={CODE_DIGITS}&period={STEP_SECONDS}",
             secret_base32.as_str()
         ));
-        TotpEnrollment {
-            secret,
-            secret_base32,
-            otpauth_uri,
-        }
+        TotpEnrollment { secret, secret_base32, otpauth_uri }
     }
 
     pub fn secret(&self) -> &TotpSecret {
@@ -113,12 +109,7 @@ impl TotpSecret {
     /// A code for a step at or before `last_used_step` is refused with
     /// [`TotpError::CodeAlreadyUsed`], so a code seen over a shoulder or replayed from a captured
     /// request cannot sign in a second time, even while it is still within its 90 seconds.
-    pub fn verify(
-        &self,
-        code: &str,
-        now: DateTime<Utc>,
-        last_used_step: Option<u64>,
-    ) -> Result<u64, TotpError> {
+    pub fn verify(&self, code: &str, now: DateTime<Utc>, last_used_step: Option<u64>) -> Result<u64, TotpError> {
         if code.len() != CODE_DIGITS || !code.bytes().all(|b| b.is_ascii_digit()) {
             return Err(TotpError::Malformed);
         }
@@ -128,12 +119,7 @@ impl TotpSecret {
         // Compare against every candidate before deciding, so the time taken does not depend on
         // which step (if any) matched.
         let matched: Vec<u64> = candidates
-            .filter(|step| {
-                constant_time_eq(
-                    generator.generate(step * STEP_SECONDS).as_bytes(),
-                    code.as_bytes(),
-                )
-            })
+            .filter(|step| constant_time_eq(generator.generate(step * STEP_SECONDS).as_bytes(), code.as_bytes()))
             .collect();
         let is_fresh = |step: &&u64| !matches!(last_used_step, Some(last) if **step <= last);
         match (matched.iter().find(is_fresh), matched.is_empty()) {
@@ -144,14 +130,8 @@ impl TotpSecret {
     }
 
     fn generator(&self) -> TOTP {
-        TOTP::new(
-            Algorithm::SHA1,
-            CODE_DIGITS,
-            SKEW_STEPS as u8,
-            STEP_SECONDS,
-            self.0.to_vec(),
-        )
-        .expect("6 digits and a 160-bit secret satisfy RFC 6238")
+        TOTP::new(Algorithm::SHA1, CODE_DIGITS, SKEW_STEPS as u8, STEP_SECONDS, self.0.to_vec())
+            .expect("6 digits and a 160-bit secret satisfy RFC 6238")
     }
 }
 
@@ -176,9 +156,7 @@ fn percent_encode(text: &str) -> String {
     let mut encoded = String::with_capacity(text.len());
     for byte in text.bytes() {
         match byte {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
-                encoded.push(char::from(byte))
-            }
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => encoded.push(char::from(byte)),
             // The issuer/account separator stays readable, as Google Authenticator's spec shows it.
             b':' => encoded.push(':'),
             _ => encoded.push_str(&format!("%{byte:02X}")),
@@ -205,26 +183,15 @@ mod tests {
     #[test]
     fn codes_match_the_rfc_6238_test_vectors() {
         // Appendix B lists 8-digit codes; a 6-digit code is their last six digits.
-        for (seconds, eight_digits) in [
-            (59, "94287082"),
-            (1_111_111_109, "07081804"),
-            (1_234_567_890, "89005924"),
-        ] {
-            assert_eq!(
-                rfc_secret().code_at(at(seconds)),
-                eight_digits[2..],
-                "at {seconds}"
-            );
+        for (seconds, eight_digits) in [(59, "94287082"), (1_111_111_109, "07081804"), (1_234_567_890, "89005924")] {
+            assert_eq!(rfc_secret().code_at(at(seconds)), eight_digits[2..], "at {seconds}");
         }
     }
 
     #[test]
     fn a_current_code_is_accepted_and_returns_its_step() {
         let now = at(1_234_567_890);
-        assert_eq!(
-            rfc_secret().verify("005924", now, None),
-            Ok(1_234_567_890 / 30)
-        );
+        assert_eq!(rfc_secret().verify("005924", now, None), Ok(1_234_567_890 / 30));
     }
 
     #[test]
@@ -235,14 +202,8 @@ mod tests {
         let code_for = |step: u64| secret.code_at(at(step as i64 * 30));
         assert_eq!(secret.verify(&code_for(step - 1), now, None), Ok(step - 1));
         assert_eq!(secret.verify(&code_for(step + 1), now, None), Ok(step + 1));
-        assert_eq!(
-            secret.verify(&code_for(step - 2), now, None),
-            Err(TotpError::WrongCode)
-        );
-        assert_eq!(
-            secret.verify(&code_for(step + 2), now, None),
-            Err(TotpError::WrongCode)
-        );
+        assert_eq!(secret.verify(&code_for(step - 2), now, None), Err(TotpError::WrongCode));
+        assert_eq!(secret.verify(&code_for(step + 2), now, None), Err(TotpError::WrongCode));
     }
 
     #[test]
@@ -251,56 +212,29 @@ mod tests {
         let now = at(1_234_567_890);
         let step = secret.verify("005924", now, None).unwrap();
         // The same code 20 seconds later is still inside the window, but was used.
-        assert_eq!(
-            secret.verify("005924", at(1_234_567_910), Some(step)),
-            Err(TotpError::CodeAlreadyUsed)
-        );
+        assert_eq!(secret.verify("005924", at(1_234_567_910), Some(step)), Err(TotpError::CodeAlreadyUsed));
         // An older code after a newer one was accepted is refused too.
         let previous = secret.code_at(at(1_234_567_860));
-        assert_eq!(
-            secret.verify(&previous, now, Some(step)),
-            Err(TotpError::CodeAlreadyUsed)
-        );
+        assert_eq!(secret.verify(&previous, now, Some(step)), Err(TotpError::CodeAlreadyUsed));
         // The next step's code is fresh.
         let next = secret.code_at(at(1_234_567_920));
-        assert_eq!(
-            secret.verify(&next, at(1_234_567_920), Some(step)),
-            Ok(step + 1)
-        );
+        assert_eq!(secret.verify(&next, at(1_234_567_920), Some(step)), Ok(step + 1));
     }
 
     #[test]
     fn a_wrong_code_is_refused() {
         let code = rfc_secret().code_at(at(1_234_567_890));
         let wrong = if code == "000000" { "000001" } else { "000000" };
-        assert_eq!(
-            rfc_secret().verify(wrong, at(1_234_567_890), None),
-            Err(TotpError::WrongCode)
-        );
+        assert_eq!(rfc_secret().verify(wrong, at(1_234_567_890), None), Err(TotpError::WrongCode));
         let other = TotpSecret::from_bytes([7; SECRET_BYTES]);
-        assert_eq!(
-            other.verify(&code, at(1_234_567_890), None),
-            Err(TotpError::WrongCode)
-        );
+        assert_eq!(other.verify(&code, at(1_234_567_890), None), Err(TotpError::WrongCode));
     }
 
     #[test]
     fn codes_of_the_wrong_shape_are_malformed() {
         let now = at(1_234_567_890);
-        for code in [
-            "",
-            "00592",
-            "0059245",
-            "00592a",
-            " 05924",
-            "００５９２４",
-            "005 924",
-        ] {
-            assert_eq!(
-                rfc_secret().verify(code, now, None),
-                Err(TotpError::Malformed),
-                "{code:?}"
-            );
+        for code in ["", "00592", "0059245", "00592a", " 05924", "００５９２４", "005 924"] {
+            assert_eq!(rfc_secret().verify(code, now, None), Err(TotpError::Malformed), "{code:?}");
         }
     }
 
@@ -309,9 +243,7 @@ mod tests {
         let enrollment = TotpEnrollment::new("sato.hanako@city");
         let base32 = enrollment.secret_base32();
         assert_eq!(base32.len(), 32, "20 bytes are 32 base32 characters");
-        assert!(base32
-            .bytes()
-            .all(|b| b.is_ascii_uppercase() || (b'2'..=b'7').contains(&b)));
+        assert!(base32.bytes().all(|b| b.is_ascii_uppercase() || (b'2'..=b'7').contains(&b)));
         assert_eq!(
             enrollment.otpauth_uri(),
             format!("otpauth://totp/kokuho:sato.hanako%40city?secret={base32}&issuer=kokuho&algorithm=SHA1&digits=6&period=30")
@@ -321,19 +253,14 @@ mod tests {
         // What the app computes from the enrolled secret verifies against the stored bytes.
         let stored = TotpSecret::from_bytes(*enrollment.secret().expose_bytes());
         let now = at(1_700_000_000);
-        assert!(stored
-            .verify(&enrollment.secret().code_at(now), now, None)
-            .is_ok());
+        assert!(stored.verify(&enrollment.secret().code_at(now), now, None).is_ok());
     }
 
     #[test]
     fn debug_never_shows_the_secret() {
         let enrollment = TotpEnrollment::new("tanaka");
         let base32 = enrollment.secret_base32().to_owned();
-        for shown in [
-            format!("{enrollment:?}"),
-            format!("{:?}", enrollment.secret()),
-        ] {
+        for shown in [format!("{enrollment:?}"), format!("{:?}", enrollment.secret())] {
             assert!(!shown.contains(&base32), "{shown}");
             assert!(shown.contains("<redacted>"));
         }

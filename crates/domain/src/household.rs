@@ -148,7 +148,9 @@ pub fn decide(
                 return Err(Rejection::AlreadyAMember { person_id, since: open.joined_on });
             }
             // A former member may come back, but not into days they were already a member.
-            if let Some(last_left) = state.memberships.iter().filter(|m| m.person_id == person_id).filter_map(|m| m.left_on).max() {
+            if let Some(last_left) =
+                state.memberships.iter().filter(|m| m.person_id == person_id).filter_map(|m| m.left_on).max()
+            {
                 if joined_on < last_left {
                     return Err(Rejection::AlreadyAMember { person_id, since: joined_on });
                 }
@@ -203,13 +205,18 @@ pub fn evolve(mut state: HouseholdState, event: &LedgerEvent) -> HouseholdState 
         LedgerEvent::HouseholdEstablished(e) => {
             state.established_on = Some(e.established_on);
             state.heads.push((e.head_person_id, e.established_on));
-            state.memberships.push(Membership { person_id: e.head_person_id, joined_on: e.established_on, left_on: None });
+            state.memberships.push(Membership {
+                person_id: e.head_person_id,
+                joined_on: e.established_on,
+                left_on: None,
+            });
         }
         LedgerEvent::HouseholdMemberJoined(e) => {
             state.memberships.push(Membership { person_id: e.person_id, joined_on: e.joined_on, left_on: None });
         }
         LedgerEvent::HouseholdMemberLeft(e) => {
-            if let Some(open) = state.memberships.iter_mut().find(|m| m.person_id == e.person_id && m.left_on.is_none()) {
+            if let Some(open) = state.memberships.iter_mut().find(|m| m.person_id == e.person_id && m.left_on.is_none())
+            {
                 open.left_on = Some(e.left_on);
             }
         }
@@ -236,7 +243,11 @@ mod tests {
         Acquisition { source: "resident_registry".into(), legal_basis: "住民基本台帳法".into() }
     }
 
-    fn run(history: &[HouseholdCommand], command: HouseholdCommand, person_known: bool) -> Result<HouseholdState, Rejection> {
+    fn run(
+        history: &[HouseholdCommand],
+        command: HouseholdCommand,
+        person_known: bool,
+    ) -> Result<HouseholdState, Rejection> {
         let context = HouseholdContext { today: date(2025, 6, 1), person_known: true };
         let mut state = HouseholdState::default();
         for past in history {
@@ -259,7 +270,8 @@ mod tests {
             HouseholdCommand::Join { person_id: id(2), joined_on: date(2025, 4, 10) },
             HouseholdCommand::ChangeHead { person_id: id(2), changed_on: date(2025, 5, 1) },
         ];
-        let state = run(&history, HouseholdCommand::Leave { person_id: id(1), left_on: date(2025, 5, 20) }, true).unwrap();
+        let state =
+            run(&history, HouseholdCommand::Leave { person_id: id(1), left_on: date(2025, 5, 20) }, true).unwrap();
         // (on, members, head)
         let table = [
             (date(2025, 3, 31), vec![], None),
@@ -279,19 +291,64 @@ mod tests {
         let joined = [establish(), HouseholdCommand::Join { person_id: id(2), joined_on: date(2025, 4, 10) }];
         // (history, command, person known, code)
         let table: Vec<(&[HouseholdCommand], HouseholdCommand, bool, &str)> = vec![
-            (&[], HouseholdCommand::Join { person_id: id(2), joined_on: date(2025, 4, 10) }, true, "household_not_found"),
+            (
+                &[],
+                HouseholdCommand::Join { person_id: id(2), joined_on: date(2025, 4, 10) },
+                true,
+                "household_not_found",
+            ),
             (&[], establish(), false, "person_not_found"),
             (&joined, establish(), true, "household_already_established"),
-            (&joined, HouseholdCommand::Join { person_id: id(3), joined_on: date(2025, 4, 10) }, false, "person_not_found"),
-            (&joined, HouseholdCommand::Join { person_id: id(2), joined_on: date(2025, 5, 1) }, true, "already_a_member"),
-            (&joined, HouseholdCommand::Join { person_id: id(3), joined_on: date(2025, 3, 1) }, true, "date_before_establishment"),
+            (
+                &joined,
+                HouseholdCommand::Join { person_id: id(3), joined_on: date(2025, 4, 10) },
+                false,
+                "person_not_found",
+            ),
+            (
+                &joined,
+                HouseholdCommand::Join { person_id: id(2), joined_on: date(2025, 5, 1) },
+                true,
+                "already_a_member",
+            ),
+            (
+                &joined,
+                HouseholdCommand::Join { person_id: id(3), joined_on: date(2025, 3, 1) },
+                true,
+                "date_before_establishment",
+            ),
             (&joined, HouseholdCommand::Join { person_id: id(3), joined_on: date(2025, 7, 1) }, true, "date_in_future"),
             (&joined, HouseholdCommand::Leave { person_id: id(3), left_on: date(2025, 5, 1) }, true, "not_a_member"),
-            (&joined, HouseholdCommand::Leave { person_id: id(2), left_on: date(2025, 4, 10) }, true, "left_before_joined"),
-            (&joined, HouseholdCommand::Leave { person_id: id(1), left_on: date(2025, 5, 1) }, true, "head_must_change_first"),
-            (&joined, HouseholdCommand::ChangeHead { person_id: id(1), changed_on: date(2025, 5, 1) }, true, "already_head"),
-            (&joined, HouseholdCommand::ChangeHead { person_id: id(3), changed_on: date(2025, 5, 1) }, true, "not_a_member"),
-            (&joined, HouseholdCommand::ChangeHead { person_id: id(2), changed_on: date(2025, 4, 5) }, true, "not_a_member"),
+            (
+                &joined,
+                HouseholdCommand::Leave { person_id: id(2), left_on: date(2025, 4, 10) },
+                true,
+                "left_before_joined",
+            ),
+            (
+                &joined,
+                HouseholdCommand::Leave { person_id: id(1), left_on: date(2025, 5, 1) },
+                true,
+                "head_must_change_first",
+            ),
+            (
+                &joined,
+                HouseholdCommand::ChangeHead { person_id: id(1), changed_on: date(2025, 5, 1) },
+                true,
+                "already_head",
+            ),
+            (
+                &joined,
+                HouseholdCommand::ChangeHead { person_id: id(3), changed_on: date(2025, 5, 1) },
+                true,
+                "not_a_member",
+            ),
+            (
+                &joined,
+                HouseholdCommand::ChangeHead { person_id: id(2), changed_on: date(2025, 4, 5) },
+                true,
+                "not_a_member",
+            ),
         ];
         for (history, command, known, code) in table {
             let refusal = run(history, command.clone(), known).expect_err(code);
@@ -306,12 +363,15 @@ mod tests {
             HouseholdCommand::Join { person_id: id(2), joined_on: date(2025, 4, 10) },
             HouseholdCommand::Leave { person_id: id(2), left_on: date(2025, 4, 20) },
         ];
-        let state = run(&history, HouseholdCommand::Join { person_id: id(2), joined_on: date(2025, 5, 1) }, true).unwrap();
+        let state =
+            run(&history, HouseholdCommand::Join { person_id: id(2), joined_on: date(2025, 5, 1) }, true).unwrap();
         assert_eq!(state.members_on(date(2025, 4, 25)), vec![id(1)]);
         assert_eq!(state.members_on(date(2025, 5, 1)), vec![id(1), id(2)]);
-        let back_in_time = run(&history, HouseholdCommand::Join { person_id: id(2), joined_on: date(2025, 4, 15) }, true);
+        let back_in_time =
+            run(&history, HouseholdCommand::Join { person_id: id(2), joined_on: date(2025, 4, 15) }, true);
         assert_eq!(back_in_time.unwrap_err().code(), "already_a_member");
-        let alone = run(&[establish()], HouseholdCommand::Leave { person_id: id(1), left_on: date(2025, 5, 1) }, true).unwrap();
+        let alone =
+            run(&[establish()], HouseholdCommand::Leave { person_id: id(1), left_on: date(2025, 5, 1) }, true).unwrap();
         assert!(alone.members_on(date(2025, 5, 1)).is_empty(), "the household is dissolved");
     }
 }

@@ -13,9 +13,9 @@ pub mod my_number;
 pub mod my_number_link;
 pub mod person;
 pub mod provision;
+mod rejection;
 pub mod sensitivity;
 pub mod share;
-mod rejection;
 
 pub use calendar::FiscalYear;
 pub use ids::{PersonId, TenantCode, TenantCodeError};

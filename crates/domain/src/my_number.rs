@@ -25,9 +25,7 @@ pub enum MyNumberError {
     WrongLength { length: usize },
     #[error("a My Number has only half-width digits 0-9; character {position} is not one")]
     NotADigit { position: usize },
-    #[error(
-        "the check digit (12th digit) of this My Number does not match; please re-check the number"
-    )]
+    #[error("the check digit (12th digit) of this My Number does not match; please re-check the number")]
     CheckDigit,
 }
 
@@ -38,14 +36,9 @@ impl MyNumber {
             return Err(MyNumberError::WrongLength { length });
         }
         if let Some(index) = text.chars().position(|c| !c.is_ascii_digit()) {
-            return Err(MyNumberError::NotADigit {
-                position: index + 1,
-            });
+            return Err(MyNumberError::NotADigit { position: index + 1 });
         }
-        let digits: [u8; DIGITS] = text
-            .as_bytes()
-            .try_into()
-            .expect("12 ASCII characters are 12 bytes");
+        let digits: [u8; DIGITS] = text.as_bytes().try_into().expect("12 ASCII characters are 12 bytes");
         if check_digit(&digits) != digits[DIGITS - 1] - b'0' {
             return Err(MyNumberError::CheckDigit);
         }
@@ -174,11 +167,7 @@ mod tests {
     /// so a mistake in the production formula cannot hide in the test.
     fn with_check_digit(first_eleven: &str) -> String {
         assert_eq!(first_eleven.len(), 11);
-        let p: Vec<u32> = first_eleven
-            .bytes()
-            .rev()
-            .map(|b| u32::from(b - b'0'))
-            .collect();
+        let p: Vec<u32> = first_eleven.bytes().rev().map(|b| u32::from(b - b'0')).collect();
         let q = [2, 3, 4, 5, 6, 7, 2, 3, 4, 5, 6];
         let remainder = p.iter().zip(q).map(|(p, q)| p * q).sum::<u32>() % 11;
         let check = if remainder <= 1 { 0 } else { 11 - remainder };
@@ -190,19 +179,13 @@ mod tests {
         // Varied prefixes, including ones whose remainder is 0 or 1 (check digit 0).
         let mut seen_zero_check = false;
         for seed in 0u64..200 {
-            let first_eleven = format!(
-                "{:011}",
-                seed.wrapping_mul(48_271_654_321) % 100_000_000_000
-            );
+            let first_eleven = format!("{:011}", seed.wrapping_mul(48_271_654_321) % 100_000_000_000);
             let text = with_check_digit(&first_eleven);
             let number = MyNumber::parse(&text).unwrap_or_else(|e| panic!("{first_eleven}: {e}"));
             assert_eq!(number.reveal(), text);
             seen_zero_check |= text.ends_with('0');
         }
-        assert!(
-            seen_zero_check,
-            "the sample should exercise the 'remainder ≤ 1 → 0' branch"
-        );
+        assert!(seen_zero_check, "the sample should exercise the 'remainder ≤ 1 → 0' branch");
         // A published sample number (総務省 example): 1234 5678 9018.
         assert!(MyNumber::parse("123456789018").is_ok());
     }
@@ -229,35 +212,14 @@ mod tests {
 
     #[test]
     fn refuses_wrong_length_and_non_digits() {
-        assert_eq!(
-            MyNumber::parse("12345678901"),
-            Err(MyNumberError::WrongLength { length: 11 })
-        );
-        assert_eq!(
-            MyNumber::parse("1234567890180"),
-            Err(MyNumberError::WrongLength { length: 13 })
-        );
-        assert_eq!(
-            MyNumber::parse(""),
-            Err(MyNumberError::WrongLength { length: 0 })
-        );
-        assert_eq!(
-            MyNumber::parse("1234-5678-9018"),
-            Err(MyNumberError::WrongLength { length: 14 })
-        );
-        assert_eq!(
-            MyNumber::parse("12345678901a"),
-            Err(MyNumberError::NotADigit { position: 12 })
-        );
-        assert_eq!(
-            MyNumber::parse(" 23456789018"),
-            Err(MyNumberError::NotADigit { position: 1 })
-        );
+        assert_eq!(MyNumber::parse("12345678901"), Err(MyNumberError::WrongLength { length: 11 }));
+        assert_eq!(MyNumber::parse("1234567890180"), Err(MyNumberError::WrongLength { length: 13 }));
+        assert_eq!(MyNumber::parse(""), Err(MyNumberError::WrongLength { length: 0 }));
+        assert_eq!(MyNumber::parse("1234-5678-9018"), Err(MyNumberError::WrongLength { length: 14 }));
+        assert_eq!(MyNumber::parse("12345678901a"), Err(MyNumberError::NotADigit { position: 12 }));
+        assert_eq!(MyNumber::parse(" 23456789018"), Err(MyNumberError::NotADigit { position: 1 }));
         // Full-width digits as typed with a Japanese IME: 12 characters, none of them ASCII.
-        assert_eq!(
-            MyNumber::parse("１２３４５６７８９０１８"),
-            Err(MyNumberError::NotADigit { position: 1 })
-        );
+        assert_eq!(MyNumber::parse("１２３４５６７８９０１８"), Err(MyNumberError::NotADigit { position: 1 }));
     }
 
     #[test]
@@ -267,11 +229,7 @@ mod tests {
         let masked = format!("********{}", &text[8..]);
         assert_eq!(number.masked(), masked);
         assert_eq!(format!("{number}"), masked);
-        for shown in [
-            format!("{number:?}"),
-            format!("{number:#?}"),
-            format!("{number}"),
-        ] {
+        for shown in [format!("{number:?}"), format!("{number:#?}"), format!("{number}")] {
             assert!(!shown.contains(&text), "{shown}");
             assert!(!shown.contains(&text[..8]), "{shown}");
         }
@@ -284,12 +242,10 @@ mod tests {
     #[test]
     fn deserializes_from_a_string_with_validation() {
         let text = with_check_digit("11122233344");
-        let number: Result<MyNumber, ValueError> =
-            MyNumber::deserialize(text.as_str().into_deserializer());
+        let number: Result<MyNumber, ValueError> = MyNumber::deserialize(text.as_str().into_deserializer());
         assert_eq!(number.unwrap().reveal(), text);
 
-        let bad: Result<MyNumber, ValueError> =
-            MyNumber::deserialize("123456789019".into_deserializer());
+        let bad: Result<MyNumber, ValueError> = MyNumber::deserialize("123456789019".into_deserializer());
         let message = bad.unwrap_err().to_string();
         assert!(message.contains("check digit"), "{message}");
         assert!(!message.contains("12345678"), "{message}");
@@ -297,8 +253,7 @@ mod tests {
 
     #[test]
     fn a_number_sent_as_an_integer_is_refused_without_echoing_it() {
-        let result: Result<MyNumber, ValueError> =
-            MyNumber::deserialize(123_456_789_018u64.into_deserializer());
+        let result: Result<MyNumber, ValueError> = MyNumber::deserialize(123_456_789_018u64.into_deserializer());
         let message = result.unwrap_err().to_string();
         assert_eq!(message, NOT_A_STRING);
     }

@@ -91,12 +91,24 @@ impl LinkState {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LinkCommand {
-    Request { person_id: PersonId, my_number: MyNumber, requested_by: Uuid },
+    Request {
+        person_id: PersonId,
+        my_number: MyNumber,
+        requested_by: Uuid,
+    },
     /// `my_number` is what the confirmer keyed from the documents.
-    Confirm { by: Uuid, my_number: MyNumber },
+    Confirm {
+        by: Uuid,
+        my_number: MyNumber,
+    },
     /// The caller has checked that `by` is a supervisor (roles are the HTTP layer's).
-    Approve { by: Uuid },
-    Reject { by: Uuid, reason: String },
+    Approve {
+        by: Uuid,
+    },
+    Reject {
+        by: Uuid,
+        reason: String,
+    },
 }
 
 /// What a decision needs to know from outside the request's stream.
@@ -205,7 +217,11 @@ pub fn decide(
             if *requested != my_number {
                 return Err(LinkRejection::MyNumberMismatch);
             }
-            Ok(vec![LedgerEvent::MyNumberLinkConfirmed(MyNumberLinkConfirmed { request_id, person_id, confirmed_by: by })])
+            Ok(vec![LedgerEvent::MyNumberLinkConfirmed(MyNumberLinkConfirmed {
+                request_id,
+                person_id,
+                confirmed_by: by,
+            })])
         }
         LinkCommand::Approve { by } => {
             if by == request.requested_by {
@@ -229,7 +245,12 @@ pub fn decide(
         LinkCommand::Reject { by, reason } => {
             // Anyone taking part may stop a request, the requester included (a withdrawal).
             let reason = stated_reason(&reason)?;
-            Ok(vec![LedgerEvent::MyNumberLinkRejected(MyNumberLinkRejected { request_id, person_id, rejected_by: by, reason })])
+            Ok(vec![LedgerEvent::MyNumberLinkRejected(MyNumberLinkRejected {
+                request_id,
+                person_id,
+                rejected_by: by,
+                reason,
+            })])
         }
     }
 }
@@ -355,7 +376,10 @@ mod tests {
         assert_eq!(state.approved_number(), None);
         let events = decide(REQUEST, &state, approve(CHIEF), &REGISTERED).unwrap();
         let [LedgerEvent::MyNumberLinkApproved(approved)] = events.as_slice() else { panic!("{events:?}") };
-        assert_eq!((approved.request_id, approved.person_id, approved.approved_by), (REQUEST, person().as_uuid(), CHIEF));
+        assert_eq!(
+            (approved.request_id, approved.person_id, approved.approved_by),
+            (REQUEST, person().as_uuid(), CHIEF)
+        );
         let state = events.iter().fold(state, evolve);
         assert_eq!(state.approved_number(), Some(&number()));
         assert_eq!(state.confirmed_by, [CLERK_A, CLERK_B]);
@@ -381,7 +405,11 @@ mod tests {
             (vec![request()], request(), "link_already_requested"),
             (vec![request()], confirm(REQUESTER), "self_confirmation"),
             (vec![request(), confirm(CLERK_A)], confirm(CLERK_A), "already_confirmed"),
-            (vec![request()], LinkCommand::Confirm { by: CLERK_A, my_number: valid("12345678902") }, "my_number_mismatch"),
+            (
+                vec![request()],
+                LinkCommand::Confirm { by: CLERK_A, my_number: valid("12345678902") },
+                "my_number_mismatch",
+            ),
             (confirmed_twice(), approve(REQUESTER), "self_approval"),
             (confirmed_twice(), approve(CLERK_B), "approver_confirmed"),
             (vec![request(), confirm(CLERK_A)], approve(CHIEF), "confirmations_missing"),
@@ -394,8 +422,16 @@ mod tests {
                 "link_already_decided",
             ),
             (vec![request()], LinkCommand::Reject { by: CLERK_A, reason: "  ".into() }, "reason_required"),
-            (vec![request()], LinkCommand::Reject { by: CLERK_A, reason: "番号 1234 5678 9018 は誤り".into() }, "reason_contains_my_number"),
-            (vec![request()], LinkCommand::Reject { by: CLERK_A, reason: "x".repeat(REASON_CHARS_MAX + 1) }, "reason_too_long"),
+            (
+                vec![request()],
+                LinkCommand::Reject { by: CLERK_A, reason: "番号 1234 5678 9018 は誤り".into() },
+                "reason_contains_my_number",
+            ),
+            (
+                vec![request()],
+                LinkCommand::Reject { by: CLERK_A, reason: "x".repeat(REASON_CHARS_MAX + 1) },
+                "reason_too_long",
+            ),
         ];
         for (history, command, code) in table {
             let rejection = given_when(history, command).expect_err(code);
@@ -421,17 +457,23 @@ mod tests {
 
     #[test]
     fn the_requester_may_withdraw_and_a_rejected_request_never_links() {
-        let state = given(vec![request(), confirm(CLERK_A), LinkCommand::Reject { by: REQUESTER, reason: " 入力誤り ".into() }]);
+        let state = given(vec![
+            request(),
+            confirm(CLERK_A),
+            LinkCommand::Reject { by: REQUESTER, reason: " 入力誤り ".into() },
+        ]);
         assert_eq!(state.decision, Some(LinkDecision::Rejected { by: REQUESTER, reason: "入力誤り".into() }));
         assert_eq!(state.approved_number(), None);
     }
 
     #[test]
     fn reasons_with_a_number_written_any_usual_way_are_refused() {
-        for text in ["123456789018", "1234-5678-9018", "１２３４　５６７８　９０１８", "照合 123456789019 (誤記)"] {
+        for text in ["123456789018", "1234-5678-9018", "１２３４　５６７８　９０１８", "照合 123456789019 (誤記)"]
+        {
             assert_eq!(stated_reason(text), Err(LinkRejection::ReasonContainsMyNumber), "{text}");
         }
-        for text in ["2025年7月1日の申請書", "電話 048-524-1111 で本人確認", "高額療養費の申請との照合"] {
+        for text in ["2025年7月1日の申請書", "電話 048-524-1111 で本人確認", "高額療養費の申請との照合"]
+        {
             assert!(stated_reason(text).is_ok(), "{text}");
         }
     }

@@ -10,11 +10,10 @@ use std::collections::BTreeMap;
 
 use chrono::NaiveDate;
 use kokuho_events::{
-    Acquisition, AcquisitionReason, AddressChange, CertificateIssued, CorrectionReason, CostShare,
-    EligibilityAcquired, EligibilityCorrected, EligibilityEnd, EligibilityLost, EligibilityStart,
-    EligibilityWithdrawn, FormerMunicipality, IncomeFigures, IncomeReported, LedgerEvent, LossReason, NameChange,
-    PaymentChannel, PaymentReceived, Personal, PersonAddressChanged, PersonDetails, PersonDied, PersonNameChanged,
-    PersonRegistered,
+    Acquisition, AcquisitionReason, AddressChange, CertificateIssued, CorrectionReason, CostShare, EligibilityAcquired,
+    EligibilityCorrected, EligibilityEnd, EligibilityLost, EligibilityStart, EligibilityWithdrawn, FormerMunicipality,
+    IncomeFigures, IncomeReported, LedgerEvent, LossReason, NameChange, PaymentChannel, PaymentReceived,
+    PersonAddressChanged, PersonDetails, PersonDied, PersonNameChanged, PersonRegistered, Personal,
 };
 use serde::Serialize;
 use uuid::Uuid;
@@ -92,7 +91,9 @@ pub enum CertificateStatus {
     NotYetValid,
     Expired,
     /// The period it was issued for ended (or was withdrawn) before that day.
-    InvalidatedByLoss { lost_on: Option<NaiveDate> },
+    InvalidatedByLoss {
+        lost_on: Option<NaiveDate>,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -172,7 +173,11 @@ pub struct LossNotice {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PersonCommand {
-    Register { atena_no: String, details: PersonDetails, acquisition: Acquisition },
+    Register {
+        atena_no: String,
+        details: PersonDetails,
+        acquisition: Acquisition,
+    },
     /// An acquisition; with `loss`, a retroactive period that has already ended.
     AcquireEligibility {
         period_id: Uuid,
@@ -183,7 +188,10 @@ pub enum PersonCommand {
         former_municipality: Option<FormerMunicipality>,
         loss: Option<LossNotice>,
     },
-    LoseEligibility { loss: LossNotice, acquisition: Acquisition },
+    LoseEligibility {
+        loss: LossNotice,
+        acquisition: Acquisition,
+    },
     /// Restates a recorded period; the earlier entries stay in the ledger.
     CorrectEligibility {
         period_id: Uuid,
@@ -194,10 +202,25 @@ pub enum PersonCommand {
         loss: Option<LossNotice>,
         correction_reason: CorrectionReason,
     },
-    WithdrawEligibility { period_id: Uuid, correction_reason: CorrectionReason },
-    RecordDeath { died_on: NaiveDate, notified_on: NaiveDate, acquisition: Acquisition },
-    ReportIncome { income_year: i32, figures: IncomeFigures, acquisition: Acquisition },
-    IssueCertificate { certificate_no: String, issued_on: NaiveDate, valid_until: NaiveDate },
+    WithdrawEligibility {
+        period_id: Uuid,
+        correction_reason: CorrectionReason,
+    },
+    RecordDeath {
+        died_on: NaiveDate,
+        notified_on: NaiveDate,
+        acquisition: Acquisition,
+    },
+    ReportIncome {
+        income_year: i32,
+        figures: IncomeFigures,
+        acquisition: Acquisition,
+    },
+    IssueCertificate {
+        certificate_no: String,
+        issued_on: NaiveDate,
+        valid_until: NaiveDate,
+    },
     /// Records a 70–74 share decided by [`crate::share::share_on`] (the ledger's re-decision on
     /// reaching 70, every 1 August, and on every change).
     RecordElderlyShare {
@@ -208,9 +231,23 @@ pub enum PersonCommand {
         income_year: i32,
         rules_sha256: String,
     },
-    RecordPayment { fiscal_year: FiscalYear, amount: Yen, received_on: NaiveDate, channel: PaymentChannel },
-    ChangeName { name: String, name_kana: String, effective_on: NaiveDate, acquisition: Acquisition },
-    ChangeAddress { address: String, effective_on: NaiveDate, acquisition: Acquisition },
+    RecordPayment {
+        fiscal_year: FiscalYear,
+        amount: Yen,
+        received_on: NaiveDate,
+        channel: PaymentChannel,
+    },
+    ChangeName {
+        name: String,
+        name_kana: String,
+        effective_on: NaiveDate,
+        acquisition: Acquisition,
+    },
+    ChangeAddress {
+        address: String,
+        effective_on: NaiveDate,
+        acquisition: Acquisition,
+    },
 }
 
 fn not_in_future(field: &'static str, date: NaiveDate, context: &Context) -> Result<(), Rejection> {
@@ -284,7 +321,12 @@ fn late_stage_from(date_of_birth: NaiveDate, context: &Context) -> NaiveDate {
 
 /// The end of a period from its notification: the event date (the 75th birthday for that
 /// reason), the first day not insured by the rule, lateness.
-fn decide_end(person_id: PersonId, state: &PersonState, notice: &LossNotice, context: &Context) -> Result<EligibilityEnd, Rejection> {
+fn decide_end(
+    person_id: PersonId,
+    state: &PersonState,
+    notice: &LossNotice,
+    context: &Context,
+) -> Result<EligibilityEnd, Rejection> {
     let event_date = match (notice.reason, notice.event_date) {
         (LossReason::ReachedLateStageElderly, given) => {
             let Some(date_of_birth) = state.date_of_birth() else {
@@ -313,7 +355,11 @@ fn decide_end(person_id: PersonId, state: &PersonState, notice: &LossNotice, con
         if lost_on > late_stage_from {
             return Err(Rejection::Eligibility {
                 person_id,
-                error: EligibilityError::DateBeyondRule { date: lost_on, rule: RULE_LATE_STAGE_ELDERLY, limit: late_stage_from },
+                error: EligibilityError::DateBeyondRule {
+                    date: lost_on,
+                    rule: RULE_LATE_STAGE_ELDERLY,
+                    limit: late_stage_from,
+                },
             });
         }
     }
@@ -331,7 +377,13 @@ fn eligibility_error(person_id: PersonId) -> impl Fn(EligibilityError) -> Reject
 }
 
 /// The events of a loss: the loss, and the death when it is one and not yet recorded.
-fn loss_events(person_id: PersonId, state: &PersonState, period_id: Uuid, end: &EligibilityEnd, acquisition: &Acquisition) -> Vec<LedgerEvent> {
+fn loss_events(
+    person_id: PersonId,
+    state: &PersonState,
+    period_id: Uuid,
+    end: &EligibilityEnd,
+    acquisition: &Acquisition,
+) -> Vec<LedgerEvent> {
     let mut events = vec![LedgerEvent::EligibilityLost(EligibilityLost {
         person_id: person_id.as_uuid(),
         period_id,
@@ -384,14 +436,23 @@ pub fn decide(
                 personal: Personal::Present(details),
             })])
         }
-        PersonCommand::AcquireEligibility { period_id, reason, event_date, notified_on, acquisition, former_municipality, loss } => {
+        PersonCommand::AcquireEligibility {
+            period_id,
+            reason,
+            event_date,
+            notified_on,
+            acquisition,
+            former_municipality,
+            loss,
+        } => {
             if state.period(period_id).is_some() {
                 return Err(Rejection::PeriodAlreadyRecorded { person_id, period_id });
             }
             let start =
                 decide_start(person_id, state, reason, event_date, notified_on, former_municipality.as_ref(), context)?;
             let end = loss.as_ref().map(|notice| decide_end(person_id, state, notice, context)).transpose()?;
-            let candidate = EligibilityPeriod { effective_on: start.effective_on, lost_on: end.as_ref().map(|e| e.lost_on) };
+            let candidate =
+                EligibilityPeriod { effective_on: start.effective_on, lost_on: end.as_ref().map(|e| e.lost_on) };
             check_acquisition(&state.eligibility_periods(), candidate).map_err(eligibility_error(person_id))?;
             let mut events = vec![LedgerEvent::EligibilityAcquired(EligibilityAcquired {
                 person_id: person_id.as_uuid(),
@@ -415,14 +476,23 @@ pub fn decide(
             let open = state.open_period().expect("check_loss found an open period");
             Ok(loss_events(person_id, state, open.period_id, &end, &acquisition))
         }
-        PersonCommand::CorrectEligibility { period_id, reason, event_date, notified_on, former_municipality, loss, correction_reason } => {
+        PersonCommand::CorrectEligibility {
+            period_id,
+            reason,
+            event_date,
+            notified_on,
+            former_municipality,
+            loss,
+            correction_reason,
+        } => {
             if state.period(period_id).is_none() {
                 return Err(Rejection::PeriodNotFound { person_id, period_id });
             }
             let start =
                 decide_start(person_id, state, reason, event_date, notified_on, former_municipality.as_ref(), context)?;
             let end = loss.as_ref().map(|notice| decide_end(person_id, state, notice, context)).transpose()?;
-            let candidate = EligibilityPeriod { effective_on: start.effective_on, lost_on: end.as_ref().map(|e| e.lost_on) };
+            let candidate =
+                EligibilityPeriod { effective_on: start.effective_on, lost_on: end.as_ref().map(|e| e.lost_on) };
             let others: Vec<EligibilityPeriod> =
                 state.periods.iter().filter(|p| p.period_id != period_id).map(InsuredPeriod::as_period).collect();
             check_acquisition(&others, candidate).map_err(eligibility_error(person_id))?;
@@ -454,7 +524,11 @@ pub fn decide(
                 if died_on < date_of_birth {
                     return Err(Rejection::Eligibility {
                         person_id,
-                        error: EligibilityError::DateBeyondRule { date: died_on, rule: RULE_DATE_OF_BIRTH, limit: date_of_birth },
+                        error: EligibilityError::DateBeyondRule {
+                            date: died_on,
+                            rule: RULE_DATE_OF_BIRTH,
+                            limit: date_of_birth,
+                        },
                     });
                 }
             }
@@ -467,7 +541,12 @@ pub fn decide(
                 None => {
                     not_in_future("died_on", died_on, context)?;
                     not_in_future("notified_on", notified_on, context)?;
-                    Ok(vec![LedgerEvent::PersonDied(PersonDied { person_id: person_id.as_uuid(), died_on, notified_on, acquisition })])
+                    Ok(vec![LedgerEvent::PersonDied(PersonDied {
+                        person_id: person_id.as_uuid(),
+                        died_on,
+                        notified_on,
+                        acquisition,
+                    })])
                 }
             }
         }
@@ -578,10 +657,8 @@ pub fn decide(
 pub fn evolve(mut state: PersonState, event: &LedgerEvent) -> PersonState {
     match event {
         LedgerEvent::PersonRegistered(e) => {
-            state.registered = Some(Registration {
-                atena_no: e.atena_no.clone(),
-                details: e.personal.as_present().cloned(),
-            });
+            state.registered =
+                Some(Registration { atena_no: e.atena_no.clone(), details: e.personal.as_present().cloned() });
         }
         LedgerEvent::PersonNameChanged(e) => {
             if let Some(registration) = state.registered.as_mut() {
@@ -704,7 +781,9 @@ mod tests {
                 date_of_birth: date(1980, 5, 5),
                 address: "埼玉県熊谷市宮町二丁目47番地1".into(),
             },
-            acquisition: Acquisition { source: "resident_registry".into(), legal_basis: "住民基本台帳法".into() },
+            acquisition: Acquisition {
+                source: "resident_registry".into(), legal_basis: "住民基本台帳法".into()
+            },
         }
     }
 
@@ -722,11 +801,15 @@ mod tests {
 
     fn acquire(reason: AcquisitionReason, on: NaiveDate) -> PersonCommand {
         PersonCommand::AcquireEligibility {
-            period_id: uuid::Uuid::from_u128(u128::from(on.to_string().bytes().fold(0u64, |h, b| h * 31 + u64::from(b)))),
+            period_id: uuid::Uuid::from_u128(u128::from(
+                on.to_string().bytes().fold(0u64, |h, b| h * 31 + u64::from(b)),
+            )),
             reason,
             event_date: on,
             notified_on: date(2025, 5, 1),
-            acquisition: Acquisition { source: "person_or_agent".into(), legal_basis: "国民健康保険法 第9条".into() },
+            acquisition: Acquisition {
+                source: "person_or_agent".into(), legal_basis: "国民健康保険法 第9条".into()
+            },
             former_municipality: None,
             loss: None,
         }
@@ -776,8 +859,17 @@ mod tests {
         let mut state = PersonState::default();
         for command in [
             register(),
-            PersonCommand::ChangeName { name: "行田 花子".into(), name_kana: "ギョウダ ハナコ".into(), effective_on: date(2025, 5, 1), acquisition: source() },
-            PersonCommand::ChangeAddress { address: "埼玉県熊谷市筑波三丁目".into(), effective_on: date(2025, 5, 2), acquisition: source() },
+            PersonCommand::ChangeName {
+                name: "行田 花子".into(),
+                name_kana: "ギョウダ ハナコ".into(),
+                effective_on: date(2025, 5, 1),
+                acquisition: source(),
+            },
+            PersonCommand::ChangeAddress {
+                address: "埼玉県熊谷市筑波三丁目".into(),
+                effective_on: date(2025, 5, 2),
+                acquisition: source(),
+            },
         ] {
             for event in decide(id, &state, command, &context()).unwrap() {
                 state = evolve(state, &event);
@@ -785,7 +877,12 @@ mod tests {
         }
         let details = state.registered.unwrap().details.unwrap();
         assert_eq!((details.name.as_str(), details.address.as_str()), ("行田 花子", "埼玉県熊谷市筑波三丁目"));
-        let unregistered = decide(id, &PersonState::default(), PersonCommand::ChangeAddress { address: "x".into(), effective_on: date(2025, 5, 2), acquisition: source() }, &context());
+        let unregistered = decide(
+            id,
+            &PersonState::default(),
+            PersonCommand::ChangeAddress { address: "x".into(), effective_on: date(2025, 5, 2), acquisition: source() },
+            &context(),
+        );
         assert_eq!(unregistered.unwrap_err().code(), "person_not_found");
     }
 
@@ -831,14 +928,26 @@ mod tests {
     }
 
     fn acquired(reason: AcquisitionReason, on: NaiveDate, notified_on: NaiveDate) -> PersonCommand {
-        let PersonCommand::AcquireEligibility { period_id, acquisition, .. } = acquire(reason, on) else { unreachable!() };
-        PersonCommand::AcquireEligibility { period_id, reason, event_date: on, notified_on, acquisition, former_municipality: None, loss: None }
+        let PersonCommand::AcquireEligibility { period_id, acquisition, .. } = acquire(reason, on) else {
+            unreachable!()
+        };
+        PersonCommand::AcquireEligibility {
+            period_id,
+            reason,
+            event_date: on,
+            notified_on,
+            acquisition,
+            former_municipality: None,
+            loss: None,
+        }
     }
 
     fn lose(reason: LossReason, on: Option<NaiveDate>) -> PersonCommand {
         PersonCommand::LoseEligibility {
             loss: LossNotice { reason, event_date: on, notified_on: date(2025, 5, 30) },
-            acquisition: Acquisition { source: "person_or_agent".into(), legal_basis: "国民健康保険法 第9条".into() },
+            acquisition: Acquisition {
+                source: "person_or_agent".into(), legal_basis: "国民健康保険法 第9条".into()
+            },
         }
     }
 
@@ -876,7 +985,11 @@ mod tests {
             assert_eq!(period.end.as_ref().map(|end| end.lost_on), Some(lost_on), "{reason:?}");
             assert!(period.contains(lost_on.pred_opt().unwrap()) && !period.contains(lost_on), "{reason:?}");
             assert_eq!(state.insured_since, None, "{reason:?}");
-            assert_eq!(state.died_on.is_some(), reason == LossReason::Death, "{reason:?}: death is recorded with its loss");
+            assert_eq!(
+                state.died_on.is_some(),
+                reason == LossReason::Death,
+                "{reason:?}: death is recorded with its loss"
+            );
         }
     }
 
@@ -898,16 +1011,23 @@ mod tests {
     #[test]
     fn a_retroactive_closed_period_and_a_correction_restate_the_periods() {
         let id = PersonId::from_uuid(uuid::Uuid::nil());
-        let mut state = state_after(vec![register(), acquired(AcquisitionReason::MovedIn, date(2025, 4, 1), date(2025, 4, 2))]);
+        let mut state =
+            state_after(vec![register(), acquired(AcquisitionReason::MovedIn, date(2025, 4, 1), date(2025, 4, 2))]);
         // A period in the past, acquired and lost in one command (retroactive entry).
         let retro = PersonCommand::AcquireEligibility {
             period_id: uuid::Uuid::from_u128(7),
             reason: AcquisitionReason::LeftEmployeeInsurance,
             event_date: date(2023, 3, 31),
             notified_on: date(2025, 5, 1),
-            acquisition: Acquisition { source: "person_or_agent".into(), legal_basis: "国民健康保険法 第9条".into() },
+            acquisition: Acquisition {
+                source: "person_or_agent".into(), legal_basis: "国民健康保険法 第9条".into()
+            },
             former_municipality: None,
-            loss: Some(LossNotice { reason: LossReason::JoinedEmployeeInsurance, event_date: Some(date(2024, 6, 30)), notified_on: date(2025, 5, 1) }),
+            loss: Some(LossNotice {
+                reason: LossReason::JoinedEmployeeInsurance,
+                event_date: Some(date(2024, 6, 30)),
+                notified_on: date(2025, 5, 1),
+            }),
         };
         for event in decide(id, &state, retro, &context()).unwrap() {
             state = evolve(state, &event);
@@ -930,7 +1050,16 @@ mod tests {
         assert_eq!(state.insured_since, Some(date(2025, 4, 3)));
         assert!(state.period_on(date(2025, 4, 2)).is_none());
         assert_eq!(state.period(open_id).unwrap().corrections, 1);
-        let withdrawn = decide(id, &state, PersonCommand::WithdrawEligibility { period_id: uuid::Uuid::from_u128(7), correction_reason: CorrectionReason::EntryError }, &context()).unwrap();
+        let withdrawn = decide(
+            id,
+            &state,
+            PersonCommand::WithdrawEligibility {
+                period_id: uuid::Uuid::from_u128(7),
+                correction_reason: CorrectionReason::EntryError,
+            },
+            &context(),
+        )
+        .unwrap();
         let state = withdrawn.iter().fold(state, evolve);
         assert!(state.period_on(date(2023, 4, 1)).is_none(), "a withdrawn period never existed");
     }
@@ -938,12 +1067,20 @@ mod tests {
     #[test]
     fn a_loss_invalidates_the_certificates_of_the_period() {
         let id = PersonId::from_uuid(uuid::Uuid::nil());
-        let mut state = state_after(vec![register(), acquired(AcquisitionReason::MovedIn, date(2025, 4, 1), date(2025, 4, 2))]);
-        let issue = PersonCommand::IssueCertificate { certificate_no: "0001".into(), issued_on: date(2025, 4, 2), valid_until: date(2026, 7, 31) };
+        let mut state =
+            state_after(vec![register(), acquired(AcquisitionReason::MovedIn, date(2025, 4, 1), date(2025, 4, 2))]);
+        let issue = PersonCommand::IssueCertificate {
+            certificate_no: "0001".into(),
+            issued_on: date(2025, 4, 2),
+            valid_until: date(2026, 7, 31),
+        };
         state = decide(id, &state, issue, &context()).unwrap().iter().fold(state, evolve);
         let certificate = state.certificates[0].clone();
         assert_eq!(state.certificate_status(&certificate, date(2025, 5, 20)), CertificateStatus::Valid);
-        state = decide(id, &state, lose(LossReason::MovedOut, Some(date(2025, 5, 10))), &context()).unwrap().iter().fold(state, evolve);
+        state = decide(id, &state, lose(LossReason::MovedOut, Some(date(2025, 5, 10))), &context())
+            .unwrap()
+            .iter()
+            .fold(state, evolve);
         // (on, status)
         let table = [
             (date(2025, 4, 1), CertificateStatus::NotYetValid),
@@ -957,7 +1094,8 @@ mod tests {
 
     #[test]
     fn every_eligibility_refusal_has_its_code() {
-        let insured = || vec![born(date(1980, 5, 5)), acquired(AcquisitionReason::MovedIn, date(2025, 4, 1), date(2025, 4, 2))];
+        let insured =
+            || vec![born(date(1980, 5, 5)), acquired(AcquisitionReason::MovedIn, date(2025, 4, 1), date(2025, 4, 2))];
         let elderly = || vec![born(date(1950, 5, 20))];
         let moved_in_from = |code: &str| PersonCommand::AcquireEligibility {
             period_id: uuid::Uuid::from_u128(9),
@@ -968,13 +1106,27 @@ mod tests {
             former_municipality: Some(FormerMunicipality { municipality_code: code.into(), lost_on: date(2025, 4, 1) }),
             loss: None,
         };
-        let died = PersonCommand::RecordDeath { died_on: date(2025, 5, 1), notified_on: date(2025, 5, 2), acquisition: Acquisition { source: "s".into(), legal_basis: "l".into() } };
+        let died = PersonCommand::RecordDeath {
+            died_on: date(2025, 5, 1),
+            notified_on: date(2025, 5, 2),
+            acquisition: Acquisition { source: "s".into(), legal_basis: "l".into() },
+        };
         let income = |year, taxable| PersonCommand::ReportIncome {
             income_year: year,
-            figures: IncomeFigures { total_income_yen: 0, taxable_income_yen: taxable, salary_income_yen: 0, pension_income_yen: 0, declared: true },
+            figures: IncomeFigures {
+                total_income_yen: 0,
+                taxable_income_yen: taxable,
+                salary_income_yen: 0,
+                pension_income_yen: 0,
+                declared: true,
+            },
             acquisition: Acquisition { source: "resident_tax".into(), legal_basis: "l".into() },
         };
-        let certificate = |no: &str, issued_on, valid_until| PersonCommand::IssueCertificate { certificate_no: no.into(), issued_on, valid_until };
+        let certificate = |no: &str, issued_on, valid_until| PersonCommand::IssueCertificate {
+            certificate_no: no.into(),
+            issued_on,
+            valid_until,
+        };
         // (history, command, code)
         let table: Vec<(Vec<PersonCommand>, PersonCommand, &str)> = vec![
             (vec![born(date(1980, 5, 5))], lose(LossReason::MovedOut, Some(date(2025, 5, 1))), "not_insured"),
@@ -984,7 +1136,11 @@ mod tests {
             (insured(), lose(LossReason::MovedOut, Some(date(2025, 6, 16))), "date_in_future"),
             (insured(), lose(LossReason::JoinedEmployeeInsurance, Some(date(2025, 6, 2))), "date_in_future"),
             (insured(), lose(LossReason::MovedOut, None), "empty_field"),
-            (vec![born(date(1980, 5, 5))], acquired(AcquisitionReason::MovedIn, date(1980, 5, 4), date(2025, 5, 1)), "date_beyond_rule"),
+            (
+                vec![born(date(1980, 5, 5))],
+                acquired(AcquisitionReason::MovedIn, date(1980, 5, 4), date(2025, 5, 1)),
+                "date_beyond_rule",
+            ),
             (elderly(), acquired(AcquisitionReason::MovedIn, date(2025, 5, 20), date(2025, 5, 20)), "date_beyond_rule"),
             (
                 vec![born(date(1950, 5, 20)), acquired(AcquisitionReason::MovedIn, date(2024, 4, 1), date(2024, 4, 1))],
@@ -992,11 +1148,18 @@ mod tests {
                 "event_date_not_the_rule",
             ),
             (vec![born(date(1980, 5, 5))], moved_in_from("112011"), "field_not_applicable"),
-            (vec![born(date(1980, 5, 5)), died.clone()], acquired(AcquisitionReason::MovedIn, date(2025, 5, 20), date(2025, 5, 20)), "person_deceased"),
+            (
+                vec![born(date(1980, 5, 5)), died.clone()],
+                acquired(AcquisitionReason::MovedIn, date(2025, 5, 20), date(2025, 5, 20)),
+                "person_deceased",
+            ),
             (vec![born(date(1980, 5, 5)), died.clone()], died.clone(), "person_deceased"),
             (
                 insured(),
-                PersonCommand::WithdrawEligibility { period_id: uuid::Uuid::from_u128(404), correction_reason: CorrectionReason::EntryError },
+                PersonCommand::WithdrawEligibility {
+                    period_id: uuid::Uuid::from_u128(404),
+                    correction_reason: CorrectionReason::EntryError,
+                },
                 "period_not_found",
             ),
             (vec![born(date(1980, 5, 5))], income(2025, 0), "income_year_not_ended"),
@@ -1005,16 +1168,49 @@ mod tests {
             (insured(), certificate("1", date(2025, 5, 1), date(2025, 4, 30)), "invalid_validity"),
             (insured(), certificate(" ", date(2025, 5, 1), date(2026, 7, 31)), "empty_field"),
             (
-                { let mut h = insured(); h.push(certificate("1", date(2025, 5, 1), date(2026, 7, 31))); h },
+                {
+                    let mut h = insured();
+                    h.push(certificate("1", date(2025, 5, 1), date(2026, 7, 31)));
+                    h
+                },
                 certificate("1", date(2025, 5, 2), date(2026, 7, 31)),
                 "certificate_already_issued",
             ),
             (vec![], lose(LossReason::MovedOut, Some(date(2025, 5, 1))), "person_not_found"),
             (
-                { let mut h = insured(); h.push(lose(LossReason::MovedOut, Some(date(2025, 5, 1)))); h },
-                { let PersonCommand::AcquireEligibility { period_id, .. } = acquired(AcquisitionReason::MovedIn, date(2025, 4, 1), date(2025, 4, 2)) else { unreachable!() };
-                  let PersonCommand::AcquireEligibility { reason, event_date, notified_on, acquisition, former_municipality, loss, .. } = acquired(AcquisitionReason::MovedIn, date(2025, 5, 20), date(2025, 5, 20)) else { unreachable!() };
-                  PersonCommand::AcquireEligibility { period_id, reason, event_date, notified_on, acquisition, former_municipality, loss } },
+                {
+                    let mut h = insured();
+                    h.push(lose(LossReason::MovedOut, Some(date(2025, 5, 1))));
+                    h
+                },
+                {
+                    let PersonCommand::AcquireEligibility { period_id, .. } =
+                        acquired(AcquisitionReason::MovedIn, date(2025, 4, 1), date(2025, 4, 2))
+                    else {
+                        unreachable!()
+                    };
+                    let PersonCommand::AcquireEligibility {
+                        reason,
+                        event_date,
+                        notified_on,
+                        acquisition,
+                        former_municipality,
+                        loss,
+                        ..
+                    } = acquired(AcquisitionReason::MovedIn, date(2025, 5, 20), date(2025, 5, 20))
+                    else {
+                        unreachable!()
+                    };
+                    PersonCommand::AcquireEligibility {
+                        period_id,
+                        reason,
+                        event_date,
+                        notified_on,
+                        acquisition,
+                        former_municipality,
+                        loss,
+                    }
+                },
                 "period_already_recorded",
             ),
         ];

@@ -172,7 +172,9 @@ pub struct ProvisionRequest {
 pub enum ProvisionCommand {
     Request(ProvisionRequest),
     /// The caller has checked that `by` is a supervisor (roles are the HTTP layer's).
-    Approve { by: Uuid },
+    Approve {
+        by: Uuid,
+    },
 }
 
 /// An inquiry the city makes.
@@ -290,7 +292,10 @@ pub fn decide(
             let requesting_agency = text("requesting_agency", &request.requesting_agency, AGENCY_CHARS_MAX)?;
             let items = items(&request.items)?;
             if request.requested_at > lookups.now {
-                return Err(ProvisionRejection::RequestedInFuture { requested_at: request.requested_at, now: lookups.now });
+                return Err(ProvisionRejection::RequestedInFuture {
+                    requested_at: request.requested_at,
+                    now: lookups.now,
+                });
             }
             let row = request.legal_basis_row.trim();
             let basis = lookups
@@ -317,7 +322,10 @@ pub fn decide(
             };
             let follow_up = if lookups.sensitivity.no_auto_response {
                 // 自動応答不可: not answered automatically; a supervisor checks what is sent.
-                LedgerEvent::ProvisionAwaitingApproval(ProvisionAwaitingApproval { provision_id, person_id: requested.person_id })
+                LedgerEvent::ProvisionAwaitingApproval(ProvisionAwaitingApproval {
+                    provision_id,
+                    person_id: requested.person_id,
+                })
             } else {
                 provided(&requested, lookups)
             };
@@ -337,7 +345,11 @@ pub fn decide(
                 }
             }
             Ok(vec![
-                LedgerEvent::ProvisionApproved(ProvisionApproved { provision_id, person_id: requested.person_id, approved_by: by }),
+                LedgerEvent::ProvisionApproved(ProvisionApproved {
+                    provision_id,
+                    person_id: requested.person_id,
+                    approved_by: by,
+                }),
                 provided(requested, lookups),
             ])
         }
@@ -493,7 +505,11 @@ mod tests {
         }
     }
 
-    fn run(state: ProvisionState, command: ProvisionCommand, lookups: &ProvisionLookups<'_>) -> (ProvisionState, Vec<LedgerEvent>) {
+    fn run(
+        state: ProvisionState,
+        command: ProvisionCommand,
+        lookups: &ProvisionLookups<'_>,
+    ) -> (ProvisionState, Vec<LedgerEvent>) {
         let events = decide(Uuid::from_u128(5), &state, command, lookups).expect("valid");
         (events.iter().fold(state, evolve), events)
     }
@@ -501,8 +517,10 @@ mod tests {
     #[test]
     fn a_request_for_an_ordinary_person_is_provided_at_once_and_disclosable() {
         let list = allow_list();
-        let (state, events) = run(ProvisionState::default(), request("2", &["医療保険給付関係情報"]), &lookups(&list, false, false));
-        let [LedgerEvent::ProvisionRequested(requested), LedgerEvent::ProvisionProvided(provided)] = events.as_slice() else {
+        let (state, events) =
+            run(ProvisionState::default(), request("2", &["医療保険給付関係情報"]), &lookups(&list, false, false));
+        let [LedgerEvent::ProvisionRequested(requested), LedgerEvent::ProvisionProvided(provided)] = events.as_slice()
+        else {
             panic!("{events:?}")
         };
         assert_eq!(requested.requesting_agency, "全国健康保険協会 埼玉支部");
@@ -515,13 +533,19 @@ mod tests {
     #[test]
     fn no_auto_response_waits_for_a_supervisor_and_non_disclosure_is_copied_when_provided() {
         let list = allow_list();
-        let (waiting, events) = run(ProvisionState::default(), request("2", &["医療保険給付関係情報"]), &lookups(&list, true, true));
-        assert!(matches!(events.as_slice(), [LedgerEvent::ProvisionRequested(_), LedgerEvent::ProvisionAwaitingApproval(_)]));
+        let (waiting, events) =
+            run(ProvisionState::default(), request("2", &["医療保険給付関係情報"]), &lookups(&list, true, true));
+        assert!(matches!(
+            events.as_slice(),
+            [LedgerEvent::ProvisionRequested(_), LedgerEvent::ProvisionAwaitingApproval(_)]
+        ));
         assert_eq!(waiting.status, Some(ProvisionStatus::AwaitingApproval));
 
         let supervisor = Uuid::from_u128(77);
-        let (done, events) = run(waiting.clone(), ProvisionCommand::Approve { by: supervisor }, &lookups(&list, true, true));
-        let [LedgerEvent::ProvisionApproved(approved), LedgerEvent::ProvisionProvided(provided)] = events.as_slice() else {
+        let (done, events) =
+            run(waiting.clone(), ProvisionCommand::Approve { by: supervisor }, &lookups(&list, true, true));
+        let [LedgerEvent::ProvisionApproved(approved), LedgerEvent::ProvisionProvided(provided)] = events.as_slice()
+        else {
             panic!("{events:?}")
         };
         assert_eq!(approved.approved_by, supervisor);
@@ -529,9 +553,19 @@ mod tests {
         assert_eq!((done.status, done.approved_by), (Some(ProvisionStatus::Provided), Some(supervisor)));
 
         // Approving again, or a provision never requested, is refused.
-        let again = decide(Uuid::from_u128(5), &done, ProvisionCommand::Approve { by: supervisor }, &lookups(&list, true, true));
+        let again = decide(
+            Uuid::from_u128(5),
+            &done,
+            ProvisionCommand::Approve { by: supervisor },
+            &lookups(&list, true, true),
+        );
         assert_eq!(again.unwrap_err().code(), "provision_not_awaiting_approval");
-        let none = decide(Uuid::from_u128(6), &ProvisionState::default(), ProvisionCommand::Approve { by: supervisor }, &lookups(&list, true, true));
+        let none = decide(
+            Uuid::from_u128(6),
+            &ProvisionState::default(),
+            ProvisionCommand::Approve { by: supervisor },
+            &lookups(&list, true, true),
+        );
         assert_eq!(none.unwrap_err().code(), "provision_not_found");
         // A flag cleared before the approval makes the record disclosable.
         let (_, events) = run(waiting, ProvisionCommand::Approve { by: supervisor }, &lookups(&list, true, false));
@@ -551,7 +585,9 @@ mod tests {
         assert_eq!(refused(request("2", &[" "]), &ok), "empty_field");
         let many: Vec<&str> = vec!["医療保険給付関係情報"; ITEMS_MAX + 1];
         assert_eq!(refused(request("2", &many), &ok), "too_many_items");
-        let ProvisionCommand::Request(mut future) = request("2", &["医療保険給付関係情報"]) else { unreachable!() };
+        let ProvisionCommand::Request(mut future) = request("2", &["医療保険給付関係情報"]) else {
+            unreachable!()
+        };
         future.requested_at = now() + chrono::TimeDelta::minutes(1);
         assert_eq!(refused(ProvisionCommand::Request(future.clone()), &ok), "time_in_future");
         future.requested_at = now();
@@ -567,17 +603,23 @@ mod tests {
     #[test]
     fn an_inquiry_needs_a_management_number_permitted_for_its_purpose() {
         let list = allow_list();
-        let events = decide_inquiry(Uuid::from_u128(3), false, inquiry("70", "benefits"), &lookups(&list, false, true)).unwrap();
+        let events =
+            decide_inquiry(Uuid::from_u128(3), false, inquiry("70", "benefits"), &lookups(&list, false, true)).unwrap();
         let [LedgerEvent::InquiryMade(made)] = events.as_slice() else { panic!("{events:?}") };
         assert_eq!(made.legal_basis, "主務省令第2条の表 70項 (第72条)");
         assert!(made.non_disclosable, "a sensitive person's inquiry is non-disclosable");
 
-        let refusal = decide_inquiry(Uuid::from_u128(3), false, inquiry("70", "assessment"), &lookups(&list, false, false)).unwrap_err();
+        let refusal =
+            decide_inquiry(Uuid::from_u128(3), false, inquiry("70", "assessment"), &lookups(&list, false, false))
+                .unwrap_err();
         assert_eq!(refusal.code(), "management_number_not_permitted");
         assert!(refusal.to_string().contains("permitted for it: 48"), "{refusal}");
-        let unknown = decide_inquiry(Uuid::from_u128(3), false, inquiry("12", "benefits"), &lookups(&list, false, false));
+        let unknown =
+            decide_inquiry(Uuid::from_u128(3), false, inquiry("12", "benefits"), &lookups(&list, false, false));
         assert_eq!(unknown.unwrap_err().code(), "management_number_not_permitted");
-        let eligibility = decide_inquiry(Uuid::from_u128(3), false, inquiry("48", "eligibility"), &lookups(&list, false, false)).unwrap_err();
+        let eligibility =
+            decide_inquiry(Uuid::from_u128(3), false, inquiry("48", "eligibility"), &lookups(&list, false, false))
+                .unwrap_err();
         assert!(eligibility.to_string().ends_with("permitted for it: none"), "{eligibility}");
         let again = decide_inquiry(Uuid::from_u128(3), true, inquiry("70", "benefits"), &lookups(&list, false, false));
         assert_eq!(again.unwrap_err().code(), "inquiry_already_recorded");
@@ -594,7 +636,10 @@ mod tests {
         assert_eq!(list.inquiry("70").unwrap().purposes, ["benefits"]);
         // Seed §I-5 ② 2: 31 distinct rows; row 2 provides two categories.
         assert_eq!(list.provisions.len(), 31);
-        assert_eq!(list.provision("2").unwrap().information, ["医療保険給付関係情報", "他の法令による給付の支給に関する情報"]);
+        assert_eq!(
+            list.provision("2").unwrap().information,
+            ["医療保険給付関係情報", "他の法令による給付の支給に関する情報"]
+        );
         assert_eq!(list.provision("145").unwrap().information, ["他の法令により行われる給付の支給に関する情報"]);
     }
 }

@@ -105,9 +105,9 @@ impl Rejection {
     /// what is recorded (409), or is bad input (422). The HTTP layer maps it; other callers may.
     pub fn kind(&self) -> RejectionKind {
         match self {
-            Rejection::PersonNotFound { .. } | Rejection::HouseholdNotFound { .. } | Rejection::PeriodNotFound { .. } => {
-                RejectionKind::NotFound
-            }
+            Rejection::PersonNotFound { .. }
+            | Rejection::HouseholdNotFound { .. }
+            | Rejection::PeriodNotFound { .. } => RejectionKind::NotFound,
             Rejection::PersonErased { .. } => RejectionKind::Gone,
             Rejection::PersonAlreadyRegistered { .. }
             | Rejection::HouseholdAlreadyEstablished { .. }
@@ -116,9 +116,10 @@ impl Rejection {
             | Rejection::AlreadyHead { .. }
             | Rejection::PeriodAlreadyRecorded { .. }
             | Rejection::MemberOfAnotherHousehold { .. } => RejectionKind::Conflict,
-            Rejection::Eligibility { error: EligibilityError::AlreadyInsured { .. } | EligibilityError::OverlappingPeriod { .. }, .. } => {
-                RejectionKind::Conflict
-            }
+            Rejection::Eligibility {
+                error: EligibilityError::AlreadyInsured { .. } | EligibilityError::OverlappingPeriod { .. },
+                ..
+            } => RejectionKind::Conflict,
             _ => RejectionKind::Invalid,
         }
     }

@@ -81,7 +81,8 @@ pub fn decide(
     if chars > REASON_CHARS_MAX {
         return Err(SensitivityRejection::ReasonTooLong { chars, max: REASON_CHARS_MAX });
     }
-    let wanted = SensitivityState { no_auto_response: command.no_auto_response, non_disclosure: command.non_disclosure };
+    let wanted =
+        SensitivityState { no_auto_response: command.no_auto_response, non_disclosure: command.non_disclosure };
     if wanted == *state {
         return Ok(Vec::new());
     }
@@ -96,7 +97,9 @@ pub fn decide(
 
 pub fn evolve(state: SensitivityState, event: &LedgerEvent) -> SensitivityState {
     match event {
-        LedgerEvent::SensitivityFlagsSet(e) => SensitivityState { no_auto_response: e.no_auto_response, non_disclosure: e.non_disclosure },
+        LedgerEvent::SensitivityFlagsSet(e) => {
+            SensitivityState { no_auto_response: e.no_auto_response, non_disclosure: e.non_disclosure }
+        }
         // Nothing else is ever appended to this stream.
         _ => state,
     }

@@ -35,7 +35,8 @@ pub enum ShareRule {
 
 /// Whether a person born on `date_of_birth` is in the 70–74 share on `on`.
 pub fn in_elderly_share(date_of_birth: NaiveDate, on: NaiveDate, rules: &EligibilityRules) -> bool {
-    let late_stage_from = loss_effective_on(LossReason::ReachedLateStageElderly, seventy_fifth_birthday(date_of_birth), rules);
+    let late_stage_from =
+        loss_effective_on(LossReason::ReachedLateStageElderly, seventy_fifth_birthday(date_of_birth), rules);
     elderly_share_starts_on(date_of_birth) <= on && on < late_stage_from
 }
 
@@ -132,7 +133,13 @@ mod tests {
         let commands = [
             PersonCommand::Register {
                 atena_no: format!("{n}"),
-                details: PersonDetails { name: "x".into(), name_kana: "x".into(), sex: Sex::Male, date_of_birth: born, address: "x".into() },
+                details: PersonDetails {
+                    name: "x".into(),
+                    name_kana: "x".into(),
+                    sex: Sex::Male,
+                    date_of_birth: born,
+                    address: "x".into(),
+                },
                 acquisition: source(),
             },
             PersonCommand::AcquireEligibility {
@@ -146,7 +153,13 @@ mod tests {
             },
             PersonCommand::ReportIncome {
                 income_year: 2024,
-                figures: IncomeFigures { total_income_yen: total, taxable_income_yen: taxable, salary_income_yen: 0, pension_income_yen: total, declared: true },
+                figures: IncomeFigures {
+                    total_income_yen: total,
+                    taxable_income_yen: taxable,
+                    salary_income_yen: 0,
+                    pension_income_yen: total,
+                    declared: true,
+                },
                 acquisition: source(),
             },
         ];
@@ -164,7 +177,9 @@ mod tests {
         let rules = EligibilityRules::national_defaults();
         // Born 1955-09-15: attains 70 on 2025-09-14, 70–74 share from 1 October 2025.
         let (id, state) = person(1, date(1955, 9, 15), date(2020, 4, 1), 0, 0);
-        let share = |on| share_on(id, &state, on, None, &[], &rules).map(|a| (a.share, matches!(a.rule, ShareRule::Elderly { .. })));
+        let share = |on| {
+            share_on(id, &state, on, None, &[], &rules).map(|a| (a.share, matches!(a.rule, ShareRule::Elderly { .. })))
+        };
         assert_eq!(share(date(2025, 9, 30)), Ok((CostShare::ThreeTenths, false)));
         assert_eq!(share(date(2025, 10, 1)), Ok((CostShare::TwoTenths, true)));
         // NHI ends on the 75th birthday (2030-09-15): no share from then on.
@@ -203,7 +218,10 @@ mod tests {
         household.income_exception_applied_on.push(date(2025, 8, 20));
         let answer = share_on(id1, &one, date(2025, 9, 1), Some(&household), &members, &rules).unwrap();
         assert_eq!(answer.share, CostShare::TwoTenths);
-        assert!(matches!(answer.rule, ShareRule::Elderly { basis: ElderlyShareBasis::IncomeUnderApplicationLimit { .. }, .. }));
+        assert!(matches!(
+            answer.rule,
+            ShareRule::Elderly { basis: ElderlyShareBasis::IncomeUnderApplicationLimit { .. }, .. }
+        ));
     }
 
     #[test]

@@ -133,7 +133,8 @@ impl Ledger {
                 }
             }
         }
-        let share = share_on(person_id, &person.state, on, household.as_ref().map(|h| &h.state), &members, &self.rules.rules);
+        let share =
+            share_on(person_id, &person.state, on, household.as_ref().map(|h| &h.state), &members, &self.rules.rules);
         let period = person.state.period_on(on).cloned();
         let certificates = person
             .state
@@ -141,9 +142,9 @@ impl Ledger {
             .iter()
             .map(|certificate| (certificate.clone(), person.state.certificate_status(certificate, on)))
             .collect();
-        let move_continuity = period
-            .as_ref()
-            .and_then(|p| p.former_municipality.as_ref().map(|former| move_continuity(former.lost_on, p.start.effective_on)));
+        let move_continuity = period.as_ref().and_then(|p| {
+            p.former_municipality.as_ref().map(|former| move_continuity(former.lost_on, p.start.effective_on))
+        });
         Ok(EligibilityAnswer { person, on, period, household, share, certificates, move_continuity })
     }
 }

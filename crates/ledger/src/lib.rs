@@ -10,8 +10,8 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
-use kokuho_domain::person::{self, PersonCommand, PersonState};
 use kokuho_domain::eligibility::EligibilityRules;
+use kokuho_domain::person::{self, PersonCommand, PersonState};
 use kokuho_domain::{Context, PersonId, Rejection, TenantCode};
 use kokuho_events::{LedgerEvent, PersonalPart};
 use kokuho_store::{

@@ -77,7 +77,9 @@ impl Ledger {
                 search_tokens: self.search_tokens(tenant, &events),
             };
             match self.store.append(tenant, request).await {
-                Ok(outcome) if outcome.duplicate => return Ok(StreamOutcome::Appended(Executed { outcome, events: Vec::new() })),
+                Ok(outcome) if outcome.duplicate => {
+                    return Ok(StreamOutcome::Appended(Executed { outcome, events: Vec::new() }))
+                }
                 Ok(outcome) => return Ok(StreamOutcome::Appended(Executed { outcome, events })),
                 Err(AppendError::Conflict { .. }) => continue,
                 Err(error) => return Err(error.into()),

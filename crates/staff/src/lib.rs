@@ -10,7 +10,10 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, TimeDelta, Utc};
-use kokuho_auth::{LockoutPolicy, PasswordError, PasswordHasher, Role, SessionPolicy, SessionToken, TotpEnrollment, TotpError, TotpSecret};
+use kokuho_auth::{
+    LockoutPolicy, PasswordError, PasswordHasher, Role, SessionPolicy, SessionToken, TotpEnrollment, TotpError,
+    TotpSecret,
+};
 use kokuho_domain::TenantCode;
 use kokuho_events::{
     LedgerEvent, RequestRefused, SignInFailure, StaffSignInFailed, StaffSignedIn, StaffSignedOut, StaffUserCreated,
@@ -105,7 +108,13 @@ pub struct Staff {
 }
 
 fn meta(actor: Actor, purpose: &str) -> CommandMeta {
-    CommandMeta { actor, purpose: purpose.to_owned(), correlation_id: Uuid::now_v7(), causation_id: None, idempotency_key: None }
+    CommandMeta {
+        actor,
+        purpose: purpose.to_owned(),
+        correlation_id: Uuid::now_v7(),
+        causation_id: None,
+        idempotency_key: None,
+    }
 }
 
 fn micros(at: DateTime<Utc>) -> i64 {
@@ -176,7 +185,8 @@ impl Staff {
         let password = generate_password();
         let password_hash = self.hasher.hash(&password).map_err(|error| StaffError::Corrupt(error.to_string()))?;
         let totp = TotpEnrollment::new(login);
-        let sealed_secret = self.master_key.seal_secret(totp.secret().expose_bytes(), &Self::secret_context(tenant, user_id));
+        let sealed_secret =
+            self.master_key.seal_secret(totp.secret().expose_bytes(), &Self::secret_context(tenant, user_id));
         let now = self.ledger.now();
         let inserted = on_db!(self.db(), pool => {
             sqlx::query(
@@ -199,13 +209,24 @@ impl Staff {
             return Err(StaffError::LoginTaken(login.to_owned()));
         }
         let actor = created_by.map_or(Actor::System("admin-cli".into()), |id| Actor::Staff(id.to_string()));
-        let event = LedgerEvent::StaffUserCreated(StaffUserCreated { user_id, login: login.to_owned(), role: role.as_str().to_owned(), created_by });
+        let event = LedgerEvent::StaffUserCreated(StaffUserCreated {
+            user_id,
+            login: login.to_owned(),
+            role: role.as_str().to_owned(),
+            created_by,
+        });
         self.ledger.record(tenant, format!("staff-{user_id}"), &[event], meta(actor, "administration")).await?;
         Ok(CreatedUser { user_id, password, totp })
     }
 
     /// Disables an account and ends its sessions at once.
-    pub async fn disable_user(&self, tenant: TenantCode, user_id: Uuid, disabled_by: Option<Uuid>, reason: &str) -> Result<(), StaffError> {
+    pub async fn disable_user(
+        &self,
+        tenant: TenantCode,
+        user_id: Uuid,
+        disabled_by: Option<Uuid>,
+        reason: &str,
+    ) -> Result<(), StaffError> {
         let now = micros(self.ledger.now());
         let disabled = on_db!(self.db(), pool => {
             let mut tx = pool.begin().await?;
@@ -229,7 +250,8 @@ impl Staff {
             return Err(StaffError::UnknownUser(user_id));
         }
         let actor = disabled_by.map_or(Actor::System("admin-cli".into()), |id| Actor::Staff(id.to_string()));
-        let event = LedgerEvent::StaffUserDisabled(StaffUserDisabled { user_id, disabled_by, reason: reason.to_owned() });
+        let event =
+            LedgerEvent::StaffUserDisabled(StaffUserDisabled { user_id, disabled_by, reason: reason.to_owned() });
         self.ledger.record(tenant, format!("staff-{user_id}"), &[event], meta(actor, "administration")).await?;
         Ok(())
     }
@@ -259,9 +281,19 @@ impl Staff {
         .transpose()
     }
 
-    async fn refuse(&self, tenant: TenantCode, login: &str, user_id: Option<Uuid>, failure: SignInFailure) -> Result<(), StaffError> {
+    async fn refuse(
+        &self,
+        tenant: TenantCode,
+        login: &str,
+        user_id: Option<Uuid>,
+        failure: SignInFailure,
+    ) -> Result<(), StaffError> {
         let now = self.ledger.now();
-        if let (Some(user_id), SignInFailure::WrongPassword | SignInFailure::WrongCode | SignInFailure::CodeAlreadyUsed) = (user_id, failure) {
+        if let (
+            Some(user_id),
+            SignInFailure::WrongPassword | SignInFailure::WrongCode | SignInFailure::CodeAlreadyUsed,
+        ) = (user_id, failure)
+        {
             on_db!(self.db(), pool => {
                 sqlx::query("INSERT INTO staff_sign_in_failures (tenant, user_id, failed_at) VALUES ($1, $2, $3)")
                     .bind(tenant.to_string())
@@ -279,11 +311,20 @@ impl Staff {
     }
 
     /// Signs in with login, password and the current TOTP code.
-    pub async fn sign_in(&self, tenant: TenantCode, login: &str, password: &str, code: &str) -> Result<SignedIn, SignInError> {
+    pub async fn sign_in(
+        &self,
+        tenant: TenantCode,
+        login: &str,
+        password: &str,
+        code: &str,
+    ) -> Result<SignedIn, SignInError> {
         let now = self.ledger.now();
         let Some(user) = self.user_by_login(tenant, login).await? else {
             // Spend the same time as a real check, so response times do not reveal logins.
-            let _ = self.hasher.verify(password, DUMMY_HASH.get_or_init(|| self.hasher.hash("not a real password").unwrap_or_default()));
+            let _ = self.hasher.verify(
+                password,
+                DUMMY_HASH.get_or_init(|| self.hasher.hash("not a real password").unwrap_or_default()),
+            );
             self.refuse(tenant, login, None, SignInFailure::UnknownLogin).await?;
             return Err(SignInError::Refused);
         };
@@ -308,7 +349,11 @@ impl Staff {
         let step = match secret.verify(code, now, user.totp_last_step.map(|step| step as u64)) {
             Ok(step) => step,
             Err(error) => {
-                let failure = if error == TotpError::CodeAlreadyUsed { SignInFailure::CodeAlreadyUsed } else { SignInFailure::WrongCode };
+                let failure = if error == TotpError::CodeAlreadyUsed {
+                    SignInFailure::CodeAlreadyUsed
+                } else {
+                    SignInFailure::WrongCode
+                };
                 self.refuse(tenant, login, Some(user.user_id), failure).await?;
                 return Err(SignInError::Refused);
             }
@@ -348,7 +393,8 @@ impl Staff {
             .map(|_| ())
             .map_err(StaffError::from)?
         });
-        let principal = Principal { tenant, user_id: user.user_id, login: login.to_owned(), role: user.role, session_id };
+        let principal =
+            Principal { tenant, user_id: user.user_id, login: login.to_owned(), role: user.role, session_id };
         let event = LedgerEvent::StaffSignedIn(StaffSignedIn { user_id: user.user_id, session_id });
         self.ledger
             .record(tenant, format!("staff-{}", user.user_id), &[event], meta(principal.actor(), "authentication"))
@@ -362,11 +408,19 @@ impl Staff {
             .master_key
             .open_secret(sealed, &Self::secret_context(tenant, user_id))
             .map_err(|_| StaffError::Corrupt("a TOTP secret does not open with this master key".into()))?;
-        let bytes: [u8; 20] = bytes.as_slice().try_into().map_err(|_| StaffError::Corrupt("a TOTP secret has the wrong length".into()))?;
+        let bytes: [u8; 20] = bytes
+            .as_slice()
+            .try_into()
+            .map_err(|_| StaffError::Corrupt("a TOTP secret has the wrong length".into()))?;
         Ok(TotpSecret::from_bytes(bytes))
     }
 
-    async fn recent_failures(&self, tenant: TenantCode, user_id: Uuid, now: DateTime<Utc>) -> Result<Vec<DateTime<Utc>>, StaffError> {
+    async fn recent_failures(
+        &self,
+        tenant: TenantCode,
+        user_id: Uuid,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<DateTime<Utc>>, StaffError> {
         let since = micros(self.lockout.relevant_since(now));
         let rows: Vec<i64> = on_db!(self.db(), pool => {
             sqlx::query_scalar("SELECT failed_at FROM staff_sign_in_failures WHERE tenant = $1 AND user_id = $2 AND failed_at >= $3")
@@ -434,9 +488,17 @@ impl Staff {
                 .await
                 .map(|_| ())?
         });
-        let event = LedgerEvent::StaffSignedOut(StaffSignedOut { user_id: principal.user_id, session_id: principal.session_id });
+        let event = LedgerEvent::StaffSignedOut(StaffSignedOut {
+            user_id: principal.user_id,
+            session_id: principal.session_id,
+        });
         self.ledger
-            .record(principal.tenant, format!("staff-{}", principal.user_id), &[event], meta(principal.actor(), "authentication"))
+            .record(
+                principal.tenant,
+                format!("staff-{}", principal.user_id),
+                &[event],
+                meta(principal.actor(), "authentication"),
+            )
             .await?;
         Ok(())
     }
@@ -458,7 +520,12 @@ impl Staff {
             purpose: purpose.map(str::to_owned),
         });
         self.ledger
-            .record(principal.tenant, format!("staff-{}", principal.user_id), &[event], meta(principal.actor(), "authorization"))
+            .record(
+                principal.tenant,
+                format!("staff-{}", principal.user_id),
+                &[event],
+                meta(principal.actor(), "authorization"),
+            )
             .await?;
         Ok(())
     }

@@ -57,11 +57,7 @@ impl Db {
                 // takes random inserts, and a small cache turns them into disk reads.
                 .pragma("cache_size", "-65536")
                 .pragma("mmap_size", "268435456");
-            let pool = SqlitePoolOptions::new()
-                .max_connections(8)
-                .min_connections(1)
-                .connect_with(options)
-                .await?;
+            let pool = SqlitePoolOptions::new().max_connections(8).min_connections(1).connect_with(options).await?;
             Ok(Db::Sqlite(pool))
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
             let options = PgConnectOptions::from_str(url)
@@ -74,9 +70,7 @@ impl Db {
                 .await?;
             Ok(Db::Postgres(pool))
         } else {
-            Err(StoreError::Config(format!(
-                "unsupported database URL {url:?}: use sqlite://FILE or postgres://…"
-            )))
+            Err(StoreError::Config(format!("unsupported database URL {url:?}: use sqlite://FILE or postgres://…")))
         }
     }
 

@@ -104,7 +104,8 @@ impl Keyring {
 
     /// The key to seal new personal data of `subject` with, created when they have none.
     pub(crate) async fn key_for_writing(&self, tenant: &str, subject: Uuid) -> Result<WritingKey, StoreError> {
-        if let Some((key, wrapped)) = self.pending.lock().expect("pending keys lock").get(&(tenant.to_owned(), subject)) {
+        if let Some((key, wrapped)) = self.pending.lock().expect("pending keys lock").get(&(tenant.to_owned(), subject))
+        {
             return Ok(WritingKey { key: key.clone(), wrapped: Some(wrapped.clone()) });
         }
         match self.lookup(tenant, subject).await? {

@@ -26,7 +26,8 @@ use uuid::Uuid;
 
 pub use db::{Backend, Db};
 pub use envelope::{
-    Actor, AppendOutcome, AppendRequest, CommandMeta, ExpectedVersion, NewEvent, PersonalData, RecordedEvent, SearchToken,
+    Actor, AppendOutcome, AppendRequest, CommandMeta, ExpectedVersion, NewEvent, PersonalData, RecordedEvent,
+    SearchToken,
 };
 pub use metrics::StoreMetrics;
 pub use read::{ClearEvent, Decrypt, PAGE_EVENTS_MAX};
@@ -43,7 +44,9 @@ pub enum StoreError {
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("{0}")]
     Config(String),
-    #[error("a data key does not open with this master key: is KOKUHO_MASTER_KEY the one this database was created with?")]
+    #[error(
+        "a data key does not open with this master key: is KOKUHO_MASTER_KEY the one this database was created with?"
+    )]
     WrongMasterKey,
     #[error("the personal data of {subject} was erased; nothing personal can be added for them")]
     SubjectErased { subject: Uuid },
@@ -145,15 +148,19 @@ impl EventStore {
             let personal = match (event.personal, event.subject_id) {
                 (None, _) => None,
                 (Some(_), None) => {
-                    return Err(AppendError::Invalid(format!("{} has a personal part but no subject", event.event_type)))
+                    return Err(AppendError::Invalid(format!(
+                        "{} has a personal part but no subject",
+                        event.event_type
+                    )))
                 }
                 (Some(plain), Some(subject)) => {
-                    let key = self.inner.keyring.key_for_writing(&tenant_text, subject).await.map_err(|error| {
-                        match error {
-                            StoreError::SubjectErased { subject } => AppendError::SubjectErased { subject },
-                            other => AppendError::Storage(other.to_string()),
-                        }
-                    })?;
+                    let key =
+                        self.inner.keyring.key_for_writing(&tenant_text, subject).await.map_err(
+                            |error| match error {
+                                StoreError::SubjectErased { subject } => AppendError::SubjectErased { subject },
+                                other => AppendError::Storage(other.to_string()),
+                            },
+                        )?;
                     if let Some(wrapped) = key.wrapped {
                         if !new_keys.iter().any(|(known, _)| *known == subject) {
                             new_keys.push((subject, wrapped));
@@ -189,7 +196,11 @@ impl EventStore {
     /// The blind index token of a personal value (keyed by the master key; see
     /// `kokuho_vault::MasterKey::blind_index`).
     pub fn search_token(&self, tenant: TenantCode, kind: &'static str, person_id: Uuid, value: &str) -> SearchToken {
-        SearchToken { person_id, kind, token: self.inner.keyring.master().blind_index(&tenant.to_string(), kind, value) }
+        SearchToken {
+            person_id,
+            kind,
+            token: self.inner.keyring.master().blind_index(&tenant.to_string(), kind, value),
+        }
     }
 
     /// The persons with a value of `kind` matching `value` (spelling variants normalised).
@@ -221,13 +232,15 @@ impl EventStore {
             .await?
         });
         Ok(match row {
-            Some((Some(first_position), Some(last_position), Some(stream_version), Some(recorded_at))) => Some(AppendOutcome {
-                first_position,
-                last_position,
-                stream_version,
-                recorded_at: envelope::from_micros(recorded_at),
-                duplicate: true,
-            }),
+            Some((Some(first_position), Some(last_position), Some(stream_version), Some(recorded_at))) => {
+                Some(AppendOutcome {
+                    first_position,
+                    last_position,
+                    stream_version,
+                    recorded_at: envelope::from_micros(recorded_at),
+                    duplicate: true,
+                })
+            }
             _ => None,
         })
     }
@@ -266,7 +279,12 @@ impl EventStore {
 
     /// Like [`EventStore::read_page`], but only the clear part and what orders it: the read
     /// projections use.
-    pub async fn read_clear_page(&self, tenant: TenantCode, after_position: i64, limit: i64) -> Result<Vec<ClearEvent>, StoreError> {
+    pub async fn read_clear_page(
+        &self,
+        tenant: TenantCode,
+        after_position: i64,
+        limit: i64,
+    ) -> Result<Vec<ClearEvent>, StoreError> {
         read::clear_page(&self.inner.db, &tenant.to_string(), after_position, limit).await
     }
 
@@ -288,7 +306,9 @@ impl EventStore {
         });
         codes
             .iter()
-            .map(|code| TenantCode::parse(code).map_err(|error| StoreError::Corrupt(format!("tenant {code:?}: {error}"))))
+            .map(|code| {
+                TenantCode::parse(code).map_err(|error| StoreError::Corrupt(format!("tenant {code:?}: {error}")))
+            })
             .collect()
     }
 
@@ -299,10 +319,14 @@ impl EventStore {
     }
 
     /// Recomputes every tenant's chain; stops each tenant at its first break.
-    pub async fn verify(&self, progress: &mut dyn FnMut(TenantCode, u64)) -> Result<Vec<(TenantCode, VerifyReport)>, StoreError> {
+    pub async fn verify(
+        &self,
+        progress: &mut dyn FnMut(TenantCode, u64),
+    ) -> Result<Vec<(TenantCode, VerifyReport)>, StoreError> {
         let mut reports = Vec::new();
         for tenant in self.tenants().await? {
-            let report = verify::tenant(&self.inner.db, &tenant.to_string(), &mut |events| progress(tenant, events)).await?;
+            let report =
+                verify::tenant(&self.inner.db, &tenant.to_string(), &mut |events| progress(tenant, events)).await?;
             reports.push((tenant, report));
         }
         Ok(reports)

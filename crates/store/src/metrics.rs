@@ -29,10 +29,22 @@ impl StoreMetrics {
     pub fn register(registry: &mut Registry) -> StoreMetrics {
         let metrics = StoreMetrics::unregistered();
         registry.register("kokuho_events_appended", "Events appended to the ledger", metrics.events_appended.clone());
-        registry.register("kokuho_commands_committed", "Commands answered by a commit", metrics.commands_committed.clone());
-        registry.register("kokuho_append_conflicts", "Appends refused for a stale stream version", metrics.conflicts.clone());
+        registry.register(
+            "kokuho_commands_committed",
+            "Commands answered by a commit",
+            metrics.commands_committed.clone(),
+        );
+        registry.register(
+            "kokuho_append_conflicts",
+            "Appends refused for a stale stream version",
+            metrics.conflicts.clone(),
+        );
         registry.register("kokuho_append_batch_commands", "Commands per group commit", metrics.batch_commands.clone());
-        registry.register("kokuho_commit_seconds", "Time to write and commit one batch", metrics.commit_seconds.clone());
+        registry.register(
+            "kokuho_commit_seconds",
+            "Time to write and commit one batch",
+            metrics.commit_seconds.clone(),
+        );
         metrics
     }
 

@@ -137,10 +137,11 @@ async fn open_all(
     for (mut event, sealed) in rows {
         if let (Decrypt::Yes, Some(sealed), Some(subject)) = (decrypt, sealed, event.subject_id) {
             event.personal = match keyring.lookup(&event.tenant, subject).await? {
-                KeyLookup::Live(key) => PersonalData::Plain(
-                    key.open(&sealed, &seal_context(&event.tenant, event.event_id))
-                        .map_err(|_| StoreError::Corrupt(format!("personal part of event {} does not open", event.event_id)))?,
-                ),
+                KeyLookup::Live(key) => {
+                    PersonalData::Plain(key.open(&sealed, &seal_context(&event.tenant, event.event_id)).map_err(
+                        |_| StoreError::Corrupt(format!("personal part of event {} does not open", event.event_id)),
+                    )?)
+                }
                 KeyLookup::Destroyed | KeyLookup::Missing => PersonalData::Erased,
             };
         }
@@ -162,7 +163,12 @@ pub struct ClearEvent {
     pub has_personal: bool,
 }
 
-pub(crate) async fn clear_page(db: &Db, tenant: &str, after_position: i64, limit: i64) -> Result<Vec<ClearEvent>, StoreError> {
+pub(crate) async fn clear_page(
+    db: &Db,
+    tenant: &str,
+    after_position: i64,
+    limit: i64,
+) -> Result<Vec<ClearEvent>, StoreError> {
     let limit = limit.clamp(1, PAGE_EVENTS_MAX);
     on_db!(db, pool => {
         let rows = sqlx::query(

@@ -66,11 +66,7 @@ pub(crate) fn recompute(prev_hash: &[u8; 32], event: &RecordedEvent, sealed: Opt
 
 /// Walks `tenant`'s ledger in pages and stops at the first break. Sealed personal parts are
 /// hashed as stored, so no key is needed and erased persons verify like everyone else.
-pub(crate) async fn tenant(
-    db: &Db,
-    tenant: &str,
-    progress: &mut dyn FnMut(u64),
-) -> Result<VerifyReport, StoreError> {
+pub(crate) async fn tenant(db: &Db, tenant: &str, progress: &mut dyn FnMut(u64)) -> Result<VerifyReport, StoreError> {
     let mut report = VerifyReport::default();
     let mut prev_hash = GENESIS;
     let mut expected = 1;

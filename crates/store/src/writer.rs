@@ -95,7 +95,11 @@ struct Row<'a> {
 
 /// What the batch decided for each job before the commit.
 enum Verdict {
-    Append { first_position: i64, last_position: i64, stream_version: i64 },
+    Append {
+        first_position: i64,
+        last_position: i64,
+        stream_version: i64,
+    },
     Refused(AppendError),
     /// The key was used before (in the ledger or earlier in this batch).
     Duplicate(AppendOutcome),
@@ -106,7 +110,10 @@ enum Verdict {
 /// Opens a write transaction holding the tenant's write lock.
 pub(crate) trait BeginLocked {
     type Database: sqlx::Database;
-    fn begin_locked(&self, lock_key: i64) -> impl Future<Output = sqlx::Result<Transaction<'static, Self::Database>>> + Send;
+    fn begin_locked(
+        &self,
+        lock_key: i64,
+    ) -> impl Future<Output = sqlx::Result<Transaction<'static, Self::Database>>> + Send;
 }
 
 impl BeginLocked for SqlitePool {
@@ -171,13 +178,16 @@ macro_rules! write_batch {
             let rows: Vec<(String, String, i64, i64, i64)> = query.build_query_as().fetch_all(&mut *tx).await?;
             for (key, stream_id, position, stream_version, recorded_at) in rows {
                 let (_, outcome) = used_keys.entry(key).or_insert_with(|| {
-                    (stream_id, AppendOutcome {
-                        first_position: position,
-                        last_position: position,
-                        stream_version,
-                        recorded_at: from_micros(recorded_at),
-                        duplicate: true,
-                    })
+                    (
+                        stream_id,
+                        AppendOutcome {
+                            first_position: position,
+                            last_position: position,
+                            stream_version,
+                            recorded_at: from_micros(recorded_at),
+                            duplicate: true,
+                        },
+                    )
                 });
                 outcome.first_position = outcome.first_position.min(position);
                 outcome.last_position = outcome.last_position.max(position);
@@ -187,10 +197,12 @@ macro_rules! write_batch {
 
         // Data keys created for this batch's subjects: stored keys win (another process may have
         // created one first; commands sealed with ours are then refused and retried).
-        let new_subjects: HashSet<Uuid> = $jobs.iter().flat_map(|job| job.new_keys.iter().map(|(subject, _)| *subject)).collect();
+        let new_subjects: HashSet<Uuid> =
+            $jobs.iter().flat_map(|job| job.new_keys.iter().map(|(subject, _)| *subject)).collect();
         let mut stored_keys: HashMap<Uuid, Option<Vec<u8>>> = HashMap::new();
         if !new_subjects.is_empty() {
-            let mut query = QueryBuilder::<$database>::new("SELECT subject_id, wrapped_key FROM person_keys WHERE tenant = ");
+            let mut query =
+                QueryBuilder::<$database>::new("SELECT subject_id, wrapped_key FROM person_keys WHERE tenant = ");
             query.push_bind($self.tenant.as_str()).push(" AND subject_id IN (");
             let mut separated = query.separated(", ");
             for subject in &new_subjects {
@@ -216,9 +228,8 @@ macro_rules! write_batch {
                 $self.stream_versions.clear();
             }
             for chunk in unknown.into_iter().collect::<Vec<_>>().chunks(INSERT_ROWS_MAX) {
-                let mut query = QueryBuilder::<$database>::new(
-                    "SELECT stream_id, MAX(stream_version) FROM events WHERE tenant = ",
-                );
+                let mut query =
+                    QueryBuilder::<$database>::new("SELECT stream_id, MAX(stream_version) FROM events WHERE tenant = ");
                 query.push_bind($self.tenant.as_str()).push(" AND stream_id IN (");
                 let mut separated = query.separated(", ");
                 for stream in chunk {
@@ -370,7 +381,9 @@ macro_rules! write_batch {
             }
         }
         for chunk in keys_to_store.chunks(INSERT_ROWS_MAX) {
-            let mut query = QueryBuilder::<$database>::new("INSERT INTO person_keys (tenant, subject_id, wrapped_key, created_at) ");
+            let mut query = QueryBuilder::<$database>::new(
+                "INSERT INTO person_keys (tenant, subject_id, wrapped_key, created_at) ",
+            );
             query.push_values(chunk, |mut values, (subject, wrapped)| {
                 values
                     .push_bind($self.tenant.as_str())
@@ -387,7 +400,8 @@ macro_rules! write_batch {
             .flat_map(|(job, _)| job.search_tokens.iter())
             .collect();
         for chunk in tokens.chunks(INSERT_ROWS_MAX) {
-            let mut query = QueryBuilder::<$database>::new("INSERT INTO person_search (tenant, kind, token, person_id) ");
+            let mut query =
+                QueryBuilder::<$database>::new("INSERT INTO person_search (tenant, kind, token, person_id) ");
             query.push_values(chunk, |mut values, token| {
                 values
                     .push_bind($self.tenant.as_str())
@@ -410,7 +424,9 @@ macro_rules! write_batch {
         for (job, verdict) in $jobs.iter().zip(&verdicts) {
             for (subject, wrapped) in &job.new_keys {
                 match (verdict, stored_keys.get(subject)) {
-                    (_, Some(stored)) if stored.as_ref() != Some(wrapped) => $self.keyring.lost_race(&$self.tenant, *subject),
+                    (_, Some(stored)) if stored.as_ref() != Some(wrapped) => {
+                        $self.keyring.lost_race(&$self.tenant, *subject)
+                    }
                     (Verdict::Append { .. }, _) | (_, Some(_)) => $self.keyring.persisted(&$self.tenant, *subject),
                     _ => {}
                 }
@@ -419,11 +435,8 @@ macro_rules! write_batch {
         for (stream, version) in versions {
             $self.stream_versions.insert(stream.to_owned(), version);
         }
-        let new_head = if position == head.position {
-            head
-        } else {
-            Head { position, hash: prev_hash, recorded_at_micros }
-        };
+        let new_head =
+            if position == head.position { head } else { Head { position, hash: prev_hash, recorded_at_micros } };
         Ok((verdicts, new_head, recorded_at_micros))
     }};
 }

@@ -257,7 +257,11 @@ mod tests {
         assert_ne!(token, master.blind_index("112062", "name", "熊谷 花子"), "another municipality");
         assert_ne!(token, master.blind_index("112020", "address", "熊谷 花子"), "another kind");
         assert_ne!(token, MasterKey::ephemeral().blind_index("112020", "name", "熊谷 花子"), "another master key");
-        assert_eq!(master.blind_index("112020", "name", "ｸﾏｶﾞﾔ"), master.blind_index("112020", "name", "クマガヤ"), "half-width kana");
+        assert_eq!(
+            master.blind_index("112020", "name", "ｸﾏｶﾞﾔ"),
+            master.blind_index("112020", "name", "クマガヤ"),
+            "half-width kana"
+        );
     }
 
     #[test]

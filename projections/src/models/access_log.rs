@@ -12,7 +12,8 @@ pub struct AccessLog;
 
 const TABLES: &[TableDef] = &[TableDef {
     name: "access_log",
-    ddl: &["CREATE TABLE {table} (
+    ddl: &[
+        "CREATE TABLE {table} (
         tenant       TEXT   NOT NULL,
         position     BIGINT NOT NULL,
         recorded_at  BIGINT NOT NULL,
@@ -23,7 +24,8 @@ const TABLES: &[TableDef] = &[TableDef {
         purpose      TEXT   NOT NULL,
         CONSTRAINT {table}_pk_{gen} PRIMARY KEY (tenant, position))",
         "CREATE INDEX {table}_person_{gen} ON {table} (tenant, person_id, recorded_at)",
-        "CREATE INDEX {table}_user_{gen} ON {table} (tenant, user_id, recorded_at)"],
+        "CREATE INDEX {table}_user_{gen} ON {table} (tenant, user_id, recorded_at)",
+    ],
     columns: &["tenant", "position", "recorded_at", "user_id", "role", "person_id", "items", "purpose"],
     key: &["tenant", "position"],
 }];

@@ -17,7 +17,9 @@ use kokuho_events::LedgerEvent;
 use kokuho_store::{on_db, Db};
 use uuid::Uuid;
 
-use crate::models::eligibility_periods::{parse_date, parse_optional_date, PeriodEndFold, PERIOD_ENDS_DDL, PERIOD_END_COLUMNS, PERIOD_END_KEY};
+use crate::models::eligibility_periods::{
+    parse_date, parse_optional_date, PeriodEndFold, PERIOD_ENDS_DDL, PERIOD_END_COLUMNS, PERIOD_END_KEY,
+};
 use crate::models::person_registry::parse_uuid;
 use crate::{Projected, Projection, ProjectionError, SqlValue, TableDef, Writes};
 
@@ -27,7 +29,8 @@ const TABLES: &[TableDef] = &[
     TableDef { name: "certificate_periods", ddl: &[PERIOD_ENDS_DDL], columns: PERIOD_END_COLUMNS, key: PERIOD_END_KEY },
     TableDef {
         name: "certificates",
-        ddl: &["CREATE TABLE {table} (
+        ddl: &[
+            "CREATE TABLE {table} (
             tenant          TEXT   NOT NULL,
             person_id       TEXT   NOT NULL,
             certificate_no  TEXT   NOT NULL,
@@ -40,9 +43,17 @@ const TABLES: &[TableDef] = &[
             CONSTRAINT {table}_pk_{gen} PRIMARY KEY (tenant, person_id, certificate_no))",
             "CREATE INDEX {table}_period_{gen} ON {table} (tenant, person_id, period_id)",
             "CREATE INDEX {table}_position_{gen} ON {table} (tenant, position)",
-            "CREATE INDEX {table}_valid_{gen} ON {table} (tenant, valid_from)"],
+            "CREATE INDEX {table}_valid_{gen} ON {table} (tenant, valid_from)",
+        ],
         columns: &[
-            "tenant", "person_id", "certificate_no", "period_id", "issued_on", "valid_from", "valid_until", "invalidated_on",
+            "tenant",
+            "person_id",
+            "certificate_no",
+            "period_id",
+            "issued_on",
+            "valid_from",
+            "valid_until",
+            "invalidated_on",
             "position",
         ],
         key: &["tenant", "person_id", "certificate_no"],
@@ -103,13 +114,18 @@ impl Projection for Certificates {
         periods.write("certificate_periods", tenant, out);
         out.statements.extend(issued.statements);
         // The certificates of earlier periods this page changed (each once, in key order).
-        let mut changed: Vec<(Uuid, Uuid)> = periods.changed.iter().map(|(person, period, _)| (*person, *period)).collect();
+        let mut changed: Vec<(Uuid, Uuid)> =
+            periods.changed.iter().map(|(person, period, _)| (*person, *period)).collect();
         changed.sort();
         changed.dedup();
         for (person_id, period_id) in changed {
             out.other(
                 "certificates",
-                concat!("UPDATE {table} SET ", invalidated_on!(), " WHERE tenant = $1 AND person_id = $2 AND period_id = $3"),
+                concat!(
+                    "UPDATE {table} SET ",
+                    invalidated_on!(),
+                    " WHERE tenant = $1 AND person_id = $2 AND period_id = $3"
+                ),
                 vec![text(tenant.to_owned()), text(person_id.to_string()), text(period_id.to_string())],
             );
         }
@@ -141,7 +157,9 @@ type StoredCertificate = (String, String, String, String, String, String, Option
 
 const ROW_COLUMNS: &str = "person_id, certificate_no, period_id, issued_on, valid_from, valid_until, invalidated_on";
 
-fn into_row((person_id, certificate_no, period_id, issued_on, valid_from, valid_until, invalidated_on): StoredCertificate) -> Result<CertificateRow, ProjectionError> {
+fn into_row(
+    (person_id, certificate_no, period_id, issued_on, valid_from, valid_until, invalidated_on): StoredCertificate,
+) -> Result<CertificateRow, ProjectionError> {
     Ok(CertificateRow {
         person_id: parse_uuid(&person_id)?,
         certificate_no,

@@ -30,7 +30,17 @@ const TABLES: &[TableDef] = &[TableDef {
         income_year   BIGINT NOT NULL,
         rules_sha256  TEXT   NOT NULL,
         CONSTRAINT {table}_pk_{gen} PRIMARY KEY (tenant, person_id, valid_from, position))"],
-    columns: &["tenant", "person_id", "valid_from", "position", "share", "basis", "household_id", "income_year", "rules_sha256"],
+    columns: &[
+        "tenant",
+        "person_id",
+        "valid_from",
+        "position",
+        "share",
+        "basis",
+        "household_id",
+        "income_year",
+        "rules_sha256",
+    ],
     key: &["tenant", "person_id", "valid_from", "position"],
 }];
 
@@ -87,14 +97,17 @@ type StoredDecision = (String, String, String, String, Option<String>, i64, Stri
 
 const ROW_COLUMNS: &str = "person_id, valid_from, share, basis, household_id, income_year, rules_sha256, position";
 
-fn into_row((person_id, valid_from, share, basis, household_id, income_year, rules_sha256, position): StoredDecision) -> Result<ElderlyCostShareRow, ProjectionError> {
+fn into_row(
+    (person_id, valid_from, share, basis, household_id, income_year, rules_sha256, position): StoredDecision,
+) -> Result<ElderlyCostShareRow, ProjectionError> {
     Ok(ElderlyCostShareRow {
         person_id: parse_uuid(&person_id)?,
         valid_from: parse_date(&valid_from)?,
         share: parse_enum(&share)?,
         basis,
         household_id: household_id.as_deref().map(parse_uuid).transpose()?,
-        income_year: i32::try_from(income_year).map_err(|_| ProjectionError::Corrupt(format!("{income_year} is not a year")))?,
+        income_year: i32::try_from(income_year)
+            .map_err(|_| ProjectionError::Corrupt(format!("{income_year} is not a year")))?,
         rules_sha256,
         position,
     })
@@ -102,7 +115,11 @@ fn into_row((person_id, valid_from, share, basis, household_id, income_year, rul
 
 impl ElderlyCostShares {
     /// Every decision for the person, in the order they take effect (then as recorded).
-    pub async fn of_person(db: &Db, tenant: &str, person_id: Uuid) -> Result<Vec<ElderlyCostShareRow>, ProjectionError> {
+    pub async fn of_person(
+        db: &Db,
+        tenant: &str,
+        person_id: Uuid,
+    ) -> Result<Vec<ElderlyCostShareRow>, ProjectionError> {
         let sql = format!(
             "SELECT {ROW_COLUMNS} FROM elderly_cost_shares WHERE tenant = $1 AND person_id = $2 ORDER BY valid_from, position"
         );

@@ -24,7 +24,8 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, NaiveDate, Utc};
 use kokuho_domain::eligibility::{move_continuity, MoveContinuity};
 use kokuho_events::{
-    AcquisitionReason, EligibilityAcquired, EligibilityEnd, EligibilityStart, FormerMunicipality, LedgerEvent, LossReason,
+    AcquisitionReason, EligibilityAcquired, EligibilityEnd, EligibilityStart, FormerMunicipality, LedgerEvent,
+    LossReason,
 };
 use kokuho_store::{on_db, Db};
 use uuid::Uuid;
@@ -36,7 +37,8 @@ pub struct EligibilityPeriods;
 
 const TABLES: &[TableDef] = &[TableDef {
     name: "eligibility_periods",
-    ddl: &["CREATE TABLE {table} (
+    ddl: &[
+        "CREATE TABLE {table} (
         tenant                    TEXT   NOT NULL,
         person_id                 TEXT   NOT NULL,
         period_id                 TEXT   NOT NULL,
@@ -61,12 +63,30 @@ const TABLES: &[TableDef] = &[TableDef {
         CONSTRAINT {table}_pk_{gen} PRIMARY KEY (tenant, person_id, period_id))",
         "CREATE INDEX {table}_effective_{gen} ON {table} (tenant, effective_on)",
         "CREATE INDEX {table}_notified_{gen} ON {table} (tenant, notified_on)",
-        "CREATE INDEX {table}_loss_notified_{gen} ON {table} (tenant, loss_notified_on)"],
+        "CREATE INDEX {table}_loss_notified_{gen} ON {table} (tenant, loss_notified_on)",
+    ],
     columns: &[
-        "tenant", "person_id", "period_id", "effective_on", "lost_on", "acquisition_reason", "acquisition_event_date",
-        "notified_on", "notification_late", "loss_reason", "loss_event_date", "loss_notified_on", "loss_notification_late",
-        "former_municipality_code", "former_lost_on", "continuity", "continuity_days", "corrections", "withdrawn",
-        "recorded_at", "position",
+        "tenant",
+        "person_id",
+        "period_id",
+        "effective_on",
+        "lost_on",
+        "acquisition_reason",
+        "acquisition_event_date",
+        "notified_on",
+        "notification_late",
+        "loss_reason",
+        "loss_event_date",
+        "loss_notified_on",
+        "loss_notification_late",
+        "former_municipality_code",
+        "former_lost_on",
+        "continuity",
+        "continuity_days",
+        "corrections",
+        "withdrawn",
+        "recorded_at",
+        "position",
     ],
     key: &["tenant", "person_id", "period_id"],
 }];
@@ -79,7 +99,8 @@ const INSERT_HEAD: &str = "INSERT INTO {table} (tenant, person_id, period_id, ef
 const INSERT_TAIL: &str = "ON CONFLICT (tenant, person_id, period_id) DO NOTHING";
 
 /// Statements on periods of earlier pages; `$1…$5` the end, then recorded_at, position, the key.
-const UPDATE_LOST: &str = "UPDATE {table} SET lost_on = $1, loss_reason = $2, loss_event_date = $3, loss_notified_on = $4, \
+const UPDATE_LOST: &str =
+    "UPDATE {table} SET lost_on = $1, loss_reason = $2, loss_event_date = $3, loss_notified_on = $4, \
     loss_notification_late = $5, recorded_at = $6, position = $7 \
     WHERE tenant = $8 AND person_id = $9 AND period_id = $10 AND withdrawn = 0";
 const UPDATE_CORRECTED: &str = "UPDATE {table} SET effective_on = $1, acquisition_reason = $2, acquisition_event_date = $3, \
@@ -196,7 +217,9 @@ impl Projection for EligibilityPeriods {
         let mut acquired: BTreeMap<(Uuid, Uuid), PeriodRecord> = BTreeMap::new();
         let mut updates = Writes::default();
         let key = |person_id: Uuid, period_id: Uuid| [text(tenant), text(person_id), text(period_id)];
-        let stamp = |projected: &Projected| [SqlValue::Int(projected.recorded_at.timestamp_micros()), SqlValue::Int(projected.position)];
+        let stamp = |projected: &Projected| {
+            [SqlValue::Int(projected.recorded_at.timestamp_micros()), SqlValue::Int(projected.position)]
+        };
         for projected in events {
             match &projected.event {
                 LedgerEvent::EligibilityAcquired(e) => {
@@ -398,7 +421,11 @@ pub struct LateNotificationRow {
 
 impl EligibilityPeriods {
     /// The person's periods, withdrawn ones included (flagged), by first insured day.
-    pub async fn of_person(db: &Db, tenant: &str, person_id: Uuid) -> Result<Vec<EligibilityPeriodRow>, ProjectionError> {
+    pub async fn of_person(
+        db: &Db,
+        tenant: &str,
+        person_id: Uuid,
+    ) -> Result<Vec<EligibilityPeriodRow>, ProjectionError> {
         let sql = format!(
             "SELECT {ROW_COLUMNS} FROM eligibility_periods WHERE tenant = $1 AND person_id = $2 ORDER BY effective_on, period_id"
         );

@@ -12,7 +12,8 @@ pub struct Households;
 const TABLES: &[TableDef] = &[
     TableDef {
         name: "household_members",
-        ddl: &["CREATE TABLE {table} (
+        ddl: &[
+            "CREATE TABLE {table} (
             tenant        TEXT   NOT NULL,
             household_id  TEXT   NOT NULL,
             person_id     TEXT   NOT NULL,
@@ -20,7 +21,8 @@ const TABLES: &[TableDef] = &[
             left_on       TEXT,
             position      BIGINT NOT NULL,
             CONSTRAINT {table}_pk_{gen} PRIMARY KEY (tenant, household_id, person_id, joined_on))",
-            "CREATE INDEX {table}_person_{gen} ON {table} (tenant, person_id)"],
+            "CREATE INDEX {table}_person_{gen} ON {table} (tenant, person_id)",
+        ],
         columns: &["tenant", "household_id", "person_id", "joined_on", "left_on", "position"],
         key: &["tenant", "household_id", "person_id", "joined_on"],
     },

@@ -15,7 +15,9 @@ mod retention_dates;
 pub use access_log::{AccessFilter, AccessLog, AccessRow, ACCESS_ROWS_MAX};
 pub use certificates::{CertificateRow, Certificates};
 pub use elderly_cost_shares::{ElderlyCostShareRow, ElderlyCostShares};
-pub use eligibility_periods::{EligibilityPeriodRow, EligibilityPeriods, LateNotificationRow, MoveRow, NotificationKind};
+pub use eligibility_periods::{
+    EligibilityPeriodRow, EligibilityPeriods, LateNotificationRow, MoveRow, NotificationKind,
+};
 pub use households::Households;
 pub use payment_totals::{PaymentTotalRow, PaymentTotals};
 pub use person_registry::{PersonRegistry, RegistryRow};

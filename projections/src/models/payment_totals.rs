@@ -83,7 +83,11 @@ impl PaymentTotals {
         });
         Ok(rows
             .into_iter()
-            .map(|(fiscal_year, paid_yen, payments)| PaymentTotalRow { fiscal_year: fiscal_year as i32, paid_yen, payments })
+            .map(|(fiscal_year, paid_yen, payments)| PaymentTotalRow {
+                fiscal_year: fiscal_year as i32,
+                paid_yen,
+                payments,
+            })
             .collect())
     }
 }

@@ -11,14 +11,16 @@ pub struct PersonRegistry;
 
 const TABLES: &[TableDef] = &[TableDef {
     name: "person_registry",
-    ddl: &["CREATE TABLE {table} (
+    ddl: &[
+        "CREATE TABLE {table} (
         tenant         TEXT   NOT NULL,
         person_id      TEXT   NOT NULL,
         atena_no       TEXT   NOT NULL,
         registered_at  BIGINT NOT NULL,
         position       BIGINT NOT NULL,
         CONSTRAINT {table}_pk_{gen} PRIMARY KEY (tenant, person_id))",
-        "CREATE INDEX {table}_atena_{gen} ON {table} (tenant, atena_no)"],
+        "CREATE INDEX {table}_atena_{gen} ON {table} (tenant, atena_no)",
+    ],
     columns: &["tenant", "person_id", "atena_no", "registered_at", "position"],
     key: &["tenant", "person_id"],
 }];
@@ -86,7 +88,12 @@ impl PersonRegistry {
 
     /// Up to `limit` person ids of the tenant after `after` (exclusive), in id order: a page of
     /// everyone on file, for jobs that walk the whole tenant (`kokuho eligibility run`).
-    pub async fn person_ids(db: &Db, tenant: &str, after: Option<Uuid>, limit: i64) -> Result<Vec<Uuid>, ProjectionError> {
+    pub async fn person_ids(
+        db: &Db,
+        tenant: &str,
+        after: Option<Uuid>,
+        limit: i64,
+    ) -> Result<Vec<Uuid>, ProjectionError> {
         // Hyphenated lowercase UUID text sorts as the UUID does; "" is before every id.
         let after = after.map(|id| id.to_string()).unwrap_or_default();
         let rows: Vec<String> = on_db!(db, pool => {

@@ -19,7 +19,8 @@ pub struct ProvisionRecord;
 
 const TABLES: &[TableDef] = &[TableDef {
     name: "provision_record",
-    ddl: &["CREATE TABLE {table} (
+    ddl: &[
+        "CREATE TABLE {table} (
         tenant           TEXT   NOT NULL,
         position         BIGINT NOT NULL,
         person_id        TEXT   NOT NULL,
@@ -34,15 +35,28 @@ const TABLES: &[TableDef] = &[TableDef {
         items            TEXT   NOT NULL,
         non_disclosable  BIGINT NOT NULL,
         CONSTRAINT {table}_pk_{gen} PRIMARY KEY (tenant, position))",
-        "CREATE INDEX {table}_person_{gen} ON {table} (tenant, person_id, occurred_at)"],
+        "CREATE INDEX {table}_person_{gen} ON {table} (tenant, person_id, occurred_at)",
+    ],
     columns: &[
-        "tenant", "position", "person_id", "kind", "occurred_at", "requested_at", "requester", "provider", "role", "purpose",
-        "legal_basis", "items", "non_disclosable",
+        "tenant",
+        "position",
+        "person_id",
+        "kind",
+        "occurred_at",
+        "requested_at",
+        "requester",
+        "provider",
+        "role",
+        "purpose",
+        "legal_basis",
+        "items",
+        "non_disclosable",
     ],
     key: &["tenant", "position"],
 }];
 
-const INSERT: &str = "INSERT INTO {table} (tenant, position, person_id, kind, occurred_at, requested_at, requester, provider, role, \
+const INSERT: &str =
+    "INSERT INTO {table} (tenant, position, person_id, kind, occurred_at, requested_at, requester, provider, role, \
                       purpose, legal_basis, items, non_disclosable)";
 
 /// The most entries one listing returns: far more than a person gathers in the seven years
@@ -164,12 +178,29 @@ pub enum Disclosure {
 
 impl ProvisionRecord {
     /// A person's entries, oldest first.
-    pub async fn of_person(db: &Db, tenant: &str, person_id: Uuid, disclosure: Disclosure) -> Result<Vec<ProvisionRecordRow>, ProjectionError> {
+    pub async fn of_person(
+        db: &Db,
+        tenant: &str,
+        person_id: Uuid,
+        disclosure: Disclosure,
+    ) -> Result<Vec<ProvisionRecordRow>, ProjectionError> {
         let largest_flag = match disclosure {
             Disclosure::All => 1,
             Disclosure::DisclosableOnly => 0,
         };
-        type Row = (i64, String, i64, i64, Option<String>, Option<String>, Option<String>, Option<String>, String, String, i64);
+        type Row = (
+            i64,
+            String,
+            i64,
+            i64,
+            Option<String>,
+            Option<String>,
+            Option<String>,
+            Option<String>,
+            String,
+            String,
+            i64,
+        );
         let rows: Vec<Row> = on_db!(db, pool => {
             sqlx::query_as(
                 "SELECT position, kind, occurred_at, requested_at, requester, provider, role, purpose, legal_basis, items, \
@@ -185,31 +216,48 @@ impl ProvisionRecord {
             .await?
         });
         rows.into_iter()
-            .map(|(position, kind, occurred_at, requested_at, requester, provider, role, purpose, legal_basis, items, non_disclosable)| {
-                let kind = match kind.as_str() {
-                    "provision" => ProvisionKind::Provision,
-                    "inquiry" => ProvisionKind::Inquiry,
-                    other => return Err(ProjectionError::Corrupt(format!("unknown provision record kind {other:?}"))),
-                };
-                let items: Vec<String> =
-                    serde_json::from_str(&items).map_err(|_| ProjectionError::Corrupt("provision record items are not a JSON list".into()))?;
-                let instant = |micros: i64| {
-                    DateTime::from_timestamp_micros(micros).ok_or_else(|| ProjectionError::Corrupt(format!("{micros} is not an instant")))
-                };
-                Ok(ProvisionRecordRow {
+            .map(
+                |(
                     position,
                     kind,
-                    occurred_at: instant(occurred_at)?,
-                    requested_at: instant(requested_at)?,
+                    occurred_at,
+                    requested_at,
                     requester,
                     provider,
                     role,
                     purpose,
                     legal_basis,
                     items,
-                    non_disclosable: non_disclosable != 0,
-                })
-            })
+                    non_disclosable,
+                )| {
+                    let kind = match kind.as_str() {
+                        "provision" => ProvisionKind::Provision,
+                        "inquiry" => ProvisionKind::Inquiry,
+                        other => {
+                            return Err(ProjectionError::Corrupt(format!("unknown provision record kind {other:?}")))
+                        }
+                    };
+                    let items: Vec<String> = serde_json::from_str(&items)
+                        .map_err(|_| ProjectionError::Corrupt("provision record items are not a JSON list".into()))?;
+                    let instant = |micros: i64| {
+                        DateTime::from_timestamp_micros(micros)
+                            .ok_or_else(|| ProjectionError::Corrupt(format!("{micros} is not an instant")))
+                    };
+                    Ok(ProvisionRecordRow {
+                        position,
+                        kind,
+                        occurred_at: instant(occurred_at)?,
+                        requested_at: instant(requested_at)?,
+                        requester,
+                        provider,
+                        role,
+                        purpose,
+                        legal_basis,
+                        items,
+                        non_disclosable: non_disclosable != 0,
+                    })
+                },
+            )
             .collect()
     }
 }

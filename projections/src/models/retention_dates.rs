@@ -61,13 +61,24 @@ const TABLES: &[TableDef] = &[
 macro_rules! later {
     ($column:literal) => {
         concat!(
-            $column, " = CASE WHEN excluded.", $column, " > {table}.", $column, " THEN excluded.", $column,
-            " ELSE COALESCE({table}.", $column, ", excluded.", $column, ") END"
+            $column,
+            " = CASE WHEN excluded.",
+            $column,
+            " > {table}.",
+            $column,
+            " THEN excluded.",
+            $column,
+            " ELSE COALESCE({table}.",
+            $column,
+            ", excluded.",
+            $column,
+            ") END"
         )
     };
 }
 
-const UPSERT_HEAD: &str = "INSERT INTO {table} (tenant, person_id, registered_on, payment_on, death_lost_on, erased_position)";
+const UPSERT_HEAD: &str =
+    "INSERT INTO {table} (tenant, person_id, registered_on, payment_on, death_lost_on, erased_position)";
 const UPSERT_TAIL: &str = concat!(
     "ON CONFLICT (tenant, person_id) DO UPDATE SET ",
     later!("registered_on"),
@@ -232,7 +243,11 @@ impl Projection for RetentionDates {
         let mut periods = PeriodEndFold::default();
         for projected in events {
             if let Some(person_id) = RetentionFold::person_of(&projected.event) {
-                persons.entry(person_id).or_default().observe(&projected.event, projected.position, projected.recorded_at);
+                persons.entry(person_id).or_default().observe(
+                    &projected.event,
+                    projected.position,
+                    projected.recorded_at,
+                );
                 periods.observe(&projected.event);
             }
         }
@@ -328,7 +343,11 @@ impl RetentionDates {
     }
 
     /// One person's row, if the projection has seen them.
-    pub async fn of_person(db: &Db, tenant: &str, person_id: Uuid) -> Result<Option<PersonRetentionDates>, ProjectionError> {
+    pub async fn of_person(
+        db: &Db,
+        tenant: &str,
+        person_id: Uuid,
+    ) -> Result<Option<PersonRetentionDates>, ProjectionError> {
         let sql = format!(
             "SELECT d.person_id, d.registered_on, d.payment_on, d.erased_position, {DERIVED_COLUMNS} \
              FROM retention_dates d WHERE d.tenant = $1 AND d.person_id = $2"
@@ -349,7 +368,8 @@ mod tests {
     use super::*;
     use kokuho_events::{
         Acquisition, AcquisitionReason, CorrectionReason, EligibilityAcquired, EligibilityCorrected, EligibilityEnd,
-        EligibilityLost, EligibilityStart, EligibilityWithdrawn, PaymentChannel, PaymentReceived, PersonDied, PersonErased,
+        EligibilityLost, EligibilityStart, EligibilityWithdrawn, PaymentChannel, PaymentReceived, PersonDied,
+        PersonErased,
     };
 
     fn date(y: i32, m: u32, d: u32) -> NaiveDate {
@@ -429,7 +449,12 @@ mod tests {
     }
 
     fn died(died_on: NaiveDate) -> LedgerEvent {
-        LedgerEvent::PersonDied(PersonDied { person_id: Uuid::nil(), died_on, notified_on: died_on, acquisition: source() })
+        LedgerEvent::PersonDied(PersonDied {
+            person_id: Uuid::nil(),
+            died_on,
+            notified_on: died_on,
+            acquisition: source(),
+        })
     }
 
     #[test]
@@ -440,10 +465,20 @@ mod tests {
         let table: Vec<Case> = vec![
             ("never insured", vec![], None, None),
             ("open period", vec![acquired(1, date(2020, 4, 1))], Some(true), None),
-            ("lost", vec![acquired(1, date(2020, 4, 1)), lost(1, date(2022, 7, 1))], Some(false), Some(date(2022, 7, 1))),
+            (
+                "lost",
+                vec![acquired(1, date(2020, 4, 1)), lost(1, date(2022, 7, 1))],
+                Some(false),
+                Some(date(2022, 7, 1)),
+            ),
             (
                 "the latest loss of two periods",
-                vec![acquired(1, date(2018, 1, 1)), lost(1, date(2019, 1, 1)), acquired(2, date(2020, 4, 1)), lost(2, date(2022, 7, 1))],
+                vec![
+                    acquired(1, date(2018, 1, 1)),
+                    lost(1, date(2019, 1, 1)),
+                    acquired(2, date(2020, 4, 1)),
+                    lost(2, date(2022, 7, 1)),
+                ],
                 Some(false),
                 Some(date(2022, 7, 1)),
             ),
@@ -461,19 +496,38 @@ mod tests {
             ),
             (
                 "a correction moves the loss earlier",
-                vec![acquired(1, date(2020, 4, 1)), lost(1, date(2030, 7, 1)), corrected(1, date(2020, 4, 1), Some(date(2021, 7, 1)))],
+                vec![
+                    acquired(1, date(2020, 4, 1)),
+                    lost(1, date(2030, 7, 1)),
+                    corrected(1, date(2020, 4, 1), Some(date(2021, 7, 1))),
+                ],
                 Some(false),
                 Some(date(2021, 7, 1)),
             ),
             ("the only period withdrawn", vec![acquired(1, date(2020, 4, 1)), withdrawn(1)], Some(false), None),
             (
                 "the open period withdrawn, a lost one stays",
-                vec![acquired(1, date(2018, 1, 1)), lost(1, date(2019, 1, 1)), acquired(2, date(2020, 4, 1)), withdrawn(2)],
+                vec![
+                    acquired(1, date(2018, 1, 1)),
+                    lost(1, date(2019, 1, 1)),
+                    acquired(2, date(2020, 4, 1)),
+                    withdrawn(2),
+                ],
                 Some(false),
                 Some(date(2019, 1, 1)),
             ),
-            ("a withdrawn period is not lost again", vec![acquired(1, date(2020, 4, 1)), withdrawn(1), lost(1, date(2022, 1, 1))], Some(false), None),
-            ("death ends an open period the next day", vec![acquired(1, date(2020, 4, 1)), died(date(2024, 2, 28))], Some(false), Some(date(2024, 2, 29))),
+            (
+                "a withdrawn period is not lost again",
+                vec![acquired(1, date(2020, 4, 1)), withdrawn(1), lost(1, date(2022, 1, 1))],
+                Some(false),
+                None,
+            ),
+            (
+                "death ends an open period the next day",
+                vec![acquired(1, date(2020, 4, 1)), died(date(2024, 2, 28))],
+                Some(false),
+                Some(date(2024, 2, 29)),
+            ),
             ("death without a period", vec![died(date(2024, 2, 28))], None, None),
             (
                 "death keeps an earlier loss",
@@ -517,7 +571,11 @@ mod tests {
             forward.observe(event, index as i64 + 1, at);
         }
         let dates = forward.dates();
-        assert_eq!(dates.payment_on, Some(date(2025, 9, 1)), "a late-recorded earlier payment does not move the date back");
+        assert_eq!(
+            dates.payment_on,
+            Some(date(2025, 9, 1)),
+            "a late-recorded earlier payment does not move the date back"
+        );
         assert!(dates.is_insured());
         assert_eq!(dates.erased_position, Some(4));
         forward.observe(&erased(date(2031, 1, 1)), 9, at);

@@ -72,7 +72,9 @@ pub(crate) async fn access_records(
         after_position: query.after.unwrap_or(0),
         limit: query.limit.unwrap_or(ACCESS_ROWS_MAX),
     };
-    let rows = AccessLog::list(state.store.db(), &tenant.to_string(), &filter).await.map_err(|error| ApiError::Internal(error.to_string()))?;
+    let rows = AccessLog::list(state.store.db(), &tenant.to_string(), &filter)
+        .await
+        .map_err(|error| ApiError::Internal(error.to_string()))?;
     Ok(ApiJson(
         rows.into_iter()
             .map(|row| AccessRecord {

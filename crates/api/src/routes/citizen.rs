@@ -15,7 +15,9 @@ use axum::routing::{get, post};
 use axum::Router;
 use chrono::{DateTime, Utc};
 use kokuho_domain::PersonId;
-use kokuho_projections::models::{AccessFilter, AccessLog, Disclosure, ProvisionKind, ProvisionRecord, ACCESS_ROWS_MAX};
+use kokuho_projections::models::{
+    AccessFilter, AccessLog, Disclosure, ProvisionKind, ProvisionRecord, ACCESS_ROWS_MAX,
+};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -58,7 +60,10 @@ pub struct CitizenChallenge {
         (status = 404, description = "`unknown_tenant`", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "`too_many_challenges`", body = Problem, content_type = "application/problem+json"),
     ))]
-pub(crate) async fn challenge(State(state): State<AppState>, params: axum::extract::RawPathParams) -> Result<(StatusCode, ApiJson<CitizenChallenge>), ApiError> {
+pub(crate) async fn challenge(
+    State(state): State<AppState>,
+    params: axum::extract::RawPathParams,
+) -> Result<(StatusCode, ApiJson<CitizenChallenge>), ApiError> {
     let tenant = tenant_of(&params)?;
     let (challenge_id, challenge) = citizen::issue_challenge(&state, tenant).await?;
     Ok((
@@ -112,11 +117,16 @@ pub(crate) async fn sign_in(
         code: "malformed_signature",
         detail: "signature must be 64 bytes as 128 hex digits or base64".into(),
     })?;
-    let session = citizen::sign_in(&state, tenant, body.challenge_id, PersonId::from_uuid(body.person_id), signature).await?;
+    let session =
+        citizen::sign_in(&state, tenant, body.challenge_id, PersonId::from_uuid(body.person_id), signature).await?;
     let token = session.token.expose().to_owned();
     Ok((
         StatusCode::CREATED,
-        ApiJson(CitizenSession { page_url: format!("/citizen#tenant={tenant}&token={token}"), token, expires_at: session.expires_at }),
+        ApiJson(CitizenSession {
+            page_url: format!("/citizen#tenant={tenant}&token={token}"),
+            token,
+            expires_at: session.expires_at,
+        }),
     ))
 }
 
@@ -178,7 +188,8 @@ pub(crate) async fn record(State(state): State<AppState>, citizen: Citizen) -> R
     let mut entries = Vec::new();
     let mut after_position = 0;
     loop {
-        let filter = AccessFilter { person_id: Some(person), after_position, limit: ACCESS_ROWS_MAX, ..Default::default() };
+        let filter =
+            AccessFilter { person_id: Some(person), after_position, limit: ACCESS_ROWS_MAX, ..Default::default() };
         let page = AccessLog::list(db, &tenant_text, &filter).await.map_err(internal)?;
         let full = page.len() as i64 == ACCESS_ROWS_MAX;
         for access in page {
@@ -200,7 +211,9 @@ pub(crate) async fn record(State(state): State<AppState>, citizen: Citizen) -> R
             break;
         }
     }
-    for row in ProvisionRecord::of_person(db, &tenant_text, person, Disclosure::DisclosableOnly).await.map_err(internal)? {
+    for row in
+        ProvisionRecord::of_person(db, &tenant_text, person, Disclosure::DisclosableOnly).await.map_err(internal)?
+    {
         entries.push(match row.kind {
             ProvisionKind::Provision => CitizenRecordEntry {
                 kind: "provision".into(),

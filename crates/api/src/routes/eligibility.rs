@@ -20,9 +20,7 @@ use kokuho_domain::eligibility::{elderly_share_starts_on, next_elderly_share_red
 use kokuho_domain::person::{CertificateStatus, InsuredPeriod, LossNotice, PersonCommand};
 use kokuho_domain::share::{in_elderly_share, ShareRule};
 use kokuho_domain::{PersonId, Rejection, TenantCode};
-use kokuho_events::{
-    AcquisitionReason, CorrectionReason, FormerMunicipality, IncomeFigures, LedgerEvent, LossReason,
-};
+use kokuho_events::{AcquisitionReason, CorrectionReason, FormerMunicipality, IncomeFigures, LedgerEvent, LossReason};
 use kokuho_ledger::{jst_date, Executed};
 use kokuho_projections::models::Households;
 use kokuho_store::{CommandMeta, Decrypt, PersonalData};
@@ -43,7 +41,8 @@ struct Affair {
 }
 
 /// Eligibility facts: the eligibility affair and its supervisors.
-const ELIGIBILITY: Affair = Affair { roles: &[Role::EligibilityClerk, Role::Supervisor], purpose: Purpose::Eligibility };
+const ELIGIBILITY: Affair =
+    Affair { roles: &[Role::EligibilityClerk, Role::Supervisor], purpose: Purpose::Eligibility };
 /// Income reported by the resident-tax department: the assessment affair.
 const INCOME: Affair = Affair { roles: &[Role::TaxClerk, Role::Supervisor], purpose: Purpose::Assessment };
 
@@ -74,13 +73,23 @@ fn internal(error: impl std::fmt::Display) -> ApiError {
 
 /// The events a command recorded: those it appended, or for a retried Idempotency-Key those the
 /// first attempt appended (read back from the person's stream).
-async fn command_events(state: &AppState, tenant: TenantCode, person_id: PersonId, executed: &Executed) -> Result<Vec<LedgerEvent>, ApiError> {
+async fn command_events(
+    state: &AppState,
+    tenant: TenantCode,
+    person_id: PersonId,
+    executed: &Executed,
+) -> Result<Vec<LedgerEvent>, ApiError> {
     if !executed.events.is_empty() {
         return Ok(executed.events.clone());
     }
     let view = state.ledger.replay(tenant, person_id, None, Decrypt::No).await?;
     let range = executed.outcome.first_position..=executed.outcome.last_position;
-    let events: Vec<LedgerEvent> = view.events.into_iter().filter(|(recorded, _)| range.contains(&recorded.position)).map(|(_, event)| event).collect();
+    let events: Vec<LedgerEvent> = view
+        .events
+        .into_iter()
+        .filter(|(recorded, _)| range.contains(&recorded.position))
+        .map(|(_, event)| event)
+        .collect();
     if events.is_empty() {
         return Err(ApiError::BadRequest {
             status: StatusCode::UNPROCESSABLE_ENTITY,
@@ -93,9 +102,15 @@ async fn command_events(state: &AppState, tenant: TenantCode, person_id: PersonI
 
 /// The members of `person_id`'s household on each of `dates` (the person included), by what
 /// is recorded now; just the person when they belong to none.
-async fn household_members_on(state: &AppState, tenant: TenantCode, person_id: Uuid, dates: &[NaiveDate]) -> Result<BTreeSet<Uuid>, ApiError> {
+async fn household_members_on(
+    state: &AppState,
+    tenant: TenantCode,
+    person_id: Uuid,
+    dates: &[NaiveDate],
+) -> Result<BTreeSet<Uuid>, ApiError> {
     state.projector.catch_up(tenant).await.map_err(internal)?;
-    let candidates = Households::households_of_person(state.store.db(), &tenant.to_string(), person_id).await.map_err(internal)?;
+    let candidates =
+        Households::households_of_person(state.store.db(), &tenant.to_string(), person_id).await.map_err(internal)?;
     let mut members = BTreeSet::from([person_id]);
     for household_id in candidates {
         let view = state.ledger.replay_household(tenant, household_id, None).await?;
@@ -149,7 +164,8 @@ pub(crate) async fn redecide_elderly_shares(
         if earliest < reaches_70 && reaches_70 <= today {
             days.insert(reaches_70);
         }
-        let candidates = Households::households_of_person(state.store.db(), &tenant.to_string(), *person).await.map_err(internal)?;
+        let candidates =
+            Households::households_of_person(state.store.db(), &tenant.to_string(), *person).await.map_err(internal)?;
         for on in days.into_iter().filter(|on| in_elderly_share(date_of_birth, *on, &rules)) {
             state.ledger.decide_elderly_share(tenant, person_id, on, &candidates, meta.clone()).await?;
         }
@@ -547,7 +563,8 @@ pub(crate) async fn withdraw_eligibility(
     let person_id = PersonId::from_uuid(path.person_id);
     let before = state.ledger.replay(staff.principal.tenant, person_id, None, Decrypt::No).await?;
     let former_dates = before.state.period(path.period_id).map(period_dates).unwrap_or_default();
-    let command = PersonCommand::WithdrawEligibility { period_id: path.period_id, correction_reason: body.correction_reason };
+    let command =
+        PersonCommand::WithdrawEligibility { period_id: path.period_id, correction_reason: body.correction_reason };
     let (executed, _) =
         execute_and_redecide(&state, &staff, &headers, ELIGIBILITY, person_id, command, former_dates).await?;
     Ok((
@@ -676,8 +693,7 @@ pub(crate) async fn report_income(
         },
         acquisition: kokuho_events::Acquisition { source: body.source, legal_basis: body.legal_basis },
     };
-    let (executed, _) =
-        execute_and_redecide(&state, &staff, &headers, INCOME, person_id, command, Vec::new()).await?;
+    let (executed, _) = execute_and_redecide(&state, &staff, &headers, INCOME, person_id, command, Vec::new()).await?;
     Ok(recorded(person_id, executed))
 }
 
@@ -715,7 +731,16 @@ pub(crate) async fn issue_certificate(
         issued_on: body.issued_on,
         valid_until: body.valid_until,
     };
-    super::persons::execute(&state, &staff, &headers, ELIGIBILITY.roles, ELIGIBILITY.purpose, PersonId::from_uuid(path.person_id), command).await
+    super::persons::execute(
+        &state,
+        &staff,
+        &headers,
+        ELIGIBILITY.roles,
+        ELIGIBILITY.purpose,
+        PersonId::from_uuid(path.person_id),
+        command,
+    )
+    .await
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -789,10 +814,10 @@ impl From<&InsuredPeriod> for PeriodView {
                 notified_on: end.notified_on,
                 notification_late: end.notification_late,
             }),
-            former_municipality: period
-                .former_municipality
-                .as_ref()
-                .map(|former| FormerMunicipalityView { municipality_code: former.municipality_code.clone(), lost_on: former.lost_on }),
+            former_municipality: period.former_municipality.as_ref().map(|former| FormerMunicipalityView {
+                municipality_code: former.municipality_code.clone(),
+                lost_on: former.lost_on,
+            }),
             corrections: period.corrections,
         }
     }
@@ -848,8 +873,12 @@ pub struct MoveContinuityView {
 impl From<MoveContinuity> for MoveContinuityView {
     fn from(continuity: MoveContinuity) -> MoveContinuityView {
         match continuity {
-            MoveContinuity::Continuous => MoveContinuityView { kind: "continuous".into(), days: 0, from: None, to: None },
-            MoveContinuity::Gap { days, from, to } => MoveContinuityView { kind: "gap".into(), days, from: Some(from), to: Some(to) },
+            MoveContinuity::Continuous => {
+                MoveContinuityView { kind: "continuous".into(), days: 0, from: None, to: None }
+            }
+            MoveContinuity::Gap { days, from, to } => {
+                MoveContinuityView { kind: "gap".into(), days, from: Some(from), to: Some(to) }
+            }
             MoveContinuity::Overlap { days, from, to } => {
                 MoveContinuityView { kind: "overlap".into(), days, from: Some(from), to: Some(to) }
             }
@@ -904,7 +933,9 @@ pub(crate) async fn eligibility(
     let as_of = query.as_of.unwrap_or_else(|| state.ledger.now());
     let on = query.on.unwrap_or_else(|| jst_date(state.ledger.now()));
     state.projector.catch_up(tenant).await.map_err(internal)?;
-    let candidates = Households::households_of_person(state.store.db(), &tenant.to_string(), person_id.as_uuid()).await.map_err(internal)?;
+    let candidates = Households::households_of_person(state.store.db(), &tenant.to_string(), person_id.as_uuid())
+        .await
+        .map_err(internal)?;
     let answer = state.ledger.eligibility_on(tenant, person_id, Some(as_of), on, &candidates).await?;
     if answer.person.state.registered.is_none() {
         return Err(Rejection::PersonNotFound { person_id }.into());
@@ -924,11 +955,19 @@ pub(crate) async fn eligibility(
                 ShareRule::PreSchool => ("pre_school", None, None),
                 ShareRule::Standard => ("standard", None, None),
                 ShareRule::Elderly { income_year, basis, .. } => {
-                    let basis = serde_json::to_value(basis).ok().and_then(|v| v.get("basis").and_then(|b| b.as_str()).map(str::to_owned));
+                    let basis = serde_json::to_value(basis)
+                        .ok()
+                        .and_then(|v| v.get("basis").and_then(|b| b.as_str()).map(str::to_owned));
                     ("elderly", Some(*income_year), basis)
                 }
             };
-            let view = CostShareView { share: name_of(&share.share), tenths: share.share.tenths(), rule: rule.into(), income_year, basis };
+            let view = CostShareView {
+                share: name_of(&share.share),
+                tenths: share.share.tenths(),
+                rule: rule.into(),
+                income_year,
+                basis,
+            };
             (Some(view), None)
         }
         Err(rejection) => (None, Some(rejection.code().to_owned())),
@@ -965,7 +1004,9 @@ pub(crate) async fn eligibility(
     };
     // The access record first: if it cannot be committed, nothing is shown.
     let items = ["eligibility", "household", "cost_share", "certificates"];
-    staff.record_access(&state, purpose, person_id.as_uuid(), &[staff.accessed(purpose, person_id.as_uuid(), &items)]).await?;
+    staff
+        .record_access(&state, purpose, person_id.as_uuid(), &[staff.accessed(purpose, person_id.as_uuid(), &items)])
+        .await?;
     Ok(ApiJson(view))
 }
 
@@ -1096,6 +1137,13 @@ pub(crate) async fn timeline(
             }
         })
         .collect();
-    staff.record_access(&state, purpose, person_id.as_uuid(), &[staff.accessed(purpose, person_id.as_uuid(), &["timeline"])]).await?;
+    staff
+        .record_access(
+            &state,
+            purpose,
+            person_id.as_uuid(),
+            &[staff.accessed(purpose, person_id.as_uuid(), &["timeline"])],
+        )
+        .await?;
     Ok(ApiJson(Timeline { person_id: person_id.as_uuid(), as_of, version: view.version, events }))
 }

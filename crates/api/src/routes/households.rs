@@ -126,7 +126,11 @@ async fn not_in_another_household(
         .map_err(|error| ApiError::Internal(error.to_string()))?;
     for other in candidates.into_iter().filter(|other| *other != household_id) {
         let view = state.ledger.replay_household(tenant, other, None).await?;
-        let overlaps = view.state.memberships.iter().any(|m| m.person_id == person_id && m.left_on.is_none_or(|left_on| left_on > from));
+        let overlaps = view
+            .state
+            .memberships
+            .iter()
+            .any(|m| m.person_id == person_id && m.left_on.is_none_or(|left_on| left_on > from));
         if overlaps {
             return Err(Rejection::MemberOfAnotherHousehold { person_id, household_id: other, on: from }.into());
         }
@@ -375,12 +379,18 @@ pub(crate) async fn read(
             .iter()
             .map(|m| MembershipView { person_id: m.person_id, joined_on: m.joined_on, left_on: m.left_on })
             .collect(),
-        heads: view.state.heads.iter().map(|(person_id, from)| HeadView { person_id: *person_id, from: *from }).collect(),
+        heads: view
+            .state
+            .heads
+            .iter()
+            .map(|(person_id, from)| HeadView { person_id: *person_id, from: *from })
+            .collect(),
         income_exception_applied: view.state.income_exception_applied(on),
         version: view.version,
     };
     // The access records first: if one cannot be committed, nothing is shown.
-    let listed: BTreeSet<Uuid> = view.state.memberships.iter().map(|m| m.person_id).chain(view.state.heads.iter().map(|(p, _)| *p)).collect();
+    let listed: BTreeSet<Uuid> =
+        view.state.memberships.iter().map(|m| m.person_id).chain(view.state.heads.iter().map(|(p, _)| *p)).collect();
     for person_id in listed {
         staff.record_access(&state, purpose, person_id, &[staff.accessed(purpose, person_id, &["household"])]).await?;
     }

@@ -72,15 +72,35 @@ impl Modify for BearerAuth {
         let components = openapi.components.get_or_insert_with(Default::default);
         components.add_security_scheme(
             "session",
-            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).description(Some("the token from POST /v1/{tenant}/sessions")).build()),
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some("the token from POST /v1/{tenant}/sessions"))
+                    .build(),
+            ),
         );
         components.add_security_scheme(
             "citizen_session",
-            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).description(Some("the token from POST /v1/{tenant}/citizen/sessions")).build()),
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some("the token from POST /v1/{tenant}/citizen/sessions"))
+                    .build(),
+            ),
         );
     }
 }
 
 pub(crate) fn routes() -> Router<AppState> {
-    system::routes().merge(sessions::routes()).merge(staff::routes()).merge(persons::routes()).merge(eligibility::routes()).merge(households::routes()).merge(reports::routes()).merge(audit::routes()).merge(my_number::routes()).merge(provisions::routes()).merge(citizen::routes())
+    system::routes()
+        .merge(sessions::routes())
+        .merge(staff::routes())
+        .merge(persons::routes())
+        .merge(eligibility::routes())
+        .merge(households::routes())
+        .merge(reports::routes())
+        .merge(audit::routes())
+        .merge(my_number::routes())
+        .merge(provisions::routes())
+        .merge(citizen::routes())
 }

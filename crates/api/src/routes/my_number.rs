@@ -43,7 +43,8 @@ const REVEALERS: &[Role] = &[Role::EligibilityClerk, Role::Supervisor];
 /// The affairs a full number may be revealed for: those that use My Numbers under 番号利用法
 /// 別表第一 for NHI. Provision goes through the intermediate server's codes, not the number, and
 /// an audit has no need of the digits.
-const REVEAL_PURPOSES: &[Purpose] = &[Purpose::Eligibility, Purpose::Assessment, Purpose::Collection, Purpose::Benefits];
+const REVEAL_PURPOSES: &[Purpose] =
+    &[Purpose::Eligibility, Purpose::Assessment, Purpose::Collection, Purpose::Benefits];
 /// The affairs a request's trail may be read for.
 const TRAIL_PURPOSES: &[Purpose] = &[Purpose::Eligibility, Purpose::Audit];
 /// Times a link command is decided again after losing a race for its stream.
@@ -80,9 +81,9 @@ pub struct LinkPath {
 fn refused(rejection: LinkRejection) -> ApiError {
     let status = match rejection {
         LinkRejection::PersonNotFound { .. } | LinkRejection::RequestNotFound { .. } => StatusCode::NOT_FOUND,
-        LinkRejection::AlreadyRequested { .. } | LinkRejection::AlreadyConfirmed { .. } | LinkRejection::AlreadyDecided { .. } => {
-            StatusCode::CONFLICT
-        }
+        LinkRejection::AlreadyRequested { .. }
+        | LinkRejection::AlreadyConfirmed { .. }
+        | LinkRejection::AlreadyDecided { .. } => StatusCode::CONFLICT,
         LinkRejection::MyNumberUnavailable => StatusCode::GONE,
         _ => StatusCode::UNPROCESSABLE_ENTITY,
     };
@@ -92,7 +93,11 @@ fn refused(rejection: LinkRejection) -> ApiError {
 /// Reads a body's `my_number`. Only a string is accepted, and `MyNumberError` describes what is
 /// wrong without quoting the input.
 fn parse_my_number(value: &Value) -> Result<MyNumber, ApiError> {
-    let invalid = |detail: String| ApiError::BadRequest { status: StatusCode::UNPROCESSABLE_ENTITY, code: "invalid_my_number", detail };
+    let invalid = |detail: String| ApiError::BadRequest {
+        status: StatusCode::UNPROCESSABLE_ENTITY,
+        code: "invalid_my_number",
+        detail,
+    };
     match value {
         Value::String(text) => MyNumber::parse(text).map_err(|error| invalid(error.to_string())),
         _ => Err(invalid("a My Number must be given as a string of 12 digits".to_owned())),
@@ -106,7 +111,12 @@ struct LoadedLink {
     events: Vec<(RecordedEvent, LedgerEvent)>,
 }
 
-async fn load(state: &AppState, tenant: TenantCode, request_id: Uuid, as_of: Option<DateTime<Utc>>) -> Result<LoadedLink, ApiError> {
+async fn load(
+    state: &AppState,
+    tenant: TenantCode,
+    request_id: Uuid,
+    as_of: Option<DateTime<Utc>>,
+) -> Result<LoadedLink, ApiError> {
     let stream_id = my_number_link::stream_id(request_id);
     let recorded = match as_of {
         None => state.store.read_stream(tenant, &stream_id, Decrypt::Yes).await,
@@ -189,7 +199,9 @@ pub(crate) async fn linked(
     for entry in index.iter().rev() {
         let LedgerEvent::MyNumberLinked(entry) = kokuho_ledger::decode(entry)? else { continue };
         let link = load(state, tenant, entry.request_id, as_of).await?;
-        let Some(request) = link.state.request.as_ref().filter(|request| request.person_id == person_id) else { continue };
+        let Some(request) = link.state.request.as_ref().filter(|request| request.person_id == person_id) else {
+            continue;
+        };
         if link.state.is_approved() {
             return Ok(Some(Linked { my_number: request.my_number.clone() }));
         }
@@ -269,7 +281,11 @@ pub struct MyNumberLinkProgress {
 }
 
 fn progress(request_id: Uuid, link: &LinkState) -> ApiJson<MyNumberLinkProgress> {
-    ApiJson(MyNumberLinkProgress { request_id, status: status(link).to_owned(), confirmations: link.confirmed_by.len() })
+    ApiJson(MyNumberLinkProgress {
+        request_id,
+        status: status(link).to_owned(),
+        confirmations: link.confirmed_by.len(),
+    })
 }
 
 fn status(link: &LinkState) -> &'static str {
@@ -328,7 +344,9 @@ pub(crate) async fn approve(
     if let (true, Some(request)) = (current.state.is_approved(), &current.state.request) {
         index_link(&state, &staff, request.person_id, path.request_id).await?;
     }
-    let link = execute_link(&state, &staff, path.request_id, LinkCommand::Approve { by: staff.principal.user_id }, NO_LOOKUPS).await?;
+    let link =
+        execute_link(&state, &staff, path.request_id, LinkCommand::Approve { by: staff.principal.user_id }, NO_LOOKUPS)
+            .await?;
     let person_id = link.request.as_ref().expect("an approved request was requested").person_id;
     index_link(&state, &staff, person_id, path.request_id).await?;
     Ok(progress(path.request_id, &link))
@@ -500,14 +518,20 @@ pub(crate) async fn reveal(
         return Err(ApiError::BadRequest {
             status: StatusCode::NOT_FOUND,
             code: "my_number_not_linked",
-            detail: "no My Number is linked to this person (a link needs two confirmations and a supervisor's approval)".into(),
+            detail:
+                "no My Number is linked to this person (a link needs two confirmations and a supervisor's approval)"
+                    .into(),
         });
     };
     let Some(my_number) = link.my_number else {
         return Err(refused(LinkRejection::MyNumberUnavailable));
     };
     // One command, so the access record and its reason commit together, before the digits go out.
-    let revealed = LedgerEvent::MyNumberRevealed(MyNumberRevealed { person_id: person_id.as_uuid(), user_id: staff.principal.user_id, reason });
+    let revealed = LedgerEvent::MyNumberRevealed(MyNumberRevealed {
+        person_id: person_id.as_uuid(),
+        user_id: staff.principal.user_id,
+        reason,
+    });
     let person = person_id.as_uuid();
     staff.record_access(&state, purpose, person, &[staff.accessed(purpose, person, &["my_number"]), revealed]).await?;
     let body = RevealedMyNumber { my_number: my_number.reveal().to_owned() };

@@ -25,8 +25,14 @@ use crate::{ApiError, ApiJson, AppState};
 const SEARCH_RESULTS_MAX: usize = 100;
 
 /// The affairs a person's record may be read for (administration reads no person).
-pub(crate) const READ_PURPOSES: &[Purpose] =
-    &[Purpose::Eligibility, Purpose::Assessment, Purpose::Collection, Purpose::Benefits, Purpose::Provision, Purpose::Audit];
+pub(crate) const READ_PURPOSES: &[Purpose] = &[
+    Purpose::Eligibility,
+    Purpose::Assessment,
+    Purpose::Collection,
+    Purpose::Benefits,
+    Purpose::Provision,
+    Purpose::Audit,
+];
 
 pub(crate) fn routes() -> Router<AppState> {
     Router::new()
@@ -119,7 +125,13 @@ pub(crate) async fn register(
 ) -> Result<(StatusCode, ApiJson<Recorded>), ApiError> {
     let command = PersonCommand::Register {
         atena_no: body.atena_no,
-        details: PersonDetails { name: body.name, name_kana: body.name_kana, sex: body.sex, date_of_birth: body.date_of_birth, address: body.address },
+        details: PersonDetails {
+            name: body.name,
+            name_kana: body.name_kana,
+            sex: body.sex,
+            date_of_birth: body.date_of_birth,
+            address: body.address,
+        },
         acquisition: kokuho_events::Acquisition { source: body.source, legal_basis: body.legal_basis },
     };
     let roles = [Role::EligibilityClerk, Role::Supervisor];
@@ -157,7 +169,11 @@ pub struct Found {
         (status = 200, description = "The persons filed under that number (normally one)", body = [Found]),
         (status = 403, description = "`purpose_not_permitted`", body = Problem, content_type = "application/problem+json"),
     ))]
-pub(crate) async fn find(State(state): State<AppState>, staff: Staff, ApiQuery(query): ApiQuery<FindQuery>) -> Result<ApiJson<Vec<Found>>, ApiError> {
+pub(crate) async fn find(
+    State(state): State<AppState>,
+    staff: Staff,
+    ApiQuery(query): ApiQuery<FindQuery>,
+) -> Result<ApiJson<Vec<Found>>, ApiError> {
     let purpose = parse_purpose(&query.purpose)?;
     staff.require_purpose(&state, purpose, READ_PURPOSES).await?;
     let tenant = staff.principal.tenant;
@@ -174,20 +190,29 @@ pub(crate) async fn find(State(state): State<AppState>, staff: Staff, ApiQuery(q
         });
     };
     if let Some(atena_no) = &query.atena_no {
-        let rows = PersonRegistry::by_atena_no(state.store.db(), &tenant_text, atena_no).await.map_err(|e| internal(&e))?;
+        let rows =
+            PersonRegistry::by_atena_no(state.store.db(), &tenant_text, atena_no).await.map_err(|e| internal(&e))?;
         narrow(rows.into_iter().map(|row| row.person_id).collect());
     }
-    for (kind, value) in [("name", &query.name), ("name_kana", &query.name_kana), ("date_of_birth", &query.date_of_birth.map(|d| d.to_string()))] {
+    for (kind, value) in [
+        ("name", &query.name),
+        ("name_kana", &query.name_kana),
+        ("date_of_birth", &query.date_of_birth.map(|d| d.to_string())),
+    ] {
         if let Some(value) = value {
             narrow(state.store.search(tenant, kind, value).await.map_err(|e| internal(&e))?);
         }
     }
     let Some(matches) = matches else {
-        return Err(ApiError::bad_request("search_criteria_missing", "give atena_no, name, name_kana or date_of_birth"));
+        return Err(ApiError::bad_request(
+            "search_criteria_missing",
+            "give atena_no, name, name_kana or date_of_birth",
+        ));
     };
     let mut found = Vec::with_capacity(matches.len());
     for person_id in matches.into_iter().take(SEARCH_RESULTS_MAX) {
-        let atena_no = PersonRegistry::atena_no_of(state.store.db(), &tenant_text, person_id).await.map_err(|e| internal(&e))?;
+        let atena_no =
+            PersonRegistry::atena_no_of(state.store.db(), &tenant_text, person_id).await.map_err(|e| internal(&e))?;
         if let Some(atena_no) = atena_no {
             found.push(Found { person_id, atena_no });
         }
@@ -261,7 +286,8 @@ pub(crate) async fn read(
     if details.is_some() {
         items.extend(["name", "name_kana", "sex", "date_of_birth", "address"]);
     }
-    let show_eligibility = matches!(purpose, Purpose::Eligibility | Purpose::Assessment | Purpose::Benefits | Purpose::Audit);
+    let show_eligibility =
+        matches!(purpose, Purpose::Eligibility | Purpose::Assessment | Purpose::Benefits | Purpose::Audit);
     let show_payments = matches!(purpose, Purpose::Collection | Purpose::Assessment | Purpose::Audit);
     if show_eligibility {
         items.push("eligibility");
@@ -274,18 +300,23 @@ pub(crate) async fn read(
         items.push("my_number_masked");
     }
     // The access record first: if it cannot be committed, nothing is shown.
-    staff.record_access(&state, purpose, person_id.as_uuid(), &[staff.accessed(purpose, person_id.as_uuid(), &items)]).await?;
+    staff
+        .record_access(&state, purpose, person_id.as_uuid(), &[staff.accessed(purpose, person_id.as_uuid(), &items)])
+        .await?;
     Ok(ApiJson(PersonRecord {
         person_id: person_id.as_uuid(),
         atena_no: registration.atena_no,
         name: details.as_ref().map(|d| d.name.clone()),
         name_kana: details.as_ref().map(|d| d.name_kana.clone()),
-        sex: details.as_ref().map(|d| serde_json::to_value(d.sex).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()),
+        sex: details
+            .as_ref()
+            .map(|d| serde_json::to_value(d.sex).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()),
         date_of_birth: details.as_ref().map(|d| d.date_of_birth),
         address: details.as_ref().map(|d| d.address.clone()),
         my_number,
         insured_since: if show_eligibility { view.state.insured_since } else { None },
-        payments: show_payments.then(|| PaymentsSummary { count: view.state.payments, total_yen: view.state.paid_total.amount() }),
+        payments: show_payments
+            .then(|| PaymentsSummary { count: view.state.payments, total_yen: view.state.paid_total.amount() }),
         version: view.version,
         as_of: query.as_of.unwrap_or_else(|| state.ledger.now()),
     }))

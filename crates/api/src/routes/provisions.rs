@@ -35,7 +35,8 @@ use crate::json::ApiPath;
 use crate::{ApiError, ApiJson, AppState};
 
 /// The affairs an inquiry may be made for: the NHI affairs that use inquiries (seed I-2 ⑤).
-const INQUIRY_PURPOSES: &[Purpose] = &[Purpose::Eligibility, Purpose::Assessment, Purpose::Collection, Purpose::Benefits];
+const INQUIRY_PURPOSES: &[Purpose] =
+    &[Purpose::Eligibility, Purpose::Assessment, Purpose::Collection, Purpose::Benefits];
 const INQUIRIES_ROUTE: &str = "/v1/{tenant}/persons/{person_id}/inquiries";
 
 pub(crate) fn routes() -> Router<AppState> {
@@ -66,7 +67,12 @@ pub struct ProvisionPath {
 /// The command's metadata, and the id of the stream it creates. With an Idempotency-Key the id
 /// is derived from the key, so a retry decides against the stream the first attempt created
 /// (and is answered with its result) instead of creating a second one.
-fn command_meta(staff: &Staff, purpose: Purpose, headers: &HeaderMap, kind: &str) -> Result<(CommandMeta, Uuid), ApiError> {
+fn command_meta(
+    staff: &Staff,
+    purpose: Purpose,
+    headers: &HeaderMap,
+    kind: &str,
+) -> Result<(CommandMeta, Uuid), ApiError> {
     Ok((staff.command_meta(purpose, headers)?, staff.id_from_key(kind, headers)))
 }
 
@@ -75,17 +81,23 @@ async fn person_registered(state: &AppState, tenant: TenantCode, person_id: Pers
     Ok(view.state.registered.is_some())
 }
 
-async fn sensitivity_of(state: &AppState, tenant: TenantCode, person_id: PersonId) -> Result<SensitivityState, ApiError> {
+async fn sensitivity_of(
+    state: &AppState,
+    tenant: TenantCode,
+    person_id: PersonId,
+) -> Result<SensitivityState, ApiError> {
     Ok(state.ledger.load_stream(tenant, &sensitivity::stream_id(person_id), sensitivity::evolve).await?.1)
 }
 
 /// Not found 404, a state that forbids it 409, a purpose-limitation refusal 403, bad input 422.
 fn provision_refused(rejection: ProvisionRejection) -> ApiError {
     let status = match rejection {
-        ProvisionRejection::PersonNotFound { .. } | ProvisionRejection::ProvisionNotFound { .. } => StatusCode::NOT_FOUND,
-        ProvisionRejection::AlreadyRequested { .. } | ProvisionRejection::AlreadyMade { .. } | ProvisionRejection::NotAwaitingApproval { .. } => {
-            StatusCode::CONFLICT
+        ProvisionRejection::PersonNotFound { .. } | ProvisionRejection::ProvisionNotFound { .. } => {
+            StatusCode::NOT_FOUND
         }
+        ProvisionRejection::AlreadyRequested { .. }
+        | ProvisionRejection::AlreadyMade { .. }
+        | ProvisionRejection::NotAwaitingApproval { .. } => StatusCode::CONFLICT,
         ProvisionRejection::ManagementNumberNotPermitted { .. } => StatusCode::FORBIDDEN,
         _ => StatusCode::UNPROCESSABLE_ENTITY,
     };
@@ -158,7 +170,13 @@ pub(crate) async fn set_sensitivity(
     let stream = sensitivity::stream_id(person_id);
     let outcome = state
         .ledger
-        .decide_on_stream(tenant, &stream, sensitivity::evolve, |flags| sensitivity::decide(person_id, registered, flags, command.clone()), meta)
+        .decide_on_stream(
+            tenant,
+            &stream,
+            sensitivity::evolve,
+            |flags| sensitivity::decide(person_id, registered, flags, command.clone()),
+            meta,
+        )
         .await?;
     let position = match outcome {
         StreamOutcome::Refused(rejection) => {
@@ -211,8 +229,15 @@ pub struct ProvisionRecorded {
     duplicate: bool,
 }
 
-fn provision_recorded(provision_id: Uuid, provision: &ProvisionState, executed: &Executed) -> Result<ProvisionRecorded, ApiError> {
-    let request = provision.request.as_ref().ok_or_else(|| ApiError::Internal(format!("provision {provision_id} has no request")))?;
+fn provision_recorded(
+    provision_id: Uuid,
+    provision: &ProvisionState,
+    executed: &Executed,
+) -> Result<ProvisionRecorded, ApiError> {
+    let request = provision
+        .request
+        .as_ref()
+        .ok_or_else(|| ApiError::Internal(format!("provision {provision_id} has no request")))?;
     Ok(ProvisionRecorded {
         provision_id,
         person_id: request.person_id,
@@ -267,7 +292,13 @@ pub(crate) async fn request_provision(
     let stream = provision::stream_id(provision_id);
     let outcome = state
         .ledger
-        .decide_on_stream(tenant, &stream, provision::evolve, |current| provision::decide(provision_id, current, command.clone(), &lookups), meta)
+        .decide_on_stream(
+            tenant,
+            &stream,
+            provision::evolve,
+            |current| provision::decide(provision_id, current, command.clone(), &lookups),
+            meta,
+        )
         .await?;
     let executed = match outcome {
         StreamOutcome::Appended(executed) => executed,
@@ -323,7 +354,13 @@ pub(crate) async fn approve_provision(
     let by = staff.principal.user_id;
     let outcome = state
         .ledger
-        .decide_on_stream(tenant, &stream, provision::evolve, |current| provision::decide(provision_id, current, ProvisionCommand::Approve { by }, &lookups), meta)
+        .decide_on_stream(
+            tenant,
+            &stream,
+            provision::evolve,
+            |current| provision::decide(provision_id, current, ProvisionCommand::Approve { by }, &lookups),
+            meta,
+        )
         .await?;
     let executed = match outcome {
         StreamOutcome::Appended(executed) => executed,
@@ -379,8 +416,10 @@ pub(crate) async fn make_inquiry(
     ApiPath(path): ApiPath<PersonPath>,
     ApiJson(body): ApiJson<InquiryBody>,
 ) -> Result<(StatusCode, ApiJson<InquiryRecorded>), ApiError> {
-    let purpose: Purpose =
-        body.purpose.parse().map_err(|error: kokuho_auth::UnknownPurpose| ApiError::bad_request("invalid_purpose", error.to_string()))?;
+    let purpose: Purpose = body
+        .purpose
+        .parse()
+        .map_err(|error: kokuho_auth::UnknownPurpose| ApiError::bad_request("invalid_purpose", error.to_string()))?;
     staff.require_purpose(&state, purpose, INQUIRY_PURPOSES).await?;
     let tenant = staff.principal.tenant;
     let person_id = PersonId::from_uuid(path.person_id);
@@ -403,7 +442,13 @@ pub(crate) async fn make_inquiry(
     let stream = provision::inquiry_stream_id(inquiry_id);
     let outcome = state
         .ledger
-        .decide_on_stream(tenant, &stream, made, |made| provision::decide_inquiry(inquiry_id, made.is_some(), command.clone(), &lookups), meta)
+        .decide_on_stream(
+            tenant,
+            &stream,
+            made,
+            |made| provision::decide_inquiry(inquiry_id, made.is_some(), command.clone(), &lookups),
+            meta,
+        )
         .await?;
     let executed = match outcome {
         StreamOutcome::Appended(executed) => executed,
@@ -475,9 +520,13 @@ pub(crate) async fn register_citizen_key(
     ApiJson(body): ApiJson<CitizenKeyBody>,
 ) -> Result<(StatusCode, ApiJson<CitizenKeyRegisteredBody>), ApiError> {
     staff.require_role(&state, &[Role::EligibilityClerk, Role::Supervisor]).await?;
-    let invalid = |detail: &str| ApiError::BadRequest { status: StatusCode::UNPROCESSABLE_ENTITY, code: "invalid_public_key", detail: detail.to_owned() };
-    let public_key: [u8; 32] =
-        crate::citizen::decode_bytes(&body.public_key).ok_or_else(|| invalid("public_key must be 32 bytes as 64 hex digits or base64"))?;
+    let invalid = |detail: &str| ApiError::BadRequest {
+        status: StatusCode::UNPROCESSABLE_ENTITY,
+        code: "invalid_public_key",
+        detail: detail.to_owned(),
+    };
+    let public_key: [u8; 32] = crate::citizen::decode_bytes(&body.public_key)
+        .ok_or_else(|| invalid("public_key must be 32 bytes as 64 hex digits or base64"))?;
     kokuho_auth::check_public_key(&public_key).map_err(|_| invalid("public_key is not a usable Ed25519 public key"))?;
     let tenant = staff.principal.tenant;
     let person_id = PersonId::from_uuid(path.person_id);

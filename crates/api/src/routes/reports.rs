@@ -59,7 +59,13 @@ fn page<T>(mut rows: Vec<T>, person_of: impl Fn(&T) -> Uuid, after: Option<Uuid>
 
 /// Records one access per listed person, concurrently (the writer commits them together), and
 /// returns once every one is committed.
-async fn record_accesses(state: &AppState, staff: &Staff, purpose: Purpose, persons: Vec<Uuid>, item: &str) -> Result<(), ApiError> {
+async fn record_accesses(
+    state: &AppState,
+    staff: &Staff,
+    purpose: Purpose,
+    persons: Vec<Uuid>,
+    item: &str,
+) -> Result<(), ApiError> {
     let mut persons = persons;
     persons.dedup();
     let tenant = staff.principal.tenant;
@@ -129,7 +135,10 @@ pub(crate) async fn cost_shares(
             .map(|row| CostShareRow {
                 person_id: row.person_id,
                 household_id: row.household_id,
-                share: serde_json::to_value(row.share).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default(),
+                share: serde_json::to_value(row.share)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_owned))
+                    .unwrap_or_default(),
                 tenths: row.share.tenths(),
                 basis: row.basis,
                 valid_from: row.valid_from,
@@ -172,7 +181,11 @@ pub struct MoveReportRow {
         (status = 200, description = "Moves by person id (at most 500 persons; page with `after`)", body = [MoveReportRow]),
         (status = 403, description = "`purpose_not_permitted`", body = Problem, content_type = "application/problem+json"),
     ))]
-pub(crate) async fn moves(State(state): State<AppState>, staff: Staff, ApiQuery(query): ApiQuery<ListQuery>) -> Result<ApiJson<Vec<MoveReportRow>>, ApiError> {
+pub(crate) async fn moves(
+    State(state): State<AppState>,
+    staff: Staff,
+    ApiQuery(query): ApiQuery<ListQuery>,
+) -> Result<ApiJson<Vec<MoveReportRow>>, ApiError> {
     use kokuho_domain::eligibility::MoveContinuity;
     let purpose = parse_purpose(&query.purpose)?;
     staff.require_purpose(&state, purpose, REPORT_PURPOSES).await?;
@@ -256,7 +269,10 @@ pub(crate) async fn late_notifications(
             .map(|row| LateNotificationReportRow {
                 person_id: row.person_id,
                 period_id: row.period_id,
-                kind: serde_json::to_value(row.kind).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default(),
+                kind: serde_json::to_value(row.kind)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_owned))
+                    .unwrap_or_default(),
                 reason: row.reason,
                 event_date: row.event_date,
                 notified_on: row.notified_on,

@@ -45,7 +45,11 @@ pub struct Session {
         (status = 401, description = "`sign_in_failed`: login, password or code not right (which one is not said)", body = Problem, content_type = "application/problem+json"),
         (status = 423, description = "`account_locked`: too many failures; try again later", body = Problem, content_type = "application/problem+json"),
     ))]
-pub(crate) async fn sign_in(State(state): State<AppState>, params: RawPathParams, ApiJson(body): ApiJson<SignIn>) -> Result<(StatusCode, ApiJson<Session>), ApiError> {
+pub(crate) async fn sign_in(
+    State(state): State<AppState>,
+    params: RawPathParams,
+    ApiJson(body): ApiJson<SignIn>,
+) -> Result<(StatusCode, ApiJson<Session>), ApiError> {
     let tenant = tenant_of(&params)?;
     match state.staff.sign_in(tenant, &body.login, &body.password, &body.code).await {
         Ok(signed_in) => Ok((
@@ -79,6 +83,10 @@ pub(crate) async fn sign_in(State(state): State<AppState>, params: RawPathParams
         (status = 401, description = "`not_signed_in` or `session_expired`", body = Problem, content_type = "application/problem+json"),
     ))]
 pub(crate) async fn sign_out(State(state): State<AppState>, staff: Staff) -> Result<StatusCode, ApiError> {
-    state.staff.sign_out(&staff.principal, &staff.token).await.map_err(|error| ApiError::Internal(error.to_string()))?;
+    state
+        .staff
+        .sign_out(&staff.principal, &staff.token)
+        .await
+        .map_err(|error| ApiError::Internal(error.to_string()))?;
     Ok(StatusCode::NO_CONTENT)
 }

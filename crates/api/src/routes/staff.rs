@@ -68,7 +68,11 @@ pub struct Disable {
         (status = 409, description = "`login_taken`", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`invalid_role`, `invalid_login`, `invalid_body`", body = Problem, content_type = "application/problem+json"),
     ))]
-pub(crate) async fn create_staff(State(state): State<AppState>, staff: Staff, ApiJson(body): ApiJson<NewStaff>) -> Result<impl IntoResponse, ApiError> {
+pub(crate) async fn create_staff(
+    State(state): State<AppState>,
+    staff: Staff,
+    ApiJson(body): ApiJson<NewStaff>,
+) -> Result<impl IntoResponse, ApiError> {
     staff.require_role(&state, &[Role::Administrator]).await?;
     let role: Role = body.role.parse().map_err(|error: kokuho_auth::UnknownRole| ApiError::BadRequest {
         status: StatusCode::UNPROCESSABLE_ENTITY,
@@ -80,8 +84,14 @@ pub(crate) async fn create_staff(State(state): State<AppState>, staff: Staff, Ap
         .create_user(staff.principal.tenant, &body.login, &body.display_name, role, Some(staff.principal.user_id))
         .await
         .map_err(|error| match error {
-            StaffError::LoginTaken(_) => ApiError::BadRequest { status: StatusCode::CONFLICT, code: "login_taken", detail: error.to_string() },
-            StaffError::BadLogin => ApiError::BadRequest { status: StatusCode::UNPROCESSABLE_ENTITY, code: "invalid_login", detail: error.to_string() },
+            StaffError::LoginTaken(_) => {
+                ApiError::BadRequest { status: StatusCode::CONFLICT, code: "login_taken", detail: error.to_string() }
+            }
+            StaffError::BadLogin => ApiError::BadRequest {
+                status: StatusCode::UNPROCESSABLE_ENTITY,
+                code: "invalid_login",
+                detail: error.to_string(),
+            },
             other => ApiError::Internal(other.to_string()),
         })?;
     let body = CreatedStaff {
@@ -113,8 +123,8 @@ pub(crate) async fn disable_staff(
         .disable_user(staff.principal.tenant, path.user_id, Some(staff.principal.user_id), &body.reason)
         .await
         .map_err(|error| match error {
-            StaffError::UnknownUser(_) => ApiError::NotFound("no active staff member with that id".into()),
-            other => ApiError::Internal(other.to_string()),
-        })?;
+        StaffError::UnknownUser(_) => ApiError::NotFound("no active staff member with that id".into()),
+        other => ApiError::Internal(other.to_string()),
+    })?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -50,7 +50,8 @@ where
     for<'q> <E::Database as sqlx::Database>::Arguments<'q>: sqlx::IntoArguments<'q, E::Database>,
     (i32,): for<'r> sqlx::FromRow<'r, <E::Database as sqlx::Database>::Row>,
 {
-    let _: (i32,) = sqlx::query_as("SELECT 1").fetch_one(executor).await.map_err(|error| ApiError::Internal(error.to_string()))?;
+    let _: (i32,) =
+        sqlx::query_as("SELECT 1").fetch_one(executor).await.map_err(|error| ApiError::Internal(error.to_string()))?;
     Ok(())
 }
 
@@ -64,6 +65,7 @@ pub(crate) async fn openapi_json() -> impl IntoResponse {
 #[utoipa::path(get, path = "/metrics", responses((status = 200, description = "Prometheus text exposition", content_type = "text/plain")))]
 pub(crate) async fn metrics(State(state): State<AppState>) -> Result<impl IntoResponse, ApiError> {
     let mut body = String::new();
-    prometheus_client::encoding::text::encode(&mut body, &state.registry).map_err(|error| ApiError::Internal(error.to_string()))?;
+    prometheus_client::encoding::text::encode(&mut body, &state.registry)
+        .map_err(|error| ApiError::Internal(error.to_string()))?;
     Ok(([(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")], body))
 }

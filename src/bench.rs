@@ -1,4 +1,4 @@
-//! `kokuho bench`: the `ledger-50k` workload of `performance.md`.
+//! `kokuho bench`: the `ledger-50k` workload of `docs/performance.md`.
 //!
 //! Setup (not timed in the headline figures): register the persons. Then, with `clients`
 //! concurrent clients each owning a disjoint set of persons, every person gets one "eligibility

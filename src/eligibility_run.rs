@@ -1,5 +1,5 @@
 //! `kokuho eligibility run`: the scheduled age transitions of one municipality's insured persons
-//! (domain.md §4).
+//! (docs/domain.md §4).
 //!
 //! # What it does, for each person on file with an open insured period
 //!

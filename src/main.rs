@@ -74,7 +74,7 @@ enum Command {
         #[command(subcommand)]
         command: AdminCommand,
     },
-    /// Run the ledger-50k benchmark (performance.md).
+    /// Run the ledger-50k benchmark (docs/performance.md).
     Bench {
         #[arg(long, default_value_t = 2000)]
         persons: usize,

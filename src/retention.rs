@@ -1,4 +1,4 @@
-//! `kokuho retention run`: erasure at the end of retention (domain.md §3 rule 6, architecture
+//! `kokuho retention run`: erasure at the end of retention (docs/domain.md §3 rule 6, architecture
 //! invariant 7).
 //!
 //! # When a person's retention ends
@@ -49,7 +49,7 @@
 //! Left open: a command for the person committed in the moment between the re-check and the key's
 //! destruction is not seen by this run (its clear part stays; anything personal in it is erased).
 //! A database backup taken before the run still holds the wrapped key in `person_keys`; making
-//! backups unable to recover erased persons (domain.md §3 rule 6) is the backup policy's part.
+//! backups unable to recover erased persons (docs/domain.md §3 rule 6) is the backup policy's part.
 
 use std::collections::BTreeMap;
 use std::fmt;

@@ -1,4 +1,4 @@
-//! Payloads of eligibility (資格), households (世帯), income and certificates: domain.md §4.
+//! Payloads of eligibility (資格), households (世帯), income and certificates: docs/domain.md §4.
 //!
 //! Dates follow the ledger's convention: `effective_on` is a period's first insured day and
 //! `lost_on` its first day *not* insured (資格喪失日). Both are derived from `event_date` by the

@@ -1,6 +1,6 @@
 //! The payload structs, one per event type, at their current schema version.
 //!
-//! Field names are the glossary's (`domain.md` §7). Dates are valid time (when a fact is true in
+//! Field names are the glossary's (`docs/domain.md` §7). Dates are valid time (when a fact is true in
 //! the world); the envelope's `recorded_at` is transaction time and never appears here.
 
 use chrono::NaiveDate;
@@ -220,12 +220,12 @@ pub struct PersonErased {
     pub retention_ended_on: NaiveDate,
     /// Where that period comes from (the rule's `source`).
     pub rule_source: String,
-    /// SHA-256 (hex) of the retention rules file applied (architecture.md invariant 6).
+    /// SHA-256 (hex) of the retention rules file applied (ARCHITECTURE.md invariant 6).
     pub rules_sha256: String,
 }
 
 /// The My Number a link request is about, sealed with the person's data key: the only place the
-/// ledger stores a My Number, so erasing the person erases it (domain.md §3 rule 3).
+/// ledger stores a My Number, so erasing the person erases it (docs/domain.md §3 rule 3).
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MyNumberPart {
@@ -316,7 +316,7 @@ pub struct SensitivityReason {
     pub reason: String,
 }
 
-/// A supervisor set a person's sensitivity flags (取扱注意者, domain.md §3 rule 4), in the stream
+/// A supervisor set a person's sensitivity flags (取扱注意者, docs/domain.md §3 rule 4), in the stream
 /// `sensitivity-<person_id>` (v1). Each event states both flags as they are from now on.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -406,7 +406,7 @@ pub struct InquiryMade {
     pub made_by: Uuid,
     /// The inquiring staff member's role: the citizen's view names the section from it.
     pub role: String,
-    /// 不開示該当: copied from the person's non-disclosure flag (seed III-6: for sensitive
+    /// 不開示該当: copied from the person's non-disclosure flag (seed III-6 risk 1, docs/seed.md: for sensitive
     /// persons an inquiry is made only with non-disclosure set).
     pub non_disclosable: bool,
     /// SHA-256 (hex) of the allow-list the management number was checked against.

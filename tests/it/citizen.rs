@@ -560,7 +560,7 @@ async fn an_inquiry_needs_a_management_number_permitted_for_its_purpose_and_a_re
     assert_eq!((status, refused["code"].as_str()), (StatusCode::FORBIDDEN, Some("purpose_not_permitted")));
     let (status, refused) = api.inquire(&tax, &person, "48", "marketing", "日本年金機構").await;
     assert_eq!((status, refused["code"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_purpose")));
-    // The seed lists no management number for the eligibility affair.
+    // The seed's §I-5 (docs/seed.md) lists no management number for the eligibility affair.
     let (status, refused) = api.inquire(&clerk, &person, "48", "eligibility", "日本年金機構").await;
     assert_eq!((status, refused["code"].as_str()), (StatusCode::FORBIDDEN, Some("management_number_not_permitted")));
 

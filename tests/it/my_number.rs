@@ -156,7 +156,7 @@ impl Api {
     }
 }
 
-/// A My Number with a correct check digit, computed here from the definition (domain.md §7):
+/// A My Number with a correct check digit, computed here from the definition (docs/domain.md §7):
 /// 11 − (Σ Pn·Qn mod 11), 0 when that remainder is ≤ 1; Pn the n-th digit from the right before
 /// the check digit, Qn = n+1 for n ≤ 6, n−5 for 7 ≤ n ≤ 11. Random, so no other test's number
 /// can be mistaken for it in the logs.

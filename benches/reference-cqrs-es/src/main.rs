@@ -1,4 +1,4 @@
-//! `ledger-50k` (performance.md) through cqrs-es 0.5 + postgres-es 0.5: the reference kokuho's
+//! `ledger-50k` (docs/performance.md) through cqrs-es 0.5 + postgres-es 0.5: the reference kokuho's
 //! own `kokuho bench` is compared with, in the same run on the same machine.
 //!
 //! Per person: one AcquireEligibility command, then 24 RecordPayment commands. `--clients`

@@ -1,9 +1,9 @@
 //! The provision rules as data (architecture invariant 6), loaded once at startup:
 //!
 //! - `projections/rules/provision/management_numbers.json`: the allow-list of management numbers
-//!   the city may inquire under, per purpose, and the rows it provides under (seed §I-5);
+//!   the city may inquire under, per purpose, and the rows it provides under (seed §I-5, docs/seed.md);
 //! - `projections/rules/provision/organisations.json`: the municipality's name and the section
-//!   each staff role works in (seed §I-6), which the citizen's view shows instead of the staff
+//!   each staff role works in (seed §I-6, docs/seed.md), which the citizen's view shows instead of the staff
 //!   member.
 //!
 //! The files shipped with this build are compiled in; an operator points

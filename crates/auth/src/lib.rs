@@ -3,7 +3,7 @@
 //! Staff sign in with a password ([`password`]) and a TOTP second factor ([`totp`]), hold an
 //! opaque session ([`session`]) that locks after idle time, are locked out after repeated
 //! failures ([`lockout`]), and act in a [`roles::Role`] that serves only some NHI affairs
-//! ([`roles::Purpose`]) — domain.md §3 rules 1 and 2. Citizens prove possession of their card's
+//! ([`roles::Purpose`]) — docs/domain.md §3 rules 1 and 2. Citizens prove possession of their card's
 //! key by signing a challenge ([`citizen`]).
 //!
 //! Nothing here touches a database or reads a clock: the caller passes `now` and the stored

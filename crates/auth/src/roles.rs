@@ -1,6 +1,6 @@
 //! Staff roles, the NHI affairs (purposes) a read may declare, and which role serves which.
 //!
-//! Purpose limitation (domain.md §3 rule 2) means every read of a person's data names the affair
+//! Purpose limitation (docs/domain.md §3 rule 2) means every read of a person's data names the affair
 //! it is for, and a user may only name affairs their role carries out (rule 1: role-based limits
 //! on functions). [`role_serves`] is that table, written as data and denying by default: a pair
 //! not listed is refused.

@@ -3,7 +3,7 @@
 //!
 //! The token is handed to the client once; the server keeps only [`token_hash`], so a copy of
 //! the sessions table cannot be used to sign in. Idle expiry is the software form of the seed's
-//! screen lock (domain.md §3 rule 1); the absolute lifetime forces a fresh sign-in, with both
+//! screen lock (docs/domain.md §3 rule 1); the absolute lifetime forces a fresh sign-in, with both
 //! factors, at least once per working day.
 
 use std::fmt;
@@ -59,7 +59,7 @@ pub fn token_hash(token: &str) -> [u8; 32] {
 /// When a session stops being valid.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SessionPolicy {
-    /// Without activity for this long the session ends: the seed's screen lock.
+    /// Without activity for this long the session ends: the seed's screen lock (III-3 risk 2, docs/seed.md).
     pub idle_timeout: TimeDelta,
     /// Even an active session ends this long after sign-in: one working day.
     pub absolute_lifetime: TimeDelta,

@@ -1,7 +1,7 @@
 //! The TOTP second factor (RFC 6238: HMAC-SHA1, 6 digits, 30-second steps): enrolment and
 //! verification with replay prevention.
 //!
-//! It is the software stand-in for the seed's biometric second factor (domain.md §3 rule 1).
+//! It is the software stand-in for the seed's biometric second factor (docs/domain.md §3 rule 1).
 //! The caller stores the secret (encrypted) and, per user, the last accepted time step; a code is
 //! accepted at most once because [`TotpSecret::verify`] refuses any step at or before that one.
 //! Wrong codes count as sign-in failures for [`crate::lockout`], which is what stops a caller

@@ -4,7 +4,7 @@
 //! (`Debug`, `Display`, [`MyNumber::masked`]) and deliberately does not implement `Serialize`:
 //! the digits leave only through [`MyNumber::reveal`] or the [`revealed`] serde adapter, so every
 //! place that shows the full number is visible in the code and must record the reveal
-//! (architecture invariant 8; domain.md §3 rule 3). Errors describe what is wrong with the input
+//! (architecture invariant 8; docs/domain.md §3 rule 3). Errors describe what is wrong with the input
 //! without ever echoing it.
 
 use std::fmt;

@@ -1,5 +1,5 @@
 //! Linking a My Number (個人番号) to a person: a request, two confirmations by other staff and a
-//! supervisor's final approval (domain.md §3 rule 3: 複数職員による確認と課長の最終確認, and the
+//! supervisor's final approval (docs/domain.md §3 rule 3: 複数職員による確認と課長の最終確認, and the
 //! record of the linking is kept).
 //!
 //! Each request is its own aggregate, stream `mynumber-link-<request id>`, so the whole trail
@@ -315,7 +315,7 @@ fn longest_digit_run(text: &str) -> usize {
 mod tests {
     use super::*;
 
-    /// 11 digits and the check digit, computed from the definition (domain.md §7) rather than
+    /// 11 digits and the check digit, computed from the definition (docs/domain.md §7) rather than
     /// through `MyNumber`, so a mistake there cannot hide here.
     fn valid(first_eleven: &str) -> MyNumber {
         let remainder = first_eleven

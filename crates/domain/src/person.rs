@@ -965,7 +965,7 @@ mod tests {
 
     #[test]
     fn every_loss_reason_closes_the_period_on_its_first_day_not_insured() {
-        // (reason, event date given, first day not insured) — domain.md §4; born 1950-05-20, so
+        // (reason, event date given, first day not insured) — docs/domain.md §4; born 1950-05-20, so
         // the 75th birthday is 2025-05-20 and NHI ends that day (the default setting).
         let table = [
             (LossReason::MovedOut, Some(date(2025, 5, 10)), date(2025, 5, 11)),

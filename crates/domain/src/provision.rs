@@ -1,5 +1,5 @@
 //! Provision (情報提供) and inquiry (情報照会) through the information provision network: the
-//! provision record of マイナンバー法 §23 (domain.md §2 "provision", §3 rules 2, 4 and 5).
+//! provision record of マイナンバー法 §23 (docs/domain.md §2 "provision", §3 rules 2, 4 and 5).
 //!
 //! - A **provision** answers another agency's request for a person's information. Each one is
 //!   its own aggregate, stream `provision-<provision_id>`: `ProvisionRequested`, then at once
@@ -8,10 +8,10 @@
 //!   copies the person's non-disclosure flag at that moment, which hides it from the citizen.
 //! - An **inquiry** is the city asking another agency. It is allowed only under a management
 //!   number the [`AllowList`] permits for the declared purpose (照会許可用照会リスト, seed
-//!   III-6 risk 1), and it is one event in its own stream `inquiry-<inquiry_id>`.
+//!   III-6 risk 1 in docs/seed.md), and it is one event in its own stream `inquiry-<inquiry_id>`.
 //!
 //! The allow-list is data (architecture invariant 6): `projections/rules/provision/
-//! management_numbers.json`, seeded from the seed's §I-5, loaded at startup and passed in here
+//! management_numbers.json`, seeded from the seed's §I-5 (docs/seed.md), loaded at startup and passed in here
 //! as a value; every decision event records the list's SHA-256. `decide` functions are pure:
 //! the clock's instant, the person's registration and flags arrive in [`ProvisionLookups`] and
 //! the commands.

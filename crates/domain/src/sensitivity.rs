@@ -1,4 +1,4 @@
-//! Sensitive persons (取扱注意者, domain.md §3 rule 4): the no-auto-response flag (自動応答不可
+//! Sensitive persons (取扱注意者, docs/domain.md §3 rule 4): the no-auto-response flag (自動応答不可
 //! フラグ) and the non-disclosure flag (不開示該当フラグ) a supervisor sets on a person, e.g. a
 //! victim of domestic violence under support measures.
 //!

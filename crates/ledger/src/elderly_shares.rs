@@ -1,5 +1,5 @@
 //! The 70–74 share (前期高齢者) as decision events: re-decided on reaching 70, every 1 August,
-//! and on every change of income or household (domain.md §4). The decision applies
+//! and on every change of income or household (docs/domain.md §4). The decision applies
 //! [`share_on`](kokuho_domain::share::share_on) to the person's and household's current record
 //! and is recorded only when it differs from the one in force, with the rule file's hash.
 

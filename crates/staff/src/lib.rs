@@ -1,5 +1,5 @@
 //! Staff identity on the ledger's database: accounts, sign-in with password and TOTP, sessions,
-//! lockout, disabling (domain.md §3 rule 1).
+//! lockout, disabling (docs/domain.md §3 rule 1).
 //!
 //! The decisions are `kokuho-auth`'s (pure); this crate stores their state and records every
 //! security-relevant fact in the ledger: accounts created and disabled, every sign-in success

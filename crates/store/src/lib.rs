@@ -1,4 +1,4 @@
-//! The event store: the only code that writes events (architecture.md, "Shape").
+//! The event store: the only code that writes events (ARCHITECTURE.md, "Code map").
 //!
 //! It owns the envelope (invariant 2), the per-tenant single writer with group commit and the
 //! hash chain (invariant 5), per-person encryption of personal parts (invariant 7), reads by

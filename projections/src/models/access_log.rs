@@ -1,5 +1,5 @@
 //! `access_log`: who read which person's data, which items, for what purpose, when (the access
-//! record, seed III-3 risk 2), for auditors to list by user, by person and by period.
+//! record, seed III-3 risk 2 in docs/seed.md), for auditors to list by user, by person and by period.
 
 use kokuho_events::LedgerEvent;
 use kokuho_store::{on_db, Db};

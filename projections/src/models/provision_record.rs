@@ -1,4 +1,4 @@
-//! `provision_record`: the provision record of マイナンバー法 §23 (情報提供等記録, domain.md §3
+//! `provision_record`: the provision record of マイナンバー法 §23 (情報提供等記録, docs/domain.md §3
 //! rule 5), per tenant and person — every provision made to another agency and every inquiry
 //! the city made, with requester, provider, times, items and whether the entry is
 //! non-disclosable. The citizen's view reads it (without the non-disclosable entries),

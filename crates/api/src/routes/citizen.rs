@@ -3,7 +3,7 @@
 //!
 //! The record shows, for each entry, when, which organisation and section, which items and for
 //! what purpose — for a staff access the municipality and the section the staff member's role
-//! works in, never the member's name or id (domain.md §3 rule 5, マイナポータル "やりとり履歴").
+//! works in, never the member's name or id (docs/domain.md §3 rule 5, マイナポータル "やりとり履歴").
 //! Entries flagged non-disclosable are left out by the query itself, so they never leave the
 //! database. Reading one's own record appends no access event (the reader is the data subject);
 //! sign-ins are recorded.

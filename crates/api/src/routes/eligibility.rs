@@ -124,7 +124,7 @@ async fn household_members_on(
     Ok(members)
 }
 
-/// Re-decides the 70–74 share (domain.md §4) of each of `persons` after a change that took
+/// Re-decides the 70–74 share (docs/domain.md §4) of each of `persons` after a change that took
 /// effect on `changed_on` (valid time): on each change date, on every 1 August since the
 /// earliest (the yearly re-decision, whose income year differs), on the first day of the
 /// 70–74 share when it falls after the change, and today. A retroactive change can move the

@@ -1,5 +1,5 @@
 //! My Number (個人番号): linking one to a person through a request, two confirmations by other
-//! staff and a supervisor's approval (domain.md §3 rule 3), the trail of each request, and the
+//! staff and a supervisor's approval (docs/domain.md §3 rule 3), the trail of each request, and the
 //! reveal of a person's full number for a stated reason.
 //!
 //! The number travels only in request and response bodies, never in a path or query (URLs end up

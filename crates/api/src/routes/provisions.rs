@@ -1,10 +1,10 @@
 //! Sensitive persons, provisions and inquiries through the information provision network (the
 //! provision record of マイナンバー法 §23), and registering a citizen's card key — the staff side.
 //!
-//! Who may do what, and why:
+//! Who may do what, and why (the seed's sections are summarised in docs/seed.md):
 //! - sensitivity flags: supervisors only (seed III-6 risk 2: 担当者及び責任者と十分に確認);
 //! - recording a provision request: eligibility and benefits clerks and supervisors — the seed's
-//!   uses (I-2 ⑤) put 情報提供 in the eligibility affair (資格事務) and the benefits affair
+//!   uses (II-3 ⑤) put 情報提供 in the eligibility affair (資格事務) and the benefits affair
 //!   (給付事務) and nowhere else;
 //! - approving a waiting provision: supervisors only (the person a no-auto-response flag waits for);
 //! - an inquiry: whoever's role serves the declared purpose, and only under a management number
@@ -34,7 +34,7 @@ use crate::error::Problem;
 use crate::json::ApiPath;
 use crate::{ApiError, ApiJson, AppState};
 
-/// The affairs an inquiry may be made for: the NHI affairs that use inquiries (seed I-2 ⑤).
+/// The affairs an inquiry may be made for: the NHI affairs that use inquiries (seed II-3 ⑤, docs/seed.md).
 const INQUIRY_PURPOSES: &[Purpose] =
     &[Purpose::Eligibility, Purpose::Assessment, Purpose::Collection, Purpose::Benefits];
 const INQUIRIES_ROUTE: &str = "/v1/{tenant}/persons/{person_id}/inquiries";

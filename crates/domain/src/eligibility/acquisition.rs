@@ -1,4 +1,4 @@
-//! When eligibility starts (資格取得日), 国民健康保険法 §7, domain.md §4.
+//! When eligibility starts (資格取得日), 国民健康保険法 §7, docs/domain.md §4.
 
 use chrono::{Days, NaiveDate};
 use kokuho_events::AcquisitionReason;
@@ -24,7 +24,7 @@ mod tests {
 
     #[test]
     fn every_acquisition_reason_has_its_first_insured_day() {
-        // (reason, event date, first day insured) — domain.md §4.
+        // (reason, event date, first day insured) — docs/domain.md §4.
         let table = [
             (AcquisitionReason::MovedIn, date(2025, 4, 10), date(2025, 4, 10)),
             (AcquisitionReason::LeftEmployeeInsurance, date(2025, 3, 31), date(2025, 4, 1)),

@@ -15,7 +15,7 @@
 //! |---|---|---|
 //! | pre-school 2割 until the first 31 March on/after attaining 6 | legal | 国民健康保険法 §42①二 |
 //! | 70–74 share from the month after the month of attaining 70 | legal | 国民健康保険法 §42①三 |
-//! | NHI ends on reaching 75 (on or after the 75th birthday, per setting) | ordinary birthday | 高齢者の医療の確保に関する法律 §52; domain.md §4 |
+//! | NHI ends on reaching 75 (on or after the 75th birthday, per setting) | ordinary birthday | 高齢者の医療の確保に関する法律 §52; docs/domain.md §4 |
 //!
 //! **29 February.** In a common year there is no 29 February; 民法 §143② then ends the
 //! period on the last day of February, so the person attains the age on 28 February and the

@@ -1,7 +1,7 @@
 //! Why an eligibility fact or question was refused.
 //!
 //! Each variant carries the dates a clerk needs to act on it and maps to a stable snake_case
-//! code (architecture.md invariant 4). The codes are part of the HTTP contract: never rename one.
+//! code (ARCHITECTURE.md invariant 4). The codes are part of the HTTP contract: never rename one.
 
 use chrono::NaiveDate;
 

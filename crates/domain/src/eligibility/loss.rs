@@ -1,4 +1,4 @@
-//! When eligibility ends (資格喪失日), 国民健康保険法 §8, domain.md §4.
+//! When eligibility ends (資格喪失日), 国民健康保険法 §8, docs/domain.md §4.
 //!
 //! The ledger's convention: a loss date is the **first day not insured**, so an
 //! [`EligibilityPeriod`](super::EligibilityPeriod) is the half-open range
@@ -23,7 +23,7 @@ pub fn loss_effective_on(reason: LossReason, event_date: NaiveDate, rules: &Elig
         LossReason::MovedOut | LossReason::JoinedEmployeeInsurance | LossReason::Death => day_after,
         // §8②: public assistance (§6 九) ends eligibility on the day itself.
         LossReason::PublicAssistanceStarted => event_date,
-        // Sources differ (domain.md §4), hence the setting.
+        // Sources differ (docs/domain.md §4), hence the setting.
         LossReason::ReachedLateStageElderly => match rules.late_stage_transition {
             LateStageTransition::OnBirthday => event_date,
             LateStageTransition::DayAfterBirthday => day_after,
@@ -43,7 +43,7 @@ mod tests {
     fn every_loss_reason_has_its_first_day_not_insured() {
         use LateStageTransition::{DayAfterBirthday, OnBirthday};
         use LossReason::*;
-        // (reason, event date, late-stage setting, first day not insured) — domain.md §4.
+        // (reason, event date, late-stage setting, first day not insured) — docs/domain.md §4.
         let table = [
             (MovedOut, date(2025, 4, 10), OnBirthday, date(2025, 4, 11)),
             (JoinedEmployeeInsurance, date(2025, 3, 31), OnBirthday, date(2025, 4, 1)),

@@ -1,6 +1,6 @@
 //! Moves between municipalities of the same prefecture: the aggregation system (国保情報集約
 //! システム) checks the old city's end date against the new city's start date for gaps and
-//! overlaps (seed, system 11; domain.md §4).
+//! overlaps (seed system 11, docs/seed.md; docs/domain.md §4).
 //!
 //! Convention: the former city's end date is its **loss date, the first day not insured
 //! there** — the same convention as [`loss_effective_on`](super::loss_effective_on) and

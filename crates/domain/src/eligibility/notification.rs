@@ -1,7 +1,7 @@
-//! The notification deadline (届出期限), 国民健康保険法 §9, 施行規則 §2; domain.md §4.
+//! The notification deadline (届出期限), 国民健康保険法 §9, 施行規則 §2; docs/domain.md §4.
 //!
 //! A late notification still takes effect from the real date (eligibility and tax are
-//! retroactive, domain.md §4): lateness is recorded and reported, it never moves a date.
+//! retroactive, docs/domain.md §4): lateness is recorded and reported, it never moves a date.
 
 use chrono::{Days, NaiveDate};
 

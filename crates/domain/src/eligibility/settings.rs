@@ -1,5 +1,5 @@
 //! The eligibility rule settings: figures with a source, never constants buried in code
-//! (architecture.md invariant 6, domain.md preamble).
+//! (ARCHITECTURE.md invariant 6, docs/domain.md preamble).
 //!
 //! Loaded from `projections/rules/eligibility.toml` (its SHA-256 goes into decision events):
 //!
@@ -31,7 +31,7 @@ use crate::Yen;
 /// Which day is the first day *not* insured in NHI when a person reaches 75 and moves to
 /// 後期高齢者医療 (高齢者の医療の確保に関する法律 §50, §52).
 ///
-/// Sources differ (domain.md §4): municipal guidance says NHI ends and 後期高齢者医療 starts
+/// Sources differ (docs/domain.md §4): municipal guidance says NHI ends and 後期高齢者医療 starts
 /// on the 75th birthday itself; a literal reading of 国民健康保険法 §8① (loss "on the day
 /// after" falling under an exclusion of §6) gives the day after. The default is the birthday.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
@@ -49,7 +49,7 @@ pub enum LateStageTransition {
 #[serde(deny_unknown_fields)]
 pub struct EligibilityRules {
     /// Days the head of household has to notify an acquisition or loss, counted from the day
-    /// after the event (民法 §140, 初日不算入). 14: 国民健康保険法施行規則 §2; domain.md §4.
+    /// after the event (民法 §140, 初日不算入). 14: 国民健康保険法施行規則 §2; docs/domain.md §4.
     pub notification_deadline_days: u32,
     /// How many days ahead a move out of the city may be recorded: a 転出届 is made before
     /// the move (住民基本台帳法 §24), so its date may lie up to this many days after today.
@@ -57,7 +57,7 @@ pub struct EligibilityRules {
     /// passed.
     pub moved_out_advance_days: u32,
     /// The first day not insured on reaching 75. Default [`LateStageTransition::OnBirthday`];
-    /// 高齢者の医療の確保に関する法律 §52 and domain.md §4 ("sources differ").
+    /// 高齢者の医療の確保に関する法律 §52 and docs/domain.md §4 ("sources differ").
     #[serde(default)]
     pub late_stage_transition: LateStageTransition,
     /// The share of insured persons from school age to the month of the 70th birthday:
@@ -66,7 +66,7 @@ pub struct EligibilityRules {
     /// The pre-school rule: children up to the first 31 March on or after the day they attain
     /// 6 (義務教育就学前) pay 2割, 国民健康保険法 §42①二.
     pub pre_school_share: CostShare,
-    /// Ages 70–74 (前期高齢者), 国民健康保険法 §42①三・四; domain.md §4.
+    /// Ages 70–74 (前期高齢者), 国民健康保険法 §42①三・四; docs/domain.md §4.
     pub elderly: ElderlyShareRules,
 }
 
@@ -79,17 +79,17 @@ pub struct ElderlyShareRules {
     /// 3割 for 現役並み所得者 (国民健康保険法 §42①四).
     pub active_income_share: CostShare,
     /// A 70–74 member with taxable income (課税所得) at or above this makes the household
-    /// 現役並み: 1,450,000 yen (国民健康保険法施行令 under §42①四; domain.md §4,
+    /// 現役並み: 1,450,000 yen (国民健康保険法施行令 under §42①四; docs/domain.md §4,
     /// city.sakai.lg.jp koreiiryo/ichibu).
     pub taxable_income_threshold: Yen,
     /// …unless the 70–74 members' 旧ただし書所得 add up to at most this: 2,100,000 yen
-    /// (domain.md §4; town.tabuse.lg.jp 2277).
+    /// (docs/domain.md §4; town.tabuse.lg.jp 2277).
     pub kyu_tadashigaki_total_limit: Yen,
     /// …or, on application (基準収入額適用申請), a single 70–74 member's income (収入) is below
-    /// this: 3,830,000 yen (domain.md §4).
+    /// this: 3,830,000 yen (docs/domain.md §4).
     pub income_limit_one_person: Yen,
     /// …or, on application, two or more 70–74 members' income adds up to below this:
-    /// 5,200,000 yen (domain.md §4).
+    /// 5,200,000 yen (docs/domain.md §4).
     pub income_limit_two_or_more: Yen,
     /// 旧ただし書所得 = total income (総所得金額等) less the resident-tax basic deduction
     /// (基礎控除): 430,000 yen (地方税法 §314-2 ②).
@@ -97,7 +97,7 @@ pub struct ElderlyShareRules {
 }
 
 impl EligibilityRules {
-    /// The national figures of domain.md §4, for a tenant without its own file and for tests.
+    /// The national figures of docs/domain.md §4, for a tenant without its own file and for tests.
     pub fn national_defaults() -> EligibilityRules {
         EligibilityRules {
             notification_deadline_days: 14,

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use anyhow::Context as _;
 use kokuho_api::AppState;
 use kokuho_auth::PasswordHasher;
+use kokuho_ledger::policies::{Policies, PolicyMetrics};
 use kokuho_ledger::{Clock, Ledger};
 use kokuho_projections::{ProjectionMetrics, Projector};
 use kokuho_staff::Staff;
@@ -23,6 +24,8 @@ pub struct Ledgerd {
     pub staff: Arc<Staff>,
     pub ledger: Arc<Ledger>,
     pub projector: Arc<Projector>,
+    /// The reactions that follow the ledger; their follower also drives the projector.
+    pub policies: Arc<Policies>,
     pub registry: Arc<Registry>,
     /// The provision allow-list and the citizen view's names (`projections/rules/provision/`).
     pub provision: Arc<kokuho_api::ProvisionSettings>,
@@ -49,8 +52,23 @@ impl Ledgerd {
         let provision =
             Arc::new(kokuho_api::ProvisionSettings::load(rules_dir.as_deref()).context("loading the provision rules")?);
         let ledger = Arc::new(Ledger::new(store.clone(), clock));
+        let policies = Arc::new(Policies::new(
+            ledger.clone(),
+            projector.clone(),
+            kokuho_ledger::policies::all(),
+            PolicyMetrics::register(&mut registry),
+        ));
         let staff = Arc::new(Staff::new(ledger.clone(), master_key, PasswordHasher::new()));
-        Ok(Ledgerd { store, staff, ledger, projector, registry: Arc::new(registry), provision, follower: None })
+        Ok(Ledgerd {
+            store,
+            staff,
+            ledger,
+            projector,
+            policies,
+            registry: Arc::new(registry),
+            provision,
+            follower: None,
+        })
     }
 
     /// Whether any staff account exists (if not, `serve` says how to create the first one).
@@ -61,11 +79,12 @@ impl Ledgerd {
         Ok(count > 0)
     }
 
-    /// Keeps projections caught up in the background until [`Ledgerd::shutdown`].
+    /// Keeps projections, then policies, caught up in the background until
+    /// [`Ledgerd::shutdown`]: the one task of the process that writes projection tables.
     pub fn start_following(&mut self) {
         if self.follower.is_none() {
             let (stop, stopped) = watch::channel(false);
-            let task = tokio::spawn(self.projector.clone().follow(stopped));
+            let task = tokio::spawn(self.policies.clone().follow(stopped));
             self.follower = Some((stop, task));
         }
     }
@@ -75,6 +94,7 @@ impl Ledgerd {
             store: self.store.clone(),
             ledger: self.ledger.clone(),
             projector: self.projector.clone(),
+            policies: self.policies.clone(),
             registry: self.registry.clone(),
             staff: self.staff.clone(),
             provision: self.provision.clone(),

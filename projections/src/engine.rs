@@ -38,6 +38,15 @@ pub enum ProjectionError {
     Corrupt(String),
 }
 
+/// Waiting for the projections failed: they are behind, or the head could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum ProjectionWaitError {
+    #[error(transparent)]
+    Behind(#[from] Behind),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct RebuildReport {
     pub projections: Vec<&'static str>,
@@ -50,6 +59,21 @@ pub struct Projector {
     store: EventStore,
     projections: Vec<Arc<dyn Projection>>,
     metrics: Arc<ProjectionMetrics>,
+    /// Per tenant, the position every projection has applied (as last seen by this process),
+    /// announced to readers waiting for their own writes.
+    applied: watch::Sender<HashMap<TenantCode, i64>>,
+    /// Tenants whose checkpoint rows this process has made sure exist.
+    seeded: std::sync::Mutex<std::collections::HashSet<TenantCode>>,
+}
+
+/// A reader waited for a position the projections did not reach in time.
+#[derive(Debug, thiserror::Error)]
+#[error("the projections of tenant {tenant} did not reach position {position} within {waited:?} (at {applied})")]
+pub struct Behind {
+    pub tenant: TenantCode,
+    pub position: i64,
+    pub applied: i64,
+    pub waited: Duration,
 }
 
 /// Runs `$body` inside a transaction that holds the projections' write lock: SQLite's write lock
@@ -98,7 +122,7 @@ macro_rules! checkpoints_in {
     ($tx:ident, $backend:expr, $tenant:expr) => {{
         let sql = match $backend {
             Backend::Sqlite => "SELECT projection, position FROM projection_checkpoints WHERE tenant = $1",
-            Backend::Postgres => "SELECT projection, position FROM projection_checkpoints WHERE tenant = $1 FOR UPDATE",
+            Backend::Postgres => "SELECT projection, position FROM projection_checkpoints WHERE tenant = $1 ORDER BY projection FOR UPDATE",
         };
         let rows: Vec<(String, i64)> = sqlx::query_as(sql).bind($tenant).fetch_all(&mut *$tx).await?;
         rows.into_iter().collect::<HashMap<String, i64>>()
@@ -121,7 +145,53 @@ macro_rules! set_checkpoint {
 
 impl Projector {
     pub fn new(store: EventStore, projections: Vec<Arc<dyn Projection>>, metrics: ProjectionMetrics) -> Projector {
-        Projector { store, projections, metrics: Arc::new(metrics) }
+        Projector {
+            store,
+            projections,
+            metrics: Arc::new(metrics),
+            applied: watch::Sender::new(HashMap::new()),
+            seeded: Default::default(),
+        }
+    }
+
+    /// The position every projection of `tenant` has applied, as this process last saw it.
+    pub fn applied(&self, tenant: TenantCode) -> i64 {
+        self.applied.borrow().get(&tenant).copied().unwrap_or(0)
+    }
+
+    /// Waits until every projection of `tenant` has applied `position` (read-your-writes for a
+    /// reader that just committed, or that needs the tables to show the ledger's head). Only
+    /// the follower task writes projections; this only watches. Bounded by `timeout`.
+    pub async fn wait_for(&self, tenant: TenantCode, position: i64, timeout: Duration) -> Result<(), Behind> {
+        let mut applied = self.applied.subscribe();
+        let reached = applied.wait_for(|map| map.get(&tenant).copied().unwrap_or(0) >= position);
+        let in_time = matches!(tokio::time::timeout(timeout, reached).await, Ok(Ok(_)));
+        drop(applied);
+        if in_time {
+            Ok(())
+        } else {
+            Err(Behind { tenant, position, applied: self.applied(tenant), waited: timeout })
+        }
+    }
+
+    /// Waits until the projections of `tenant` show everything committed before this call.
+    pub async fn wait_for_head(&self, tenant: TenantCode, timeout: Duration) -> Result<(), ProjectionWaitError> {
+        let head = self.store.head(tenant).await?;
+        Ok(self.wait_for(tenant, head, timeout).await?)
+    }
+
+    fn announce(&self, tenant: TenantCode, checkpoints: &HashMap<String, i64>) {
+        let position =
+            self.projections.iter().map(|p| checkpoints.get(p.name()).copied().unwrap_or(0)).min().unwrap_or(0);
+        self.applied.send_if_modified(|map| {
+            let entry = map.entry(tenant).or_insert(0);
+            if position > *entry {
+                *entry = position;
+                true
+            } else {
+                false
+            }
+        });
     }
 
     pub fn projection_names(&self) -> Vec<&'static str> {
@@ -181,7 +251,9 @@ impl Projector {
     /// Applies every committed event of `tenant` not yet applied; returns how many were read.
     pub async fn catch_up(&self, tenant: TenantCode) -> Result<u64, ProjectionError> {
         let tenant_text = tenant.to_string();
-        kokuho_store::on_db!(self.db(), pool => {
+        let seeded = self.seeded.lock().expect("seeded tenants lock").contains(&tenant);
+        if !seeded {
+            kokuho_store::on_db!(self.db(), pool => {
             for projection in &self.projections {
                 sqlx::query(
                     "INSERT INTO projection_checkpoints (tenant, projection, position) VALUES ($1, $2, 0) \
@@ -192,7 +264,9 @@ impl Projector {
                 .execute(pool)
                 .await?;
             }
-        });
+            });
+            self.seeded.lock().expect("seeded tenants lock").insert(tenant);
+        }
         let mut read = 0u64;
         loop {
             let checkpoints = self.checkpoints(&tenant_text).await?;
@@ -201,6 +275,7 @@ impl Projector {
             let page = self.store.read_clear_page(tenant, from, PAGE_EVENTS).await?;
             if page.is_empty() {
                 self.record_lag(&tenant_text, &checkpoints, from);
+                self.announce(tenant, &checkpoints);
                 return Ok(read);
             }
             read += page.len() as u64;
@@ -437,7 +512,9 @@ fn create_statements(ddl: &[&str], physical_name: &str) -> Vec<String> {
         .collect()
 }
 
-fn decode(page: &[ClearEvent]) -> Result<Vec<Projected>, ProjectionError> {
+/// Decodes a page of clear events (personal parts unavailable), as projections and policies
+/// see them.
+pub fn decode(page: &[ClearEvent]) -> Result<Vec<Projected>, ProjectionError> {
     page.iter()
         .map(|event| {
             let schema_version = u16::try_from(event.schema_version).map_err(|_| ProjectionError::Decode {

@@ -47,7 +47,8 @@ impl Api {
         let db = TestDb::fresh().await;
         let clock = TestClock::new();
         let ticking = clock.clone();
-        let ledgerd = Ledgerd::open(&db.config(), Arc::new(move || ticking.now())).await.unwrap();
+        let mut ledgerd = Ledgerd::open(&db.config(), Arc::new(move || ticking.now())).await.unwrap();
+        ledgerd.start_following();
         let transport = Transport::Router(kokuho_api::router(ledgerd.state()));
         Api {
             staff: ledgerd.staff.clone(),

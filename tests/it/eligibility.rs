@@ -28,7 +28,8 @@ impl Api {
         let db = TestDb::fresh().await;
         let clock = TestClock::new();
         let ticking = clock.clone();
-        let ledgerd = Ledgerd::open(&db.config(), Arc::new(move || ticking.now())).await.unwrap();
+        let mut ledgerd = Ledgerd::open(&db.config(), Arc::new(move || ticking.now())).await.unwrap();
+        ledgerd.start_following();
         let router = kokuho_api::router(ledgerd.state());
         Api { ledgerd, router, clock, _db: db }
     }

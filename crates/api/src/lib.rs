@@ -15,6 +15,8 @@ use std::sync::Arc;
 
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
 use axum::Router;
+use kokuho_domain::TenantCode;
+use kokuho_ledger::policies::Policies;
 use kokuho_ledger::Ledger;
 use kokuho_projections::Projector;
 use kokuho_store::EventStore;
@@ -35,10 +37,43 @@ pub struct AppState {
     pub store: EventStore,
     pub ledger: Arc<Ledger>,
     pub projector: Arc<Projector>,
+    /// The reactions that follow the ledger (the 70–74 re-decision, …), run by the follower.
+    pub policies: Arc<Policies>,
     pub registry: Arc<Registry>,
     pub staff: Arc<kokuho_staff::Staff>,
     /// The provision allow-list and the names the citizen's view shows, loaded at startup.
     pub provision: Arc<ProvisionSettings>,
+}
+
+/// How long a reader waits for the projections to show what was committed before it asked.
+const PROJECTIONS_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+/// How long a command's answer waits for the policies to issue its consequences.
+const POLICIES_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+
+impl AppState {
+    /// Waits (bounded) until the projections show everything committed before this call: a
+    /// list or a lookup answers with the ledger as it stood when it was asked. Only the
+    /// follower task writes projections; a handler only waits.
+    pub(crate) async fn projections_current(&self, tenant: TenantCode) -> Result<(), ApiError> {
+        self.projector.wait_for_head(tenant, PROJECTIONS_WAIT).await.map_err(|error| {
+            tracing::warn!(%error, "answering refused: projections behind");
+            ApiError::BadRequest {
+                status: axum::http::StatusCode::SERVICE_UNAVAILABLE,
+                code: "projections_behind",
+                detail: "the read tables are behind the ledger; try again shortly".into(),
+            }
+        })
+    }
+
+    /// Waits (bounded) until the policies have reacted to the command at `position`, so its
+    /// answer and the next read show the consequences (a 70–74 re-decision). The command has
+    /// committed either way: if the policies are late, the answer still says so, and the
+    /// consequences follow.
+    pub(crate) async fn consequences_of(&self, tenant: TenantCode, position: i64) {
+        if !self.policies.wait_for(tenant, position, POLICIES_WAIT).await {
+            tracing::warn!(%tenant, position, "policies did not pass the command's position in time");
+        }
+    }
 }
 
 pub fn router(state: AppState) -> Router {

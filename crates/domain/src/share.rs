@@ -7,8 +7,8 @@ use uuid::Uuid;
 
 use crate::eligibility::{
     applicable_share, elderly_share_basis, elderly_share_income_year, elderly_share_starts_on, is_pre_school,
-    loss_effective_on, seventy_fifth_birthday, CostShare, ElderlyMember, ElderlyShareBasis, EligibilityRules,
-    LossReason,
+    loss_effective_on, next_elderly_share_redecision, seventy_fifth_birthday, CostShare, ElderlyMember,
+    ElderlyShareBasis, EligibilityRules, LossReason,
 };
 use crate::household::HouseholdState;
 use crate::person::PersonState;
@@ -31,6 +31,34 @@ pub enum ShareRule {
     Standard,
     /// 70–74 (前期高齢者): the household's decision, on the income of `income_year`.
     Elderly { income_year: i32, members_70_to_74: usize, basis: ElderlyShareBasis },
+}
+
+/// The days on which a person's 70–74 share must be decided again after facts that changed on
+/// `changed_on` (valid time), as of `today`: each change date that has come, every 1 August
+/// since the earliest (the yearly re-decision, whose income year differs), the first day of the
+/// 70–74 share when it falls after the earliest change, and today. A retroactive change can move
+/// the share of every day since, so deciding only on the change date would leave later decisions
+/// standing on the old facts. Only days the person is aged 70–74 are kept; in date order.
+pub fn elderly_share_days_to_decide(
+    changed_on: &[NaiveDate],
+    today: NaiveDate,
+    date_of_birth: NaiveDate,
+    rules: &EligibilityRules,
+) -> Vec<NaiveDate> {
+    let mut days: std::collections::BTreeSet<NaiveDate> =
+        changed_on.iter().copied().filter(|day| *day <= today).collect();
+    let Some(earliest) = days.first().copied() else { return Vec::new() };
+    days.insert(today);
+    let mut august = next_elderly_share_redecision(earliest);
+    while august <= today {
+        days.insert(august);
+        august = next_elderly_share_redecision(august);
+    }
+    let reaches_70 = elderly_share_starts_on(date_of_birth);
+    if earliest < reaches_70 && reaches_70 <= today {
+        days.insert(reaches_70);
+    }
+    days.into_iter().filter(|on| in_elderly_share(date_of_birth, *on, rules)).collect()
 }
 
 /// Whether a person born on `date_of_birth` is in the 70–74 share on `on`.
@@ -120,6 +148,22 @@ mod tests {
 
     fn date(y: i32, m: u32, d: u32) -> NaiveDate {
         NaiveDate::from_ymd_opt(y, m, d).unwrap()
+    }
+
+    #[test]
+    fn a_retroactive_change_is_decided_again_on_each_day_it_can_move() {
+        let rules = EligibilityRules::national_defaults();
+        // Born 1954-05-20: 70–74 share from 2024-06-01; today 2025-09-10.
+        let born = date(1954, 5, 20);
+        let today = date(2025, 9, 10);
+        // A change dated 2024-04-01 (before 70): reaching 70, 1 August 2024 and 2025, today.
+        assert_eq!(
+            elderly_share_days_to_decide(&[date(2024, 4, 1)], today, born, &rules),
+            vec![date(2024, 6, 1), date(2024, 8, 1), date(2025, 8, 1), today]
+        );
+        // A change after today decides nothing yet; nor does anything for someone under 70.
+        assert!(elderly_share_days_to_decide(&[date(2025, 9, 11)], today, born, &rules).is_empty());
+        assert!(elderly_share_days_to_decide(&[date(2025, 1, 1)], today, date(1980, 1, 1), &rules).is_empty());
     }
 
     fn source() -> Acquisition {

@@ -21,6 +21,7 @@ use kokuho_store::{
 
 mod elderly_shares;
 mod eligibility_view;
+pub mod policies;
 mod stream_commands;
 pub use eligibility_view::{EligibilityAnswer, HouseholdView};
 pub use stream_commands::StreamOutcome;
@@ -42,6 +43,8 @@ pub enum LedgerError {
     Contended { stream_id: String },
     #[error("event at position {position} cannot be read: {reason}")]
     Decode { position: i64, reason: String },
+    #[error("projection: {0}")]
+    Projection(String),
 }
 
 /// The clock decisions use; tests and replays set their own.

@@ -63,7 +63,7 @@ pub(crate) async fn access_records(
     staff.require_role(&state, &[Role::Auditor, Role::Supervisor]).await?;
     let tenant = staff.principal.tenant;
     // Auditors see every access committed before their request.
-    state.projector.catch_up(tenant).await.map_err(|error| ApiError::Internal(error.to_string()))?;
+    state.projections_current(tenant).await?;
     let filter = AccessFilter {
         person_id: query.person_id,
         user_id: query.user_id,

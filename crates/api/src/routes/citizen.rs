@@ -183,7 +183,7 @@ pub(crate) async fn record(State(state): State<AppState>, citizen: Citizen) -> R
     let names = &state.provision.organisations;
     let municipality = names.municipality(tenant);
     // The citizen sees everything committed before they asked.
-    state.projector.catch_up(tenant).await.map_err(internal)?;
+    state.projections_current(tenant).await?;
     let db = state.store.db();
     let mut entries = Vec::new();
     let mut after_position = 0;

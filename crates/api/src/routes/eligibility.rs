@@ -4,11 +4,11 @@
 //! question "as recorded at `as_of`, was this person insured on `on`?", and a person's full
 //! timeline for auditors.
 //!
-//! Every command that can change a 70–74 share (前期高齢者) re-decides it for each person it
-//! touches (see [`redecide_elderly_shares`]). Every answer that shows something of a person
+//! A command that can change a 70–74 share (前期高齢者) answers once the `elderly_share` policy
+//! has re-decided it (see [`kokuho_ledger::policies`]). Every answer that shows something of a person
 //! appends its access event before it is sent (architecture invariant 8).
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::HashMap;
 
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
@@ -16,14 +16,14 @@ use axum::routing::{get, post};
 use axum::Router;
 use chrono::{DateTime, NaiveDate, Utc};
 use kokuho_auth::{Purpose, Role};
-use kokuho_domain::eligibility::{elderly_share_starts_on, next_elderly_share_redecision, MoveContinuity};
+use kokuho_domain::eligibility::MoveContinuity;
 use kokuho_domain::person::{CertificateStatus, InsuredPeriod, LossNotice, PersonCommand};
-use kokuho_domain::share::{in_elderly_share, ShareRule};
+use kokuho_domain::share::ShareRule;
 use kokuho_domain::{PersonId, Rejection, TenantCode};
 use kokuho_events::{AcquisitionReason, CorrectionReason, FormerMunicipality, IncomeFigures, LedgerEvent, LossReason};
 use kokuho_ledger::{jst_date, Executed};
 use kokuho_projections::models::Households;
-use kokuho_store::{CommandMeta, Decrypt, PersonalData};
+use kokuho_store::{Decrypt, PersonalData};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
@@ -100,132 +100,23 @@ async fn command_events(
     Ok(events)
 }
 
-/// The members of `person_id`'s household on each of `dates` (the person included), by what
-/// is recorded now; just the person when they belong to none.
-async fn household_members_on(
-    state: &AppState,
-    tenant: TenantCode,
-    person_id: Uuid,
-    dates: &[NaiveDate],
-) -> Result<BTreeSet<Uuid>, ApiError> {
-    state.projector.catch_up(tenant).await.map_err(internal)?;
-    let candidates =
-        Households::households_of_person(state.store.db(), &tenant.to_string(), person_id).await.map_err(internal)?;
-    let mut members = BTreeSet::from([person_id]);
-    for household_id in candidates {
-        let view = state.ledger.replay_household(tenant, household_id, None).await?;
-        for on in dates {
-            let on_that_day = view.state.members_on(*on);
-            if on_that_day.contains(&person_id) {
-                members.extend(on_that_day);
-            }
-        }
-    }
-    Ok(members)
-}
-
-/// Re-decides the 70–74 share (docs/domain.md §4) of each of `persons` after a change that took
-/// effect on `changed_on` (valid time): on each change date, on every 1 August since the
-/// earliest (the yearly re-decision, whose income year differs), on the first day of the
-/// 70–74 share when it falls after the change, and today. A retroactive change can move the
-/// share of every day since, so deciding only on the change date would leave later decisions
-/// standing on the old facts; deciding today as well makes the decision in force now follow
-/// the record now. Only days the person is aged 70–74 are decided, and
-/// [`kokuho_ledger::Ledger::decide_elderly_share`] records nothing when the share in force
-/// already says the same. Decisions are recorded in date order, with the command's actor and
-/// purpose and without its Idempotency-Key (a retry of the command re-runs this, recording only
-/// what is still missing).
-pub(crate) async fn redecide_elderly_shares(
-    state: &AppState,
-    tenant: TenantCode,
-    persons: &BTreeSet<Uuid>,
-    changed_on: &[NaiveDate],
-    meta: &CommandMeta,
-) -> Result<(), ApiError> {
-    let today = jst_date(state.ledger.now());
-    let mut dates: BTreeSet<NaiveDate> = changed_on.iter().copied().filter(|day| *day <= today).collect();
-    let Some(earliest) = dates.first().copied() else { return Ok(()) };
-    dates.insert(today);
-    let mut august = next_elderly_share_redecision(earliest);
-    while august <= today {
-        dates.insert(august);
-        august = next_elderly_share_redecision(august);
-    }
-    state.projector.catch_up(tenant).await.map_err(internal)?;
-    let rules = state.ledger.rules().rules.clone();
-    let meta = CommandMeta { idempotency_key: None, ..meta.clone() };
-    for person in persons {
-        let person_id = PersonId::from_uuid(*person);
-        let view = state.ledger.replay(tenant, person_id, None, Decrypt::Yes).await?;
-        // Without a readable date of birth (erased) there is no age, so no 70–74 share.
-        let Some(date_of_birth) = view.state.date_of_birth() else { continue };
-        let mut days = dates.clone();
-        let reaches_70 = elderly_share_starts_on(date_of_birth);
-        if earliest < reaches_70 && reaches_70 <= today {
-            days.insert(reaches_70);
-        }
-        let candidates =
-            Households::households_of_person(state.store.db(), &tenant.to_string(), *person).await.map_err(internal)?;
-        for on in days.into_iter().filter(|on| in_elderly_share(date_of_birth, *on, &rules)) {
-            state.ledger.decide_elderly_share(tenant, person_id, on, &candidates, meta.clone()).await?;
-        }
-    }
-    Ok(())
-}
-
-/// The dates on which the recorded events changed the person's eligibility or death.
-fn change_dates(events: &[LedgerEvent]) -> Vec<NaiveDate> {
-    let mut dates = Vec::new();
-    for event in events {
-        match event {
-            LedgerEvent::EligibilityAcquired(e) => dates.push(e.effective_on),
-            LedgerEvent::EligibilityLost(e) => dates.push(e.lost_on),
-            LedgerEvent::EligibilityCorrected(e) => {
-                dates.push(e.start.effective_on);
-                dates.extend(e.end.as_ref().map(|end| end.lost_on));
-            }
-            LedgerEvent::PersonDied(e) => dates.push(e.died_on),
-            _ => {}
-        }
-    }
-    dates
-}
-
-fn period_dates(period: &InsuredPeriod) -> Vec<NaiveDate> {
-    let mut dates = vec![period.start.effective_on];
-    dates.extend(period.end.as_ref().map(|end| end.lost_on));
-    dates
-}
-
-/// Executes a person command, then re-decides the 70–74 shares it may have changed: the
-/// person's and their household's on the dates it changed (and on `extra_dates`, e.g. a
-/// corrected period's former dates).
-async fn execute_and_redecide(
+/// Executes a person command, then waits (bounded) for the policies to react to it, so the
+/// answer and the next read show its consequences (the 70–74 share re-decided by the
+/// `elderly_share` policy).
+async fn execute(
     state: &AppState,
     staff: &Staff,
     headers: &HeaderMap,
     affair: Affair,
     person_id: PersonId,
     command: PersonCommand,
-    extra_dates: Vec<NaiveDate>,
 ) -> Result<(Executed, Vec<LedgerEvent>), ApiError> {
     staff.require_role(state, affair.roles).await?;
     let meta = staff.command_meta(affair.purpose, headers)?;
     let tenant = staff.principal.tenant;
-    let executed = state.ledger.execute(tenant, person_id, command, meta.clone()).await?;
+    let executed = state.ledger.execute(tenant, person_id, command, meta).await?;
     let events = command_events(state, tenant, person_id, &executed).await?;
-    let mut dates = change_dates(&events);
-    dates.extend(extra_dates);
-    for event in &events {
-        if let LedgerEvent::IncomeReported(e) = event {
-            // The income of year Y decides the 70–74 share from 1 August of Y + 1.
-            dates.extend(NaiveDate::from_ymd_opt(e.income_year + 1, 8, 1));
-        }
-    }
-    if !dates.is_empty() {
-        let persons = household_members_on(state, tenant, person_id.as_uuid(), &dates).await?;
-        redecide_elderly_shares(state, tenant, &persons, &dates, &meta).await?;
-    }
+    state.consequences_of(tenant, executed.outcome.last_position).await;
     Ok((executed, events))
 }
 
@@ -337,8 +228,7 @@ pub(crate) async fn acquire_eligibility(
         former_municipality: body.former_municipality.map(Into::into),
         loss: body.loss.map(Into::into),
     };
-    let (executed, events) =
-        execute_and_redecide(&state, &staff, &headers, ELIGIBILITY, person_id, command, Vec::new()).await?;
+    let (executed, events) = execute(&state, &staff, &headers, ELIGIBILITY, person_id, command).await?;
     let Some(acquired) = events.iter().find_map(|e| match e {
         LedgerEvent::EligibilityAcquired(acquired) => Some(acquired),
         _ => None,
@@ -432,8 +322,7 @@ pub(crate) async fn lose_eligibility(
         loss: LossNotice { reason: body.reason, event_date: body.event_date, notified_on: body.notified_on },
         acquisition: kokuho_events::Acquisition { source: body.source, legal_basis: body.legal_basis },
     };
-    let (executed, events) =
-        execute_and_redecide(&state, &staff, &headers, ELIGIBILITY, person_id, command, Vec::new()).await?;
+    let (executed, events) = execute(&state, &staff, &headers, ELIGIBILITY, person_id, command).await?;
     Ok((status_of(&executed), ApiJson(loss_recorded(person_id, &executed, &events)?)))
 }
 
@@ -489,8 +378,6 @@ pub(crate) async fn correct_eligibility(
     ApiJson(body): ApiJson<CorrectionBody>,
 ) -> Result<(StatusCode, ApiJson<CorrectionRecorded>), ApiError> {
     let person_id = PersonId::from_uuid(path.person_id);
-    let before = state.ledger.replay(staff.principal.tenant, person_id, None, Decrypt::No).await?;
-    let former_dates = before.state.period(path.period_id).map(period_dates).unwrap_or_default();
     let command = PersonCommand::CorrectEligibility {
         period_id: path.period_id,
         reason: body.reason,
@@ -500,8 +387,7 @@ pub(crate) async fn correct_eligibility(
         loss: body.loss.map(Into::into),
         correction_reason: body.correction_reason,
     };
-    let (executed, events) =
-        execute_and_redecide(&state, &staff, &headers, ELIGIBILITY, person_id, command, former_dates).await?;
+    let (executed, events) = execute(&state, &staff, &headers, ELIGIBILITY, person_id, command).await?;
     let Some(corrected) = events.iter().find_map(|e| match e {
         LedgerEvent::EligibilityCorrected(corrected) => Some(corrected),
         _ => None,
@@ -561,12 +447,9 @@ pub(crate) async fn withdraw_eligibility(
     ApiJson(body): ApiJson<WithdrawalBody>,
 ) -> Result<(StatusCode, ApiJson<WithdrawalRecorded>), ApiError> {
     let person_id = PersonId::from_uuid(path.person_id);
-    let before = state.ledger.replay(staff.principal.tenant, person_id, None, Decrypt::No).await?;
-    let former_dates = before.state.period(path.period_id).map(period_dates).unwrap_or_default();
     let command =
         PersonCommand::WithdrawEligibility { period_id: path.period_id, correction_reason: body.correction_reason };
-    let (executed, _) =
-        execute_and_redecide(&state, &staff, &headers, ELIGIBILITY, person_id, command, former_dates).await?;
+    let (executed, _) = execute(&state, &staff, &headers, ELIGIBILITY, person_id, command).await?;
     Ok((
         status_of(&executed),
         ApiJson(WithdrawalRecorded {
@@ -623,8 +506,7 @@ pub(crate) async fn record_death(
         notified_on: body.notified_on,
         acquisition: kokuho_events::Acquisition { source: body.source, legal_basis: body.legal_basis },
     };
-    let (executed, events) =
-        execute_and_redecide(&state, &staff, &headers, ELIGIBILITY, person_id, command, Vec::new()).await?;
+    let (executed, events) = execute(&state, &staff, &headers, ELIGIBILITY, person_id, command).await?;
     let lost = events.iter().find_map(|e| match e {
         LedgerEvent::EligibilityLost(lost) => Some(lost),
         _ => None,
@@ -693,7 +575,7 @@ pub(crate) async fn report_income(
         },
         acquisition: kokuho_events::Acquisition { source: body.source, legal_basis: body.legal_basis },
     };
-    let (executed, _) = execute_and_redecide(&state, &staff, &headers, INCOME, person_id, command, Vec::new()).await?;
+    let (executed, _) = execute(&state, &staff, &headers, INCOME, person_id, command).await?;
     Ok(recorded(person_id, executed))
 }
 
@@ -932,7 +814,7 @@ pub(crate) async fn eligibility(
     let person_id = PersonId::from_uuid(path.person_id);
     let as_of = query.as_of.unwrap_or_else(|| state.ledger.now());
     let on = query.on.unwrap_or_else(|| jst_date(state.ledger.now()));
-    state.projector.catch_up(tenant).await.map_err(internal)?;
+    state.projections_current(tenant).await?;
     let candidates = Households::households_of_person(state.store.db(), &tenant.to_string(), person_id.as_uuid())
         .await
         .map_err(internal)?;

@@ -2,7 +2,8 @@
 //! who is not insured, 擬制世帯主, is normal), the 基準収入額 exception; and a household as it
 //! stood on a day, as recorded at an instant.
 //!
-//! Every change of composition re-decides the 70–74 share of the members it touches.
+//! Every change of composition answers once the `elderly_share` policy has re-decided the 70–74
+//! share of the members it touches.
 
 use std::collections::BTreeSet;
 
@@ -20,7 +21,6 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use super::eligibility::redecide_elderly_shares;
 use super::persons::READ_PURPOSES;
 use crate::auth::{parse_purpose, Staff};
 use crate::error::Problem;
@@ -68,16 +68,13 @@ pub struct HouseholdRecorded {
 }
 
 /// The command path every household command shares: role check, metadata, decide and append,
-/// then the 70–74 share of the members on `on` (and of `named`, who may have just left) is
-/// re-decided from that day.
+/// then wait (bounded) for the policies to re-decide the 70–74 shares the change may move.
 async fn execute(
     state: &AppState,
     staff: &Staff,
     headers: &HeaderMap,
     household_id: Uuid,
     command: HouseholdCommand,
-    on: NaiveDate,
-    named: Option<Uuid>,
 ) -> Result<(StatusCode, ApiJson<HouseholdRecorded>), ApiError> {
     staff.require_role(state, HOUSEHOLD_ROLES).await?;
     let meta = staff.command_meta(Purpose::Eligibility, headers)?;
@@ -93,11 +90,8 @@ async fn execute(
             not_in_another_household(state, tenant, household_id, *person_id, *from).await?;
         }
     }
-    let executed: Executed = state.ledger.execute_household(tenant, household_id, command, meta.clone()).await?;
-    let view = state.ledger.replay_household(tenant, household_id, None).await?;
-    let mut persons: BTreeSet<Uuid> = view.state.members_on(on).into_iter().collect();
-    persons.extend(named);
-    redecide_elderly_shares(state, tenant, &persons, &[on], &meta).await?;
+    let executed: Executed = state.ledger.execute_household(tenant, household_id, command, meta).await?;
+    state.consequences_of(tenant, executed.outcome.last_position).await;
     let status = if executed.outcome.duplicate { StatusCode::OK } else { StatusCode::CREATED };
     Ok((
         status,
@@ -120,7 +114,7 @@ async fn not_in_another_household(
     person_id: Uuid,
     from: NaiveDate,
 ) -> Result<(), ApiError> {
-    state.projector.catch_up(tenant).await.map_err(|error| ApiError::Internal(error.to_string()))?;
+    state.projections_current(tenant).await?;
     let candidates = Households::households_of_person(state.store.db(), &tenant.to_string(), person_id)
         .await
         .map_err(|error| ApiError::Internal(error.to_string()))?;
@@ -173,7 +167,7 @@ pub(crate) async fn establish(
         established_on: body.established_on,
         acquisition: kokuho_events::Acquisition { source: body.source, legal_basis: body.legal_basis },
     };
-    execute(&state, &staff, &headers, household_id, command, body.established_on, Some(body.head_person_id)).await
+    execute(&state, &staff, &headers, household_id, command).await
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -203,7 +197,7 @@ pub(crate) async fn join(
     ApiJson(body): ApiJson<JoinBody>,
 ) -> Result<(StatusCode, ApiJson<HouseholdRecorded>), ApiError> {
     let command = HouseholdCommand::Join { person_id: body.person_id, joined_on: body.joined_on };
-    execute(&state, &staff, &headers, path.household_id, command, body.joined_on, Some(body.person_id)).await
+    execute(&state, &staff, &headers, path.household_id, command).await
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -233,7 +227,7 @@ pub(crate) async fn leave(
     ApiJson(body): ApiJson<DepartureBody>,
 ) -> Result<(StatusCode, ApiJson<HouseholdRecorded>), ApiError> {
     let command = HouseholdCommand::Leave { person_id: path.person_id, left_on: body.left_on };
-    execute(&state, &staff, &headers, path.household_id, command, body.left_on, Some(path.person_id)).await
+    execute(&state, &staff, &headers, path.household_id, command).await
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -263,7 +257,7 @@ pub(crate) async fn change_head(
     ApiJson(body): ApiJson<HeadChangeBody>,
 ) -> Result<(StatusCode, ApiJson<HouseholdRecorded>), ApiError> {
     let command = HouseholdCommand::ChangeHead { person_id: body.person_id, changed_on: body.changed_on };
-    execute(&state, &staff, &headers, path.household_id, command, body.changed_on, None).await
+    execute(&state, &staff, &headers, path.household_id, command).await
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -292,7 +286,7 @@ pub(crate) async fn apply_income_exception(
     ApiJson(body): ApiJson<IncomeExceptionBody>,
 ) -> Result<(StatusCode, ApiJson<HouseholdRecorded>), ApiError> {
     let command = HouseholdCommand::ApplyIncomeException { applied_on: body.applied_on };
-    execute(&state, &staff, &headers, path.household_id, command, body.applied_on, None).await
+    execute(&state, &staff, &headers, path.household_id, command).await
 }
 
 #[derive(Deserialize, IntoParams)]

@@ -178,7 +178,7 @@ pub(crate) async fn find(
     staff.require_purpose(&state, purpose, READ_PURPOSES).await?;
     let tenant = staff.principal.tenant;
     let internal = |error: &dyn std::fmt::Display| ApiError::Internal(error.to_string());
-    state.projector.catch_up(tenant).await.map_err(|e| internal(&e))?;
+    state.projections_current(tenant).await?;
     let tenant_text = tenant.to_string();
     // Each criterion gives a set of persons; the answer is their intersection.
     let mut matches: Option<std::collections::BTreeSet<Uuid>> = None;

@@ -125,7 +125,7 @@ pub(crate) async fn cost_shares(
     let purpose = parse_purpose(&query.purpose)?;
     staff.require_purpose(&state, purpose, REPORT_PURPOSES).await?;
     let tenant = staff.principal.tenant;
-    state.projector.catch_up(tenant).await.map_err(internal)?;
+    state.projections_current(tenant).await?;
     let on = query.on.unwrap_or_else(|| kokuho_ledger::jst_date(state.ledger.now()));
     let rows = ElderlyCostShares::in_force(state.store.db(), &tenant.to_string(), on).await.map_err(internal)?;
     let rows = page(rows, |row| row.person_id, query.after);
@@ -190,7 +190,7 @@ pub(crate) async fn moves(
     let purpose = parse_purpose(&query.purpose)?;
     staff.require_purpose(&state, purpose, REPORT_PURPOSES).await?;
     let tenant = staff.principal.tenant;
-    state.projector.catch_up(tenant).await.map_err(internal)?;
+    state.projections_current(tenant).await?;
     let rows = EligibilityPeriods::moves(state.store.db(), &tenant.to_string()).await.map_err(internal)?;
     let rows = page(rows, |row| row.person_id, query.after);
     record_accesses(&state, &staff, purpose, rows.iter().map(|row| row.person_id).collect(), "eligibility").await?;
@@ -258,7 +258,7 @@ pub(crate) async fn late_notifications(
         return Err(ApiError::bad_request("invalid_range", format!("to {} is before from {}", query.to, query.from)));
     }
     let tenant = staff.principal.tenant;
-    state.projector.catch_up(tenant).await.map_err(internal)?;
+    state.projections_current(tenant).await?;
     let rows = EligibilityPeriods::late_notifications(state.store.db(), &tenant.to_string(), query.from, query.to)
         .await
         .map_err(internal)?;

@@ -1,5 +1,5 @@
 //! Ages 70–74 (前期高齢者): when the 70–74 share starts, the 現役並み (3割) decision, and its
-//! yearly re-decision on 1 August. 国民健康保険法 §42①三・四; domain.md §4 and §6.
+//! yearly re-decision on 1 August. 国民健康保険法 §42①三・四; docs/domain.md §4 and §6.
 
 use chrono::{Datelike, Days, NaiveDate};
 use serde::{Deserialize, Serialize};
@@ -14,7 +14,7 @@ use crate::{FiscalYear, Yen};
 ///
 /// Attaining 70 is the day before the 70th birthday (年齢計算ニ関スル法律), so a person born
 /// on the 1st attains 70 on the last day of the previous month, and the share starts on the
-/// 1st of the birthday month itself (domain.md §4: "same month if born on the 1st").
+/// 1st of the birthday month itself (docs/domain.md §4: "same month if born on the 1st").
 pub fn elderly_share_starts_on(date_of_birth: NaiveDate) -> NaiveDate {
     let attains = attains_age_on(date_of_birth, ELDERLY_SHARE_AGE);
     let (year, month) =
@@ -75,7 +75,7 @@ fn sum(amounts: impl Iterator<Item = Yen>) -> Yen {
     amounts.fold(Yen::ZERO, |total, amount| Yen::new(total.amount().saturating_add(amount.amount())))
 }
 
-/// The ground of the household's 70–74 share (domain.md §4):
+/// The ground of the household's 70–74 share (docs/domain.md §4):
 ///
 /// 1. 3割 only if some 70–74 member has taxable income ≥ `taxable_income_threshold` (1,450,000);
 /// 2. unless the members' 旧ただし書所得 add up to ≤ `kyu_tadashigaki_total_limit` (2,100,000) —
@@ -123,8 +123,8 @@ pub fn decide_elderly_share(household_members: &[ElderlyMember], rules: &Eligibi
 }
 
 /// The calendar year whose income decides the 70–74 share on `on`: the previous year for
-/// August–December, two years before for January–July (domain.md §6; the share is re-decided
-/// every 1 August, domain.md §4, when the new year's resident-tax figures are available).
+/// August–December, two years before for January–July (docs/domain.md §6; the share is re-decided
+/// every 1 August, docs/domain.md §4, when the new year's resident-tax figures are available).
 pub fn elderly_share_income_year(on: NaiveDate) -> i32 {
     if on.month() >= 8 {
         on.year() - 1
@@ -141,6 +141,13 @@ pub fn next_elderly_share_redecision(after: NaiveDate) -> NaiveDate {
     } else {
         NaiveDate::from_ymd_opt(after.year() + 1, 8, 1).expect("1 August exists")
     }
+}
+
+/// The first day whose 70–74 share the income of `income_year` decides: 1 August of the next
+/// year (see [`elderly_share_income_year`]).
+pub fn first_day_decided_by_income_of(income_year: i32) -> NaiveDate {
+    let last_day = NaiveDate::from_ymd_opt(income_year, 12, 31).expect("31 December exists");
+    next_elderly_share_redecision(last_day)
 }
 
 /// The re-decision day (1 August) within a fiscal year (April–March): FY2025 → 2025-08-01.
@@ -325,6 +332,13 @@ mod tests {
         for (on, income_year, next) in table {
             assert_eq!((elderly_share_income_year(on), next_elderly_share_redecision(on)), (income_year, next), "{on}");
         }
+    }
+
+    #[test]
+    fn the_income_of_a_year_decides_from_1_august_of_the_next() {
+        assert_eq!(first_day_decided_by_income_of(2024), date(2025, 8, 1));
+        assert_eq!(elderly_share_income_year(first_day_decided_by_income_of(2024)), 2024);
+        assert_eq!(elderly_share_income_year(first_day_decided_by_income_of(2024).pred_opt().unwrap()), 2023);
     }
 
     #[test]

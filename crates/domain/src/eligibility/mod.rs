@@ -1,5 +1,5 @@
-//! Eligibility rules (国民健康保険法 §6–8, §42; domain.md §4): pure functions of dates and rule
-//! settings. No I/O and no clock: every date comes in as an argument (architecture.md
+//! Eligibility rules (国民健康保険法 §6–8, §42; docs/domain.md §4): pure functions of dates and rule
+//! settings. No I/O and no clock: every date comes in as an argument (ARCHITECTURE.md
 //! invariant 4), every figure from [`EligibilityRules`] (invariant 6).
 //!
 //! Date convention throughout: a period runs from `effective_on`, the first day insured, to
@@ -35,7 +35,8 @@ pub use age::{
 pub use cost_share::{applicable_share, is_pre_school, pre_school_ends_on, pre_school_share, CostShare};
 pub use elderly::{
     decide_elderly_share, elderly_share_basis, elderly_share_income_year, elderly_share_redecision_in,
-    elderly_share_starts_on, next_elderly_share_redecision, ElderlyMember, ElderlyShareBasis,
+    elderly_share_starts_on, first_day_decided_by_income_of, next_elderly_share_redecision, ElderlyMember,
+    ElderlyShareBasis,
 };
 pub use error::{EligibilityError, RULE_DATE_OF_BIRTH, RULE_LATE_STAGE_ELDERLY};
 pub use loss::{loss_effective_on, LossReason};

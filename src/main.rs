@@ -69,6 +69,11 @@ enum Command {
         #[command(subcommand)]
         command: kokuho::retention::RetentionCommand,
     },
+    /// The policies that follow the ledger (the 70–74 re-decision, …): their progress, and runs.
+    Policies {
+        #[command(subcommand)]
+        command: PoliciesCommand,
+    },
     /// Manage staff accounts from the command line (the first administrator starts here).
     Admin {
         #[command(subcommand)]
@@ -85,6 +90,26 @@ enum Command {
         /// Print one JSON object instead of a table.
         #[arg(long)]
         json: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum PoliciesCommand {
+    /// Each policy, what it does, and how far it has followed each tenant's ledger.
+    List,
+    /// React to every event not reacted to yet (what a serving process does continuously).
+    /// With --from, react again from that position: consequences already issued are not
+    /// issued twice (their idempotency keys derive from the triggering event).
+    Run {
+        /// Only this policy (default: all).
+        #[arg(long)]
+        policy: Option<String>,
+        /// Only this tenant (default: all).
+        #[arg(long)]
+        tenant: Option<TenantCode>,
+        /// Set the checkpoint back to this position first (0: from the first event).
+        #[arg(long)]
+        from: Option<i64>,
     },
 }
 
@@ -310,6 +335,14 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             Ok(if report.refusals.is_empty() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
         }
+        Command::Policies { command } => {
+            let config = config(&cli, DEFAULT_DATABASE_URL, false);
+            let ledgerd = Ledgerd::open(&config, kokuho_ledger::system_clock()).await?;
+            let result = policies(&ledgerd, command).await;
+            ledgerd.shutdown().await;
+            result?;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Admin { command } => {
             let config = config(&cli, DEFAULT_DATABASE_URL, false);
             let ledgerd = Ledgerd::open(&config, kokuho_ledger::system_clock()).await?;
@@ -373,6 +406,47 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+async fn policies(ledgerd: &Ledgerd, command: &PoliciesCommand) -> anyhow::Result<()> {
+    match command {
+        PoliciesCommand::List => {
+            for name in ledgerd.policies.names() {
+                println!("{name}");
+            }
+            for status in ledgerd.policies.status().await? {
+                println!(
+                    "  {} tenant {}: reacted up to position {} of {} (lag {}) — {}",
+                    status.policy,
+                    status.tenant,
+                    status.checkpoint,
+                    status.head,
+                    status.head - status.checkpoint,
+                    status.description
+                );
+            }
+        }
+        PoliciesCommand::Run { policy, tenant, from } => {
+            let tenants = match tenant {
+                Some(tenant) => vec![*tenant],
+                None => ledgerd.store.tenants().await?,
+            };
+            for tenant in tenants {
+                if let Some(from) = from {
+                    ledgerd.policies.rewind(tenant, policy.as_deref(), *from).await?;
+                }
+                ledgerd.projector.catch_up(tenant).await.context("bringing the projections up to date")?;
+                let run = ledgerd.policies.catch_up_only(tenant, policy.as_deref()).await?;
+                // The consequences are events too: show them in the projections at once.
+                ledgerd.projector.catch_up(tenant).await.context("bringing the projections up to date")?;
+                println!(
+                    "tenant {tenant}: {} events read, {} consequences recorded",
+                    run.events_read, run.commands_appended
+                );
+            }
+        }
+    }
+    Ok(())
 }
 
 /// A database URL without its password, for printing.

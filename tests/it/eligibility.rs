@@ -1228,3 +1228,35 @@ async fn a_person_belongs_to_one_household_at_a_time() {
     let answer = api.eligibility(&clerk, &child, "2025-08-31", None).await;
     assert_eq!(answer["household"]["household_id"].as_str(), Some(first.as_str()));
 }
+
+/// 32 acquisitions at once (each re-decides a 70–74 share through the policy): every one is
+/// answered 201, none 5xx. On PostgreSQL, handlers that caught the projections up themselves
+/// deadlocked on the checkpoint rows and answered 500 for commands that had committed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn thirty_two_concurrent_acquisitions_are_all_answered_and_each_share_decided() {
+    let api = Api::start().await;
+    let (_, clerk) = api.signed_in(Role::EligibilityClerk).await;
+    let mut persons = Vec::new();
+    for _ in 0..32 {
+        persons.push(api.person(&clerk, "1954-05-20").await);
+    }
+    let mut requests = tokio::task::JoinSet::new();
+    for person in &persons {
+        let router = api.router.clone();
+        let request = Request::builder()
+            .method(Method::POST)
+            .uri(format!("/v1/{KUMAGAYA}/persons/{person}/eligibility"))
+            .header(header::AUTHORIZATION, format!("Bearer {clerk}"))
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(acquisition("moved_in", "2024-04-01", "2024-04-05").to_string()))
+            .unwrap();
+        requests.spawn(async move { router.oneshot(request).await.unwrap().status() });
+    }
+    let statuses: Vec<StatusCode> = requests.join_all().await;
+    assert!(statuses.iter().all(|status| *status == StatusCode::CREATED), "{statuses:?}");
+    // Each answer came after the policy had decided the person's 70–74 share.
+    for person in &persons {
+        let types = api.event_types(&format!("person-{person}")).await;
+        assert!(types.iter().any(|t| t == "ElderlyCostShareDecided"), "{person}: {types:?}");
+    }
+}

@@ -9,6 +9,7 @@ mod eligibility;
 mod harness;
 mod http;
 mod my_number;
+mod policies;
 mod projections;
 mod retention;
 

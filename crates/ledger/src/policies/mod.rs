@@ -215,11 +215,16 @@ impl Policies {
     /// Reacts to every event of `tenant` the projections have applied and the policies have not
     /// passed yet. The caller brings the projections up to date first (the follower task does).
     pub async fn catch_up(&self, tenant: TenantCode) -> Result<PolicyRun, PolicyError> {
+        self.catch_up_only(tenant, None).await
+    }
+
+    /// [`Policies::catch_up`] for one policy (`Some(name)`) or all.
+    pub async fn catch_up_only(&self, tenant: TenantCode, only: Option<&str>) -> Result<PolicyRun, PolicyError> {
         let until = self.projector.applied(tenant);
         let context = PolicyContext { ledger: &self.ledger, db: self.db(), tenant };
         let mut run = PolicyRun::default();
         let mut passed = i64::MAX;
-        for policy in &self.policies {
+        for policy in &self.select(only)? {
             let mut position = self.checkpoint(tenant, policy.name()).await?;
             while position < until {
                 let limit = PAGE_EVENTS.min(until - position);
@@ -244,7 +249,7 @@ impl Policies {
                 .set((until - position).max(0));
             passed = passed.min(position);
         }
-        if passed != i64::MAX {
+        if passed != i64::MAX && only.is_none() {
             self.passed.send_if_modified(|map| {
                 let entry = map.entry(tenant).or_insert(0);
                 if passed > *entry {

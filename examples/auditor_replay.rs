@@ -6,6 +6,7 @@
 //! auditor asks what the ledger knew at an instant between the two (transaction time), sees the
 //! full history with who recorded each fact and why, and verifies the hash chain.
 
+use kokuho_domain::person::Person;
 use std::time::Duration;
 
 use chrono::{NaiveDate, Utc};
@@ -48,7 +49,7 @@ async fn main() -> anyhow::Result<()> {
         },
         acquisition: Acquisition { source: "resident_registry".into(), legal_basis: "住民基本台帳法".into() },
     };
-    ledgerd.ledger.execute(kumagaya, person, register, meta("clerk-sato", "eligibility")).await?;
+    ledgerd.ledger.execute::<Person>(kumagaya, person, register, meta("clerk-sato", "eligibility")).await?;
     let acquire = PersonCommand::AcquireEligibility {
         reason: AcquisitionReason::MovedIn,
         event_date: date(2025, 4, 1),
@@ -60,7 +61,7 @@ async fn main() -> anyhow::Result<()> {
         former_municipality: None,
         loss: None,
     };
-    ledgerd.ledger.execute(kumagaya, person, acquire, meta("clerk-sato", "eligibility")).await?;
+    ledgerd.ledger.execute::<Person>(kumagaya, person, acquire, meta("clerk-sato", "eligibility")).await?;
 
     tokio::time::sleep(Duration::from_millis(20)).await;
     let between = Utc::now();
@@ -72,10 +73,10 @@ async fn main() -> anyhow::Result<()> {
         received_on: date(2025, 7, 31),
         channel: PaymentChannel::BankTransfer,
     };
-    ledgerd.ledger.execute(kumagaya, person, payment, meta("clerk-suzuki", "collection")).await?;
+    ledgerd.ledger.execute::<Person>(kumagaya, person, payment, meta("clerk-suzuki", "collection")).await?;
 
-    let then = ledgerd.ledger.replay(kumagaya, person, Some(between), Decrypt::No).await?;
-    let now = ledgerd.ledger.replay(kumagaya, person, None, Decrypt::No).await?;
+    let then = ledgerd.ledger.replay::<Person>(kumagaya, person, Some(between), Decrypt::No).await?;
+    let now = ledgerd.ledger.replay::<Person>(kumagaya, person, None, Decrypt::No).await?;
     println!(
         "as recorded at {between}: insured since {:?}, {} payment(s)",
         then.state.insured_since, then.state.payments

@@ -51,7 +51,11 @@ impl Ledgerd {
         let rules_dir = std::env::var_os("KOKUHO_PROVISION_RULES_DIR").map(std::path::PathBuf::from);
         let provision =
             Arc::new(kokuho_api::ProvisionSettings::load(rules_dir.as_deref()).context("loading the provision rules")?);
-        let ledger = Arc::new(Ledger::new(store.clone(), clock));
+        let ledger = Arc::new(
+            Ledger::new(store.clone(), clock)
+                .with_allow_list(Arc::new(provision.allow_list.clone()))
+                .with_projector(projector.clone()),
+        );
         let policies = Arc::new(Policies::new(
             ledger.clone(),
             projector.clone(),
@@ -84,6 +88,8 @@ impl Ledgerd {
     pub fn start_following(&mut self) {
         if self.follower.is_none() {
             let (stop, stopped) = watch::channel(false);
+            // From now on only the follower writes projections; readers wait for it.
+            self.projector.set_followed();
             let task = tokio::spawn(self.policies.clone().follow(stopped));
             self.follower = Some((stop, task));
         }

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, NaiveDate, Utc};
-use kokuho_domain::person::PersonCommand;
+use kokuho_domain::person::{Person, PersonCommand};
 use kokuho_domain::{FiscalYear, PersonId, TenantCode, Yen};
 use kokuho_events::{Acquisition, AcquisitionReason, PaymentChannel, PersonDetails, Sex};
 use kokuho_ledger::Ledger;
@@ -148,7 +148,12 @@ pub async fn run(ledgerd: &Ledgerd, options: &BenchOptions, progress: Progress) 
             async move {
                 let at = Instant::now();
                 ledger
-                    .execute(tenant, persons[index], register_command(index), meta(format!("{run_id}-{index}-r")))
+                    .execute::<Person>(
+                        tenant,
+                        persons[index],
+                        register_command(index),
+                        meta(format!("{run_id}-{index}-r")),
+                    )
                     .await?;
                 Ok(vec![at.elapsed()])
             }
@@ -186,7 +191,7 @@ pub async fn run(ledgerd: &Ledgerd, options: &BenchOptions, progress: Progress) 
                         former_municipality: None,
                         loss: None,
                     };
-                    ledger.execute(tenant, person, acquire, meta(format!("{run_id}-{index}-a"))).await?;
+                    ledger.execute::<Person>(tenant, person, acquire, meta(format!("{run_id}-{index}-a"))).await?;
                     latencies.push(at.elapsed());
                     for installment in 0..PAYMENTS_PER_PERSON {
                         let at = Instant::now();
@@ -196,7 +201,9 @@ pub async fn run(ledgerd: &Ledgerd, options: &BenchOptions, progress: Progress) 
                             received_on: NaiveDate::from_ymd_opt(2025, 7, 31).expect("valid date"),
                             channel: PaymentChannel::BankTransfer,
                         };
-                        ledger.execute(tenant, person, pay, meta(format!("{run_id}-{index}-p{installment}"))).await?;
+                        ledger
+                            .execute::<Person>(tenant, person, pay, meta(format!("{run_id}-{index}-p{installment}")))
+                            .await?;
                         latencies.push(at.elapsed());
                     }
                     Ok(latencies)
@@ -225,7 +232,7 @@ pub async fn run(ledgerd: &Ledgerd, options: &BenchOptions, progress: Progress) 
         };
         let instant = first_instant + chrono::Duration::microseconds(offset);
         let at = Instant::now();
-        ledger.replay(tenant, persons[index], Some(instant), kokuho_store::Decrypt::Yes).await?;
+        ledger.replay::<Person>(tenant, persons[index], Some(instant), kokuho_store::Decrypt::Yes).await?;
         as_of.push(at.elapsed());
         progress("as-of reads", read as u64 + 1, options.as_of_reads as u64);
     }

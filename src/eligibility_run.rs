@@ -36,11 +36,11 @@ use std::sync::Arc;
 use anyhow::Context as _;
 use chrono::{Datelike, NaiveDate};
 use kokuho_domain::eligibility::{elderly_share_starts_on, loss_effective_on, seventy_fifth_birthday};
-use kokuho_domain::person::{LossNotice, PersonCommand};
+use kokuho_domain::person::{LossNotice, Person, PersonCommand};
 use kokuho_domain::share::in_elderly_share;
 use kokuho_domain::{PersonId, TenantCode};
 use kokuho_events::{Acquisition, LossReason};
-use kokuho_ledger::{Ledger, LedgerError};
+use kokuho_ledger::{CommandError, Ledger, LedgerError};
 use kokuho_projections::models::{Households, PersonRegistry};
 use kokuho_store::{Actor, CommandMeta, Db, Decrypt};
 use tokio::task::JoinSet;
@@ -272,7 +272,7 @@ impl Job {
         let mut outcome = PersonOutcome::default();
         let person = PersonId::from_uuid(person_id);
         // The stream decides, not the projection; the date of birth is in the personal part.
-        let view = self.ledger.replay(self.tenant, person, None, Decrypt::Yes).await?;
+        let view = self.ledger.replay::<Person>(self.tenant, person, None, Decrypt::Yes).await?;
         let state = view.state;
         if state.registered.is_none() || state.erased {
             return Ok(outcome);
@@ -302,11 +302,11 @@ impl Job {
                 idempotency_key: Some(format!("eligibility-run:late-stage:{person_id}:{}", open.period_id)),
                 ..self.meta.clone()
             };
-            match self.ledger.execute(self.tenant, person, command, meta).await {
+            match self.ledger.execute::<Person>(self.tenant, person, command, meta).await {
                 // A duplicate: another run recorded it in the meantime.
                 Ok(executed) => outcome.lost_at_75 = !executed.outcome.duplicate,
-                Err(LedgerError::Rejected(rejection)) => outcome.refusals.push(("loss at 75", rejection.code())),
-                Err(error) => return Err(error.into()),
+                Err(CommandError::Refused(rejection)) => outcome.refusals.push(("loss at 75", rejection.code())),
+                Err(CommandError::Ledger(error)) => return Err(error.into()),
             }
             return Ok(outcome);
         }
@@ -340,11 +340,11 @@ pub fn answer_json(answer: &kokuho_ledger::EligibilityAnswer) -> serde_json::Val
     use kokuho_domain::share::ShareRule;
     use serde_json::json;
 
-    let person_id = answer.person.person_id.as_uuid();
+    let person_id = answer.person.id.as_uuid();
     let household = answer.household.as_ref().map(|view| {
         let head = view.state.head_on(answer.on);
         json!({
-            "household_id": view.household_id,
+            "household_id": view.id,
             "head_person_id": head,
             "is_head": head == Some(person_id),
             "members": view.state.members_on(answer.on),

@@ -12,6 +12,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use kokuho::bench::{self, BenchOptions};
 use kokuho::config::{DEFAULT_DATABASE_URL, DEFAULT_MASTER_KEY_FILE};
 use kokuho::{Application, Config, Ledgerd, MasterKeySource};
+use kokuho_domain::person::Person;
 use kokuho_domain::{PersonId, TenantCode};
 use kokuho_store::Decrypt;
 
@@ -233,7 +234,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let config = config(&cli, DEFAULT_DATABASE_URL, false);
             let ledgerd = Ledgerd::open(&config, kokuho_ledger::system_clock()).await?;
             // The command line prints no personal data: it is not an audited staff read.
-            let view = ledgerd.ledger.replay(*tenant, PersonId::from_uuid(*person), *as_of, Decrypt::No).await?;
+            let view =
+                ledgerd.ledger.replay::<Person>(*tenant, PersonId::from_uuid(*person), *as_of, Decrypt::No).await?;
             let on = on.unwrap_or_else(|| kokuho_ledger::jst_date(ledgerd.ledger.now()));
             // The households the person ever joined, by today's knowledge; each is folded as
             // recorded at `as_of` by the answer.

@@ -58,6 +58,7 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 use chrono::{Months, NaiveDate};
+use kokuho_domain::person::Person;
 use kokuho_domain::{PersonId, TenantCode};
 use kokuho_events::{LedgerEvent, PersonErased, RetentionKind};
 use kokuho_ledger::Ledger;
@@ -498,7 +499,7 @@ impl ErasureJob {
         // The stream decides, not the projection: it may lag a commit.
         let view = self
             .ledger
-            .replay(tenant, person, None, Decrypt::No)
+            .replay::<Person>(tenant, person, None, Decrypt::No)
             .await
             .with_context(|| format!("reading person {person_id} of {tenant}"))?;
         let mut fold = RetentionFold::default();

@@ -45,6 +45,8 @@ pub enum ProjectionWaitError {
     Behind(#[from] Behind),
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error(transparent)]
+    CatchUp(#[from] ProjectionError),
 }
 
 #[derive(Debug, Clone, Default)]
@@ -64,6 +66,8 @@ pub struct Projector {
     applied: watch::Sender<HashMap<TenantCode, i64>>,
     /// Tenants whose checkpoint rows this process has made sure exist.
     seeded: std::sync::Mutex<std::collections::HashSet<TenantCode>>,
+    /// Whether a follower task keeps the projections of this process up to date.
+    followed: std::sync::atomic::AtomicBool,
 }
 
 /// A reader waited for a position the projections did not reach in time.
@@ -151,6 +155,7 @@ impl Projector {
             metrics: Arc::new(metrics),
             applied: watch::Sender::new(HashMap::new()),
             seeded: Default::default(),
+            followed: Default::default(),
         }
     }
 
@@ -174,8 +179,20 @@ impl Projector {
         }
     }
 
-    /// Waits until the projections of `tenant` show everything committed before this call.
+    /// Marks this process's projections as kept up to date by a follower task (the only writer
+    /// of projection tables while it runs).
+    pub fn set_followed(&self) {
+        self.followed.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// Until the projections of `tenant` show everything committed before this call: waits for
+    /// the follower (bounded) when one runs; in a process without one (a command-line tool),
+    /// catches up itself, being the only writer there.
     pub async fn wait_for_head(&self, tenant: TenantCode, timeout: Duration) -> Result<(), ProjectionWaitError> {
+        if !self.followed.load(std::sync::atomic::Ordering::SeqCst) {
+            self.catch_up(tenant).await?;
+            return Ok(());
+        }
         let head = self.store.head(tenant).await?;
         Ok(self.wait_for(tenant, head, timeout).await?)
     }

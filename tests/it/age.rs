@@ -1,12 +1,13 @@
 //! The scheduled age transitions (`kokuho eligibility run`, in process): the loss of eligibility
 //! at 75 and the 70–74 cost share on its start and on 1 August.
 
+use kokuho_domain::person::Person;
 use std::sync::Arc;
 
 use chrono::{NaiveDate, TimeZone, Utc};
 use kokuho::eligibility_run::{self, EligibilityRunReport, RunOptions};
 use kokuho::Ledgerd;
-use kokuho_domain::household::HouseholdCommand;
+use kokuho_domain::household::{Household, HouseholdCommand};
 use kokuho_domain::person::PersonCommand;
 use kokuho_domain::share::ShareRule;
 use kokuho_domain::PersonId;
@@ -43,7 +44,7 @@ async fn insured_person(ledgerd: &Ledgerd, born: NaiveDate, insured_from: NaiveD
         },
         acquisition: source(),
     };
-    ledgerd.ledger.execute(kumagaya(), person, register, meta(None)).await.unwrap();
+    ledgerd.ledger.execute::<Person>(kumagaya(), person, register, meta(None)).await.unwrap();
     let acquire = PersonCommand::AcquireEligibility {
         period_id: Uuid::now_v7(),
         reason: AcquisitionReason::MovedIn,
@@ -53,7 +54,7 @@ async fn insured_person(ledgerd: &Ledgerd, born: NaiveDate, insured_from: NaiveD
         former_municipality: None,
         loss: None,
     };
-    ledgerd.ledger.execute(kumagaya(), person, acquire, meta(None)).await.unwrap();
+    ledgerd.ledger.execute::<Person>(kumagaya(), person, acquire, meta(None)).await.unwrap();
     person
 }
 
@@ -70,7 +71,7 @@ async fn run_on(ledgerd: &Ledgerd, on: NaiveDate) -> EligibilityRunReport {
 }
 
 async fn event_count(ledgerd: &Ledgerd, person: PersonId) -> usize {
-    ledgerd.ledger.replay(kumagaya(), person, None, Decrypt::No).await.unwrap().events.len()
+    ledgerd.ledger.replay::<Person>(kumagaya(), person, None, Decrypt::No).await.unwrap().events.len()
 }
 
 #[tokio::test]
@@ -84,14 +85,14 @@ async fn a_person_turning_75_is_lost_on_their_75th_birthday_by_the_run_once() {
     let before = run_on(&ledgerd, date(2026, 6, 14)).await;
     assert_eq!((before.examined, before.insured), (2, 2));
     assert!(before.losses_at_75.is_empty(), "{before:?}");
-    let state = ledgerd.ledger.replay(kumagaya(), turning_75, None, Decrypt::No).await.unwrap().state;
+    let state = ledgerd.ledger.replay::<Person>(kumagaya(), turning_75, None, Decrypt::No).await.unwrap().state;
     assert!(state.open_period().is_some());
 
     let report = run_on(&ledgerd, date(2026, 11, 26)).await;
     assert_eq!(report.losses_at_75, vec![turning_75.as_uuid()]);
     let summary = report.lines().join("\n");
     assert!(summary.contains("2 persons examined (2 insured), 1 losses at 75 recorded"), "{summary}");
-    let view = ledgerd.ledger.replay(kumagaya(), turning_75, None, Decrypt::No).await.unwrap();
+    let view = ledgerd.ledger.replay::<Person>(kumagaya(), turning_75, None, Decrypt::No).await.unwrap();
     let period = &view.state.periods[0];
     let end = period.end.as_ref().expect("the period ended");
     assert_eq!(end.reason, LossReason::ReachedLateStageElderly);
@@ -105,7 +106,14 @@ async fn a_person_turning_75_is_lost_on_their_75th_birthday_by_the_run_once() {
     assert_eq!(lost.acquisition.legal_basis, "高齢者の医療の確保に関する法律 第50条");
     assert_eq!(lost.acquisition.source, "resident_registry");
     assert_eq!(Actor::decode(&recorded.actor), Some(Actor::System("eligibility-run".into())));
-    assert!(ledgerd.ledger.replay(kumagaya(), younger, None, Decrypt::No).await.unwrap().state.open_period().is_some());
+    assert!(ledgerd
+        .ledger
+        .replay::<Person>(kumagaya(), younger, None, Decrypt::No)
+        .await
+        .unwrap()
+        .state
+        .open_period()
+        .is_some());
 
     // Again: the person lost is skipped; nothing new is recorded for anyone.
     let counts = (event_count(&ledgerd, turning_75).await, event_count(&ledgerd, younger).await);
@@ -152,25 +160,25 @@ async fn a_person_turning_70_gets_2_tenths_from_the_next_month_and_3_tenths_on_1
         established_on: date(2020, 4, 1),
         acquisition: source(),
     };
-    ledgerd.ledger.execute_household(kumagaya(), household, establish, meta(None)).await.unwrap();
+    ledgerd.ledger.execute::<Household>(kumagaya(), household, establish, meta(None)).await.unwrap();
     let join = HouseholdCommand::Join { person_id: spouse.as_uuid(), joined_on: date(2020, 4, 1) };
-    ledgerd.ledger.execute_household(kumagaya(), household, join, meta(None)).await.unwrap();
+    ledgerd.ledger.execute::<Household>(kumagaya(), household, join, meta(None)).await.unwrap();
     // The share from April to July 2026 is on the income of 2024; from 1 August 2026 on 2025's
     // (elderly_share_income_year). 2025: 課税所得 2,000,000 and 旧ただし書所得 2,570,000 → 現役並み.
     for (year, figures) in [(2024, income(600_000, 1_800_000)), (2025, income(2_000_000, 3_000_000))] {
         let report = PersonCommand::ReportIncome { income_year: year, figures, acquisition: source() };
-        ledgerd.ledger.execute(kumagaya(), spouse, report, meta(None)).await.unwrap();
+        ledgerd.ledger.execute::<Person>(kumagaya(), spouse, report, meta(None)).await.unwrap();
     }
 
     // The month of attaining 70 is still 3割 (standard); no decision yet.
     let march = run_on(&ledgerd, date(2026, 3, 31)).await;
     assert!(!march.share_decisions.contains(&(turning_70.as_uuid(), date(2026, 4, 1))));
-    let state = ledgerd.ledger.replay(kumagaya(), turning_70, None, Decrypt::No).await.unwrap().state;
+    let state = ledgerd.ledger.replay::<Person>(kumagaya(), turning_70, None, Decrypt::No).await.unwrap().state;
     assert!(state.elderly_shares.is_empty(), "{:?}", state.elderly_shares);
 
     let july = run_on(&ledgerd, date(2026, 7, 31)).await;
     assert!(july.share_decisions.contains(&(turning_70.as_uuid(), date(2026, 4, 1))), "{july:?}");
-    let state = ledgerd.ledger.replay(kumagaya(), turning_70, None, Decrypt::No).await.unwrap().state;
+    let state = ledgerd.ledger.replay::<Person>(kumagaya(), turning_70, None, Decrypt::No).await.unwrap().state;
     assert_eq!(state.elderly_shares.len(), 1, "{:?}", state.elderly_shares);
     let april = state.elderly_share_on(date(2026, 4, 1)).expect("decided from 1 April");
     assert_eq!(
@@ -184,7 +192,7 @@ async fn a_person_turning_70_gets_2_tenths_from_the_next_month_and_3_tenths_on_1
     let august = run_on(&ledgerd, date(2026, 8, 1)).await;
     assert!(august.share_decisions.contains(&(turning_70.as_uuid(), date(2026, 8, 1))), "{august:?}");
     assert!(august.share_decisions.contains(&(spouse.as_uuid(), date(2026, 8, 1))), "{august:?}");
-    let state = ledgerd.ledger.replay(kumagaya(), turning_70, None, Decrypt::No).await.unwrap().state;
+    let state = ledgerd.ledger.replay::<Person>(kumagaya(), turning_70, None, Decrypt::No).await.unwrap().state;
     assert_eq!(state.elderly_shares.len(), 2, "{:?}", state.elderly_shares);
     let redecided = state.elderly_share_on(date(2026, 8, 1)).unwrap();
     assert_eq!(

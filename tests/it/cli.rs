@@ -1,5 +1,6 @@
 //! The real `kokuho` binary, as an operator or auditor runs it.
 
+use kokuho_domain::person::Person;
 use std::process::Command;
 use std::time::Duration;
 
@@ -66,12 +67,12 @@ async fn rebuild_prints_a_summary_and_replay_prints_a_person_as_recorded_then() 
     let db = TestDb::fresh().await;
     let ledgerd = kokuho::Ledgerd::open(&db.config(), kokuho_ledger::system_clock()).await.unwrap();
     let person = kokuho_domain::PersonId::new();
-    ledgerd.ledger.execute(kumagaya(), person, register("熊谷 花子"), meta(None)).await.unwrap();
-    ledgerd.ledger.execute(kumagaya(), person, acquire(), meta(None)).await.unwrap();
+    ledgerd.ledger.execute::<Person>(kumagaya(), person, register("熊谷 花子"), meta(None)).await.unwrap();
+    ledgerd.ledger.execute::<Person>(kumagaya(), person, acquire(), meta(None)).await.unwrap();
     tokio::time::sleep(Duration::from_millis(5)).await;
     let between = chrono::Utc::now();
     tokio::time::sleep(Duration::from_millis(5)).await;
-    ledgerd.ledger.execute(kumagaya(), person, pay(7_000), meta(None)).await.unwrap();
+    ledgerd.ledger.execute::<Person>(kumagaya(), person, pay(7_000), meta(None)).await.unwrap();
     ledgerd.shutdown().await;
 
     let (code, stdout, stderr) = output(kokuho(&db).args(["rebuild", "--projection", "payment_totals"]));
@@ -122,7 +123,7 @@ fn replay(db: &TestDb, person: kokuho_domain::PersonId, as_of: &str, on: &str) -
 
 #[tokio::test]
 async fn replay_on_a_day_answers_eligibility_as_recorded_then_before_and_after_a_late_loss_notice() {
-    use kokuho_domain::household::HouseholdCommand;
+    use kokuho_domain::household::{Household, HouseholdCommand};
     use kokuho_domain::person::{LossNotice, PersonCommand};
     use kokuho_events::{Acquisition, LossReason};
 
@@ -131,21 +132,21 @@ async fn replay_on_a_day_answers_eligibility_as_recorded_then_before_and_after_a
     let person = kokuho_domain::PersonId::new();
     let source =
         || Acquisition { source: "person_or_agent".into(), legal_basis: "国民健康保険法 第9条".into() };
-    ledgerd.ledger.execute(kumagaya(), person, register("熊谷 花子"), meta(None)).await.unwrap();
-    ledgerd.ledger.execute(kumagaya(), person, acquire(), meta(None)).await.unwrap();
+    ledgerd.ledger.execute::<Person>(kumagaya(), person, register("熊谷 花子"), meta(None)).await.unwrap();
+    ledgerd.ledger.execute::<Person>(kumagaya(), person, acquire(), meta(None)).await.unwrap();
     let household = uuid::Uuid::now_v7();
     let establish = HouseholdCommand::Establish {
         head_person_id: person.as_uuid(),
         established_on: date(2025, 4, 1),
         acquisition: source(),
     };
-    ledgerd.ledger.execute_household(kumagaya(), household, establish, meta(None)).await.unwrap();
+    ledgerd.ledger.execute::<Household>(kumagaya(), household, establish, meta(None)).await.unwrap();
     let certificate = PersonCommand::IssueCertificate {
         certificate_no: "C-0001".into(),
         issued_on: date(2025, 4, 10),
         valid_until: date(2026, 7, 31),
     };
-    ledgerd.ledger.execute(kumagaya(), person, certificate, meta(None)).await.unwrap();
+    ledgerd.ledger.execute::<Person>(kumagaya(), person, certificate, meta(None)).await.unwrap();
     tokio::time::sleep(Duration::from_millis(5)).await;
     let before_notice = chrono::Utc::now();
     tokio::time::sleep(Duration::from_millis(5)).await;
@@ -158,7 +159,7 @@ async fn replay_on_a_day_answers_eligibility_as_recorded_then_before_and_after_a
         },
         acquisition: source(),
     };
-    ledgerd.ledger.execute(kumagaya(), person, moved_out, meta(None)).await.unwrap();
+    ledgerd.ledger.execute::<Person>(kumagaya(), person, moved_out, meta(None)).await.unwrap();
     ledgerd.shutdown().await;
 
     let then = replay(&db, person, &before_notice.to_rfc3339(), "2025-10-15");
@@ -208,7 +209,7 @@ async fn eligibility_run_records_the_loss_at_75_once_and_refuses_a_future_day() 
         };
         details.date_of_birth = born;
         let register = kokuho_domain::person::PersonCommand::Register { atena_no, details, acquisition };
-        ledgerd.ledger.execute(kumagaya(), person, register, meta(None)).await.unwrap();
+        ledgerd.ledger.execute::<Person>(kumagaya(), person, register, meta(None)).await.unwrap();
         let kokuho_domain::person::PersonCommand::AcquireEligibility {
             period_id,
             reason,
@@ -230,7 +231,7 @@ async fn eligibility_run_records_the_loss_at_75_once_and_refuses_a_future_day() 
             former_municipality,
             loss,
         };
-        ledgerd.ledger.execute(kumagaya(), person, since_2020, meta(None)).await.unwrap();
+        ledgerd.ledger.execute::<Person>(kumagaya(), person, since_2020, meta(None)).await.unwrap();
         persons.push(person);
     }
     ledgerd.shutdown().await;

@@ -2,6 +2,7 @@
 //! issued after a crash that came between the command and its consequence, exactly once, also
 //! when the crash came after the consequence but before the policy's checkpoint.
 
+use kokuho_domain::person::Person;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -40,7 +41,7 @@ async fn acquisition_of_a_70_year_old(ledgerd: &Ledgerd) -> PersonId {
         },
         acquisition: source(),
     };
-    ledgerd.ledger.execute(kumagaya(), person, register, meta(None)).await.unwrap();
+    ledgerd.ledger.execute::<Person>(kumagaya(), person, register, meta(None)).await.unwrap();
     let acquire = PersonCommand::AcquireEligibility {
         period_id: Uuid::now_v7(),
         reason: AcquisitionReason::MovedIn,
@@ -50,12 +51,12 @@ async fn acquisition_of_a_70_year_old(ledgerd: &Ledgerd) -> PersonId {
         former_municipality: None,
         loss: None,
     };
-    ledgerd.ledger.execute(kumagaya(), person, acquire, meta(None)).await.unwrap();
+    ledgerd.ledger.execute::<Person>(kumagaya(), person, acquire, meta(None)).await.unwrap();
     person
 }
 
 async fn share_decisions(ledgerd: &Ledgerd, person: PersonId) -> Vec<(String, String)> {
-    let view = ledgerd.ledger.replay(kumagaya(), person, None, Decrypt::No).await.unwrap();
+    let view = ledgerd.ledger.replay::<Person>(kumagaya(), person, None, Decrypt::No).await.unwrap();
     view.events
         .iter()
         .filter(|(recorded, _)| recorded.event_type == "ElderlyCostShareDecided")

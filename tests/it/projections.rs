@@ -1,12 +1,13 @@
 //! Projections: following commits, rebuild equal to the incremental path, atomic swap.
 
+use kokuho_domain::person::Person;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use chrono::{Days, Months, NaiveDate, TimeDelta};
 use kokuho::Ledgerd;
 use kokuho_domain::eligibility::MoveContinuity;
-use kokuho_domain::household::HouseholdCommand;
+use kokuho_domain::household::{Household, HouseholdCommand};
 use kokuho_domain::person::{CertificateStatus, LossNotice, PersonCommand};
 use kokuho_domain::PersonId;
 use kokuho_events::{
@@ -41,7 +42,7 @@ async fn projections_follow_new_commits() {
     ledgerd.start_following();
     let person = PersonId::new();
     for command in [register("熊谷 花子"), acquire(), pay(12_300), pay(4_500)] {
-        ledgerd.ledger.execute(kumagaya(), person, command, meta(None)).await.unwrap();
+        ledgerd.ledger.execute::<Person>(kumagaya(), person, command, meta(None)).await.unwrap();
     }
     let db_handle = ledgerd.store.db().clone();
     eventually("the payments to reach payment_totals", || {
@@ -267,7 +268,8 @@ async fn play(ledgerd: &Ledgerd, persons: &[PersonId], households: &[Uuid], step
                     1 => HouseholdCommand::Join { person_id, joined_on: day(on) },
                     _ => HouseholdCommand::Leave { person_id, left_on: day(on) },
                 };
-                let _ = ledgerd.ledger.execute_household(kumagaya(), households[household], command, meta(None)).await;
+                let _ =
+                    ledgerd.ledger.execute::<Household>(kumagaya(), households[household], command, meta(None)).await;
                 continue;
             }
             Step::Pay(p, amount) => (p, pay(amount)),
@@ -277,7 +279,7 @@ async fn play(ledgerd: &Ledgerd, persons: &[PersonId], households: &[Uuid], step
                 continue;
             }
         };
-        if let Ok(executed) = ledgerd.ledger.execute(kumagaya(), persons[person], command, meta(None)).await {
+        if let Ok(executed) = ledgerd.ledger.execute::<Person>(kumagaya(), persons[person], command, meta(None)).await {
             for event in &executed.events {
                 if let LedgerEvent::EligibilityAcquired(acquired) = event {
                     periods[person].push(acquired.period_id);
@@ -293,7 +295,7 @@ async fn assert_projections_agree_with_the_aggregate(ledgerd: &Ledgerd, persons:
     let mut days: Vec<NaiveDate> = (0..=36u32).map(|month| date(2024, 1, 1) + Months::new(month)).collect();
     let mut states = Vec::new();
     for person in persons {
-        let view = ledgerd.ledger.replay(kumagaya(), *person, None, Decrypt::No).await.unwrap();
+        let view = ledgerd.ledger.replay::<Person>(kumagaya(), *person, None, Decrypt::No).await.unwrap();
         let rows = EligibilityPeriods::of_person(db, KUMAGAYA, person.as_uuid()).await.unwrap();
         let current: Vec<_> = rows.iter().filter(|row| !row.withdrawn).collect();
         assert_eq!(current.len(), view.state.periods.len(), "{person}: {rows:#?} vs {:#?}", view.state.periods);
@@ -443,9 +445,9 @@ async fn a_rebuild_never_shows_a_reader_an_empty_or_partial_table() {
     let persons = 120;
     for _ in 0..persons {
         let person = PersonId::new();
-        ledgerd.ledger.execute(kumagaya(), person, register("x"), meta(None)).await.unwrap();
-        ledgerd.ledger.execute(kumagaya(), person, acquire(), meta(None)).await.unwrap();
-        ledgerd.ledger.execute(kumagaya(), person, pay(1_000), meta(None)).await.unwrap();
+        ledgerd.ledger.execute::<Person>(kumagaya(), person, register("x"), meta(None)).await.unwrap();
+        ledgerd.ledger.execute::<Person>(kumagaya(), person, acquire(), meta(None)).await.unwrap();
+        ledgerd.ledger.execute::<Person>(kumagaya(), person, pay(1_000), meta(None)).await.unwrap();
     }
     ledgerd.projector.catch_up(kumagaya()).await.unwrap();
 
@@ -488,9 +490,9 @@ async fn commits_during_a_rebuild_are_in_the_swapped_tables() {
         tokio::spawn(async move {
             for _ in 0..60 {
                 let person = PersonId::new();
-                ledger.execute(kumagaya(), person, register("x"), meta(None)).await.unwrap();
-                ledger.execute(kumagaya(), person, acquire(), meta(None)).await.unwrap();
-                ledger.execute(kumagaya(), person, pay(500), meta(None)).await.unwrap();
+                ledger.execute::<Person>(kumagaya(), person, register("x"), meta(None)).await.unwrap();
+                ledger.execute::<Person>(kumagaya(), person, acquire(), meta(None)).await.unwrap();
+                ledger.execute::<Person>(kumagaya(), person, pay(500), meta(None)).await.unwrap();
             }
         })
     };
@@ -521,7 +523,7 @@ async fn a_projection_table_of_an_older_shape_is_rebuilt_at_start() {
     let ledgerd = open(&db).await;
     let person = PersonId::new();
     for command in [register("x"), acquire(), pay(2_000)] {
-        ledgerd.ledger.execute(kumagaya(), person, command, meta(None)).await.unwrap();
+        ledgerd.ledger.execute::<Person>(kumagaya(), person, command, meta(None)).await.unwrap();
     }
     ledgerd.projector.catch_up(kumagaya()).await.unwrap();
     let expected = dump_all(&ledgerd).await;
@@ -540,7 +542,7 @@ async fn accepted(ledgerd: &Ledgerd, person: PersonId, command: PersonCommand) -
     let what = format!("{command:?}");
     ledgerd
         .ledger
-        .execute(kumagaya(), person, command, meta(None))
+        .execute::<Person>(kumagaya(), person, command, meta(None))
         .await
         .unwrap_or_else(|error| panic!("{what}: {error}"))
         .events
@@ -632,7 +634,7 @@ async fn a_correction_restates_the_row_while_the_ledger_keeps_the_original_event
         );
     }
     // The ledger still holds every original entry, in order.
-    let view = ledgerd.ledger.replay(kumagaya(), person, None, Decrypt::No).await.unwrap();
+    let view = ledgerd.ledger.replay::<Person>(kumagaya(), person, None, Decrypt::No).await.unwrap();
     let kinds: Vec<&str> = view.events.iter().map(|(recorded, _)| recorded.event_type.as_str()).collect();
     assert_eq!(
         kinds,

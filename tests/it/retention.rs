@@ -7,6 +7,7 @@
 use chrono::{Months, NaiveDate};
 use kokuho::retention::{self, RetentionReport, RetentionRules, RunOptions};
 use kokuho::Ledgerd;
+use kokuho_domain::person::Person;
 use kokuho_domain::PersonId;
 use kokuho_events::{Acquisition, LedgerEvent, PersonDetails, PersonRegistered, Personal, RetentionKind, Sex};
 use kokuho_ledger::LedgerError;
@@ -28,10 +29,10 @@ struct Persons {
 
 async fn two_persons(ledgerd: &Ledgerd) -> Persons {
     let left = PersonId::new();
-    ledgerd.ledger.execute(kumagaya(), left, register("熊谷 花子"), meta(None)).await.unwrap();
+    ledgerd.ledger.execute::<Person>(kumagaya(), left, register("熊谷 花子"), meta(None)).await.unwrap();
     let insured = PersonId::new();
     for command in [register("行田 太郎"), acquire(), pay(5_000)] {
-        ledgerd.ledger.execute(kumagaya(), insured, command, meta(None)).await.unwrap();
+        ledgerd.ledger.execute::<Person>(kumagaya(), insured, command, meta(None)).await.unwrap();
     }
     Persons { left, insured }
 }
@@ -48,7 +49,7 @@ async fn run(ledgerd: &Ledgerd, as_of: NaiveDate, dry_run: bool) -> RetentionRep
 
 /// The JST day the ledger recorded the person's registration (their first event).
 async fn registered_on(ledgerd: &Ledgerd, person: PersonId) -> NaiveDate {
-    let view = ledgerd.ledger.replay(kumagaya(), person, None, Decrypt::No).await.unwrap();
+    let view = ledgerd.ledger.replay::<Person>(kumagaya(), person, None, Decrypt::No).await.unwrap();
     kokuho_ledger::jst_date(view.events[0].0.recorded_at)
 }
 
@@ -98,7 +99,7 @@ async fn a_person_whose_retention_has_ended_is_erased_and_the_chain_still_verifi
         .starts_with("erased 1 persons of 2 examined in 1 tenant(s) as of 2040-01-01"));
 
     // Their personal fields read as erased; what was in clear is still there.
-    let view = ledgerd.ledger.replay(kumagaya(), persons.left, None, Decrypt::Yes).await.unwrap();
+    let view = ledgerd.ledger.replay::<Person>(kumagaya(), persons.left, None, Decrypt::Yes).await.unwrap();
     let registration = view.state.registered.clone().expect("still on file");
     assert_eq!(registration.details, None);
     assert!(!registration.atena_no.is_empty());
@@ -117,7 +118,7 @@ async fn a_person_whose_retention_has_ended_is_erased_and_the_chain_still_verifi
     assert_eq!(stream[0].personal, PersonalData::Erased);
 
     // The insured person is untouched.
-    let kept = ledgerd.ledger.replay(kumagaya(), persons.insured, None, Decrypt::Yes).await.unwrap();
+    let kept = ledgerd.ledger.replay::<Person>(kumagaya(), persons.insured, None, Decrypt::Yes).await.unwrap();
     assert_eq!(kept.state.registered.unwrap().details.map(|details| details.name), Some("行田 太郎".to_owned()));
     assert_eq!(erasures_in(&kept.events), 0);
 
@@ -198,7 +199,7 @@ async fn a_second_run_erases_nothing_more_and_appends_nothing() {
     assert!(second.erasures.is_empty(), "{:?}", second.lines());
     assert_eq!(second.examined, 1, "the erased person is no longer examined");
     assert_eq!(ledgerd.store.head(kumagaya()).await.unwrap(), head);
-    let view = ledgerd.ledger.replay(kumagaya(), persons.left, None, Decrypt::No).await.unwrap();
+    let view = ledgerd.ledger.replay::<Person>(kumagaya(), persons.left, None, Decrypt::No).await.unwrap();
     assert_eq!(erasures_in(&view.events), 1);
     ledgerd.shutdown().await;
 }
@@ -226,7 +227,7 @@ async fn a_dry_run_lists_who_would_be_erased_and_changes_nothing() {
 
     assert_eq!(ledgerd.store.head(kumagaya()).await.unwrap(), head);
     assert!(destroyed_keys(&db).await.is_empty());
-    let view = ledgerd.ledger.replay(kumagaya(), persons.left, None, Decrypt::Yes).await.unwrap();
+    let view = ledgerd.ledger.replay::<Person>(kumagaya(), persons.left, None, Decrypt::Yes).await.unwrap();
     assert!(view.state.registered.unwrap().details.is_some());
 
     // The real run erases exactly whom the dry run listed.
@@ -251,7 +252,7 @@ async fn a_run_stopped_between_destroying_the_key_and_recording_it_is_completed_
         "{:?}",
         report.lines()
     );
-    let view = ledgerd.ledger.replay(kumagaya(), persons.left, None, Decrypt::No).await.unwrap();
+    let view = ledgerd.ledger.replay::<Person>(kumagaya(), persons.left, None, Decrypt::No).await.unwrap();
     assert_eq!(erasures_in(&view.events), 1);
     assert_eq!(destroyed_keys(&db).await, vec![bytes(persons.left)]);
     verify_ok(&ledgerd.store).await;
@@ -265,7 +266,7 @@ async fn two_runs_at_once_record_one_erasure() {
     let mut left = Vec::new();
     for _ in 0..12 {
         let person = PersonId::new();
-        ledgerd.ledger.execute(kumagaya(), person, register("x"), meta(None)).await.unwrap();
+        ledgerd.ledger.execute::<Person>(kumagaya(), person, register("x"), meta(None)).await.unwrap();
         left.push(person);
     }
     // A second process, with its own caches, as a second `kokuho retention run` would be.
@@ -273,7 +274,7 @@ async fn two_runs_at_once_record_one_erasure() {
     let (first, second) = tokio::join!(run(&ledgerd, date(2040, 1, 1), false), run(&other, date(2040, 1, 1), false));
     assert_eq!(first.erasures.len() + second.erasures.len(), 12, "{:?} {:?}", first.lines(), second.lines());
     for person in left {
-        let view = ledgerd.ledger.replay(kumagaya(), person, None, Decrypt::No).await.unwrap();
+        let view = ledgerd.ledger.replay::<Person>(kumagaya(), person, None, Decrypt::No).await.unwrap();
         assert_eq!(erasures_in(&view.events), 1, "person {person}");
     }
     assert_eq!(destroyed_keys(&db).await.len(), 12);
@@ -358,11 +359,11 @@ async fn a_person_who_lost_eligibility_is_erased_once_the_period_from_the_loss_h
     let (lost, insured, corrected) = (PersonId::new(), PersonId::new(), PersonId::new());
     for person in [lost, insured, corrected] {
         for command in [register("熊谷 花子"), acquire(), pay(5_000)] {
-            ledgerd.ledger.execute(kumagaya(), person, command, meta(None)).await.unwrap();
+            ledgerd.ledger.execute::<Person>(kumagaya(), person, command, meta(None)).await.unwrap();
         }
     }
-    ledgerd.ledger.execute(kumagaya(), lost, moved_out(), meta(None)).await.unwrap();
-    let executed = ledgerd.ledger.execute(kumagaya(), corrected, moved_out(), meta(None)).await.unwrap();
+    ledgerd.ledger.execute::<Person>(kumagaya(), lost, moved_out(), meta(None)).await.unwrap();
+    let executed = ledgerd.ledger.execute::<Person>(kumagaya(), corrected, moved_out(), meta(None)).await.unwrap();
     let LedgerEvent::EligibilityLost(loss) = &executed.events[0] else { panic!("{:?}", executed.events) };
     // The loss was entered for the wrong person: restated as open, they are insured again.
     let reopen = PersonCommand::CorrectEligibility {
@@ -374,7 +375,7 @@ async fn a_person_who_lost_eligibility_is_erased_once_the_period_from_the_loss_h
         loss: None,
         correction_reason: CorrectionReason::EntryError,
     };
-    ledgerd.ledger.execute(kumagaya(), corrected, reopen, meta(None)).await.unwrap();
+    ledgerd.ledger.execute::<Person>(kumagaya(), corrected, reopen, meta(None)).await.unwrap();
     ledgerd.projector.catch_up(kumagaya()).await.unwrap();
 
     // First day not insured: 2030-06-01; kept 7 years: through 2037-06-01.
@@ -395,7 +396,7 @@ async fn a_person_who_lost_eligibility_is_erased_once_the_period_from_the_loss_h
     assert!(stdout.starts_with("erased 1 persons of 3 examined in 1 tenant(s) as of 2037-06-02"), "{stdout}");
     assert_eq!(destroyed_keys(&db).await, vec![bytes(lost)]);
     let ledgerd = open(&db).await;
-    let view = ledgerd.ledger.replay(kumagaya(), lost, None, Decrypt::No).await.unwrap();
+    let view = ledgerd.ledger.replay::<Person>(kumagaya(), lost, None, Decrypt::No).await.unwrap();
     let (_, LedgerEvent::PersonErased(erased)) = view.events.last().unwrap() else {
         panic!("{:?}", view.events.last())
     };

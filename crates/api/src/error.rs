@@ -5,8 +5,8 @@
 
 use axum::http::{header, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
-use kokuho_domain::{Rejection, RejectionKind};
-use kokuho_ledger::LedgerError;
+use kokuho_domain::{Refusal, RejectionKind};
+use kokuho_ledger::{CommandError, LedgerError};
 use kokuho_store::AppendError;
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -16,8 +16,9 @@ pub enum ApiError {
     /// A request the client must change before it can succeed.
     #[error("{detail}")]
     BadRequest { status: StatusCode, code: &'static str, detail: String },
-    #[error(transparent)]
-    Rejected(#[from] Rejection),
+    /// A decision refused the command: any aggregate's rejection, by its stable code and class.
+    #[error("{detail}")]
+    Refused { kind: RejectionKind, code: &'static str, detail: String },
     #[error("{0}")]
     NotFound(String),
     #[error("{0}")]
@@ -44,17 +45,23 @@ impl ApiError {
         ApiError::BadRequest { status: StatusCode::BAD_REQUEST, code, detail: detail.into() }
     }
 
+    /// The answer to any aggregate's refusal: its class gives the status, its code the `code`.
+    pub fn refused(rejection: &impl Refusal) -> ApiError {
+        ApiError::Refused { kind: rejection.kind(), code: rejection.code(), detail: rejection.to_string() }
+    }
+
     fn parts(&self) -> (StatusCode, &'static str, String) {
         match self {
             ApiError::BadRequest { status, code, detail } => (*status, code, detail.clone()),
-            ApiError::Rejected(rejection) => {
-                let status = match rejection.kind() {
+            ApiError::Refused { kind, code, detail } => {
+                let status = match kind {
                     RejectionKind::NotFound => StatusCode::NOT_FOUND,
                     RejectionKind::Conflict => StatusCode::CONFLICT,
                     RejectionKind::Gone => StatusCode::GONE,
+                    RejectionKind::Forbidden => StatusCode::FORBIDDEN,
                     RejectionKind::Invalid => StatusCode::UNPROCESSABLE_ENTITY,
                 };
-                (status, rejection.code(), rejection.to_string())
+                (status, code, detail.clone())
             }
             ApiError::NotFound(detail) => (StatusCode::NOT_FOUND, "not_found", detail.clone()),
             ApiError::Conflict(detail) => (StatusCode::CONFLICT, "conflict", detail.clone()),
@@ -70,7 +77,7 @@ impl ApiError {
 impl From<LedgerError> for ApiError {
     fn from(error: LedgerError) -> ApiError {
         match error {
-            LedgerError::Rejected(rejection) => ApiError::Rejected(rejection),
+            LedgerError::Rejected(rejection) => ApiError::refused(&rejection),
             LedgerError::Append(AppendError::Conflict { stream_id, .. }) | LedgerError::Contended { stream_id } => {
                 ApiError::Conflict(format!("{stream_id} changed while the command was decided; try again"))
             }
@@ -85,6 +92,16 @@ impl From<LedgerError> for ApiError {
                 detail: "this person's personal data was erased at the end of retention".into(),
             },
             other => ApiError::Internal(other.to_string()),
+        }
+    }
+}
+
+/// The one conversion of a command's failure, whatever the aggregate: its refusal, or the ledger's.
+impl<R: Refusal> From<CommandError<R>> for ApiError {
+    fn from(error: CommandError<R>) -> ApiError {
+        match error {
+            CommandError::Refused(rejection) => ApiError::refused(&rejection),
+            CommandError::Ledger(error) => error.into(),
         }
     }
 }

@@ -16,7 +16,7 @@ use kokuho_events::{
 use serde::Serialize;
 use uuid::Uuid;
 
-use crate::Rejection;
+use crate::{Aggregate, PersonId, Refusal, RejectionKind};
 
 /// The stream a household's events live in.
 pub fn stream_id(household_id: Uuid) -> String {
@@ -93,6 +93,121 @@ pub struct HouseholdContext {
     /// Whether the person the command names is registered (and not erased). Ignored by
     /// commands that name no person.
     pub person_known: bool,
+    /// The memberships of the person an `Establish` or `Join` names in other households (a
+    /// person belongs to one household at a time).
+    pub other_memberships: Vec<OtherMembership>,
+}
+
+/// A membership of the person a command names, in another household.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OtherMembership {
+    pub household_id: Uuid,
+    pub joined_on: NaiveDate,
+    pub left_on: Option<NaiveDate>,
+}
+
+/// Why a household command was refused. Codes are part of the HTTP contract: never rename one.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum HouseholdRejection {
+    #[error("person {person_id} is not registered")]
+    PersonNotFound { person_id: PersonId },
+    #[error("{field} {date} is in the future (today is {today})")]
+    DateInFuture { field: &'static str, date: NaiveDate, today: NaiveDate },
+    #[error("household {household_id} does not exist")]
+    HouseholdNotFound { household_id: Uuid },
+    #[error("household {household_id} already exists")]
+    HouseholdAlreadyEstablished { household_id: Uuid },
+    #[error("{date} is before the household was established ({established_on})")]
+    DateBeforeEstablishment { date: NaiveDate, established_on: NaiveDate },
+    #[error("person {person_id} is already a member of this household since {since}")]
+    AlreadyAMember { person_id: Uuid, since: NaiveDate },
+    #[error("person {person_id} is a member of household {household_id} on {on}: record their departure there first")]
+    MemberOfAnotherHousehold { person_id: Uuid, household_id: Uuid, on: NaiveDate },
+    #[error("person {person_id} is not a member of this household on {on}")]
+    NotAMember { person_id: Uuid, on: NaiveDate },
+    #[error("person {person_id} cannot leave on {left_on}: they joined on {joined_on}")]
+    LeftBeforeJoined { person_id: Uuid, joined_on: NaiveDate, left_on: NaiveDate },
+    #[error("person {person_id} heads the household: make another member head first")]
+    HeadMustChangeFirst { person_id: Uuid },
+    #[error("person {person_id} already heads the household")]
+    AlreadyHead { person_id: Uuid },
+    #[error("{date} is before the household's last change of head ({last_change})")]
+    BeforeLastHeadChange { date: NaiveDate, last_change: NaiveDate },
+}
+
+impl Refusal for HouseholdRejection {
+    fn code(&self) -> &'static str {
+        match self {
+            HouseholdRejection::PersonNotFound { .. } => "person_not_found",
+            HouseholdRejection::DateInFuture { .. } => "date_in_future",
+            HouseholdRejection::HouseholdNotFound { .. } => "household_not_found",
+            HouseholdRejection::HouseholdAlreadyEstablished { .. } => "household_already_established",
+            HouseholdRejection::DateBeforeEstablishment { .. } => "date_before_establishment",
+            HouseholdRejection::AlreadyAMember { .. } => "already_a_member",
+            HouseholdRejection::MemberOfAnotherHousehold { .. } => "member_of_another_household",
+            HouseholdRejection::NotAMember { .. } => "not_a_member",
+            HouseholdRejection::LeftBeforeJoined { .. } => "left_before_joined",
+            HouseholdRejection::HeadMustChangeFirst { .. } => "head_must_change_first",
+            HouseholdRejection::AlreadyHead { .. } => "already_head",
+            HouseholdRejection::BeforeLastHeadChange { .. } => "before_last_head_change",
+        }
+    }
+
+    fn kind(&self) -> RejectionKind {
+        match self {
+            HouseholdRejection::PersonNotFound { .. } | HouseholdRejection::HouseholdNotFound { .. } => {
+                RejectionKind::NotFound
+            }
+            HouseholdRejection::HouseholdAlreadyEstablished { .. }
+            | HouseholdRejection::AlreadyAMember { .. }
+            | HouseholdRejection::AlreadyHead { .. }
+            | HouseholdRejection::MemberOfAnotherHousehold { .. } => RejectionKind::Conflict,
+            _ => RejectionKind::Invalid,
+        }
+    }
+}
+
+/// The household aggregate: [`decide`] and [`evolve`] over the stream `household-<id>`.
+pub struct Household;
+
+impl Aggregate for Household {
+    const NAME: &'static str = "household";
+    const READS_PERSONAL: bool = false;
+    type Id = Uuid;
+    type State = HouseholdState;
+    type Command = HouseholdCommand;
+    type Lookups = HouseholdContext;
+    type Rejection = HouseholdRejection;
+
+    fn stream_id(id: Uuid) -> String {
+        stream_id(id)
+    }
+    fn decide(
+        id: Uuid,
+        state: &HouseholdState,
+        command: HouseholdCommand,
+        lookups: &HouseholdContext,
+    ) -> Result<Vec<LedgerEvent>, HouseholdRejection> {
+        decide(id, state, command, lookups)
+    }
+    fn evolve(state: HouseholdState, event: &LedgerEvent) -> HouseholdState {
+        evolve(state, event)
+    }
+}
+
+/// Refused when the person is a member of another household on `from` or later: their
+/// departure there must be recorded first.
+fn not_in_another_household(
+    person_id: Uuid,
+    from: NaiveDate,
+    context: &HouseholdContext,
+) -> Result<(), HouseholdRejection> {
+    match context.other_memberships.iter().find(|m| m.left_on.is_none_or(|left_on| left_on > from)) {
+        Some(other) => {
+            Err(HouseholdRejection::MemberOfAnotherHousehold { person_id, household_id: other.household_id, on: from })
+        }
+        None => Ok(()),
+    }
 }
 
 pub fn decide(
@@ -100,10 +215,10 @@ pub fn decide(
     state: &HouseholdState,
     command: HouseholdCommand,
     context: &HouseholdContext,
-) -> Result<Vec<LedgerEvent>, Rejection> {
+) -> Result<Vec<LedgerEvent>, HouseholdRejection> {
     let not_in_future = |field: &'static str, date: NaiveDate| {
         if date > context.today {
-            Err(Rejection::DateInFuture { field, date, today: context.today })
+            Err(HouseholdRejection::DateInFuture { field, date, today: context.today })
         } else {
             Ok(())
         }
@@ -112,13 +227,14 @@ pub fn decide(
         if context.person_known {
             Ok(())
         } else {
-            Err(Rejection::PersonNotFound { person_id: crate::PersonId::from_uuid(person_id) })
+            Err(HouseholdRejection::PersonNotFound { person_id: PersonId::from_uuid(person_id) })
         }
     };
     if let HouseholdCommand::Establish { head_person_id, established_on, acquisition } = command {
         if state.is_established() {
-            return Err(Rejection::HouseholdAlreadyEstablished { household_id });
+            return Err(HouseholdRejection::HouseholdAlreadyEstablished { household_id });
         }
+        not_in_another_household(head_person_id, established_on, context)?;
         person_known(head_person_id)?;
         not_in_future("established_on", established_on)?;
         return Ok(vec![LedgerEvent::HouseholdEstablished(HouseholdEstablished {
@@ -129,11 +245,11 @@ pub fn decide(
         })]);
     }
     let Some(established_on) = state.established_on else {
-        return Err(Rejection::HouseholdNotFound { household_id });
+        return Err(HouseholdRejection::HouseholdNotFound { household_id });
     };
     let after_establishment = |date: NaiveDate| {
         if date < established_on {
-            Err(Rejection::DateBeforeEstablishment { date, established_on })
+            Err(HouseholdRejection::DateBeforeEstablishment { date, established_on })
         } else {
             Ok(())
         }
@@ -141,18 +257,19 @@ pub fn decide(
     match command {
         HouseholdCommand::Establish { .. } => unreachable!("handled above"),
         HouseholdCommand::Join { person_id, joined_on } => {
+            not_in_another_household(person_id, joined_on, context)?;
             person_known(person_id)?;
             not_in_future("joined_on", joined_on)?;
             after_establishment(joined_on)?;
             if let Some(open) = state.open_membership(person_id) {
-                return Err(Rejection::AlreadyAMember { person_id, since: open.joined_on });
+                return Err(HouseholdRejection::AlreadyAMember { person_id, since: open.joined_on });
             }
             // A former member may come back, but not into days they were already a member.
             if let Some(last_left) =
                 state.memberships.iter().filter(|m| m.person_id == person_id).filter_map(|m| m.left_on).max()
             {
                 if joined_on < last_left {
-                    return Err(Rejection::AlreadyAMember { person_id, since: joined_on });
+                    return Err(HouseholdRejection::AlreadyAMember { person_id, since: joined_on });
                 }
             }
             Ok(vec![LedgerEvent::HouseholdMemberJoined(HouseholdMemberJoined { household_id, person_id, joined_on })])
@@ -160,14 +277,14 @@ pub fn decide(
         HouseholdCommand::Leave { person_id, left_on } => {
             not_in_future("left_on", left_on)?;
             let Some(open) = state.open_membership(person_id) else {
-                return Err(Rejection::NotAMember { person_id, on: left_on });
+                return Err(HouseholdRejection::NotAMember { person_id, on: left_on });
             };
             if left_on <= open.joined_on {
-                return Err(Rejection::LeftBeforeJoined { person_id, joined_on: open.joined_on, left_on });
+                return Err(HouseholdRejection::LeftBeforeJoined { person_id, joined_on: open.joined_on, left_on });
             }
             let others_remain = state.memberships.iter().any(|m| m.person_id != person_id && m.left_on.is_none());
             if state.head() == Some(person_id) && others_remain {
-                return Err(Rejection::HeadMustChangeFirst { person_id });
+                return Err(HouseholdRejection::HeadMustChangeFirst { person_id });
             }
             Ok(vec![LedgerEvent::HouseholdMemberLeft(HouseholdMemberLeft { household_id, person_id, left_on })])
         }
@@ -175,16 +292,19 @@ pub fn decide(
             not_in_future("changed_on", changed_on)?;
             after_establishment(changed_on)?;
             if state.head() == Some(person_id) {
-                return Err(Rejection::AlreadyHead { person_id });
+                return Err(HouseholdRejection::AlreadyHead { person_id });
             }
             if let Some((_, last_change)) = state.heads.last() {
                 if changed_on < *last_change {
-                    return Err(Rejection::BeforeLastHeadChange { date: changed_on, last_change: *last_change });
+                    return Err(HouseholdRejection::BeforeLastHeadChange {
+                        date: changed_on,
+                        last_change: *last_change,
+                    });
                 }
             }
             match state.open_membership(person_id) {
                 Some(open) if open.joined_on <= changed_on => {}
-                _ => return Err(Rejection::NotAMember { person_id, on: changed_on }),
+                _ => return Err(HouseholdRejection::NotAMember { person_id, on: changed_on }),
             }
             Ok(vec![LedgerEvent::HouseholdHeadChanged(HouseholdHeadChanged {
                 household_id,
@@ -247,15 +367,15 @@ mod tests {
         history: &[HouseholdCommand],
         command: HouseholdCommand,
         person_known: bool,
-    ) -> Result<HouseholdState, Rejection> {
-        let context = HouseholdContext { today: date(2025, 6, 1), person_known: true };
+    ) -> Result<HouseholdState, HouseholdRejection> {
+        let context = HouseholdContext { today: date(2025, 6, 1), person_known: true, other_memberships: Vec::new() };
         let mut state = HouseholdState::default();
         for past in history {
             for event in decide(id(100), &state, past.clone(), &context).expect("history is valid") {
                 state = evolve(state, &event);
             }
         }
-        let events = decide(id(100), &state, command, &HouseholdContext { person_known, ..context })?;
+        let events = decide(id(100), &state, command, &HouseholdContext { person_known, ..context.clone() })?;
         Ok(events.iter().fold(state, evolve))
     }
 
@@ -354,6 +474,33 @@ mod tests {
             let refusal = run(history, command.clone(), known).expect_err(code);
             assert_eq!(refusal.code(), code, "{command:?}: {refusal}");
         }
+    }
+
+    #[test]
+    fn a_person_belongs_to_one_household_at_a_time() {
+        let elsewhere = |left_on| HouseholdContext {
+            today: date(2025, 6, 1),
+            person_known: true,
+            other_memberships: vec![OtherMembership { household_id: id(200), joined_on: date(2024, 1, 1), left_on }],
+        };
+        let join = HouseholdCommand::Join { person_id: id(2), joined_on: date(2025, 4, 10) };
+        let mut state = HouseholdState::default();
+        for event in decide(id(100), &state, establish(), &elsewhere(Some(date(2025, 1, 1)))).unwrap() {
+            state = evolve(state, &event);
+        }
+        // Still a member there on the day they would join: refused, naming the other household.
+        let refusal = decide(id(100), &state, join.clone(), &elsewhere(None)).unwrap_err();
+        assert_eq!(
+            refusal,
+            HouseholdRejection::MemberOfAnotherHousehold {
+                person_id: id(2),
+                household_id: id(200),
+                on: date(2025, 4, 10)
+            }
+        );
+        assert_eq!(refusal.kind(), RejectionKind::Conflict);
+        // Left there on the day they join here (the first day no longer a member): accepted.
+        assert!(decide(id(100), &state, join, &elsewhere(Some(date(2025, 4, 10)))).is_ok());
     }
 
     #[test]

@@ -4,6 +4,7 @@
 //! [`Context`]. Every refusal is a [`Rejection`] with data and a stable snake_case code that the
 //! HTTP layer passes on unchanged.
 
+pub mod aggregate;
 pub mod calendar;
 pub mod eligibility;
 pub mod household;
@@ -17,10 +18,11 @@ mod rejection;
 pub mod sensitivity;
 pub mod share;
 
+pub use aggregate::{Aggregate, Refusal, RejectionKind};
 pub use calendar::FiscalYear;
 pub use ids::{PersonId, TenantCode, TenantCodeError};
 pub use money::Yen;
-pub use rejection::{Rejection, RejectionKind};
+pub use rejection::Rejection;
 
 use std::sync::Arc;
 

@@ -152,6 +152,52 @@ pub enum LinkRejection {
     ReasonContainsMyNumber,
 }
 
+impl crate::Refusal for LinkRejection {
+    fn code(&self) -> &'static str {
+        LinkRejection::code(self)
+    }
+    fn kind(&self) -> crate::RejectionKind {
+        use crate::RejectionKind;
+        match self {
+            LinkRejection::PersonNotFound { .. } | LinkRejection::RequestNotFound { .. } => RejectionKind::NotFound,
+            LinkRejection::AlreadyRequested { .. }
+            | LinkRejection::AlreadyConfirmed { .. }
+            | LinkRejection::AlreadyDecided { .. } => RejectionKind::Conflict,
+            LinkRejection::MyNumberUnavailable => RejectionKind::Gone,
+            _ => RejectionKind::Invalid,
+        }
+    }
+}
+
+/// The My Number link request aggregate: [`decide`] and [`evolve`] over `mynumber-link-<id>`.
+pub struct MyNumberLink;
+
+impl crate::Aggregate for MyNumberLink {
+    const NAME: &'static str = "my_number_link";
+    /// The requested number is sealed, and confirmations compare with it.
+    const READS_PERSONAL: bool = true;
+    type Id = Uuid;
+    type State = LinkState;
+    type Command = LinkCommand;
+    type Lookups = LinkLookups;
+    type Rejection = LinkRejection;
+
+    fn stream_id(id: Uuid) -> String {
+        stream_id(id)
+    }
+    fn decide(
+        id: Uuid,
+        state: &LinkState,
+        command: LinkCommand,
+        lookups: &LinkLookups,
+    ) -> Result<Vec<LedgerEvent>, LinkRejection> {
+        decide(id, state, command, lookups)
+    }
+    fn evolve(state: LinkState, event: &LedgerEvent) -> LinkState {
+        evolve(state, event)
+    }
+}
+
 impl LinkRejection {
     /// The stable code of this refusal.
     pub fn code(&self) -> &'static str {

@@ -45,7 +45,7 @@ pub fn inquiry_stream_id(inquiry_id: Uuid) -> String {
 
 /// What the city may inquire and provide through the network: rows of the table of the
 /// ordinance under 番号利用法 §19 (8) (主務省令第2条の表), as the city's assessment lists them.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AllowList {
     /// Where the rows come from.
@@ -191,13 +191,13 @@ pub struct InquiryCommand {
 }
 
 /// What a decision needs from outside its own stream.
-#[derive(Debug, Clone, Copy)]
-pub struct ProvisionLookups<'a> {
+#[derive(Debug, Clone)]
+pub struct ProvisionLookups {
     /// Whether the person is registered in this municipality's ledger.
     pub person_registered: bool,
     /// The person's sensitivity flags now.
     pub sensitivity: SensitivityState,
-    pub allow_list: &'a AllowList,
+    pub allow_list: std::sync::Arc<AllowList>,
     /// The instant of the decision (from the caller's clock): the provision's time.
     pub now: DateTime<Utc>,
 }
@@ -229,6 +229,86 @@ pub enum ProvisionRejection {
     ProvisionItemNotPermitted { item: String, legal_basis_row: String, permitted: String },
     #[error("management number {management_number:?} is not permitted for the purpose {purpose}; permitted for it: {permitted}")]
     ManagementNumberNotPermitted { management_number: String, purpose: String, permitted: String },
+}
+
+impl crate::Refusal for ProvisionRejection {
+    fn code(&self) -> &'static str {
+        ProvisionRejection::code(self)
+    }
+    /// Not found 404, a state that forbids it 409, a purpose-limitation refusal 403, bad input 422.
+    fn kind(&self) -> crate::RejectionKind {
+        use crate::RejectionKind;
+        match self {
+            ProvisionRejection::PersonNotFound { .. } | ProvisionRejection::ProvisionNotFound { .. } => {
+                RejectionKind::NotFound
+            }
+            ProvisionRejection::AlreadyRequested { .. }
+            | ProvisionRejection::AlreadyMade { .. }
+            | ProvisionRejection::NotAwaitingApproval { .. } => RejectionKind::Conflict,
+            ProvisionRejection::ManagementNumberNotPermitted { .. } => RejectionKind::Forbidden,
+            _ => RejectionKind::Invalid,
+        }
+    }
+}
+
+/// A provision to another agency: [`decide`] and [`evolve`] over `provision-<id>`.
+pub struct Provision;
+
+impl crate::Aggregate for Provision {
+    const NAME: &'static str = "provision";
+    const READS_PERSONAL: bool = false;
+    type Id = Uuid;
+    type State = ProvisionState;
+    type Command = ProvisionCommand;
+    type Lookups = ProvisionLookups;
+    type Rejection = ProvisionRejection;
+
+    fn stream_id(id: Uuid) -> String {
+        stream_id(id)
+    }
+    fn decide(
+        id: Uuid,
+        state: &ProvisionState,
+        command: ProvisionCommand,
+        lookups: &ProvisionLookups,
+    ) -> Result<Vec<LedgerEvent>, ProvisionRejection> {
+        decide(id, state, command, lookups)
+    }
+    fn evolve(state: ProvisionState, event: &LedgerEvent) -> ProvisionState {
+        evolve(state, event)
+    }
+}
+
+/// An inquiry the city makes: [`decide_inquiry`] over `inquiry-<id>`; its state is the inquiry
+/// once made.
+pub struct Inquiry;
+
+impl crate::Aggregate for Inquiry {
+    const NAME: &'static str = "inquiry";
+    const READS_PERSONAL: bool = false;
+    type Id = Uuid;
+    type State = Option<InquiryMade>;
+    type Command = InquiryCommand;
+    type Lookups = ProvisionLookups;
+    type Rejection = ProvisionRejection;
+
+    fn stream_id(id: Uuid) -> String {
+        inquiry_stream_id(id)
+    }
+    fn decide(
+        id: Uuid,
+        state: &Option<InquiryMade>,
+        command: InquiryCommand,
+        lookups: &ProvisionLookups,
+    ) -> Result<Vec<LedgerEvent>, ProvisionRejection> {
+        decide_inquiry(id, state.is_some(), command, lookups)
+    }
+    fn evolve(state: Option<InquiryMade>, event: &LedgerEvent) -> Option<InquiryMade> {
+        match event {
+            LedgerEvent::InquiryMade(inquiry) => Some(inquiry.clone()),
+            _ => state,
+        }
+    }
 }
 
 impl ProvisionRejection {
@@ -279,7 +359,7 @@ pub fn decide(
     provision_id: Uuid,
     state: &ProvisionState,
     command: ProvisionCommand,
-    lookups: &ProvisionLookups<'_>,
+    lookups: &ProvisionLookups,
 ) -> Result<Vec<LedgerEvent>, ProvisionRejection> {
     match command {
         ProvisionCommand::Request(request) => {
@@ -357,7 +437,7 @@ pub fn decide(
 }
 
 /// The provision record, with the non-disclosure flag as it is at the moment of providing.
-fn provided(requested: &ProvisionRequested, lookups: &ProvisionLookups<'_>) -> LedgerEvent {
+fn provided(requested: &ProvisionRequested, lookups: &ProvisionLookups) -> LedgerEvent {
     LedgerEvent::ProvisionProvided(ProvisionProvided {
         provision_id: requested.provision_id,
         person_id: requested.person_id,
@@ -392,7 +472,7 @@ pub fn decide_inquiry(
     inquiry_id: Uuid,
     already_made: bool,
     command: InquiryCommand,
-    lookups: &ProvisionLookups<'_>,
+    lookups: &ProvisionLookups,
 ) -> Result<Vec<LedgerEvent>, ProvisionRejection> {
     if already_made {
         return Err(ProvisionRejection::AlreadyMade { inquiry_id });
@@ -408,7 +488,7 @@ pub fn decide_inquiry(
         .ok_or_else(|| ProvisionRejection::ManagementNumberNotPermitted {
             management_number: management_number.to_owned(),
             purpose: command.purpose.clone(),
-            permitted: permitted_for(lookups.allow_list, &command.purpose),
+            permitted: permitted_for(&lookups.allow_list, &command.purpose),
         })?;
     let agency_asked = text("agency_asked", &command.agency_asked, AGENCY_CHARS_MAX)?;
     let items = items(&command.items)?;
@@ -474,11 +554,11 @@ mod tests {
         Utc.with_ymd_and_hms(2025, 6, 2, 3, 0, 0).unwrap()
     }
 
-    fn lookups(list: &AllowList, no_auto_response: bool, non_disclosure: bool) -> ProvisionLookups<'_> {
+    fn lookups(list: &AllowList, no_auto_response: bool, non_disclosure: bool) -> ProvisionLookups {
         ProvisionLookups {
             person_registered: true,
             sensitivity: SensitivityState { no_auto_response, non_disclosure },
-            allow_list: list,
+            allow_list: std::sync::Arc::new(list.clone()),
             now: now(),
         }
     }
@@ -508,7 +588,7 @@ mod tests {
     fn run(
         state: ProvisionState,
         command: ProvisionCommand,
-        lookups: &ProvisionLookups<'_>,
+        lookups: &ProvisionLookups,
     ) -> (ProvisionState, Vec<LedgerEvent>) {
         let events = decide(Uuid::from_u128(5), &state, command, lookups).expect("valid");
         (events.iter().fold(state, evolve), events)
@@ -576,7 +656,7 @@ mod tests {
     fn provisions_are_refused_outside_the_allow_list_and_for_bad_input() {
         let list = allow_list();
         let ok = lookups(&list, false, false);
-        let refused = |command: ProvisionCommand, lookups: &ProvisionLookups<'_>| {
+        let refused = |command: ProvisionCommand, lookups: &ProvisionLookups| {
             decide(Uuid::from_u128(5), &ProvisionState::default(), command, lookups).unwrap_err().code()
         };
         assert_eq!(refused(request("999", &["医療保険給付関係情報"]), &ok), "provision_basis_not_permitted");
@@ -593,7 +673,7 @@ mod tests {
         future.requested_at = now();
         future.requesting_agency = "x".repeat(AGENCY_CHARS_MAX + 1);
         assert_eq!(refused(ProvisionCommand::Request(future), &ok), "field_too_long");
-        let unregistered = ProvisionLookups { person_registered: false, ..ok };
+        let unregistered = ProvisionLookups { person_registered: false, ..ok.clone() };
         assert_eq!(refused(request("2", &["医療保険給付関係情報"]), &unregistered), "person_not_found");
         let (state, _) = run(ProvisionState::default(), request("2", &["医療保険給付関係情報"]), &ok);
         let twice = decide(Uuid::from_u128(5), &state, request("2", &["医療保険給付関係情報"]), &ok);

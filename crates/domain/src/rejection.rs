@@ -5,7 +5,7 @@ use chrono::NaiveDate;
 use uuid::Uuid;
 
 use crate::eligibility::EligibilityError;
-use crate::PersonId;
+use crate::{PersonId, RejectionKind};
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Rejection {
@@ -45,26 +45,6 @@ pub enum Rejection {
     CertificateAlreadyIssued { certificate_no: String },
     #[error("a certificate must be valid on the day it is issued ({issued_on}); valid_until was {valid_until}")]
     InvalidValidity { issued_on: NaiveDate, valid_until: NaiveDate },
-    #[error("household {household_id} does not exist")]
-    HouseholdNotFound { household_id: Uuid },
-    #[error("household {household_id} already exists")]
-    HouseholdAlreadyEstablished { household_id: Uuid },
-    #[error("{date} is before the household was established ({established_on})")]
-    DateBeforeEstablishment { date: NaiveDate, established_on: NaiveDate },
-    #[error("person {person_id} is already a member of this household since {since}")]
-    AlreadyAMember { person_id: Uuid, since: NaiveDate },
-    #[error("person {person_id} is a member of household {household_id} on {on}: record their departure there first")]
-    MemberOfAnotherHousehold { person_id: Uuid, household_id: Uuid, on: NaiveDate },
-    #[error("person {person_id} is not a member of this household on {on}")]
-    NotAMember { person_id: Uuid, on: NaiveDate },
-    #[error("person {person_id} cannot leave on {left_on}: they joined on {joined_on}")]
-    LeftBeforeJoined { person_id: Uuid, joined_on: NaiveDate, left_on: NaiveDate },
-    #[error("person {person_id} heads the household: make another member head first")]
-    HeadMustChangeFirst { person_id: Uuid },
-    #[error("person {person_id} already heads the household")]
-    AlreadyHead { person_id: Uuid },
-    #[error("{date} is before the household's last change of head ({last_change})")]
-    BeforeLastHeadChange { date: NaiveDate, last_change: NaiveDate },
 }
 
 impl Rejection {
@@ -88,16 +68,6 @@ impl Rejection {
             Rejection::IncomeYearNotEnded { .. } => "income_year_not_ended",
             Rejection::CertificateAlreadyIssued { .. } => "certificate_already_issued",
             Rejection::InvalidValidity { .. } => "invalid_validity",
-            Rejection::HouseholdNotFound { .. } => "household_not_found",
-            Rejection::HouseholdAlreadyEstablished { .. } => "household_already_established",
-            Rejection::DateBeforeEstablishment { .. } => "date_before_establishment",
-            Rejection::AlreadyAMember { .. } => "already_a_member",
-            Rejection::MemberOfAnotherHousehold { .. } => "member_of_another_household",
-            Rejection::NotAMember { .. } => "not_a_member",
-            Rejection::LeftBeforeJoined { .. } => "left_before_joined",
-            Rejection::HeadMustChangeFirst { .. } => "head_must_change_first",
-            Rejection::AlreadyHead { .. } => "already_head",
-            Rejection::BeforeLastHeadChange { .. } => "before_last_head_change",
         }
     }
 
@@ -105,17 +75,11 @@ impl Rejection {
     /// what is recorded (409), or is bad input (422). The HTTP layer maps it; other callers may.
     pub fn kind(&self) -> RejectionKind {
         match self {
-            Rejection::PersonNotFound { .. }
-            | Rejection::HouseholdNotFound { .. }
-            | Rejection::PeriodNotFound { .. } => RejectionKind::NotFound,
+            Rejection::PersonNotFound { .. } | Rejection::PeriodNotFound { .. } => RejectionKind::NotFound,
             Rejection::PersonErased { .. } => RejectionKind::Gone,
             Rejection::PersonAlreadyRegistered { .. }
-            | Rejection::HouseholdAlreadyEstablished { .. }
             | Rejection::CertificateAlreadyIssued { .. }
-            | Rejection::AlreadyAMember { .. }
-            | Rejection::AlreadyHead { .. }
-            | Rejection::PeriodAlreadyRecorded { .. }
-            | Rejection::MemberOfAnotherHousehold { .. } => RejectionKind::Conflict,
+            | Rejection::PeriodAlreadyRecorded { .. } => RejectionKind::Conflict,
             Rejection::Eligibility {
                 error: EligibilityError::AlreadyInsured { .. } | EligibilityError::OverlappingPeriod { .. },
                 ..
@@ -125,11 +89,11 @@ impl Rejection {
     }
 }
 
-/// The broad class of a [`Rejection`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RejectionKind {
-    NotFound,
-    Gone,
-    Conflict,
-    Invalid,
+impl crate::Refusal for Rejection {
+    fn code(&self) -> &'static str {
+        Rejection::code(self)
+    }
+    fn kind(&self) -> RejectionKind {
+        Rejection::kind(self)
+    }
 }

@@ -51,6 +51,52 @@ pub enum SensitivityRejection {
     ReasonTooLong { chars: usize, max: usize },
 }
 
+impl crate::Refusal for SensitivityRejection {
+    fn code(&self) -> &'static str {
+        SensitivityRejection::code(self)
+    }
+    fn kind(&self) -> crate::RejectionKind {
+        match self {
+            SensitivityRejection::PersonNotFound { .. } => crate::RejectionKind::NotFound,
+            _ => crate::RejectionKind::Invalid,
+        }
+    }
+}
+
+/// What setting the flags looks up: whether the person is registered.
+#[derive(Debug, Clone, Copy)]
+pub struct SensitivityLookups {
+    pub person_registered: bool,
+}
+
+/// A person's sensitivity flags: [`decide`] and [`evolve`] over `sensitivity-<person id>`.
+pub struct Sensitivity;
+
+impl crate::Aggregate for Sensitivity {
+    const NAME: &'static str = "sensitivity";
+    const READS_PERSONAL: bool = false;
+    type Id = PersonId;
+    type State = SensitivityState;
+    type Command = SetFlags;
+    type Lookups = SensitivityLookups;
+    type Rejection = SensitivityRejection;
+
+    fn stream_id(id: PersonId) -> String {
+        stream_id(id)
+    }
+    fn decide(
+        id: PersonId,
+        state: &SensitivityState,
+        command: SetFlags,
+        lookups: &SensitivityLookups,
+    ) -> Result<Vec<LedgerEvent>, SensitivityRejection> {
+        decide(id, lookups.person_registered, state, command)
+    }
+    fn evolve(state: SensitivityState, event: &LedgerEvent) -> SensitivityState {
+        evolve(state, event)
+    }
+}
+
 impl SensitivityRejection {
     /// The stable code of this refusal.
     pub fn code(&self) -> &'static str {

@@ -4,13 +4,13 @@
 //! and is recorded only when it differs from the one in force, with the rule file's hash.
 
 use chrono::NaiveDate;
-use kokuho_domain::person::PersonCommand;
+use kokuho_domain::person::{Person, PersonCommand};
 use kokuho_domain::share::ShareRule;
 use kokuho_domain::{PersonId, TenantCode};
 use kokuho_store::CommandMeta;
 use uuid::Uuid;
 
-use crate::{Executed, Ledger, LedgerError};
+use crate::{CommandError, Executed, Ledger, LedgerError};
 
 impl Ledger {
     /// Re-decides the 70–74 share of `person_id` from `on`: records an `ElderlyCostShareDecided`
@@ -41,10 +41,14 @@ impl Ledger {
             valid_from: on,
             share: share.share,
             basis: basis_kind,
-            household_id: answer.household.as_ref().map(|h| h.household_id),
+            household_id: answer.household.as_ref().map(|h| h.id),
             income_year: *income_year,
             rules_sha256: self.rules.sha256.clone(),
         };
-        Ok(Some(self.execute(tenant, person_id, command, meta).await?))
+        match self.execute::<Person>(tenant, person_id, command, meta).await {
+            Ok(executed) => Ok(Some(executed)),
+            Err(CommandError::Refused(rejection)) => Err(LedgerError::Rejected(rejection)),
+            Err(CommandError::Ledger(error)) => Err(error),
+        }
     }
 }

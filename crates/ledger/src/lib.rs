@@ -6,14 +6,18 @@
 //! decided again on the fresh state (a bounded number of times). As-of reads replay the stream
 //! as recorded at an instant.
 
+use std::any::Any;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
 use kokuho_domain::eligibility::EligibilityRules;
-use kokuho_domain::person::{self, PersonCommand, PersonState};
-use kokuho_domain::{Context, PersonId, Rejection, TenantCode};
+use kokuho_domain::household::Household;
+use kokuho_domain::person::Person;
+use kokuho_domain::provision::AllowList;
+use kokuho_domain::{Aggregate, Context, PersonId, Refusal, Rejection, TenantCode};
 use kokuho_events::{LedgerEvent, PersonalPart};
+use kokuho_projections::Projector;
 use kokuho_store::{
     AppendError, AppendOutcome, AppendRequest, CommandMeta, Decrypt, EventStore, ExpectedVersion, NewEvent,
     PersonalData, RecordedEvent, SearchToken, StoreError,
@@ -21,10 +25,10 @@ use kokuho_store::{
 
 mod elderly_shares;
 mod eligibility_view;
+mod lookups;
 pub mod policies;
-mod stream_commands;
-pub use eligibility_view::{EligibilityAnswer, HouseholdView};
-pub use stream_commands::StreamOutcome;
+pub use eligibility_view::EligibilityAnswer;
+pub use lookups::Lookup;
 
 /// States kept in memory; past that the cache starts over (it is only a cache).
 const CACHED_STATES_MAX: usize = 100_000;
@@ -60,27 +64,86 @@ pub fn jst_date(at: DateTime<Utc>) -> NaiveDate {
     at.with_timezone(&jst).date_naive()
 }
 
-/// The result of a command that was appended (or had been, for a retried idempotency key).
+/// The result of a command that was appended (or had been, for a retried idempotency key: then
+/// `outcome.duplicate` and no `events`), or that recorded nothing ([`Executed::unchanged`]).
 #[derive(Debug, Clone)]
 pub struct Executed {
     pub outcome: AppendOutcome,
     pub events: Vec<LedgerEvent>,
 }
 
-/// A person's state as known at some instant.
-#[derive(Debug, Clone)]
-pub struct PersonView {
-    pub person_id: PersonId,
+impl Executed {
+    /// A decision that found nothing to record: no position, the stream's version unchanged.
+    fn unchanged(stream_version: i64, now: DateTime<Utc>) -> Executed {
+        let outcome =
+            AppendOutcome { first_position: 0, last_position: 0, stream_version, recorded_at: now, duplicate: false };
+        Executed { outcome, events: Vec::new() }
+    }
+
+    /// Whether the decision recorded nothing (neither now nor by a first attempt).
+    pub fn is_unchanged(&self) -> bool {
+        self.events.is_empty() && !self.outcome.duplicate
+    }
+}
+
+/// An aggregate's state and history as recorded at some instant.
+pub struct View<A: Aggregate> {
+    pub id: A::Id,
+    /// The stream's version (0: nothing recorded).
     pub version: i64,
-    pub state: PersonState,
+    pub state: A::State,
     pub events: Vec<(RecordedEvent, LedgerEvent)>,
+}
+
+impl<A: Aggregate> Clone for View<A> {
+    fn clone(&self) -> Self {
+        View { id: self.id, version: self.version, state: self.state.clone(), events: self.events.clone() }
+    }
+}
+
+impl<A: Aggregate> std::fmt::Debug for View<A>
+where
+    A::State: std::fmt::Debug,
+{
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("View")
+            .field("id", &self.id.to_string())
+            .field("version", &self.version)
+            .field("state", &self.state)
+            .finish()
+    }
+}
+
+/// A person's state as known at some instant.
+pub type PersonView = View<Person>;
+/// A household's state as known at some instant.
+pub type HouseholdView = View<Household>;
+
+/// A command that was not recorded: the aggregate refused it (its own rejection, with a stable
+/// code), or the ledger could not decide or append it.
+#[derive(Debug, thiserror::Error)]
+pub enum CommandError<R: Refusal> {
+    #[error(transparent)]
+    Refused(R),
+    #[error(transparent)]
+    Ledger(#[from] LedgerError),
+}
+
+impl<R: Refusal> From<StoreError> for CommandError<R> {
+    fn from(error: StoreError) -> Self {
+        CommandError::Ledger(error.into())
+    }
 }
 
 pub struct Ledger {
     store: EventStore,
     clock: Clock,
     rules: EligibilityRuleSet,
-    states: Mutex<HashMap<(TenantCode, PersonId), (i64, PersonState)>>,
+    allow_list: Arc<AllowList>,
+    /// Read tables that lookups consult (the households a person belongs to), waited for.
+    projector: Option<Arc<Projector>>,
+    /// The last known state of recently used streams, by (tenant, stream id): a bounded cache.
+    states: Mutex<HashMap<(TenantCode, String), (i64, Arc<dyn Any + Send + Sync>)>>,
 }
 
 /// The eligibility rule settings decisions apply, with the SHA-256 of the file they came from
@@ -110,7 +173,30 @@ impl EligibilityRuleSet {
 
 impl Ledger {
     pub fn new(store: EventStore, clock: Clock) -> Ledger {
-        Ledger { store, clock, rules: EligibilityRuleSet::bundled(), states: Mutex::new(HashMap::new()) }
+        Ledger {
+            store,
+            clock,
+            rules: EligibilityRuleSet::bundled(),
+            allow_list: Arc::new(AllowList::default()),
+            projector: None,
+            states: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The provision allow-list that provision and inquiry decisions apply.
+    pub fn with_allow_list(mut self, allow_list: Arc<AllowList>) -> Ledger {
+        self.allow_list = allow_list;
+        self
+    }
+
+    /// The projections lookups may consult; they are waited for, never written, by the ledger.
+    pub fn with_projector(mut self, projector: Arc<Projector>) -> Ledger {
+        self.projector = Some(projector);
+        self
+    }
+
+    pub fn allow_list(&self) -> &Arc<AllowList> {
+        &self.allow_list
     }
 
     /// Decides with `rules` instead of the bundled rule file.
@@ -136,45 +222,57 @@ impl Ledger {
         (self.clock)()
     }
 
-    fn cached(&self, tenant: TenantCode, person_id: PersonId) -> Option<(i64, PersonState)> {
-        self.states.lock().expect("state cache lock").get(&(tenant, person_id)).cloned()
+    fn cached<A: Aggregate>(&self, tenant: TenantCode, stream_id: &str) -> Option<(i64, A::State)> {
+        let states = self.states.lock().expect("state cache lock");
+        let (version, state) = states.get(&(tenant, stream_id.to_owned()))?;
+        Some((*version, state.downcast_ref::<A::State>()?.clone()))
     }
 
-    fn remember(&self, tenant: TenantCode, person_id: PersonId, version: i64, state: PersonState) {
+    fn remember<A: Aggregate>(&self, tenant: TenantCode, stream_id: String, version: i64, state: A::State) {
         let mut states = self.states.lock().expect("state cache lock");
         if states.len() >= CACHED_STATES_MAX {
             states.clear();
         }
-        states.insert((tenant, person_id), (version, state));
+        states.insert((tenant, stream_id), (version, Arc::new(state)));
+    }
+
+    fn forget_stream(&self, tenant: TenantCode, stream_id: &str) {
+        self.states.lock().expect("state cache lock").remove(&(tenant, stream_id.to_owned()));
     }
 
     /// Drops what this process remembers of a person (after erasure, or a conflict).
     pub fn forget(&self, tenant: TenantCode, person_id: PersonId) {
-        self.states.lock().expect("state cache lock").remove(&(tenant, person_id));
+        self.forget_stream(tenant, &person_id.stream_id());
     }
 
-    async fn current(&self, tenant: TenantCode, person_id: PersonId) -> Result<(i64, PersonState), LedgerError> {
-        if let Some(cached) = self.cached(tenant, person_id) {
+    async fn current<A: Aggregate>(&self, tenant: TenantCode, id: A::Id) -> Result<(i64, A::State), LedgerError> {
+        let stream_id = A::stream_id(id);
+        if let Some(cached) = self.cached::<A>(tenant, &stream_id) {
             return Ok(cached);
         }
-        let view = self.replay(tenant, person_id, None, Decrypt::Yes).await?;
-        self.remember(tenant, person_id, view.version, view.state.clone());
+        let decrypt = if A::READS_PERSONAL { Decrypt::Yes } else { Decrypt::No };
+        let view = self.replay::<A>(tenant, id, None, decrypt).await?;
+        self.remember::<A>(tenant, stream_id, view.version, view.state.clone());
         Ok((view.version, view.state))
     }
 
-    /// Decides `command` for `person_id` and appends the result.
-    pub async fn execute(
+    /// The one command path: decides `command` for the aggregate `id` on its current state
+    /// (with the lookups it needs) and appends the events, expecting the version decided on.
+    /// If another command got there first, decides again on the fresh state, a bounded number of
+    /// times. A retried Idempotency-Key answers the first result (`duplicate`); a decision that
+    /// records nothing answers [`Executed::unchanged`].
+    pub async fn execute<A: Lookup>(
         &self,
         tenant: TenantCode,
-        person_id: PersonId,
-        command: PersonCommand,
+        id: A::Id,
+        command: A::Command,
         meta: CommandMeta,
-    ) -> Result<Executed, LedgerError> {
-        let stream_id = person_id.stream_id();
+    ) -> Result<Executed, CommandError<A::Rejection>> {
+        let stream_id = A::stream_id(id);
         for _ in 0..CONFLICT_RETRIES_MAX {
-            let (version, state) = self.current(tenant, person_id).await?;
-            let context = self.context();
-            let events = match person::decide(person_id, &state, command.clone(), &context) {
+            let (version, state) = self.current::<A>(tenant, id).await?;
+            let lookups = A::lookups(self, tenant, id, &state, &command).await?;
+            let events = match A::decide(id, &state, command.clone(), &lookups) {
                 Ok(events) => events,
                 Err(rejection) => {
                     // A retry of a command that already succeeded is refused by the state it
@@ -184,9 +282,12 @@ impl Ledger {
                             return Ok(Executed { outcome, events: Vec::new() });
                         }
                     }
-                    return Err(rejection.into());
+                    return Err(CommandError::Refused(rejection));
                 }
             };
+            if events.is_empty() {
+                return Ok(Executed::unchanged(version, self.now()));
+            }
             let request = AppendRequest {
                 stream_id: stream_id.clone(),
                 expected_version: ExpectedVersion::from_current(version),
@@ -196,22 +297,22 @@ impl Ledger {
             };
             match self.store.append(tenant, request).await {
                 Ok(outcome) if outcome.duplicate => {
-                    self.forget(tenant, person_id);
+                    self.forget_stream(tenant, &stream_id);
                     return Ok(Executed { outcome, events: Vec::new() });
                 }
                 Ok(outcome) => {
-                    let state = events.iter().fold(state, person::evolve);
-                    self.remember(tenant, person_id, outcome.stream_version, state);
+                    let state = events.iter().fold(state, A::evolve);
+                    self.remember::<A>(tenant, stream_id, outcome.stream_version, state);
                     return Ok(Executed { outcome, events });
                 }
-                Err(AppendError::Conflict { .. }) => self.forget(tenant, person_id),
+                Err(AppendError::Conflict { .. }) => self.forget_stream(tenant, &stream_id),
                 Err(error) => {
-                    self.forget(tenant, person_id);
-                    return Err(error.into());
+                    self.forget_stream(tenant, &stream_id);
+                    return Err(LedgerError::from(error).into());
                 }
             }
         }
-        Err(LedgerError::Contended { stream_id })
+        Err(LedgerError::Contended { stream_id }.into())
     }
 
     /// Blind index tokens for the personal values staff search by (name, kana, date of birth).
@@ -260,29 +361,29 @@ impl Ledger {
         Ok(self.store.append(tenant, request).await?)
     }
 
-    /// A person's state and history as recorded at `as_of` (default: now); personal parts are
-    /// decrypted only when asked.
-    pub async fn replay(
+    /// An aggregate's state and history as recorded at `as_of` (default: now); personal parts
+    /// are decrypted only when asked.
+    pub async fn replay<A: Aggregate>(
         &self,
         tenant: TenantCode,
-        person_id: PersonId,
+        id: A::Id,
         as_of: Option<DateTime<Utc>>,
         decrypt: Decrypt,
-    ) -> Result<PersonView, LedgerError> {
-        let stream_id = person_id.stream_id();
+    ) -> Result<View<A>, LedgerError> {
+        let stream_id = A::stream_id(id);
         let recorded = match as_of {
             None => self.store.read_stream(tenant, &stream_id, decrypt).await?,
             Some(at) => self.store.read_stream_as_of(tenant, &stream_id, at, decrypt).await?,
         };
-        let mut state = PersonState::default();
+        let mut state = A::State::default();
         let mut events = Vec::with_capacity(recorded.len());
         for event in recorded {
             let decoded = decode(&event)?;
-            state = person::evolve(state, &decoded);
+            state = A::evolve(state, &decoded);
             events.push((event, decoded));
         }
         let version = events.last().map_or(0, |(event, _)| event.stream_version);
-        Ok(PersonView { person_id, version, state, events })
+        Ok(View { id, version, state, events })
     }
 }
 

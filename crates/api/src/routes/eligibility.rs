@@ -17,6 +17,7 @@ use axum::Router;
 use chrono::{DateTime, NaiveDate, Utc};
 use kokuho_auth::{Purpose, Role};
 use kokuho_domain::eligibility::MoveContinuity;
+use kokuho_domain::person::Person;
 use kokuho_domain::person::{CertificateStatus, InsuredPeriod, LossNotice, PersonCommand};
 use kokuho_domain::share::ShareRule;
 use kokuho_domain::{PersonId, Rejection, TenantCode};
@@ -82,7 +83,7 @@ async fn command_events(
     if !executed.events.is_empty() {
         return Ok(executed.events.clone());
     }
-    let view = state.ledger.replay(tenant, person_id, None, Decrypt::No).await?;
+    let view = state.ledger.replay::<Person>(tenant, person_id, None, Decrypt::No).await?;
     let range = executed.outcome.first_position..=executed.outcome.last_position;
     let events: Vec<LedgerEvent> = view
         .events
@@ -114,7 +115,7 @@ async fn execute(
     staff.require_role(state, affair.roles).await?;
     let meta = staff.command_meta(affair.purpose, headers)?;
     let tenant = staff.principal.tenant;
-    let executed = state.ledger.execute(tenant, person_id, command, meta).await?;
+    let executed = state.ledger.execute::<Person>(tenant, person_id, command, meta).await?;
     let events = command_events(state, tenant, person_id, &executed).await?;
     state.consequences_of(tenant, executed.outcome.last_position).await;
     Ok((executed, events))
@@ -820,12 +821,12 @@ pub(crate) async fn eligibility(
         .map_err(internal)?;
     let answer = state.ledger.eligibility_on(tenant, person_id, Some(as_of), on, &candidates).await?;
     if answer.person.state.registered.is_none() {
-        return Err(Rejection::PersonNotFound { person_id }.into());
+        return Err(ApiError::refused(&Rejection::PersonNotFound { person_id }));
     }
     let household = answer.household.as_ref().map(|view| {
         let head = view.state.head_on(on);
         HouseholdOnDay {
-            household_id: view.household_id,
+            household_id: view.id,
             head_person_id: head,
             is_head: head == Some(person_id.as_uuid()),
             members: view.state.members_on(on),
@@ -988,9 +989,9 @@ pub(crate) async fn timeline(
     let tenant = staff.principal.tenant;
     let person_id = PersonId::from_uuid(path.person_id);
     let as_of = query.as_of.unwrap_or_else(|| state.ledger.now());
-    let view = state.ledger.replay(tenant, person_id, Some(as_of), Decrypt::No).await?;
+    let view = state.ledger.replay::<Person>(tenant, person_id, Some(as_of), Decrypt::No).await?;
     if view.events.is_empty() {
-        return Err(Rejection::PersonNotFound { person_id }.into());
+        return Err(ApiError::refused(&Rejection::PersonNotFound { person_id }));
     }
     let superseded = superseded(&view.events);
     let events = view

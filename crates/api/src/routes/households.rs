@@ -13,10 +13,9 @@ use axum::routing::{get, post};
 use axum::Router;
 use chrono::{DateTime, NaiveDate, Utc};
 use kokuho_auth::{Purpose, Role};
-use kokuho_domain::household::HouseholdCommand;
-use kokuho_domain::Rejection;
-use kokuho_ledger::{jst_date, Executed};
-use kokuho_projections::models::Households;
+use kokuho_domain::household::{Household, HouseholdCommand, HouseholdRejection};
+use kokuho_ledger::jst_date;
+use kokuho_store::Decrypt;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
@@ -67,7 +66,7 @@ pub struct HouseholdRecorded {
     duplicate: bool,
 }
 
-/// The command path every household command shares: role check, metadata, decide and append,
+/// The command path every household command shares: role check, metadata, one ledger call,
 /// then wait (bounded) for the policies to re-decide the 70–74 shares the change may move.
 async fn execute(
     state: &AppState,
@@ -79,18 +78,7 @@ async fn execute(
     staff.require_role(state, HOUSEHOLD_ROLES).await?;
     let meta = staff.command_meta(Purpose::Eligibility, headers)?;
     let tenant = staff.principal.tenant;
-    if let HouseholdCommand::Establish { head_person_id: person_id, established_on: from, .. }
-    | HouseholdCommand::Join { person_id, joined_on: from } = &command
-    {
-        // Only once the household's own refusals are out of the way (unknown household, already
-        // established), so those answer first.
-        let target = state.ledger.replay_household(tenant, household_id, None).await?;
-        let establishing = matches!(command, HouseholdCommand::Establish { .. });
-        if target.state.is_established() != establishing {
-            not_in_another_household(state, tenant, household_id, *person_id, *from).await?;
-        }
-    }
-    let executed: Executed = state.ledger.execute_household(tenant, household_id, command, meta).await?;
+    let executed = state.ledger.execute::<Household>(tenant, household_id, command, meta).await?;
     state.consequences_of(tenant, executed.outcome.last_position).await;
     let status = if executed.outcome.duplicate { StatusCode::OK } else { StatusCode::CREATED };
     Ok((
@@ -102,34 +90,6 @@ async fn execute(
             duplicate: executed.outcome.duplicate,
         }),
     ))
-}
-
-/// A person belongs to one household at a time: refused when they are a member of another
-/// household on `from` or later (their departure there must be recorded first). The other
-/// households come from the household projection, caught up first; each is read from its stream.
-async fn not_in_another_household(
-    state: &AppState,
-    tenant: kokuho_domain::TenantCode,
-    household_id: Uuid,
-    person_id: Uuid,
-    from: NaiveDate,
-) -> Result<(), ApiError> {
-    state.projections_current(tenant).await?;
-    let candidates = Households::households_of_person(state.store.db(), &tenant.to_string(), person_id)
-        .await
-        .map_err(|error| ApiError::Internal(error.to_string()))?;
-    for other in candidates.into_iter().filter(|other| *other != household_id) {
-        let view = state.ledger.replay_household(tenant, other, None).await?;
-        let overlaps = view
-            .state
-            .memberships
-            .iter()
-            .any(|m| m.person_id == person_id && m.left_on.is_none_or(|left_on| left_on > from));
-        if overlaps {
-            return Err(Rejection::MemberOfAnotherHousehold { person_id, household_id: other, on: from }.into());
-        }
-    }
-    Ok(())
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -356,9 +316,9 @@ pub(crate) async fn read(
     let tenant = staff.principal.tenant;
     let as_of = query.as_of.unwrap_or_else(|| state.ledger.now());
     let on = query.on.unwrap_or_else(|| jst_date(state.ledger.now()));
-    let view = state.ledger.replay_household(tenant, path.household_id, Some(as_of)).await?;
+    let view = state.ledger.replay::<Household>(tenant, path.household_id, Some(as_of), Decrypt::No).await?;
     let Some(established_on) = view.state.established_on else {
-        return Err(Rejection::HouseholdNotFound { household_id: path.household_id }.into());
+        return Err(ApiError::refused(&HouseholdRejection::HouseholdNotFound { household_id: path.household_id }));
     };
     let answer = HouseholdView {
         household_id: path.household_id,

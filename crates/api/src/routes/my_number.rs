@@ -9,18 +9,19 @@
 //! `access-<person id>` before the answer is sent (architecture invariant 8).
 
 use axum::extract::State;
-use axum::http::{header, StatusCode};
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use axum::Router;
 use chrono::{DateTime, Utc};
 use kokuho_auth::{Purpose, Role};
 use kokuho_domain::my_number::MyNumber;
-use kokuho_domain::my_number_link::{self, LinkCommand, LinkDecision, LinkLookups, LinkRejection, LinkState};
+use kokuho_domain::my_number_link::{self, LinkCommand, LinkDecision, LinkRejection, LinkState, MyNumberLink};
+use kokuho_domain::person::Person;
 use kokuho_domain::{PersonId, TenantCode};
 use kokuho_events::{LedgerEvent, MyNumberLinked, MyNumberRevealed};
-use kokuho_ledger::LedgerError;
-use kokuho_store::{AppendError, AppendRequest, Decrypt, ExpectedVersion, RecordedEvent};
+use kokuho_ledger::{Executed, LedgerError, View};
+use kokuho_store::Decrypt;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
@@ -47,8 +48,6 @@ const REVEAL_PURPOSES: &[Purpose] =
     &[Purpose::Eligibility, Purpose::Assessment, Purpose::Collection, Purpose::Benefits];
 /// The affairs a request's trail may be read for.
 const TRAIL_PURPOSES: &[Purpose] = &[Purpose::Eligibility, Purpose::Audit];
-/// Times a link command is decided again after losing a race for its stream.
-const CONFLICT_RETRIES_MAX: usize = 3;
 
 pub(crate) fn routes() -> Router<AppState> {
     Router::new()
@@ -76,20 +75,6 @@ pub struct LinkPath {
     request_id: Uuid,
 }
 
-/// A link refusal as HTTP: what is missing is 404, what was already done 409, an erased number
-/// 410, a broken rule 422. The message never holds the number (see `LinkRejection`).
-fn refused(rejection: LinkRejection) -> ApiError {
-    let status = match rejection {
-        LinkRejection::PersonNotFound { .. } | LinkRejection::RequestNotFound { .. } => StatusCode::NOT_FOUND,
-        LinkRejection::AlreadyRequested { .. }
-        | LinkRejection::AlreadyConfirmed { .. }
-        | LinkRejection::AlreadyDecided { .. } => StatusCode::CONFLICT,
-        LinkRejection::MyNumberUnavailable => StatusCode::GONE,
-        _ => StatusCode::UNPROCESSABLE_ENTITY,
-    };
-    ApiError::BadRequest { status, code: rejection.code(), detail: rejection.to_string() }
-}
-
 /// Reads a body's `my_number`. Only a string is accepted, and `MyNumberError` describes what is
 /// wrong without quoting the input.
 fn parse_my_number(value: &Value) -> Result<MyNumber, ApiError> {
@@ -104,65 +89,29 @@ fn parse_my_number(value: &Value) -> Result<MyNumber, ApiError> {
     }
 }
 
-/// A link request's stream, folded, with its events for the trail.
-struct LoadedLink {
-    version: i64,
-    state: LinkState,
-    events: Vec<(RecordedEvent, LedgerEvent)>,
-}
-
+/// A link request's stream, folded, with its events for the trail (its number decrypted).
 async fn load(
     state: &AppState,
     tenant: TenantCode,
     request_id: Uuid,
     as_of: Option<DateTime<Utc>>,
-) -> Result<LoadedLink, ApiError> {
-    let stream_id = my_number_link::stream_id(request_id);
-    let recorded = match as_of {
-        None => state.store.read_stream(tenant, &stream_id, Decrypt::Yes).await,
-        Some(at) => state.store.read_stream_as_of(tenant, &stream_id, at, Decrypt::Yes).await,
-    }
-    .map_err(LedgerError::from)?;
-    let mut link = LinkState::default();
-    let mut events = Vec::with_capacity(recorded.len());
-    for event in recorded {
-        let decoded = kokuho_ledger::decode(&event)?;
-        link = my_number_link::evolve(link, &decoded);
-        events.push((event, decoded));
-    }
-    let version = events.last().map_or(0, |(event, _)| event.stream_version);
-    Ok(LoadedLink { version, state: link, events })
+) -> Result<View<MyNumberLink>, ApiError> {
+    Ok(state.ledger.replay::<MyNumberLink>(tenant, request_id, as_of, Decrypt::Yes).await?)
 }
 
-/// Decides a link command on the request's current state and appends the result, expecting the
-/// version it was decided on; a command that lost a race is decided again on the fresh state.
+/// One ledger call for a link command (with the request's Idempotency-Key), answering the
+/// request's state after it.
 async fn execute_link(
     state: &AppState,
     staff: &Staff,
+    headers: &HeaderMap,
     request_id: Uuid,
     command: LinkCommand,
-    lookups: LinkLookups,
-) -> Result<LinkState, ApiError> {
+) -> Result<(Executed, LinkState), ApiError> {
     let tenant = staff.principal.tenant;
-    let stream_id = my_number_link::stream_id(request_id);
-    for _ in 0..CONFLICT_RETRIES_MAX {
-        let loaded = load(state, tenant, request_id, None).await?;
-        let events = my_number_link::decide(request_id, &loaded.state, command.clone(), &lookups).map_err(refused)?;
-        let request = AppendRequest {
-            stream_id: stream_id.clone(),
-            expected_version: ExpectedVersion::from_current(loaded.version),
-            meta: staff.meta(Purpose::Eligibility),
-            events: events.iter().map(kokuho_ledger::to_new_event).collect(),
-            // A My Number is never made searchable: nothing finds a person by it.
-            search_tokens: Vec::new(),
-        };
-        match state.store.append(tenant, request).await {
-            Ok(_) => return Ok(events.iter().fold(loaded.state, my_number_link::evolve)),
-            Err(AppendError::Conflict { .. }) => continue,
-            Err(error) => return Err(LedgerError::Append(error).into()),
-        }
-    }
-    Err(LedgerError::Contended { stream_id }.into())
+    let meta = staff.command_meta(Purpose::Eligibility, headers)?;
+    let executed = state.ledger.execute::<MyNumberLink>(tenant, request_id, command, meta).await?;
+    Ok((executed, load(state, tenant, request_id, None).await?.state))
 }
 
 /// Appends the approved request to the person's index. Idempotent (one entry per request), so
@@ -247,19 +196,19 @@ pub struct MyNumberLinkCreated {
 pub(crate) async fn request_link(
     State(state): State<AppState>,
     staff: Staff,
+    headers: HeaderMap,
     ApiPath(path): ApiPath<PersonPath>,
     ApiJson(body): ApiJson<MyNumberLinkBody>,
 ) -> Result<(StatusCode, ApiJson<MyNumberLinkCreated>), ApiError> {
     staff.require_role(&state, REQUESTERS).await?;
     let my_number = parse_my_number(&body.my_number)?;
     let person_id = PersonId::from_uuid(path.person_id);
-    // Registration is in clear: no need to decrypt the person to know they exist.
-    let person = state.ledger.replay(staff.principal.tenant, person_id, None, Decrypt::No).await?;
-    let lookups = LinkLookups { person_registered: person.state.registered.is_some() };
-    let request_id = Uuid::now_v7();
+    // With an Idempotency-Key the request's id is derived from it: a retry names the same request.
+    let request_id = staff.id_from_key("my-number-link", &headers);
     let command = LinkCommand::Request { person_id, my_number, requested_by: staff.principal.user_id };
-    execute_link(&state, &staff, request_id, command, lookups).await?;
-    Ok((StatusCode::CREATED, ApiJson(MyNumberLinkCreated { request_id })))
+    let (executed, _) = execute_link(&state, &staff, &headers, request_id, command).await?;
+    let status = if executed.outcome.duplicate { StatusCode::OK } else { StatusCode::CREATED };
+    Ok((status, ApiJson(MyNumberLinkCreated { request_id })))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -292,9 +241,6 @@ fn status(link: &LinkState) -> &'static str {
     link.decision.as_ref().map_or("requested", LinkDecision::as_str)
 }
 
-/// The lookups of commands other than a request, which need none.
-const NO_LOOKUPS: LinkLookups = LinkLookups { person_registered: false };
-
 /// Confirm a link request (any clerk or supervisor except the requester, once each).
 #[utoipa::path(post, path = "/v1/{tenant}/my-number-links/{request_id}/confirmations", request_body = MyNumberConfirmationBody, security(("session" = [])),
     params(("tenant" = String, Path, description = "local government code"), ("request_id" = Uuid, Path, description = "the link request")),
@@ -309,13 +255,14 @@ const NO_LOOKUPS: LinkLookups = LinkLookups { person_registered: false };
 pub(crate) async fn confirm(
     State(state): State<AppState>,
     staff: Staff,
+    headers: HeaderMap,
     ApiPath(path): ApiPath<LinkPath>,
     ApiJson(body): ApiJson<MyNumberConfirmationBody>,
 ) -> Result<ApiJson<MyNumberLinkProgress>, ApiError> {
     staff.require_role(&state, CONFIRMERS).await?;
     let my_number = parse_my_number(&body.my_number)?;
     let command = LinkCommand::Confirm { by: staff.principal.user_id, my_number };
-    let link = execute_link(&state, &staff, path.request_id, command, NO_LOOKUPS).await?;
+    let (_, link) = execute_link(&state, &staff, &headers, path.request_id, command).await?;
     Ok(progress(path.request_id, &link))
 }
 
@@ -334,6 +281,7 @@ pub(crate) async fn confirm(
 pub(crate) async fn approve(
     State(state): State<AppState>,
     staff: Staff,
+    headers: HeaderMap,
     ApiPath(path): ApiPath<LinkPath>,
 ) -> Result<ApiJson<MyNumberLinkProgress>, ApiError> {
     staff.require_role(&state, APPROVERS).await?;
@@ -344,9 +292,8 @@ pub(crate) async fn approve(
     if let (true, Some(request)) = (current.state.is_approved(), &current.state.request) {
         index_link(&state, &staff, request.person_id, path.request_id).await?;
     }
-    let link =
-        execute_link(&state, &staff, path.request_id, LinkCommand::Approve { by: staff.principal.user_id }, NO_LOOKUPS)
-            .await?;
+    let command = LinkCommand::Approve { by: staff.principal.user_id };
+    let (_, link) = execute_link(&state, &staff, &headers, path.request_id, command).await?;
     let person_id = link.request.as_ref().expect("an approved request was requested").person_id;
     index_link(&state, &staff, person_id, path.request_id).await?;
     Ok(progress(path.request_id, &link))
@@ -372,12 +319,13 @@ pub struct MyNumberLinkRejectionBody {
 pub(crate) async fn reject(
     State(state): State<AppState>,
     staff: Staff,
+    headers: HeaderMap,
     ApiPath(path): ApiPath<LinkPath>,
     ApiJson(body): ApiJson<MyNumberLinkRejectionBody>,
 ) -> Result<ApiJson<MyNumberLinkProgress>, ApiError> {
     staff.require_role(&state, CONFIRMERS).await?;
     let command = LinkCommand::Reject { by: staff.principal.user_id, reason: body.reason };
-    let link = execute_link(&state, &staff, path.request_id, command, NO_LOOKUPS).await?;
+    let (_, link) = execute_link(&state, &staff, &headers, path.request_id, command).await?;
     Ok(progress(path.request_id, &link))
 }
 
@@ -436,7 +384,7 @@ pub(crate) async fn trail(
     staff.require_purpose(&state, purpose, TRAIL_PURPOSES).await?;
     let loaded = load(&state, staff.principal.tenant, path.request_id, None).await?;
     let Some(request) = &loaded.state.request else {
-        return Err(refused(LinkRejection::RequestNotFound { request_id: path.request_id }));
+        return Err(ApiError::refused(&LinkRejection::RequestNotFound { request_id: path.request_id }));
     };
     let masked = request.my_number.as_ref().map(MyNumber::masked);
     let mut requested = None;
@@ -507,12 +455,12 @@ pub(crate) async fn reveal(
     staff.require_role(&state, REVEALERS).await?;
     let purpose = parse_purpose(&body.purpose)?;
     staff.require_purpose(&state, purpose, REVEAL_PURPOSES).await?;
-    let reason = my_number_link::stated_reason(&body.reason).map_err(refused)?;
+    let reason = my_number_link::stated_reason(&body.reason).map_err(|rejection| ApiError::refused(&rejection))?;
     let tenant = staff.principal.tenant;
     let person_id = PersonId::from_uuid(path.person_id);
-    let person = state.ledger.replay(tenant, person_id, None, Decrypt::No).await?;
+    let person = state.ledger.replay::<Person>(tenant, person_id, None, Decrypt::No).await?;
     if person.state.registered.is_none() {
-        return Err(refused(LinkRejection::PersonNotFound { person_id }));
+        return Err(ApiError::refused(&LinkRejection::PersonNotFound { person_id }));
     }
     let Some(link) = linked(&state, tenant, person_id, None).await? else {
         return Err(ApiError::BadRequest {
@@ -524,7 +472,7 @@ pub(crate) async fn reveal(
         });
     };
     let Some(my_number) = link.my_number else {
-        return Err(refused(LinkRejection::MyNumberUnavailable));
+        return Err(ApiError::refused(&LinkRejection::MyNumberUnavailable));
     };
     // One command, so the access record and its reason commit together, before the digits go out.
     let revealed = LedgerEvent::MyNumberRevealed(MyNumberRevealed {

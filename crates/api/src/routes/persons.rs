@@ -7,6 +7,7 @@ use axum::routing::{get, post};
 use axum::Router;
 use chrono::{DateTime, NaiveDate, Utc};
 use kokuho_auth::{Purpose, Role};
+use kokuho_domain::person::Person;
 use kokuho_domain::person::PersonCommand;
 use kokuho_domain::{FiscalYear, PersonId, Yen};
 use kokuho_events::{PaymentChannel, PersonDetails, Sex};
@@ -73,7 +74,7 @@ pub(crate) async fn execute(
 ) -> Result<(StatusCode, ApiJson<Recorded>), ApiError> {
     staff.require_role(state, roles).await?;
     let meta = staff.command_meta(purpose, headers)?;
-    let executed = state.ledger.execute(staff.principal.tenant, person_id, command, meta).await?;
+    let executed = state.ledger.execute::<Person>(staff.principal.tenant, person_id, command, meta).await?;
     Ok(recorded(person_id, executed))
 }
 
@@ -277,9 +278,9 @@ pub(crate) async fn read(
     staff.require_purpose(&state, purpose, READ_PURPOSES).await?;
     let tenant = staff.principal.tenant;
     let person_id = PersonId::from_uuid(path.person_id);
-    let view = state.ledger.replay(tenant, person_id, query.as_of, Decrypt::Yes).await?;
+    let view = state.ledger.replay::<Person>(tenant, person_id, query.as_of, Decrypt::Yes).await?;
     let Some(registration) = view.state.registered.clone() else {
-        return Err(kokuho_domain::Rejection::PersonNotFound { person_id }.into());
+        return Err(ApiError::refused(&kokuho_domain::Rejection::PersonNotFound { person_id }));
     };
     let details = registration.details.clone();
     let mut items: Vec<&str> = Vec::new();

@@ -17,13 +17,13 @@ use axum::routing::{post, put};
 use axum::Router;
 use chrono::{DateTime, Utc};
 use kokuho_auth::{Purpose, Role};
+use kokuho_domain::person::Person;
 use kokuho_domain::provision::{
-    self, InquiryCommand, ProvisionCommand, ProvisionLookups, ProvisionRejection, ProvisionRequest, ProvisionState,
+    Inquiry, InquiryCommand, Provision, ProvisionCommand, ProvisionRejection, ProvisionRequest, ProvisionState,
 };
-use kokuho_domain::sensitivity::{self, SensitivityRejection, SensitivityState, SetFlags};
-use kokuho_domain::{PersonId, TenantCode};
-use kokuho_events::{InquiryMade, LedgerEvent};
-use kokuho_ledger::{Executed, StreamOutcome};
+use kokuho_domain::sensitivity::{Sensitivity, SetFlags};
+use kokuho_domain::PersonId;
+use kokuho_ledger::{CommandError, Executed};
 use kokuho_store::{CommandMeta, Decrypt};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -76,34 +76,6 @@ fn command_meta(
     Ok((staff.command_meta(purpose, headers)?, staff.id_from_key(kind, headers)))
 }
 
-async fn person_registered(state: &AppState, tenant: TenantCode, person_id: PersonId) -> Result<bool, ApiError> {
-    let view = state.ledger.replay(tenant, person_id, None, Decrypt::No).await?;
-    Ok(view.state.registered.is_some())
-}
-
-async fn sensitivity_of(
-    state: &AppState,
-    tenant: TenantCode,
-    person_id: PersonId,
-) -> Result<SensitivityState, ApiError> {
-    Ok(state.ledger.load_stream(tenant, &sensitivity::stream_id(person_id), sensitivity::evolve).await?.1)
-}
-
-/// Not found 404, a state that forbids it 409, a purpose-limitation refusal 403, bad input 422.
-fn provision_refused(rejection: ProvisionRejection) -> ApiError {
-    let status = match rejection {
-        ProvisionRejection::PersonNotFound { .. } | ProvisionRejection::ProvisionNotFound { .. } => {
-            StatusCode::NOT_FOUND
-        }
-        ProvisionRejection::AlreadyRequested { .. }
-        | ProvisionRejection::AlreadyMade { .. }
-        | ProvisionRejection::NotAwaitingApproval { .. } => StatusCode::CONFLICT,
-        ProvisionRejection::ManagementNumberNotPermitted { .. } => StatusCode::FORBIDDEN,
-        _ => StatusCode::UNPROCESSABLE_ENTITY,
-    };
-    ApiError::BadRequest { status, code: rejection.code(), detail: rejection.to_string() }
-}
-
 fn status_of(executed: &Executed) -> StatusCode {
     if executed.outcome.duplicate {
         StatusCode::OK
@@ -153,7 +125,6 @@ pub(crate) async fn set_sensitivity(
     staff.require_role(&state, &[Role::Supervisor]).await?;
     let tenant = staff.principal.tenant;
     let person_id = PersonId::from_uuid(path.person_id);
-    let registered = person_registered(&state, tenant, person_id).await?;
     let meta = CommandMeta {
         actor: staff.principal.actor(),
         purpose: Purpose::Provision.as_str().to_owned(),
@@ -167,28 +138,8 @@ pub(crate) async fn set_sensitivity(
         set_by: staff.principal.user_id,
         reason: body.reason,
     };
-    let stream = sensitivity::stream_id(person_id);
-    let outcome = state
-        .ledger
-        .decide_on_stream(
-            tenant,
-            &stream,
-            sensitivity::evolve,
-            |flags| sensitivity::decide(person_id, registered, flags, command.clone()),
-            meta,
-        )
-        .await?;
-    let position = match outcome {
-        StreamOutcome::Refused(rejection) => {
-            let status = match rejection {
-                SensitivityRejection::PersonNotFound { .. } => StatusCode::NOT_FOUND,
-                _ => StatusCode::UNPROCESSABLE_ENTITY,
-            };
-            return Err(ApiError::BadRequest { status, code: rejection.code(), detail: rejection.to_string() });
-        }
-        StreamOutcome::Unchanged => None,
-        StreamOutcome::Appended(executed) => Some(executed.outcome.last_position),
-    };
+    let executed = state.ledger.execute::<Sensitivity>(tenant, person_id, command.clone(), meta).await?;
+    let position = (!executed.is_unchanged()).then_some(executed.outcome.last_position);
     Ok(ApiJson(SensitivityFlags {
         person_id: person_id.as_uuid(),
         no_auto_response: command.no_auto_response,
@@ -276,12 +227,6 @@ pub(crate) async fn request_provision(
     let tenant = staff.principal.tenant;
     let person_id = PersonId::from_uuid(path.person_id);
     let (meta, provision_id) = command_meta(&staff, Purpose::Provision, &headers, "provision")?;
-    let lookups = ProvisionLookups {
-        person_registered: person_registered(&state, tenant, person_id).await?,
-        sensitivity: sensitivity_of(&state, tenant, person_id).await?,
-        allow_list: &state.provision.allow_list,
-        now: state.ledger.now(),
-    };
     let command = ProvisionCommand::Request(ProvisionRequest {
         person_id,
         requesting_agency: body.requesting_agency,
@@ -289,26 +234,11 @@ pub(crate) async fn request_provision(
         items: body.items,
         requested_at: body.requested_at,
     });
-    let stream = provision::stream_id(provision_id);
-    let outcome = state
-        .ledger
-        .decide_on_stream(
-            tenant,
-            &stream,
-            provision::evolve,
-            |current| provision::decide(provision_id, current, command.clone(), &lookups),
-            meta,
-        )
-        .await?;
-    let executed = match outcome {
-        StreamOutcome::Appended(executed) => executed,
-        StreamOutcome::Refused(rejection) => return Err(provision_refused(rejection)),
-        StreamOutcome::Unchanged => return Err(ApiError::Internal("a provision request decided nothing".into())),
-    };
-    let (_, current) = state.ledger.load_stream(tenant, &stream, provision::evolve).await?;
+    let executed = state.ledger.execute::<Provision>(tenant, provision_id, command, meta).await?;
+    let current = state.ledger.replay::<Provision>(tenant, provision_id, None, Decrypt::No).await?.state;
     let recorded = provision_recorded(provision_id, &current, &executed)?;
     let status = match (executed.outcome.duplicate, current.status) {
-        (false, Some(provision::ProvisionStatus::AwaitingApproval)) => StatusCode::ACCEPTED,
+        (false, Some(kokuho_domain::provision::ProvisionStatus::AwaitingApproval)) => StatusCode::ACCEPTED,
         _ => status_of(&executed),
     };
     Ok((status, ApiJson(recorded)))
@@ -332,18 +262,6 @@ pub(crate) async fn approve_provision(
     staff.require_role(&state, &[Role::Supervisor]).await?;
     let tenant = staff.principal.tenant;
     let provision_id = path.provision_id;
-    let stream = provision::stream_id(provision_id);
-    let (_, current) = state.ledger.load_stream(tenant, &stream, provision::evolve).await?;
-    let Some(request) = &current.request else {
-        return Err(provision_refused(ProvisionRejection::ProvisionNotFound { provision_id }));
-    };
-    let person_id = PersonId::from_uuid(request.person_id);
-    let lookups = ProvisionLookups {
-        person_registered: true,
-        sensitivity: sensitivity_of(&state, tenant, person_id).await?,
-        allow_list: &state.provision.allow_list,
-        now: state.ledger.now(),
-    };
     let meta = CommandMeta {
         actor: staff.principal.actor(),
         purpose: Purpose::Provision.as_str().to_owned(),
@@ -352,22 +270,9 @@ pub(crate) async fn approve_provision(
         idempotency_key: None,
     };
     let by = staff.principal.user_id;
-    let outcome = state
-        .ledger
-        .decide_on_stream(
-            tenant,
-            &stream,
-            provision::evolve,
-            |current| provision::decide(provision_id, current, ProvisionCommand::Approve { by }, &lookups),
-            meta,
-        )
-        .await?;
-    let executed = match outcome {
-        StreamOutcome::Appended(executed) => executed,
-        StreamOutcome::Refused(rejection) => return Err(provision_refused(rejection)),
-        StreamOutcome::Unchanged => return Err(ApiError::Internal("an approval decided nothing".into())),
-    };
-    let current = executed.events.iter().fold(current, provision::evolve);
+    let executed =
+        state.ledger.execute::<Provision>(tenant, provision_id, ProvisionCommand::Approve { by }, meta).await?;
+    let current = state.ledger.replay::<Provision>(tenant, provision_id, None, Decrypt::No).await?.state;
     Ok((status_of(&executed), ApiJson(provision_recorded(provision_id, &current, &executed)?)))
 }
 
@@ -424,12 +329,6 @@ pub(crate) async fn make_inquiry(
     let tenant = staff.principal.tenant;
     let person_id = PersonId::from_uuid(path.person_id);
     let (meta, inquiry_id) = command_meta(&staff, purpose, &headers, "inquiry")?;
-    let lookups = ProvisionLookups {
-        person_registered: person_registered(&state, tenant, person_id).await?,
-        sensitivity: sensitivity_of(&state, tenant, person_id).await?,
-        allow_list: &state.provision.allow_list,
-        now: state.ledger.now(),
-    };
     let command = InquiryCommand {
         person_id,
         management_number: body.management_number,
@@ -439,20 +338,9 @@ pub(crate) async fn make_inquiry(
         made_by: staff.principal.user_id,
         role: staff.principal.role.as_str().to_owned(),
     };
-    let stream = provision::inquiry_stream_id(inquiry_id);
-    let outcome = state
-        .ledger
-        .decide_on_stream(
-            tenant,
-            &stream,
-            made,
-            |made| provision::decide_inquiry(inquiry_id, made.is_some(), command.clone(), &lookups),
-            meta,
-        )
-        .await?;
-    let executed = match outcome {
-        StreamOutcome::Appended(executed) => executed,
-        StreamOutcome::Refused(rejection) => {
+    let executed = match state.ledger.execute::<Inquiry>(tenant, inquiry_id, command, meta).await {
+        Ok(executed) => executed,
+        Err(CommandError::Refused(rejection)) => {
             if let ProvisionRejection::ManagementNumberNotPermitted { .. } = rejection {
                 // A refusal by purpose limitation is part of the record, like a refused role.
                 state
@@ -461,11 +349,11 @@ pub(crate) async fn make_inquiry(
                     .await
                     .map_err(|error| ApiError::Internal(error.to_string()))?;
             }
-            return Err(provision_refused(rejection));
+            return Err(ApiError::refused(&rejection));
         }
-        StreamOutcome::Unchanged => return Err(ApiError::Internal("an inquiry decided nothing".into())),
+        Err(error) => return Err(error.into()),
     };
-    let (_, inquiry) = state.ledger.load_stream(tenant, &stream, made).await?;
+    let inquiry = state.ledger.replay::<Inquiry>(tenant, inquiry_id, None, Decrypt::No).await?.state;
     let inquiry = inquiry.ok_or_else(|| ApiError::Internal(format!("inquiry {inquiry_id} was not recorded")))?;
     Ok((
         status_of(&executed),
@@ -482,13 +370,6 @@ pub(crate) async fn make_inquiry(
 }
 
 /// An inquiry's stream folded: the inquiry, once made.
-fn made(current: Option<InquiryMade>, event: &LedgerEvent) -> Option<InquiryMade> {
-    match event {
-        LedgerEvent::InquiryMade(inquiry) => Some(inquiry.clone()),
-        _ => current,
-    }
-}
-
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CitizenKeyBody {
@@ -530,8 +411,8 @@ pub(crate) async fn register_citizen_key(
     kokuho_auth::check_public_key(&public_key).map_err(|_| invalid("public_key is not a usable Ed25519 public key"))?;
     let tenant = staff.principal.tenant;
     let person_id = PersonId::from_uuid(path.person_id);
-    if !person_registered(&state, tenant, person_id).await? {
-        return Err(kokuho_domain::Rejection::PersonNotFound { person_id }.into());
+    if state.ledger.replay::<Person>(tenant, person_id, None, Decrypt::No).await?.state.registered.is_none() {
+        return Err(ApiError::refused(&kokuho_domain::Rejection::PersonNotFound { person_id }));
     }
     let key_fingerprint = crate::citizen::register_key(&state, &staff.principal, person_id, public_key).await?;
     Ok((StatusCode::CREATED, ApiJson(CitizenKeyRegisteredBody { person_id: person_id.as_uuid(), key_fingerprint })))

@@ -11,7 +11,8 @@ use std::collections::BTreeSet;
 
 use chrono::NaiveDate;
 use kokuho_domain::eligibility::first_day_decided_by_income_of;
-use kokuho_domain::person::{self, InsuredPeriod, PersonState};
+use kokuho_domain::household::Household;
+use kokuho_domain::person::{self, InsuredPeriod, Person, PersonState};
 use kokuho_domain::share::elderly_share_days_to_decide;
 use kokuho_domain::PersonId;
 use kokuho_events::LedgerEvent;
@@ -118,13 +119,14 @@ async fn household_trigger(
     on: NaiveDate,
     named: Option<Uuid>,
 ) -> Result<Option<Trigger>, LedgerError> {
-    let view = context.ledger.replay_household(context.tenant, household_id, None).await?;
+    let view = context.ledger.replay::<Household>(context.tenant, household_id, None, Decrypt::No).await?;
     let mut persons: BTreeSet<Uuid> = view.state.members_on(on).into_iter().collect();
     persons.extend(named);
     Ok(Some(Trigger { persons, changed_on: vec![on] }))
 }
 
 async fn candidate_households(context: &PolicyContext<'_>, person_id: Uuid) -> Result<Vec<Uuid>, LedgerError> {
+    // The follower runs policies only over events the projections have applied: no wait.
     Households::households_of_person(context.db, &context.tenant.to_string(), person_id)
         .await
         .map_err(|error| LedgerError::Projection(error.to_string()))
@@ -139,7 +141,7 @@ async fn household_members_on(
 ) -> Result<BTreeSet<Uuid>, LedgerError> {
     let mut members = BTreeSet::from([person_id]);
     for household_id in candidate_households(context, person_id).await? {
-        let view = context.ledger.replay_household(context.tenant, household_id, None).await?;
+        let view = context.ledger.replay::<Household>(context.tenant, household_id, None, Decrypt::No).await?;
         for on in dates {
             let on_that_day = view.state.members_on(*on);
             if on_that_day.contains(&person_id) {
@@ -158,7 +160,7 @@ async fn redecide(context: &PolicyContext<'_>, position: i64, trigger: &Trigger)
     let mut appended = 0;
     for person in &trigger.persons {
         let person_id = PersonId::from_uuid(*person);
-        let view = ledger.replay(context.tenant, person_id, None, Decrypt::Yes).await?;
+        let view = ledger.replay::<Person>(context.tenant, person_id, None, Decrypt::Yes).await?;
         // Without a readable date of birth (erased) there is no age, so no 70–74 share.
         let Some(date_of_birth) = view.state.date_of_birth() else { continue };
         let days = elderly_share_days_to_decide(&trigger.changed_on, today, date_of_birth, &rules);

@@ -293,6 +293,7 @@ impl Policies {
     /// Keeps every tenant's projections, then policies, caught up until `shutdown` turns true.
     /// This task is the only writer of projection tables in the process.
     pub async fn follow(self: Arc<Self>, mut shutdown: watch::Receiver<bool>) {
+        self.projector.set_followed();
         let mut commits = self.ledger.store().commits();
         loop {
             match self.ledger.store().tenants().await {

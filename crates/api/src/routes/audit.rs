@@ -20,6 +20,7 @@ pub(crate) fn routes() -> Router<AppState> {
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct AccessQuery {
     /// Only accesses to this person.

@@ -744,6 +744,7 @@ pub(crate) async fn issue_certificate(
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct EligibilityQuery {
     /// The NHI affair this read is for; the caller's role must serve it.
@@ -1011,6 +1012,7 @@ pub(crate) async fn eligibility(
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct TimelineQuery {
     /// Must be `audit`.

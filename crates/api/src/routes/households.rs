@@ -296,6 +296,7 @@ pub(crate) async fn apply_income_exception(
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct HouseholdQuery {
     /// The NHI affair this read is for; the caller's role must serve it.

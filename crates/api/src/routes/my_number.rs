@@ -382,6 +382,7 @@ pub(crate) async fn reject(
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct TrailQuery {
     /// The NHI affair this read is for (`eligibility` or `audit`); the caller's role must serve it.

@@ -141,6 +141,7 @@ pub(crate) async fn register(
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct FindQuery {
     /// 宛名番号.
@@ -221,6 +222,7 @@ pub(crate) async fn find(
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ReadQuery {
     /// The NHI affair this read is for; the caller's role must serve it.

@@ -83,6 +83,7 @@ async fn record_accesses(
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct CostShareQuery {
     /// The NHI affair the list is for.
@@ -150,6 +151,7 @@ pub(crate) async fn cost_shares(
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ListQuery {
     /// The NHI affair the list is for.
@@ -217,6 +219,7 @@ pub(crate) async fn moves(
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct LateQuery {
     /// The NHI affair the list is for.

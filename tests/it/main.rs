@@ -9,6 +9,7 @@ mod eligibility;
 mod harness;
 mod http;
 mod my_number;
+mod openapi;
 mod projections;
 mod retention;
 

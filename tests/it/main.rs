@@ -9,6 +9,7 @@ mod eligibility;
 mod harness;
 mod http;
 mod my_number;
+mod openapi;
 mod policies;
 mod projections;
 mod retention;

@@ -10,8 +10,8 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
+use super::doc;
 use crate::auth::Staff;
-use crate::error::Problem;
 use crate::json::ApiQuery;
 use crate::{ApiError, ApiJson, AppState};
 
@@ -20,6 +20,7 @@ pub(crate) fn routes() -> Router<AppState> {
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct AccessQuery {
     /// Only accesses to this person.
@@ -50,10 +51,10 @@ pub struct AccessRecord {
 
 /// List access events by person, by staff member and by period (auditors, supervisors).
 #[utoipa::path(get, path = "/v1/{tenant}/access-records", security(("session" = [])),
-    params(("tenant" = String, Path, description = "local government code"), AccessQuery),
+    params(doc::Tenant, AccessQuery),
     responses(
         (status = 200, description = "Accesses in ledger order", body = [AccessRecord]),
-        (status = 403, description = "`role_not_permitted`", body = Problem, content_type = "application/problem+json"),
+        doc::RoleNotPermitted,
     ))]
 pub(crate) async fn access_records(
     State(state): State<AppState>,

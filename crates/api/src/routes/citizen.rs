@@ -22,6 +22,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use super::doc;
 use crate::auth::tenant_of;
 use crate::citizen::{self, Citizen};
 use crate::error::Problem;
@@ -54,7 +55,7 @@ pub struct CitizenChallenge {
 
 /// Start a citizen sign-in: a single-use challenge for the card to sign (no sign-in needed).
 #[utoipa::path(post, path = "/v1/{tenant}/citizen/challenges",
-    params(("tenant" = String, Path, description = "local government code")),
+    params(doc::Tenant),
     responses(
         (status = 201, description = "A challenge, valid for five minutes", body = CitizenChallenge),
         (status = 404, description = "`unknown_tenant`", body = Problem, content_type = "application/problem+json"),
@@ -99,7 +100,7 @@ pub struct CitizenSession {
 /// Answer a challenge with the card's signature and get a short citizen session. Each challenge
 /// works once; every outcome about a person is recorded.
 #[utoipa::path(post, path = "/v1/{tenant}/citizen/sessions", request_body = CitizenSignIn,
-    params(("tenant" = String, Path, description = "local government code")),
+    params(doc::Tenant),
     responses(
         (status = 201, description = "Signed in", body = CitizenSession),
         (status = 401, description = "`challenge_not_found`, `challenge_expired`, `signature_invalid`", body = Problem, content_type = "application/problem+json"),
@@ -171,7 +172,7 @@ pub struct CitizenRecordEntry {
 /// The signed-in citizen's own record of accesses, provisions and inquiries, without the
 /// entries flagged non-disclosable.
 #[utoipa::path(get, path = "/v1/{tenant}/citizen/record", security(("citizen_session" = [])),
-    params(("tenant" = String, Path, description = "local government code")),
+    params(doc::Tenant),
     responses(
         (status = 200, description = "The record", body = CitizenRecord),
         (status = 401, description = "`not_signed_in`, `session_expired`", body = Problem, content_type = "application/problem+json"),

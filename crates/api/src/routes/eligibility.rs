@@ -29,6 +29,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
+use super::doc;
 use super::persons::{recorded, PersonPath, Recorded, READ_PURPOSES};
 use crate::auth::{parse_purpose, Staff};
 use crate::error::Problem;
@@ -202,14 +203,13 @@ pub struct AcquisitionRecorded {
 /// clerks, supervisors). With an Idempotency-Key the period id is derived from it, so a retry
 /// names the same period.
 #[utoipa::path(post, path = "/v1/{tenant}/persons/{person_id}/eligibility", request_body = AcquisitionBody, security(("session" = [])),
-    params(("tenant" = String, Path, description = "local government code"), ("person_id" = Uuid, Path, description = "the person"),
-           ("Idempotency-Key" = Option<String>, Header, description = "a retry with the same key returns the first result")),
+    params(doc::Tenant, doc::PersonId, doc::IdempotencyKey),
     responses(
         (status = 201, description = "Recorded", body = AcquisitionRecorded),
-        (status = 403, description = "`role_not_permitted`", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`person_not_found`", body = Problem, content_type = "application/problem+json"),
+        doc::RoleNotPermitted,
+        doc::PersonNotFound,
         (status = 409, description = "`already_insured`, `overlapping_period`", body = Problem, content_type = "application/problem+json"),
-        (status = 410, description = "`person_erased`", body = Problem, content_type = "application/problem+json"),
+        doc::PersonErased,
         (status = 422, description = "`date_in_future`, `date_beyond_rule`, `loss_before_acquisition`, `person_deceased`, `field_not_applicable`, `event_date_not_the_rule`, `empty_field`, `invalid_body`", body = Problem, content_type = "application/problem+json"),
     ))]
 pub(crate) async fn acquire_eligibility(
@@ -302,13 +302,12 @@ fn loss_recorded(person_id: PersonId, executed: &Executed, events: &[LedgerEvent
 /// Record that a person's open insured period ended (eligibility clerks, supervisors). A loss
 /// by death also records the death. Certificates of the period are invalid from `lost_on`.
 #[utoipa::path(post, path = "/v1/{tenant}/persons/{person_id}/eligibility/loss", request_body = LossBody, security(("session" = [])),
-    params(("tenant" = String, Path, description = "local government code"), ("person_id" = Uuid, Path, description = "the person"),
-           ("Idempotency-Key" = Option<String>, Header, description = "a retry with the same key returns the first result")),
+    params(doc::Tenant, doc::PersonId, doc::IdempotencyKey),
     responses(
         (status = 201, description = "Recorded", body = LossRecorded),
-        (status = 403, description = "`role_not_permitted`", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`person_not_found`", body = Problem, content_type = "application/problem+json"),
-        (status = 410, description = "`person_erased`", body = Problem, content_type = "application/problem+json"),
+        doc::RoleNotPermitted,
+        doc::PersonNotFound,
+        doc::PersonErased,
         (status = 422, description = "`not_insured`, `loss_before_acquisition`, `date_in_future`, `date_beyond_rule`, `event_date_not_the_rule`, `empty_field`, `invalid_body`", body = Problem, content_type = "application/problem+json"),
     ))]
 pub(crate) async fn lose_eligibility(
@@ -361,12 +360,11 @@ pub struct CorrectionRecorded {
 /// period's acquisition, loss and earlier corrections in every answer; the ledger and the
 /// timeline keep them all.
 #[utoipa::path(post, path = "/v1/{tenant}/persons/{person_id}/eligibility/{period_id}/correction", request_body = CorrectionBody, security(("session" = [])),
-    params(("tenant" = String, Path, description = "local government code"), ("person_id" = Uuid, Path, description = "the person"),
-           ("period_id" = Uuid, Path, description = "the period to restate"),
-           ("Idempotency-Key" = Option<String>, Header, description = "a retry with the same key returns the first result")),
+    params(doc::Tenant, doc::PersonId,
+           ("period_id" = Uuid, Path, description = "the period to restate"), doc::IdempotencyKey),
     responses(
         (status = 201, description = "Recorded", body = CorrectionRecorded),
-        (status = 403, description = "`role_not_permitted`", body = Problem, content_type = "application/problem+json"),
+        doc::RoleNotPermitted,
         (status = 404, description = "`person_not_found`, `period_not_found`", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`already_insured`, `overlapping_period`", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`loss_before_acquisition`, `date_in_future`, `date_beyond_rule`, `field_not_applicable`, `invalid_body`", body = Problem, content_type = "application/problem+json"),
@@ -431,12 +429,11 @@ pub struct WithdrawalRecorded {
 /// Withdraw a recorded period: it never existed (eligibility clerks, supervisors). Its
 /// certificates are invalid from then on; the timeline keeps its entries.
 #[utoipa::path(post, path = "/v1/{tenant}/persons/{person_id}/eligibility/{period_id}/withdrawal", request_body = WithdrawalBody, security(("session" = [])),
-    params(("tenant" = String, Path, description = "local government code"), ("person_id" = Uuid, Path, description = "the person"),
-           ("period_id" = Uuid, Path, description = "the period to withdraw"),
-           ("Idempotency-Key" = Option<String>, Header, description = "a retry with the same key returns the first result")),
+    params(doc::Tenant, doc::PersonId,
+           ("period_id" = Uuid, Path, description = "the period to withdraw"), doc::IdempotencyKey),
     responses(
         (status = 201, description = "Recorded", body = WithdrawalRecorded),
-        (status = 403, description = "`role_not_permitted`", body = Problem, content_type = "application/problem+json"),
+        doc::RoleNotPermitted,
         (status = 404, description = "`person_not_found`, `period_not_found`", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`invalid_body`", body = Problem, content_type = "application/problem+json"),
     ))]
@@ -486,12 +483,11 @@ pub struct DeathRecorded {
 /// Record a death from the resident registry (eligibility clerks, supervisors). An open period
 /// ends the day after.
 #[utoipa::path(post, path = "/v1/{tenant}/persons/{person_id}/death", request_body = DeathBody, security(("session" = [])),
-    params(("tenant" = String, Path, description = "local government code"), ("person_id" = Uuid, Path, description = "the person"),
-           ("Idempotency-Key" = Option<String>, Header, description = "a retry with the same key returns the first result")),
+    params(doc::Tenant, doc::PersonId, doc::IdempotencyKey),
     responses(
         (status = 201, description = "Recorded", body = DeathRecorded),
-        (status = 403, description = "`role_not_permitted`", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`person_not_found`", body = Problem, content_type = "application/problem+json"),
+        doc::RoleNotPermitted,
+        doc::PersonNotFound,
         (status = 422, description = "`person_deceased`, `date_in_future`, `date_beyond_rule`, `loss_before_acquisition`, `invalid_body`", body = Problem, content_type = "application/problem+json"),
     ))]
 pub(crate) async fn record_death(
@@ -549,12 +545,11 @@ pub struct IncomeBody {
 /// supervisors; for assessment). The figures are sealed with the person's key; a later report
 /// of the same year supersedes the earlier one.
 #[utoipa::path(post, path = "/v1/{tenant}/persons/{person_id}/income", request_body = IncomeBody, security(("session" = [])),
-    params(("tenant" = String, Path, description = "local government code"), ("person_id" = Uuid, Path, description = "the person"),
-           ("Idempotency-Key" = Option<String>, Header, description = "a retry with the same key returns the first result")),
+    params(doc::Tenant, doc::PersonId, doc::IdempotencyKey),
     responses(
         (status = 201, description = "Recorded", body = Recorded),
-        (status = 403, description = "`role_not_permitted`", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`person_not_found`", body = Problem, content_type = "application/problem+json"),
+        doc::RoleNotPermitted,
+        doc::PersonNotFound,
         (status = 422, description = "`income_year_not_ended`, `amount_negative`, `invalid_body`", body = Problem, content_type = "application/problem+json"),
     ))]
 pub(crate) async fn report_income(
@@ -593,12 +588,11 @@ pub struct CertificateBody {
 /// Issue an eligibility certificate (資格確認書) for the period covering `issued_on`
 /// (eligibility clerks, supervisors).
 #[utoipa::path(post, path = "/v1/{tenant}/persons/{person_id}/certificates", request_body = CertificateBody, security(("session" = [])),
-    params(("tenant" = String, Path, description = "local government code"), ("person_id" = Uuid, Path, description = "the person"),
-           ("Idempotency-Key" = Option<String>, Header, description = "a retry with the same key returns the first result")),
+    params(doc::Tenant, doc::PersonId, doc::IdempotencyKey),
     responses(
         (status = 201, description = "Recorded", body = Recorded),
-        (status = 403, description = "`role_not_permitted`", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`person_not_found`", body = Problem, content_type = "application/problem+json"),
+        doc::RoleNotPermitted,
+        doc::PersonNotFound,
         (status = 409, description = "`certificate_already_issued`", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`not_insured`, `invalid_validity`, `empty_field`, `date_in_future`, `invalid_body`", body = Problem, content_type = "application/problem+json"),
     ))]
@@ -627,6 +621,7 @@ pub(crate) async fn issue_certificate(
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct EligibilityQuery {
     /// The NHI affair this read is for; the caller's role must serve it.
@@ -796,12 +791,12 @@ pub struct EligibilityView {
 /// "As recorded at `as_of`, was this person insured on `on`?" — with the period, household,
 /// cost share and certificates of that day. The access is recorded before the answer is sent.
 #[utoipa::path(get, path = "/v1/{tenant}/persons/{person_id}/eligibility", security(("session" = [])),
-    params(("tenant" = String, Path, description = "local government code"), ("person_id" = Uuid, Path, description = "the person"), EligibilityQuery),
+    params(doc::Tenant, doc::PersonId, EligibilityQuery),
     responses(
         (status = 200, description = "The answer", body = EligibilityView),
-        (status = 400, description = "`invalid_purpose`, `invalid_query`", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "`purpose_not_permitted`", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`person_not_found`", body = Problem, content_type = "application/problem+json"),
+        doc::InvalidPurposeOrQuery,
+        doc::PurposeNotPermitted,
+        doc::PersonNotFound,
     ))]
 pub(crate) async fn eligibility(
     State(state): State<AppState>,
@@ -894,6 +889,7 @@ pub(crate) async fn eligibility(
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct TimelineQuery {
     /// Must be `audit`.
@@ -971,12 +967,12 @@ fn superseded(events: &[(kokuho_store::RecordedEvent, LedgerEvent)]) -> HashMap<
 /// of their stream as recorded at `as_of`, with who recorded it and why, its clear payload, and
 /// which later event superseded it. The access is recorded before the answer is sent.
 #[utoipa::path(get, path = "/v1/{tenant}/persons/{person_id}/timeline", security(("session" = [])),
-    params(("tenant" = String, Path, description = "local government code"), ("person_id" = Uuid, Path, description = "the person"), TimelineQuery),
+    params(doc::Tenant, doc::PersonId, TimelineQuery),
     responses(
         (status = 200, description = "The timeline in ledger order", body = Timeline),
-        (status = 400, description = "`invalid_purpose`, `invalid_query`", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "`purpose_not_permitted`", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`person_not_found`", body = Problem, content_type = "application/problem+json"),
+        doc::InvalidPurposeOrQuery,
+        doc::PurposeNotPermitted,
+        doc::PersonNotFound,
     ))]
 pub(crate) async fn timeline(
     State(state): State<AppState>,

@@ -20,6 +20,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
+use super::doc;
 use super::persons::READ_PURPOSES;
 use crate::auth::{parse_purpose, Staff};
 use crate::error::Problem;
@@ -106,12 +107,11 @@ pub struct NewHousehold {
 /// Establish a household with its head (eligibility clerks, supervisors). With an
 /// Idempotency-Key the household id is derived from it, so a retry names the same household.
 #[utoipa::path(post, path = "/v1/{tenant}/households", request_body = NewHousehold, security(("session" = [])),
-    params(("tenant" = String, Path, description = "local government code"),
-           ("Idempotency-Key" = Option<String>, Header, description = "a retry with the same key returns the first result")),
+    params(doc::Tenant, doc::IdempotencyKey),
     responses(
         (status = 201, description = "Established", body = HouseholdRecorded),
-        (status = 403, description = "`role_not_permitted`", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`person_not_found`", body = Problem, content_type = "application/problem+json"),
+        doc::RoleNotPermitted,
+        doc::PersonNotFound,
         (status = 409, description = "`household_already_established`, `member_of_another_household`", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`date_in_future`, `invalid_body`", body = Problem, content_type = "application/problem+json"),
     ))]
@@ -140,11 +140,10 @@ pub struct JoinBody {
 
 /// A person joins the household (eligibility clerks, supervisors).
 #[utoipa::path(post, path = "/v1/{tenant}/households/{household_id}/members", request_body = JoinBody, security(("session" = [])),
-    params(("tenant" = String, Path, description = "local government code"), ("household_id" = Uuid, Path, description = "the household"),
-           ("Idempotency-Key" = Option<String>, Header, description = "a retry with the same key returns the first result")),
+    params(doc::Tenant, doc::HouseholdId, doc::IdempotencyKey),
     responses(
         (status = 201, description = "Recorded", body = HouseholdRecorded),
-        (status = 403, description = "`role_not_permitted`", body = Problem, content_type = "application/problem+json"),
+        doc::RoleNotPermitted,
         (status = 404, description = "`household_not_found`, `person_not_found`", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`already_a_member`, `member_of_another_household`", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`date_before_establishment`, `date_in_future`, `invalid_body`", body = Problem, content_type = "application/problem+json"),
@@ -170,13 +169,12 @@ pub struct DepartureBody {
 /// A member leaves the household (eligibility clerks, supervisors). The head leaves only after
 /// another member became head, or as the last member.
 #[utoipa::path(post, path = "/v1/{tenant}/households/{household_id}/members/{person_id}/departure", request_body = DepartureBody, security(("session" = [])),
-    params(("tenant" = String, Path, description = "local government code"), ("household_id" = Uuid, Path, description = "the household"),
-           ("person_id" = Uuid, Path, description = "the member who leaves"),
-           ("Idempotency-Key" = Option<String>, Header, description = "a retry with the same key returns the first result")),
+    params(doc::Tenant, doc::HouseholdId,
+           ("person_id" = Uuid, Path, description = "the member who leaves"), doc::IdempotencyKey),
     responses(
         (status = 201, description = "Recorded", body = HouseholdRecorded),
-        (status = 403, description = "`role_not_permitted`", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`household_not_found`", body = Problem, content_type = "application/problem+json"),
+        doc::RoleNotPermitted,
+        doc::HouseholdNotFound,
         (status = 422, description = "`not_a_member`, `left_before_joined`, `head_must_change_first`, `date_in_future`, `invalid_body`", body = Problem, content_type = "application/problem+json"),
     ))]
 pub(crate) async fn leave(
@@ -200,12 +198,11 @@ pub struct HeadChangeBody {
 
 /// Another member becomes head (eligibility clerks, supervisors).
 #[utoipa::path(post, path = "/v1/{tenant}/households/{household_id}/head", request_body = HeadChangeBody, security(("session" = [])),
-    params(("tenant" = String, Path, description = "local government code"), ("household_id" = Uuid, Path, description = "the household"),
-           ("Idempotency-Key" = Option<String>, Header, description = "a retry with the same key returns the first result")),
+    params(doc::Tenant, doc::HouseholdId, doc::IdempotencyKey),
     responses(
         (status = 201, description = "Recorded", body = HouseholdRecorded),
-        (status = 403, description = "`role_not_permitted`", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`household_not_found`", body = Problem, content_type = "application/problem+json"),
+        doc::RoleNotPermitted,
+        doc::HouseholdNotFound,
         (status = 409, description = "`already_head`", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`not_a_member`, `before_last_head_change`, `date_before_establishment`, `date_in_future`, `invalid_body`", body = Problem, content_type = "application/problem+json"),
     ))]
@@ -230,12 +227,11 @@ pub struct IncomeExceptionBody {
 /// The head applied for the 基準収入額 exception of the 70–74 share (eligibility clerks,
 /// supervisors).
 #[utoipa::path(post, path = "/v1/{tenant}/households/{household_id}/income-exception", request_body = IncomeExceptionBody, security(("session" = [])),
-    params(("tenant" = String, Path, description = "local government code"), ("household_id" = Uuid, Path, description = "the household"),
-           ("Idempotency-Key" = Option<String>, Header, description = "a retry with the same key returns the first result")),
+    params(doc::Tenant, doc::HouseholdId, doc::IdempotencyKey),
     responses(
         (status = 201, description = "Recorded", body = HouseholdRecorded),
-        (status = 403, description = "`role_not_permitted`", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`household_not_found`", body = Problem, content_type = "application/problem+json"),
+        doc::RoleNotPermitted,
+        doc::HouseholdNotFound,
         (status = 422, description = "`date_before_establishment`, `date_in_future`, `invalid_body`", body = Problem, content_type = "application/problem+json"),
     ))]
 pub(crate) async fn apply_income_exception(
@@ -250,6 +246,7 @@ pub(crate) async fn apply_income_exception(
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct HouseholdQuery {
     /// The NHI affair this read is for; the caller's role must serve it.
@@ -298,12 +295,12 @@ pub struct HouseholdView {
 /// A household on a day, as recorded at an instant. Its composition is personal data of each
 /// member listed: an access is recorded for each before the answer is sent.
 #[utoipa::path(get, path = "/v1/{tenant}/households/{household_id}", security(("session" = [])),
-    params(("tenant" = String, Path, description = "local government code"), ("household_id" = Uuid, Path, description = "the household"), HouseholdQuery),
+    params(doc::Tenant, doc::HouseholdId, HouseholdQuery),
     responses(
         (status = 200, description = "The household", body = HouseholdView),
-        (status = 400, description = "`invalid_purpose`, `invalid_query`", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "`purpose_not_permitted`", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`household_not_found`", body = Problem, content_type = "application/problem+json"),
+        doc::InvalidPurposeOrQuery,
+        doc::PurposeNotPermitted,
+        doc::HouseholdNotFound,
     ))]
 pub(crate) async fn read(
     State(state): State<AppState>,

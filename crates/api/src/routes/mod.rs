@@ -2,6 +2,7 @@
 
 mod audit;
 mod citizen;
+mod doc;
 mod eligibility;
 mod households;
 mod my_number;

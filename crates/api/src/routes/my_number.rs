@@ -27,6 +27,7 @@ use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
+use super::doc;
 use crate::auth::{parse_purpose, Staff};
 use crate::error::Problem;
 use crate::json::{ApiPath, ApiQuery};
@@ -185,12 +186,12 @@ pub struct MyNumberLinkCreated {
 /// Request a My Number link for a person (eligibility clerks, supervisors). Nothing is linked
 /// until two other staff confirm and a supervisor approves.
 #[utoipa::path(post, path = "/v1/{tenant}/persons/{person_id}/my-number-links", request_body = MyNumberLinkBody, security(("session" = [])),
-    params(("tenant" = String, Path, description = "local government code"), ("person_id" = Uuid, Path, description = "the person")),
+    params(doc::Tenant, doc::PersonId),
     responses(
         (status = 201, description = "Requested", body = MyNumberLinkCreated),
-        (status = 403, description = "`role_not_permitted`", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`person_not_found`", body = Problem, content_type = "application/problem+json"),
-        (status = 410, description = "`person_erased`", body = Problem, content_type = "application/problem+json"),
+        doc::RoleNotPermitted,
+        doc::PersonNotFound,
+        doc::PersonErased,
         (status = 422, description = "`invalid_my_number`, `invalid_body`", body = Problem, content_type = "application/problem+json"),
     ))]
 pub(crate) async fn request_link(
@@ -243,13 +244,13 @@ fn status(link: &LinkState) -> &'static str {
 
 /// Confirm a link request (any clerk or supervisor except the requester, once each).
 #[utoipa::path(post, path = "/v1/{tenant}/my-number-links/{request_id}/confirmations", request_body = MyNumberConfirmationBody, security(("session" = [])),
-    params(("tenant" = String, Path, description = "local government code"), ("request_id" = Uuid, Path, description = "the link request")),
+    params(doc::Tenant, doc::LinkRequestId),
     responses(
         (status = 200, description = "Confirmed", body = MyNumberLinkProgress),
-        (status = 403, description = "`role_not_permitted`", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`link_request_not_found`", body = Problem, content_type = "application/problem+json"),
+        doc::RoleNotPermitted,
+        doc::LinkRequestNotFound,
         (status = 409, description = "`already_confirmed`, `link_already_decided`", body = Problem, content_type = "application/problem+json"),
-        (status = 410, description = "`my_number_unavailable`", body = Problem, content_type = "application/problem+json"),
+        doc::MyNumberUnavailable,
         (status = 422, description = "`self_confirmation`, `my_number_mismatch`, `invalid_my_number`, `invalid_body`", body = Problem, content_type = "application/problem+json"),
     ))]
 pub(crate) async fn confirm(
@@ -269,13 +270,13 @@ pub(crate) async fn confirm(
 /// Approve a link request (supervisors who neither requested nor confirmed it, after two
 /// confirmations): the request's number becomes the person's My Number.
 #[utoipa::path(post, path = "/v1/{tenant}/my-number-links/{request_id}/approval", security(("session" = [])),
-    params(("tenant" = String, Path, description = "local government code"), ("request_id" = Uuid, Path, description = "the link request")),
+    params(doc::Tenant, doc::LinkRequestId),
     responses(
         (status = 200, description = "Approved and linked", body = MyNumberLinkProgress),
-        (status = 403, description = "`role_not_permitted`", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`link_request_not_found`", body = Problem, content_type = "application/problem+json"),
+        doc::RoleNotPermitted,
+        doc::LinkRequestNotFound,
         (status = 409, description = "`link_already_decided`", body = Problem, content_type = "application/problem+json"),
-        (status = 410, description = "`my_number_unavailable`", body = Problem, content_type = "application/problem+json"),
+        doc::MyNumberUnavailable,
         (status = 422, description = "`self_approval`, `approver_confirmed`, `confirmations_missing`", body = Problem, content_type = "application/problem+json"),
     ))]
 pub(crate) async fn approve(
@@ -308,11 +309,11 @@ pub struct MyNumberLinkRejectionBody {
 
 /// Turn a link request down (any clerk or supervisor; the requester withdraws it this way).
 #[utoipa::path(post, path = "/v1/{tenant}/my-number-links/{request_id}/rejection", request_body = MyNumberLinkRejectionBody, security(("session" = [])),
-    params(("tenant" = String, Path, description = "local government code"), ("request_id" = Uuid, Path, description = "the link request")),
+    params(doc::Tenant, doc::LinkRequestId),
     responses(
         (status = 200, description = "Turned down", body = MyNumberLinkProgress),
-        (status = 403, description = "`role_not_permitted`", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`link_request_not_found`", body = Problem, content_type = "application/problem+json"),
+        doc::RoleNotPermitted,
+        doc::LinkRequestNotFound,
         (status = 409, description = "`link_already_decided`", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`reason_required`, `reason_too_long`, `reason_contains_my_number`, `invalid_body`", body = Problem, content_type = "application/problem+json"),
     ))]
@@ -330,6 +331,7 @@ pub(crate) async fn reject(
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct TrailQuery {
     /// The NHI affair this read is for (`eligibility` or `audit`); the caller's role must serve it.
@@ -368,11 +370,11 @@ pub struct MyNumberLinkTrail {
 /// Read a link request's trail: who requested, confirmed, approved or turned it down, and when
 /// (purposes `eligibility`, `audit`). Recorded as an access to the person before the answer.
 #[utoipa::path(get, path = "/v1/{tenant}/my-number-links/{request_id}", security(("session" = [])),
-    params(("tenant" = String, Path, description = "local government code"), ("request_id" = Uuid, Path, description = "the link request"), TrailQuery),
+    params(doc::Tenant, doc::LinkRequestId, TrailQuery),
     responses(
         (status = 200, description = "The trail", body = MyNumberLinkTrail),
-        (status = 403, description = "`purpose_not_permitted`", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`link_request_not_found`", body = Problem, content_type = "application/problem+json"),
+        doc::PurposeNotPermitted,
+        doc::LinkRequestNotFound,
     ))]
 pub(crate) async fn trail(
     State(state): State<AppState>,
@@ -438,12 +440,12 @@ pub struct RevealedMyNumber {
 /// Reveal a person's full My Number (eligibility clerks, supervisors) for a declared purpose and
 /// a stated reason. The access (item `my_number`) and the reason are recorded before the answer.
 #[utoipa::path(post, path = "/v1/{tenant}/persons/{person_id}/my-number/reveal", request_body = MyNumberRevealBody, security(("session" = [])),
-    params(("tenant" = String, Path, description = "local government code"), ("person_id" = Uuid, Path, description = "the person")),
+    params(doc::Tenant, doc::PersonId),
     responses(
         (status = 200, description = "The full number", body = RevealedMyNumber),
         (status = 403, description = "`role_not_permitted`, `purpose_not_permitted`", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "`person_not_found`, `my_number_not_linked`", body = Problem, content_type = "application/problem+json"),
-        (status = 410, description = "`my_number_unavailable`", body = Problem, content_type = "application/problem+json"),
+        doc::MyNumberUnavailable,
         (status = 422, description = "`reason_required`, `reason_too_long`, `reason_contains_my_number`, `invalid_body`", body = Problem, content_type = "application/problem+json"),
     ))]
 pub(crate) async fn reveal(

@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
+use super::doc;
 use crate::auth::{parse_purpose, Staff};
 use crate::error::Problem;
 use crate::json::{ApiPath, ApiQuery};
@@ -111,11 +112,10 @@ pub struct NewPerson {
 
 /// Register a person from the resident registry (eligibility clerks, supervisors).
 #[utoipa::path(post, path = "/v1/{tenant}/persons", request_body = NewPerson, security(("session" = [])),
-    params(("tenant" = String, Path, description = "local government code"),
-           ("Idempotency-Key" = Option<String>, Header, description = "a retry with the same key returns the first result")),
+    params(doc::Tenant, doc::IdempotencyKey),
     responses(
         (status = 201, description = "Registered", body = Recorded),
-        (status = 403, description = "`role_not_permitted`", body = Problem, content_type = "application/problem+json"),
+        doc::RoleNotPermitted,
         (status = 422, description = "`empty_field`, `date_in_future`, `invalid_body`", body = Problem, content_type = "application/problem+json"),
     ))]
 pub(crate) async fn register(
@@ -142,6 +142,7 @@ pub(crate) async fn register(
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct FindQuery {
     /// 宛名番号.
@@ -165,10 +166,10 @@ pub struct Found {
 /// must match). Names and dates are matched through a keyed blind index, never stored in clear.
 /// The answer shows no personal data (so records no access): open a record to see it.
 #[utoipa::path(get, path = "/v1/{tenant}/persons", security(("session" = [])),
-    params(("tenant" = String, Path, description = "local government code"), FindQuery),
+    params(doc::Tenant, FindQuery),
     responses(
         (status = 200, description = "The persons filed under that number (normally one)", body = [Found]),
-        (status = 403, description = "`purpose_not_permitted`", body = Problem, content_type = "application/problem+json"),
+        doc::PurposeNotPermitted,
     ))]
 pub(crate) async fn find(
     State(state): State<AppState>,
@@ -222,6 +223,7 @@ pub(crate) async fn find(
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ReadQuery {
     /// The NHI affair this read is for; the caller's role must serve it.
@@ -262,11 +264,11 @@ pub struct PaymentsSummary {
 /// Read a person's record for a declared purpose. The access (who, whom, which items, why) is
 /// recorded in the ledger before this answer is sent.
 #[utoipa::path(get, path = "/v1/{tenant}/persons/{person_id}", security(("session" = [])),
-    params(("tenant" = String, Path, description = "local government code"), ("person_id" = Uuid, Path, description = "the person"), ReadQuery),
+    params(doc::Tenant, doc::PersonId, ReadQuery),
     responses(
         (status = 200, description = "The record", body = PersonRecord),
-        (status = 403, description = "`purpose_not_permitted`", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`person_not_found`", body = Problem, content_type = "application/problem+json"),
+        doc::PurposeNotPermitted,
+        doc::PersonNotFound,
     ))]
 pub(crate) async fn read(
     State(state): State<AppState>,
@@ -338,11 +340,10 @@ pub struct Payment {
 
 /// Record a payment of NHI tax (collection clerks, supervisors).
 #[utoipa::path(post, path = "/v1/{tenant}/persons/{person_id}/payments", request_body = Payment, security(("session" = [])),
-    params(("tenant" = String, Path, description = "local government code"), ("person_id" = Uuid, Path, description = "the person"),
-           ("Idempotency-Key" = Option<String>, Header, description = "a retry with the same key returns the first result")),
+    params(doc::Tenant, doc::PersonId, doc::IdempotencyKey),
     responses(
         (status = 201, description = "Recorded", body = Recorded),
-        (status = 404, description = "`person_not_found`", body = Problem, content_type = "application/problem+json"),
+        doc::PersonNotFound,
         (status = 422, description = "`not_insured`, `amount_not_positive`, `date_in_future`, `invalid_body`", body = Problem, content_type = "application/problem+json"),
     ))]
 pub(crate) async fn record_payment(
@@ -375,11 +376,10 @@ pub struct NameChangeBody {
 
 /// Record a change of name from the resident registry (eligibility clerks, supervisors).
 #[utoipa::path(post, path = "/v1/{tenant}/persons/{person_id}/name", request_body = NameChangeBody, security(("session" = [])),
-    params(("tenant" = String, Path, description = "local government code"), ("person_id" = Uuid, Path, description = "the person"),
-           ("Idempotency-Key" = Option<String>, Header, description = "a retry with the same key returns the first result")),
+    params(doc::Tenant, doc::PersonId, doc::IdempotencyKey),
     responses(
         (status = 201, description = "Recorded", body = Recorded),
-        (status = 404, description = "`person_not_found`", body = Problem, content_type = "application/problem+json"),
+        doc::PersonNotFound,
         (status = 422, description = "`empty_field`, `date_in_future`, `invalid_body`", body = Problem, content_type = "application/problem+json"),
     ))]
 pub(crate) async fn change_name(
@@ -410,11 +410,10 @@ pub struct AddressChangeBody {
 
 /// Record a move within the municipality (eligibility clerks, supervisors).
 #[utoipa::path(post, path = "/v1/{tenant}/persons/{person_id}/address", request_body = AddressChangeBody, security(("session" = [])),
-    params(("tenant" = String, Path, description = "local government code"), ("person_id" = Uuid, Path, description = "the person"),
-           ("Idempotency-Key" = Option<String>, Header, description = "a retry with the same key returns the first result")),
+    params(doc::Tenant, doc::PersonId, doc::IdempotencyKey),
     responses(
         (status = 201, description = "Recorded", body = Recorded),
-        (status = 404, description = "`person_not_found`", body = Problem, content_type = "application/problem+json"),
+        doc::PersonNotFound,
         (status = 422, description = "`empty_field`, `date_in_future`, `invalid_body`", body = Problem, content_type = "application/problem+json"),
     ))]
 pub(crate) async fn change_address(

@@ -29,6 +29,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use super::doc;
 use crate::auth::Staff;
 use crate::error::Problem;
 use crate::json::ApiPath;
@@ -108,12 +109,12 @@ pub struct SensitivityFlags {
 
 /// Set or clear a sensitive person's no-auto-response and non-disclosure flags (supervisors).
 #[utoipa::path(put, path = "/v1/{tenant}/persons/{person_id}/sensitivity", request_body = SensitivityBody, security(("session" = [])),
-    params(("tenant" = String, Path, description = "local government code"), ("person_id" = Uuid, Path, description = "the person")),
+    params(doc::Tenant, doc::PersonId),
     responses(
         (status = 200, description = "The flags as they now are", body = SensitivityFlags),
-        (status = 403, description = "`role_not_permitted`", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`person_not_found`", body = Problem, content_type = "application/problem+json"),
-        (status = 410, description = "`person_erased`", body = Problem, content_type = "application/problem+json"),
+        doc::RoleNotPermitted,
+        doc::PersonNotFound,
+        doc::PersonErased,
         (status = 422, description = "`reason_required`, `reason_too_long`, `invalid_body`", body = Problem, content_type = "application/problem+json"),
     ))]
 pub(crate) async fn set_sensitivity(
@@ -206,13 +207,12 @@ fn provision_recorded(
 /// provided at once, or held for a supervisor when the person has the no-auto-response flag
 /// (eligibility and benefits clerks, supervisors).
 #[utoipa::path(post, path = "/v1/{tenant}/persons/{person_id}/provisions", request_body = ProvisionBody, security(("session" = [])),
-    params(("tenant" = String, Path, description = "local government code"), ("person_id" = Uuid, Path, description = "the person"),
-           ("Idempotency-Key" = Option<String>, Header, description = "a retry with the same key returns the first result")),
+    params(doc::Tenant, doc::PersonId, doc::IdempotencyKey),
     responses(
         (status = 201, description = "Provided", body = ProvisionRecorded),
         (status = 202, description = "Recorded; awaiting a supervisor's approval", body = ProvisionRecorded),
-        (status = 403, description = "`role_not_permitted`", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`person_not_found`", body = Problem, content_type = "application/problem+json"),
+        doc::RoleNotPermitted,
+        doc::PersonNotFound,
         (status = 422, description = "`provision_basis_not_permitted`, `provision_item_not_permitted`, `empty_field`, `field_too_long`, \
             `too_many_items`, `time_in_future`, `invalid_body`", body = Problem, content_type = "application/problem+json"),
     ))]
@@ -247,10 +247,10 @@ pub(crate) async fn request_provision(
 /// Approve a provision that waits because the person has the no-auto-response flag; it is then
 /// provided, with the person's non-disclosure flag as it is now (supervisors).
 #[utoipa::path(post, path = "/v1/{tenant}/provisions/{provision_id}/approval", security(("session" = [])),
-    params(("tenant" = String, Path, description = "local government code"), ("provision_id" = Uuid, Path, description = "the provision")),
+    params(doc::Tenant, ("provision_id" = Uuid, Path, description = "the provision")),
     responses(
         (status = 201, description = "Approved and provided", body = ProvisionRecorded),
-        (status = 403, description = "`role_not_permitted`", body = Problem, content_type = "application/problem+json"),
+        doc::RoleNotPermitted,
         (status = 404, description = "`provision_not_found`", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`provision_not_awaiting_approval`", body = Problem, content_type = "application/problem+json"),
     ))]
@@ -305,13 +305,12 @@ pub struct InquiryRecorded {
 /// Record an inquiry the city makes through the provision network, under a management number
 /// permitted for the purpose (whoever's role serves the purpose).
 #[utoipa::path(post, path = "/v1/{tenant}/persons/{person_id}/inquiries", request_body = InquiryBody, security(("session" = [])),
-    params(("tenant" = String, Path, description = "local government code"), ("person_id" = Uuid, Path, description = "the person"),
-           ("Idempotency-Key" = Option<String>, Header, description = "a retry with the same key returns the first result")),
+    params(doc::Tenant, doc::PersonId, doc::IdempotencyKey),
     responses(
         (status = 201, description = "Recorded", body = InquiryRecorded),
         (status = 400, description = "`invalid_purpose`", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "`purpose_not_permitted`, `management_number_not_permitted`", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`person_not_found`", body = Problem, content_type = "application/problem+json"),
+        doc::PersonNotFound,
         (status = 422, description = "`empty_field`, `field_too_long`, `too_many_items`, `invalid_body`", body = Problem, content_type = "application/problem+json"),
     ))]
 pub(crate) async fn make_inquiry(
@@ -387,11 +386,11 @@ pub struct CitizenKeyRegisteredBody {
 /// Register (or replace) the card key a citizen signs in with, after checking their identity
 /// at the counter (eligibility clerks, supervisors).
 #[utoipa::path(post, path = "/v1/{tenant}/persons/{person_id}/citizen-key", request_body = CitizenKeyBody, security(("session" = [])),
-    params(("tenant" = String, Path, description = "local government code"), ("person_id" = Uuid, Path, description = "the person")),
+    params(doc::Tenant, doc::PersonId),
     responses(
         (status = 201, description = "Registered", body = CitizenKeyRegisteredBody),
-        (status = 403, description = "`role_not_permitted`", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`person_not_found`", body = Problem, content_type = "application/problem+json"),
+        doc::RoleNotPermitted,
+        doc::PersonNotFound,
         (status = 422, description = "`invalid_public_key`, `invalid_body`", body = Problem, content_type = "application/problem+json"),
     ))]
 pub(crate) async fn register_citizen_key(

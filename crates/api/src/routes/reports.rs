@@ -16,8 +16,8 @@ use tokio::task::JoinSet;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
+use super::doc;
 use crate::auth::{parse_purpose, Staff};
-use crate::error::Problem;
 use crate::json::ApiQuery;
 use crate::{ApiError, ApiJson, AppState};
 
@@ -83,6 +83,7 @@ async fn record_accesses(
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct CostShareQuery {
     /// The NHI affair the list is for.
@@ -112,10 +113,10 @@ pub struct CostShareRow {
 /// The 70–74 cost-share table (前期高齢者): the share of each person decided and in force on `on`.
 /// Every person listed is recorded in the access record before the answer.
 #[utoipa::path(get, path = "/v1/{tenant}/cost-shares", security(("session" = [])),
-    params(("tenant" = String, Path, description = "local government code"), CostShareQuery),
+    params(doc::Tenant, CostShareQuery),
     responses(
         (status = 200, description = "Decisions in force, by person id (at most 500 persons; page with `after`)", body = [CostShareRow]),
-        (status = 403, description = "`purpose_not_permitted`", body = Problem, content_type = "application/problem+json"),
+        doc::PurposeNotPermitted,
     ))]
 pub(crate) async fn cost_shares(
     State(state): State<AppState>,
@@ -150,6 +151,7 @@ pub(crate) async fn cost_shares(
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ListQuery {
     /// The NHI affair the list is for.
@@ -176,10 +178,10 @@ pub struct MoveReportRow {
 /// Moves from cities of the same prefecture with the gap or overlap between the former city's
 /// end and our start, as the aggregation system (国保情報集約システム) checks them.
 #[utoipa::path(get, path = "/v1/{tenant}/eligibility/moves", security(("session" = [])),
-    params(("tenant" = String, Path, description = "local government code"), ListQuery),
+    params(doc::Tenant, ListQuery),
     responses(
         (status = 200, description = "Moves by person id (at most 500 persons; page with `after`)", body = [MoveReportRow]),
-        (status = 403, description = "`purpose_not_permitted`", body = Problem, content_type = "application/problem+json"),
+        doc::PurposeNotPermitted,
     ))]
 pub(crate) async fn moves(
     State(state): State<AppState>,
@@ -217,6 +219,7 @@ pub(crate) async fn moves(
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct LateQuery {
     /// The NHI affair the list is for.
@@ -242,10 +245,10 @@ pub struct LateNotificationReportRow {
 
 /// Notifications received after the 14-day deadline (施行規則 §2), by the day they were notified.
 #[utoipa::path(get, path = "/v1/{tenant}/eligibility/late-notifications", security(("session" = [])),
-    params(("tenant" = String, Path, description = "local government code"), LateQuery),
+    params(doc::Tenant, LateQuery),
     responses(
         (status = 200, description = "Late notifications by person id (at most 500 persons; page with `after`)", body = [LateNotificationReportRow]),
-        (status = 403, description = "`purpose_not_permitted`", body = Problem, content_type = "application/problem+json"),
+        doc::PurposeNotPermitted,
     ))]
 pub(crate) async fn late_notifications(
     State(state): State<AppState>,

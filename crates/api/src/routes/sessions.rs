@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use super::doc;
 use crate::auth::{tenant_of, Staff};
 use crate::error::Problem;
 use crate::{ApiError, ApiJson, AppState};
@@ -39,7 +40,7 @@ pub struct Session {
 
 /// Sign in with login, password and the authenticator's current code.
 #[utoipa::path(post, path = "/v1/{tenant}/sessions", request_body = SignIn,
-    params(("tenant" = String, Path, description = "local government code, e.g. 112020")),
+    params(doc::Tenant),
     responses(
         (status = 201, description = "Signed in", body = Session),
         (status = 401, description = "`sign_in_failed`: login, password or code not right (which one is not said)", body = Problem, content_type = "application/problem+json"),
@@ -77,7 +78,7 @@ pub(crate) async fn sign_in(
 
 /// End this session.
 #[utoipa::path(delete, path = "/v1/{tenant}/sessions/current", security(("session" = [])),
-    params(("tenant" = String, Path, description = "local government code")),
+    params(doc::Tenant),
     responses(
         (status = 204, description = "Signed out"),
         (status = 401, description = "`not_signed_in` or `session_expired`", body = Problem, content_type = "application/problem+json"),

@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use super::doc;
 use crate::auth::Staff;
 use crate::error::Problem;
 use crate::json::ApiPath;
@@ -61,10 +62,10 @@ pub struct Disable {
 
 /// Create a staff account (administrators).
 #[utoipa::path(post, path = "/v1/{tenant}/staff", request_body = NewStaff, security(("session" = [])),
-    params(("tenant" = String, Path, description = "local government code")),
+    params(doc::Tenant),
     responses(
         (status = 201, description = "Created; the password and TOTP secret are shown this once", body = CreatedStaff),
-        (status = 403, description = "`role_not_permitted`", body = Problem, content_type = "application/problem+json"),
+        doc::RoleNotPermitted,
         (status = 409, description = "`login_taken`", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`invalid_role`, `invalid_login`, `invalid_body`", body = Problem, content_type = "application/problem+json"),
     ))]
@@ -105,10 +106,10 @@ pub(crate) async fn create_staff(
 
 /// Disable a staff account and end its sessions at once (administrators).
 #[utoipa::path(post, path = "/v1/{tenant}/staff/{user_id}/disable", request_body = Disable, security(("session" = [])),
-    params(("tenant" = String, Path, description = "local government code"), ("user_id" = Uuid, Path, description = "the staff member")),
+    params(doc::Tenant, ("user_id" = Uuid, Path, description = "the staff member")),
     responses(
         (status = 204, description = "Disabled"),
-        (status = 403, description = "`role_not_permitted`", body = Problem, content_type = "application/problem+json"),
+        doc::RoleNotPermitted,
         (status = 404, description = "`not_found`: no such active staff member", body = Problem, content_type = "application/problem+json"),
     ))]
 pub(crate) async fn disable_staff(

@@ -8,5 +8,5 @@ pub mod config;
 pub mod eligibility_run;
 pub mod retention;
 
-pub use app::{Application, Ledgerd};
+pub use app::{load_rules, Application, Ledgerd};
 pub use config::{Config, MasterKeySource};

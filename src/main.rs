@@ -11,7 +11,7 @@ use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 use kokuho::bench::{self, BenchOptions};
 use kokuho::config::{DEFAULT_DATABASE_URL, DEFAULT_MASTER_KEY_FILE};
-use kokuho::{Application, Config, Ledgerd, MasterKeySource};
+use kokuho::{load_rules, Application, Config, Ledgerd, MasterKeySource};
 use kokuho_domain::{PersonId, TenantCode};
 use kokuho_store::Decrypt;
 
@@ -25,6 +25,9 @@ struct Cli {
     /// KOKUHO_MASTER_KEY (the key itself) takes precedence.
     #[arg(long, global = true, env = "KOKUHO_MASTER_KEY_FILE")]
     master_key_file: Option<PathBuf>,
+    /// A folder of rule files, each replacing the shipped file of the same path (rules/README.md).
+    #[arg(long, global = true, env = "KOKUHO_RULES_DIR")]
+    rules_dir: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -64,7 +67,7 @@ enum Command {
         #[command(subcommand)]
         command: kokuho::eligibility_run::EligibilityCommand,
     },
-    /// Erase persons whose retention has ended (projections/rules/retention.toml).
+    /// Erase persons whose retention has ended (rules/retention.toml).
     Retention {
         #[command(subcommand)]
         command: kokuho::retention::RetentionCommand,
@@ -133,6 +136,11 @@ fn config(cli: &Cli, default_database: &str, ephemeral_key: bool) -> Config {
     Config { database_url: cli.database.clone().unwrap_or_else(|| default_database.to_owned()), master_key }
 }
 
+/// Opens the ledger deciding under the rule files of `--rules-dir` (or `KOKUHO_RULES_DIR`).
+async fn open(cli: &Cli, config: &Config) -> anyhow::Result<Ledgerd> {
+    Ledgerd::open_with_rules(config, kokuho_ledger::system_clock(), load_rules(cli.rules_dir.as_deref())?).await
+}
+
 async fn shutdown_signal() {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
@@ -156,7 +164,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match &cli.command {
         Command::Serve { bind } => {
             let config = config(&cli, DEFAULT_DATABASE_URL, false);
-            let app = Application::build(&config, *bind, kokuho_ledger::system_clock()).await?;
+            let rules = load_rules(cli.rules_dir.as_deref())?;
+            let app = Application::build_with_rules(&config, *bind, kokuho_ledger::system_clock(), rules).await?;
             let address = app.local_addr();
             println!("kokuho is serving the ledger at http://{address}");
             println!("  database: {}", redact(&config.database_url));
@@ -176,14 +185,14 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Migrate => {
             let config = config(&cli, DEFAULT_DATABASE_URL, false);
-            let ledgerd = Ledgerd::open(&config, kokuho_ledger::system_clock()).await?;
+            let ledgerd = open(&cli, &config).await?;
             ledgerd.shutdown().await;
             println!("migrated {}", redact(&config.database_url));
             Ok(ExitCode::SUCCESS)
         }
         Command::Rebuild { projection } => {
             let config = config(&cli, DEFAULT_DATABASE_URL, false);
-            let ledgerd = Ledgerd::open(&config, kokuho_ledger::system_clock()).await?;
+            let ledgerd = open(&cli, &config).await?;
             let bar = progress_bar("rebuild");
             let report = ledgerd
                 .projector
@@ -206,7 +215,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Replay { tenant, person, as_of, on } => {
             let config = config(&cli, DEFAULT_DATABASE_URL, false);
-            let ledgerd = Ledgerd::open(&config, kokuho_ledger::system_clock()).await?;
+            let ledgerd = open(&cli, &config).await?;
             // The command line prints no personal data: it is not an audited staff read.
             let view = ledgerd.ledger.replay(*tenant, PersonId::from_uuid(*person), *as_of, Decrypt::No).await?;
             let on = on.unwrap_or_else(|| kokuho_ledger::jst_date(ledgerd.ledger.now()));
@@ -279,7 +288,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Retention { command } => {
             let config = config(&cli, DEFAULT_DATABASE_URL, false);
-            let ledgerd = Ledgerd::open(&config, kokuho_ledger::system_clock()).await?;
+            let ledgerd = open(&cli, &config).await?;
             let bar = progress_bar("retention");
             let report = kokuho::retention::execute(&ledgerd, command, &mut |done, total| {
                 bar.set_length(total);
@@ -295,7 +304,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Eligibility { command } => {
             let config = config(&cli, DEFAULT_DATABASE_URL, false);
-            let ledgerd = Ledgerd::open(&config, kokuho_ledger::system_clock()).await?;
+            let ledgerd = open(&cli, &config).await?;
             let bar = progress_bar("eligibility");
             let report = kokuho::eligibility_run::execute(&ledgerd, command, &mut |done, total| {
                 bar.set_length(total);
@@ -312,7 +321,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Admin { command } => {
             let config = config(&cli, DEFAULT_DATABASE_URL, false);
-            let ledgerd = Ledgerd::open(&config, kokuho_ledger::system_clock()).await?;
+            let ledgerd = open(&cli, &config).await?;
             match command {
                 AdminCommand::CreateUser { tenant, login, name, role } => {
                     let created = ledgerd.staff.create_user(*tenant, login, name, *role, None).await?;
@@ -333,7 +342,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Bench { persons, clients, as_of_reads, json } => {
             // Bench data goes to its own file unless a database is named, and to its own tenant.
             let config = config(&cli, "sqlite://kokuho-bench.db", true);
-            let ledgerd = Ledgerd::open(&config, kokuho_ledger::system_clock()).await?;
+            let ledgerd = open(&cli, &config).await?;
             let bar = Arc::new(progress_bar("bench"));
             let reporter = bar.clone();
             let progress: bench::Progress = Arc::new(move |phase, done, total| {

@@ -1,5 +1,5 @@
 //! `retention_dates`: per person, the latest date of each kind of record that keeps their data
-//! (`projections/rules/retention.toml`), whether they are insured, and whether they were erased.
+//! (`rules/retention.toml`), whether they are insured, and whether they were erased.
 //!
 //! It lets `kokuho retention run` find the persons whose retention has ended with one query
 //! instead of reading every stream. Nothing personal: ids, dates and flags only.

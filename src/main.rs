@@ -7,12 +7,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
+use chrono::NaiveDate;
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 use kokuho::bench::{self, BenchOptions};
 use kokuho::config::{DEFAULT_DATABASE_URL, DEFAULT_MASTER_KEY_FILE};
 use kokuho::{load_rules, Application, Config, Ledgerd, MasterKeySource};
 use kokuho_domain::{PersonId, TenantCode};
+use kokuho_jobs::{eligibility, retention, Progress};
 use kokuho_store::Decrypt;
 
 #[derive(Parser)]
@@ -65,12 +67,12 @@ enum Command {
     /// The scheduled age transitions: loss of eligibility at 75 and the 70–74 cost share.
     Eligibility {
         #[command(subcommand)]
-        command: kokuho::eligibility_run::EligibilityCommand,
+        command: EligibilityCommand,
     },
     /// Erase persons whose retention has ended (rules/retention.toml).
     Retention {
         #[command(subcommand)]
-        command: kokuho::retention::RetentionCommand,
+        command: RetentionCommand,
     },
     /// Manage staff accounts from the command line (the first administrator starts here).
     Admin {
@@ -88,6 +90,43 @@ enum Command {
         /// Print one JSON object instead of a table.
         #[arg(long)]
         json: bool,
+    },
+}
+
+/// `kokuho eligibility …` (the job: `kokuho_jobs::eligibility`).
+#[derive(Debug, Subcommand)]
+enum EligibilityCommand {
+    /// Record the age transitions due by a day: loss of eligibility at 75, and the 70–74 cost
+    /// share on its start and every 1 August. Safe to run again; prints nothing personal.
+    Run {
+        /// The municipality (local government code).
+        #[arg(long)]
+        tenant: TenantCode,
+        /// Judge as on this day, YYYY-MM-DD (default: today in Japan); not after today.
+        #[arg(long)]
+        on: Option<NaiveDate>,
+    },
+}
+
+/// `kokuho retention …` (the job: `kokuho_jobs::retention`).
+#[derive(Debug, Subcommand)]
+enum RetentionCommand {
+    /// Erase the persons whose retention has ended: destroy their data key, then record
+    /// PersonErased. Safe to run again; lists nothing personal.
+    Run {
+        /// Only this municipality (default: every tenant).
+        #[arg(long)]
+        tenant: Option<TenantCode>,
+        /// Judge as on this day, YYYY-MM-DD (default: today in Japan).
+        #[arg(long)]
+        as_of: Option<NaiveDate>,
+        /// List who would be erased, by person id, and change nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// The retention rules file (default: retention.toml of the rules in force: the
+        /// --rules-dir override's, else rules/retention.toml as built in).
+        #[arg(long, env = "KOKUHO_RETENTION_RULES")]
+        rules: Option<PathBuf>,
     },
 }
 
@@ -124,6 +163,12 @@ fn progress_bar(message: &'static str) -> ProgressBar {
             .progress_chars("=> "),
     );
     bar
+}
+
+/// Draws a job's progress on `bar`.
+fn draw(bar: &ProgressBar, progress: Progress) {
+    bar.set_length(progress.total);
+    bar.set_position(progress.done);
 }
 
 fn config(cli: &Cli, default_database: &str, ephemeral_key: bool) -> Config {
@@ -230,31 +275,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             .await?;
             let answer =
                 ledgerd.ledger.eligibility_on(*tenant, PersonId::from_uuid(*person), *as_of, on, &households).await?;
-            let history: Vec<serde_json::Value> = view
-                .events
-                .iter()
-                .map(|(recorded, _)| {
-                    serde_json::json!({
-                        "position": recorded.position,
-                        "stream_version": recorded.stream_version,
-                        "recorded_at": recorded.recorded_at,
-                        "event_type": recorded.event_type,
-                        "actor": recorded.actor,
-                        "purpose": recorded.purpose,
-                        "payload": serde_json::from_slice::<serde_json::Value>(&recorded.payload).unwrap_or_default(),
-                    })
-                })
-                .collect();
-            let output = serde_json::json!({
-                "tenant": tenant,
-                "person_id": person,
-                "as_of": as_of.unwrap_or_else(chrono::Utc::now),
-                "version": view.version,
-                "state": view.state,
-                "history": history,
-                "eligibility": kokuho::eligibility_run::answer_json(&answer),
-            });
-            println!("{}", serde_json::to_string_pretty(&output)?);
+            let as_of = as_of.unwrap_or_else(chrono::Utc::now);
+            kokuho_ledger::replay_print::print(&view, *tenant, as_of, &answer, &mut std::io::stdout().lock())?;
             ledgerd.shutdown().await;
             Ok(ExitCode::SUCCESS)
         }
@@ -286,37 +308,35 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             store.db().close().await;
             Ok(if broken { ExitCode::FAILURE } else { ExitCode::SUCCESS })
         }
-        Command::Retention { command } => {
+        Command::Retention { command: RetentionCommand::Run { tenant, as_of, dry_run, rules } } => {
             let config = config(&cli, DEFAULT_DATABASE_URL, false);
             let ledgerd = open(&cli, &config).await?;
             let bar = progress_bar("retention");
-            let report = kokuho::retention::execute(&ledgerd, command, &mut |done, total| {
-                bar.set_length(total);
-                bar.set_position(done);
-            })
+            let report = async {
+                let rules = ledgerd.retention_rules(rules.as_deref()).context("retention rules")?;
+                let as_of = as_of.unwrap_or_else(|| kokuho_ledger::jst_date(ledgerd.ledger.now()));
+                let options = retention::RunOptions { tenant: *tenant, as_of, dry_run: *dry_run };
+                let deps = ledgerd.retention_deps(rules);
+                anyhow::Ok(retention::run(&deps, &options, &mut |progress| draw(&bar, progress)).await?)
+            }
             .await;
             bar.finish_and_clear();
             ledgerd.shutdown().await;
-            for line in report?.lines() {
-                println!("{line}");
-            }
+            println!("{}", report?);
             Ok(ExitCode::SUCCESS)
         }
-        Command::Eligibility { command } => {
+        Command::Eligibility { command: EligibilityCommand::Run { tenant, on } } => {
             let config = config(&cli, DEFAULT_DATABASE_URL, false);
             let ledgerd = open(&cli, &config).await?;
             let bar = progress_bar("eligibility");
-            let report = kokuho::eligibility_run::execute(&ledgerd, command, &mut |done, total| {
-                bar.set_length(total);
-                bar.set_position(done);
-            })
-            .await;
+            let on = on.unwrap_or_else(|| kokuho_ledger::jst_date(ledgerd.ledger.now()));
+            let options = eligibility::RunOptions { tenant: *tenant, on };
+            let report =
+                eligibility::run(&ledgerd.eligibility_deps(), &options, &mut |progress| draw(&bar, progress)).await;
             bar.finish_and_clear();
             ledgerd.shutdown().await;
             let report = report?;
-            for line in report.lines() {
-                println!("{line}");
-            }
+            println!("{report}");
             Ok(if report.refusals.is_empty() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
         }
         Command::Admin { command } => {

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use chrono::{NaiveDate, TimeZone, Utc};
-use kokuho::eligibility_run::{self, EligibilityRunReport, RunOptions};
+use kokuho::jobs::eligibility_run::{self, EligibilityRunReport, RunOptions};
 use kokuho::Ledgerd;
 use kokuho_domain::household::HouseholdCommand;
 use kokuho_domain::person::PersonCommand;

@@ -22,6 +22,7 @@ use kokuho_store::{
 
 mod elderly_shares;
 mod eligibility_view;
+pub mod replay_print;
 mod stream_commands;
 pub use eligibility_view::{EligibilityAnswer, HouseholdView};
 pub use stream_commands::StreamOutcome;

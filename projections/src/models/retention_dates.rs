@@ -4,7 +4,7 @@
 //! It lets `kokuho retention run` find the persons whose retention has ended with one query
 //! instead of reading every stream. Nothing personal: ids, dates and flags only.
 //!
-//! Which date each event contributes (the rule itself is in `src/retention.rs`):
+//! Which date each event contributes (the rule itself is in `crates/jobs/src/retention.rs`):
 //! - `PersonRegistered`: registration, the JST date the ledger recorded it;
 //! - eligibility: the record's retention runs from the day eligibility **ended**, so what counts
 //!   is each insured period as currently recorded (`EligibilityAcquired` opens one,

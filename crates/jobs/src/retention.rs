@@ -52,22 +52,23 @@
 //! backups unable to recover erased persons (domain.md §3 rule 6) is the backup policy's part.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::fmt;
+use std::path::Path;
 use std::sync::Arc;
 
-use anyhow::Context as _;
 use chrono::{Months, NaiveDate};
 use kokuho_domain::{PersonId, TenantCode};
 use kokuho_events::{LedgerEvent, PersonErased, RetentionKind};
 use kokuho_ledger::Ledger;
 use kokuho_projections::models::{PersonRetentionDates, RetentionCutoffs, RetentionDates, RetentionFold};
+use kokuho_projections::Projector;
 use kokuho_rules::{RuleError, RuleSource, Rules, Spanned};
 use kokuho_store::{Actor, CommandMeta, Decrypt, EventStore};
 use serde::Deserialize;
 use tokio::task::JoinSet;
 use uuid::Uuid;
 
-use crate::Ledgerd;
+use crate::{Context as _, JobError, Progress};
 
 /// The rules file shipped with this build, used when no `--rules` file is named.
 pub const BUILT_IN_RULES: &str = kokuho_rules::shipped::RETENTION;
@@ -224,33 +225,24 @@ fn add_years(date: NaiveDate, years: u32) -> NaiveDate {
 }
 
 // ---------------------------------------------------------------------------------------------
-// The command
+// The run
 
-#[derive(Debug, clap::Subcommand)]
-pub enum RetentionCommand {
-    /// Erase the persons whose retention has ended: destroy their data key, then record
-    /// PersonErased. Safe to run again; lists nothing personal.
-    Run {
-        /// Only this municipality (default: every tenant).
-        #[arg(long)]
-        tenant: Option<TenantCode>,
-        /// Judge as on this day, YYYY-MM-DD (default: today in Japan).
-        #[arg(long)]
-        as_of: Option<NaiveDate>,
-        /// List who would be erased, by person id, and change nothing.
-        #[arg(long)]
-        dry_run: bool,
-        /// The retention rules file (default: retention.toml of the rules in force: the
-        /// --rules-dir override's, else rules/retention.toml as built in).
-        #[arg(long, env = "KOKUHO_RETENTION_RULES")]
-        rules: Option<PathBuf>,
-    },
+/// What the run works on, and the retention rules it applies.
+#[derive(Clone)]
+pub struct Deps {
+    pub ledger: Arc<Ledger>,
+    pub projector: Arc<Projector>,
+    pub store: EventStore,
+    pub rules: RetentionRules,
 }
 
 #[derive(Debug, Clone)]
 pub struct RunOptions {
+    /// Only this municipality (`None`: every tenant).
     pub tenant: Option<TenantCode>,
+    /// Judge as on this day.
     pub as_of: NaiveDate,
+    /// List who would be erased and change nothing.
     pub dry_run: bool,
 }
 
@@ -328,32 +320,23 @@ fn kind_name(kind: RetentionKind) -> &'static str {
     }
 }
 
-/// Runs `kokuho retention run` as parsed from the command line.
-pub async fn execute(
-    ledgerd: &Ledgerd,
-    command: &RetentionCommand,
-    progress: &mut dyn FnMut(u64, u64),
-) -> anyhow::Result<RetentionReport> {
-    let RetentionCommand::Run { tenant, as_of, dry_run, rules } = command;
-    let rules = match rules {
-        Some(path) => RetentionRules::load(Some(path)),
-        None => RetentionRules::from_rules(&ledgerd.rules),
+/// What the command prints: [`RetentionReport::lines`], one a line.
+impl fmt::Display for RetentionReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.lines().join("\n"))
     }
-    .context("retention rules")?;
-    let as_of = as_of.unwrap_or_else(|| kokuho_ledger::jst_date(ledgerd.ledger.now()));
-    run(ledgerd, &rules, &RunOptions { tenant: *tenant, as_of, dry_run: *dry_run }, progress).await
 }
 
 /// Erases (or, in a dry run, lists) every person whose retention ended before `options.as_of`.
 pub async fn run(
-    ledgerd: &Ledgerd,
-    rules: &RetentionRules,
+    deps: &Deps,
     options: &RunOptions,
-    progress: &mut dyn FnMut(u64, u64),
-) -> anyhow::Result<RetentionReport> {
+    progress: &mut dyn FnMut(Progress),
+) -> Result<RetentionReport, JobError> {
+    let rules = &deps.rules;
     let tenants = match options.tenant {
         Some(tenant) => vec![tenant],
-        None => ledgerd.store.tenants().await?,
+        None => deps.store.tenants().await?,
     };
     let mut report = RetentionReport {
         as_of: options.as_of,
@@ -372,9 +355,9 @@ pub async fn run(
     let cutoffs = rules.cutoffs(options.as_of);
     let mut candidates: Vec<(TenantCode, Uuid)> = Vec::new();
     for &tenant in &tenants {
-        ledgerd.projector.catch_up(tenant).await.context("bringing the projections up to date")?;
+        deps.projector.catch_up(tenant).await.context("bringing the projections up to date")?;
         let tenant_text = tenant.to_string();
-        let db = ledgerd.store.db();
+        let db = deps.store.db();
         report.examined += RetentionDates::count_not_erased(db, &tenant_text).await? as u64;
         let mut after = None;
         loop {
@@ -393,10 +376,10 @@ pub async fn run(
     }
 
     let total = candidates.len() as u64;
-    progress(0, total);
+    progress(Progress { done: 0, total });
     let job = Arc::new(ErasureJob {
-        ledger: ledgerd.ledger.clone(),
-        store: ledgerd.store.clone(),
+        ledger: deps.ledger.clone(),
+        store: deps.store.clone(),
         rules: rules.clone(),
         as_of: options.as_of,
         dry_run: options.dry_run,
@@ -423,7 +406,7 @@ pub async fn run(
         let (key, outcome) = joined.context("an erasure task failed")?;
         outcomes.insert(key, outcome?);
         done += 1;
-        progress(done, total);
+        progress(Progress { done, total });
     }
     for ((tenant, person_id), outcome) in outcomes {
         match outcome {
@@ -440,7 +423,7 @@ pub async fn run(
     if !options.dry_run {
         // The read tables show the erasures at once rather than when a server next catches up.
         for &tenant in &tenants {
-            ledgerd.projector.catch_up(tenant).await.context("bringing the projections up to date")?;
+            deps.projector.catch_up(tenant).await.context("bringing the projections up to date")?;
         }
     }
     Ok(report)
@@ -470,7 +453,7 @@ struct ErasureJob {
 }
 
 impl ErasureJob {
-    async fn erase(&self, tenant: TenantCode, person_id: Uuid) -> anyhow::Result<Outcome> {
+    async fn erase(&self, tenant: TenantCode, person_id: Uuid) -> Result<Outcome, JobError> {
         let person = PersonId::from_uuid(person_id);
         // The stream decides, not the projection: it may lag a commit.
         let view = self

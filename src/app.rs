@@ -1,14 +1,16 @@
 //! Wiring: open the database, migrate, start the store, ledger and projector, serve HTTP.
 
 use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::Context as _;
 use kokuho_api::AppState;
 use kokuho_auth::PasswordHasher;
 use kokuho_ledger::policies::{Policies, PolicyMetrics};
-use kokuho_ledger::{Clock, Ledger};
+use kokuho_ledger::{Clock, EligibilityRuleSet, Ledger};
 use kokuho_projections::{ProjectionMetrics, Projector};
+use kokuho_rules::Rules;
 use kokuho_staff::Staff;
 use kokuho_store::{Db, EventStore, StoreMetrics};
 use prometheus_client::registry::Registry;
@@ -27,14 +29,44 @@ pub struct Ledgerd {
     /// The reactions that follow the ledger; their follower also drives the projector.
     pub policies: Arc<Policies>,
     pub registry: Arc<Registry>,
-    /// The provision allow-list and the citizen view's names (`projections/rules/provision/`).
+    /// The rule files in force (`rules/`, replaced by an operator's override folder).
+    pub rules: Arc<Rules>,
+    /// The provision allow-list and the citizen view's names (`rules/provision/`).
     pub provision: Arc<kokuho_api::ProvisionSettings>,
     follower: Option<(watch::Sender<bool>, JoinHandle<()>)>,
 }
 
+/// The rule files in force: those shipped with this build, each replaced by the file of the same
+/// path in `dir` (`--rules-dir`, `KOKUHO_RULES_DIR`; see `rules/README.md`), and the provision
+/// files by those of `KOKUHO_PROVISION_RULES_DIR` (the older way to replace them) when it is set.
+pub fn load_rules(dir: Option<&Path>) -> anyhow::Result<Rules> {
+    let mut rules = Rules::load(dir).context("loading the rule files")?;
+    if let Some(provision_dir) = std::env::var_os("KOKUHO_PROVISION_RULES_DIR") {
+        kokuho_api::ProvisionSettings::overlay_folder(&mut rules, Path::new(&provision_dir))
+            .context("loading the provision rules")?;
+    }
+    Ok(rules)
+}
+
+/// The override folder named by `KOKUHO_RULES_DIR`, if any.
+pub fn rules_dir_from_env() -> Option<PathBuf> {
+    std::env::var_os("KOKUHO_RULES_DIR").filter(|dir| !dir.is_empty()).map(PathBuf::from)
+}
+
 impl Ledgerd {
-    /// Opens (and migrates) the database; does not start following yet.
+    /// Opens (and migrates) the database with the rule files of `KOKUHO_RULES_DIR` (see
+    /// [`load_rules`]); does not start following yet.
     pub async fn open(config: &Config, clock: Clock) -> anyhow::Result<Ledgerd> {
+        let rules = load_rules(rules_dir_from_env().as_deref())?;
+        Ledgerd::open_with_rules(config, clock, rules).await
+    }
+
+    /// Opens (and migrates) the database, deciding under `rules`; does not start following yet.
+    pub async fn open_with_rules(config: &Config, clock: Clock, rules: Rules) -> anyhow::Result<Ledgerd> {
+        // Rules are data: a broken rule file stops startup here rather than failing a request.
+        let eligibility = EligibilityRuleSet::from_rules(&rules).context("loading the eligibility rules")?;
+        let provision =
+            Arc::new(kokuho_api::ProvisionSettings::from_rules(&rules).context("loading the provision rules")?);
         let db = Db::connect(&config.database_url).await.context("opening the database")?;
         db.migrate().await.context("applying migrations")?;
         let master_key = Arc::new(config.master_key.load()?);
@@ -46,13 +78,9 @@ impl Ledgerd {
             ProjectionMetrics::register(&mut registry),
         ));
         projector.prepare().await.context("preparing projection tables")?;
-        // Rules are data: a broken rule file stops startup here rather than failing a request.
-        // KOKUHO_PROVISION_RULES_DIR replaces the files compiled in (see `ProvisionSettings`).
-        let rules_dir = std::env::var_os("KOKUHO_PROVISION_RULES_DIR").map(std::path::PathBuf::from);
-        let provision =
-            Arc::new(kokuho_api::ProvisionSettings::load(rules_dir.as_deref()).context("loading the provision rules")?);
         let ledger = Arc::new(
             Ledger::new(store.clone(), clock)
+                .with_rules(eligibility)
                 .with_allow_list(Arc::new(provision.allow_list.clone()))
                 .with_projector(projector.clone()),
         );
@@ -70,6 +98,7 @@ impl Ledgerd {
             projector,
             policies,
             registry: Arc::new(registry),
+            rules: Arc::new(rules),
             provision,
             follower: None,
         })
@@ -125,8 +154,19 @@ pub struct Application {
 }
 
 impl Application {
+    /// With the rule files of `KOKUHO_RULES_DIR` (see [`load_rules`]).
     pub async fn build(config: &Config, bind: SocketAddr, clock: Clock) -> anyhow::Result<Application> {
-        let mut ledgerd = Ledgerd::open(config, clock).await?;
+        let rules = load_rules(rules_dir_from_env().as_deref())?;
+        Application::build_with_rules(config, bind, clock, rules).await
+    }
+
+    pub async fn build_with_rules(
+        config: &Config,
+        bind: SocketAddr,
+        clock: Clock,
+        rules: Rules,
+    ) -> anyhow::Result<Application> {
+        let mut ledgerd = Ledgerd::open_with_rules(config, clock, rules).await?;
         ledgerd.start_following();
         let listener = TcpListener::bind(bind).await.with_context(|| format!("binding {bind}"))?;
         Ok(Application { ledgerd, listener })

@@ -1,12 +1,11 @@
 //! The `kokuho` binary's library half: configuration, wiring of store, ledger, projector and
-//! HTTP server, and the benchmark. `main.rs` is only the command line; tests and examples use
-//! this crate to start the same application on port 0.
+//! HTTP server, the batch jobs' dependencies (`jobs`), and the benchmark. `main.rs` is only the
+//! command line; tests and examples use this crate to start the same application on port 0.
 
 pub mod app;
 pub mod bench;
 pub mod config;
-pub mod eligibility_run;
-pub mod retention;
+pub mod jobs;
 
-pub use app::{Application, Ledgerd};
+pub use app::{load_rules, Application, Ledgerd};
 pub use config::{Config, MasterKeySource};

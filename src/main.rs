@@ -7,13 +7,15 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
+use chrono::NaiveDate;
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 use kokuho::bench::{self, BenchOptions};
 use kokuho::config::{DEFAULT_DATABASE_URL, DEFAULT_MASTER_KEY_FILE};
-use kokuho::{Application, Config, Ledgerd, MasterKeySource};
+use kokuho::{load_rules, Application, Config, Ledgerd, MasterKeySource};
 use kokuho_domain::person::Person;
 use kokuho_domain::{PersonId, TenantCode};
+use kokuho_jobs::{eligibility, retention, Progress};
 use kokuho_store::Decrypt;
 
 #[derive(Parser)]
@@ -26,6 +28,9 @@ struct Cli {
     /// KOKUHO_MASTER_KEY (the key itself) takes precedence.
     #[arg(long, global = true, env = "KOKUHO_MASTER_KEY_FILE")]
     master_key_file: Option<PathBuf>,
+    /// A folder of rule files, each replacing the shipped file of the same path (rules/README.md).
+    #[arg(long, global = true, env = "KOKUHO_RULES_DIR")]
+    rules_dir: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -63,12 +68,12 @@ enum Command {
     /// The scheduled age transitions: loss of eligibility at 75 and the 70–74 cost share.
     Eligibility {
         #[command(subcommand)]
-        command: kokuho::eligibility_run::EligibilityCommand,
+        command: EligibilityCommand,
     },
-    /// Erase persons whose retention has ended (projections/rules/retention.toml).
+    /// Erase persons whose retention has ended (rules/retention.toml).
     Retention {
         #[command(subcommand)]
-        command: kokuho::retention::RetentionCommand,
+        command: RetentionCommand,
     },
     /// The policies that follow the ledger (the 70–74 re-decision, …): their progress, and runs.
     Policies {
@@ -91,6 +96,43 @@ enum Command {
         /// Print one JSON object instead of a table.
         #[arg(long)]
         json: bool,
+    },
+}
+
+/// `kokuho eligibility …` (the job: `kokuho_jobs::eligibility`).
+#[derive(Debug, Subcommand)]
+enum EligibilityCommand {
+    /// Record the age transitions due by a day: loss of eligibility at 75, and the 70–74 cost
+    /// share on its start and every 1 August. Safe to run again; prints nothing personal.
+    Run {
+        /// The municipality (local government code).
+        #[arg(long)]
+        tenant: TenantCode,
+        /// Judge as on this day, YYYY-MM-DD (default: today in Japan); not after today.
+        #[arg(long)]
+        on: Option<NaiveDate>,
+    },
+}
+
+/// `kokuho retention …` (the job: `kokuho_jobs::retention`).
+#[derive(Debug, Subcommand)]
+enum RetentionCommand {
+    /// Erase the persons whose retention has ended: destroy their data key, then record
+    /// PersonErased. Safe to run again; lists nothing personal.
+    Run {
+        /// Only this municipality (default: every tenant).
+        #[arg(long)]
+        tenant: Option<TenantCode>,
+        /// Judge as on this day, YYYY-MM-DD (default: today in Japan).
+        #[arg(long)]
+        as_of: Option<NaiveDate>,
+        /// List who would be erased, by person id, and change nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// The retention rules file (default: retention.toml of the rules in force: the
+        /// --rules-dir override's, else rules/retention.toml as built in).
+        #[arg(long, env = "KOKUHO_RETENTION_RULES")]
+        rules: Option<PathBuf>,
     },
 }
 
@@ -149,6 +191,12 @@ fn progress_bar(message: &'static str) -> ProgressBar {
     bar
 }
 
+/// Draws a job's progress on `bar`.
+fn draw(bar: &ProgressBar, progress: Progress) {
+    bar.set_length(progress.total);
+    bar.set_position(progress.done);
+}
+
 fn config(cli: &Cli, default_database: &str, ephemeral_key: bool) -> Config {
     let master_key = match (std::env::var("KOKUHO_MASTER_KEY"), &cli.master_key_file) {
         (Ok(hex), _) => MasterKeySource::Hex(hex),
@@ -157,6 +205,11 @@ fn config(cli: &Cli, default_database: &str, ephemeral_key: bool) -> Config {
         (Err(_), None) => MasterKeySource::File(PathBuf::from(DEFAULT_MASTER_KEY_FILE)),
     };
     Config { database_url: cli.database.clone().unwrap_or_else(|| default_database.to_owned()), master_key }
+}
+
+/// Opens the ledger deciding under the rule files of `--rules-dir` (or `KOKUHO_RULES_DIR`).
+async fn open(cli: &Cli, config: &Config) -> anyhow::Result<Ledgerd> {
+    Ledgerd::open_with_rules(config, kokuho_ledger::system_clock(), load_rules(cli.rules_dir.as_deref())?).await
 }
 
 async fn shutdown_signal() {
@@ -182,7 +235,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match &cli.command {
         Command::Serve { bind } => {
             let config = config(&cli, DEFAULT_DATABASE_URL, false);
-            let app = Application::build(&config, *bind, kokuho_ledger::system_clock()).await?;
+            let rules = load_rules(cli.rules_dir.as_deref())?;
+            let app = Application::build_with_rules(&config, *bind, kokuho_ledger::system_clock(), rules).await?;
             let address = app.local_addr();
             println!("kokuho is serving the ledger at http://{address}");
             println!("  database: {}", redact(&config.database_url));
@@ -202,14 +256,14 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Migrate => {
             let config = config(&cli, DEFAULT_DATABASE_URL, false);
-            let ledgerd = Ledgerd::open(&config, kokuho_ledger::system_clock()).await?;
+            let ledgerd = open(&cli, &config).await?;
             ledgerd.shutdown().await;
             println!("migrated {}", redact(&config.database_url));
             Ok(ExitCode::SUCCESS)
         }
         Command::Rebuild { projection } => {
             let config = config(&cli, DEFAULT_DATABASE_URL, false);
-            let ledgerd = Ledgerd::open(&config, kokuho_ledger::system_clock()).await?;
+            let ledgerd = open(&cli, &config).await?;
             let bar = progress_bar("rebuild");
             let report = ledgerd
                 .projector
@@ -232,7 +286,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Replay { tenant, person, as_of, on } => {
             let config = config(&cli, DEFAULT_DATABASE_URL, false);
-            let ledgerd = Ledgerd::open(&config, kokuho_ledger::system_clock()).await?;
+            let ledgerd = open(&cli, &config).await?;
             // The command line prints no personal data: it is not an audited staff read.
             let view =
                 ledgerd.ledger.replay::<Person>(*tenant, PersonId::from_uuid(*person), *as_of, Decrypt::No).await?;
@@ -248,31 +302,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             .await?;
             let answer =
                 ledgerd.ledger.eligibility_on(*tenant, PersonId::from_uuid(*person), *as_of, on, &households).await?;
-            let history: Vec<serde_json::Value> = view
-                .events
-                .iter()
-                .map(|(recorded, _)| {
-                    serde_json::json!({
-                        "position": recorded.position,
-                        "stream_version": recorded.stream_version,
-                        "recorded_at": recorded.recorded_at,
-                        "event_type": recorded.event_type,
-                        "actor": recorded.actor,
-                        "purpose": recorded.purpose,
-                        "payload": serde_json::from_slice::<serde_json::Value>(&recorded.payload).unwrap_or_default(),
-                    })
-                })
-                .collect();
-            let output = serde_json::json!({
-                "tenant": tenant,
-                "person_id": person,
-                "as_of": as_of.unwrap_or_else(chrono::Utc::now),
-                "version": view.version,
-                "state": view.state,
-                "history": history,
-                "eligibility": kokuho::eligibility_run::answer_json(&answer),
-            });
-            println!("{}", serde_json::to_string_pretty(&output)?);
+            let as_of = as_of.unwrap_or_else(chrono::Utc::now);
+            kokuho_ledger::replay_print::print(&view, *tenant, as_of, &answer, &mut std::io::stdout().lock())?;
             ledgerd.shutdown().await;
             Ok(ExitCode::SUCCESS)
         }
@@ -304,37 +335,35 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             store.db().close().await;
             Ok(if broken { ExitCode::FAILURE } else { ExitCode::SUCCESS })
         }
-        Command::Retention { command } => {
+        Command::Retention { command: RetentionCommand::Run { tenant, as_of, dry_run, rules } } => {
             let config = config(&cli, DEFAULT_DATABASE_URL, false);
-            let ledgerd = Ledgerd::open(&config, kokuho_ledger::system_clock()).await?;
+            let ledgerd = open(&cli, &config).await?;
             let bar = progress_bar("retention");
-            let report = kokuho::retention::execute(&ledgerd, command, &mut |done, total| {
-                bar.set_length(total);
-                bar.set_position(done);
-            })
+            let report = async {
+                let rules = ledgerd.retention_rules(rules.as_deref()).context("retention rules")?;
+                let as_of = as_of.unwrap_or_else(|| kokuho_ledger::jst_date(ledgerd.ledger.now()));
+                let options = retention::RunOptions { tenant: *tenant, as_of, dry_run: *dry_run };
+                let deps = ledgerd.retention_deps(rules);
+                anyhow::Ok(retention::run(&deps, &options, &mut |progress| draw(&bar, progress)).await?)
+            }
             .await;
             bar.finish_and_clear();
             ledgerd.shutdown().await;
-            for line in report?.lines() {
-                println!("{line}");
-            }
+            println!("{}", report?);
             Ok(ExitCode::SUCCESS)
         }
-        Command::Eligibility { command } => {
+        Command::Eligibility { command: EligibilityCommand::Run { tenant, on } } => {
             let config = config(&cli, DEFAULT_DATABASE_URL, false);
-            let ledgerd = Ledgerd::open(&config, kokuho_ledger::system_clock()).await?;
+            let ledgerd = open(&cli, &config).await?;
             let bar = progress_bar("eligibility");
-            let report = kokuho::eligibility_run::execute(&ledgerd, command, &mut |done, total| {
-                bar.set_length(total);
-                bar.set_position(done);
-            })
-            .await;
+            let on = on.unwrap_or_else(|| kokuho_ledger::jst_date(ledgerd.ledger.now()));
+            let options = eligibility::RunOptions { tenant: *tenant, on };
+            let report =
+                eligibility::run(&ledgerd.eligibility_deps(), &options, &mut |progress| draw(&bar, progress)).await;
             bar.finish_and_clear();
             ledgerd.shutdown().await;
             let report = report?;
-            for line in report.lines() {
-                println!("{line}");
-            }
+            println!("{report}");
             Ok(if report.refusals.is_empty() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
         }
         Command::Policies { command } => {
@@ -347,7 +376,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Admin { command } => {
             let config = config(&cli, DEFAULT_DATABASE_URL, false);
-            let ledgerd = Ledgerd::open(&config, kokuho_ledger::system_clock()).await?;
+            let ledgerd = open(&cli, &config).await?;
             match command {
                 AdminCommand::CreateUser { tenant, login, name, role } => {
                     let created = ledgerd.staff.create_user(*tenant, login, name, *role, None).await?;
@@ -368,7 +397,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Bench { persons, clients, as_of_reads, json } => {
             // Bench data goes to its own file unless a database is named, and to its own tenant.
             let config = config(&cli, "sqlite://kokuho-bench.db", true);
-            let ledgerd = Ledgerd::open(&config, kokuho_ledger::system_clock()).await?;
+            let ledgerd = open(&cli, &config).await?;
             let bar = Arc::new(progress_bar("bench"));
             let reporter = bar.clone();
             let progress: bench::Progress = Arc::new(move |phase, done, total| {

@@ -194,7 +194,7 @@ pub struct PersonalDataAccessed {
     pub purpose: String,
 }
 
-/// A kind of record with its own retention period (`projections/rules/retention.toml`).
+/// A kind of record with its own retention period (`rules/retention.toml`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum RetentionKind {

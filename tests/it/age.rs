@@ -5,7 +5,7 @@ use kokuho_domain::person::Person;
 use std::sync::Arc;
 
 use chrono::{NaiveDate, TimeZone, Utc};
-use kokuho::eligibility_run::{self, EligibilityRunReport, RunOptions};
+use kokuho::jobs::eligibility_run::{self, EligibilityRunReport, RunOptions};
 use kokuho::Ledgerd;
 use kokuho_domain::household::{Household, HouseholdCommand};
 use kokuho_domain::person::PersonCommand;

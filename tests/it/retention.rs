@@ -1,11 +1,11 @@
-//! Erasure at the end of retention: `kokuho retention run` (src/retention.rs).
+//! Erasure at the end of retention: `kokuho retention run` (crates/jobs/src/retention.rs).
 //!
 //! Two persons throughout: one registered and never insured, whose retention (registration,
 //! 7 years in the shipped rules) can end, and one insured, whose retention cannot end while they
 //! are insured.
 
 use chrono::{Months, NaiveDate};
-use kokuho::retention::{self, RetentionReport, RetentionRules, RunOptions};
+use kokuho::jobs::retention::{self, RetentionReport, RetentionRules, RunOptions};
 use kokuho::Ledgerd;
 use kokuho_domain::person::Person;
 use kokuho_domain::PersonId;

@@ -1,14 +1,16 @@
-//! The provision rules as data (architecture invariant 6), loaded once at startup:
+//! The provision rules as data (architecture invariant 6), loaded once at startup through
+//! `kokuho-rules` (see `rules/README.md`):
 //!
-//! - `projections/rules/provision/management_numbers.json`: the allow-list of management numbers
-//!   the city may inquire under, per purpose, and the rows it provides under (seed §I-5, docs/seed.md);
-//! - `projections/rules/provision/organisations.json`: the municipality's name and the section
-//!   each staff role works in (seed §I-6, docs/seed.md), which the citizen's view shows instead of the staff
-//!   member.
+//! - `rules/provision/management_numbers.json`: the allow-list of management numbers the city may
+//!   inquire under, per purpose, and the rows it provides under (seed §I-5, docs/seed.md);
+//! - `rules/provision/organisations.json`: the municipality's name and the section each staff
+//!   role works in (seed §I-6, docs/seed.md), which the citizen's view shows instead of the staff member.
 //!
-//! The files shipped with this build are compiled in; an operator points
-//! `KOKUHO_PROVISION_RULES_DIR` at a folder holding both to use others without a rebuild. A
-//! file that does not parse or check stops startup rather than letting a request find out.
+//! The files shipped with this build are compiled in; an operator replaces them without a
+//! rebuild through the rules override folder (`KOKUHO_RULES_DIR`, `provision/` in it) or, as
+//! before, `KOKUHO_PROVISION_RULES_DIR` naming a folder that holds both
+//! ([`ProvisionSettings::overlay_folder`]). A file that does not parse or check stops startup
+//! rather than letting a request find out.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -16,22 +18,21 @@ use std::path::Path;
 use kokuho_auth::{Purpose, Role};
 use kokuho_domain::provision::AllowList;
 use kokuho_domain::TenantCode;
+use kokuho_rules::{RuleError, RuleSource, Rules};
 use serde::Deserialize;
-use sha2::{Digest, Sha256};
 
+/// The file names in a `KOKUHO_PROVISION_RULES_DIR` folder.
 pub const MANAGEMENT_NUMBERS_FILE: &str = "management_numbers.json";
 pub const ORGANISATIONS_FILE: &str = "organisations.json";
-const SHIPPED_MANAGEMENT_NUMBERS: &str = include_str!("../../../projections/rules/provision/management_numbers.json");
-const SHIPPED_ORGANISATIONS: &str = include_str!("../../../projections/rules/provision/organisations.json");
+#[cfg(test)]
+const SHIPPED_MANAGEMENT_NUMBERS: &str = kokuho_rules::shipped::MANAGEMENT_NUMBERS;
+#[cfg(test)]
+const SHIPPED_ORGANISATIONS: &str = kokuho_rules::shipped::ORGANISATIONS;
 /// The key of the section that answers provision requests, next to the role names.
 const PROVISION_SECTION: &str = "provision";
 
-#[derive(Debug, thiserror::Error)]
-#[error("{file}: {reason}")]
-pub struct ProvisionSettingsError {
-    pub file: String,
-    pub reason: String,
-}
+/// A provision rule file that cannot be used (the file, the line and key when known, why).
+pub type ProvisionSettingsError = RuleError;
 
 /// What the provision and citizen endpoints need from the rule files.
 #[derive(Debug, Clone)]
@@ -112,41 +113,62 @@ impl Organisations {
 impl ProvisionSettings {
     /// The rule files compiled into this build.
     pub fn shipped() -> Result<ProvisionSettings, ProvisionSettingsError> {
-        Self::parse(SHIPPED_MANAGEMENT_NUMBERS, SHIPPED_ORGANISATIONS)
+        Self::from_rules(&Rules::shipped())
     }
 
-    /// The rule files in `dir`, or the shipped ones when `None`.
+    /// The provision files in force in `rules` (national files: `organisations.json` lists the
+    /// municipalities inside).
+    pub fn from_rules(rules: &Rules) -> Result<ProvisionSettings, ProvisionSettingsError> {
+        Self::from_sources(
+            rules.file(kokuho_rules::MANAGEMENT_NUMBERS_FILE, None, None)?,
+            rules.file(kokuho_rules::ORGANISATIONS_FILE, None, None)?,
+        )
+    }
+
+    /// Puts the provision files of `dir` in force in `rules`: the folder
+    /// `KOKUHO_PROVISION_RULES_DIR` names, which must hold both files (the older way to replace
+    /// them; `provision/` in the rules override folder does the same).
+    pub fn overlay_folder(rules: &mut Rules, dir: &Path) -> Result<(), ProvisionSettingsError> {
+        let numbers = RuleSource::read(kokuho_rules::MANAGEMENT_NUMBERS_FILE, &dir.join(MANAGEMENT_NUMBERS_FILE))?;
+        let organisations = RuleSource::read(kokuho_rules::ORGANISATIONS_FILE, &dir.join(ORGANISATIONS_FILE))?;
+        rules.insert(numbers)?;
+        rules.insert(organisations)
+    }
+
+    /// The rule files in `dir` (holding both), or the shipped ones when `None`.
     pub fn load(dir: Option<&Path>) -> Result<ProvisionSettings, ProvisionSettingsError> {
-        let Some(dir) = dir else { return Self::shipped() };
-        let read = |name: &str| {
-            let path = dir.join(name);
-            std::fs::read_to_string(&path)
-                .map_err(|error| ProvisionSettingsError { file: path.display().to_string(), reason: error.to_string() })
-        };
-        Self::parse(&read(MANAGEMENT_NUMBERS_FILE)?, &read(ORGANISATIONS_FILE)?)
+        let mut rules = Rules::shipped();
+        if let Some(dir) = dir {
+            Self::overlay_folder(&mut rules, dir)?;
+        }
+        Self::from_rules(&rules)
     }
 
+    /// The two files' texts (errors name them by their file names).
     pub fn parse(management_numbers: &str, organisations: &str) -> Result<ProvisionSettings, ProvisionSettingsError> {
-        fn failed(file: &'static str) -> impl Fn(String) -> ProvisionSettingsError {
-            move |reason| ProvisionSettingsError { file: file.to_owned(), reason }
-        }
-        let mut allow_list: AllowList = serde_json::from_str(management_numbers)
-            .map_err(|error| failed(MANAGEMENT_NUMBERS_FILE)(error.to_string()))?;
-        allow_list.check().map_err(failed(MANAGEMENT_NUMBERS_FILE))?;
+        Self::from_sources(
+            &RuleSource::new(kokuho_rules::MANAGEMENT_NUMBERS_FILE, MANAGEMENT_NUMBERS_FILE, management_numbers),
+            &RuleSource::new(kokuho_rules::ORGANISATIONS_FILE, ORGANISATIONS_FILE, organisations),
+        )
+    }
+
+    fn from_sources(
+        management_numbers: &RuleSource,
+        organisations: &RuleSource,
+    ) -> Result<ProvisionSettings, ProvisionSettingsError> {
+        let mut allow_list: AllowList = management_numbers.parse_json()?;
+        allow_list.check().map_err(|reason| management_numbers.error(reason))?;
         for number in &allow_list.inquiries {
             if let Some(unknown) = number.purposes.iter().find(|purpose| purpose.parse::<Purpose>().is_err()) {
-                return Err(failed(MANAGEMENT_NUMBERS_FILE)(format!(
-                    "management number {}: {unknown:?} is not a purpose",
-                    number.management_number
-                )));
+                return Err(management_numbers
+                    .error(format!("management number {}: {unknown:?} is not a purpose", number.management_number)));
             }
         }
         // Recorded in every decision event, so a decision can be traced to the list it used.
-        allow_list.sha256 = hex::encode(Sha256::digest(management_numbers.as_bytes()));
-        let organisations: Organisations =
-            serde_json::from_str(organisations).map_err(|error| failed(ORGANISATIONS_FILE)(error.to_string()))?;
-        organisations.check().map_err(failed(ORGANISATIONS_FILE))?;
-        Ok(ProvisionSettings { allow_list, organisations })
+        allow_list.sha256 = management_numbers.sha256.clone();
+        let parsed: Organisations = organisations.parse_json()?;
+        parsed.check().map_err(|reason| organisations.error(reason))?;
+        Ok(ProvisionSettings { allow_list, organisations: parsed })
     }
 }
 

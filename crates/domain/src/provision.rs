@@ -10,7 +10,7 @@
 //!   number the [`AllowList`] permits for the declared purpose (照会許可用照会リスト, seed
 //!   III-6 risk 1 in docs/seed.md), and it is one event in its own stream `inquiry-<inquiry_id>`.
 //!
-//! The allow-list is data (architecture invariant 6): `projections/rules/provision/
+//! The allow-list is data (architecture invariant 6): `rules/provision/
 //! management_numbers.json`, seeded from the seed's §I-5 (docs/seed.md), loaded at startup and passed in here
 //! as a value; every decision event records the list's SHA-256. `decide` functions are pure:
 //! the clock's instant, the person's registration and flags arrive in [`ProvisionLookups`] and
@@ -707,7 +707,7 @@ mod tests {
 
     #[test]
     fn the_shipped_allow_list_holds_the_seeds_inquiry_and_provision_rows() {
-        let text = include_str!("../../../projections/rules/provision/management_numbers.json");
+        let text = include_str!("../../../rules/provision/management_numbers.json");
         let list: AllowList = serde_json::from_str(text).expect("the shipped allow-list parses");
         list.check().expect("the shipped allow-list is well formed");
         // Seed §I-5 ② 3: inquiries under rows 48 (地方税), 69 (給付・保険料) and 70 (給付).

@@ -18,6 +18,7 @@ use kokuho_domain::provision::AllowList;
 use kokuho_domain::{Aggregate, Context, PersonId, Refusal, Rejection, TenantCode};
 use kokuho_events::{LedgerEvent, PersonalPart};
 use kokuho_projections::Projector;
+use kokuho_rules::{RuleError, RuleSource, Rules};
 use kokuho_store::{
     AppendError, AppendOutcome, AppendRequest, CommandMeta, Decrypt, EventStore, ExpectedVersion, NewEvent,
     PersonalData, RecordedEvent, SearchToken, StoreError,
@@ -27,6 +28,7 @@ mod elderly_shares;
 mod eligibility_view;
 mod lookups;
 pub mod policies;
+pub mod replay_print;
 pub use eligibility_view::EligibilityAnswer;
 pub use lookups::Lookup;
 
@@ -155,19 +157,28 @@ pub struct EligibilityRuleSet {
 }
 
 impl EligibilityRuleSet {
-    /// The rule file shipped with the ledger: `projections/rules/eligibility.toml`.
-    pub const BUNDLED: &'static str = include_str!("../../../projections/rules/eligibility.toml");
+    /// The rule file shipped with the ledger: `rules/eligibility.toml`.
+    pub const BUNDLED: &'static str = kokuho_rules::shipped::ELIGIBILITY;
 
-    /// Parses a rule file; unknown or missing settings are refused.
+    /// The national `eligibility.toml` of `rules` (shipped, or an operator's override).
+    pub fn from_rules(rules: &Rules) -> Result<EligibilityRuleSet, RuleError> {
+        EligibilityRuleSet::from_source(rules.file(kokuho_rules::ELIGIBILITY_FILE, None, None)?)
+    }
+
+    /// Reads a rule file; unknown or missing settings are refused.
+    pub fn from_source(source: &RuleSource) -> Result<EligibilityRuleSet, RuleError> {
+        let rules: EligibilityRules = source.parse_toml()?;
+        Ok(EligibilityRuleSet { rules: Arc::new(rules), sha256: source.sha256.clone() })
+    }
+
+    /// Parses the text of a rule file; unknown or missing settings are refused.
     pub fn parse(text: &str) -> Result<EligibilityRuleSet, String> {
-        use sha2::Digest;
-        let rules: EligibilityRules = toml::from_str(text).map_err(|error| error.to_string())?;
-        let sha256 = hex::encode(sha2::Sha256::digest(text.as_bytes()));
-        Ok(EligibilityRuleSet { rules: Arc::new(rules), sha256 })
+        let source = RuleSource::new(kokuho_rules::ELIGIBILITY_FILE, kokuho_rules::ELIGIBILITY_FILE, text);
+        EligibilityRuleSet::from_source(&source).map_err(|error| error.to_string())
     }
 
     pub fn bundled() -> EligibilityRuleSet {
-        EligibilityRuleSet::parse(Self::BUNDLED).expect("the bundled eligibility rules parse")
+        EligibilityRuleSet::from_rules(&Rules::shipped()).expect("the bundled eligibility rules parse")
     }
 }
 
@@ -423,6 +434,7 @@ mod tests {
         assert_eq!(*bundled.rules, EligibilityRules::national_defaults());
         assert_eq!(bundled.sha256.len(), 64);
         let misspelt = EligibilityRuleSet::BUNDLED.replace("notification_deadline_days", "notification_deadline");
-        assert!(EligibilityRuleSet::parse(&misspelt).is_err(), "a misspelt setting is refused");
+        let error = EligibilityRuleSet::parse(&misspelt).expect_err("a misspelt setting is refused");
+        assert!(error.contains("key `notification_deadline`: unknown field"), "{error}");
     }
 }

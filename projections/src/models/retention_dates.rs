@@ -1,10 +1,10 @@
 //! `retention_dates`: per person, the latest date of each kind of record that keeps their data
-//! (`projections/rules/retention.toml`), whether they are insured, and whether they were erased.
+//! (`rules/retention.toml`), whether they are insured, and whether they were erased.
 //!
 //! It lets `kokuho retention run` find the persons whose retention has ended with one query
 //! instead of reading every stream. Nothing personal: ids, dates and flags only.
 //!
-//! Which date each event contributes (the rule itself is in `src/retention.rs`):
+//! Which date each event contributes (the rule itself is in `crates/jobs/src/retention.rs`):
 //! - `PersonRegistered`: registration, the JST date the ledger recorded it;
 //! - eligibility: the record's retention runs from the day eligibility **ended**, so what counts
 //!   is each insured period as currently recorded (`EligibilityAcquired` opens one,

@@ -1,7 +1,7 @@
 //! The eligibility rule settings: figures with a source, never constants buried in code
 //! (ARCHITECTURE.md invariant 6, docs/domain.md preamble).
 //!
-//! Loaded from `projections/rules/eligibility.toml` (its SHA-256 goes into decision events):
+//! Loaded from `rules/eligibility.toml` (its SHA-256 goes into decision events):
 //!
 //! ```toml
 //! notification_deadline_days = 14

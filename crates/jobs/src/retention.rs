@@ -3,7 +3,7 @@
 //!
 //! # When a person's retention ends
 //!
-//! `projections/rules/retention.toml` gives each kind of record a period in years and its source.
+//! `rules/retention.toml` gives each kind of record a period in years and its source.
 //! For each kind, the person's *latest* date of that kind counts:
 //!
 //! - registration: the JST date the ledger recorded `PersonRegistered`;
@@ -53,27 +53,26 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
-use anyhow::Context as _;
 use chrono::{Months, NaiveDate};
 use kokuho_domain::person::Person;
 use kokuho_domain::{PersonId, TenantCode};
 use kokuho_events::{LedgerEvent, PersonErased, RetentionKind};
 use kokuho_ledger::Ledger;
 use kokuho_projections::models::{PersonRetentionDates, RetentionCutoffs, RetentionDates, RetentionFold};
+use kokuho_projections::Projector;
+use kokuho_rules::{RuleError, RuleSource, Rules, Spanned};
 use kokuho_store::{Actor, CommandMeta, Decrypt, EventStore};
 use serde::Deserialize;
-use sha2::{Digest, Sha256};
 use tokio::task::JoinSet;
 use uuid::Uuid;
 
-use crate::Ledgerd;
+use crate::{Context as _, JobError, Progress};
 
 /// The rules file shipped with this build, used when no `--rules` file is named.
-pub const BUILT_IN_RULES: &str = include_str!("../projections/rules/retention.toml");
-const BUILT_IN_ORIGIN: &str = "built-in projections/rules/retention.toml";
+pub const BUILT_IN_RULES: &str = kokuho_rules::shipped::RETENTION;
 /// Candidates read from the projection per query.
 const CANDIDATES_PAGE: i64 = 10_000;
 /// Persons erased at once: enough for the writer to commit several per transaction.
@@ -84,7 +83,7 @@ const YEARS_MAX: i64 = 100;
 // ---------------------------------------------------------------------------------------------
 // The rules file
 
-/// `projections/rules/retention.toml` as written: one table per kind of record.
+/// `rules/retention.toml` as written: one table per kind of record.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RulesFile {
@@ -97,8 +96,8 @@ struct RulesFile {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct PeriodEntry {
-    years: toml::Spanned<i64>,
-    source: toml::Spanned<String>,
+    years: Spanned<i64>,
+    source: Spanned<String>,
 }
 
 /// How long one kind of record is kept, and on what authority.
@@ -121,30 +120,6 @@ pub struct RetentionRules {
     pub sha256: String,
 }
 
-/// A rules file that cannot be used, with the line at fault when there is one.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RulesError {
-    pub origin: String,
-    pub line: Option<usize>,
-    pub message: String,
-}
-
-impl fmt::Display for RulesError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.line {
-            Some(line) => write!(f, "retention rules {}, line {line}: {}", self.origin, self.message),
-            None => write!(f, "retention rules {}: {}", self.origin, self.message),
-        }
-    }
-}
-
-impl std::error::Error for RulesError {}
-
-/// The 1-based line of byte offset `at` in `text`.
-fn line_of(text: &str, at: usize) -> usize {
-    text.as_bytes()[..at.min(text.len())].iter().filter(|&&byte| byte == b'\n').count() + 1
-}
-
 /// When a person's retention ends, and which kind of record decided it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RetentionEnd {
@@ -154,53 +129,51 @@ pub struct RetentionEnd {
 }
 
 impl RetentionRules {
-    /// Parses and checks a rules file; `origin` names it in errors.
-    pub fn parse(text: &str, origin: &str) -> Result<RetentionRules, RulesError> {
-        let error = |line: Option<usize>, message: String| RulesError { origin: origin.to_owned(), line, message };
-        let file: RulesFile = toml::from_str(text).map_err(|parse_error| {
-            let line = parse_error.span().map(|span| line_of(text, span.start));
-            error(line, parse_error.message().to_owned())
-        })?;
-        let period = |kind: &str, entry: PeriodEntry| -> Result<RetentionPeriod, RulesError> {
+    /// Parses and checks the text of a rules file; `origin` names it in errors.
+    pub fn parse(text: &str, origin: &str) -> Result<RetentionRules, RuleError> {
+        RetentionRules::from_source(&RuleSource::new(kokuho_rules::RETENTION_FILE, origin, text))
+    }
+
+    /// Parses and checks a rules file; errors name the file, the line and what is wrong.
+    pub fn from_source(source: &RuleSource) -> Result<RetentionRules, RuleError> {
+        let file: RulesFile = source.parse_toml()?;
+        let period = |kind: &str, entry: PeriodEntry| -> Result<RetentionPeriod, RuleError> {
             let years = *entry.years.get_ref();
             if !(1..=YEARS_MAX).contains(&years) {
-                return Err(error(
-                    Some(line_of(text, entry.years.span().start)),
+                return Err(source.error_at(
+                    entry.years.span(),
                     format!("{kind}.years must be between 1 and {YEARS_MAX}, not {years}"),
                 ));
             }
-            let source = entry.source.get_ref().trim();
-            if source.is_empty() {
-                return Err(error(
-                    Some(line_of(text, entry.source.span().start)),
+            let source_text = entry.source.get_ref().trim();
+            if source_text.is_empty() {
+                return Err(source.error_at(
+                    entry.source.span(),
                     format!("{kind}.source must say where the period comes from (a law, or \"municipal setting\")"),
                 ));
             }
-            Ok(RetentionPeriod { years: years as u32, source: source.to_owned() })
+            Ok(RetentionPeriod { years: years as u32, source: source_text.to_owned() })
         };
         Ok(RetentionRules {
             registration: period("registration", file.registration)?,
             eligibility: period("eligibility", file.eligibility)?,
             payment: period("payment", file.payment)?,
             provision: period("provision", file.provision)?,
-            origin: origin.to_owned(),
-            sha256: hex::encode(Sha256::digest(text.as_bytes())),
+            origin: source.origin(),
+            sha256: source.sha256.clone(),
         })
     }
 
-    /// The named file, or the one shipped with this build.
-    pub fn load(path: Option<&Path>) -> Result<RetentionRules, RulesError> {
+    /// The national `retention.toml` of `rules` (shipped, or an operator's override).
+    pub fn from_rules(rules: &Rules) -> Result<RetentionRules, RuleError> {
+        RetentionRules::from_source(rules.file(kokuho_rules::RETENTION_FILE, None, None)?)
+    }
+
+    /// The named file (`--rules FILE`), or the one shipped with this build.
+    pub fn load(path: Option<&Path>) -> Result<RetentionRules, RuleError> {
         match path {
-            None => RetentionRules::parse(BUILT_IN_RULES, BUILT_IN_ORIGIN),
-            Some(path) => {
-                let origin = path.display().to_string();
-                let text = std::fs::read_to_string(path).map_err(|io| RulesError {
-                    origin: origin.clone(),
-                    line: None,
-                    message: format!("cannot be read: {io}"),
-                })?;
-                RetentionRules::parse(&text, &origin)
-            }
+            None => RetentionRules::from_rules(&Rules::shipped()),
+            Some(path) => RetentionRules::from_source(&RuleSource::read(kokuho_rules::RETENTION_FILE, path)?),
         }
     }
 
@@ -253,32 +226,24 @@ fn add_years(date: NaiveDate, years: u32) -> NaiveDate {
 }
 
 // ---------------------------------------------------------------------------------------------
-// The command
+// The run
 
-#[derive(Debug, clap::Subcommand)]
-pub enum RetentionCommand {
-    /// Erase the persons whose retention has ended: destroy their data key, then record
-    /// PersonErased. Safe to run again; lists nothing personal.
-    Run {
-        /// Only this municipality (default: every tenant).
-        #[arg(long)]
-        tenant: Option<TenantCode>,
-        /// Judge as on this day, YYYY-MM-DD (default: today in Japan).
-        #[arg(long)]
-        as_of: Option<NaiveDate>,
-        /// List who would be erased, by person id, and change nothing.
-        #[arg(long)]
-        dry_run: bool,
-        /// The retention rules file (default: projections/rules/retention.toml as built in).
-        #[arg(long, env = "KOKUHO_RETENTION_RULES")]
-        rules: Option<PathBuf>,
-    },
+/// What the run works on, and the retention rules it applies.
+#[derive(Clone)]
+pub struct Deps {
+    pub ledger: Arc<Ledger>,
+    pub projector: Arc<Projector>,
+    pub store: EventStore,
+    pub rules: RetentionRules,
 }
 
 #[derive(Debug, Clone)]
 pub struct RunOptions {
+    /// Only this municipality (`None`: every tenant).
     pub tenant: Option<TenantCode>,
+    /// Judge as on this day.
     pub as_of: NaiveDate,
+    /// List who would be erased and change nothing.
     pub dry_run: bool,
 }
 
@@ -356,28 +321,23 @@ fn kind_name(kind: RetentionKind) -> &'static str {
     }
 }
 
-/// Runs `kokuho retention run` as parsed from the command line.
-pub async fn execute(
-    ledgerd: &Ledgerd,
-    command: &RetentionCommand,
-    progress: &mut dyn FnMut(u64, u64),
-) -> anyhow::Result<RetentionReport> {
-    let RetentionCommand::Run { tenant, as_of, dry_run, rules } = command;
-    let rules = RetentionRules::load(rules.as_deref())?;
-    let as_of = as_of.unwrap_or_else(|| kokuho_ledger::jst_date(ledgerd.ledger.now()));
-    run(ledgerd, &rules, &RunOptions { tenant: *tenant, as_of, dry_run: *dry_run }, progress).await
+/// What the command prints: [`RetentionReport::lines`], one a line.
+impl fmt::Display for RetentionReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.lines().join("\n"))
+    }
 }
 
 /// Erases (or, in a dry run, lists) every person whose retention ended before `options.as_of`.
 pub async fn run(
-    ledgerd: &Ledgerd,
-    rules: &RetentionRules,
+    deps: &Deps,
     options: &RunOptions,
-    progress: &mut dyn FnMut(u64, u64),
-) -> anyhow::Result<RetentionReport> {
+    progress: &mut dyn FnMut(Progress),
+) -> Result<RetentionReport, JobError> {
+    let rules = &deps.rules;
     let tenants = match options.tenant {
         Some(tenant) => vec![tenant],
-        None => ledgerd.store.tenants().await?,
+        None => deps.store.tenants().await?,
     };
     let mut report = RetentionReport {
         as_of: options.as_of,
@@ -396,9 +356,9 @@ pub async fn run(
     let cutoffs = rules.cutoffs(options.as_of);
     let mut candidates: Vec<(TenantCode, Uuid)> = Vec::new();
     for &tenant in &tenants {
-        ledgerd.projector.catch_up(tenant).await.context("bringing the projections up to date")?;
+        deps.projector.catch_up(tenant).await.context("bringing the projections up to date")?;
         let tenant_text = tenant.to_string();
-        let db = ledgerd.store.db();
+        let db = deps.store.db();
         report.examined += RetentionDates::count_not_erased(db, &tenant_text).await? as u64;
         let mut after = None;
         loop {
@@ -417,10 +377,10 @@ pub async fn run(
     }
 
     let total = candidates.len() as u64;
-    progress(0, total);
+    progress(Progress { done: 0, total });
     let job = Arc::new(ErasureJob {
-        ledger: ledgerd.ledger.clone(),
-        store: ledgerd.store.clone(),
+        ledger: deps.ledger.clone(),
+        store: deps.store.clone(),
         rules: rules.clone(),
         as_of: options.as_of,
         dry_run: options.dry_run,
@@ -447,7 +407,7 @@ pub async fn run(
         let (key, outcome) = joined.context("an erasure task failed")?;
         outcomes.insert(key, outcome?);
         done += 1;
-        progress(done, total);
+        progress(Progress { done, total });
     }
     for ((tenant, person_id), outcome) in outcomes {
         match outcome {
@@ -464,7 +424,7 @@ pub async fn run(
     if !options.dry_run {
         // The read tables show the erasures at once rather than when a server next catches up.
         for &tenant in &tenants {
-            ledgerd.projector.catch_up(tenant).await.context("bringing the projections up to date")?;
+            deps.projector.catch_up(tenant).await.context("bringing the projections up to date")?;
         }
     }
     Ok(report)
@@ -494,7 +454,7 @@ struct ErasureJob {
 }
 
 impl ErasureJob {
-    async fn erase(&self, tenant: TenantCode, person_id: Uuid) -> anyhow::Result<Outcome> {
+    async fn erase(&self, tenant: TenantCode, person_id: Uuid) -> Result<Outcome, JobError> {
         let person = PersonId::from_uuid(person_id);
         // The stream decides, not the projection: it may lag a commit.
         let view = self
@@ -583,11 +543,15 @@ mod tests {
         ];
         for (text, line, what) in cases {
             let error = RetentionRules::parse(&text, "retention.toml").expect_err(what);
-            assert_eq!(error.line, Some(line), "{error}");
+            assert_eq!((error.file.as_str(), error.line), ("retention.toml", Some(line)), "{error}");
             let shown = error.to_string();
-            assert!(shown.starts_with(&format!("retention rules retention.toml, line {line}: ")), "{shown}");
+            assert!(shown.starts_with(&format!("retention.toml, line {line}")), "{shown}");
             assert!(shown.contains(what), "{shown} does not say {what:?}");
         }
+        // A parse error also names the key.
+        let error =
+            RetentionRules::parse(&VALID.replace("years = 5", "years = \"five\""), "retention.toml").unwrap_err();
+        assert_eq!(error.key.as_deref(), Some("payment.years"), "{error}");
         let missing = RetentionRules::parse(
             &VALID.replace("[provision]\nyears = 7\nsource = \"マイナンバー法 第23条\"\n", ""),
             "r",

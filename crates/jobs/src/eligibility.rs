@@ -31,9 +31,9 @@
 //! id with the refusal's code and the run goes on; the command then exits 1. Nothing personal is
 //! printed.
 
+use std::fmt;
 use std::sync::Arc;
 
-use anyhow::Context as _;
 use chrono::{Datelike, NaiveDate};
 use kokuho_domain::eligibility::{elderly_share_starts_on, loss_effective_on, seventy_fifth_birthday};
 use kokuho_domain::person::{LossNotice, Person, PersonCommand};
@@ -42,11 +42,12 @@ use kokuho_domain::{PersonId, TenantCode};
 use kokuho_events::{Acquisition, LossReason};
 use kokuho_ledger::{CommandError, Ledger, LedgerError};
 use kokuho_projections::models::{Households, PersonRegistry};
-use kokuho_store::{Actor, CommandMeta, Db, Decrypt};
+use kokuho_projections::Projector;
+use kokuho_store::{Actor, CommandMeta, Db, Decrypt, EventStore};
 use tokio::task::JoinSet;
 use uuid::Uuid;
 
-use crate::Ledgerd;
+use crate::{Context as _, JobError, Progress};
 
 /// The actor every event of a run is recorded under.
 pub const ACTOR: &str = "eligibility-run";
@@ -58,23 +59,19 @@ const PERSONS_PAGE: i64 = 1_000;
 /// Persons handled at once: enough for the writer to commit several per transaction.
 const PERSONS_IN_FLIGHT: usize = 16;
 
-#[derive(Debug, clap::Subcommand)]
-pub enum EligibilityCommand {
-    /// Record the age transitions due by a day: loss of eligibility at 75, and the 70–74 cost
-    /// share on its start and every 1 August. Safe to run again; prints nothing personal.
-    Run {
-        /// The municipality (local government code).
-        #[arg(long)]
-        tenant: TenantCode,
-        /// Judge as on this day, YYYY-MM-DD (default: today in Japan); not after today.
-        #[arg(long)]
-        on: Option<NaiveDate>,
-    },
+/// What the run works on. The eligibility rules are the ledger's ([`Ledger::rules`]).
+#[derive(Clone)]
+pub struct Deps {
+    pub ledger: Arc<Ledger>,
+    pub projector: Arc<Projector>,
+    pub store: EventStore,
 }
 
 #[derive(Debug, Clone)]
 pub struct RunOptions {
+    /// The municipality.
     pub tenant: TenantCode,
+    /// Judge as on this day; not after today.
     pub on: NaiveDate,
 }
 
@@ -136,38 +133,35 @@ impl EligibilityRunReport {
     }
 }
 
-/// Runs `kokuho eligibility run` as parsed from the command line.
-pub async fn execute(
-    ledgerd: &Ledgerd,
-    command: &EligibilityCommand,
-    progress: &mut dyn FnMut(u64, u64),
-) -> anyhow::Result<EligibilityRunReport> {
-    let EligibilityCommand::Run { tenant, on } = command;
-    let on = on.unwrap_or_else(|| kokuho_ledger::jst_date(ledgerd.ledger.now()));
-    run(ledgerd, &RunOptions { tenant: *tenant, on }, progress).await
+/// What the command prints: [`EligibilityRunReport::lines`], one a line.
+impl fmt::Display for EligibilityRunReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.lines().join("\n"))
+    }
 }
 
 /// Records every age transition of `options.tenant` due by `options.on` (see the module docs).
 pub async fn run(
-    ledgerd: &Ledgerd,
+    deps: &Deps,
     options: &RunOptions,
-    progress: &mut dyn FnMut(u64, u64),
-) -> anyhow::Result<EligibilityRunReport> {
-    let today = ledgerd.ledger.context().today;
-    anyhow::ensure!(
-        options.on <= today,
-        "--on {} is after today ({today} in Japan): transitions are recorded when they are due, not ahead",
-        options.on
-    );
+    progress: &mut dyn FnMut(Progress),
+) -> Result<EligibilityRunReport, JobError> {
+    let today = deps.ledger.context().today;
+    if options.on > today {
+        return Err(JobError::Refused(format!(
+            "--on {} is after today ({today} in Japan): transitions are recorded when they are due, not ahead",
+            options.on
+        )));
+    }
     let tenant = options.tenant;
     let tenant_text = tenant.to_string();
-    ledgerd.projector.catch_up(tenant).await.context("bringing the projections up to date")?;
-    let db = ledgerd.store.db().clone();
+    deps.projector.catch_up(tenant).await.context("bringing the projections up to date")?;
+    let db = deps.store.db().clone();
     let total = PersonRegistry::count(&db, &tenant_text).await? as u64;
-    progress(0, total);
+    progress(Progress { done: 0, total });
 
     let job = Arc::new(Job {
-        ledger: ledgerd.ledger.clone(),
+        ledger: deps.ledger.clone(),
         db: db.clone(),
         tenant,
         on: options.on,
@@ -183,7 +177,7 @@ pub async fn run(
     let mut report = EligibilityRunReport {
         tenant: Some(tenant),
         on: Some(options.on),
-        rules_sha256: ledgerd.ledger.rules().sha256.clone(),
+        rules_sha256: deps.ledger.rules().sha256.clone(),
         ..EligibilityRunReport::default()
     };
     let mut done = 0u64;
@@ -205,7 +199,7 @@ pub async fn run(
             let outcome = outcome.with_context(|| format!("person {person_id} of {tenant}"))?;
             report.add(person_id, outcome);
             done += 1;
-            progress(done, total.max(done));
+            progress(Progress { done, total: total.max(done) });
         }
         if !full {
             break;
@@ -215,7 +209,7 @@ pub async fn run(
     report.share_decisions.sort();
     report.refusals.sort_by_key(|refusal| (refusal.person_id, refusal.what));
     // The read tables show the run's events at once rather than when a server next catches up.
-    ledgerd.projector.catch_up(tenant).await.context("bringing the projections up to date")?;
+    deps.projector.catch_up(tenant).await.context("bringing the projections up to date")?;
     Ok(report)
 }
 
@@ -268,7 +262,7 @@ struct Job {
 }
 
 impl Job {
-    async fn person(&self, person_id: Uuid) -> anyhow::Result<PersonOutcome> {
+    async fn person(&self, person_id: Uuid) -> Result<PersonOutcome, JobError> {
         let mut outcome = PersonOutcome::default();
         let person = PersonId::from_uuid(person_id);
         // The stream decides, not the projection; the date of birth is in the personal part.
@@ -328,81 +322,6 @@ impl Job {
         }
         Ok(outcome)
     }
-}
-
-/// The eligibility answer as `kokuho replay` prints it (under `"eligibility"`): insured or not on
-/// the day, the covering period, household and head, the cost share and the rule that gave it
-/// (or the code of why there is none), the 70–74 decision recorded for the day, certificates with
-/// their status, the gap or overlap of a move within the prefecture, and every period as
-/// recorded. Nothing personal: ids, dates of the periods, codes; the income figures behind a
-/// 70–74 share are left out, only the kind of ground is shown.
-pub fn answer_json(answer: &kokuho_ledger::EligibilityAnswer) -> serde_json::Value {
-    use kokuho_domain::share::ShareRule;
-    use serde_json::json;
-
-    let person_id = answer.person.id.as_uuid();
-    let household = answer.household.as_ref().map(|view| {
-        let head = view.state.head_on(answer.on);
-        json!({
-            "household_id": view.id,
-            "head_person_id": head,
-            "is_head": head == Some(person_id),
-            "members": view.state.members_on(answer.on),
-        })
-    });
-    let (cost_share, cost_share_refused) = match &answer.share {
-        Ok(share) => {
-            let mut shown =
-                json!({ "share": share.share, "tenths": share.share.tenths(), "label": share.share.to_string() });
-            match &share.rule {
-                ShareRule::PreSchool => shown["rule"] = json!("pre_school"),
-                ShareRule::Standard => shown["rule"] = json!("standard"),
-                ShareRule::Elderly { income_year, members_70_to_74, basis } => {
-                    shown["rule"] = json!("elderly");
-                    shown["income_year"] = json!(income_year);
-                    shown["members_70_to_74"] = json!(members_70_to_74);
-                    // Only the kind of ground: its figures are income, which is personal.
-                    shown["basis"] = serde_json::to_value(basis)
-                        .ok()
-                        .and_then(|value| value.get("basis").cloned())
-                        .unwrap_or_default();
-                }
-            }
-            (shown, serde_json::Value::Null)
-        }
-        Err(rejection) => (serde_json::Value::Null, json!(rejection.code())),
-    };
-    let certificates: Vec<serde_json::Value> = answer
-        .certificates
-        .iter()
-        .map(|(certificate, status)| {
-            let mut shown = serde_json::to_value(certificate).unwrap_or_default();
-            if let (Some(object), Ok(serde_json::Value::Object(status))) =
-                (shown.as_object_mut(), serde_json::to_value(status))
-            {
-                object.extend(status);
-            }
-            shown
-        })
-        .collect();
-    json!({
-        "on": answer.on,
-        "insured": answer.period.is_some(),
-        "period": answer.period,
-        "household": household,
-        "cost_share": cost_share,
-        "cost_share_refused": cost_share_refused,
-        "elderly_share_decided": answer.person.state.elderly_share_on(answer.on).map(|decision| json!({
-            "valid_from": decision.valid_from,
-            "share": decision.share,
-            "basis": decision.basis,
-            "income_year": decision.income_year,
-            "household_id": decision.household_id,
-        })),
-        "certificates": certificates,
-        "move": answer.move_continuity,
-        "periods": answer.person.state.periods,
-    })
 }
 
 #[cfg(test)]

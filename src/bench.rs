@@ -70,7 +70,7 @@ fn register_command(index: usize) -> PersonCommand {
         details: PersonDetails {
             name: format!("試験 太郎{index}"),
             name_kana: "シケン タロウ".into(),
-            sex: if index % 2 == 0 { Sex::Male } else { Sex::Female },
+            sex: if index.is_multiple_of(2) { Sex::Male } else { Sex::Female },
             date_of_birth: NaiveDate::from_ymd_opt(
                 1960 + (index % 50) as i32,
                 1 + (index % 12) as u32,

@@ -8,8 +8,10 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 /// (projections never do) or when the person's key was destroyed at the end of retention: either
 /// way the data is not there to use, and code must not guess it.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Default)]
 pub enum Personal<T> {
     Present(T),
+    #[default]
     Unavailable,
 }
 
@@ -22,11 +24,6 @@ impl<T> Personal<T> {
     }
 }
 
-impl<T> Default for Personal<T> {
-    fn default() -> Self {
-        Personal::Unavailable
-    }
-}
 
 impl<T: Serialize> Serialize for Personal<T> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {

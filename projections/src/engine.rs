@@ -470,7 +470,7 @@ impl Projector {
             let store = self.store.clone();
             tokio::spawn(async move {
                 let page = store.read_clear_page(tenant, after, PAGE_EVENTS).await?;
-                Ok::<_, ProjectionError>(decode(&page)?)
+                decode(&page)
             })
         };
         let mut next = read_decoded(from);

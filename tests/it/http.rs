@@ -216,7 +216,8 @@ async fn every_endpoint_refuses_every_role_it_does_not_name_and_records_the_refu
     let all = [EligibilityClerk, TaxClerk, BenefitsClerk, CollectionClerk, Supervisor, Auditor, Administrator];
     // (method, path, body, roles that may, the refusal code for the others)
     let p = |suffix: &str| format!("/v1/{KUMAGAYA}{suffix}");
-    let table: Vec<(Method, String, Option<Value>, Vec<Role>, &str)> = vec![
+    type Case<'a> = (Method, String, Option<Value>, Vec<Role>, &'a str);
+    let table: Vec<Case> = vec![
         (Method::POST, p("/persons"), Some(new_person()), vec![EligibilityClerk, Supervisor], "role_not_permitted"),
         (
             Method::POST,

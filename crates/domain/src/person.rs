@@ -758,6 +758,34 @@ pub fn evolve(mut state: PersonState, event: &LedgerEvent) -> PersonState {
     state
 }
 
+/// The person aggregate: [`decide`] and [`evolve`] over the stream `person-<id>`.
+pub struct Person;
+
+impl crate::Aggregate for Person {
+    const NAME: &'static str = "person";
+    const READS_PERSONAL: bool = true;
+    type Id = PersonId;
+    type State = PersonState;
+    type Command = PersonCommand;
+    type Lookups = Context;
+    type Rejection = Rejection;
+
+    fn stream_id(id: PersonId) -> String {
+        id.stream_id()
+    }
+    fn decide(
+        id: PersonId,
+        state: &PersonState,
+        command: PersonCommand,
+        lookups: &Context,
+    ) -> Result<Vec<LedgerEvent>, Rejection> {
+        decide(id, state, command, lookups)
+    }
+    fn evolve(state: PersonState, event: &LedgerEvent) -> PersonState {
+        evolve(state, event)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1232,33 +1260,5 @@ mod tests {
         let end = state.periods[0].end.clone().unwrap();
         assert_eq!((end.lost_on, end.notification_late), (date(2025, 6, 16), false));
         assert!(state.period_on(date(2025, 6, 15)).is_some() && state.period_on(date(2025, 6, 16)).is_none());
-    }
-}
-
-/// The person aggregate: [`decide`] and [`evolve`] over the stream `person-<id>`.
-pub struct Person;
-
-impl crate::Aggregate for Person {
-    const NAME: &'static str = "person";
-    const READS_PERSONAL: bool = true;
-    type Id = PersonId;
-    type State = PersonState;
-    type Command = PersonCommand;
-    type Lookups = Context;
-    type Rejection = Rejection;
-
-    fn stream_id(id: PersonId) -> String {
-        id.stream_id()
-    }
-    fn decide(
-        id: PersonId,
-        state: &PersonState,
-        command: PersonCommand,
-        lookups: &Context,
-    ) -> Result<Vec<LedgerEvent>, Rejection> {
-        decide(id, state, command, lookups)
-    }
-    fn evolve(state: PersonState, event: &LedgerEvent) -> PersonState {
-        evolve(state, event)
     }
 }

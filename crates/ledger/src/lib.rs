@@ -145,8 +145,11 @@ pub struct Ledger {
     /// Read tables that lookups consult (the households a person belongs to), waited for.
     projector: Option<Arc<Projector>>,
     /// The last known state of recently used streams, by (tenant, stream id): a bounded cache.
-    states: Mutex<HashMap<(TenantCode, String), (i64, Arc<dyn Any + Send + Sync>)>>,
+    states: Mutex<StateCache>,
 }
+
+/// (tenant, stream id) → (stream version, the aggregate's state).
+type StateCache = HashMap<(TenantCode, String), (i64, Arc<dyn Any + Send + Sync>)>;
 
 /// The eligibility rule settings decisions apply, with the SHA-256 of the file they came from
 /// (recorded in decision events, invariant 6).

@@ -26,8 +26,11 @@ pub(crate) struct Keyring {
     /// Keys created here but not yet committed: every event sealed with one carries it to the
     /// writer, which stores it in the same transaction as the event (no separate commit, and no
     /// event can commit sealed with a key that was never stored).
-    pending: Mutex<HashMap<(String, Uuid), (DataKey, Vec<u8>)>>,
+    pending: Mutex<PendingKeys>,
 }
+
+/// (tenant, person) → (the new key, its wrapped form to store).
+type PendingKeys = HashMap<(String, Uuid), (DataKey, Vec<u8>)>;
 
 /// A key to seal with; `wrapped` is set while the key still has to be stored with the event.
 pub(crate) struct WritingKey {

@@ -7,8 +7,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 /// `Present` when the reader could decrypt it. `Unavailable` when the reader did not decrypt it
 /// (projections never do) or when the person's key was destroyed at the end of retention: either
 /// way the data is not there to use, and code must not guess it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[derive(Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub enum Personal<T> {
     Present(T),
     #[default]
@@ -23,7 +22,6 @@ impl<T> Personal<T> {
         }
     }
 }
-
 
 impl<T: Serialize> Serialize for Personal<T> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {

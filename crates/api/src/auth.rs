@@ -4,7 +4,7 @@
 
 use axum::extract::{FromRequestParts, MatchedPath, RawPathParams};
 use axum::http::request::Parts;
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{header, StatusCode};
 use kokuho_auth::{role_serves, Purpose, Role};
 use kokuho_domain::TenantCode;
 use kokuho_events::{LedgerEvent, PersonalDataAccessed};
@@ -153,16 +153,16 @@ impl Staff {
 
     /// The metadata of a command, with the request's Idempotency-Key (scoped by the member, so
     /// two clerks' keys never collide).
-    pub(crate) fn command_meta(&self, purpose: Purpose, headers: &HeaderMap) -> Result<CommandMeta, ApiError> {
-        let key = idempotency_key(headers)?.map(|key| format!("{}:{key}", self.principal.user_id));
-        Ok(CommandMeta { idempotency_key: key, ..self.meta(purpose) })
+    pub(crate) fn command_meta(&self, purpose: Purpose, key: &IdempotencyKey) -> CommandMeta {
+        let key = key.0.as_deref().map(|key| format!("{}:{key}", self.principal.user_id));
+        CommandMeta { idempotency_key: key, ..self.meta(purpose) }
     }
 
     /// The id of what a command creates (a person, a household, a period, a provision, …):
     /// derived from the Idempotency-Key, so a retry names what the first attempt created;
     /// drawn afresh without one.
-    pub(crate) fn id_from_key(&self, kind: &str, headers: &HeaderMap) -> Uuid {
-        match headers.get("idempotency-key").and_then(|value| value.to_str().ok()) {
+    pub(crate) fn id_from_key(&self, kind: &str, key: &IdempotencyKey) -> Uuid {
+        match key.0.as_deref() {
             Some(key) => {
                 let principal = &self.principal;
                 let digest =
@@ -200,15 +200,30 @@ impl Staff {
 }
 
 /// The request's Idempotency-Key, if any: 1 to 128 visible ASCII characters.
-fn idempotency_key(headers: &HeaderMap) -> Result<Option<&str>, ApiError> {
-    match headers.get("idempotency-key") {
-        None => Ok(None),
-        Some(value) => value.to_str().ok().filter(|key| (1..=128).contains(&key.len())).map(Some).ok_or_else(|| {
-            ApiError::bad_request(
-                "invalid_idempotency_key",
-                "Idempotency-Key must be 1 to 128 visible ASCII characters",
-            )
-        }),
+/// The request's `Idempotency-Key` header, if it has one: a retry with the same key answers the
+/// first result. 1 to 128 visible ASCII characters; anything else is refused before the handler
+/// runs (`invalid_idempotency_key`), without echoing the value.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct IdempotencyKey(pub Option<String>);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for IdempotencyKey {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut axum::http::request::Parts, _: &S) -> Result<Self, ApiError> {
+        match parts.headers.get("idempotency-key") {
+            None => Ok(IdempotencyKey(None)),
+            Some(value) => value
+                .to_str()
+                .ok()
+                .filter(|key| (1..=128).contains(&key.len()))
+                .map(|key| IdempotencyKey(Some(key.to_owned())))
+                .ok_or_else(|| {
+                    ApiError::bad_request(
+                        "invalid_idempotency_key",
+                        "Idempotency-Key must be 1 to 128 visible ASCII characters",
+                    )
+                }),
+        }
     }
 }
 

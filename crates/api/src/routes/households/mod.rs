@@ -8,7 +8,7 @@
 use std::collections::BTreeSet;
 
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::Router;
 use chrono::{DateTime, NaiveDate, Utc};
@@ -22,7 +22,7 @@ use uuid::Uuid;
 
 use super::doc;
 use super::persons::READ_PURPOSES;
-use crate::auth::{parse_purpose, Staff};
+use crate::auth::{parse_purpose, IdempotencyKey, Staff};
 use crate::error::Problem;
 use crate::json::{ApiPath, ApiQuery};
 use crate::{ApiError, ApiJson, AppState};
@@ -72,12 +72,12 @@ pub struct HouseholdRecorded {
 async fn execute(
     state: &AppState,
     staff: &Staff,
-    headers: &HeaderMap,
+    key: &IdempotencyKey,
     household_id: Uuid,
     command: HouseholdCommand,
 ) -> Result<(StatusCode, ApiJson<HouseholdRecorded>), ApiError> {
     staff.require_role(state, HOUSEHOLD_ROLES).await?;
-    let meta = staff.command_meta(Purpose::Eligibility, headers)?;
+    let meta = staff.command_meta(Purpose::Eligibility, key);
     let tenant = staff.principal.tenant;
     let executed = state.ledger.execute::<Household>(tenant, household_id, command, meta).await?;
     state.consequences_of(tenant, executed.outcome.last_position).await;
@@ -118,16 +118,16 @@ pub struct NewHousehold {
 pub(crate) async fn establish(
     State(state): State<AppState>,
     staff: Staff,
-    headers: HeaderMap,
+    key: IdempotencyKey,
     ApiJson(body): ApiJson<NewHousehold>,
 ) -> Result<(StatusCode, ApiJson<HouseholdRecorded>), ApiError> {
-    let household_id = staff.id_from_key("household", &headers);
+    let household_id = staff.id_from_key("household", &key);
     let command = HouseholdCommand::Establish {
         head_person_id: body.head_person_id,
         established_on: body.established_on,
         acquisition: kokuho_events::Acquisition { source: body.source, legal_basis: body.legal_basis },
     };
-    execute(&state, &staff, &headers, household_id, command).await
+    execute(&state, &staff, &key, household_id, command).await
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -151,12 +151,12 @@ pub struct JoinBody {
 pub(crate) async fn join(
     State(state): State<AppState>,
     staff: Staff,
-    headers: HeaderMap,
+    key: IdempotencyKey,
     ApiPath(path): ApiPath<HouseholdPath>,
     ApiJson(body): ApiJson<JoinBody>,
 ) -> Result<(StatusCode, ApiJson<HouseholdRecorded>), ApiError> {
     let command = HouseholdCommand::Join { person_id: body.person_id, joined_on: body.joined_on };
-    execute(&state, &staff, &headers, path.household_id, command).await
+    execute(&state, &staff, &key, path.household_id, command).await
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -180,12 +180,12 @@ pub struct DepartureBody {
 pub(crate) async fn leave(
     State(state): State<AppState>,
     staff: Staff,
-    headers: HeaderMap,
+    key: IdempotencyKey,
     ApiPath(path): ApiPath<MemberPath>,
     ApiJson(body): ApiJson<DepartureBody>,
 ) -> Result<(StatusCode, ApiJson<HouseholdRecorded>), ApiError> {
     let command = HouseholdCommand::Leave { person_id: path.person_id, left_on: body.left_on };
-    execute(&state, &staff, &headers, path.household_id, command).await
+    execute(&state, &staff, &key, path.household_id, command).await
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -209,12 +209,12 @@ pub struct HeadChangeBody {
 pub(crate) async fn change_head(
     State(state): State<AppState>,
     staff: Staff,
-    headers: HeaderMap,
+    key: IdempotencyKey,
     ApiPath(path): ApiPath<HouseholdPath>,
     ApiJson(body): ApiJson<HeadChangeBody>,
 ) -> Result<(StatusCode, ApiJson<HouseholdRecorded>), ApiError> {
     let command = HouseholdCommand::ChangeHead { person_id: body.person_id, changed_on: body.changed_on };
-    execute(&state, &staff, &headers, path.household_id, command).await
+    execute(&state, &staff, &key, path.household_id, command).await
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -237,12 +237,12 @@ pub struct IncomeExceptionBody {
 pub(crate) async fn apply_income_exception(
     State(state): State<AppState>,
     staff: Staff,
-    headers: HeaderMap,
+    key: IdempotencyKey,
     ApiPath(path): ApiPath<HouseholdPath>,
     ApiJson(body): ApiJson<IncomeExceptionBody>,
 ) -> Result<(StatusCode, ApiJson<HouseholdRecorded>), ApiError> {
     let command = HouseholdCommand::ApplyIncomeException { applied_on: body.applied_on };
-    execute(&state, &staff, &headers, path.household_id, command).await
+    execute(&state, &staff, &key, path.household_id, command).await
 }
 
 #[derive(Deserialize, IntoParams)]

@@ -2,7 +2,7 @@
 //! person's record (which appends an access event, committed before the answer is sent).
 
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::Router;
 use chrono::{DateTime, NaiveDate, Utc};
@@ -18,7 +18,7 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use super::doc;
-use crate::auth::{parse_purpose, Staff};
+use crate::auth::{parse_purpose, IdempotencyKey, Staff};
 use crate::error::Problem;
 use crate::json::{ApiPath, ApiQuery};
 use crate::{ApiError, ApiJson, AppState};
@@ -67,14 +67,14 @@ pub struct Recorded {
 pub(crate) async fn execute(
     state: &AppState,
     staff: &Staff,
-    headers: &HeaderMap,
+    key: &IdempotencyKey,
     roles: &[Role],
     purpose: Purpose,
     person_id: PersonId,
     command: PersonCommand,
 ) -> Result<(StatusCode, ApiJson<Recorded>), ApiError> {
     staff.require_role(state, roles).await?;
-    let meta = staff.command_meta(purpose, headers)?;
+    let meta = staff.command_meta(purpose, key);
     let executed = state.ledger.execute::<Person>(staff.principal.tenant, person_id, command, meta).await?;
     Ok(recorded(person_id, executed))
 }
@@ -121,7 +121,7 @@ pub struct NewPerson {
 pub(crate) async fn register(
     State(state): State<AppState>,
     staff: Staff,
-    headers: HeaderMap,
+    key: IdempotencyKey,
     ApiJson(body): ApiJson<NewPerson>,
 ) -> Result<(StatusCode, ApiJson<Recorded>), ApiError> {
     let command = PersonCommand::Register {
@@ -137,8 +137,8 @@ pub(crate) async fn register(
     };
     let roles = [Role::EligibilityClerk, Role::Supervisor];
     // A retried registration must name the person the first attempt created.
-    let person_id = PersonId::from_uuid(staff.id_from_key("person", &headers));
-    execute(&state, &staff, &headers, &roles, Purpose::Eligibility, person_id, command).await
+    let person_id = PersonId::from_uuid(staff.id_from_key("person", &key));
+    execute(&state, &staff, &key, &roles, Purpose::Eligibility, person_id, command).await
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -349,7 +349,7 @@ pub struct Payment {
 pub(crate) async fn record_payment(
     State(state): State<AppState>,
     staff: Staff,
-    headers: HeaderMap,
+    key: IdempotencyKey,
     ApiPath(path): ApiPath<PersonPath>,
     ApiJson(body): ApiJson<Payment>,
 ) -> Result<(StatusCode, ApiJson<Recorded>), ApiError> {
@@ -360,7 +360,7 @@ pub(crate) async fn record_payment(
         channel: body.channel,
     };
     let roles = [Role::CollectionClerk, Role::Supervisor];
-    execute(&state, &staff, &headers, &roles, Purpose::Collection, PersonId::from_uuid(path.person_id), command).await
+    execute(&state, &staff, &key, &roles, Purpose::Collection, PersonId::from_uuid(path.person_id), command).await
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -385,7 +385,7 @@ pub struct NameChangeBody {
 pub(crate) async fn change_name(
     State(state): State<AppState>,
     staff: Staff,
-    headers: HeaderMap,
+    key: IdempotencyKey,
     ApiPath(path): ApiPath<PersonPath>,
     ApiJson(body): ApiJson<NameChangeBody>,
 ) -> Result<(StatusCode, ApiJson<Recorded>), ApiError> {
@@ -396,7 +396,7 @@ pub(crate) async fn change_name(
         acquisition: kokuho_events::Acquisition { source: body.source, legal_basis: body.legal_basis },
     };
     let roles = [Role::EligibilityClerk, Role::Supervisor];
-    execute(&state, &staff, &headers, &roles, Purpose::Eligibility, PersonId::from_uuid(path.person_id), command).await
+    execute(&state, &staff, &key, &roles, Purpose::Eligibility, PersonId::from_uuid(path.person_id), command).await
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -419,7 +419,7 @@ pub struct AddressChangeBody {
 pub(crate) async fn change_address(
     State(state): State<AppState>,
     staff: Staff,
-    headers: HeaderMap,
+    key: IdempotencyKey,
     ApiPath(path): ApiPath<PersonPath>,
     ApiJson(body): ApiJson<AddressChangeBody>,
 ) -> Result<(StatusCode, ApiJson<Recorded>), ApiError> {
@@ -429,5 +429,5 @@ pub(crate) async fn change_address(
         acquisition: kokuho_events::Acquisition { source: body.source, legal_basis: body.legal_basis },
     };
     let roles = [Role::EligibilityClerk, Role::Supervisor];
-    execute(&state, &staff, &headers, &roles, Purpose::Eligibility, PersonId::from_uuid(path.person_id), command).await
+    execute(&state, &staff, &key, &roles, Purpose::Eligibility, PersonId::from_uuid(path.person_id), command).await
 }

@@ -12,7 +12,7 @@
 //! - a citizen's card key: eligibility clerks and supervisors, who check identity at the counter.
 
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::routing::{post, put};
 use axum::Router;
 use chrono::{DateTime, Utc};
@@ -30,7 +30,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::doc;
-use crate::auth::Staff;
+use crate::auth::{IdempotencyKey, Staff};
 use crate::error::Problem;
 use crate::json::ApiPath;
 use crate::{ApiError, ApiJson, AppState};
@@ -71,10 +71,10 @@ pub struct ProvisionPath {
 fn command_meta(
     staff: &Staff,
     purpose: Purpose,
-    headers: &HeaderMap,
+    key: &IdempotencyKey,
     kind: &str,
 ) -> Result<(CommandMeta, Uuid), ApiError> {
-    Ok((staff.command_meta(purpose, headers)?, staff.id_from_key(kind, headers)))
+    Ok((staff.command_meta(purpose, key), staff.id_from_key(kind, key)))
 }
 
 fn status_of(executed: &Executed) -> StatusCode {
@@ -219,14 +219,14 @@ fn provision_recorded(
 pub(crate) async fn request_provision(
     State(state): State<AppState>,
     staff: Staff,
-    headers: HeaderMap,
+    key: IdempotencyKey,
     ApiPath(path): ApiPath<PersonPath>,
     ApiJson(body): ApiJson<ProvisionBody>,
 ) -> Result<(StatusCode, ApiJson<ProvisionRecorded>), ApiError> {
     staff.require_role(&state, &[Role::EligibilityClerk, Role::BenefitsClerk, Role::Supervisor]).await?;
     let tenant = staff.principal.tenant;
     let person_id = PersonId::from_uuid(path.person_id);
-    let (meta, provision_id) = command_meta(&staff, Purpose::Provision, &headers, "provision")?;
+    let (meta, provision_id) = command_meta(&staff, Purpose::Provision, &key, "provision")?;
     let command = ProvisionCommand::Request(ProvisionRequest {
         person_id,
         requesting_agency: body.requesting_agency,
@@ -316,7 +316,7 @@ pub struct InquiryRecorded {
 pub(crate) async fn make_inquiry(
     State(state): State<AppState>,
     staff: Staff,
-    headers: HeaderMap,
+    key: IdempotencyKey,
     ApiPath(path): ApiPath<PersonPath>,
     ApiJson(body): ApiJson<InquiryBody>,
 ) -> Result<(StatusCode, ApiJson<InquiryRecorded>), ApiError> {
@@ -327,7 +327,7 @@ pub(crate) async fn make_inquiry(
     staff.require_purpose(&state, purpose, INQUIRY_PURPOSES).await?;
     let tenant = staff.principal.tenant;
     let person_id = PersonId::from_uuid(path.person_id);
-    let (meta, inquiry_id) = command_meta(&staff, purpose, &headers, "inquiry")?;
+    let (meta, inquiry_id) = command_meta(&staff, purpose, &key, "inquiry")?;
     let command = InquiryCommand {
         person_id,
         management_number: body.management_number,

@@ -29,7 +29,7 @@ use crate::error::Problem;
 use crate::{ApiError, ApiJson, AppState};
 
 /// The page: no external resources, the token kept in memory only (see the file's comments).
-const PAGE: &str = include_str!("citizen_page.html");
+const PAGE: &str = include_str!("page.html");
 
 pub(crate) fn routes() -> Router<AppState> {
     Router::new()

@@ -9,7 +9,7 @@
 //! `access-<person id>` before the answer is sent (architecture invariant 8).
 
 use axum::extract::State;
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{header, StatusCode};
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use axum::Router;
@@ -28,7 +28,7 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use super::doc;
-use crate::auth::{parse_purpose, Staff};
+use crate::auth::{parse_purpose, IdempotencyKey, Staff};
 use crate::error::Problem;
 use crate::json::{ApiPath, ApiQuery};
 use crate::{ApiError, ApiJson, AppState};
@@ -105,12 +105,12 @@ async fn load(
 async fn execute_link(
     state: &AppState,
     staff: &Staff,
-    headers: &HeaderMap,
+    key: &IdempotencyKey,
     request_id: Uuid,
     command: LinkCommand,
 ) -> Result<(Executed, LinkState), ApiError> {
     let tenant = staff.principal.tenant;
-    let meta = staff.command_meta(Purpose::Eligibility, headers)?;
+    let meta = staff.command_meta(Purpose::Eligibility, key);
     let executed = state.ledger.execute::<MyNumberLink>(tenant, request_id, command, meta).await?;
     Ok((executed, load(state, tenant, request_id, None).await?.state))
 }
@@ -197,7 +197,7 @@ pub struct MyNumberLinkCreated {
 pub(crate) async fn request_link(
     State(state): State<AppState>,
     staff: Staff,
-    headers: HeaderMap,
+    key: IdempotencyKey,
     ApiPath(path): ApiPath<PersonPath>,
     ApiJson(body): ApiJson<MyNumberLinkBody>,
 ) -> Result<(StatusCode, ApiJson<MyNumberLinkCreated>), ApiError> {
@@ -205,9 +205,9 @@ pub(crate) async fn request_link(
     let my_number = parse_my_number(&body.my_number)?;
     let person_id = PersonId::from_uuid(path.person_id);
     // With an Idempotency-Key the request's id is derived from it: a retry names the same request.
-    let request_id = staff.id_from_key("my-number-link", &headers);
+    let request_id = staff.id_from_key("my-number-link", &key);
     let command = LinkCommand::Request { person_id, my_number, requested_by: staff.principal.user_id };
-    let (executed, _) = execute_link(&state, &staff, &headers, request_id, command).await?;
+    let (executed, _) = execute_link(&state, &staff, &key, request_id, command).await?;
     let status = if executed.outcome.duplicate { StatusCode::OK } else { StatusCode::CREATED };
     Ok((status, ApiJson(MyNumberLinkCreated { request_id })))
 }
@@ -256,14 +256,14 @@ fn status(link: &LinkState) -> &'static str {
 pub(crate) async fn confirm(
     State(state): State<AppState>,
     staff: Staff,
-    headers: HeaderMap,
+    key: IdempotencyKey,
     ApiPath(path): ApiPath<LinkPath>,
     ApiJson(body): ApiJson<MyNumberConfirmationBody>,
 ) -> Result<ApiJson<MyNumberLinkProgress>, ApiError> {
     staff.require_role(&state, CONFIRMERS).await?;
     let my_number = parse_my_number(&body.my_number)?;
     let command = LinkCommand::Confirm { by: staff.principal.user_id, my_number };
-    let (_, link) = execute_link(&state, &staff, &headers, path.request_id, command).await?;
+    let (_, link) = execute_link(&state, &staff, &key, path.request_id, command).await?;
     Ok(progress(path.request_id, &link))
 }
 
@@ -282,7 +282,7 @@ pub(crate) async fn confirm(
 pub(crate) async fn approve(
     State(state): State<AppState>,
     staff: Staff,
-    headers: HeaderMap,
+    key: IdempotencyKey,
     ApiPath(path): ApiPath<LinkPath>,
 ) -> Result<ApiJson<MyNumberLinkProgress>, ApiError> {
     staff.require_role(&state, APPROVERS).await?;
@@ -294,7 +294,7 @@ pub(crate) async fn approve(
         index_link(&state, &staff, request.person_id, path.request_id).await?;
     }
     let command = LinkCommand::Approve { by: staff.principal.user_id };
-    let (_, link) = execute_link(&state, &staff, &headers, path.request_id, command).await?;
+    let (_, link) = execute_link(&state, &staff, &key, path.request_id, command).await?;
     let person_id = link.request.as_ref().expect("an approved request was requested").person_id;
     index_link(&state, &staff, person_id, path.request_id).await?;
     Ok(progress(path.request_id, &link))
@@ -320,13 +320,13 @@ pub struct MyNumberLinkRejectionBody {
 pub(crate) async fn reject(
     State(state): State<AppState>,
     staff: Staff,
-    headers: HeaderMap,
+    key: IdempotencyKey,
     ApiPath(path): ApiPath<LinkPath>,
     ApiJson(body): ApiJson<MyNumberLinkRejectionBody>,
 ) -> Result<ApiJson<MyNumberLinkProgress>, ApiError> {
     staff.require_role(&state, CONFIRMERS).await?;
     let command = LinkCommand::Reject { by: staff.principal.user_id, reason: body.reason };
-    let (_, link) = execute_link(&state, &staff, &headers, path.request_id, command).await?;
+    let (_, link) = execute_link(&state, &staff, &key, path.request_id, command).await?;
     Ok(progress(path.request_id, &link))
 }
 

@@ -33,13 +33,16 @@ pub struct Ledgerd {
 }
 
 impl Ledgerd {
-    /// Opens (and migrates) the database; does not start following yet.
+    /// Opens (and migrates) the database; does not start following yet. The store stamps
+    /// `recorded_at` with `clock` and the ledger decides with it.
     pub async fn open(config: &Config, clock: Clock) -> anyhow::Result<Ledgerd> {
         let db = Db::connect(&config.database_url).await.context("opening the database")?;
         db.migrate().await.context("applying migrations")?;
         let master_key = Arc::new(config.master_key.load()?);
         let mut registry = Registry::default();
-        let store = EventStore::new(db, master_key.clone(), StoreMetrics::register(&mut registry));
+        // One clock for the store's `recorded_at` and the ledger's decisions.
+        let store =
+            EventStore::new(db, master_key.clone(), StoreMetrics::register(&mut registry)).with_clock(clock.clone());
         let projector = Arc::new(Projector::new(
             store.clone(),
             kokuho_projections::all(),

@@ -147,11 +147,6 @@ fn recorded_at(answer: &Value) -> DateTime<Utc> {
     answer["recorded_at"].as_str().unwrap().parse().unwrap()
 }
 
-/// Lets the wall clock the writer stamps `recorded_at` with move on.
-async fn tick() {
-    tokio::time::sleep(std::time::Duration::from_millis(3)).await;
-}
-
 #[tokio::test]
 async fn every_acquisition_reason_takes_effect_on_the_day_its_rule_gives() {
     let api = Api::start().await;
@@ -248,7 +243,7 @@ async fn a_late_notification_is_flagged_and_insured_on_the_real_date_only_as_of_
     let api = Api::start().await;
     let (_, clerk) = api.signed_in(Role::EligibilityClerk).await;
     let person = api.person(&clerk, "1980-05-05").await;
-    tick().await;
+    api.clock.advance(TimeDelta::seconds(1));
     // Moved in on 1 April, notified 20 June: 80 days late, effective from 1 April all the same.
     let answer = api
         .ok(&clerk, &format!("/persons/{person}/eligibility"), acquisition("moved_in", "2025-04-01", "2025-06-20"))
@@ -283,7 +278,7 @@ async fn a_correction_changes_the_answer_while_the_timeline_keeps_the_original()
         .await;
     let period = acquired["period_id"].as_str().unwrap().to_owned();
     assert_eq!(api.eligibility(&clerk, &person, "2025-04-05", None).await["insured"], json!(false));
-    tick().await;
+    api.clock.advance(TimeDelta::seconds(1));
     // The clerk typed the wrong day: the person moved in on 1 April.
     let corrected = api
         .ok(&clerk, &format!("/persons/{person}/eligibility/{period}/correction"),
@@ -376,6 +371,7 @@ async fn turning_70_changes_the_share_from_the_next_month_and_75_ends_eligibilit
     );
 
     // Income of 2024 at 現役並み: from the re-decision of 1 August 2025 the share is 3割.
+    api.clock.advance(TimeDelta::seconds(1));
     let (status, reported) = api
         .post(&tax_clerk, &format!("/persons/{person}/income"),
             json!({"income_year": 2024, "total_income_yen": 3_000_000, "taxable_income_yen": 2_000_000, "salary_income_yen": 0,
@@ -496,7 +492,7 @@ async fn a_certificate_is_valid_until_the_eligibility_is_lost() {
         valid["certificates"][0],
         json!({"certificate_no": "KG-0001", "valid_from": "2025-04-01", "valid_until": "2027-03-31", "status": "valid"})
     );
-    tick().await;
+    api.clock.advance(TimeDelta::seconds(1));
     let lost = api
         .ok(
             &clerk,
@@ -542,7 +538,7 @@ async fn a_household_whose_head_is_not_insured_and_its_changes_over_time() {
         (status, retried["household_id"].as_str(), retried["duplicate"].as_bool()),
         (StatusCode::OK, Some(household.as_str()), Some(true))
     );
-    tick().await;
+    api.clock.advance(TimeDelta::seconds(1));
     let joined = api
         .ok(
             &clerk,
@@ -1072,7 +1068,7 @@ async fn answers_are_the_same_after_the_projections_are_rebuilt() {
         .await;
     assert_eq!(status, StatusCode::CREATED);
     // The household's 現役並み income makes the partner's share 3割 too.
-    let as_of = Utc::now();
+    let as_of = api.clock.now();
     let partner_share = api.eligibility(&clerk, &partner, "2025-09-01", Some(as_of)).await;
     assert_eq!(partner_share["cost_share"]["share"], json!("three_tenths"), "{partner_share}");
     // The report re-decided the partner's share too: the last decision is 3割 from 1 August 2025.

@@ -156,13 +156,21 @@ pub struct TestClock(std::sync::Arc<std::sync::Mutex<chrono::DateTime<chrono::Ut
 
 impl TestClock {
     pub fn new() -> TestClock {
-        TestClock(std::sync::Arc::new(std::sync::Mutex::new(chrono::Utc::now())))
+        TestClock::at(chrono::Utc::now())
+    }
+    pub fn at(instant: chrono::DateTime<chrono::Utc>) -> TestClock {
+        TestClock(std::sync::Arc::new(std::sync::Mutex::new(instant)))
     }
     pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
         *self.0.lock().unwrap()
     }
     pub fn advance(&self, by: chrono::TimeDelta) {
         *self.0.lock().unwrap() += by;
+    }
+    /// This clock as the store and the ledger take it.
+    pub fn as_clock(&self) -> kokuho_store::Clock {
+        let clock = self.clone();
+        std::sync::Arc::new(move || clock.now())
     }
 }
 

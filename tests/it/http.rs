@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use axum::body::Body;
 use axum::http::{header, Method, Request, StatusCode};
-use chrono::{TimeDelta, Utc};
+use chrono::TimeDelta;
 use kokuho::Ledgerd;
 use kokuho_auth::Role;
 use serde_json::{json, Value};
@@ -446,10 +446,10 @@ async fn reading_a_person_is_recorded_before_the_answer_and_auditors_can_list_it
     let (_, registered) =
         api.call(Method::POST, &format!("/v1/{KUMAGAYA}/persons"), Some(&clerk), Some(body.clone())).await;
     let person = registered["person_id"].as_str().unwrap().to_owned();
-    // recorded_at is the store's real time: an instant between the two commands, in real time.
-    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
-    let before_acquisition = Utc::now();
-    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    // recorded_at is the test clock's time: an instant between the two commands.
+    api.clock.advance(TimeDelta::seconds(1));
+    let before_acquisition = api.clock.now();
+    api.clock.advance(TimeDelta::seconds(1));
     api.call(Method::POST, &format!("/v1/{KUMAGAYA}/persons/{person}/eligibility"), Some(&clerk),
         Some(json!({"reason": "left_employee_insurance", "event_date": "2025-03-31", "notified_on": "2025-04-20", "source": "person_or_agent", "legal_basis": "国民健康保険法 第9条"}))).await;
 

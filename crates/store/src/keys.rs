@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use kokuho_vault::{DataKey, MasterKey};
 use uuid::Uuid;
 
@@ -139,8 +139,9 @@ impl Keyring {
         self.cache.lock().expect("key cache lock").remove(&(tenant.to_owned(), subject));
     }
 
-    /// Destroys `subject`'s key. Returns false when there was no live key to destroy.
-    pub(crate) async fn destroy(&self, tenant: &str, subject: Uuid) -> Result<bool, StoreError> {
+    /// Destroys `subject`'s key (recording `now` as when). Returns false when there was no live
+    /// key to destroy.
+    pub(crate) async fn destroy(&self, tenant: &str, subject: Uuid, now: DateTime<Utc>) -> Result<bool, StoreError> {
         // The key and the person's search tokens go together: an erased person can no longer
         // be found by name either.
         let result = on_db!(&self.db, pool => {
@@ -149,7 +150,7 @@ impl Keyring {
                 "UPDATE person_keys SET wrapped_key = NULL, destroyed_at = $1 \
                  WHERE tenant = $2 AND subject_id = $3 AND wrapped_key IS NOT NULL",
             )
-            .bind(Utc::now().timestamp_micros())
+            .bind(now.timestamp_micros())
             .bind(tenant)
             .bind(subject.as_bytes().as_slice())
             .execute(&mut *tx)

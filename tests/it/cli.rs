@@ -1,15 +1,14 @@
 //! The real `kokuho` binary, as an operator or auditor runs it.
 
 use std::process::Command;
-use std::time::Duration;
 
-use crate::harness::*;
+use crate::support::*;
 
 #[tokio::test]
 async fn serve_answers_health_openapi_and_metrics_and_stops_cleanly_on_sigterm() {
     let db = TestDb::fresh().await;
     let mut served = serve(&db);
-    let (server, base) = (&mut served.child, served.base.clone());
+    let base = served.base.clone();
 
     let client = reqwest::Client::new();
     let health: serde_json::Value = client.get(format!("{base}/health")).send().await.unwrap().json().await.unwrap();
@@ -21,20 +20,7 @@ async fn serve_answers_health_openapi_and_metrics_and_stops_cleanly_on_sigterm()
     let metrics = client.get(format!("{base}/metrics")).send().await.unwrap().text().await.unwrap();
     assert!(metrics.contains("kokuho_commit_seconds"), "{metrics}");
 
-    let status = Command::new("kill").args(["-TERM", &server.id().to_string()]).status().unwrap();
-    assert!(status.success());
-    let mut exited = None;
-    for _ in 0..100 {
-        if let Some(status) = server.try_wait().unwrap() {
-            exited = Some(status);
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    let exited = exited.unwrap_or_else(|| {
-        server.kill().ok();
-        panic!("kokuho serve did not stop on SIGTERM")
-    });
+    let exited = served.terminate().await;
     assert!(exited.success(), "{exited:?}");
 }
 

@@ -13,7 +13,7 @@ use kokuho_ledger::LedgerError;
 use kokuho_projections::models::RetentionDates;
 use kokuho_store::{AppendError, Decrypt, EventStore, PersonalData};
 
-use crate::harness::*;
+use crate::support::*;
 
 async fn open(db: &TestDb) -> Ledgerd {
     Ledgerd::open(&db.config(), kokuho_ledger::system_clock()).await.unwrap()

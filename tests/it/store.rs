@@ -5,7 +5,7 @@ use std::sync::Arc;
 use kokuho_store::{AppendError, AppendRequest, Break, Decrypt, EventStore, ExpectedVersion, NewEvent, PersonalData};
 use uuid::Uuid;
 
-use crate::harness::*;
+use crate::support::*;
 
 fn event(payload: &str) -> NewEvent {
     NewEvent {

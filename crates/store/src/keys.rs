@@ -19,6 +19,9 @@ enum KeyState {
     Destroyed,
 }
 
+/// A key created but not yet stored: the key and its wrapped form.
+type PendingKey = (DataKey, Vec<u8>);
+
 pub(crate) struct Keyring {
     db: Db,
     master: Arc<MasterKey>,
@@ -26,7 +29,7 @@ pub(crate) struct Keyring {
     /// Keys created here but not yet committed: every event sealed with one carries it to the
     /// writer, which stores it in the same transaction as the event (no separate commit, and no
     /// event can commit sealed with a key that was never stored).
-    pending: Mutex<HashMap<(String, Uuid), (DataKey, Vec<u8>)>>,
+    pending: Mutex<HashMap<(String, Uuid), PendingKey>>,
 }
 
 /// A key to seal with; `wrapped` is set while the key still has to be stored with the event.

@@ -251,7 +251,9 @@ impl EventStore {
 
     /// What the command that used `key` appended, if one did.
     pub async fn idempotent_outcome(&self, tenant: TenantCode, key: &str) -> Result<Option<AppendOutcome>, StoreError> {
-        let row: Option<(Option<i64>, Option<i64>, Option<i64>, Option<i64>)> = on_db!(&self.inner.db, pool => {
+        /// MIN(position), MAX(position), MAX(stream_version), MIN(recorded_at).
+        type KeyUse = (Option<i64>, Option<i64>, Option<i64>, Option<i64>);
+        let row: Option<KeyUse> = on_db!(&self.inner.db, pool => {
             sqlx::query_as(
                 "SELECT MIN(position), MAX(position), MAX(stream_version), MIN(recorded_at) FROM events \
                  WHERE tenant = $1 AND idempotency_key = $2 AND idempotency_key IS NOT NULL",

@@ -55,7 +55,8 @@ pub fn rules_dir_from_env() -> Option<PathBuf> {
 
 impl Ledgerd {
     /// Opens (and migrates) the database with the rule files of `KOKUHO_RULES_DIR` (see
-    /// [`load_rules`]); does not start following yet.
+    /// [`load_rules`]); does not start following yet. The store stamps `recorded_at` with
+    /// `clock` and the ledger decides with it.
     pub async fn open(config: &Config, clock: Clock) -> anyhow::Result<Ledgerd> {
         let rules = load_rules(rules_dir_from_env().as_deref())?;
         Ledgerd::open_with_rules(config, clock, rules).await
@@ -71,7 +72,9 @@ impl Ledgerd {
         db.migrate().await.context("applying migrations")?;
         let master_key = Arc::new(config.master_key.load()?);
         let mut registry = Registry::default();
-        let store = EventStore::new(db, master_key.clone(), StoreMetrics::register(&mut registry));
+        // One clock for the store's `recorded_at` and the ledger's decisions.
+        let store =
+            EventStore::new(db, master_key.clone(), StoreMetrics::register(&mut registry)).with_clock(clock.clone());
         let projector = Arc::new(Projector::new(
             store.clone(),
             kokuho_projections::all(),

@@ -17,7 +17,7 @@ use kokuho_events::{
 use kokuho_store::{Actor, Decrypt};
 use uuid::Uuid;
 
-use crate::harness::*;
+use crate::support::*;
 
 /// The ledger with its clock at noon on `today` in Japan, so the test does not depend on the day
 /// it runs.

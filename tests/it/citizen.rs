@@ -3,266 +3,61 @@
 //! signs in with their card's key and sees their record in a real browser (headless Chromium)
 //! against a real server, without the non-disclosable entries.
 
-use std::sync::Arc;
-
-use axum::body::Body;
-use axum::http::{header, Method, Request, StatusCode};
+use axum::http::{Method, StatusCode};
 use chrono::TimeDelta;
-use ed25519_dalek::{Signer, SigningKey};
-use kokuho::{Application, Ledgerd};
+use ed25519_dalek::SigningKey;
 use kokuho_auth::Role;
 use serde_json::{json, Value};
-use tower::ServiceExt;
 use uuid::Uuid;
 
-use crate::harness::*;
+use crate::support::*;
 
-/// How requests reach kokuho: the router in process, or a real server over TCP.
-enum Transport {
-    Router(axum::Router),
-    Http { client: reqwest::Client, base: String },
+async fn set_flags(
+    api: &Client,
+    supervisor: &str,
+    person: &str,
+    no_auto_response: bool,
+    non_disclosure: bool,
+    reason: &str,
+) -> (StatusCode, Value) {
+    let body = json!({"no_auto_response": no_auto_response, "non_disclosure": non_disclosure, "reason": reason});
+    let path = format!("/v1/{KUMAGAYA}/persons/{person}/sensitivity");
+    api.request(Method::PUT, &path, Some(supervisor), None, Some(body)).await
 }
 
-struct Api {
-    staff: Arc<kokuho_staff::Staff>,
-    store: kokuho_store::EventStore,
-    transport: Transport,
-    clock: TestClock,
-    /// Keeps the in-process ledger open.
-    _ledgerd: Option<Ledgerd>,
-    server: Option<(tokio::sync::oneshot::Sender<()>, tokio::task::JoinHandle<anyhow::Result<()>>)>,
-    _db: TestDb,
+fn provision_body(api: &Client, agency: &str, row: &str, items: &[&str]) -> Value {
+    let requested_at = (api.clock.now() - TimeDelta::hours(1)).to_rfc3339();
+    json!({"requesting_agency": agency, "legal_basis_row": row, "items": items, "requested_at": requested_at})
 }
 
-struct Account {
-    user_id: Uuid,
-    login: String,
-    password: String,
-    totp: kokuho_auth::TotpSecret,
-    tenant: String,
+async fn provide(
+    api: &Client,
+    clerk: &str,
+    person: &str,
+    agency: &str,
+    row: &str,
+    items: &[&str],
+) -> (StatusCode, Value) {
+    let body = provision_body(api, agency, row, items);
+    api.post(clerk, &format!("/persons/{person}/provisions"), body).await
 }
 
-impl Api {
-    async fn in_process() -> Api {
-        let db = TestDb::fresh().await;
-        let clock = TestClock::new();
-        let ticking = clock.clone();
-        let mut ledgerd = Ledgerd::open(&db.config(), Arc::new(move || ticking.now())).await.unwrap();
-        ledgerd.start_following();
-        let transport = Transport::Router(kokuho_api::router(ledgerd.state()));
-        Api {
-            staff: ledgerd.staff.clone(),
-            store: ledgerd.store.clone(),
-            transport,
-            clock,
-            _ledgerd: Some(ledgerd),
-            server: None,
-            _db: db,
-        }
-    }
-
-    /// `kokuho::Application` on 127.0.0.1, port 0, serving in the background.
-    async fn serve() -> Api {
-        let db = TestDb::fresh().await;
-        let clock = TestClock::new();
-        let ticking = clock.clone();
-        let app = Application::build(&db.config(), "127.0.0.1:0".parse().unwrap(), Arc::new(move || ticking.now()))
-            .await
-            .unwrap();
-        let base = format!("http://{}", app.local_addr());
-        let (staff, store) = (app.ledgerd().staff.clone(), app.ledgerd().store.clone());
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let server = tokio::spawn(app.run_until(async move {
-            let _ = stopped.await;
-        }));
-        let transport = Transport::Http { client: reqwest::Client::new(), base };
-        Api { staff, store, transport, clock, _ledgerd: None, server: Some((stop, server)), _db: db }
-    }
-
-    fn base_url(&self) -> &str {
-        match &self.transport {
-            Transport::Http { base, .. } => base,
-            Transport::Router(_) => panic!("only a served Api has a URL"),
-        }
-    }
-
-    async fn stop(mut self) {
-        if let Some((stop, server)) = self.server.take() {
-            let _ = stop.send(());
-            server.await.unwrap().unwrap();
-        }
-    }
-
-    async fn call_with(
-        &self,
-        method: Method,
-        path: &str,
-        token: Option<&str>,
-        body: Option<Value>,
-        key: Option<&str>,
-    ) -> (StatusCode, Value) {
-        let (status, problem, bytes) = match &self.transport {
-            Transport::Router(router) => {
-                let mut request = Request::builder().method(method).uri(path);
-                if let Some(token) = token {
-                    request = request.header(header::AUTHORIZATION, format!("Bearer {token}"));
-                }
-                if let Some(key) = key {
-                    request = request.header("Idempotency-Key", key);
-                }
-                let request = match body {
-                    Some(body) => {
-                        request.header(header::CONTENT_TYPE, "application/json").body(Body::from(body.to_string()))
-                    }
-                    None => request.body(Body::empty()),
-                }
-                .unwrap();
-                let response = router.clone().oneshot(request).await.unwrap();
-                let status = response.status();
-                let problem =
-                    response.headers().get(header::CONTENT_TYPE).is_some_and(|v| v == "application/problem+json");
-                (status, problem, axum::body::to_bytes(response.into_body(), usize::MAX).await.unwrap().to_vec())
-            }
-            Transport::Http { client, base } => {
-                let method = reqwest::Method::from_bytes(method.as_str().as_bytes()).unwrap();
-                let mut request = client.request(method, format!("{base}{path}"));
-                if let Some(token) = token {
-                    request = request.bearer_auth(token);
-                }
-                if let Some(key) = key {
-                    request = request.header("Idempotency-Key", key);
-                }
-                if let Some(body) = body {
-                    request = request.json(&body);
-                }
-                let response = request.send().await.unwrap();
-                let status = StatusCode::from_u16(response.status().as_u16()).unwrap();
-                let problem = response.headers().get("content-type").is_some_and(|v| v == "application/problem+json");
-                (status, problem, response.bytes().await.unwrap().to_vec())
-            }
-        };
-        let value: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-        if status.is_client_error() || status.is_server_error() {
-            assert!(problem, "{status} is not problem+json: {value}");
-        }
-        (status, value)
-    }
-
-    async fn call(&self, method: Method, path: &str, token: Option<&str>, body: Option<Value>) -> (StatusCode, Value) {
-        self.call_with(method, path, token, body, None).await
-    }
-
-    async fn account(&self, tenant: &str, login: &str, display_name: &str, role: Role) -> Account {
-        let code = kokuho_domain::TenantCode::parse(tenant).unwrap();
-        let created = self.staff.create_user(code, login, display_name, role, None).await.unwrap();
-        Account {
-            user_id: created.user_id,
-            login: login.to_owned(),
-            password: created.password.to_string(),
-            totp: kokuho_auth::TotpSecret::from_bytes(*created.totp.secret().expose_bytes()),
-            tenant: tenant.to_owned(),
-        }
-    }
-
-    /// Signs in with the current code, then moves the clock to the next TOTP step.
-    async fn sign_in(&self, account: &Account) -> String {
-        let code = account.totp.code_at(self.clock.now());
-        let body = json!({"login": account.login, "password": account.password, "code": code});
-        let (status, body) =
-            self.call(Method::POST, &format!("/v1/{}/sessions", account.tenant), None, Some(body)).await;
-        assert_eq!(status, StatusCode::CREATED, "{body}");
-        self.clock.advance(TimeDelta::seconds(30));
-        body["token"].as_str().unwrap().to_owned()
-    }
-
-    async fn signed_in(&self, tenant: &str, role: Role, display_name: &str) -> (Account, String) {
-        let login = format!("{}-{}", role.as_str(), &Uuid::new_v4().simple().to_string()[..6]);
-        let account = self.account(tenant, &login, display_name, role).await;
-        let token = self.sign_in(&account).await;
-        (account, token)
-    }
-
-    async fn event_types(&self, tenant: &str, stream: &str) -> Vec<String> {
-        let code = kokuho_domain::TenantCode::parse(tenant).unwrap();
-        let events = self.store.read_stream(code, stream, kokuho_store::Decrypt::No).await.unwrap();
-        events.into_iter().map(|e| e.event_type).collect()
-    }
-
-    async fn register_person(&self, clerk: &str) -> String {
-        let body = json!({
-            "atena_no": format!("A{}", &Uuid::new_v4().simple().to_string()[..8]),
-            "name": "熊谷 花子", "name_kana": "クマガヤ ハナコ", "sex": "female", "date_of_birth": "1980-05-05",
-            "address": "埼玉県熊谷市宮町二丁目47番地1", "source": "resident_registry", "legal_basis": "住民基本台帳法"
-        });
-        let (status, registered) =
-            self.call(Method::POST, &format!("/v1/{KUMAGAYA}/persons"), Some(clerk), Some(body)).await;
-        assert_eq!(status, StatusCode::CREATED, "{registered}");
-        registered["person_id"].as_str().unwrap().to_owned()
-    }
-
-    async fn set_flags(
-        &self,
-        supervisor: &str,
-        person: &str,
-        no_auto_response: bool,
-        non_disclosure: bool,
-        reason: &str,
-    ) -> (StatusCode, Value) {
-        let body = json!({"no_auto_response": no_auto_response, "non_disclosure": non_disclosure, "reason": reason});
-        self.call(Method::PUT, &format!("/v1/{KUMAGAYA}/persons/{person}/sensitivity"), Some(supervisor), Some(body))
-            .await
-    }
-
-    fn provision_body(&self, agency: &str, row: &str, items: &[&str]) -> Value {
-        let requested_at = (self.clock.now() - TimeDelta::hours(1)).to_rfc3339();
-        json!({"requesting_agency": agency, "legal_basis_row": row, "items": items, "requested_at": requested_at})
-    }
-
-    async fn provide(&self, clerk: &str, person: &str, agency: &str, row: &str, items: &[&str]) -> (StatusCode, Value) {
-        let body = self.provision_body(agency, row, items);
-        self.call(Method::POST, &format!("/v1/{KUMAGAYA}/persons/{person}/provisions"), Some(clerk), Some(body)).await
-    }
-
-    async fn inquire(
-        &self,
-        clerk: &str,
-        person: &str,
-        number: &str,
-        purpose: &str,
-        agency: &str,
-    ) -> (StatusCode, Value) {
-        let body = json!({"management_number": number, "purpose": purpose, "agency_asked": agency, "items": ["年金給付関係情報"]});
-        self.call(Method::POST, &format!("/v1/{KUMAGAYA}/persons/{person}/inquiries"), Some(clerk), Some(body)).await
-    }
-
-    async fn register_key(&self, clerk: &str, person: &str, card: &SigningKey) -> (StatusCode, Value) {
-        let body = json!({"public_key": hex(card.verifying_key().as_bytes())});
-        self.call(Method::POST, &format!("/v1/{KUMAGAYA}/persons/{person}/citizen-key"), Some(clerk), Some(body)).await
-    }
-
-    async fn challenge(&self, tenant: &str) -> Value {
-        let (status, challenge) =
-            self.call(Method::POST, &format!("/v1/{tenant}/citizen/challenges"), None, None).await;
-        assert_eq!(status, StatusCode::CREATED, "{challenge}");
-        challenge
-    }
-
-    /// Answers `challenge` for `person` with `card`'s signature over the challenge's signing message.
-    async fn answer(&self, tenant: &str, challenge: &Value, person: &str, card: &SigningKey) -> (StatusCode, Value) {
-        let message = unhex(challenge["signing_message"].as_str().unwrap());
-        let signature = card.sign(&message).to_bytes();
-        let body =
-            json!({"challenge_id": challenge["challenge_id"], "person_id": person, "signature": hex(&signature)});
-        self.call(Method::POST, &format!("/v1/{tenant}/citizen/sessions"), None, Some(body)).await
-    }
+async fn inquire(
+    api: &Client,
+    clerk: &str,
+    person: &str,
+    number: &str,
+    purpose: &str,
+    agency: &str,
+) -> (StatusCode, Value) {
+    let body =
+        json!({"management_number": number, "purpose": purpose, "agency_asked": agency, "items": ["年金給付関係情報"]});
+    api.post(clerk, &format!("/persons/{person}/inquiries"), body).await
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-fn unhex(text: &str) -> Vec<u8> {
-    (0..text.len()).step_by(2).map(|i| u8::from_str_radix(&text[i..i + 2], 16).unwrap()).collect()
+async fn register_key(api: &Client, clerk: &str, person: &str, card: &SigningKey) -> (StatusCode, Value) {
+    let body = json!({"public_key": hex(card.verifying_key().as_bytes())});
+    api.post(clerk, &format!("/persons/{person}/citizen-key"), body).await
 }
 
 fn card() -> SigningKey {
@@ -314,27 +109,25 @@ async fn browser_dom(url: &str) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_citizen_sees_their_record_in_a_real_browser_without_the_non_disclosable_entries() {
-    let api = Api::serve().await;
-    let (clerk_account, clerk) = api.signed_in(KUMAGAYA, Role::EligibilityClerk, "窓口 一郎").await;
-    let (benefits_account, benefits) = api.signed_in(KUMAGAYA, Role::BenefitsClerk, "給付 二郎").await;
-    let (supervisor_account, supervisor) = api.signed_in(KUMAGAYA, Role::Supervisor, "課長 三郎").await;
-    let (_, tax) = api.signed_in(KUMAGAYA, Role::TaxClerk, "賦課 四郎").await;
-    let person = api.register_person(&clerk).await;
+    let api = Client::served().await;
+    let (clerk_account, clerk) = StaffBuilder::new(Role::EligibilityClerk).named("窓口 一郎").signed_in(&api).await;
+    let (benefits_account, benefits) = StaffBuilder::new(Role::BenefitsClerk).named("給付 二郎").signed_in(&api).await;
+    let (supervisor_account, supervisor) = StaffBuilder::new(Role::Supervisor).named("課長 三郎").signed_in(&api).await;
+    let (_, tax) = StaffBuilder::new(Role::TaxClerk).named("賦課 四郎").signed_in(&api).await;
+    let person = PersonBuilder::new().create(&api, &clerk).await;
 
     // A staff access: the eligibility clerk reads the record.
-    let (status, read) = api
-        .call(Method::GET, &format!("/v1/{KUMAGAYA}/persons/{person}?purpose=eligibility"), Some(&clerk), None)
-        .await;
+    let (status, read) = api.get(&clerk, &format!("/persons/{person}?purpose=eligibility")).await;
     assert_eq!(status, StatusCode::OK, "{read}");
 
     // While the person is a sensitive person: a provision waits for approval, and it and an
     // inquiry are recorded as non-disclosable.
-    let (status, flags) = api.set_flags(&supervisor, &person, true, true, "DV等支援措置").await;
+    let (status, flags) = set_flags(&api, &supervisor, &person, true, true, "DV等支援措置").await;
     assert_eq!((status, flags["changed"].as_bool()), (StatusCode::OK, Some(true)), "{flags}");
     let (status, waiting) =
-        api.provide(&benefits, &person, "秘匿先 健康保険組合", "2", &["医療保険給付関係情報"]).await;
+        provide(&api, &benefits, &person, "秘匿先 健康保険組合", "2", &["医療保険給付関係情報"]).await;
     assert_eq!((status, waiting["status"].as_str()), (StatusCode::ACCEPTED, Some("awaiting_approval")), "{waiting}");
-    let (status, hidden_inquiry) = api.inquire(&benefits, &person, "70", "benefits", "秘匿照会先 年金事務所").await;
+    let (status, hidden_inquiry) = inquire(&api, &benefits, &person, "70", "benefits", "秘匿照会先 年金事務所").await;
     assert_eq!(
         (status, hidden_inquiry["non_disclosable"].as_bool()),
         (StatusCode::CREATED, Some(true)),
@@ -342,7 +135,13 @@ async fn a_citizen_sees_their_record_in_a_real_browser_without_the_non_disclosab
     );
     let provision_id = waiting["provision_id"].as_str().unwrap();
     let (status, approved) = api
-        .call(Method::POST, &format!("/v1/{KUMAGAYA}/provisions/{provision_id}/approval"), Some(&supervisor), None)
+        .request(
+            Method::POST,
+            &format!("/v1/{KUMAGAYA}/provisions/{provision_id}/approval"),
+            Some(&supervisor),
+            None,
+            None,
+        )
         .await;
     assert_eq!(
         (status, approved["status"].as_str(), approved["non_disclosable"].as_bool()),
@@ -351,32 +150,32 @@ async fn a_citizen_sees_their_record_in_a_real_browser_without_the_non_disclosab
     );
 
     // Support measures ended: what follows is disclosable.
-    let (status, _) = api.set_flags(&supervisor, &person, false, false, "支援措置終了").await;
+    let (status, _) = set_flags(&api, &supervisor, &person, false, false, "支援措置終了").await;
     assert_eq!(status, StatusCode::OK);
     let (status, provided) =
-        api.provide(&benefits, &person, "全国健康保険協会 埼玉支部", "69", &["医療保険給付関係情報"]).await;
+        provide(&api, &benefits, &person, "全国健康保険協会 埼玉支部", "69", &["医療保険給付関係情報"]).await;
     assert_eq!(
         (status, provided["status"].as_str(), provided["non_disclosable"].as_bool()),
         (StatusCode::CREATED, Some("provided"), Some(false)),
         "{provided}"
     );
-    let (status, inquiry) = api.inquire(&benefits, &person, "70", "benefits", "日本年金機構").await;
+    let (status, inquiry) = inquire(&api, &benefits, &person, "70", "benefits", "日本年金機構").await;
     assert_eq!(status, StatusCode::CREATED, "{inquiry}");
     // Not every management number serves every purpose.
-    let (status, refused) = api.inquire(&tax, &person, "70", "assessment", "日本年金機構").await;
+    let (status, refused) = inquire(&api, &tax, &person, "70", "assessment", "日本年金機構").await;
     assert_eq!((status, refused["code"].as_str()), (StatusCode::FORBIDDEN, Some("management_number_not_permitted")));
 
     // The citizen's card key, registered at the counter; the citizen signs in with it.
     let card = card();
-    let (status, registered) = api.register_key(&clerk, &person, &card).await;
+    let (status, registered) = register_key(&api, &clerk, &person, &card).await;
     assert_eq!(status, StatusCode::CREATED, "{registered}");
     let challenge = api.challenge(KUMAGAYA).await;
-    let (status, session) = api.answer(KUMAGAYA, &challenge, &person, &card).await;
+    let (status, session) = api.answer_challenge(KUMAGAYA, &challenge, &person, &card).await;
     assert_eq!(status, StatusCode::CREATED, "{session}");
     let token = session["token"].as_str().unwrap();
 
     // The JSON record: newest first, the non-disclosable entries absent.
-    let (status, record) = api.call(Method::GET, &format!("/v1/{KUMAGAYA}/citizen/record"), Some(token), None).await;
+    let (status, record) = api.get(token, "/citizen/record").await;
     assert_eq!(status, StatusCode::OK, "{record}");
     let kinds: Vec<&str> = record["entries"].as_array().unwrap().iter().map(|e| e["kind"].as_str().unwrap()).collect();
     let mut sorted = kinds.clone();
@@ -429,15 +228,15 @@ async fn a_citizen_sees_their_record_in_a_real_browser_without_the_non_disclosab
     assert!(!dom.contains(token), "the token is not written into the page");
 
     // Signing in is recorded; reading one's own record is not an access.
-    let signed_in = api.event_types(KUMAGAYA, &format!("citizen-{person}")).await;
+    let signed_in = api.event_types(&format!("citizen-{person}")).await;
     assert_eq!(signed_in, ["CitizenKeyRegistered", "CitizenSignedIn"]);
-    assert_eq!(api.event_types(KUMAGAYA, &format!("access-{person}")).await, ["PersonalDataAccessed"]);
+    assert_eq!(api.event_types(&format!("access-{person}")).await, ["PersonalDataAccessed"]);
     api.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn the_citizen_page_without_a_session_asks_to_sign_in_and_loads_nothing_external() {
-    let api = Api::serve().await;
+    let api = Client::served().await;
     let response = reqwest::get(format!("{}/citizen", api.base_url())).await.unwrap();
     assert_eq!(response.status().as_u16(), 200);
     let csp = response.headers().get("content-security-policy").unwrap().to_str().unwrap().to_owned();
@@ -456,33 +255,33 @@ async fn the_citizen_page_without_a_session_asks_to_sign_in_and_loads_nothing_ex
 
 #[tokio::test]
 async fn flags_and_approvals_are_for_supervisors_and_provisions_follow_the_allow_list() {
-    let api = Api::in_process().await;
-    let (_, clerk) = api.signed_in(KUMAGAYA, Role::EligibilityClerk, "窓口 一郎").await;
-    let (_, supervisor) = api.signed_in(KUMAGAYA, Role::Supervisor, "課長 三郎").await;
-    let (_, tax) = api.signed_in(KUMAGAYA, Role::TaxClerk, "賦課 四郎").await;
-    let (_, collection) = api.signed_in(KUMAGAYA, Role::CollectionClerk, "収納 五郎").await;
-    let person = api.register_person(&clerk).await;
+    let api = Client::in_process().await;
+    let (_, clerk) = StaffBuilder::new(Role::EligibilityClerk).named("窓口 一郎").signed_in(&api).await;
+    let (_, supervisor) = StaffBuilder::new(Role::Supervisor).named("課長 三郎").signed_in(&api).await;
+    let (_, tax) = StaffBuilder::new(Role::TaxClerk).named("賦課 四郎").signed_in(&api).await;
+    let (_, collection) = StaffBuilder::new(Role::CollectionClerk).named("収納 五郎").signed_in(&api).await;
+    let person = PersonBuilder::new().create(&api, &clerk).await;
 
     // Roles.
-    let (status, body) = api.set_flags(&clerk, &person, true, true, "DV等支援措置").await;
+    let (status, body) = set_flags(&api, &clerk, &person, true, true, "DV等支援措置").await;
     assert_eq!((status, body["code"].as_str()), (StatusCode::FORBIDDEN, Some("role_not_permitted")));
     for other in [&tax, &collection] {
-        let (status, body) = api.provide(other, &person, "全国健康保険協会", "2", &["医療保険給付関係情報"]).await;
+        let (status, body) = provide(&api, other, &person, "全国健康保険協会", "2", &["医療保険給付関係情報"]).await;
         assert_eq!((status, body["code"].as_str()), (StatusCode::FORBIDDEN, Some("role_not_permitted")));
     }
 
     // The flags: set once, unchanged when set again the same, a reason always.
-    let (status, body) = api.set_flags(&supervisor, &person, true, true, " ").await;
+    let (status, body) = set_flags(&api, &supervisor, &person, true, true, " ").await;
     assert_eq!((status, body["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("reason_required")));
-    let (_, first) = api.set_flags(&supervisor, &person, true, true, "DV等支援措置").await;
-    let (_, again) = api.set_flags(&supervisor, &person, true, true, "DV等支援措置(再確認)").await;
+    let (_, first) = set_flags(&api, &supervisor, &person, true, true, "DV等支援措置").await;
+    let (_, again) = set_flags(&api, &supervisor, &person, true, true, "DV等支援措置(再確認)").await;
     assert_eq!((first["changed"].as_bool(), again["changed"].as_bool()), (Some(true), Some(false)));
-    let (status, body) = api.set_flags(&supervisor, &Uuid::now_v7().to_string(), true, true, "x").await;
+    let (status, body) = set_flags(&api, &supervisor, &Uuid::now_v7().to_string(), true, true, "x").await;
     assert_eq!((status, body["code"].as_str()), (StatusCode::NOT_FOUND, Some("person_not_found")));
     // The reason is sealed with the person's key: not in the clear payload.
     let code = kokuho_domain::TenantCode::parse(KUMAGAYA).unwrap();
     let stored =
-        api.store.read_stream(code, &format!("sensitivity-{person}"), kokuho_store::Decrypt::No).await.unwrap();
+        api.ledgerd.store.read_stream(code, &format!("sensitivity-{person}"), kokuho_store::Decrypt::No).await.unwrap();
     assert_eq!(stored.len(), 1);
     assert!(!String::from_utf8_lossy(&stored[0].payload).contains("DV"), "the reason is not in clear");
     assert_eq!(stored[0].personal, kokuho_store::PersonalData::Sealed);
@@ -494,25 +293,23 @@ async fn flags_and_approvals_are_for_supervisors_and_provisions_follow_the_allow
         ("2", vec![], "empty_field"),
     ];
     for (row, items, code) in cases {
-        let (status, body) = api.provide(&clerk, &person, "全国健康保険協会", row, &items).await;
+        let (status, body) = provide(&api, &clerk, &person, "全国健康保険協会", row, &items).await;
         assert_eq!((status, body["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some(code)), "{body}");
     }
-    let mut future = api.provision_body("全国健康保険協会", "2", &["医療保険給付関係情報"]);
+    let mut future = provision_body(&api, "全国健康保険協会", "2", &["医療保険給付関係情報"]);
     future["requested_at"] = json!((api.clock.now() + TimeDelta::hours(1)).to_rfc3339());
-    let (status, body) = api
-        .call(Method::POST, &format!("/v1/{KUMAGAYA}/persons/{person}/provisions"), Some(&clerk), Some(future))
-        .await;
+    let (status, body) = api.post(&clerk, &format!("/persons/{person}/provisions"), future).await;
     assert_eq!((status, body["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("time_in_future")));
     let (status, body) =
-        api.provide(&clerk, &Uuid::now_v7().to_string(), "全国健康保険協会", "2", &["医療保険給付関係情報"]).await;
+        provide(&api, &clerk, &Uuid::now_v7().to_string(), "全国健康保険協会", "2", &["医療保険給付関係情報"]).await;
     assert_eq!((status, body["code"].as_str()), (StatusCode::NOT_FOUND, Some("person_not_found")));
 
     // A retried request with the same Idempotency-Key is the same provision, recorded once.
-    let body = api.provision_body("全国健康保険協会 埼玉支部", "2", &["医療保険給付関係情報"]);
+    let body = provision_body(&api, "全国健康保険協会 埼玉支部", "2", &["医療保険給付関係情報"]);
     let path = format!("/v1/{KUMAGAYA}/persons/{person}/provisions");
     let (first_status, first) =
-        api.call_with(Method::POST, &path, Some(&clerk), Some(body.clone()), Some("req-0001")).await;
-    let (second_status, second) = api.call_with(Method::POST, &path, Some(&clerk), Some(body), Some("req-0001")).await;
+        api.request(Method::POST, &path, Some(&clerk), Some("req-0001"), Some(body.clone())).await;
+    let (second_status, second) = api.request(Method::POST, &path, Some(&clerk), Some("req-0001"), Some(body)).await;
     assert_eq!((first_status, second_status), (StatusCode::ACCEPTED, StatusCode::OK), "{first} {second}");
     assert_eq!(
         (first["provision_id"].clone(), second["duplicate"].as_bool()),
@@ -523,134 +320,129 @@ async fn flags_and_approvals_are_for_supervisors_and_provisions_follow_the_allow
     // Approval: supervisors only, once, and only of a provision that exists.
     let provision_id = first["provision_id"].as_str().unwrap();
     let approval = format!("/v1/{KUMAGAYA}/provisions/{provision_id}/approval");
-    let (status, body) = api.call(Method::POST, &approval, Some(&clerk), None).await;
+    let (status, body) = api.request(Method::POST, &approval, Some(&clerk), None, None).await;
     assert_eq!((status, body["code"].as_str()), (StatusCode::FORBIDDEN, Some("role_not_permitted")));
-    let (status, _) = api.call(Method::POST, &approval, Some(&supervisor), None).await;
+    let (status, _) = api.request(Method::POST, &approval, Some(&supervisor), None, None).await;
     assert_eq!(status, StatusCode::CREATED);
-    let (status, body) = api.call(Method::POST, &approval, Some(&supervisor), None).await;
+    let (status, body) = api.request(Method::POST, &approval, Some(&supervisor), None, None).await;
     assert_eq!((status, body["code"].as_str()), (StatusCode::CONFLICT, Some("provision_not_awaiting_approval")));
     let unknown = format!("/v1/{KUMAGAYA}/provisions/{}/approval", Uuid::now_v7());
-    let (status, body) = api.call(Method::POST, &unknown, Some(&supervisor), None).await;
+    let (status, body) = api.request(Method::POST, &unknown, Some(&supervisor), None, None).await;
     assert_eq!((status, body["code"].as_str()), (StatusCode::NOT_FOUND, Some("provision_not_found")));
     // Another municipality's supervisor finds no such provision.
-    let (_, gyoda_supervisor) = api.signed_in(GYODA, Role::Supervisor, "行田 課長").await;
+    let (_, gyoda_supervisor) = StaffBuilder::new(Role::Supervisor).of(GYODA).named("行田 課長").signed_in(&api).await;
     let (status, body) =
-        api.call(Method::POST, &approval.replace(KUMAGAYA, GYODA), Some(&gyoda_supervisor), None).await;
+        api.request(Method::POST, &approval.replace(KUMAGAYA, GYODA), Some(&gyoda_supervisor), None, None).await;
     assert_eq!((status, body["code"].as_str()), (StatusCode::NOT_FOUND, Some("provision_not_found")));
     assert_eq!(
-        api.event_types(KUMAGAYA, &format!("provision-{provision_id}")).await,
+        api.event_types(&format!("provision-{provision_id}")).await,
         ["ProvisionRequested", "ProvisionAwaitingApproval", "ProvisionApproved", "ProvisionProvided"]
     );
 }
 
 #[tokio::test]
 async fn an_inquiry_needs_a_management_number_permitted_for_its_purpose_and_a_refusal_is_recorded() {
-    let api = Api::in_process().await;
-    let (_, clerk) = api.signed_in(KUMAGAYA, Role::EligibilityClerk, "窓口 一郎").await;
-    let (tax_account, tax) = api.signed_in(KUMAGAYA, Role::TaxClerk, "賦課 四郎").await;
-    let person = api.register_person(&clerk).await;
+    let api = Client::in_process().await;
+    let (_, clerk) = StaffBuilder::new(Role::EligibilityClerk).named("窓口 一郎").signed_in(&api).await;
+    let (tax_account, tax) = StaffBuilder::new(Role::TaxClerk).named("賦課 四郎").signed_in(&api).await;
+    let person = PersonBuilder::new().create(&api, &clerk).await;
 
-    let (status, made) = api.inquire(&tax, &person, "48", "assessment", "熊谷市 市民税課").await;
+    let (status, made) = inquire(&api, &tax, &person, "48", "assessment", "熊谷市 市民税課").await;
     assert_eq!(status, StatusCode::CREATED, "{made}");
     assert_eq!(made["legal_basis"], "番号利用法第19条第8号 主務省令第2条の表 48項 (第50条)");
-    let (status, refused) = api.inquire(&tax, &person, "70", "assessment", "日本年金機構").await;
+    let (status, refused) = inquire(&api, &tax, &person, "70", "assessment", "日本年金機構").await;
     assert_eq!((status, refused["code"].as_str()), (StatusCode::FORBIDDEN, Some("management_number_not_permitted")));
     assert!(refused["detail"].as_str().unwrap().contains("permitted for it: 48"), "{refused}");
     // A purpose the role does not serve is refused before the allow-list is consulted.
-    let (status, refused) = api.inquire(&tax, &person, "70", "benefits", "日本年金機構").await;
+    let (status, refused) = inquire(&api, &tax, &person, "70", "benefits", "日本年金機構").await;
     assert_eq!((status, refused["code"].as_str()), (StatusCode::FORBIDDEN, Some("purpose_not_permitted")));
-    let (status, refused) = api.inquire(&tax, &person, "48", "marketing", "日本年金機構").await;
+    let (status, refused) = inquire(&api, &tax, &person, "48", "marketing", "日本年金機構").await;
     assert_eq!((status, refused["code"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_purpose")));
     // The seed's §I-5 (docs/seed.md) lists no management number for the eligibility affair.
-    let (status, refused) = api.inquire(&clerk, &person, "48", "eligibility", "日本年金機構").await;
+    let (status, refused) = inquire(&api, &clerk, &person, "48", "eligibility", "日本年金機構").await;
     assert_eq!((status, refused["code"].as_str()), (StatusCode::FORBIDDEN, Some("management_number_not_permitted")));
 
-    let recorded = api.event_types(KUMAGAYA, &format!("staff-{}", tax_account.user_id)).await;
+    let recorded = api.event_types(&format!("staff-{}", tax_account.user_id)).await;
     assert_eq!(recorded.iter().filter(|t| *t == "RequestRefused").count(), 2, "{recorded:?}");
     let inquiry_id = made["inquiry_id"].as_str().unwrap();
-    assert_eq!(api.event_types(KUMAGAYA, &format!("inquiry-{inquiry_id}")).await, ["InquiryMade"]);
+    assert_eq!(api.event_types(&format!("inquiry-{inquiry_id}")).await, ["InquiryMade"]);
 }
 
 #[tokio::test]
 async fn citizen_sign_in_refuses_used_expired_and_wrong_answers_and_records_each() {
-    let api = Api::in_process().await;
-    let (_, clerk) = api.signed_in(KUMAGAYA, Role::EligibilityClerk, "窓口 一郎").await;
-    let (_, tax) = api.signed_in(KUMAGAYA, Role::TaxClerk, "賦課 四郎").await;
-    let person = api.register_person(&clerk).await;
+    let api = Client::in_process().await;
+    let (_, clerk) = StaffBuilder::new(Role::EligibilityClerk).named("窓口 一郎").signed_in(&api).await;
+    let (_, tax) = StaffBuilder::new(Role::TaxClerk).named("賦課 四郎").signed_in(&api).await;
+    let person = PersonBuilder::new().create(&api, &clerk).await;
     let card = card();
 
     // Registering the key: the right role, a real person, a usable key.
-    let (status, body) = api.register_key(&tax, &person, &card).await;
+    let (status, body) = register_key(&api, &tax, &person, &card).await;
     assert_eq!((status, body["code"].as_str()), (StatusCode::FORBIDDEN, Some("role_not_permitted")));
-    let (status, body) = api.register_key(&clerk, &Uuid::now_v7().to_string(), &card).await;
+    let (status, body) = register_key(&api, &clerk, &Uuid::now_v7().to_string(), &card).await;
     assert_eq!((status, body["code"].as_str()), (StatusCode::NOT_FOUND, Some("person_not_found")));
     let mut weak = [0u8; 32];
     weak[0] = 1;
     for key in [hex(&weak), "abcd".into()] {
-        let (status, body) = api
-            .call(
-                Method::POST,
-                &format!("/v1/{KUMAGAYA}/persons/{person}/citizen-key"),
-                Some(&clerk),
-                Some(json!({"public_key": key})),
-            )
-            .await;
+        let (status, body) =
+            api.post(&clerk, &format!("/persons/{person}/citizen-key"), json!({"public_key": key})).await;
         assert_eq!((status, body["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_public_key")));
     }
-    assert_eq!(api.register_key(&clerk, &person, &card).await.0, StatusCode::CREATED);
+    assert_eq!(register_key(&api, &clerk, &person, &card).await.0, StatusCode::CREATED);
 
     // Another card's signature; then the same challenge again, now rightly answered: used up.
     let challenge = api.challenge(KUMAGAYA).await;
-    let (status, body) = api.answer(KUMAGAYA, &challenge, &person, &self::card()).await;
+    let (status, body) = api.answer_challenge(KUMAGAYA, &challenge, &person, &self::card()).await;
     assert_eq!((status, body["code"].as_str()), (StatusCode::UNAUTHORIZED, Some("signature_invalid")));
-    let (status, body) = api.answer(KUMAGAYA, &challenge, &person, &card).await;
+    let (status, body) = api.answer_challenge(KUMAGAYA, &challenge, &person, &card).await;
     assert_eq!((status, body["code"].as_str()), (StatusCode::UNAUTHORIZED, Some("challenge_not_found")));
     // Too late.
     let challenge = api.challenge(KUMAGAYA).await;
     api.clock.advance(TimeDelta::minutes(6));
-    let (status, body) = api.answer(KUMAGAYA, &challenge, &person, &card).await;
+    let (status, body) = api.answer_challenge(KUMAGAYA, &challenge, &person, &card).await;
     assert_eq!((status, body["code"].as_str()), (StatusCode::UNAUTHORIZED, Some("challenge_expired")));
     // A person without a key gets the same answer as a wrong signature.
-    let keyless = api.register_person(&clerk).await;
+    let keyless = PersonBuilder::new().create(&api, &clerk).await;
     let challenge = api.challenge(KUMAGAYA).await;
-    let (status, body) = api.answer(KUMAGAYA, &challenge, &keyless, &card).await;
+    let (status, body) = api.answer_challenge(KUMAGAYA, &challenge, &keyless, &card).await;
     assert_eq!((status, body["code"].as_str()), (StatusCode::UNAUTHORIZED, Some("signature_invalid")));
     // A garbled signature does not use up the challenge.
     let challenge = api.challenge(KUMAGAYA).await;
     let garbled =
         json!({"challenge_id": challenge["challenge_id"], "person_id": person, "signature": "not a signature"});
-    let (status, body) = api.call(Method::POST, &format!("/v1/{KUMAGAYA}/citizen/sessions"), None, Some(garbled)).await;
+    let (status, body) =
+        api.request(Method::POST, &format!("/v1/{KUMAGAYA}/citizen/sessions"), None, None, Some(garbled)).await;
     assert_eq!((status, body["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("malformed_signature")));
-    let (status, session) = api.answer(KUMAGAYA, &challenge, &person, &card).await;
+    let (status, session) = api.answer_challenge(KUMAGAYA, &challenge, &person, &card).await;
     assert_eq!(status, StatusCode::CREATED, "{session}");
     let token = session["token"].as_str().unwrap();
 
     assert_eq!(
-        api.event_types(KUMAGAYA, &format!("citizen-{person}")).await,
+        api.event_types(&format!("citizen-{person}")).await,
         ["CitizenKeyRegistered", "CitizenSignInFailed", "CitizenSignInFailed", "CitizenSignedIn"]
     );
-    assert_eq!(api.event_types(KUMAGAYA, "citizen-unknown").await, ["CitizenSignInFailed"]);
+    assert_eq!(api.event_types("citizen-unknown").await, ["CitizenSignInFailed"]);
 
     // The session: this municipality's citizen endpoints only, for a quarter of an hour.
     let record = format!("/v1/{KUMAGAYA}/citizen/record");
-    let (status, body) = api.call(Method::GET, &record, Some(token), None).await;
+    let (status, body) = api.request(Method::GET, &record, Some(token), None, None).await;
     assert_eq!((status, body["person_id"].as_str()), (StatusCode::OK, Some(person.as_str())));
-    let (status, body) = api.call(Method::GET, &format!("/v1/{GYODA}/citizen/record"), Some(token), None).await;
-    assert_eq!((status, body["code"].as_str()), (StatusCode::UNAUTHORIZED, Some("not_signed_in")));
     let (status, body) =
-        api.call(Method::GET, &format!("/v1/{KUMAGAYA}/persons/{person}?purpose=eligibility"), Some(token), None).await;
+        api.request(Method::GET, &format!("/v1/{GYODA}/citizen/record"), Some(token), None, None).await;
+    assert_eq!((status, body["code"].as_str()), (StatusCode::UNAUTHORIZED, Some("not_signed_in")));
+    let (status, body) = api.get(token, &format!("/persons/{person}?purpose=eligibility")).await;
     assert_eq!(
         (status, body["code"].as_str()),
         (StatusCode::UNAUTHORIZED, Some("not_signed_in")),
         "a citizen is not staff"
     );
-    let (status, body) = api.call(Method::GET, &record, Some(&clerk), None).await;
+    let (status, body) = api.request(Method::GET, &record, Some(&clerk), None, None).await;
     assert_eq!(
         (status, body["code"].as_str()),
         (StatusCode::UNAUTHORIZED, Some("not_signed_in")),
         "staff are not the citizen"
     );
     api.clock.advance(TimeDelta::minutes(15));
-    let (status, body) = api.call(Method::GET, &record, Some(token), None).await;
+    let (status, body) = api.request(Method::GET, &record, Some(token), None, None).await;
     assert_eq!((status, body["code"].as_str()), (StatusCode::UNAUTHORIZED, Some("session_expired")));
 }

@@ -2,15 +2,14 @@
 
 use kokuho_domain::person::Person;
 use std::process::Command;
-use std::time::Duration;
 
-use crate::harness::*;
+use crate::support::*;
 
 #[tokio::test]
 async fn serve_answers_health_openapi_and_metrics_and_stops_cleanly_on_sigterm() {
     let db = TestDb::fresh().await;
     let mut served = serve(&db);
-    let (server, base) = (&mut served.child, served.base.clone());
+    let base = served.base.clone();
 
     let client = reqwest::Client::new();
     let health: serde_json::Value = client.get(format!("{base}/health")).send().await.unwrap().json().await.unwrap();
@@ -22,20 +21,7 @@ async fn serve_answers_health_openapi_and_metrics_and_stops_cleanly_on_sigterm()
     let metrics = client.get(format!("{base}/metrics")).send().await.unwrap().text().await.unwrap();
     assert!(metrics.contains("kokuho_commit_seconds"), "{metrics}");
 
-    let status = Command::new("kill").args(["-TERM", &server.id().to_string()]).status().unwrap();
-    assert!(status.success());
-    let mut exited = None;
-    for _ in 0..100 {
-        if let Some(status) = server.try_wait().unwrap() {
-            exited = Some(status);
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    let exited = exited.unwrap_or_else(|| {
-        server.kill().ok();
-        panic!("kokuho serve did not stop on SIGTERM")
-    });
+    let exited = served.terminate().await;
     assert!(exited.success(), "{exited:?}");
 }
 
@@ -65,13 +51,14 @@ async fn verify_passes_on_a_bench_filled_ledger_and_names_the_position_an_update
 #[tokio::test]
 async fn rebuild_prints_a_summary_and_replay_prints_a_person_as_recorded_then() {
     let db = TestDb::fresh().await;
-    let ledgerd = kokuho::Ledgerd::open(&db.config(), kokuho_ledger::system_clock()).await.unwrap();
+    let clock = TestClock::new();
+    let ledgerd = kokuho::Ledgerd::open(&db.config(), clock.as_clock()).await.unwrap();
     let person = kokuho_domain::PersonId::new();
     ledgerd.ledger.execute::<Person>(kumagaya(), person, register("熊谷 花子"), meta(None)).await.unwrap();
     ledgerd.ledger.execute::<Person>(kumagaya(), person, acquire(), meta(None)).await.unwrap();
-    tokio::time::sleep(Duration::from_millis(5)).await;
-    let between = chrono::Utc::now();
-    tokio::time::sleep(Duration::from_millis(5)).await;
+    clock.advance(chrono::TimeDelta::seconds(1));
+    let between = clock.now();
+    clock.advance(chrono::TimeDelta::seconds(1));
     ledgerd.ledger.execute::<Person>(kumagaya(), person, pay(7_000), meta(None)).await.unwrap();
     ledgerd.shutdown().await;
 
@@ -128,7 +115,8 @@ async fn replay_on_a_day_answers_eligibility_as_recorded_then_before_and_after_a
     use kokuho_events::{Acquisition, LossReason};
 
     let db = TestDb::fresh().await;
-    let ledgerd = kokuho::Ledgerd::open(&db.config(), kokuho_ledger::system_clock()).await.unwrap();
+    let clock = TestClock::new();
+    let ledgerd = kokuho::Ledgerd::open(&db.config(), clock.as_clock()).await.unwrap();
     let person = kokuho_domain::PersonId::new();
     let source =
         || Acquisition { source: "person_or_agent".into(), legal_basis: "国民健康保険法 第9条".into() };
@@ -147,9 +135,9 @@ async fn replay_on_a_day_answers_eligibility_as_recorded_then_before_and_after_a
         valid_until: date(2026, 7, 31),
     };
     ledgerd.ledger.execute::<Person>(kumagaya(), person, certificate, meta(None)).await.unwrap();
-    tokio::time::sleep(Duration::from_millis(5)).await;
-    let before_notice = chrono::Utc::now();
-    tokio::time::sleep(Duration::from_millis(5)).await;
+    clock.advance(chrono::TimeDelta::seconds(1));
+    let before_notice = clock.now();
+    clock.advance(chrono::TimeDelta::seconds(1));
     // Moved out on 30 September, notified on 20 November: late (more than 14 days).
     let moved_out = PersonCommand::LoseEligibility {
         loss: LossNotice {
@@ -180,7 +168,7 @@ async fn replay_on_a_day_answers_eligibility_as_recorded_then_before_and_after_a
     assert!(answer["move"].is_null(), "no move within the prefecture");
     assert_eq!(answer["periods"].as_array().unwrap().len(), 1);
 
-    let now = replay(&db, person, &chrono::Utc::now().to_rfc3339(), "2025-10-15");
+    let now = replay(&db, person, &clock.now().to_rfc3339(), "2025-10-15");
     let answer = &now["eligibility"];
     assert_eq!(answer["insured"], false, "{answer}");
     assert!(answer["period"].is_null());
@@ -192,7 +180,7 @@ async fn replay_on_a_day_answers_eligibility_as_recorded_then_before_and_after_a
     assert_eq!((end["reason"].as_str(), end["lost_on"].as_str()), (Some("moved_out"), Some("2025-10-01")));
     assert_eq!(end["notification_late"], true);
     // The day before the move took effect was insured in both answers.
-    assert_eq!(replay(&db, person, &chrono::Utc::now().to_rfc3339(), "2025-09-30")["eligibility"]["insured"], true);
+    assert_eq!(replay(&db, person, &clock.now().to_rfc3339(), "2025-09-30")["eligibility"]["insured"], true);
 }
 
 #[tokio::test]

@@ -3,158 +3,36 @@
 //! keep history, ages 70 and 75, moves, refusals with their codes, roles, and the same answers
 //! after a projection rebuild.
 
-use std::sync::Arc;
-
-use axum::body::Body;
-use axum::http::{header, Method, Request, StatusCode};
+use axum::http::{Method, StatusCode};
 use chrono::{DateTime, TimeDelta, Utc};
-use kokuho::Ledgerd;
 use kokuho_auth::Role;
 use serde_json::{json, Value};
-use tower::ServiceExt;
 use uuid::Uuid;
 
-use crate::harness::*;
+use crate::support::*;
 
-struct Api {
-    ledgerd: Ledgerd,
-    router: axum::Router,
-    clock: TestClock,
-    _db: TestDb,
-}
-
-impl Api {
-    async fn start() -> Api {
-        let db = TestDb::fresh().await;
-        let clock = TestClock::new();
-        let ticking = clock.clone();
-        let mut ledgerd = Ledgerd::open(&db.config(), Arc::new(move || ticking.now())).await.unwrap();
-        ledgerd.start_following();
-        let router = kokuho_api::router(ledgerd.state());
-        Api { ledgerd, router, clock, _db: db }
-    }
-
-    async fn request(
-        &self,
-        method: Method,
-        path: &str,
-        token: &str,
-        key: Option<&str>,
-        body: Option<Value>,
-    ) -> (StatusCode, Value) {
-        let mut request =
-            Request::builder().method(method).uri(path).header(header::AUTHORIZATION, format!("Bearer {token}"));
-        if let Some(key) = key {
-            request = request.header("idempotency-key", key);
-        }
-        let request = match body {
-            Some(body) => request.header(header::CONTENT_TYPE, "application/json").body(Body::from(body.to_string())),
-            None => request.body(Body::empty()),
-        }
-        .unwrap();
-        let response = self.router.clone().oneshot(request).await.unwrap();
-        let status = response.status();
-        let problem = response.headers().get(header::CONTENT_TYPE).is_some_and(|v| v == "application/problem+json");
-        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX).await.unwrap();
-        let value: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-        if status.is_client_error() || status.is_server_error() {
-            assert!(problem, "{status} is not problem+json: {value}");
-        }
-        (status, value)
-    }
-
-    async fn post(&self, token: &str, path: &str, body: Value) -> (StatusCode, Value) {
-        self.request(Method::POST, &format!("/v1/{KUMAGAYA}{path}"), token, None, Some(body)).await
-    }
-
-    async fn get(&self, token: &str, path: &str) -> (StatusCode, Value) {
-        self.request(Method::GET, &format!("/v1/{KUMAGAYA}{path}"), token, None, None).await
-    }
-
-    /// A POST that must succeed; answers its body.
-    async fn ok(&self, token: &str, path: &str, body: Value) -> Value {
-        let (status, answer) = self.post(token, path, body.clone()).await;
-        assert_eq!(status, StatusCode::CREATED, "POST {path} {body}: {answer}");
-        answer
-    }
-
-    async fn signed_in(&self, role: Role) -> (Uuid, String) {
-        let tenant = kokuho_domain::TenantCode::parse(KUMAGAYA).unwrap();
-        let login = format!("{}-{}", role.as_str(), &Uuid::new_v4().simple().to_string()[..6]);
-        let created = self.ledgerd.staff.create_user(tenant, &login, "テスト 職員", role, None).await.unwrap();
-        let totp = kokuho_auth::TotpSecret::from_bytes(*created.totp.secret().expose_bytes());
-        let body =
-            json!({"login": login, "password": created.password.to_string(), "code": totp.code_at(self.clock.now())});
-        let request = Request::builder()
-            .method(Method::POST)
-            .uri(format!("/v1/{KUMAGAYA}/sessions"))
-            .header(header::CONTENT_TYPE, "application/json")
-            .body(Body::from(body.to_string()))
-            .unwrap();
-        let response = self.router.clone().oneshot(request).await.unwrap();
-        assert_eq!(response.status(), StatusCode::CREATED);
-        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX).await.unwrap();
-        let session: Value = serde_json::from_slice(&bytes).unwrap();
-        // The next sign-in gets a fresh TOTP step.
-        self.clock.advance(TimeDelta::seconds(30));
-        (created.user_id, session["token"].as_str().unwrap().to_owned())
-    }
-
-    /// Registers a person born on `born`; answers their id.
-    async fn person(&self, clerk: &str, born: &str) -> String {
-        let body = json!({
-            "atena_no": format!("A{}", &Uuid::new_v4().simple().to_string()[..8]),
-            "name": "熊谷 太郎", "name_kana": "クマガヤ タロウ", "sex": "male", "date_of_birth": born,
-            "address": "埼玉県熊谷市宮町二丁目47番地1", "source": "resident_registry", "legal_basis": "住民基本台帳法"
-        });
-        self.ok(clerk, "/persons", body).await["person_id"].as_str().unwrap().to_owned()
-    }
-
-    /// GET …/eligibility for `on`, as recorded at `as_of` (default now).
-    async fn eligibility(&self, token: &str, person: &str, on: &str, as_of: Option<DateTime<Utc>>) -> Value {
-        let as_of = as_of
-            .map(|at| format!("&as_of={}", urlencode(&at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true))))
-            .unwrap_or_default();
-        let (status, answer) =
-            self.get(token, &format!("/persons/{person}/eligibility?purpose=eligibility&on={on}{as_of}")).await;
-        assert_eq!(status, StatusCode::OK, "{answer}");
-        answer
-    }
-
-    async fn event_types(&self, stream: &str) -> Vec<String> {
-        let events = self.ledgerd.store.read_stream(kumagaya(), stream, kokuho_store::Decrypt::No).await.unwrap();
-        events.into_iter().map(|e| e.event_type).collect()
-    }
+/// GET …/eligibility for `on`, as recorded at `as_of` (default now).
+async fn eligibility(api: &Client, token: &str, person: &str, on: &str, as_of: Option<DateTime<Utc>>) -> Value {
+    let as_of = as_of
+        .map(|at| format!("&as_of={}", urlencode(&at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true))))
+        .unwrap_or_default();
+    let (status, answer) =
+        api.get(token, &format!("/persons/{person}/eligibility?purpose=eligibility&on={on}{as_of}")).await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    answer
 }
 
 fn urlencode(text: &str) -> String {
     text.replace('+', "%2B").replace(':', "%3A")
 }
 
-fn acquisition(reason: &str, event_date: &str, notified_on: &str) -> Value {
-    json!({"reason": reason, "event_date": event_date, "notified_on": notified_on, "source": "person_or_agent", "legal_basis": "国民健康保険法 第9条"})
-}
-
-fn loss(reason: &str, event_date: Option<&str>, notified_on: &str) -> Value {
-    let mut body = json!({"reason": reason, "notified_on": notified_on, "source": "person_or_agent", "legal_basis": "国民健康保険法 第9条"});
-    if let Some(event_date) = event_date {
-        body["event_date"] = json!(event_date);
-    }
-    body
-}
-
 fn recorded_at(answer: &Value) -> DateTime<Utc> {
     answer["recorded_at"].as_str().unwrap().parse().unwrap()
 }
 
-/// Lets the wall clock the writer stamps `recorded_at` with move on.
-async fn tick() {
-    tokio::time::sleep(std::time::Duration::from_millis(3)).await;
-}
-
 #[tokio::test]
 async fn every_acquisition_reason_takes_effect_on_the_day_its_rule_gives() {
-    let api = Api::start().await;
+    let api = Client::in_process().await;
     let (_, clerk) = api.signed_in(Role::EligibilityClerk).await;
     // (reason, date of birth, event date, first day insured, day before)
     let table = [
@@ -164,7 +42,7 @@ async fn every_acquisition_reason_takes_effect_on_the_day_its_rule_gives() {
         ("public_assistance_ended", "1980-05-05", "2025-12-31", "2025-12-31", "2025-12-30"),
     ];
     for (reason, born, event_date, effective_on, day_before) in table {
-        let person = api.person(&clerk, born).await;
+        let person = PersonBuilder::new().born(born).create(&api, &clerk).await;
         let answer = api
             .ok(&clerk, &format!("/persons/{person}/eligibility"), acquisition(reason, event_date, event_date))
             .await;
@@ -174,19 +52,19 @@ async fn every_acquisition_reason_takes_effect_on_the_day_its_rule_gives() {
             "{reason}"
         );
         assert!(answer["period_id"].is_string(), "{answer}");
-        let on = api.eligibility(&clerk, &person, effective_on, None).await;
+        let on = eligibility(&api, &clerk, &person, effective_on, None).await;
         assert_eq!(on["insured"], json!(true), "{reason}: {on}");
         assert_eq!(on["period"]["acquisition"]["reason"], json!(reason));
         assert_eq!(on["period"]["effective_on"], json!(effective_on));
         assert_eq!(on["period"]["period_id"], answer["period_id"]);
-        let before = api.eligibility(&clerk, &person, day_before, None).await;
+        let before = eligibility(&api, &clerk, &person, day_before, None).await;
         assert_eq!((before["insured"].as_bool(), &before["period"]), (Some(false), &Value::Null), "{reason}: {before}");
     }
 }
 
 #[tokio::test]
 async fn every_loss_reason_ends_eligibility_on_the_day_its_rule_gives() {
-    let api = Api::start().await;
+    let api = Client::in_process().await;
     let (_, clerk) = api.signed_in(Role::EligibilityClerk).await;
     // (reason, date of birth, event date (None: derived), first day not insured)
     let table = [
@@ -198,7 +76,7 @@ async fn every_loss_reason_ends_eligibility_on_the_day_its_rule_gives() {
         ("reached_late_stage_elderly", "1951-06-10", None, "2026-06-10"),
     ];
     for (reason, born, event_date, lost_on) in table {
-        let person = api.person(&clerk, born).await;
+        let person = PersonBuilder::new().born(born).create(&api, &clerk).await;
         let acquired = api
             .ok(&clerk, &format!("/persons/{person}/eligibility"), acquisition("moved_in", "2025-04-01", "2025-04-01"))
             .await;
@@ -209,8 +87,8 @@ async fn every_loss_reason_ends_eligibility_on_the_day_its_rule_gives() {
         assert_eq!(answer["period_id"], acquired["period_id"]);
         assert_eq!(answer["notification_late"], json!(false));
         let last_day = (lost_on.parse::<chrono::NaiveDate>().unwrap() - TimeDelta::days(1)).to_string();
-        assert_eq!(api.eligibility(&clerk, &person, &last_day, None).await["insured"], json!(true), "{reason}");
-        let after = api.eligibility(&clerk, &person, lost_on, None).await;
+        assert_eq!(eligibility(&api, &clerk, &person, &last_day, None).await["insured"], json!(true), "{reason}");
+        let after = eligibility(&api, &clerk, &person, lost_on, None).await;
         assert_eq!(after["insured"], json!(false), "{reason}: {after}");
         assert_eq!(after["cost_share_refusal"], json!("not_insured"));
         assert_eq!(after["periods"][0]["loss"]["reason"], json!(reason));
@@ -231,12 +109,10 @@ async fn every_loss_reason_ends_eligibility_on_the_day_its_rule_gives() {
     }
 
     // A death recorded from the registry ends the open period the day after.
-    let person = api.person(&clerk, "1960-01-01").await;
-    api.ok(&clerk, &format!("/persons/{person}/eligibility"), acquisition("moved_in", "2025-04-01", "2025-04-01"))
-        .await;
+    let person = PersonBuilder::new().born("1960-01-01").insured_from("2025-04-01").create(&api, &clerk).await;
     let died = api.ok(&clerk, &format!("/persons/{person}/death"), json!({"died_on": "2025-08-14", "notified_on": "2025-08-15", "source": "resident_registry", "legal_basis": "住民基本台帳法"})).await;
     assert_eq!(died["lost_on"], json!("2025-08-15"));
-    let after = api.eligibility(&clerk, &person, "2025-08-15", None).await;
+    let after = eligibility(&api, &clerk, &person, "2025-08-15", None).await;
     assert_eq!(
         (after["insured"].as_bool(), after["periods"][0]["loss"]["reason"].as_str()),
         (Some(false), Some("death"))
@@ -245,10 +121,10 @@ async fn every_loss_reason_ends_eligibility_on_the_day_its_rule_gives() {
 
 #[tokio::test]
 async fn a_late_notification_is_flagged_and_insured_on_the_real_date_only_as_of_its_recording() {
-    let api = Api::start().await;
+    let api = Client::in_process().await;
     let (_, clerk) = api.signed_in(Role::EligibilityClerk).await;
-    let person = api.person(&clerk, "1980-05-05").await;
-    tick().await;
+    let person = PersonBuilder::new().create(&api, &clerk).await;
+    api.clock.advance(TimeDelta::seconds(1));
     // Moved in on 1 April, notified 20 June: 80 days late, effective from 1 April all the same.
     let answer = api
         .ok(&clerk, &format!("/persons/{person}/eligibility"), acquisition("moved_in", "2025-04-01", "2025-06-20"))
@@ -258,14 +134,14 @@ async fn a_late_notification_is_flagged_and_insured_on_the_real_date_only_as_of_
         (Some("2025-04-01"), Some(true))
     );
     let at = recorded_at(&answer);
-    let before = api.eligibility(&clerk, &person, "2025-04-01", Some(at - TimeDelta::microseconds(1))).await;
+    let before = eligibility(&api, &clerk, &person, "2025-04-01", Some(at - TimeDelta::microseconds(1))).await;
     assert_eq!(before["insured"], json!(false), "as recorded before the notification: {before}");
-    let after = api.eligibility(&clerk, &person, "2025-04-01", Some(at)).await;
+    let after = eligibility(&api, &clerk, &person, "2025-04-01", Some(at)).await;
     assert_eq!(after["insured"], json!(true), "as recorded from the notification on: {after}");
     assert_eq!(after["period"]["acquisition"]["notification_late"], json!(true));
     assert_eq!(after["period"]["acquisition"]["notified_on"], json!("2025-06-20"));
     // A notification within 14 days is not late.
-    let other = api.person(&clerk, "1980-05-05").await;
+    let other = PersonBuilder::new().create(&api, &clerk).await;
     let on_time = api
         .ok(&clerk, &format!("/persons/{other}/eligibility"), acquisition("moved_in", "2025-04-01", "2025-04-15"))
         .await;
@@ -274,27 +150,27 @@ async fn a_late_notification_is_flagged_and_insured_on_the_real_date_only_as_of_
 
 #[tokio::test]
 async fn a_correction_changes_the_answer_while_the_timeline_keeps_the_original() {
-    let api = Api::start().await;
+    let api = Client::in_process().await;
     let (_, clerk) = api.signed_in(Role::EligibilityClerk).await;
     let (_, auditor) = api.signed_in(Role::Auditor).await;
-    let person = api.person(&clerk, "1980-05-05").await;
+    let person = PersonBuilder::new().create(&api, &clerk).await;
     let acquired = api
         .ok(&clerk, &format!("/persons/{person}/eligibility"), acquisition("moved_in", "2025-04-10", "2025-04-10"))
         .await;
     let period = acquired["period_id"].as_str().unwrap().to_owned();
-    assert_eq!(api.eligibility(&clerk, &person, "2025-04-05", None).await["insured"], json!(false));
-    tick().await;
+    assert_eq!(eligibility(&api, &clerk, &person, "2025-04-05", None).await["insured"], json!(false));
+    api.clock.advance(TimeDelta::seconds(1));
     // The clerk typed the wrong day: the person moved in on 1 April.
     let corrected = api
         .ok(&clerk, &format!("/persons/{person}/eligibility/{period}/correction"),
             json!({"reason": "moved_in", "event_date": "2025-04-01", "notified_on": "2025-04-10", "correction_reason": "entry_error"}))
         .await;
     assert_eq!((corrected["effective_on"].as_str(), corrected["lost_on"].as_str()), (Some("2025-04-01"), None));
-    let now = api.eligibility(&clerk, &person, "2025-04-05", None).await;
+    let now = eligibility(&api, &clerk, &person, "2025-04-05", None).await;
     assert_eq!((now["insured"].as_bool(), now["period"]["corrections"].as_u64()), (Some(true), Some(1)), "{now}");
-    let then = api
-        .eligibility(&clerk, &person, "2025-04-05", Some(recorded_at(&corrected) - TimeDelta::microseconds(1)))
-        .await;
+    let then =
+        eligibility(&api, &clerk, &person, "2025-04-05", Some(recorded_at(&corrected) - TimeDelta::microseconds(1)))
+            .await;
     assert_eq!(then["insured"], json!(false), "as recorded before the correction the answer stands: {then}");
 
     let (status, timeline) = api.get(&auditor, &format!("/persons/{person}/timeline?purpose=audit")).await;
@@ -323,7 +199,7 @@ async fn a_correction_changes_the_answer_while_the_timeline_keeps_the_original()
             json!({"correction_reason": "new_evidence"}),
         )
         .await;
-    let gone = api.eligibility(&clerk, &person, "2025-04-05", None).await;
+    let gone = eligibility(&api, &clerk, &person, "2025-04-05", None).await;
     assert_eq!((gone["insured"].as_bool(), gone["periods"].as_array().map(Vec::len)), (Some(false), Some(0)));
     let (_, timeline) = api.get(&auditor, &format!("/persons/{person}/timeline?purpose=audit")).await;
     let events = timeline["events"].as_array().unwrap();
@@ -351,24 +227,22 @@ async fn a_correction_changes_the_answer_while_the_timeline_keeps_the_original()
 
 #[tokio::test]
 async fn turning_70_changes_the_share_from_the_next_month_and_75_ends_eligibility_on_the_birthday() {
-    let api = Api::start().await;
+    let api = Client::in_process().await;
     let (_, clerk) = api.signed_in(Role::EligibilityClerk).await;
     let (_, tax_clerk) = api.signed_in(Role::TaxClerk).await;
     let (_, auditor) = api.signed_in(Role::Auditor).await;
     // Born 1951-06-10: attains 70 on 2021-06-09 (2割 from 1 July 2021), 75 on 2026-06-10.
-    let person = api.person(&clerk, "1951-06-10").await;
-    api.ok(&clerk, &format!("/persons/{person}/eligibility"), acquisition("moved_in", "2020-04-01", "2020-04-01"))
-        .await;
+    let person = PersonBuilder::new().born("1951-06-10").insured_from("2020-04-01").create(&api, &clerk).await;
     let share = |answer: &Value| {
         (
             answer["cost_share"]["share"].as_str().map(str::to_owned),
             answer["cost_share"]["rule"].as_str().map(str::to_owned),
         )
     };
-    let june = api.eligibility(&clerk, &person, "2021-06-30", None).await;
+    let june = eligibility(&api, &clerk, &person, "2021-06-30", None).await;
     assert_eq!(share(&june), (Some("three_tenths".into()), Some("standard".into())), "{june}");
     assert_eq!(june["cost_share"]["tenths"], json!(3));
-    let july = api.eligibility(&clerk, &person, "2021-07-01", None).await;
+    let july = eligibility(&api, &clerk, &person, "2021-07-01", None).await;
     assert_eq!(share(&july), (Some("two_tenths".into()), Some("elderly".into())), "{july}");
     assert_eq!(
         (july["cost_share"]["basis"].as_str(), july["cost_share"]["income_year"].as_i64()),
@@ -376,15 +250,16 @@ async fn turning_70_changes_the_share_from_the_next_month_and_75_ends_eligibilit
     );
 
     // Income of 2024 at 現役並み: from the re-decision of 1 August 2025 the share is 3割.
+    api.clock.advance(TimeDelta::seconds(1));
     let (status, reported) = api
         .post(&tax_clerk, &format!("/persons/{person}/income"),
             json!({"income_year": 2024, "total_income_yen": 3_000_000, "taxable_income_yen": 2_000_000, "salary_income_yen": 0,
                    "pension_income_yen": 3_500_000, "declared": true, "source": "resident_tax", "legal_basis": "番号利用法 第9条"}))
         .await;
     assert_eq!(status, StatusCode::CREATED, "{reported}");
-    let july_2025 = api.eligibility(&clerk, &person, "2025-07-31", None).await;
+    let july_2025 = eligibility(&api, &clerk, &person, "2025-07-31", None).await;
     assert_eq!(share(&july_2025), (Some("two_tenths".into()), Some("elderly".into())));
-    let august_2025 = api.eligibility(&clerk, &person, "2025-08-01", None).await;
+    let august_2025 = eligibility(&api, &clerk, &person, "2025-08-01", None).await;
     assert_eq!(share(&august_2025), (Some("three_tenths".into()), Some("elderly".into())), "{august_2025}");
     assert_eq!(
         (august_2025["cost_share"]["basis"].as_str(), august_2025["cost_share"]["income_year"].as_i64()),
@@ -392,7 +267,8 @@ async fn turning_70_changes_the_share_from_the_next_month_and_75_ends_eligibilit
     );
     // As recorded before the report, 1 August 2025 was 2割.
     let before_report =
-        api.eligibility(&clerk, &person, "2025-08-01", Some(recorded_at(&reported) - TimeDelta::microseconds(1))).await;
+        eligibility(&api, &clerk, &person, "2025-08-01", Some(recorded_at(&reported) - TimeDelta::microseconds(1)))
+            .await;
     assert_eq!(share(&before_report), (Some("two_tenths".into()), Some("elderly".into())));
 
     // The ledger recorded the share decisions: on reaching 70, each 1 August, and after the report.
@@ -423,8 +299,8 @@ async fn turning_70_changes_the_share_from_the_next_month_and_75_ends_eligibilit
         )
         .await;
     assert_eq!(lost["lost_on"], json!("2026-06-10"));
-    assert_eq!(api.eligibility(&clerk, &person, "2026-06-09", None).await["insured"], json!(true));
-    let after = api.eligibility(&clerk, &person, "2026-06-10", None).await;
+    assert_eq!(eligibility(&api, &clerk, &person, "2026-06-09", None).await["insured"], json!(true));
+    let after = eligibility(&api, &clerk, &person, "2026-06-10", None).await;
     assert_eq!((after["insured"].as_bool(), after["cost_share_refusal"].as_str()), (Some(false), Some("not_insured")));
     // No NHI from the 75th birthday on.
     let (status, refusal) = api
@@ -436,15 +312,15 @@ async fn turning_70_changes_the_share_from_the_next_month_and_75_ends_eligibilit
         "{refusal}"
     );
     // A child before school age pays 2割.
-    let child = api.person(&clerk, "2022-05-01").await;
+    let child = PersonBuilder::new().born("2022-05-01").create(&api, &clerk).await;
     api.ok(&clerk, &format!("/persons/{child}/eligibility"), acquisition("birth", "2022-05-01", "2022-05-10")).await;
-    let child_share = api.eligibility(&clerk, &child, "2025-06-01", None).await;
+    let child_share = eligibility(&api, &clerk, &child, "2025-06-01", None).await;
     assert_eq!(share(&child_share), (Some("two_tenths".into()), Some("pre_school".into())));
 }
 
 #[tokio::test]
 async fn moves_within_the_prefecture_report_gaps_and_overlaps() {
-    let api = Api::start().await;
+    let api = Client::in_process().await;
     let (_, clerk) = api.signed_in(Role::EligibilityClerk).await;
     // (former city's first day not insured, kind, days, from, to)
     let table = [
@@ -453,11 +329,11 @@ async fn moves_within_the_prefecture_report_gaps_and_overlaps() {
         ("2025-04-10", "continuous", 0, None, None),
     ];
     for (former_lost_on, kind, days, from, to) in table {
-        let person = api.person(&clerk, "1980-05-05").await;
+        let person = PersonBuilder::new().create(&api, &clerk).await;
         let mut body = acquisition("moved_in", "2025-04-10", "2025-04-11");
         body["former_municipality"] = json!({"municipality_code": GYODA, "lost_on": former_lost_on});
         api.ok(&clerk, &format!("/persons/{person}/eligibility"), body).await;
-        let answer = api.eligibility(&clerk, &person, "2025-05-01", None).await;
+        let answer = eligibility(&api, &clerk, &person, "2025-05-01", None).await;
         assert_eq!(
             answer["move_continuity"],
             json!({"kind": kind, "days": days, "from": from, "to": to}),
@@ -469,19 +345,15 @@ async fn moves_within_the_prefecture_report_gaps_and_overlaps() {
         );
     }
     // A move from elsewhere without a former city reports nothing.
-    let person = api.person(&clerk, "1980-05-05").await;
-    api.ok(&clerk, &format!("/persons/{person}/eligibility"), acquisition("moved_in", "2025-04-10", "2025-04-11"))
-        .await;
-    assert_eq!(api.eligibility(&clerk, &person, "2025-05-01", None).await["move_continuity"], Value::Null);
+    let person = PersonBuilder::new().insured_from("2025-04-10").notified_on("2025-04-11").create(&api, &clerk).await;
+    assert_eq!(eligibility(&api, &clerk, &person, "2025-05-01", None).await["move_continuity"], Value::Null);
 }
 
 #[tokio::test]
 async fn a_certificate_is_valid_until_the_eligibility_is_lost() {
-    let api = Api::start().await;
+    let api = Client::in_process().await;
     let (_, clerk) = api.signed_in(Role::EligibilityClerk).await;
-    let person = api.person(&clerk, "1980-05-05").await;
-    api.ok(&clerk, &format!("/persons/{person}/eligibility"), acquisition("moved_in", "2025-04-01", "2025-04-01"))
-        .await;
+    let person = PersonBuilder::new().insured_from("2025-04-01").create(&api, &clerk).await;
     api.ok(
         &clerk,
         &format!("/persons/{person}/certificates"),
@@ -489,14 +361,14 @@ async fn a_certificate_is_valid_until_the_eligibility_is_lost() {
     )
     .await;
     let status = |answer: &Value| answer["certificates"][0]["status"].as_str().map(str::to_owned);
-    assert_eq!(status(&api.eligibility(&clerk, &person, "2025-03-31", None).await).as_deref(), Some("not_yet_valid"));
-    let valid = api.eligibility(&clerk, &person, "2025-09-01", None).await;
+    assert_eq!(status(&eligibility(&api, &clerk, &person, "2025-03-31", None).await).as_deref(), Some("not_yet_valid"));
+    let valid = eligibility(&api, &clerk, &person, "2025-09-01", None).await;
     assert_eq!(status(&valid).as_deref(), Some("valid"));
     assert_eq!(
         valid["certificates"][0],
         json!({"certificate_no": "KG-0001", "valid_from": "2025-04-01", "valid_until": "2027-03-31", "status": "valid"})
     );
-    tick().await;
+    api.clock.advance(TimeDelta::seconds(1));
     let lost = api
         .ok(
             &clerk,
@@ -504,45 +376,53 @@ async fn a_certificate_is_valid_until_the_eligibility_is_lost() {
             loss("joined_employee_insurance", Some("2025-08-31"), "2025-09-05"),
         )
         .await;
-    assert_eq!(status(&api.eligibility(&clerk, &person, "2025-08-31", None).await).as_deref(), Some("valid"));
+    assert_eq!(status(&eligibility(&api, &clerk, &person, "2025-08-31", None).await).as_deref(), Some("valid"));
     assert_eq!(
-        status(&api.eligibility(&clerk, &person, "2025-09-01", None).await).as_deref(),
+        status(&eligibility(&api, &clerk, &person, "2025-09-01", None).await).as_deref(),
         Some("invalidated_by_loss")
     );
     let before_loss =
-        api.eligibility(&clerk, &person, "2025-09-01", Some(recorded_at(&lost) - TimeDelta::microseconds(1))).await;
+        eligibility(&api, &clerk, &person, "2025-09-01", Some(recorded_at(&lost) - TimeDelta::microseconds(1))).await;
     assert_eq!(status(&before_loss).as_deref(), Some("valid"), "as recorded before the loss");
     assert_eq!(
-        status(&api.eligibility(&clerk, &person, "2027-04-01", None).await).as_deref(),
+        status(&eligibility(&api, &clerk, &person, "2027-04-01", None).await).as_deref(),
         Some("invalidated_by_loss")
     );
 }
 
 #[tokio::test]
 async fn a_household_whose_head_is_not_insured_and_its_changes_over_time() {
-    let api = Api::start().await;
+    let api = Client::in_process().await;
     let (_, clerk) = api.signed_in(Role::EligibilityClerk).await;
     // The head works for a company (employee insurance); the spouse is insured with NHI.
-    let head = api.person(&clerk, "1975-01-01").await;
-    let spouse = api.person(&clerk, "1978-02-02").await;
-    api.ok(&clerk, &format!("/persons/{spouse}/eligibility"), acquisition("moved_in", "2025-04-01", "2025-04-01"))
-        .await;
+    let head = PersonBuilder::new().born("1975-01-01").create(&api, &clerk).await;
+    let spouse = PersonBuilder::new().born("1978-02-02").insured_from("2025-04-01").create(&api, &clerk).await;
     let (status, established) = api
-        .request(Method::POST, &format!("/v1/{KUMAGAYA}/households"), &clerk, Some("household-1"),
-            Some(json!({"head_person_id": head, "established_on": "2025-04-01", "source": "resident_registry", "legal_basis": "住民基本台帳法"})))
+        .request(
+            Method::POST,
+            &format!("/v1/{KUMAGAYA}/households"),
+            Some(&clerk),
+            Some("household-1"),
+            Some(HouseholdBuilder::new(&head).body()),
+        )
         .await;
     assert_eq!(status, StatusCode::CREATED, "{established}");
     let household = established["household_id"].as_str().unwrap().to_owned();
     // A retry names the same household and records nothing.
     let (status, retried) = api
-        .request(Method::POST, &format!("/v1/{KUMAGAYA}/households"), &clerk, Some("household-1"),
-            Some(json!({"head_person_id": head, "established_on": "2025-04-01", "source": "resident_registry", "legal_basis": "住民基本台帳法"})))
+        .request(
+            Method::POST,
+            &format!("/v1/{KUMAGAYA}/households"),
+            Some(&clerk),
+            Some("household-1"),
+            Some(HouseholdBuilder::new(&head).body()),
+        )
         .await;
     assert_eq!(
         (status, retried["household_id"].as_str(), retried["duplicate"].as_bool()),
         (StatusCode::OK, Some(household.as_str()), Some(true))
     );
-    tick().await;
+    api.clock.advance(TimeDelta::seconds(1));
     let joined = api
         .ok(
             &clerk,
@@ -551,13 +431,13 @@ async fn a_household_whose_head_is_not_insured_and_its_changes_over_time() {
         )
         .await;
 
-    let spouse_view = api.eligibility(&clerk, &spouse, "2025-05-01", None).await;
+    let spouse_view = eligibility(&api, &clerk, &spouse, "2025-05-01", None).await;
     assert_eq!(spouse_view["insured"], json!(true));
     assert_eq!(
         spouse_view["household"],
         json!({"household_id": household, "head_person_id": head, "is_head": false, "members": [head, spouse]})
     );
-    let head_view = api.eligibility(&clerk, &head, "2025-05-01", None).await;
+    let head_view = eligibility(&api, &clerk, &head, "2025-05-01", None).await;
     assert_eq!(
         (head_view["insured"].as_bool(), head_view["household"]["is_head"].as_bool()),
         (Some(false), Some(true)),
@@ -565,7 +445,7 @@ async fn a_household_whose_head_is_not_insured_and_its_changes_over_time() {
     );
     // Before the join was recorded, the spouse belonged to no household.
     let earlier =
-        api.eligibility(&clerk, &spouse, "2025-05-01", Some(recorded_at(&joined) - TimeDelta::microseconds(1))).await;
+        eligibility(&api, &clerk, &spouse, "2025-05-01", Some(recorded_at(&joined) - TimeDelta::microseconds(1))).await;
     assert_eq!(earlier["household"], Value::Null);
 
     // The spouse becomes head; the former head leaves.
@@ -615,40 +495,27 @@ async fn a_household_whose_head_is_not_insured_and_its_changes_over_time() {
 
 #[tokio::test]
 async fn every_refusal_answers_its_code_and_status() {
-    let api = Api::start().await;
+    let api = Client::in_process().await;
     let (_, clerk) = api.signed_in(Role::EligibilityClerk).await;
     let (_, tax_clerk) = api.signed_in(Role::TaxClerk).await;
-    let insured = api.person(&clerk, "1980-05-05").await;
-    api.ok(&clerk, &format!("/persons/{insured}/eligibility"), acquisition("moved_in", "2025-04-10", "2025-04-10"))
-        .await;
+    let insured = PersonBuilder::new().insured_from("2025-04-10").create(&api, &clerk).await;
     api.ok(
         &clerk,
         &format!("/persons/{insured}/certificates"),
         json!({"certificate_no": "KG-1", "issued_on": "2025-04-10", "valid_until": "2026-03-31"}),
     )
     .await;
-    let closed = api.person(&clerk, "1980-05-05").await;
+    let closed = PersonBuilder::new().create(&api, &clerk).await;
     let mut retro = acquisition("moved_in", "2025-04-01", "2025-04-01");
     retro["loss"] = json!({"reason": "moved_out", "event_date": "2025-05-31", "notified_on": "2025-06-01"});
     let retro = api.ok(&clerk, &format!("/persons/{closed}/eligibility"), retro).await;
     assert_eq!(retro["lost_on"], json!("2025-06-01"));
-    let not_insured = api.person(&clerk, "1980-05-05").await;
-    let dead = api.person(&clerk, "1960-03-03").await;
+    let not_insured = PersonBuilder::new().create(&api, &clerk).await;
+    let dead = PersonBuilder::new().born("1960-03-03").create(&api, &clerk).await;
     api.ok(&clerk, &format!("/persons/{dead}/death"), json!({"died_on": "2025-01-01", "notified_on": "2025-01-02", "source": "resident_registry", "legal_basis": "住民基本台帳法"})).await;
-    let head = api.person(&clerk, "1970-01-01").await;
-    let member = api.person(&clerk, "1972-01-01").await;
-    let household = api
-        .ok(&clerk, "/households", json!({"head_person_id": head, "established_on": "2025-04-01", "source": "resident_registry", "legal_basis": "住民基本台帳法"}))
-        .await["household_id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    api.ok(
-        &clerk,
-        &format!("/households/{household}/members"),
-        json!({"person_id": member, "joined_on": "2025-04-10"}),
-    )
-    .await;
+    let head = PersonBuilder::new().born("1970-01-01").create(&api, &clerk).await;
+    let member = PersonBuilder::new().born("1972-01-01").create(&api, &clerk).await;
+    let household = HouseholdBuilder::new(&head).member(&member, "2025-04-10").create(&api, &clerk).await;
     let unknown = Uuid::now_v7();
     let with_former = {
         let mut body = acquisition("birth", "2025-04-01", "2025-04-01");
@@ -916,9 +783,9 @@ async fn every_refusal_answers_its_code_and_status() {
 
 #[tokio::test]
 async fn the_new_endpoints_refuse_roles_and_purposes_they_do_not_serve_and_record_it() {
-    let api = Api::start().await;
+    let api = Client::in_process().await;
     let (_, clerk) = api.signed_in(Role::EligibilityClerk).await;
-    let person = api.person(&clerk, "1980-05-05").await;
+    let person = PersonBuilder::new().create(&api, &clerk).await;
     let (collector_id, collector) = api.signed_in(Role::CollectionClerk).await;
     let (auditor_id, auditor) = api.signed_in(Role::Auditor).await;
     let (clerk2_id, clerk2) = api.signed_in(Role::EligibilityClerk).await;
@@ -1004,7 +871,8 @@ async fn the_new_endpoints_refuse_roles_and_purposes_they_do_not_serve_and_recor
     ];
     let mut refusals: std::collections::HashMap<Uuid, usize> = Default::default();
     for (user, token, method, path, body, code) in table {
-        let (status, answer) = api.request(method.clone(), &format!("/v1/{KUMAGAYA}{path}"), token, None, body).await;
+        let (status, answer) =
+            api.request(method.clone(), &format!("/v1/{KUMAGAYA}{path}"), Some(token), None, body).await;
         assert_eq!((status, answer["code"].as_str()), (StatusCode::FORBIDDEN, Some(code)), "{method} {path}: {answer}");
         *refusals.entry(user).or_default() += 1;
     }
@@ -1022,14 +890,14 @@ async fn the_new_endpoints_refuse_roles_and_purposes_they_do_not_serve_and_recor
 
 #[tokio::test]
 async fn a_retried_acquisition_names_the_same_period_and_records_nothing_more() {
-    let api = Api::start().await;
+    let api = Client::in_process().await;
     let (_, clerk) = api.signed_in(Role::EligibilityClerk).await;
-    let person = api.person(&clerk, "1980-05-05").await;
+    let person = PersonBuilder::new().create(&api, &clerk).await;
     let path = format!("/v1/{KUMAGAYA}/persons/{person}/eligibility");
     let body = acquisition("left_employee_insurance", "2025-03-31", "2025-04-20");
-    let (status, first) = api.request(Method::POST, &path, &clerk, Some("acq-1"), Some(body.clone())).await;
+    let (status, first) = api.request(Method::POST, &path, Some(&clerk), Some("acq-1"), Some(body.clone())).await;
     assert_eq!(status, StatusCode::CREATED, "{first}");
-    let (status, again) = api.request(Method::POST, &path, &clerk, Some("acq-1"), Some(body)).await;
+    let (status, again) = api.request(Method::POST, &path, Some(&clerk), Some("acq-1"), Some(body)).await;
     assert_eq!(status, StatusCode::OK, "{again}");
     assert_eq!(again["duplicate"], json!(true));
     for field in ["period_id", "effective_on", "notification_late", "position"] {
@@ -1044,27 +912,16 @@ async fn a_retried_acquisition_names_the_same_period_and_records_nothing_more() 
 
 #[tokio::test]
 async fn answers_are_the_same_after_the_projections_are_rebuilt() {
-    let api = Api::start().await;
+    let api = Client::in_process().await;
     let (_, clerk) = api.signed_in(Role::EligibilityClerk).await;
     let (_, tax_clerk) = api.signed_in(Role::TaxClerk).await;
-    let elder = api.person(&clerk, "1953-05-05").await;
-    let partner = api.person(&clerk, "1954-06-06").await;
-    for person in [&elder, &partner] {
-        api.ok(&clerk, &format!("/persons/{person}/eligibility"), acquisition("moved_in", "2020-04-01", "2020-04-01"))
-            .await;
-    }
-    let household = api
-        .ok(&clerk, "/households", json!({"head_person_id": elder, "established_on": "2020-04-01", "source": "resident_registry", "legal_basis": "住民基本台帳法"}))
-        .await["household_id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    api.ok(
-        &clerk,
-        &format!("/households/{household}/members"),
-        json!({"person_id": partner, "joined_on": "2020-04-01"}),
-    )
-    .await;
+    let elder = PersonBuilder::new().born("1953-05-05").insured_from("2020-04-01").create(&api, &clerk).await;
+    let partner = PersonBuilder::new().born("1954-06-06").insured_from("2020-04-01").create(&api, &clerk).await;
+    let household = HouseholdBuilder::new(&elder)
+        .established_on("2020-04-01")
+        .member(&partner, "2020-04-01")
+        .create(&api, &clerk)
+        .await;
     let (status, _) = api
         .post(&tax_clerk, &format!("/persons/{elder}/income"),
             json!({"income_year": 2024, "total_income_yen": 3_000_000, "taxable_income_yen": 2_000_000, "salary_income_yen": 0,
@@ -1072,8 +929,8 @@ async fn answers_are_the_same_after_the_projections_are_rebuilt() {
         .await;
     assert_eq!(status, StatusCode::CREATED);
     // The household's 現役並み income makes the partner's share 3割 too.
-    let as_of = Utc::now();
-    let partner_share = api.eligibility(&clerk, &partner, "2025-09-01", Some(as_of)).await;
+    let as_of = api.clock.now();
+    let partner_share = eligibility(&api, &clerk, &partner, "2025-09-01", Some(as_of)).await;
     assert_eq!(partner_share["cost_share"]["share"], json!("three_tenths"), "{partner_share}");
     // The report re-decided the partner's share too: the last decision is 3割 from 1 August 2025.
     let stream = api
@@ -1099,11 +956,11 @@ async fn answers_are_the_same_after_the_projections_are_rebuilt() {
 }
 
 /// The eligibility answers of `persons` on a few days and their household's, as of `as_of`.
-async fn answers(api: &Api, token: &str, persons: &[&str], household: &str, as_of: DateTime<Utc>) -> Vec<Value> {
+async fn answers(api: &Client, token: &str, persons: &[&str], household: &str, as_of: DateTime<Utc>) -> Vec<Value> {
     let mut all = Vec::new();
     for person in persons {
         for on in ["2021-01-01", "2025-07-31", "2025-09-01"] {
-            all.push(api.eligibility(token, person, on, Some(as_of)).await);
+            all.push(eligibility(api, token, person, on, Some(as_of)).await);
         }
     }
     let as_of = urlencode(&as_of.to_rfc3339_opts(chrono::SecondsFormat::Micros, true));
@@ -1116,18 +973,16 @@ async fn answers(api: &Api, token: &str, persons: &[&str], household: &str, as_o
 
 #[tokio::test]
 async fn tenant_lists_show_the_70_to_74_table_moves_and_late_notifications_and_record_each_person() {
-    let api = Api::start().await;
+    let api = Client::in_process().await;
     let (_, clerk) = api.signed_in(Role::EligibilityClerk).await;
     let (_, tax_clerk) = api.signed_in(Role::TaxClerk).await;
     // Born 1953-03-15: 2割 from 1 April 2023; 3割 from 1 August 2025 on 2024's income.
-    let elderly = api.person(&clerk, "1953-03-15").await;
-    api.ok(&clerk, &format!("/persons/{elderly}/eligibility"), acquisition("moved_in", "2022-04-01", "2022-04-01"))
-        .await;
+    let elderly = PersonBuilder::new().born("1953-03-15").insured_from("2022-04-01").create(&api, &clerk).await;
     api.ok(&tax_clerk, &format!("/persons/{elderly}/income"),
         json!({"income_year": 2024, "total_income_yen": 3_000_000, "taxable_income_yen": 2_000_000, "salary_income_yen": 0,
                "pension_income_yen": 3_500_000, "declared": true, "source": "resident_tax", "legal_basis": "番号利用法 第9条"})).await;
     // A younger person who moved in from 行田市 with a gap, notified late.
-    let mover = api.person(&clerk, "1980-05-05").await;
+    let mover = PersonBuilder::new().create(&api, &clerk).await;
     let mut body = acquisition("moved_in", "2025-04-10", "2025-05-20");
     body["former_municipality"] = json!({"municipality_code": GYODA, "lost_on": "2025-04-08"});
     api.ok(&clerk, &format!("/persons/{mover}/eligibility"), body).await;
@@ -1185,16 +1040,15 @@ async fn tenant_lists_show_the_70_to_74_table_moves_and_late_notifications_and_r
 
 #[tokio::test]
 async fn a_person_belongs_to_one_household_at_a_time() {
-    let api = Api::start().await;
+    let api = Client::in_process().await;
     let (_, clerk) = api.signed_in(Role::EligibilityClerk).await;
-    let (head, child) = (api.person(&clerk, "1980-05-05").await, api.person(&clerk, "2010-01-01").await);
-    let other_head = api.person(&clerk, "1982-02-02").await;
-    let household = |head: &str| json!({"head_person_id": head, "established_on": "2025-04-01", "source": "resident_registry", "legal_basis": "住民基本台帳法"});
-    let first = api.ok(&clerk, "/households", household(&head)).await["household_id"].as_str().unwrap().to_owned();
-    let second =
-        api.ok(&clerk, "/households", household(&other_head)).await["household_id"].as_str().unwrap().to_owned();
-    api.ok(&clerk, &format!("/households/{first}/members"), json!({"person_id": child, "joined_on": "2025-04-01"}))
-        .await;
+    let (head, child) = (
+        PersonBuilder::new().create(&api, &clerk).await,
+        PersonBuilder::new().born("2010-01-01").create(&api, &clerk).await,
+    );
+    let other_head = PersonBuilder::new().born("1982-02-02").create(&api, &clerk).await;
+    let first = HouseholdBuilder::new(&head).member(&child, "2025-04-01").create(&api, &clerk).await;
+    let second = HouseholdBuilder::new(&other_head).create(&api, &clerk).await;
 
     // Joining the second household while still in the first is refused, and so is heading a
     // new one; after the departure from the first is recorded, the move is accepted.
@@ -1206,7 +1060,7 @@ async fn a_person_belongs_to_one_household_at_a_time() {
         (StatusCode::CONFLICT, Some("member_of_another_household")),
         "{refusal}"
     );
-    let (status, refusal) = api.post(&clerk, "/households", household(&child)).await;
+    let (status, refusal) = api.post(&clerk, "/households", HouseholdBuilder::new(&child).body()).await;
     assert_eq!(
         (status, refusal["code"].as_str()),
         (StatusCode::CONFLICT, Some("member_of_another_household")),
@@ -1223,9 +1077,9 @@ async fn a_person_belongs_to_one_household_at_a_time() {
     );
     api.ok(&clerk, &format!("/households/{second}/members"), json!({"person_id": child, "joined_on": "2025-09-01"}))
         .await;
-    let answer = api.eligibility(&clerk, &child, "2025-09-01", None).await;
+    let answer = eligibility(&api, &clerk, &child, "2025-09-01", None).await;
     assert_eq!(answer["household"]["household_id"].as_str(), Some(second.as_str()));
-    let answer = api.eligibility(&clerk, &child, "2025-08-31", None).await;
+    let answer = eligibility(&api, &clerk, &child, "2025-08-31", None).await;
     assert_eq!(answer["household"]["household_id"].as_str(), Some(first.as_str()));
 }
 
@@ -1234,23 +1088,19 @@ async fn a_person_belongs_to_one_household_at_a_time() {
 /// deadlocked on the checkpoint rows and answered 500 for commands that had committed.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn thirty_two_concurrent_acquisitions_are_all_answered_and_each_share_decided() {
-    let api = Api::start().await;
+    let api = Client::in_process().await;
     let (_, clerk) = api.signed_in(Role::EligibilityClerk).await;
     let mut persons = Vec::new();
     for _ in 0..32 {
-        persons.push(api.person(&clerk, "1954-05-20").await);
+        persons.push(PersonBuilder::new().born("1954-05-20").create(&api, &clerk).await);
     }
     let mut requests = tokio::task::JoinSet::new();
     for person in &persons {
-        let router = api.router.clone();
-        let request = Request::builder()
-            .method(Method::POST)
-            .uri(format!("/v1/{KUMAGAYA}/persons/{person}/eligibility"))
-            .header(header::AUTHORIZATION, format!("Bearer {clerk}"))
-            .header(header::CONTENT_TYPE, "application/json")
-            .body(Body::from(acquisition("moved_in", "2024-04-01", "2024-04-05").to_string()))
-            .unwrap();
-        requests.spawn(async move { router.oneshot(request).await.unwrap().status() });
+        let transport = api.transport();
+        let call = Call::new(Method::POST, format!("/v1/{KUMAGAYA}/persons/{person}/eligibility"))
+            .token(&clerk)
+            .json(&acquisition("moved_in", "2024-04-01", "2024-04-05"));
+        requests.spawn(async move { transport.send(call).await.0 });
     }
     let statuses: Vec<StatusCode> = requests.join_all().await;
     assert!(statuses.iter().all(|status| *status == StatusCode::CREATED), "{statuses:?}");

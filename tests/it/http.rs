@@ -1,124 +1,18 @@
 //! The HTTP API through the real router: sign-in, sessions, roles and purposes, tenants, the
 //! access record, and errors as problem+json.
 
-use std::sync::Arc;
-
-use axum::body::Body;
-use axum::http::{header, Method, Request, StatusCode};
-use chrono::{TimeDelta, Utc};
-use kokuho::Ledgerd;
+use axum::http::{Method, StatusCode};
+use chrono::TimeDelta;
 use kokuho_auth::Role;
 use serde_json::{json, Value};
-use tower::ServiceExt;
 use uuid::Uuid;
 
-use crate::harness::*;
-
-struct Api {
-    ledgerd: Ledgerd,
-    router: axum::Router,
-    clock: TestClock,
-    _db: TestDb,
-}
-
-struct Account {
-    user_id: Uuid,
-    login: String,
-    password: String,
-    totp: kokuho_auth::TotpSecret,
-    tenant: String,
-}
-
-impl Api {
-    async fn start() -> Api {
-        let db = TestDb::fresh().await;
-        let clock = TestClock::new();
-        let ticking = clock.clone();
-        let mut ledgerd = Ledgerd::open(&db.config(), Arc::new(move || ticking.now())).await.unwrap();
-        ledgerd.start_following();
-        let router = kokuho_api::router(ledgerd.state());
-        Api { ledgerd, router, clock, _db: db }
-    }
-
-    async fn call(&self, method: Method, path: &str, token: Option<&str>, body: Option<Value>) -> (StatusCode, Value) {
-        let mut request = Request::builder().method(method).uri(path);
-        if let Some(token) = token {
-            request = request.header(header::AUTHORIZATION, format!("Bearer {token}"));
-        }
-        let request = match body {
-            Some(body) => request.header(header::CONTENT_TYPE, "application/json").body(Body::from(body.to_string())),
-            None => request.body(Body::empty()),
-        }
-        .unwrap();
-        self.send(request).await
-    }
-
-    async fn send(&self, request: Request<Body>) -> (StatusCode, Value) {
-        let response = self.router.clone().oneshot(request).await.unwrap();
-        let status = response.status();
-        let problem = response.headers().get(header::CONTENT_TYPE).is_some_and(|v| v == "application/problem+json");
-        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX).await.unwrap();
-        let value: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-        if status.is_client_error() || status.is_server_error() {
-            assert!(problem, "{status} is not problem+json: {value}");
-        }
-        (status, value)
-    }
-
-    async fn account(&self, tenant: &str, login: &str, role: Role) -> Account {
-        let code = kokuho_domain::TenantCode::parse(tenant).unwrap();
-        let created = self.ledgerd.staff.create_user(code, login, "テスト 職員", role, None).await.unwrap();
-        Account {
-            user_id: created.user_id,
-            login: login.to_owned(),
-            password: created.password.to_string(),
-            totp: kokuho_auth::TotpSecret::from_bytes(*created.totp.secret().expose_bytes()),
-            tenant: tenant.to_owned(),
-        }
-    }
-
-    async fn try_sign_in(&self, account: &Account, password: &str, code: &str) -> (StatusCode, Value) {
-        let body = json!({"login": account.login, "password": password, "code": code});
-        self.call(Method::POST, &format!("/v1/{}/sessions", account.tenant), None, Some(body)).await
-    }
-
-    /// Signs in with the current code; moves the clock to the next TOTP step afterwards so the
-    /// next sign-in of anyone gets a fresh code.
-    async fn sign_in(&self, account: &Account) -> String {
-        let code = account.totp.code_at(self.clock.now());
-        let (status, body) = self.try_sign_in(account, &account.password, &code).await;
-        assert_eq!(status, StatusCode::CREATED, "{body}");
-        self.clock.advance(TimeDelta::seconds(30));
-        body["token"].as_str().unwrap().to_owned()
-    }
-
-    async fn signed_in(&self, tenant: &str, role: Role) -> (Account, String) {
-        let account = self
-            .account(tenant, &format!("{}-{}", role.as_str(), &Uuid::new_v4().simple().to_string()[..6]), role)
-            .await;
-        let token = self.sign_in(&account).await;
-        (account, token)
-    }
-
-    async fn event_types(&self, tenant: &str, stream: &str) -> Vec<String> {
-        let code = kokuho_domain::TenantCode::parse(tenant).unwrap();
-        let events = self.ledgerd.store.read_stream(code, stream, kokuho_store::Decrypt::No).await.unwrap();
-        events.into_iter().map(|e| e.event_type).collect()
-    }
-}
-
-fn new_person() -> Value {
-    json!({
-        "atena_no": format!("A{}", &Uuid::new_v4().simple().to_string()[..8]),
-        "name": "熊谷 花子", "name_kana": "クマガヤ ハナコ", "sex": "female", "date_of_birth": "1980-05-05",
-        "address": "埼玉県熊谷市宮町二丁目47番地1", "source": "resident_registry", "legal_basis": "住民基本台帳法"
-    })
-}
+use crate::support::*;
 
 #[tokio::test]
 async fn sign_in_refuses_wrong_password_wrong_code_replayed_code_and_unknown_login_and_records_each() {
-    let api = Api::start().await;
-    let account = api.account(KUMAGAYA, "sato", Role::EligibilityClerk).await;
+    let api = Client::in_process().await;
+    let account = StaffBuilder::new(Role::EligibilityClerk).login("sato").create(&api).await;
     let code = account.totp.code_at(api.clock.now());
     let wrong_code = if code == "000000" { "111111" } else { "000000" };
 
@@ -132,48 +26,53 @@ async fn sign_in_refuses_wrong_password_wrong_code_replayed_code_and_unknown_log
     assert_eq!(status, StatusCode::CREATED);
     let (status, body) = api.try_sign_in(&account, &account.password, &code).await;
     assert_eq!((status, body["code"].as_str()), (StatusCode::UNAUTHORIZED, Some("sign_in_failed")), "a replayed code");
-    let stranger = Account { login: "nobody".into(), ..api.account(KUMAGAYA, "placeholder", Role::Auditor).await };
+    let stranger =
+        Account { login: "nobody".into(), ..StaffBuilder::new(Role::Auditor).login("placeholder").create(&api).await };
     let (status, _) = api.try_sign_in(&stranger, "whatever-password", "123456").await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
 
-    let recorded = api.event_types(KUMAGAYA, &format!("staff-{}", account.user_id)).await;
+    let recorded = api.event_types(&format!("staff-{}", account.user_id)).await;
     assert_eq!(
         recorded,
         ["StaffUserCreated", "StaffSignInFailed", "StaffSignInFailed", "StaffSignedIn", "StaffSignInFailed"]
     );
-    assert_eq!(api.event_types(KUMAGAYA, "staff-unknown").await, ["StaffSignInFailed"]);
+    assert_eq!(api.event_types("staff-unknown").await, ["StaffSignInFailed"]);
 }
 
 #[tokio::test]
 async fn sessions_lock_after_idle_time_end_on_sign_out_and_when_the_user_is_disabled() {
-    let api = Api::start().await;
+    let api = Client::in_process().await;
     let person_path = |_: &str| format!("/v1/{KUMAGAYA}/persons?atena_no=x&purpose=eligibility");
-    let (_, token) = api.signed_in(KUMAGAYA, Role::EligibilityClerk).await;
-    assert_eq!(api.call(Method::GET, &person_path(""), Some(&token), None).await.0, StatusCode::OK);
+    let (_, token) = api.signed_in(Role::EligibilityClerk).await;
+    assert_eq!(api.request(Method::GET, &person_path(""), Some(&token), None, None).await.0, StatusCode::OK);
     api.clock.advance(TimeDelta::minutes(16));
-    let (status, body) = api.call(Method::GET, &person_path(""), Some(&token), None).await;
+    let (status, body) = api.request(Method::GET, &person_path(""), Some(&token), None, None).await;
     assert_eq!((status, body["code"].as_str()), (StatusCode::UNAUTHORIZED, Some("session_expired")));
 
-    let (_, token) = api.signed_in(KUMAGAYA, Role::EligibilityClerk).await;
+    let (_, token) = api.signed_in(Role::EligibilityClerk).await;
     assert_eq!(
-        api.call(Method::DELETE, &format!("/v1/{KUMAGAYA}/sessions/current"), Some(&token), None).await.0,
+        api.request(Method::DELETE, &format!("/v1/{KUMAGAYA}/sessions/current"), Some(&token), None, None).await.0,
         StatusCode::NO_CONTENT
     );
-    let (status, body) = api.call(Method::GET, &person_path(""), Some(&token), None).await;
+    let (status, body) = api.request(Method::GET, &person_path(""), Some(&token), None, None).await;
     assert_eq!((status, body["code"].as_str()), (StatusCode::UNAUTHORIZED, Some("not_signed_in")));
 
-    let (clerk, clerk_token) = api.signed_in(KUMAGAYA, Role::EligibilityClerk).await;
-    let (_, admin_token) = api.signed_in(KUMAGAYA, Role::Administrator).await;
+    let (clerk, clerk_token) = StaffBuilder::new(Role::EligibilityClerk).signed_in(&api).await;
+    let (_, admin_token) = api.signed_in(Role::Administrator).await;
     let disable = api
-        .call(
+        .request(
             Method::POST,
             &format!("/v1/{KUMAGAYA}/staff/{}/disable", clerk.user_id),
             Some(&admin_token),
+            None,
             Some(json!({"reason": "transferred"})),
         )
         .await;
     assert_eq!(disable.0, StatusCode::NO_CONTENT, "{}", disable.1);
-    assert_eq!(api.call(Method::GET, &person_path(""), Some(&clerk_token), None).await.0, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        api.request(Method::GET, &person_path(""), Some(&clerk_token), None, None).await.0,
+        StatusCode::UNAUTHORIZED
+    );
     let code = clerk.totp.code_at(api.clock.now());
     assert_eq!(
         api.try_sign_in(&clerk, &clerk.password, &code).await.0,
@@ -184,8 +83,8 @@ async fn sessions_lock_after_idle_time_end_on_sign_out_and_when_the_user_is_disa
 
 #[tokio::test]
 async fn repeated_failures_lock_the_account_for_a_while() {
-    let api = Api::start().await;
-    let account = api.account(KUMAGAYA, "suzuki", Role::CollectionClerk).await;
+    let api = Client::in_process().await;
+    let account = StaffBuilder::new(Role::CollectionClerk).login("suzuki").create(&api).await;
     for _ in 0..5 {
         let code = account.totp.code_at(api.clock.now());
         assert_eq!(api.try_sign_in(&account, "wrong-password-123", &code).await.0, StatusCode::UNAUTHORIZED);
@@ -204,21 +103,23 @@ async fn repeated_failures_lock_the_account_for_a_while() {
 /// Each endpoint, with what a role that may use it gets when the request is otherwise fine.
 #[tokio::test]
 async fn every_endpoint_refuses_every_role_it_does_not_name_and_records_the_refusal() {
-    let api = Api::start().await;
-    let (_, clerk) = api.signed_in(KUMAGAYA, Role::EligibilityClerk).await;
-    let (_, registered) =
-        api.call(Method::POST, &format!("/v1/{KUMAGAYA}/persons"), Some(&clerk), Some(new_person())).await;
-    let person = registered["person_id"].as_str().unwrap().to_owned();
-    api.call(Method::POST, &format!("/v1/{KUMAGAYA}/persons/{person}/eligibility"), Some(&clerk),
-        Some(json!({"reason": "moved_in", "event_date": "2025-04-01", "notified_on": "2025-04-02", "source": "person_or_agent", "legal_basis": "国民健康保険法 第9条"}))).await;
+    let api = Client::in_process().await;
+    let (_, clerk) = api.signed_in(Role::EligibilityClerk).await;
+    let person = PersonBuilder::new().insured_from("2025-04-01").notified_on("2025-04-02").create(&api, &clerk).await;
 
     use Role::*;
     let all = [EligibilityClerk, TaxClerk, BenefitsClerk, CollectionClerk, Supervisor, Auditor, Administrator];
     // (method, path, body, roles that may, the refusal code for the others)
     let p = |suffix: &str| format!("/v1/{KUMAGAYA}{suffix}");
-    type Case<'a> = (Method, String, Option<Value>, Vec<Role>, &'a str);
-    let table: Vec<Case> = vec![
-        (Method::POST, p("/persons"), Some(new_person()), vec![EligibilityClerk, Supervisor], "role_not_permitted"),
+    type Row<'a> = (Method, String, Option<Value>, Vec<Role>, &'a str);
+    let table: Vec<Row> = vec![
+        (
+            Method::POST,
+            p("/persons"),
+            Some(PersonBuilder::new().body()),
+            vec![EligibilityClerk, Supervisor],
+            "role_not_permitted",
+        ),
         (
             Method::POST,
             p(&format!("/persons/{person}/payments")),
@@ -229,9 +130,7 @@ async fn every_endpoint_refuses_every_role_it_does_not_name_and_records_the_refu
         (
             Method::POST,
             p(&format!("/persons/{person}/eligibility")),
-            Some(
-                json!({"reason": "moved_in", "event_date": "2025-04-01", "notified_on": "2025-04-02", "source": "person_or_agent", "legal_basis": "国民健康保険法 第9条"}),
-            ),
+            Some(acquisition("moved_in", "2025-04-01", "2025-04-02")),
             vec![EligibilityClerk, Supervisor],
             "role_not_permitted",
         ),
@@ -353,7 +252,7 @@ async fn every_endpoint_refuses_every_role_it_does_not_name_and_records_the_refu
         ),
     ];
     for role in all {
-        let (account, token) = api.signed_in(KUMAGAYA, role).await;
+        let (account, token) = StaffBuilder::new(role).signed_in(&api).await;
         let mut refusals = 0;
         for (method, path, body, allowed, refusal) in &table {
             let mut body = body.clone();
@@ -362,7 +261,7 @@ async fn every_endpoint_refuses_every_role_it_does_not_name_and_records_the_refu
                     object.insert("login".into(), json!(format!("u-{}", &Uuid::new_v4().simple().to_string()[..8])));
                 }
             }
-            let (status, answer) = api.call(method.clone(), path, Some(&token), body).await;
+            let (status, answer) = api.request(method.clone(), path, Some(&token), None, body).await;
             if allowed.contains(&role) {
                 assert!(
                     status.is_success() || status == StatusCode::CONFLICT,
@@ -377,7 +276,7 @@ async fn every_endpoint_refuses_every_role_it_does_not_name_and_records_the_refu
                 refusals += 1;
             }
         }
-        let recorded = api.event_types(KUMAGAYA, &format!("staff-{}", account.user_id)).await;
+        let recorded = api.event_types(&format!("staff-{}", account.user_id)).await;
         assert_eq!(
             recorded.iter().filter(|t| *t == "RequestRefused").count(),
             refusals,
@@ -388,49 +287,58 @@ async fn every_endpoint_refuses_every_role_it_does_not_name_and_records_the_refu
 
 #[tokio::test]
 async fn a_municipality_can_reach_nothing_of_another() {
-    let api = Api::start().await;
-    let (_, kumagaya_clerk) = api.signed_in(KUMAGAYA, Role::EligibilityClerk).await;
-    let (_, gyoda_clerk) = api.signed_in(GYODA, Role::EligibilityClerk).await;
-    let person_body = new_person();
-    let (status, registered) = api
-        .call(Method::POST, &format!("/v1/{KUMAGAYA}/persons"), Some(&kumagaya_clerk), Some(person_body.clone()))
-        .await;
+    let api = Client::in_process().await;
+    let (_, kumagaya_clerk) = api.signed_in(Role::EligibilityClerk).await;
+    let (_, gyoda_clerk) = StaffBuilder::new(Role::EligibilityClerk).of(GYODA).signed_in(&api).await;
+    let person_body = PersonBuilder::new().body();
+    let (status, registered) = api.post(&kumagaya_clerk, "/persons", person_body.clone()).await;
     assert_eq!(status, StatusCode::CREATED);
     let person = registered["person_id"].as_str().unwrap();
 
     // Kumagaya's session on Gyoda's paths: not signed in there.
     let (status, _) = api
-        .call(Method::GET, &format!("/v1/{GYODA}/persons/{person}?purpose=eligibility"), Some(&kumagaya_clerk), None)
+        .request(
+            Method::GET,
+            &format!("/v1/{GYODA}/persons/{person}?purpose=eligibility"),
+            Some(&kumagaya_clerk),
+            None,
+            None,
+        )
         .await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     // Gyoda's own session, asking for Kumagaya's person by id: no such person in Gyoda.
     let (status, body) = api
-        .call(Method::GET, &format!("/v1/{GYODA}/persons/{person}?purpose=eligibility"), Some(&gyoda_clerk), None)
+        .request(
+            Method::GET,
+            &format!("/v1/{GYODA}/persons/{person}?purpose=eligibility"),
+            Some(&gyoda_clerk),
+            None,
+            None,
+        )
         .await;
     assert_eq!((status, body["code"].as_str()), (StatusCode::NOT_FOUND, Some("person_not_found")));
     let (status, _) = api
-        .call(Method::POST, &format!("/v1/{GYODA}/persons/{person}/eligibility"), Some(&gyoda_clerk),
-            Some(json!({"reason": "moved_in", "event_date": "2025-04-01", "notified_on": "2025-04-02", "source": "person_or_agent", "legal_basis": "国民健康保険法 第9条"})))
+        .request(
+            Method::POST,
+            &format!("/v1/{GYODA}/persons/{person}/eligibility"),
+            Some(&gyoda_clerk),
+            None,
+            Some(acquisition("moved_in", "2025-04-01", "2025-04-02")),
+        )
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     let atena_no = person_body["atena_no"].as_str().unwrap();
     let (status, found) = api
-        .call(
+        .request(
             Method::GET,
             &format!("/v1/{GYODA}/persons?atena_no={atena_no}&purpose=eligibility"),
             Some(&gyoda_clerk),
             None,
-        )
-        .await;
-    assert_eq!((status, found), (StatusCode::OK, json!([])));
-    let (status, found) = api
-        .call(
-            Method::GET,
-            &format!("/v1/{KUMAGAYA}/persons?atena_no={atena_no}&purpose=eligibility"),
-            Some(&kumagaya_clerk),
             None,
         )
         .await;
+    assert_eq!((status, found), (StatusCode::OK, json!([])));
+    let (status, found) = api.get(&kumagaya_clerk, &format!("/persons?atena_no={atena_no}&purpose=eligibility")).await;
     assert_eq!(
         (status, found[0]["person_id"].as_str()),
         (StatusCode::OK, Some(person)),
@@ -440,91 +348,65 @@ async fn a_municipality_can_reach_nothing_of_another() {
 
 #[tokio::test]
 async fn reading_a_person_is_recorded_before_the_answer_and_auditors_can_list_it() {
-    let api = Api::start().await;
-    let (clerk_account, clerk) = api.signed_in(KUMAGAYA, Role::EligibilityClerk).await;
-    let (_, auditor) = api.signed_in(KUMAGAYA, Role::Auditor).await;
-    let body = new_person();
-    let (_, registered) =
-        api.call(Method::POST, &format!("/v1/{KUMAGAYA}/persons"), Some(&clerk), Some(body.clone())).await;
-    let person = registered["person_id"].as_str().unwrap().to_owned();
-    // recorded_at is the store's real time: an instant between the two commands, in real time.
-    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
-    let before_acquisition = Utc::now();
-    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
-    api.call(Method::POST, &format!("/v1/{KUMAGAYA}/persons/{person}/eligibility"), Some(&clerk),
-        Some(json!({"reason": "left_employee_insurance", "event_date": "2025-03-31", "notified_on": "2025-04-20", "source": "person_or_agent", "legal_basis": "国民健康保険法 第9条"}))).await;
+    let api = Client::in_process().await;
+    let (clerk_account, clerk) = StaffBuilder::new(Role::EligibilityClerk).signed_in(&api).await;
+    let (_, auditor) = api.signed_in(Role::Auditor).await;
+    let person = PersonBuilder::new().create(&api, &clerk).await;
+    // recorded_at is the test clock's time: an instant between the two commands.
+    api.clock.advance(TimeDelta::seconds(1));
+    let before_acquisition = api.clock.now();
+    api.clock.advance(TimeDelta::seconds(1));
+    api.post(
+        &clerk,
+        &format!("/persons/{person}/eligibility"),
+        acquisition("left_employee_insurance", "2025-03-31", "2025-04-20"),
+    )
+    .await;
 
-    let (status, record) = api
-        .call(Method::GET, &format!("/v1/{KUMAGAYA}/persons/{person}?purpose=eligibility"), Some(&clerk), None)
-        .await;
+    let (status, record) = api.get(&clerk, &format!("/persons/{person}?purpose=eligibility")).await;
     assert_eq!(status, StatusCode::OK, "{record}");
     assert_eq!((record["name"].as_str(), record["insured_since"].as_str()), (Some("熊谷 花子"), Some("2025-04-01")));
     assert!(record.get("payments").is_none(), "the eligibility affair does not see payments");
 
     // As the ledger knew it before the acquisition was recorded: registered, not insured.
     let as_of = before_acquisition.to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
-    let (status, then) = api
-        .call(
-            Method::GET,
-            &format!("/v1/{KUMAGAYA}/persons/{person}?purpose=eligibility&as_of={as_of}"),
-            Some(&clerk),
-            None,
-        )
-        .await;
+    let (status, then) = api.get(&clerk, &format!("/persons/{person}?purpose=eligibility&as_of={as_of}")).await;
     assert_eq!(status, StatusCode::OK, "{then}");
     assert_eq!(
         (then["name"].as_str(), then.get("insured_since"), then["version"].as_i64()),
         (Some("熊谷 花子"), None, Some(1))
     );
-    let (_, records) =
-        api.call(Method::GET, &format!("/v1/{KUMAGAYA}/access-records?person_id={person}"), Some(&auditor), None).await;
+    let (_, records) = api.get(&auditor, &format!("/access-records?person_id={person}")).await;
     let records = records.as_array().unwrap().clone();
     assert_eq!(records.len(), 2, "both reads are recorded: {records:?}");
     assert_eq!(records[0]["user_id"], json!(clerk_account.user_id));
     assert_eq!(records[0]["purpose"], "eligibility");
     assert_eq!(records[0]["items"], json!(["name", "name_kana", "sex", "date_of_birth", "address", "eligibility"]));
-    let (_, by_user) = api
-        .call(
-            Method::GET,
-            &format!("/v1/{KUMAGAYA}/access-records?user_id={}", clerk_account.user_id),
-            Some(&auditor),
-            None,
-        )
-        .await;
+    let (_, by_user) = api.get(&auditor, &format!("/access-records?user_id={}", clerk_account.user_id)).await;
     assert_eq!(by_user.as_array().unwrap().len(), 2);
-    let (_, none) = api
-        .call(Method::GET, &format!("/v1/{KUMAGAYA}/access-records?user_id={}", Uuid::now_v7()), Some(&auditor), None)
-        .await;
+    let (_, none) = api.get(&auditor, &format!("/access-records?user_id={}", Uuid::now_v7())).await;
     assert_eq!(none, json!([]));
 }
 
 #[tokio::test]
 async fn a_retried_command_with_the_same_idempotency_key_records_once() {
-    let api = Api::start().await;
-    let (_, clerk) = api.signed_in(KUMAGAYA, Role::Supervisor).await;
-    let (_, registered) =
-        api.call(Method::POST, &format!("/v1/{KUMAGAYA}/persons"), Some(&clerk), Some(new_person())).await;
-    let person = registered["person_id"].as_str().unwrap().to_owned();
-    api.call(Method::POST, &format!("/v1/{KUMAGAYA}/persons/{person}/eligibility"), Some(&clerk),
-        Some(json!({"reason": "moved_in", "event_date": "2025-04-01", "notified_on": "2025-04-02", "source": "person_or_agent", "legal_basis": "国民健康保険法 第9条"}))).await;
+    let api = Client::in_process().await;
+    let (_, clerk) = api.signed_in(Role::Supervisor).await;
+    let person = PersonBuilder::new().insured_from("2025-04-01").notified_on("2025-04-02").create(&api, &clerk).await;
     let payment =
         json!({"fiscal_year": 2025, "amount_yen": 31500, "received_on": "2025-07-31", "channel": "bank_transfer"});
     let request = || {
-        Request::post(format!("/v1/{KUMAGAYA}/persons/{person}/payments"))
-            .header(header::AUTHORIZATION, format!("Bearer {clerk}"))
-            .header(header::CONTENT_TYPE, "application/json")
-            .header("Idempotency-Key", "payment-2025-07-31")
-            .body(Body::from(payment.to_string()))
-            .unwrap()
+        Call::new(Method::POST, format!("/v1/{KUMAGAYA}/persons/{person}/payments"))
+            .token(&clerk)
+            .idempotency_key("payment-2025-07-31")
+            .json(&payment)
     };
     // A retried registration names the same person.
     let register = || {
-        Request::post(format!("/v1/{KUMAGAYA}/persons"))
-            .header(header::AUTHORIZATION, format!("Bearer {clerk}"))
-            .header(header::CONTENT_TYPE, "application/json")
-            .header("Idempotency-Key", "register-A0001")
-            .body(Body::from(new_person().to_string()))
-            .unwrap()
+        Call::new(Method::POST, format!("/v1/{KUMAGAYA}/persons"))
+            .token(&clerk)
+            .idempotency_key("register-A0001")
+            .json(&PersonBuilder::new().body())
     };
     let (created, created_body) = api.send(register()).await;
     let (retried, retried_body) = api.send(register()).await;
@@ -535,33 +417,32 @@ async fn a_retried_command_with_the_same_idempotency_key_records_once() {
     assert_eq!((first, second), (StatusCode::CREATED, StatusCode::OK));
     assert_eq!(first_body["position"], second_body["position"]);
     assert_eq!(second_body["duplicate"], true);
-    let (_, record) =
-        api.call(Method::GET, &format!("/v1/{KUMAGAYA}/persons/{person}?purpose=collection"), Some(&clerk), None).await;
+    let (_, record) = api.get(&clerk, &format!("/persons/{person}?purpose=collection")).await;
     assert_eq!(record["payments"], json!({"count": 1, "total_yen": 31500}));
 }
 
 #[tokio::test]
 async fn bad_requests_get_a_problem_with_a_stable_code_never_a_500() {
-    let api = Api::start().await;
-    let (_, clerk) = api.signed_in(KUMAGAYA, Role::EligibilityClerk).await;
+    let api = Client::in_process().await;
+    let (_, clerk) = api.signed_in(Role::EligibilityClerk).await;
     let persons = format!("/v1/{KUMAGAYA}/persons");
     let raw = |body: &str, content_type: &str| {
-        Request::post(&persons)
-            .header(header::AUTHORIZATION, format!("Bearer {clerk}"))
-            .header(header::CONTENT_TYPE, content_type)
-            .body(Body::from(body.to_owned()))
-            .unwrap()
+        Call::new(Method::POST, &persons).token(&clerk).body(content_type, body.to_owned())
     };
-    let mut unknown_field = new_person();
+    let mut unknown_field = PersonBuilder::new().body();
     unknown_field["my_number"] = json!("123456789018");
-    let mut missing_field = new_person();
+    let mut missing_field = PersonBuilder::new().body();
     missing_field.as_object_mut().unwrap().remove("name");
     let oversized = json!({"atena_no": "x".repeat(kokuho_api::BODY_BYTES_MAX + 1)}).to_string();
-    let cases: Vec<(Request<Body>, StatusCode, &str)> = vec![
+    let cases: Vec<(Call, StatusCode, &str)> = vec![
         (raw("{\"atena_no\": ", "application/json"), StatusCode::BAD_REQUEST, "malformed_json"),
         (raw(&unknown_field.to_string(), "application/json"), StatusCode::UNPROCESSABLE_ENTITY, "invalid_body"),
         (raw(&missing_field.to_string(), "application/json"), StatusCode::UNPROCESSABLE_ENTITY, "invalid_body"),
-        (raw(&new_person().to_string(), "text/plain"), StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type"),
+        (
+            raw(&PersonBuilder::new().body().to_string(), "text/plain"),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+        ),
         (raw(&oversized, "application/json"), StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
         (raw(&json!({"name": ""}).to_string(), "application/json"), StatusCode::UNPROCESSABLE_ENTITY, "invalid_body"),
     ];
@@ -570,39 +451,30 @@ async fn bad_requests_get_a_problem_with_a_stable_code_never_a_500() {
         assert_eq!((got, body["code"].as_str()), (status, Some(code)), "{body}");
         assert!(!body.to_string().contains("123456789018"), "a rejected body's values are not echoed");
     }
-    let mut empty_name = new_person();
+    let mut empty_name = PersonBuilder::new().body();
     empty_name["name"] = json!(" ");
-    let (status, body) = api.call(Method::POST, &persons, Some(&clerk), Some(empty_name)).await;
+    let (status, body) = api.request(Method::POST, &persons, Some(&clerk), None, Some(empty_name)).await;
     assert_eq!((status, body["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("empty_field")));
 
-    let (status, body) = api
-        .call(Method::GET, &format!("/v1/{KUMAGAYA}/persons/not-a-uuid?purpose=eligibility"), Some(&clerk), None)
-        .await;
+    let (status, body) = api.get(&clerk, "/persons/not-a-uuid?purpose=eligibility").await;
     assert_eq!((status, body["code"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_path")));
-    let (status, body) = api
-        .call(
-            Method::GET,
-            &format!("/v1/{KUMAGAYA}/persons?purpose=eligibility&date_of_birth=5-5-1980"),
-            Some(&clerk),
-            None,
-        )
-        .await;
+    let (status, body) = api.get(&clerk, "/persons?purpose=eligibility&date_of_birth=5-5-1980").await;
     assert_eq!((status, body["code"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_query")));
     let (status, body) =
-        api.call(Method::GET, "/v1/112021/persons?atena_no=1&purpose=eligibility", Some(&clerk), None).await;
+        api.request(Method::GET, "/v1/112021/persons?atena_no=1&purpose=eligibility", Some(&clerk), None, None).await;
     assert_eq!((status, body["code"].as_str()), (StatusCode::NOT_FOUND, Some("unknown_tenant")));
-    let (status, body) = api.call(Method::GET, "/nothing/here", None, None).await;
+    let (status, body) = api.request(Method::GET, "/nothing/here", None, None, None).await;
     assert_eq!((status, body["code"].as_str()), (StatusCode::NOT_FOUND, Some("not_found")));
-    let (status, body) = api.call(Method::PUT, "/health", None, None).await;
+    let (status, body) = api.request(Method::PUT, "/health", None, None, None).await;
     assert_eq!((status, body["code"].as_str()), (StatusCode::METHOD_NOT_ALLOWED, Some("method_not_allowed")));
-    let (status, body) = api.call(Method::GET, &persons, None, None).await;
+    let (status, body) = api.request(Method::GET, &persons, None, None, None).await;
     assert_eq!((status, body["code"].as_str()), (StatusCode::UNAUTHORIZED, Some("not_signed_in")));
 }
 
 #[tokio::test]
 async fn the_openapi_document_lists_exactly_the_routes_served() {
-    let api = Api::start().await;
-    let (status, document) = api.call(Method::GET, "/openapi.json", None, None).await;
+    let api = Client::in_process().await;
+    let (status, document) = api.request(Method::GET, "/openapi.json", None, None, None).await;
     assert_eq!(status, StatusCode::OK);
     let mut documented: Vec<String> = Vec::new();
     for (path, operations) in document["paths"].as_object().unwrap() {
@@ -675,69 +547,58 @@ async fn the_openapi_document_lists_exactly_the_routes_served() {
             .replace("{period_id}", &Uuid::nil().to_string())
             .replace("{household_id}", &Uuid::nil().to_string());
         let body = (method == "POST").then(|| json!({}));
-        let (status, _) = api.call(method.parse().unwrap(), &path, None, body).await;
+        let (status, _) = api.request(method.parse().unwrap(), &path, None, None, body).await;
         assert!(![StatusCode::NOT_FOUND, StatusCode::METHOD_NOT_ALLOWED].contains(&status), "{route}: {status}");
     }
 }
 
 #[tokio::test]
 async fn staff_find_persons_by_name_and_birth_date_through_the_blind_index_and_see_changes() {
-    let api = Api::start().await;
-    let (_, clerk) = api.signed_in(KUMAGAYA, Role::EligibilityClerk).await;
-    let (_, registered) =
-        api.call(Method::POST, &format!("/v1/{KUMAGAYA}/persons"), Some(&clerk), Some(new_person())).await;
-    let person = registered["person_id"].as_str().unwrap().to_owned();
-    let mut other = new_person();
-    other["date_of_birth"] = json!("1990-01-01");
-    api.call(Method::POST, &format!("/v1/{KUMAGAYA}/persons"), Some(&clerk), Some(other)).await;
+    let api = Client::in_process().await;
+    let (_, clerk) = api.signed_in(Role::EligibilityClerk).await;
+    let person = PersonBuilder::new().create(&api, &clerk).await;
+    PersonBuilder::new().born("1990-01-01").create(&api, &clerk).await;
 
     let find = |query: &str| format!("/v1/{KUMAGAYA}/persons?purpose=eligibility&{query}");
     // Full-width space, no space: the same name.
     for query in ["name=%E7%86%8A%E8%B0%B7%E3%80%80%E8%8A%B1%E5%AD%90", "name=%E7%86%8A%E8%B0%B7%E8%8A%B1%E5%AD%90"] {
-        let (status, found) = api.call(Method::GET, &find(query), Some(&clerk), None).await;
+        let (status, found) = api.request(Method::GET, &find(query), Some(&clerk), None, None).await;
         assert_eq!((status, found.as_array().map(Vec::len)), (StatusCode::OK, Some(2)), "{query}: {found}");
     }
     let (_, found) = api
-        .call(
+        .request(
             Method::GET,
             &find("name=%E7%86%8A%E8%B0%B7%20%E8%8A%B1%E5%AD%90&date_of_birth=1980-05-05"),
             Some(&clerk),
+            None,
             None,
         )
         .await;
     assert_eq!(found.as_array().unwrap().len(), 1);
     assert_eq!(found[0]["person_id"].as_str(), Some(person.as_str()));
     assert!(found[0].get("name").is_none(), "search results carry no personal data");
-    let (status, body) =
-        api.call(Method::GET, &format!("/v1/{KUMAGAYA}/persons?purpose=eligibility"), Some(&clerk), None).await;
+    let (status, body) = api.get(&clerk, "/persons?purpose=eligibility").await;
     assert_eq!((status, body["code"].as_str()), (StatusCode::BAD_REQUEST, Some("search_criteria_missing")));
 
     let change = json!({"name": "行田 花子", "name_kana": "ギョウダ ハナコ", "effective_on": "2025-06-21", "source": "resident_registry", "legal_basis": "住民基本台帳法"});
-    assert_eq!(
-        api.call(Method::POST, &format!("/v1/{KUMAGAYA}/persons/{person}/name"), Some(&clerk), Some(change)).await.0,
-        StatusCode::CREATED
-    );
+    assert_eq!(api.post(&clerk, &format!("/persons/{person}/name"), change).await.0, StatusCode::CREATED);
     let moved = json!({"address": "埼玉県熊谷市筑波三丁目1番1号", "effective_on": "2025-09-01", "source": "resident_registry", "legal_basis": "住民基本台帳法"});
-    assert_eq!(
-        api.call(Method::POST, &format!("/v1/{KUMAGAYA}/persons/{person}/address"), Some(&clerk), Some(moved)).await.0,
-        StatusCode::CREATED
-    );
-    let (_, record) = api
-        .call(Method::GET, &format!("/v1/{KUMAGAYA}/persons/{person}?purpose=eligibility"), Some(&clerk), None)
-        .await;
+    assert_eq!(api.post(&clerk, &format!("/persons/{person}/address"), moved).await.0, StatusCode::CREATED);
+    let (_, record) = api.get(&clerk, &format!("/persons/{person}?purpose=eligibility")).await;
     assert_eq!(
         (record["name"].as_str(), record["address"].as_str()),
         (Some("行田 花子"), Some("埼玉県熊谷市筑波三丁目1番1号"))
     );
     // The new name finds the person, and so does the former one (旧姓).
     let (_, by_new) =
-        api.call(Method::GET, &find("name=%E8%A1%8C%E7%94%B0%E8%8A%B1%E5%AD%90"), Some(&clerk), None).await;
+        api.request(Method::GET, &find("name=%E8%A1%8C%E7%94%B0%E8%8A%B1%E5%AD%90"), Some(&clerk), None, None).await;
     assert_eq!(by_new.as_array().unwrap().len(), 1);
     let (_, by_former) = api
-        .call(
+        .request(
             Method::GET,
             &find("name=%E7%86%8A%E8%B0%B7%E8%8A%B1%E5%AD%90&date_of_birth=1980-05-05"),
             Some(&clerk),
+            None,
             None,
         )
         .await;
@@ -746,6 +607,6 @@ async fn staff_find_persons_by_name_and_birth_date_through_the_blind_index_and_s
     // An erased person cannot be found any more.
     let tenant = kokuho_domain::TenantCode::parse(KUMAGAYA).unwrap();
     api.ledgerd.store.destroy_subject_key(tenant, person.parse().unwrap()).await.unwrap();
-    let (_, after) = api.call(Method::GET, &find("date_of_birth=1980-05-05"), Some(&clerk), None).await;
+    let (_, after) = api.request(Method::GET, &find("date_of_birth=1980-05-05"), Some(&clerk), None, None).await;
     assert_eq!(after, json!([]));
 }

@@ -1,18 +1,19 @@
 //! Black-box tests of kokuho: the store, projections, HTTP router and the real binary, against
 //! SQLite by default and against PostgreSQL when `KOKUHO_TEST_POSTGRES_URL` names a server
-//! (`scripts/test` runs the suite both ways). Every test gets a fresh database.
+//! (`scripts/test` runs the suite both ways). Every test gets a fresh database. What the tests share
+//! (the database, the test clock, the HTTP client in process or against `kokuho serve`, builders,
+//! the real binary) is in `support/`.
 
 mod age;
 mod citizen;
 mod cli;
 mod eligibility;
-mod harness;
 mod http;
 mod my_number;
 mod openapi;
 mod policies;
 mod projections;
 mod retention;
-
 mod store;
+mod support;
 mod walkthrough;

@@ -5,156 +5,80 @@
 
 use std::io::Write;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Mutex, OnceLock};
 
-use axum::body::Body;
-use axum::http::{header, HeaderMap, Method, Request, StatusCode};
-use chrono::{DateTime, TimeDelta, Utc};
-use kokuho::Ledgerd;
+use axum::http::{header, HeaderMap, Method, StatusCode};
+use chrono::{DateTime, Utc};
 use kokuho_auth::Role;
 use kokuho_events::LedgerEvent;
 use serde_json::{json, Value};
-use tower::ServiceExt;
 use uuid::Uuid;
 
-use crate::harness::*;
-
-struct Api {
-    ledgerd: Ledgerd,
-    router: axum::Router,
-    clock: TestClock,
-    db: TestDb,
-}
+use crate::support::*;
 
 struct Member {
     user_id: Uuid,
     token: String,
 }
 
-impl Api {
-    async fn start() -> Api {
-        let db = TestDb::fresh().await;
-        let clock = TestClock::new();
-        let ticking = clock.clone();
-        let mut ledgerd = Ledgerd::open(&db.config(), Arc::new(move || ticking.now())).await.unwrap();
-        ledgerd.start_following();
-        let router = kokuho_api::router(ledgerd.state());
-        Api { ledgerd, router, clock, db }
-    }
+/// A new staff member of Kumagaya, signed in.
+async fn member(api: &Client, role: Role) -> Member {
+    let (user_id, token) = api.signed_in(role).await;
+    Member { user_id, token }
+}
 
-    async fn call_with_headers(
-        &self,
-        method: Method,
-        path: &str,
-        token: Option<&str>,
-        body: Option<Value>,
-    ) -> (StatusCode, HeaderMap, Value) {
-        let mut request = Request::builder().method(method).uri(path);
-        if let Some(token) = token {
-            request = request.header(header::AUTHORIZATION, format!("Bearer {token}"));
-        }
-        let request = match body {
-            Some(body) => request.header(header::CONTENT_TYPE, "application/json").body(Body::from(body.to_string())),
-            None => request.body(Body::empty()),
-        }
-        .unwrap();
-        let response = self.router.clone().oneshot(request).await.unwrap();
-        let status = response.status();
-        let headers = response.headers().clone();
-        let problem = headers.get(header::CONTENT_TYPE).is_some_and(|v| v == "application/problem+json");
-        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX).await.unwrap();
-        let value: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-        if status.is_client_error() || status.is_server_error() {
-            assert!(problem, "{status} is not problem+json: {value}");
-        }
-        (status, headers, value)
-    }
+async fn member_of(api: &Client, tenant: &str, role: Role) -> Member {
+    let (account, token) = StaffBuilder::new(role).of(tenant).signed_in(api).await;
+    Member { user_id: account.user_id, token }
+}
 
-    async fn call(&self, method: Method, path: &str, token: &str, body: Option<Value>) -> (StatusCode, Value) {
-        let (status, _, value) = self.call_with_headers(method, path, Some(token), body).await;
-        (status, value)
-    }
+async fn register_person(api: &Client, by: &Member) -> String {
+    PersonBuilder::new().create(api, &by.token).await
+}
 
-    /// A new staff member of Kumagaya, signed in. Moves the clock to the next TOTP step
-    /// afterwards so the next sign-in gets a fresh code.
-    async fn member(&self, role: Role) -> Member {
-        self.member_of(KUMAGAYA, role).await
-    }
+async fn request_link(api: &Client, by: &Member, person: &str, my_number: &str) -> (StatusCode, Value) {
+    api.post(&by.token, &format!("/persons/{person}/my-number-links"), json!({"my_number": my_number})).await
+}
 
-    async fn member_of(&self, tenant: &str, role: Role) -> Member {
-        let code = kokuho_domain::TenantCode::parse(tenant).unwrap();
-        let login = format!("{}-{}", role.as_str(), &Uuid::new_v4().simple().to_string()[..6]);
-        let created = self.ledgerd.staff.create_user(code, &login, "テスト 職員", role, None).await.unwrap();
-        let totp = kokuho_auth::TotpSecret::from_bytes(*created.totp.secret().expose_bytes());
-        let body =
-            json!({"login": login, "password": created.password.to_string(), "code": totp.code_at(self.clock.now())});
-        let (status, _, answer) =
-            self.call_with_headers(Method::POST, &format!("/v1/{tenant}/sessions"), None, Some(body)).await;
-        assert_eq!(status, StatusCode::CREATED, "{answer}");
-        self.clock.advance(TimeDelta::seconds(30));
-        Member { user_id: created.user_id, token: answer["token"].as_str().unwrap().to_owned() }
-    }
+async fn confirm(api: &Client, by: &Member, request: &str, my_number: &str) -> (StatusCode, Value) {
+    api.post(&by.token, &format!("/my-number-links/{request}/confirmations"), json!({"my_number": my_number})).await
+}
 
-    async fn register_person(&self, by: &Member) -> String {
-        let body = json!({
-            "atena_no": format!("A{}", &Uuid::new_v4().simple().to_string()[..8]),
-            "name": "熊谷 花子", "name_kana": "クマガヤ ハナコ", "sex": "female", "date_of_birth": "1980-05-05",
-            "address": "埼玉県熊谷市宮町二丁目47番地1", "source": "resident_registry", "legal_basis": "住民基本台帳法"
-        });
-        let (status, registered) =
-            self.call(Method::POST, &format!("/v1/{KUMAGAYA}/persons"), &by.token, Some(body)).await;
-        assert_eq!(status, StatusCode::CREATED, "{registered}");
-        registered["person_id"].as_str().unwrap().to_owned()
-    }
+async fn approve(api: &Client, by: &Member, request: &str) -> (StatusCode, Value) {
+    let path = format!("/v1/{KUMAGAYA}/my-number-links/{request}/approval");
+    api.request(Method::POST, &path, Some(&by.token), None, None).await
+}
 
-    async fn request_link(&self, by: &Member, person: &str, my_number: &str) -> (StatusCode, Value) {
-        let path = format!("/v1/{KUMAGAYA}/persons/{person}/my-number-links");
-        self.call(Method::POST, &path, &by.token, Some(json!({"my_number": my_number}))).await
-    }
+async fn read_person(api: &Client, by: &Member, person: &str) -> Value {
+    let (status, record) = api.get(&by.token, &format!("/persons/{person}?purpose=eligibility")).await;
+    assert_eq!(status, StatusCode::OK, "{record}");
+    record
+}
 
-    async fn confirm(&self, by: &Member, request: &str, my_number: &str) -> (StatusCode, Value) {
-        let path = format!("/v1/{KUMAGAYA}/my-number-links/{request}/confirmations");
-        self.call(Method::POST, &path, &by.token, Some(json!({"my_number": my_number}))).await
-    }
+async fn reveal(
+    api: &Client,
+    by: &Member,
+    person: &str,
+    purpose: &str,
+    reason: &str,
+) -> (StatusCode, HeaderMap, Value) {
+    let path = format!("/v1/{KUMAGAYA}/persons/{person}/my-number/reveal");
+    api.send_with_headers(
+        Call::new(Method::POST, path).token(&by.token).json(&json!({"purpose": purpose, "reason": reason})),
+    )
+    .await
+}
 
-    async fn approve(&self, by: &Member, request: &str) -> (StatusCode, Value) {
-        self.call(Method::POST, &format!("/v1/{KUMAGAYA}/my-number-links/{request}/approval"), &by.token, None).await
-    }
-
-    async fn read_person(&self, by: &Member, person: &str) -> Value {
-        let (status, record) = self
-            .call(Method::GET, &format!("/v1/{KUMAGAYA}/persons/{person}?purpose=eligibility"), &by.token, None)
-            .await;
-        assert_eq!(status, StatusCode::OK, "{record}");
-        record
-    }
-
-    async fn reveal(&self, by: &Member, person: &str, purpose: &str, reason: &str) -> (StatusCode, HeaderMap, Value) {
-        let path = format!("/v1/{KUMAGAYA}/persons/{person}/my-number/reveal");
-        self.call_with_headers(
-            Method::POST,
-            &path,
-            Some(&by.token),
-            Some(json!({"purpose": purpose, "reason": reason})),
-        )
-        .await
-    }
-
-    /// A stream's events, decoded with their personal parts.
-    async fn events(&self, stream: &str) -> Vec<(kokuho_store::RecordedEvent, LedgerEvent)> {
-        let recorded = self.ledgerd.store.read_stream(kumagaya(), stream, kokuho_store::Decrypt::Yes).await.unwrap();
-        recorded
-            .into_iter()
-            .map(|event| {
-                let decoded = kokuho_ledger::decode(&event).unwrap();
-                (event, decoded)
-            })
-            .collect()
-    }
-
-    async fn event_types(&self, stream: &str) -> Vec<&'static str> {
-        self.events(stream).await.iter().map(|(_, event)| event.event_type()).collect()
-    }
+/// A stream's events, decoded with their personal parts.
+async fn events(api: &Client, stream: &str) -> Vec<(kokuho_store::RecordedEvent, LedgerEvent)> {
+    let recorded = api.ledgerd.store.read_stream(kumagaya(), stream, kokuho_store::Decrypt::Yes).await.unwrap();
+    recorded
+        .into_iter()
+        .map(|event| {
+            let decoded = kokuho_ledger::decode(&event).unwrap();
+            (event, decoded)
+        })
+        .collect()
 }
 
 /// A My Number with a correct check digit, computed here from the definition (docs/domain.md §7):
@@ -193,97 +117,98 @@ fn code(answer: &(StatusCode, Value)) -> (StatusCode, Option<&str>) {
 }
 
 /// Requests, confirms twice and approves a link; returns the request id.
-async fn link(api: &Api, person: &str, my_number: &str) -> String {
-    let clerk = api.member(Role::EligibilityClerk).await;
-    let (status, created) = api.request_link(&clerk, person, my_number).await;
+async fn link(api: &Client, person: &str, my_number: &str) -> String {
+    let clerk = member(api, Role::EligibilityClerk).await;
+    let (status, created) = request_link(api, &clerk, person, my_number).await;
     assert_eq!(status, StatusCode::CREATED, "{created}");
     let request = created["request_id"].as_str().unwrap().to_owned();
     for role in [Role::TaxClerk, Role::EligibilityClerk] {
-        let confirmer = api.member(role).await;
-        let (status, answer) = api.confirm(&confirmer, &request, my_number).await;
+        let confirmer = member(api, role).await;
+        let (status, answer) = confirm(api, &confirmer, &request, my_number).await;
         assert_eq!(status, StatusCode::OK, "{answer}");
     }
-    let chief = api.member(Role::Supervisor).await;
-    let (status, answer) = api.approve(&chief, &request).await;
+    let chief = member(api, Role::Supervisor).await;
+    let (status, answer) = approve(api, &chief, &request).await;
     assert_eq!((status, answer["status"].as_str()), (StatusCode::OK, Some("approved")), "{answer}");
     request
 }
 
 #[tokio::test]
 async fn a_link_fails_with_two_confirmations_or_a_self_approval_and_succeeds_with_the_full_trail() {
-    let api = Api::start().await;
-    let requester = api.member(Role::Supervisor).await;
-    let clerk = api.member(Role::EligibilityClerk).await;
-    let deputy = api.member(Role::Supervisor).await;
-    let chief = api.member(Role::Supervisor).await;
-    let auditor = api.member(Role::Auditor).await;
-    let person = api.register_person(&clerk).await;
+    let api = Client::in_process().await;
+    let requester = member(&api, Role::Supervisor).await;
+    let clerk = member(&api, Role::EligibilityClerk).await;
+    let deputy = member(&api, Role::Supervisor).await;
+    let chief = member(&api, Role::Supervisor).await;
+    let auditor = member(&api, Role::Auditor).await;
+    let person = register_person(&api, &clerk).await;
     let number = valid_my_number();
 
-    let (status, created) = api.request_link(&requester, &person, &number).await;
+    let (status, created) = request_link(&api, &requester, &person, &number).await;
     assert_eq!(status, StatusCode::CREATED, "{created}");
     let request = created["request_id"].as_str().unwrap().to_owned();
 
     assert_eq!(
-        code(&api.confirm(&requester, &request, &number).await),
+        code(&confirm(&api, &requester, &request, &number).await),
         (StatusCode::UNPROCESSABLE_ENTITY, Some("self_confirmation"))
     );
     let other_number = valid_my_number();
     assert_eq!(
-        code(&api.confirm(&clerk, &request, &other_number).await),
+        code(&confirm(&api, &clerk, &request, &other_number).await),
         (StatusCode::UNPROCESSABLE_ENTITY, Some("my_number_mismatch"))
     );
-    let (status, progress) = api.confirm(&clerk, &request, &number).await;
+    let (status, progress) = confirm(&api, &clerk, &request, &number).await;
     assert_eq!((status, progress["confirmations"].as_u64()), (StatusCode::OK, Some(1)), "{progress}");
-    assert_eq!(code(&api.confirm(&clerk, &request, &number).await), (StatusCode::CONFLICT, Some("already_confirmed")));
     assert_eq!(
-        code(&api.approve(&chief, &request).await),
+        code(&confirm(&api, &clerk, &request, &number).await),
+        (StatusCode::CONFLICT, Some("already_confirmed"))
+    );
+    assert_eq!(
+        code(&approve(&api, &chief, &request).await),
         (StatusCode::UNPROCESSABLE_ENTITY, Some("confirmations_missing"))
     );
-    let (status, progress) = api.confirm(&deputy, &request, &number).await;
+    let (status, progress) = confirm(&api, &deputy, &request, &number).await;
     assert_eq!(
         (status, progress["confirmations"].as_u64(), progress["status"].as_str()),
         (StatusCode::OK, Some(2), Some("requested"))
     );
 
     // Two confirmations link nothing.
-    assert_eq!(api.read_person(&clerk, &person).await["my_number"], Value::Null);
-    let (status, _, refused) = api.reveal(&clerk, &person, "eligibility", "資格確認のため").await;
+    assert_eq!(read_person(&api, &clerk, &person).await["my_number"], Value::Null);
+    let (status, _, refused) = reveal(&api, &clerk, &person, "eligibility", "資格確認のため").await;
     assert_eq!((status, refused["code"].as_str()), (StatusCode::NOT_FOUND, Some("my_number_not_linked")));
 
     assert_eq!(
-        code(&api.approve(&requester, &request).await),
+        code(&approve(&api, &requester, &request).await),
         (StatusCode::UNPROCESSABLE_ENTITY, Some("self_approval"))
     );
     assert_eq!(
-        code(&api.approve(&clerk, &request).await),
+        code(&approve(&api, &clerk, &request).await),
         (StatusCode::FORBIDDEN, Some("role_not_permitted")),
         "a clerk cannot approve"
     );
     assert_eq!(
-        code(&api.approve(&deputy, &request).await),
+        code(&approve(&api, &deputy, &request).await),
         (StatusCode::UNPROCESSABLE_ENTITY, Some("approver_confirmed"))
     );
-    assert_eq!(api.read_person(&clerk, &person).await["my_number"], Value::Null, "refused approvals link nothing");
+    assert_eq!(read_person(&api, &clerk, &person).await["my_number"], Value::Null, "refused approvals link nothing");
 
-    let (status, progress) = api.approve(&chief, &request).await;
+    let (status, progress) = approve(&api, &chief, &request).await;
     assert_eq!((status, progress["status"].as_str()), (StatusCode::OK, Some("approved")), "{progress}");
-    assert_eq!(code(&api.approve(&chief, &request).await), (StatusCode::CONFLICT, Some("link_already_decided")));
-    let latecomer = api.member(Role::CollectionClerk).await;
+    assert_eq!(code(&approve(&api, &chief, &request).await), (StatusCode::CONFLICT, Some("link_already_decided")));
+    let latecomer = member(&api, Role::CollectionClerk).await;
     assert_eq!(
-        code(&api.confirm(&latecomer, &request, &number).await),
+        code(&confirm(&api, &latecomer, &request, &number).await),
         (StatusCode::CONFLICT, Some("link_already_decided"))
     );
 
     // Linked: the record shows it masked, and lists the masked number among the items shown.
-    let record = api.read_person(&clerk, &person).await;
+    let record = read_person(&api, &clerk, &person).await;
     assert_eq!(record["my_number"], json!(masked(&number)));
     assert!(!record.to_string().contains(&number[..8]), "{record}");
 
     // The whole trail, in order, with the number masked.
-    let (status, trail) = api
-        .call(Method::GET, &format!("/v1/{KUMAGAYA}/my-number-links/{request}?purpose=audit"), &auditor.token, None)
-        .await;
+    let (status, trail) = api.get(&auditor.token, &format!("/my-number-links/{request}?purpose=audit")).await;
     assert_eq!(status, StatusCode::OK, "{trail}");
     assert_eq!(trail["status"], "approved");
     assert_eq!(trail["person_id"], json!(person));
@@ -314,8 +239,7 @@ async fn a_link_fails_with_two_confirmations_or_a_self_approval_and_succeeds_wit
     );
 
     // Each showing of the masked number is in the access record.
-    let (_, records) =
-        api.call(Method::GET, &format!("/v1/{KUMAGAYA}/access-records?person_id={person}"), &auditor.token, None).await;
+    let (_, records) = api.get(&auditor.token, &format!("/access-records?person_id={person}")).await;
     let items: Vec<Value> = records.as_array().unwrap().iter().map(|record| record["items"].clone()).collect();
     assert!(
         items.iter().any(|items| items.as_array().unwrap().contains(&json!("my_number_masked"))
@@ -338,53 +262,51 @@ async fn a_link_fails_with_two_confirmations_or_a_self_approval_and_succeeds_wit
 
 #[tokio::test]
 async fn a_reveal_needs_a_permitted_role_purpose_and_reason_and_shows_up_in_the_access_record() {
-    let api = Api::start().await;
-    let clerk = api.member(Role::EligibilityClerk).await;
-    let auditor = api.member(Role::Auditor).await;
-    let person = api.register_person(&clerk).await;
+    let api = Client::in_process().await;
+    let clerk = member(&api, Role::EligibilityClerk).await;
+    let auditor = member(&api, Role::Auditor).await;
+    let person = register_person(&api, &clerk).await;
     let number = valid_my_number();
     link(&api, &person, &number).await;
 
     for role in [Role::TaxClerk, Role::BenefitsClerk, Role::CollectionClerk, Role::Auditor, Role::Administrator] {
-        let member = api.member(role).await;
+        let member = member(&api, role).await;
         let purpose = if role == Role::Auditor { "audit" } else { "eligibility" };
-        let (status, _, refused) = api.reveal(&member, &person, purpose, "照合のため").await;
+        let (status, _, refused) = reveal(&api, &member, &person, purpose, "照合のため").await;
         assert_eq!((status, refused["code"].as_str()), (StatusCode::FORBIDDEN, Some("role_not_permitted")), "{role:?}");
     }
-    let (status, _, refused) = api.reveal(&clerk, &person, "assessment", "照合のため").await;
+    let (status, _, refused) = reveal(&api, &clerk, &person, "assessment", "照合のため").await;
     assert_eq!(
         (status, refused["code"].as_str()),
         (StatusCode::FORBIDDEN, Some("purpose_not_permitted")),
         "an eligibility clerk does not serve assessment"
     );
-    let (status, _, refused) = api.reveal(&clerk, &person, "eligibility", "  ").await;
+    let (status, _, refused) = reveal(&api, &clerk, &person, "eligibility", "  ").await;
     assert_eq!((status, refused["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("reason_required")));
     let spaced = format!("{} {} {}", &number[..4], &number[4..8], &number[8..]);
-    let (status, _, refused) = api.reveal(&clerk, &person, "eligibility", &format!("番号 {spaced} の確認")).await;
+    let (status, _, refused) = reveal(&api, &clerk, &person, "eligibility", &format!("番号 {spaced} の確認")).await;
     assert_eq!(
         (status, refused["code"].as_str()),
         (StatusCode::UNPROCESSABLE_ENTITY, Some("reason_contains_my_number"))
     );
     assert!(!refused.to_string().contains(&number[..4]), "{refused}");
     let nobody = Uuid::now_v7();
-    let (status, _, refused) = api.reveal(&clerk, &nobody.to_string(), "eligibility", "照合のため").await;
+    let (status, _, refused) = reveal(&api, &clerk, &nobody.to_string(), "eligibility", "照合のため").await;
     assert_eq!((status, refused["code"].as_str()), (StatusCode::NOT_FOUND, Some("person_not_found")));
-    let (_, records) =
-        api.call(Method::GET, &format!("/v1/{KUMAGAYA}/access-records?person_id={person}"), &auditor.token, None).await;
+    let (_, records) = api.get(&auditor.token, &format!("/access-records?person_id={person}")).await;
     assert!(
         !records.to_string().contains("\"my_number\""),
         "refused reveals show nothing, so record no reveal: {records}"
     );
 
     let reason = "高額療養費の申請書に記載された個人番号との照合";
-    let (status, headers, revealed) = api.reveal(&clerk, &person, "eligibility", reason).await;
+    let (status, headers, revealed) = reveal(&api, &clerk, &person, "eligibility", reason).await;
     assert_eq!(status, StatusCode::OK, "{revealed}");
     assert_eq!(revealed, json!({"my_number": number}));
     assert_eq!(headers.get(header::CACHE_CONTROL).map(|v| v.to_str().unwrap()), Some("no-store"));
 
     // In the access record an auditor lists: who, whom, which item, for what.
-    let (status, records) =
-        api.call(Method::GET, &format!("/v1/{KUMAGAYA}/access-records?person_id={person}"), &auditor.token, None).await;
+    let (status, records) = api.get(&auditor.token, &format!("/access-records?person_id={person}")).await;
     assert_eq!(status, StatusCode::OK);
     let reveals: Vec<&Value> =
         records.as_array().unwrap().iter().filter(|record| record["items"] == json!(["my_number"])).collect();
@@ -395,7 +317,7 @@ async fn a_reveal_needs_a_permitted_role_purpose_and_reason_and_shows_up_in_the_
     );
 
     // And the stated reason, committed in the same command as that access.
-    let access = api.events(&format!("access-{person}")).await;
+    let access = events(&api, &format!("access-{person}")).await;
     let index = access
         .iter()
         .position(|(_, event)| matches!(event, LedgerEvent::MyNumberRevealed(_)))
@@ -413,9 +335,9 @@ async fn a_reveal_needs_a_permitted_role_purpose_and_reason_and_shows_up_in_the_
 
 #[tokio::test]
 async fn an_invalid_my_number_is_refused_with_a_code_and_never_echoed() {
-    let api = Api::start().await;
-    let clerk = api.member(Role::EligibilityClerk).await;
-    let person = api.register_person(&clerk).await;
+    let api = Client::in_process().await;
+    let clerk = member(&api, Role::EligibilityClerk).await;
+    let person = register_person(&api, &clerk).await;
     let number = valid_my_number();
     let typo = with_wrong_check_digit(&number);
 
@@ -430,50 +352,57 @@ async fn an_invalid_my_number_is_refused_with_a_code_and_never_echoed() {
         (json!({"number": number}), "invalid_body"),
     ];
     for (body, expected) in cases {
-        let (status, problem) = api.call(Method::POST, &path, &clerk.token, Some(body.clone())).await;
+        let (status, problem) = api.request(Method::POST, &path, Some(&clerk.token), None, Some(body.clone())).await;
         assert_eq!((status, problem["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some(expected)), "{body}");
         let text = problem.to_string();
         assert!(!text.contains(&number[..8]) && !text.contains(&typo[..8]), "the number is echoed: {text}");
     }
-    let (status, problem) = api.call(Method::POST, &path, &clerk.token, Some(json!({"my_number": typo}))).await;
+    let (status, problem) =
+        api.request(Method::POST, &path, Some(&clerk.token), None, Some(json!({"my_number": typo}))).await;
     assert!(problem["detail"].as_str().unwrap().contains("check digit"), "{status} {problem}");
 
     // A person that does not exist, a request that does not exist.
-    let (status, problem) = api.request_link(&clerk, &Uuid::now_v7().to_string(), &number).await;
+    let (status, problem) = request_link(&api, &clerk, &Uuid::now_v7().to_string(), &number).await;
     assert_eq!((status, problem["code"].as_str()), (StatusCode::NOT_FOUND, Some("person_not_found")));
-    let tax_clerk = api.member(Role::TaxClerk).await;
-    let (status, problem) = api.confirm(&tax_clerk, &Uuid::now_v7().to_string(), &number).await;
+    let tax_clerk = member(&api, Role::TaxClerk).await;
+    let (status, problem) = confirm(&api, &tax_clerk, &Uuid::now_v7().to_string(), &number).await;
     assert_eq!((status, problem["code"].as_str()), (StatusCode::NOT_FOUND, Some("link_request_not_found")));
 
     // A confirmation keyed with a wrong check digit is refused the same way.
-    let (_, created) = api.request_link(&clerk, &person, &number).await;
+    let (_, created) = request_link(&api, &clerk, &person, &number).await;
     let request = created["request_id"].as_str().unwrap().to_owned();
-    let (status, problem) = api.confirm(&tax_clerk, &request, &typo).await;
+    let (status, problem) = confirm(&api, &tax_clerk, &request, &typo).await;
     assert_eq!((status, problem["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_my_number")));
 
     // A request turned down never links; its reason may not hold the number.
     let rejection = format!("/v1/{KUMAGAYA}/my-number-links/{request}/rejection");
-    let (status, problem) =
-        api.call(Method::POST, &rejection, &tax_clerk.token, Some(json!({"reason": format!("{number} は誤り")}))).await;
+    let (status, problem) = api
+        .request(
+            Method::POST,
+            &rejection,
+            Some(&tax_clerk.token),
+            None,
+            Some(json!({"reason": format!("{number} は誤り")})),
+        )
+        .await;
     assert_eq!(
         (status, problem["code"].as_str()),
         (StatusCode::UNPROCESSABLE_ENTITY, Some("reason_contains_my_number"))
     );
     let (status, answer) = api
-        .call(
+        .request(
             Method::POST,
             &rejection,
-            &tax_clerk.token,
+            Some(&tax_clerk.token),
+            None,
             Some(json!({"reason": "申請書と本人確認書類の番号が一致しない"})),
         )
         .await;
     assert_eq!((status, answer["status"].as_str()), (StatusCode::OK, Some("rejected")), "{answer}");
-    let chief = api.member(Role::Supervisor).await;
-    assert_eq!(code(&api.approve(&chief, &request).await), (StatusCode::CONFLICT, Some("link_already_decided")));
-    assert_eq!(api.read_person(&clerk, &person).await["my_number"], Value::Null);
-    let (_, trail) = api
-        .call(Method::GET, &format!("/v1/{KUMAGAYA}/my-number-links/{request}?purpose=eligibility"), &clerk.token, None)
-        .await;
+    let chief = member(&api, Role::Supervisor).await;
+    assert_eq!(code(&approve(&api, &chief, &request).await), (StatusCode::CONFLICT, Some("link_already_decided")));
+    assert_eq!(read_person(&api, &clerk, &person).await["my_number"], Value::Null);
+    let (_, trail) = api.get(&clerk.token, &format!("/my-number-links/{request}?purpose=eligibility")).await;
     assert_eq!(
         (trail["status"].as_str(), &trail["rejection"]["by"]),
         (Some("rejected"), &json!(tax_clerk.user_id)),
@@ -484,11 +413,11 @@ async fn an_invalid_my_number_is_refused_with_a_code_and_never_echoed() {
 /// Each My Number endpoint refuses every role it does not name, and records each refusal.
 #[tokio::test]
 async fn every_my_number_endpoint_refuses_the_roles_it_does_not_name_and_records_it() {
-    let api = Api::start().await;
-    let clerk = api.member(Role::EligibilityClerk).await;
-    let person = api.register_person(&clerk).await;
+    let api = Client::in_process().await;
+    let clerk = member(&api, Role::EligibilityClerk).await;
+    let person = register_person(&api, &clerk).await;
     let number = valid_my_number();
-    let (_, created) = api.request_link(&clerk, &person, &number).await;
+    let (_, created) = request_link(&api, &clerk, &person, &number).await;
     let request = created["request_id"].as_str().unwrap().to_owned();
 
     use Role::*;
@@ -542,10 +471,10 @@ async fn every_my_number_endpoint_refuses_the_roles_it_does_not_name_and_records
         ),
     ];
     for role in [EligibilityClerk, TaxClerk, BenefitsClerk, CollectionClerk, Supervisor, Auditor, Administrator] {
-        let member = api.member(role).await;
+        let member = member(&api, role).await;
         let mut refusals = 0;
         for (method, path, body, allowed, refusal) in &table {
-            let (status, answer) = api.call(method.clone(), path, &member.token, body.clone()).await;
+            let (status, answer) = api.request(method.clone(), path, Some(&member.token), None, body.clone()).await;
             if allowed.contains(&role) {
                 assert_ne!(status, StatusCode::FORBIDDEN, "{role:?} {method} {path}: {answer}");
             } else {
@@ -568,32 +497,41 @@ async fn every_my_number_endpoint_refuses_the_roles_it_does_not_name_and_records
 
 #[tokio::test]
 async fn another_municipality_can_neither_see_nor_confirm_a_link_request() {
-    let api = Api::start().await;
-    let clerk = api.member(Role::EligibilityClerk).await;
-    let person = api.register_person(&clerk).await;
+    let api = Client::in_process().await;
+    let clerk = member(&api, Role::EligibilityClerk).await;
+    let person = register_person(&api, &clerk).await;
     let number = valid_my_number();
-    let (_, created) = api.request_link(&clerk, &person, &number).await;
+    let (_, created) = request_link(&api, &clerk, &person, &number).await;
     let request = created["request_id"].as_str().unwrap().to_owned();
 
-    let gyoda = api.member_of(GYODA, Role::Supervisor).await;
+    let gyoda = member_of(&api, GYODA, Role::Supervisor).await;
     let confirm = format!("/v1/{GYODA}/my-number-links/{request}/confirmations");
-    let (status, problem) = api.call(Method::POST, &confirm, &gyoda.token, Some(json!({"my_number": number}))).await;
+    let (status, problem) =
+        api.request(Method::POST, &confirm, Some(&gyoda.token), None, Some(json!({"my_number": number}))).await;
     assert_eq!((status, problem["code"].as_str()), (StatusCode::NOT_FOUND, Some("link_request_not_found")));
     let (status, problem) = api
-        .call(Method::GET, &format!("/v1/{GYODA}/my-number-links/{request}?purpose=eligibility"), &gyoda.token, None)
+        .request(
+            Method::GET,
+            &format!("/v1/{GYODA}/my-number-links/{request}?purpose=eligibility"),
+            Some(&gyoda.token),
+            None,
+            None,
+        )
         .await;
     assert_eq!((status, problem["code"].as_str()), (StatusCode::NOT_FOUND, Some("link_request_not_found")));
     let (status, _) = api
-        .call(
+        .request(
             Method::POST,
             &format!("/v1/{GYODA}/persons/{person}/my-number-links"),
-            &gyoda.token,
+            Some(&gyoda.token),
+            None,
             Some(json!({"my_number": number})),
         )
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     // Kumagaya's own session on Gyoda's path is not signed in there.
-    let (status, _) = api.call(Method::POST, &confirm, &clerk.token, Some(json!({"my_number": number}))).await;
+    let (status, _) =
+        api.request(Method::POST, &confirm, Some(&clerk.token), None, Some(json!({"my_number": number}))).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
 }
 
@@ -654,10 +592,10 @@ impl Drop for Capturing {
 #[tokio::test]
 async fn no_my_number_reaches_the_logs_on_any_path() {
     let capture = Capturing::start();
-    let api = Api::start().await;
-    let clerk = api.member(Role::EligibilityClerk).await;
-    let auditor = api.member(Role::Auditor).await;
-    let person = api.register_person(&clerk).await;
+    let api = Client::in_process().await;
+    let clerk = member(&api, Role::EligibilityClerk).await;
+    let auditor = member(&api, Role::Auditor).await;
+    let person = register_person(&api, &clerk).await;
     let number = valid_my_number();
     let typo = with_wrong_check_digit(&number);
     let mismatch = valid_my_number();
@@ -665,33 +603,34 @@ async fn no_my_number_reaches_the_logs_on_any_path() {
     // The whole path: request, confirmations (one mismatched, one by the requester), approvals
     // (refused and accepted), reads, the trail, a reveal, and the refusals on the way.
     let request = link(&api, &person, &number).await;
-    let (status, _) = api.confirm(&clerk, &request, &mismatch).await;
+    let (status, _) = confirm(&api, &clerk, &request, &mismatch).await;
     assert_eq!(status, StatusCode::CONFLICT, "already decided");
-    let (_, created) = api.request_link(&clerk, &person, &mismatch).await;
+    let (_, created) = request_link(&api, &clerk, &person, &mismatch).await;
     let second = created["request_id"].as_str().unwrap().to_owned();
-    assert_eq!(code(&api.confirm(&clerk, &second, &mismatch).await).1, Some("self_confirmation"));
-    let confirmer = api.member(Role::BenefitsClerk).await;
-    assert_eq!(code(&api.confirm(&confirmer, &second, &number).await).1, Some("my_number_mismatch"));
-    assert_eq!(code(&api.approve(&clerk, &second).await).1, Some("role_not_permitted"));
-    assert_eq!(api.read_person(&clerk, &person).await["my_number"], json!(masked(&number)));
-    let (status, _) = api
-        .call(Method::GET, &format!("/v1/{KUMAGAYA}/my-number-links/{request}?purpose=audit"), &auditor.token, None)
-        .await;
+    assert_eq!(code(&confirm(&api, &clerk, &second, &mismatch).await).1, Some("self_confirmation"));
+    let confirmer = member(&api, Role::BenefitsClerk).await;
+    assert_eq!(code(&confirm(&api, &confirmer, &second, &number).await).1, Some("my_number_mismatch"));
+    assert_eq!(code(&approve(&api, &clerk, &second).await).1, Some("role_not_permitted"));
+    assert_eq!(read_person(&api, &clerk, &person).await["my_number"], json!(masked(&number)));
+    let (status, _) = api.get(&auditor.token, &format!("/my-number-links/{request}?purpose=audit")).await;
     assert_eq!(status, StatusCode::OK);
-    let (status, _, revealed) = api.reveal(&clerk, &person, "eligibility", "資格確認書の再交付申請との照合").await;
+    let (status, _, revealed) = reveal(&api, &clerk, &person, "eligibility", "資格確認書の再交付申請との照合").await;
     assert_eq!(revealed["my_number"], json!(number), "{status}");
-    let (status, _, _) = api.reveal(&clerk, &person, "eligibility", &format!("照合 {number}")).await;
+    let (status, _, _) = reveal(&api, &clerk, &person, "eligibility", &format!("照合 {number}")).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
-    let (status, _) = api.request_link(&clerk, &person, &typo).await;
+    let (status, _) = request_link(&api, &clerk, &person, &typo).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     let path = format!("/v1/{KUMAGAYA}/persons/{person}/my-number-links");
     let integer: u64 = typo.parse().unwrap();
-    let (status, _) = api.call(Method::POST, &path, &clerk.token, Some(json!({"my_number": integer}))).await;
+    let (status, _) =
+        api.request(Method::POST, &path, Some(&clerk.token), None, Some(json!({"my_number": integer}))).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    let (status, _) = api
+        .request(Method::POST, &path, Some(&clerk.token), None, Some(json!({"my_number": number, "extra": number})))
+        .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     let (status, _) =
-        api.call(Method::POST, &path, &clerk.token, Some(json!({"my_number": number, "extra": number}))).await;
-    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
-    let (status, _) = api.call(Method::POST, &path, &clerk.token, Some(json!({"my_number": [number]}))).await;
+        api.request(Method::POST, &path, Some(&clerk.token), None, Some(json!({"my_number": [number]}))).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     drop(capture);
 

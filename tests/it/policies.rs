@@ -14,7 +14,7 @@ use kokuho_events::{Acquisition, AcquisitionReason, PersonDetails, Sex};
 use kokuho_store::Decrypt;
 use uuid::Uuid;
 
-use crate::harness::*;
+use crate::support::*;
 
 /// The ledger with its clock at noon on `today` in Japan.
 async fn ledgerd_on(db: &TestDb, today: NaiveDate) -> Ledgerd {

@@ -21,7 +21,7 @@ use kokuho_store::Decrypt;
 use proptest::prelude::*;
 use uuid::Uuid;
 
-use crate::harness::*;
+use crate::support::*;
 
 async fn open(db: &TestDb) -> Ledgerd {
     Ledgerd::open(&db.config(), kokuho_ledger::system_clock()).await.unwrap()

@@ -14,7 +14,7 @@ use kokuho_ledger::LedgerError;
 use kokuho_projections::models::RetentionDates;
 use kokuho_store::{AppendError, Decrypt, EventStore, PersonalData};
 
-use crate::harness::*;
+use crate::support::*;
 
 async fn open(db: &TestDb) -> Ledgerd {
     Ledgerd::open(&db.config(), kokuho_ledger::system_clock()).await.unwrap()
@@ -340,12 +340,10 @@ async fn a_person_who_lost_eligibility_is_erased_once_the_period_from_the_loss_h
     use kokuho_events::{CorrectionReason, LossReason};
 
     let db = TestDb::fresh().await;
-    // Decisions are made in mid-2030, so the loss is later than the registration (recorded at
-    // the real now) and its period is the one that runs out last.
+    // The registrations are recorded now; the losses are decided and recorded in mid-2030, so
+    // the loss is later than the registration and its period is the one that runs out last.
     let clock = TestClock::new();
-    clock.advance(chrono::DateTime::parse_from_rfc3339("2030-07-01T03:00:00Z").unwrap().to_utc() - clock.now());
-    let ticking = clock.clone();
-    let ledgerd = Ledgerd::open(&db.config(), std::sync::Arc::new(move || ticking.now())).await.unwrap();
+    let ledgerd = Ledgerd::open(&db.config(), clock.as_clock()).await.unwrap();
     let source =
         || Acquisition { source: "person_or_agent".into(), legal_basis: "国民健康保険法 第9条".into() };
     let moved_out = || PersonCommand::LoseEligibility {
@@ -362,6 +360,7 @@ async fn a_person_who_lost_eligibility_is_erased_once_the_period_from_the_loss_h
             ledgerd.ledger.execute::<Person>(kumagaya(), person, command, meta(None)).await.unwrap();
         }
     }
+    clock.advance(chrono::DateTime::parse_from_rfc3339("2030-07-01T03:00:00Z").unwrap().to_utc() - clock.now());
     ledgerd.ledger.execute::<Person>(kumagaya(), lost, moved_out(), meta(None)).await.unwrap();
     let executed = ledgerd.ledger.execute::<Person>(kumagaya(), corrected, moved_out(), meta(None)).await.unwrap();
     let LedgerEvent::EligibilityLost(loss) = &executed.events[0] else { panic!("{:?}", executed.events) };

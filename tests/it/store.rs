@@ -5,7 +5,7 @@ use std::sync::Arc;
 use kokuho_store::{AppendError, AppendRequest, Break, Decrypt, EventStore, ExpectedVersion, NewEvent, PersonalData};
 use uuid::Uuid;
 
-use crate::harness::*;
+use crate::support::*;
 
 fn event(payload: &str) -> NewEvent {
     NewEvent {
@@ -147,20 +147,63 @@ async fn a_command_must_append_between_one_and_the_limit_of_events() {
 #[tokio::test]
 async fn reading_as_recorded_at_an_instant_shows_only_what_was_known_then() {
     let db = TestDb::fresh().await;
-    let store = db.store().await;
+    let clock = TestClock::new();
+    let store = db.store().await.with_clock(clock.as_clock());
     let first = store
         .append(kumagaya(), request("person-a", ExpectedVersion::NoStream, None, vec![event("{}")]))
         .await
         .unwrap();
-    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
-    let between = chrono::Utc::now();
-    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    clock.advance(chrono::TimeDelta::seconds(1));
+    let between = clock.now();
+    clock.advance(chrono::TimeDelta::seconds(1));
     store.append(kumagaya(), request("person-a", ExpectedVersion::Exact(1), None, vec![event("{}")])).await.unwrap();
     assert_eq!(store.read_stream_as_of(kumagaya(), "person-a", between, Decrypt::No).await.unwrap().len(), 1);
     assert_eq!(store.read_stream_as_of(kumagaya(), "person-a", first.recorded_at, Decrypt::No).await.unwrap().len(), 1);
     assert_eq!(store.read_stream(kumagaya(), "person-a", Decrypt::No).await.unwrap().len(), 2);
     let before = first.recorded_at - chrono::Duration::microseconds(1);
     assert!(store.read_stream_as_of(kumagaya(), "person-a", before, Decrypt::No).await.unwrap().is_empty());
+}
+
+/// `recorded_at` is the store's clock's instant; a clock that goes back (here, or in another
+/// process writing the same ledger) leaves it where the head is: it never decreases along
+/// positions (invariant 2), and the chain still verifies.
+#[tokio::test]
+async fn recorded_at_is_the_clocks_instant_and_does_not_decrease_when_the_clock_goes_back() {
+    let db = TestDb::fresh().await;
+    let start: chrono::DateTime<chrono::Utc> = "2026-04-01T00:00:00.123456Z".parse().unwrap();
+    let clock = TestClock::at(start);
+    let store = db.store().await.with_clock(clock.as_clock());
+    let append = |store: &EventStore, stream: &str| {
+        let (store, stream) = (store.clone(), stream.to_owned());
+        async move {
+            let version = store.read_stream(kumagaya(), &stream, Decrypt::No).await.unwrap().len() as i64;
+            let request =
+                request(&stream, ExpectedVersion::from_current(version), None, vec![event("{}"), event("{}")]);
+            store.append(kumagaya(), request).await.unwrap().recorded_at
+        }
+    };
+
+    // A fixed clock: every batch is stamped with its instant.
+    assert_eq!(append(&store, "person-a").await, start);
+    assert_eq!(append(&store, "person-b").await, start, "two batches at the same instant");
+    clock.advance(chrono::TimeDelta::seconds(90));
+    assert_eq!(append(&store, "person-a").await, start + chrono::TimeDelta::seconds(90));
+
+    // The clock goes back an hour: recorded_at stays at the head's instant.
+    clock.advance(chrono::TimeDelta::hours(-1));
+    assert_eq!(append(&store, "person-c").await, start + chrono::TimeDelta::seconds(90));
+    // Another store on the same ledger, whose clock is a day behind, re-reads the head.
+    let behind = db.store().await.with_clock(TestClock::at(start - chrono::TimeDelta::days(1)).as_clock());
+    assert_eq!(append(&behind, "person-d").await, start + chrono::TimeDelta::seconds(90));
+    // Once the clock is past the head again, its instant is used.
+    clock.advance(chrono::TimeDelta::hours(2));
+    assert_eq!(append(&store, "person-a").await, start + chrono::TimeDelta::seconds(90) + chrono::TimeDelta::hours(1));
+
+    let stored = store.read_page(kumagaya(), 0, 100, Decrypt::No).await.unwrap();
+    assert_eq!(stored.len(), 12);
+    assert!(stored.windows(2).all(|pair| pair[0].recorded_at <= pair[1].recorded_at), "{stored:?}");
+    assert_eq!(stored[0].recorded_at, start, "as stored, to the microsecond");
+    assert_eq!(verify_ok(&store).await, 12);
 }
 
 #[tokio::test]

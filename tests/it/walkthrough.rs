@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::process::Command;
 
-use crate::harness::*;
+use crate::support::*;
 
 /// `cargo test` builds the examples next to the binaries: target/<profile>/examples/.
 fn example(name: &str) -> PathBuf {

@@ -53,12 +53,9 @@ pub enum LedgerError {
     Projection(String),
 }
 
-/// The clock decisions use; tests and replays set their own.
-pub type Clock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
-
-pub fn system_clock() -> Clock {
-    Arc::new(Utc::now)
-}
+/// The clock decisions use; tests and replays set their own. The store's clock type: give the
+/// ledger the clock its store stamps `recorded_at` with (`kokuho::Ledgerd::open` does).
+pub use kokuho_store::{system_clock, Clock};
 
 /// Japan Standard Time: the civil date of every rule in this domain.
 pub fn jst_date(at: DateTime<Utc>) -> NaiveDate {

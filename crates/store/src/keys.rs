@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use kokuho_vault::{DataKey, MasterKey};
 use uuid::Uuid;
 
@@ -19,6 +19,9 @@ enum KeyState {
     Destroyed,
 }
 
+/// A key created but not yet stored: the key and its wrapped form.
+type PendingKey = (DataKey, Vec<u8>);
+
 pub(crate) struct Keyring {
     db: Db,
     master: Arc<MasterKey>,
@@ -26,11 +29,8 @@ pub(crate) struct Keyring {
     /// Keys created here but not yet committed: every event sealed with one carries it to the
     /// writer, which stores it in the same transaction as the event (no separate commit, and no
     /// event can commit sealed with a key that was never stored).
-    pending: Mutex<PendingKeys>,
+    pending: Mutex<HashMap<(String, Uuid), PendingKey>>,
 }
-
-/// (tenant, person) → (the new key, its wrapped form to store).
-type PendingKeys = HashMap<(String, Uuid), (DataKey, Vec<u8>)>;
 
 /// A key to seal with; `wrapped` is set while the key still has to be stored with the event.
 pub(crate) struct WritingKey {
@@ -142,8 +142,9 @@ impl Keyring {
         self.cache.lock().expect("key cache lock").remove(&(tenant.to_owned(), subject));
     }
 
-    /// Destroys `subject`'s key. Returns false when there was no live key to destroy.
-    pub(crate) async fn destroy(&self, tenant: &str, subject: Uuid) -> Result<bool, StoreError> {
+    /// Destroys `subject`'s key (recording `now` as when). Returns false when there was no live
+    /// key to destroy.
+    pub(crate) async fn destroy(&self, tenant: &str, subject: Uuid, now: DateTime<Utc>) -> Result<bool, StoreError> {
         // The key and the person's search tokens go together: an erased person can no longer
         // be found by name either.
         let result = on_db!(&self.db, pool => {
@@ -152,7 +153,7 @@ impl Keyring {
                 "UPDATE person_keys SET wrapped_key = NULL, destroyed_at = $1 \
                  WHERE tenant = $2 AND subject_id = $3 AND wrapped_key IS NOT NULL",
             )
-            .bind(Utc::now().timestamp_micros())
+            .bind(now.timestamp_micros())
             .bind(tenant)
             .bind(subject.as_bytes().as_slice())
             .execute(&mut *tx)

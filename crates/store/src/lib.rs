@@ -33,6 +33,16 @@ pub use metrics::StoreMetrics;
 pub use read::{ClearEvent, Decrypt, PAGE_EVENTS_MAX};
 pub use verify::{Break, ChainBreak, VerifyReport};
 
+/// Where the store takes the time it stamps from (`recorded_at`, a destroyed key's
+/// `destroyed_at`). The ledger decides with the same clock (`kokuho_ledger::Clock` is this type),
+/// so a test or a replay that sets its own clock sets it for both.
+pub type Clock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
+
+/// The system clock: what every store and ledger uses unless told otherwise.
+pub fn system_clock() -> Clock {
+    Arc::new(Utc::now)
+}
+
 /// One command appends at most this many events.
 pub const COMMAND_EVENTS_MAX: usize = 256;
 
@@ -79,6 +89,7 @@ struct Inner {
     db: Db,
     keyring: Arc<keys::Keyring>,
     metrics: Arc<StoreMetrics>,
+    clock: Clock,
     writers: Mutex<HashMap<TenantCode, TenantWriter>>,
     /// Counts this process's commits, across tenants, so followers can wake on them.
     commits: watch::Sender<u64>,
@@ -91,16 +102,34 @@ pub struct EventStore {
 }
 
 impl EventStore {
+    /// A store on `db` that stamps with the system clock (see [`EventStore::with_clock`]).
     pub fn new(db: Db, master_key: impl Into<Arc<MasterKey>>, metrics: StoreMetrics) -> EventStore {
         EventStore {
             inner: Arc::new(Inner {
                 keyring: Arc::new(keys::Keyring::new(db.clone(), master_key.into())),
                 db,
                 metrics: Arc::new(metrics),
+                clock: system_clock(),
                 writers: Mutex::new(HashMap::new()),
                 commits: watch::Sender::new(0),
             }),
         }
+    }
+
+    /// Stamps with `clock` instead of the system clock: `recorded_at` is the clock's instant
+    /// when the batch is written, or the ledger head's if the clock is behind it (invariant 2:
+    /// `recorded_at` never decreases along positions). Set it where the store is built, before
+    /// it is cloned.
+    pub fn with_clock(mut self, clock: Clock) -> EventStore {
+        let inner = Arc::get_mut(&mut self.inner)
+            .expect("EventStore::with_clock is called where the store is built, before it is cloned");
+        inner.clock = clock;
+        self
+    }
+
+    /// The store's clock's current instant.
+    pub fn now(&self) -> DateTime<Utc> {
+        (self.inner.clock)()
     }
 
     pub fn db(&self) -> &Db {
@@ -121,6 +150,7 @@ impl EventStore {
                 lock_key,
                 self.inner.keyring.clone(),
                 self.inner.metrics.clone(),
+                self.inner.clock.clone(),
                 self.inner.commits.clone(),
             );
             TenantWriter { queue, task: tokio::spawn(writer.run(receiver)) }
@@ -221,8 +251,9 @@ impl EventStore {
 
     /// What the command that used `key` appended, if one did.
     pub async fn idempotent_outcome(&self, tenant: TenantCode, key: &str) -> Result<Option<AppendOutcome>, StoreError> {
-        type Row = (Option<i64>, Option<i64>, Option<i64>, Option<i64>);
-        let row: Option<Row> = on_db!(&self.inner.db, pool => {
+        /// MIN(position), MAX(position), MAX(stream_version), MIN(recorded_at).
+        type KeyUse = (Option<i64>, Option<i64>, Option<i64>, Option<i64>);
+        let row: Option<KeyUse> = on_db!(&self.inner.db, pool => {
             sqlx::query_as(
                 "SELECT MIN(position), MAX(position), MAX(stream_version), MIN(recorded_at) FROM events \
                  WHERE tenant = $1 AND idempotency_key = $2 AND idempotency_key IS NOT NULL",
@@ -335,7 +366,7 @@ impl EventStore {
 
     /// Destroys a person's data key: their personal parts read as erased from now on.
     pub async fn destroy_subject_key(&self, tenant: TenantCode, subject: Uuid) -> Result<bool, StoreError> {
-        self.inner.keyring.destroy(&tenant.to_string(), subject).await
+        self.inner.keyring.destroy(&tenant.to_string(), subject, self.now()).await
     }
 
     /// Stops taking commands, lets every queued command commit, then returns.

@@ -15,7 +15,6 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Instant;
 
-use chrono::Utc;
 use sqlx::{PgPool, QueryBuilder, SqlitePool, Transaction};
 use tokio::sync::{mpsc, oneshot, watch};
 use uuid::Uuid;
@@ -24,7 +23,7 @@ use crate::chain::{event_hash, ChainFields, GENESIS};
 use crate::envelope::{from_micros, AppendOutcome, CommandMeta, ExpectedVersion};
 use crate::keys::Keyring;
 use crate::metrics::StoreMetrics;
-use crate::{AppendError, Db};
+use crate::{AppendError, Clock, Db};
 
 /// At most this many commands share one commit.
 pub(crate) const BATCH_COMMANDS_MAX: usize = 1024;
@@ -78,6 +77,8 @@ pub(crate) struct Writer {
     stream_versions: HashMap<String, i64>,
     keyring: Arc<Keyring>,
     metrics: Arc<StoreMetrics>,
+    /// What `recorded_at` is taken from (never below the head's: invariant 2).
+    clock: Clock,
     commits: watch::Sender<u64>,
 }
 
@@ -247,7 +248,7 @@ macro_rules! write_batch {
         }
 
         // Decide each job in arrival order and lay out the rows.
-        let recorded_at_micros = Utc::now().timestamp_micros().max(head.recorded_at_micros);
+        let recorded_at_micros = ($self.clock)().timestamp_micros().max(head.recorded_at_micros);
         let mut versions: HashMap<&str, i64> = HashMap::new();
         let mut keys_in_batch: HashMap<&str, usize> = HashMap::new();
         let mut verdicts = Vec::with_capacity($jobs.len());
@@ -448,9 +449,10 @@ impl Writer {
         lock_key: i64,
         keyring: Arc<Keyring>,
         metrics: Arc<StoreMetrics>,
+        clock: Clock,
         commits: watch::Sender<u64>,
     ) -> Writer {
-        Writer { db, tenant, lock_key, head: None, stream_versions: HashMap::new(), keyring, metrics, commits }
+        Writer { db, tenant, lock_key, head: None, stream_versions: HashMap::new(), keyring, metrics, clock, commits }
     }
 
     pub(crate) async fn run(mut self, mut queue: mpsc::Receiver<Job>) {

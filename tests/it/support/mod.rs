@@ -1,0 +1,26 @@
+//! What every integration test shares, in one place:
+//!
+//! - [`TestDb`]: a fresh database per test, on the backend the run is for, with its master key;
+//! - [`TestClock`]: a clock the test moves by hand; the store stamps `recorded_at` with it and
+//!   the ledger decides with it, so "as recorded at T" needs no sleeping;
+//! - [`Client`]: the HTTP API, either in process (the router, with the ledger following) or
+//!   against the real `kokuho serve` binary over TCP, with the same methods;
+//! - builders for the bodies tests keep repeating: [`PersonBuilder`], [`HouseholdBuilder`],
+//!   [`StaffBuilder`], [`acquisition`], [`loss`];
+//! - the real binary ([`kokuho`], [`output`], [`serve`]);
+//! - domain commands for tests that drive the ledger directly ([`register`], [`acquire`],
+//!   [`pay`], [`meta`]).
+
+mod binary;
+mod builders;
+mod client;
+mod clock;
+mod commands;
+mod db;
+
+pub use binary::*;
+pub use builders::*;
+pub use client::*;
+pub use clock::*;
+pub use commands::*;
+pub use db::*;

@@ -5,6 +5,7 @@
 //! the real binary) is in `support/`.
 
 mod age;
+mod aggregates;
 mod citizen;
 mod cli;
 mod eligibility;

@@ -647,3 +647,41 @@ async fn no_my_number_reaches_the_logs_on_any_path() {
         assert!(!log.contains(digits.as_str()), "{what} is in the logs");
     }
 }
+
+/// My Number commands take an Idempotency-Key like every other command: a retried request names
+/// the same link request (200, nothing new recorded), a retried confirmation is answered with
+/// the first result instead of `already_confirmed`.
+#[tokio::test]
+async fn a_retried_my_number_request_or_confirmation_with_its_key_is_recorded_once() {
+    let api = Client::in_process().await;
+    let clerk = member(&api, Role::EligibilityClerk).await;
+    let confirmer = member(&api, Role::EligibilityClerk).await;
+    let person = register_person(&api, &clerk).await;
+    let number = valid_my_number();
+    let body = json!({"my_number": number});
+    let path = format!("/v1/{KUMAGAYA}/persons/{person}/my-number-links");
+
+    let (first, created) =
+        api.request(Method::POST, &path, Some(&clerk.token), Some("link-1"), Some(body.clone())).await;
+    assert_eq!(first, StatusCode::CREATED, "{created}");
+    let (again, retried) =
+        api.request(Method::POST, &path, Some(&clerk.token), Some("link-1"), Some(body.clone())).await;
+    assert_eq!((again, &retried["request_id"]), (StatusCode::OK, &created["request_id"]), "{retried}");
+    let request = created["request_id"].as_str().unwrap().to_owned();
+    assert_eq!(api.event_types(&format!("mynumber-link-{request}")).await, ["MyNumberLinkRequested"]);
+
+    let confirmation = format!("/v1/{KUMAGAYA}/my-number-links/{request}/confirmations");
+    for _ in 0..2 {
+        let (status, progress) = api
+            .request(Method::POST, &confirmation, Some(&confirmer.token), Some("confirm-1"), Some(body.clone()))
+            .await;
+        assert_eq!((status, progress["confirmations"].as_u64()), (StatusCode::OK, Some(1)), "{progress}");
+    }
+    // Without the key, a second confirmation by the same member is what it is: refused.
+    let (status, problem) = confirm(&api, &confirmer, &request, &number).await;
+    assert_eq!((status, problem["code"].as_str()), (StatusCode::CONFLICT, Some("already_confirmed")));
+    assert_eq!(
+        api.event_types(&format!("mynumber-link-{request}")).await,
+        ["MyNumberLinkRequested", "MyNumberLinkConfirmed"]
+    );
+}

@@ -47,3 +47,88 @@ pub trait Aggregate: Send + Sync + 'static {
     ) -> Result<Vec<LedgerEvent>, Self::Rejection>;
     fn evolve(state: Self::State, event: &LedgerEvent) -> Self::State;
 }
+
+/// Given / when / then over any aggregate, for tests: the state folded from the events `given`,
+/// the command `when`, and what it decided.
+///
+/// ```
+/// # use kokuho_domain::aggregate::Scenario;
+/// # use kokuho_domain::sensitivity::{Sensitivity, SensitivityLookups, SetFlags};
+/// # use kokuho_domain::PersonId;
+/// let person = PersonId::new();
+/// let set = SetFlags { no_auto_response: true, non_disclosure: false, set_by: uuid::Uuid::nil(), reason: "DV".into() };
+/// let registered = SensitivityLookups { person_registered: true };
+/// Scenario::<Sensitivity>::given(person, [])
+///     .when(set.clone(), &registered)
+///     .then_records(1)
+///     .when(set, &registered)
+///     .then_records(0);
+/// ```
+pub struct Scenario<A: Aggregate> {
+    id: A::Id,
+    state: A::State,
+    last: Option<Result<Vec<LedgerEvent>, A::Rejection>>,
+}
+
+impl<A: Aggregate> Scenario<A> {
+    /// The aggregate `id` after `events` (as recorded in its stream, in order).
+    pub fn given(id: A::Id, events: impl IntoIterator<Item = LedgerEvent>) -> Self {
+        let state = events.into_iter().fold(A::State::default(), |state, event| A::evolve(state, &event));
+        Scenario { id, state, last: None }
+    }
+
+    /// The aggregate after `commands`, each of which must be accepted.
+    pub fn given_commands(id: A::Id, commands: impl IntoIterator<Item = A::Command>, lookups: &A::Lookups) -> Self
+    where
+        A::Command: std::fmt::Debug,
+    {
+        let mut scenario = Scenario::<A>::given(id, []);
+        for command in commands {
+            let shown = format!("{command:?}");
+            let events = A::decide(id, &scenario.state, command, lookups)
+                .unwrap_or_else(|rejection| panic!("given {shown}: refused {}: {rejection}", rejection.code()));
+            scenario.state = events.iter().fold(scenario.state, A::evolve);
+        }
+        scenario
+    }
+
+    /// Decides `command`; accepted events are folded into the state for the next step.
+    pub fn when(mut self, command: A::Command, lookups: &A::Lookups) -> Self {
+        let decided = A::decide(self.id, &self.state, command, lookups);
+        if let Ok(events) = &decided {
+            self.state = events.iter().fold(self.state, A::evolve);
+        }
+        self.last = Some(decided);
+        self
+    }
+
+    /// The events the last command recorded; panics if it was refused.
+    pub fn then_events(&self) -> &[LedgerEvent] {
+        match &self.last {
+            Some(Ok(events)) => events,
+            Some(Err(rejection)) => panic!("refused {}: {rejection}", rejection.code()),
+            None => panic!("no command was decided: call when() first"),
+        }
+    }
+
+    /// Asserts the last command recorded `count` events.
+    pub fn then_records(self, count: usize) -> Self {
+        assert_eq!(self.then_events().len(), count, "{:?}", self.then_events());
+        self
+    }
+
+    /// Asserts the last command was refused with `code`.
+    pub fn then_refused(self, code: &str) -> Self {
+        match &self.last {
+            Some(Err(rejection)) => assert_eq!(rejection.code(), code, "{rejection}"),
+            Some(Ok(events)) => panic!("expected {code}, recorded {events:?}"),
+            None => panic!("no command was decided: call when() first"),
+        }
+        self
+    }
+
+    /// The state after the last accepted command.
+    pub fn state(&self) -> &A::State {
+        &self.state
+    }
+}

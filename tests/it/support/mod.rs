@@ -9,7 +9,7 @@
 //!   [`StaffBuilder`], [`acquisition`], [`loss`];
 //! - the real binary ([`kokuho`], [`output`], [`serve`]);
 //! - domain commands for tests that drive the ledger directly ([`register`], [`acquire`],
-//!   [`pay`], [`meta`]).
+//!   [`pay`], [`meta`]), and [`Scenario`], given / when / then over any aggregate's pure decisions.
 
 mod binary;
 mod builders;
@@ -24,3 +24,4 @@ pub use client::*;
 pub use clock::*;
 pub use commands::*;
 pub use db::*;
+pub use kokuho_domain::aggregate::Scenario;

@@ -34,7 +34,7 @@
 use std::fmt;
 use std::sync::Arc;
 
-use chrono::{Datelike, NaiveDate};
+use chrono::NaiveDate;
 use kokuho_domain::eligibility::{elderly_share_starts_on, loss_effective_on, seventy_fifth_birthday};
 use kokuho_domain::person::{LossNotice, Person, PersonCommand};
 use kokuho_domain::share::in_elderly_share;
@@ -244,8 +244,7 @@ pub fn elderly_share_decision_days(started_on: NaiveDate, on: NaiveDate) -> Vec<
     if started_on > on {
         return Vec::new();
     }
-    let august = |year| NaiveDate::from_ymd_opt(year, 8, 1).expect("1 August exists");
-    let latest_august = if august(on.year()) <= on { august(on.year()) } else { august(on.year() - 1) };
+    let latest_august = kokuho_domain::eligibility::latest_elderly_share_redecision(on);
     let mut days = vec![started_on];
     if latest_august > started_on {
         days.push(latest_august);

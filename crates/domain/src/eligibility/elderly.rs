@@ -143,6 +143,12 @@ pub fn next_elderly_share_redecision(after: NaiveDate) -> NaiveDate {
     }
 }
 
+/// The latest 1 August on or before `on`: the re-decision of the 70–74 share in force on `on`.
+pub fn latest_elderly_share_redecision(on: NaiveDate) -> NaiveDate {
+    let a_year_before = on.checked_sub_months(chrono::Months::new(12)).expect("a year before exists");
+    next_elderly_share_redecision(a_year_before)
+}
+
 /// The first day whose 70–74 share the income of `income_year` decides: 1 August of the next
 /// year (see [`elderly_share_income_year`]).
 pub fn first_day_decided_by_income_of(income_year: i32) -> NaiveDate {
@@ -332,6 +338,13 @@ mod tests {
         for (on, income_year, next) in table {
             assert_eq!((elderly_share_income_year(on), next_elderly_share_redecision(on)), (income_year, next), "{on}");
         }
+    }
+
+    #[test]
+    fn the_redecision_in_force_is_the_latest_1_august() {
+        assert_eq!(latest_elderly_share_redecision(date(2026, 8, 1)), date(2026, 8, 1));
+        assert_eq!(latest_elderly_share_redecision(date(2026, 7, 31)), date(2025, 8, 1));
+        assert_eq!(latest_elderly_share_redecision(date(2028, 2, 29)), date(2027, 8, 1));
     }
 
     #[test]

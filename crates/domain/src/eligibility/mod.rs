@@ -35,8 +35,8 @@ pub use age::{
 pub use cost_share::{applicable_share, is_pre_school, pre_school_ends_on, pre_school_share, CostShare};
 pub use elderly::{
     decide_elderly_share, elderly_share_basis, elderly_share_income_year, elderly_share_redecision_in,
-    elderly_share_starts_on, first_day_decided_by_income_of, next_elderly_share_redecision, ElderlyMember,
-    ElderlyShareBasis,
+    elderly_share_starts_on, first_day_decided_by_income_of, latest_elderly_share_redecision,
+    next_elderly_share_redecision, ElderlyMember, ElderlyShareBasis,
 };
 pub use error::{EligibilityError, RULE_DATE_OF_BIRTH, RULE_LATE_STAGE_ELDERLY};
 pub use loss::{loss_effective_on, LossReason};

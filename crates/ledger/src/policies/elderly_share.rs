@@ -176,12 +176,15 @@ async fn redecide(context: &PolicyContext<'_>, position: i64, trigger: &Trigger)
                 causation_id: None,
                 idempotency_key: Some(format!("policy:{NAME}:{position}:{person}:{on}")),
             };
-            if let Some(executed) =
-                ledger.decide_elderly_share(context.tenant, person_id, on, &candidates, meta).await?
-            {
-                if !executed.outcome.duplicate {
-                    appended += 1;
+            match ledger.decide_elderly_share(context.tenant, person_id, on, &candidates, meta).await {
+                Ok(Some(executed)) if !executed.outcome.duplicate => appended += 1,
+                Ok(_) => {}
+                // The person's record refuses the decision (erased meanwhile, say): there is
+                // nothing to decide for them, and the policy goes on with the others.
+                Err(LedgerError::Rejected(rejection)) => {
+                    tracing::info!(%person, %on, code = rejection.code(), "70–74 share not decided");
                 }
+                Err(error) => return Err(error),
             }
         }
     }

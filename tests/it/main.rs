@@ -6,6 +6,7 @@
 
 mod age;
 mod aggregates;
+mod architecture;
 mod citizen;
 mod cli;
 mod eligibility;

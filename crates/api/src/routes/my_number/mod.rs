@@ -186,9 +186,10 @@ pub struct MyNumberLinkCreated {
 /// Request a My Number link for a person (eligibility clerks, supervisors). Nothing is linked
 /// until two other staff confirm and a supervisor approves.
 #[utoipa::path(post, path = "/v1/{tenant}/persons/{person_id}/my-number-links", request_body = MyNumberLinkBody, security(("session" = [])),
-    params(doc::Tenant, doc::PersonId),
+    params(doc::Tenant, doc::PersonId, doc::IdempotencyKey),
     responses(
         (status = 201, description = "Requested", body = MyNumberLinkCreated),
+        (status = 200, description = "A retry with the same Idempotency-Key: the request it created", body = MyNumberLinkCreated),
         doc::RoleNotPermitted,
         doc::PersonNotFound,
         doc::PersonErased,
@@ -244,7 +245,7 @@ fn status(link: &LinkState) -> &'static str {
 
 /// Confirm a link request (any clerk or supervisor except the requester, once each).
 #[utoipa::path(post, path = "/v1/{tenant}/my-number-links/{request_id}/confirmations", request_body = MyNumberConfirmationBody, security(("session" = [])),
-    params(doc::Tenant, doc::LinkRequestId),
+    params(doc::Tenant, doc::LinkRequestId, doc::IdempotencyKey),
     responses(
         (status = 200, description = "Confirmed", body = MyNumberLinkProgress),
         doc::RoleNotPermitted,
@@ -270,7 +271,7 @@ pub(crate) async fn confirm(
 /// Approve a link request (supervisors who neither requested nor confirmed it, after two
 /// confirmations): the request's number becomes the person's My Number.
 #[utoipa::path(post, path = "/v1/{tenant}/my-number-links/{request_id}/approval", security(("session" = [])),
-    params(doc::Tenant, doc::LinkRequestId),
+    params(doc::Tenant, doc::LinkRequestId, doc::IdempotencyKey),
     responses(
         (status = 200, description = "Approved and linked", body = MyNumberLinkProgress),
         doc::RoleNotPermitted,
@@ -309,7 +310,7 @@ pub struct MyNumberLinkRejectionBody {
 
 /// Turn a link request down (any clerk or supervisor; the requester withdraws it this way).
 #[utoipa::path(post, path = "/v1/{tenant}/my-number-links/{request_id}/rejection", request_body = MyNumberLinkRejectionBody, security(("session" = [])),
-    params(doc::Tenant, doc::LinkRequestId),
+    params(doc::Tenant, doc::LinkRequestId, doc::IdempotencyKey),
     responses(
         (status = 200, description = "Turned down", body = MyNumberLinkProgress),
         doc::RoleNotPermitted,

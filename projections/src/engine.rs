@@ -21,8 +21,6 @@ use crate::{Projected, Projection, Writes};
 
 /// Events read and applied per transaction.
 const PAGE_EVENTS: i64 = 10_000;
-/// How often a follower looks for commits made by other processes.
-const POLL_INTERVAL: Duration = Duration::from_millis(500);
 
 #[derive(Debug, thiserror::Error)]
 pub enum ProjectionError {
@@ -285,21 +283,25 @@ impl Projector {
             self.seeded.lock().expect("seeded tenants lock").insert(tenant);
         }
         let mut read = 0u64;
+        // Up to the head as it is now: under a steady stream of commits a catch-up still ends,
+        // and the follower moves on to the policies and the other tenants.
+        let head = self.store.head(tenant).await?;
         loop {
             let checkpoints = self.checkpoints(&tenant_text).await?;
             let from =
                 self.projections.iter().map(|p| checkpoints.get(p.name()).copied().unwrap_or(0)).min().unwrap_or(0);
-            let page = self.store.read_clear_page(tenant, from, PAGE_EVENTS).await?;
+            let page =
+                if from >= head { Vec::new() } else { self.store.read_clear_page(tenant, from, PAGE_EVENTS).await? };
             if page.is_empty() {
-                self.record_lag(&tenant_text, &checkpoints, from);
+                self.record_lag(&tenant_text, &checkpoints, head.max(from));
                 self.announce(tenant, &checkpoints);
                 return Ok(read);
             }
             read += page.len() as u64;
             let events = decode(&page)?;
             let backend = self.db().backend();
-            in_locked_tx!(self.db(), tx => {
-                let checkpoints = checkpoints_in!(tx, backend, &tenant_text);
+            let applied = in_locked_tx!(self.db(), tx => {
+                let mut checkpoints = checkpoints_in!(tx, backend, &tenant_text);
                 for projection in &self.projections {
                     let checkpoint = checkpoints.get(projection.name()).copied().unwrap_or(0);
                     // Apply only a page that continues exactly where this projection stopped.
@@ -312,8 +314,12 @@ impl Projector {
                     projection.apply(&tenant_text, &fresh, &mut writes);
                     execute_writes!(tx, writes, false);
                     set_checkpoint!(tx, &tenant_text, projection.name(), last);
+                    checkpoints.insert(projection.name().to_owned(), last);
                 }
+                checkpoints
             });
+            // Readers waiting for their own writes learn of each page as it commits.
+            self.announce(tenant, &applied);
         }
     }
 
@@ -334,31 +340,6 @@ impl Projector {
                 .lag_events
                 .get_or_create(&LagLabels { projection: projection.name().to_owned(), tenant: tenant.to_owned() })
                 .set((head - checkpoint).max(0));
-        }
-    }
-
-    /// Keeps every tenant's projections caught up until `shutdown` turns true.
-    pub async fn follow(self: Arc<Self>, mut shutdown: watch::Receiver<bool>) {
-        let mut commits = self.store.commits();
-        loop {
-            match self.store.tenants().await {
-                Ok(tenants) => {
-                    for tenant in tenants {
-                        if let Err(error) = self.catch_up(tenant).await {
-                            tracing::error!(%tenant, %error, "projection catch-up failed; retrying");
-                        }
-                    }
-                }
-                Err(error) => tracing::error!(%error, "cannot list tenants; retrying"),
-            }
-            tokio::select! {
-                _ = commits.changed() => {}
-                _ = tokio::time::sleep(POLL_INTERVAL) => {}
-                _ = shutdown.changed() => return,
-            }
-            if *shutdown.borrow() {
-                return;
-            }
         }
     }
 

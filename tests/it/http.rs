@@ -421,6 +421,32 @@ async fn a_retried_command_with_the_same_idempotency_key_records_once() {
     assert_eq!(record["payments"], json!({"count": 1, "total_yen": 31500}));
 }
 
+/// A key first used for a payment of one person, sent again on a person who is not insured, is
+/// not a retry of that payment: the refusal is answered, never the other person's position.
+#[tokio::test]
+async fn a_key_used_on_another_person_does_not_turn_a_refusal_into_a_duplicate() {
+    let api = Client::in_process().await;
+    let (_, clerk) = api.signed_in(Role::Supervisor).await;
+    let insured = PersonBuilder::new().insured_from("2025-04-01").notified_on("2025-04-02").create(&api, &clerk).await;
+    let not_insured = PersonBuilder::new().create(&api, &clerk).await;
+    let payment =
+        json!({"fiscal_year": 2025, "amount_yen": 1000, "received_on": "2025-07-31", "channel": "bank_transfer"});
+    let pay = |person: &str| {
+        Call::new(Method::POST, format!("/v1/{KUMAGAYA}/persons/{person}/payments"))
+            .token(&clerk)
+            .idempotency_key("reused-key")
+            .json(&payment)
+    };
+    let (first, _) = api.send(pay(&insured)).await;
+    assert_eq!(first, StatusCode::CREATED);
+    let (status, problem) = api.send(pay(&not_insured)).await;
+    assert_eq!(
+        (status, problem["code"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("not_insured")),
+        "{problem}"
+    );
+}
+
 #[tokio::test]
 async fn bad_requests_get_a_problem_with_a_stable_code_never_a_500() {
     let api = Client::in_process().await;

@@ -86,6 +86,14 @@ impl From<LedgerError> for ApiError {
                 code: "idempotency_key_reused",
                 detail: "this Idempotency-Key was already used for a different command".into(),
             },
+            LedgerError::ProjectionsBehind(cause) => {
+                tracing::warn!(%cause, "answering refused: projections behind");
+                ApiError::BadRequest {
+                    status: StatusCode::SERVICE_UNAVAILABLE,
+                    code: "projections_behind",
+                    detail: "the read tables are behind the ledger; try again shortly".into(),
+                }
+            }
             LedgerError::Append(AppendError::SubjectErased { .. }) => ApiError::BadRequest {
                 status: StatusCode::GONE,
                 code: "person_erased",

@@ -30,6 +30,11 @@ pub trait Aggregate: Send + Sync + 'static {
     const NAME: &'static str;
     /// Whether decisions read personal parts (the ledger then decrypts the stream to fold it).
     const READS_PERSONAL: bool;
+    /// Whether the ledger may keep the folded state in memory between commands (streams that
+    /// take many commands, like a person's). A cached state is only trusted for an accepted
+    /// decision, which the append checks against the stream's version; a refusal or a decision
+    /// that records nothing is decided again on the stream as stored.
+    const CACHED: bool = false;
     type Id: Copy + Send + Sync + std::fmt::Display + 'static;
     type State: Default + Clone + Send + Sync + 'static;
     type Command: Clone + Send + Sync;

@@ -764,6 +764,7 @@ pub struct Person;
 impl crate::Aggregate for Person {
     const NAME: &'static str = "person";
     const READS_PERSONAL: bool = true;
+    const CACHED: bool = true;
     type Id = PersonId;
     type State = PersonState;
     type Command = PersonCommand;

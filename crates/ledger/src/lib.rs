@@ -51,6 +51,9 @@ pub enum LedgerError {
     Decode { position: i64, reason: String },
     #[error("projection: {0}")]
     Projection(String),
+    /// A lookup waited for the read tables to show the ledger's head, in vain.
+    #[error("{0}")]
+    ProjectionsBehind(String),
 }
 
 /// The clock decisions use; tests and replays set their own. The store's clock type: give the
@@ -240,11 +243,19 @@ impl Ledger {
     }
 
     fn remember<A: Aggregate>(&self, tenant: TenantCode, stream_id: String, version: i64, state: A::State) {
+        if !A::CACHED {
+            return;
+        }
         let mut states = self.states.lock().expect("state cache lock");
         if states.len() >= CACHED_STATES_MAX {
             states.clear();
         }
-        states.insert((tenant, stream_id), (version, Arc::new(state)));
+        // A slower reader must not put back an older state than a command just remembered.
+        let key = (tenant, stream_id);
+        if states.get(&key).is_some_and(|(known, _)| *known > version) {
+            return;
+        }
+        states.insert(key, (version, Arc::new(state)));
     }
 
     fn forget_stream(&self, tenant: TenantCode, stream_id: &str) {
@@ -256,15 +267,18 @@ impl Ledger {
         self.forget_stream(tenant, &person_id.stream_id());
     }
 
-    async fn current<A: Aggregate>(&self, tenant: TenantCode, id: A::Id) -> Result<(i64, A::State), LedgerError> {
+    /// The aggregate's state and version, and whether they came from the cache.
+    async fn current<A: Aggregate>(&self, tenant: TenantCode, id: A::Id) -> Result<(i64, A::State, bool), LedgerError> {
         let stream_id = A::stream_id(id);
-        if let Some(cached) = self.cached::<A>(tenant, &stream_id) {
-            return Ok(cached);
+        if A::CACHED {
+            if let Some((version, state)) = self.cached::<A>(tenant, &stream_id) {
+                return Ok((version, state, true));
+            }
         }
         let decrypt = if A::READS_PERSONAL { Decrypt::Yes } else { Decrypt::No };
         let view = self.replay::<A>(tenant, id, None, decrypt).await?;
         self.remember::<A>(tenant, stream_id, view.version, view.state.clone());
-        Ok((view.version, view.state))
+        Ok((view.version, view.state, false))
     }
 
     /// The one command path: decides `command` for the aggregate `id` on its current state
@@ -281,15 +295,23 @@ impl Ledger {
     ) -> Result<Executed, CommandError<A::Rejection>> {
         let stream_id = A::stream_id(id);
         for _ in 0..CONFLICT_RETRIES_MAX {
-            let (version, state) = self.current::<A>(tenant, id).await?;
+            let (version, state, from_cache) = self.current::<A>(tenant, id).await?;
             let lookups = A::lookups(self, tenant, id, &state, &command).await?;
-            let events = match A::decide(id, &state, command.clone(), &lookups) {
+            let decided = A::decide(id, &state, command.clone(), &lookups);
+            // Only an append checks the version a decision was made on: a refusal, or nothing
+            // to record, is trusted only when decided on the stream as stored (another process
+            // may have written since this one cached the state).
+            if from_cache && decided.as_ref().map_or(true, Vec::is_empty) {
+                self.forget_stream(tenant, &stream_id);
+                continue;
+            }
+            let events = match decided {
                 Ok(events) => events,
                 Err(rejection) => {
                     // A retry of a command that already succeeded is refused by the state it
                     // created; answer it with the first result instead.
                     if let Some(key) = meta.idempotency_key.as_deref() {
-                        if let Some(outcome) = self.store.idempotent_outcome(tenant, key).await? {
+                        if let Some(outcome) = self.store.idempotent_outcome(tenant, key, &stream_id).await? {
                             return Ok(Executed { outcome, events: Vec::new() });
                         }
                     }

@@ -16,6 +16,7 @@ use kokuho_domain::provision::{
 use kokuho_domain::sensitivity::{Sensitivity, SensitivityLookups, SensitivityState, SetFlags};
 use kokuho_domain::{Aggregate, Context, PersonId, TenantCode};
 use kokuho_projections::models::Households;
+use kokuho_projections::ProjectionWaitError;
 use kokuho_store::Decrypt;
 use uuid::Uuid;
 
@@ -45,10 +46,10 @@ impl Ledger {
     /// everything committed before this call.
     pub async fn households_of(&self, tenant: TenantCode, person_id: Uuid) -> Result<Vec<Uuid>, LedgerError> {
         if let Some(projector) = &self.projector {
-            projector
-                .wait_for_head(tenant, PROJECTIONS_WAIT)
-                .await
-                .map_err(|error| LedgerError::Projection(error.to_string()))?;
+            projector.wait_for_head(tenant, PROJECTIONS_WAIT).await.map_err(|error| match error {
+                ProjectionWaitError::Behind(behind) => LedgerError::ProjectionsBehind(behind.to_string()),
+                other => LedgerError::Projection(other.to_string()),
+            })?;
         }
         Households::households_of_person(self.store.db(), &tenant.to_string(), person_id)
             .await
@@ -73,14 +74,18 @@ impl Lookup for Household {
         ledger: &Ledger,
         tenant: TenantCode,
         household_id: Uuid,
-        _: &HouseholdState,
+        state: &HouseholdState,
         command: &HouseholdCommand,
     ) -> Result<HouseholdContext, LedgerError> {
+        // Only when the household's own refusals (already established, not established) do
+        // not answer first is the named person looked up.
         let named: Option<(Uuid, Option<NaiveDate>)> = match command {
-            HouseholdCommand::Establish { head_person_id, established_on, .. } => {
+            HouseholdCommand::Establish { head_person_id, established_on, .. } if !state.is_established() => {
                 Some((*head_person_id, Some(*established_on)))
             }
-            HouseholdCommand::Join { person_id, joined_on } => Some((*person_id, Some(*joined_on))),
+            HouseholdCommand::Join { person_id, joined_on } if state.is_established() => {
+                Some((*person_id, Some(*joined_on)))
+            }
             _ => None,
         };
         let mut person_known = true;

@@ -249,17 +249,24 @@ impl EventStore {
             .collect()
     }
 
-    /// What the command that used `key` appended, if one did.
-    pub async fn idempotent_outcome(&self, tenant: TenantCode, key: &str) -> Result<Option<AppendOutcome>, StoreError> {
+    /// What the command that used `key` on `stream_id` appended, if one did. A key used on
+    /// another stream is not this command's: the caller answers its own decision.
+    pub async fn idempotent_outcome(
+        &self,
+        tenant: TenantCode,
+        key: &str,
+        stream_id: &str,
+    ) -> Result<Option<AppendOutcome>, StoreError> {
         /// MIN(position), MAX(position), MAX(stream_version), MIN(recorded_at).
         type KeyUse = (Option<i64>, Option<i64>, Option<i64>, Option<i64>);
         let row: Option<KeyUse> = on_db!(&self.inner.db, pool => {
             sqlx::query_as(
                 "SELECT MIN(position), MAX(position), MAX(stream_version), MIN(recorded_at) FROM events \
-                 WHERE tenant = $1 AND idempotency_key = $2 AND idempotency_key IS NOT NULL",
+                 WHERE tenant = $1 AND idempotency_key = $2 AND idempotency_key IS NOT NULL AND stream_id = $3",
             )
             .bind(tenant.to_string())
             .bind(key)
+            .bind(stream_id)
             .fetch_optional(pool)
             .await?
         });

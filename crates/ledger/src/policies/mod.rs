@@ -226,7 +226,14 @@ impl Policies {
         let mut passed = i64::MAX;
         for policy in &self.select(only)? {
             let mut position = self.checkpoint(tenant, policy.name()).await?;
+            let lag = self
+                .metrics
+                .lag_events
+                .get_or_create(&LagLabels { policy: policy.name().to_owned(), tenant: tenant.to_string() })
+                .clone();
             while position < until {
+                // Set before the page, so a policy stuck on an event shows its lag.
+                lag.set(until - position);
                 let limit = PAGE_EVENTS.min(until - position);
                 let page = self.ledger.store().read_clear_page(tenant, position, limit).await?;
                 let Some(last) = page.last().map(|event| event.position) else { break };
@@ -243,13 +250,14 @@ impl Policies {
                 self.advance(tenant, policy.name(), last).await?;
                 position = last;
             }
-            self.metrics
-                .lag_events
-                .get_or_create(&LagLabels { policy: policy.name().to_owned(), tenant: tenant.to_string() })
-                .set((until - position).max(0));
+            lag.set((until - position).max(0));
             passed = passed.min(position);
         }
-        if passed != i64::MAX && only.is_none() {
+        if passed == i64::MAX {
+            // No policy: nothing to wait for beyond what the projections applied.
+            passed = until;
+        }
+        if only.is_none() {
             self.passed.send_if_modified(|map| {
                 let entry = map.entry(tenant).or_insert(0);
                 if passed > *entry {

@@ -368,7 +368,6 @@ pub(crate) async fn make_inquiry(
     ))
 }
 
-/// An inquiry's stream folded: the inquiry, once made.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CitizenKeyBody {

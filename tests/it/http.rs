@@ -447,6 +447,26 @@ async fn a_key_used_on_another_person_does_not_turn_a_refusal_into_a_duplicate()
     );
 }
 
+/// A payment of 9,223,372,036,854,775,807 yen, then one of 1 yen, overflowed the payment totals
+/// and took the read side down. Amounts are bounded where they come in: the first is refused
+/// with a code naming the field, without repeating the value; the second is recorded and read.
+#[tokio::test]
+async fn an_amount_beyond_the_bound_is_refused_and_the_read_side_stays_up() {
+    let api = Client::in_process().await;
+    let (_, clerk) = api.signed_in(Role::Supervisor).await;
+    let person = PersonBuilder::new().insured_from("2025-04-01").notified_on("2025-04-02").create(&api, &clerk).await;
+    let pay = |amount: i64| json!({"fiscal_year": 2025, "amount_yen": amount, "received_on": "2025-07-31", "channel": "counter"});
+    let (status, problem) = api.post(&clerk, &format!("/persons/{person}/payments"), pay(i64::MAX)).await;
+    assert_eq!((status, problem["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("amount_too_large")));
+    assert!(!problem.to_string().contains(&i64::MAX.to_string()), "the value is echoed: {problem}");
+    assert!(problem["detail"].as_str().unwrap().contains("amount_yen"), "{problem}");
+    api.ok(&clerk, &format!("/persons/{person}/payments"), pay(1)).await;
+    api.ok(&clerk, &format!("/persons/{person}/payments"), pay(1_000_000_000_000)).await;
+    let (status, record) = api.get(&clerk, &format!("/persons/{person}?purpose=collection")).await;
+    assert_eq!(status, StatusCode::OK, "{record}");
+    assert_eq!(record["payments"], json!({"count": 2, "total_yen": 1_000_000_000_001_i64}));
+}
+
 #[tokio::test]
 async fn bad_requests_get_a_problem_with_a_stable_code_never_a_500() {
     let api = Client::in_process().await;

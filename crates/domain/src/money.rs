@@ -8,6 +8,10 @@ pub struct Yen(i64);
 
 impl Yen {
     pub const ZERO: Yen = Yen(0);
+    /// The largest amount one payment or one income figure may state: 1,000,000,000,000 yen
+    /// (一兆円), far above anything a household pays or earns, and far enough below `i64::MAX` that
+    /// sums over a person's or a city's records cannot overflow.
+    pub const AMOUNT_MAX: Yen = Yen(1_000_000_000_000);
     pub fn new(amount: i64) -> Yen {
         Yen(amount)
     }

@@ -564,6 +564,9 @@ pub fn decide(
                 if amount_yen < 0 {
                     return Err(Rejection::AmountNegative { field, amount_yen });
                 }
+                if amount_yen > Yen::AMOUNT_MAX.amount() {
+                    return Err(Rejection::AmountTooLarge { field, max_yen: Yen::AMOUNT_MAX.amount() });
+                }
             }
             Ok(vec![LedgerEvent::IncomeReported(IncomeReported {
                 person_id: person_id.as_uuid(),
@@ -641,6 +644,9 @@ pub fn decide(
             }
             if amount <= Yen::ZERO {
                 return Err(Rejection::AmountNotPositive { amount_yen: amount.amount() });
+            }
+            if amount > Yen::AMOUNT_MAX {
+                return Err(Rejection::AmountTooLarge { field: "amount_yen", max_yen: Yen::AMOUNT_MAX.amount() });
             }
             not_in_future("received_on", received_on, context)?;
             Ok(vec![LedgerEvent::PaymentReceived(PaymentReceived {
@@ -1193,6 +1199,7 @@ mod tests {
             ),
             (vec![born(date(1980, 5, 5))], income(2025, 0), "income_year_not_ended"),
             (vec![born(date(1980, 5, 5))], income(2024, -1), "amount_negative"),
+            (vec![born(date(1980, 5, 5))], income(2024, Yen::AMOUNT_MAX.amount() + 1), "amount_too_large"),
             (vec![born(date(1980, 5, 5))], certificate("1", date(2025, 5, 1), date(2026, 7, 31)), "not_insured"),
             (insured(), certificate("1", date(2025, 5, 1), date(2025, 4, 30)), "invalid_validity"),
             (insured(), certificate(" ", date(2025, 5, 1), date(2026, 7, 31)), "empty_field"),

@@ -23,6 +23,9 @@ pub enum Rejection {
     AmountNotPositive { amount_yen: i64 },
     #[error("{field} must not be negative, got {amount_yen}")]
     AmountNegative { field: &'static str, amount_yen: i64 },
+    /// The value is not repeated: an income figure is personal.
+    #[error("{field} must be at most {max_yen} yen")]
+    AmountTooLarge { field: &'static str, max_yen: i64 },
     #[error("{field} {date} is in the future (today is {today})")]
     DateInFuture { field: &'static str, date: NaiveDate, today: NaiveDate },
     #[error("{field} must not be empty")]
@@ -57,6 +60,7 @@ impl Rejection {
             Rejection::NotInsured { .. } => "not_insured",
             Rejection::AmountNotPositive { .. } => "amount_not_positive",
             Rejection::AmountNegative { .. } => "amount_negative",
+            Rejection::AmountTooLarge { .. } => "amount_too_large",
             Rejection::DateInFuture { .. } => "date_in_future",
             Rejection::EmptyField { .. } => "empty_field",
             Rejection::FieldNotApplicable { .. } => "field_not_applicable",

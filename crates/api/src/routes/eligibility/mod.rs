@@ -553,7 +553,7 @@ pub struct IncomeBody {
         (status = 201, description = "Recorded", body = Recorded),
         doc::RoleNotPermitted,
         doc::PersonNotFound,
-        (status = 422, description = "`income_year_not_ended`, `amount_negative`, `invalid_body`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`income_year_not_ended`, `amount_negative`, `amount_too_large`, `invalid_body`", body = Problem, content_type = "application/problem+json"),
     ))]
 pub(crate) async fn report_income(
     State(state): State<AppState>,

@@ -344,7 +344,7 @@ pub struct Payment {
     responses(
         (status = 201, description = "Recorded", body = Recorded),
         doc::PersonNotFound,
-        (status = 422, description = "`not_insured`, `amount_not_positive`, `date_in_future`, `invalid_body`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`not_insured`, `amount_not_positive`, `amount_too_large`, `date_in_future`, `invalid_body`", body = Problem, content_type = "application/problem+json"),
     ))]
 pub(crate) async fn record_payment(
     State(state): State<AppState>,

@@ -467,6 +467,26 @@ async fn an_amount_beyond_the_bound_is_refused_and_the_read_side_stays_up() {
     assert_eq!(record["payments"], json!({"count": 2, "total_yen": 1_000_000_000_001_i64}));
 }
 
+/// Every answer says no cache may keep it and no browser may guess its type: a health check, a
+/// person's record, a refusal and an unknown path alike.
+#[tokio::test]
+async fn every_answer_is_no_store_and_nosniff() {
+    let api = Client::in_process().await;
+    let (_, clerk) = api.signed_in(Role::Supervisor).await;
+    let person = PersonBuilder::new().create(&api, &clerk).await;
+    let calls = [
+        Call::new(Method::GET, "/health"),
+        Call::new(Method::GET, format!("/v1/{KUMAGAYA}/persons/{person}?purpose=eligibility")).token(&clerk),
+        Call::new(Method::GET, format!("/v1/{KUMAGAYA}/persons/{person}?purpose=eligibility")),
+        Call::new(Method::GET, "/no-such-thing"),
+    ];
+    for call in calls {
+        let (status, headers, _) = api.send_with_headers(call).await;
+        assert_eq!(headers.get("cache-control").and_then(|v| v.to_str().ok()), Some("no-store"), "{status}");
+        assert_eq!(headers.get("x-content-type-options").and_then(|v| v.to_str().ok()), Some("nosniff"), "{status}");
+    }
+}
+
 #[tokio::test]
 async fn bad_requests_get_a_problem_with_a_stable_code_never_a_500() {
     let api = Client::in_process().await;

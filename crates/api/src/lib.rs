@@ -14,6 +14,7 @@ mod routes;
 use std::sync::Arc;
 
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
+use axum::http::{header, HeaderValue};
 use axum::Router;
 use kokuho_domain::TenantCode;
 use kokuho_ledger::policies::Policies;
@@ -21,6 +22,7 @@ use kokuho_ledger::Ledger;
 use kokuho_projections::Projector;
 use kokuho_store::EventStore;
 use prometheus_client::registry::Registry;
+use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
 pub use error::ApiError;
@@ -81,6 +83,10 @@ pub fn router(state: AppState) -> Router {
         .fallback(error::not_found)
         .method_not_allowed_fallback(error::method_not_allowed)
         .layer(DefaultBodyLimit::max(BODY_BYTES_MAX))
+        // Answers carry personal data: no cache may keep them, and a browser must not guess a
+        // type other than the one declared.
+        .layer(SetResponseHeaderLayer::if_not_present(header::CACHE_CONTROL, HeaderValue::from_static("no-store")))
+        .layer(SetResponseHeaderLayer::overriding(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
         // A broken invariant in a handler is a bug: log it and answer a problem+json 500 rather
         // than dropping the connection (the panic's message is not sent).
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(|_: Box<dyn std::any::Any + Send>| {

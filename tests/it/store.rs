@@ -451,3 +451,34 @@ async fn a_key_destroyed_by_another_process_is_seen_at_once_by_a_process_that_ca
     let refused = server.append(kumagaya(), request("person-x", ExpectedVersion::Exact(1), None, vec![personal])).await;
     assert_eq!(refused, Err(AppendError::SubjectErased { subject }));
 }
+
+/// The embedded database is created readable by its owner only, and so are its WAL and shared
+/// memory files (SQLite gives them the database file's permissions).
+#[cfg(unix)]
+#[tokio::test]
+async fn a_new_sqlite_database_is_created_owner_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let db = TestDb::fresh().await;
+    if db.is_postgres() {
+        return;
+    }
+    let store = db.store().await;
+    let mut meta = meta(None);
+    meta.idempotency_key = None;
+    let ledger = kokuho_ledger::Ledger::new(store.clone(), kokuho_ledger::system_clock());
+    ledger
+        .execute::<kokuho_domain::person::Person>(
+            kumagaya(),
+            kokuho_domain::PersonId::new(),
+            register("熊谷 花子"),
+            meta,
+        )
+        .await
+        .unwrap();
+    for file in ["ledger.db", "ledger.db-wal", "ledger.db-shm"] {
+        let path = db.dir.path().join(file);
+        let mode = std::fs::metadata(&path).unwrap_or_else(|error| panic!("{file}: {error}")).permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "{file} has mode {:o}", mode & 0o777);
+    }
+    store.db().close().await;
+}

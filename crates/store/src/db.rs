@@ -34,6 +34,25 @@ macro_rules! on_db {
     };
 }
 
+/// Creates a missing database file readable and writable by its owner only (0600): it holds the
+/// ledger, personal parts sealed but everything else in clear. SQLite gives its `-wal` and `-shm`
+/// files the database file's permissions.
+fn create_private(path: &std::path::Path) -> Result<(), StoreError> {
+    if path.as_os_str().is_empty() || path.to_str().is_some_and(|name| name.starts_with(':')) || path.exists() {
+        return Ok(());
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    match options.open(path) {
+        Ok(_) => Ok(()),
+        // Another process created it in between: fine, it is opened as it is.
+        Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(error) => Err(StoreError::Config(format!("cannot create the database file: {error}"))),
+    }
+}
+
 /// Which backend, for the few places where the SQL must differ.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -57,6 +76,7 @@ impl Db {
                 // takes random inserts, and a small cache turns them into disk reads.
                 .pragma("cache_size", "-65536")
                 .pragma("mmap_size", "268435456");
+            create_private(options.get_filename())?;
             let pool = SqlitePoolOptions::new().max_connections(8).min_connections(1).connect_with(options).await?;
             Ok(Db::Sqlite(pool))
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {

@@ -487,6 +487,28 @@ async fn every_answer_is_no_store_and_nosniff() {
     }
 }
 
+/// A sign-in or a citizen's challenge on a municipality this ledger does not serve is refused
+/// before anything is written: it does not create the tenant.
+#[tokio::test]
+async fn an_unknown_tenant_is_refused_and_nothing_is_written() {
+    let api = Client::in_process().await;
+    let (_, clerk) = api.signed_in(Role::Supervisor).await;
+    let head = api.ledgerd.store.head(kumagaya()).await.unwrap();
+    let sign_in = json!({"login": "admin", "password": "correct horse battery staple", "code": "123456"});
+    let calls = [
+        Call::new(Method::POST, format!("/v1/{GYODA}/sessions")).json(&sign_in),
+        Call::new(Method::POST, format!("/v1/{GYODA}/citizen/challenges")),
+    ];
+    for call in calls {
+        let (status, problem) = api.send(call).await;
+        assert_eq!((status, problem["code"].as_str()), (StatusCode::NOT_FOUND, Some("unknown_tenant")), "{problem}");
+    }
+    assert!(!api.ledgerd.store.has_tenant(gyoda()).await.unwrap(), "the tenant was created");
+    assert_eq!(api.ledgerd.store.tenants().await.unwrap(), vec![kumagaya()]);
+    assert_eq!(api.ledgerd.store.head(kumagaya()).await.unwrap(), head, "nothing was recorded");
+    let _ = clerk;
+}
+
 #[tokio::test]
 async fn bad_requests_get_a_problem_with_a_stable_code_never_a_500() {
     let api = Client::in_process().await;
@@ -540,6 +562,8 @@ async fn bad_requests_get_a_problem_with_a_stable_code_never_a_500() {
 #[tokio::test]
 async fn the_openapi_document_lists_exactly_the_routes_served() {
     let api = Client::in_process().await;
+    // The municipality exists (its first staff account), so sign-ins reach their route.
+    StaffBuilder::new(Role::Administrator).create(&api).await;
     let (status, document) = api.request(Method::GET, "/openapi.json", None, None, None).await;
     assert_eq!(status, StatusCode::OK);
     let mut documented: Vec<String> = Vec::new();

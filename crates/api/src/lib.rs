@@ -53,6 +53,21 @@ const PROJECTIONS_WAIT: std::time::Duration = std::time::Duration::from_secs(10)
 const POLICIES_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
 
 impl AppState {
+    /// Refuses a municipality this ledger does not serve (404 `unknown_tenant`), before an
+    /// unauthenticated request (a sign-in, a citizen's challenge) writes anything: otherwise
+    /// its refusal would be the first event of a new tenant.
+    pub(crate) async fn served_tenant(&self, tenant: TenantCode) -> Result<(), ApiError> {
+        if self.store.has_tenant(tenant).await.map_err(|error| ApiError::Internal(error.to_string()))? {
+            Ok(())
+        } else {
+            Err(ApiError::BadRequest {
+                status: axum::http::StatusCode::NOT_FOUND,
+                code: "unknown_tenant",
+                detail: "this ledger keeps no records for that local government code".into(),
+            })
+        }
+    }
+
     /// Waits (bounded) until the projections show everything committed before this call: a
     /// list or a lookup answers with the ledger as it stood when it was asked. Only the
     /// follower task writes projections; a handler only waits.

@@ -338,6 +338,17 @@ impl EventStore {
         Ok(position.unwrap_or(0))
     }
 
+    /// Whether `tenant` has a ledger (a municipality kokuho serves).
+    pub async fn has_tenant(&self, tenant: TenantCode) -> Result<bool, StoreError> {
+        let found: Option<String> = on_db!(&self.inner.db, pool => {
+            sqlx::query_scalar("SELECT code FROM tenants WHERE code = $1")
+                .bind(tenant.to_string())
+                .fetch_optional(pool)
+                .await?
+        });
+        Ok(found.is_some())
+    }
+
     /// Every tenant that has a ledger.
     pub async fn tenants(&self) -> Result<Vec<TenantCode>, StoreError> {
         let codes: Vec<String> = on_db!(&self.inner.db, pool => {

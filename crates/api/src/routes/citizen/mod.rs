@@ -66,6 +66,7 @@ pub(crate) async fn challenge(
     params: axum::extract::RawPathParams,
 ) -> Result<(StatusCode, ApiJson<CitizenChallenge>), ApiError> {
     let tenant = tenant_of(&params)?;
+    state.served_tenant(tenant).await?;
     let (challenge_id, challenge) = citizen::issue_challenge(&state, tenant).await?;
     Ok((
         StatusCode::CREATED,
@@ -104,6 +105,7 @@ pub struct CitizenSession {
     responses(
         (status = 201, description = "Signed in", body = CitizenSession),
         (status = 401, description = "`challenge_not_found`, `challenge_expired`, `signature_invalid`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`unknown_tenant`", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`malformed_signature`, `invalid_body`", body = Problem, content_type = "application/problem+json"),
     ))]
 pub(crate) async fn sign_in(
@@ -112,6 +114,7 @@ pub(crate) async fn sign_in(
     crate::ApiJson(body): crate::ApiJson<CitizenSignIn>,
 ) -> Result<(StatusCode, ApiJson<CitizenSession>), ApiError> {
     let tenant = tenant_of(&params)?;
+    state.served_tenant(tenant).await?;
     // Checked before the challenge is used up: a garbled signature is the client's mistake.
     let signature: [u8; 64] = citizen::decode_bytes(&body.signature).ok_or_else(|| ApiError::BadRequest {
         status: StatusCode::UNPROCESSABLE_ENTITY,

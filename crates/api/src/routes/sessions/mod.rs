@@ -44,6 +44,7 @@ pub struct Session {
     responses(
         (status = 201, description = "Signed in", body = Session),
         (status = 401, description = "`sign_in_failed`: login, password or code not right (which one is not said)", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`unknown_tenant`: no ledger for that local government code; nothing is recorded", body = Problem, content_type = "application/problem+json"),
         (status = 423, description = "`account_locked`: too many failures; try again later", body = Problem, content_type = "application/problem+json"),
     ))]
 pub(crate) async fn sign_in(
@@ -52,6 +53,7 @@ pub(crate) async fn sign_in(
     ApiJson(body): ApiJson<SignIn>,
 ) -> Result<(StatusCode, ApiJson<Session>), ApiError> {
     let tenant = tenant_of(&params)?;
+    state.served_tenant(tenant).await?;
     match state.staff.sign_in(tenant, &body.login, &body.password, &body.code).await {
         Ok(signed_in) => Ok((
             StatusCode::CREATED,

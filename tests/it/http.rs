@@ -509,6 +509,55 @@ async fn an_unknown_tenant_is_refused_and_nothing_is_written() {
     let _ = clerk;
 }
 
+/// A value sent in the wrong place — a name typed into `sex`, a date in the wrong form, a name
+/// where an id belongs — is refused naming the field and what it accepts, never repeating it.
+#[tokio::test]
+async fn a_refused_value_is_never_echoed_and_the_field_is_named() {
+    let api = Client::in_process().await;
+    let (_, clerk) = api.signed_in(Role::Supervisor).await;
+    let secret = "熊谷花子0123456789";
+    let mut wrong_sex = PersonBuilder::new().body();
+    wrong_sex["sex"] = json!(secret);
+    let mut wrong_date = PersonBuilder::new().body();
+    wrong_date["date_of_birth"] = json!(secret);
+    let cases = [
+        (Method::POST, "/persons".to_owned(), Some(wrong_sex), "invalid_body", "`sex`", "`male`"),
+        (Method::POST, "/persons".to_owned(), Some(wrong_date), "invalid_body", "`date_of_birth`", "YYYY-MM-DD"),
+        (Method::GET, format!("/persons/{secret}?purpose=eligibility"), None, "invalid_path", "`person_id`", "UUID"),
+        (
+            Method::GET,
+            format!("/persons/{}/eligibility?purpose=eligibility&on={secret}", Uuid::nil()),
+            None,
+            "invalid_query",
+            "`on`",
+            "YYYY-MM-DD",
+        ),
+        (
+            Method::GET,
+            format!("/persons/{}/eligibility?purpose=eligibility&as_of=2025-04-01T09:00:00+09:00", Uuid::nil()),
+            None,
+            "invalid_query",
+            "`as_of`",
+            "%2B09:00",
+        ),
+    ];
+    for (method, path, body, code, field, accepted) in cases {
+        let path = format!("/v1/{KUMAGAYA}{}", path.replace(secret, &urlencoding(secret)));
+        let (status, problem) = api.request(method, &path, Some(&clerk), None, body).await;
+        assert!(status.is_client_error(), "{path}: {status}");
+        assert_eq!(problem["code"].as_str(), Some(code), "{path}: {problem}");
+        let detail = problem["detail"].as_str().unwrap();
+        assert!(!problem.to_string().contains("熊谷花子"), "{path}: the value is echoed: {problem}");
+        assert!(detail.contains(field) && detail.contains(accepted), "{path}: {detail}");
+    }
+}
+
+fn urlencoding(text: &str) -> String {
+    text.bytes()
+        .map(|byte| if byte.is_ascii_alphanumeric() { (byte as char).to_string() } else { format!("%{byte:02X}") })
+        .collect()
+}
+
 #[tokio::test]
 async fn bad_requests_get_a_problem_with_a_stable_code_never_a_500() {
     let api = Client::in_process().await;

@@ -111,7 +111,7 @@ pub struct OtherMembership {
 pub enum HouseholdRejection {
     #[error("person {person_id} is not registered")]
     PersonNotFound { person_id: PersonId },
-    #[error("{field} {date} is in the future (today is {today})")]
+    #[error("{field} is in the future (today is {today})")]
     DateInFuture { field: &'static str, date: NaiveDate, today: NaiveDate },
     #[error("household {household_id} does not exist")]
     HouseholdNotFound { household_id: Uuid },

@@ -221,7 +221,7 @@ pub enum ProvisionRejection {
     TooLong { field: &'static str, chars: usize, max: usize },
     #[error("at most {max} items may be named, this names {count}")]
     TooManyItems { count: usize, max: usize },
-    #[error("requested_at {requested_at} is in the future (now is {now})")]
+    #[error("requested_at is in the future (now is {now})")]
     RequestedInFuture { requested_at: DateTime<Utc>, now: DateTime<Utc> },
     #[error("row {legal_basis_row} of the provision ordinance's table is not one the city provides under; see the allow-list")]
     ProvisionBasisNotPermitted { legal_basis_row: String },

@@ -19,20 +19,20 @@ pub enum Rejection {
     Eligibility { person_id: PersonId, error: EligibilityError },
     #[error("person {person_id} is not insured")]
     NotInsured { person_id: PersonId },
-    #[error("the amount must be more than 0 yen, got {amount_yen}")]
+    #[error("amount_yen must be more than 0 yen")]
     AmountNotPositive { amount_yen: i64 },
-    #[error("{field} must not be negative, got {amount_yen}")]
+    #[error("{field} must not be negative")]
     AmountNegative { field: &'static str, amount_yen: i64 },
     /// The value is not repeated: an income figure is personal.
     #[error("{field} must be at most {max_yen} yen")]
     AmountTooLarge { field: &'static str, max_yen: i64 },
-    #[error("{field} {date} is in the future (today is {today})")]
+    #[error("{field} is in the future (today is {today})")]
     DateInFuture { field: &'static str, date: NaiveDate, today: NaiveDate },
     #[error("{field} must not be empty")]
     EmptyField { field: &'static str },
     #[error("{field} does not apply here: {reason}")]
     FieldNotApplicable { field: &'static str, reason: &'static str },
-    #[error("event_date {given} is not the date the rule gives ({expected}); leave it out to use the rule's")]
+    #[error("event_date is not the date the rule gives ({expected}); leave it out to use the rule's")]
     EventDateNotTheRule { given: NaiveDate, expected: NaiveDate },
     #[error("person {person_id} was erased at the end of retention; their record is closed")]
     PersonErased { person_id: PersonId },

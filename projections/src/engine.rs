@@ -66,6 +66,23 @@ pub struct Projector {
     seeded: std::sync::Mutex<std::collections::HashSet<TenantCode>>,
     /// Whether a follower task keeps the projections of this process up to date.
     followed: std::sync::atomic::AtomicBool,
+    /// Projections that could not apply an event, per tenant: left where they stopped.
+    stopped: std::sync::Mutex<Vec<Stopped>>,
+}
+
+/// A projection that stopped at an event it could not apply, and why.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Stopped {
+    #[serde(serialize_with = "as_text")]
+    pub tenant: TenantCode,
+    pub projection: &'static str,
+    /// The position of the event it could not apply.
+    pub position: i64,
+    pub reason: String,
+}
+
+fn as_text<S: serde::Serializer>(tenant: &TenantCode, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.collect_str(tenant)
 }
 
 /// A reader waited for a position the projections did not reach in time.
@@ -154,6 +171,7 @@ impl Projector {
             applied: watch::Sender::new(HashMap::new()),
             seeded: Default::default(),
             followed: Default::default(),
+            stopped: Default::default(),
         }
     }
 
@@ -196,8 +214,15 @@ impl Projector {
     }
 
     fn announce(&self, tenant: TenantCode, checkpoints: &HashMap<String, i64>) {
-        let position =
-            self.projections.iter().map(|p| checkpoints.get(p.name()).copied().unwrap_or(0)).min().unwrap_or(0);
+        // A stopped projection does not hold readers back: they read the others, and /health
+        // says which one is behind and why.
+        let position = self
+            .projections
+            .iter()
+            .filter(|p| !self.is_stopped(tenant, p.name()))
+            .map(|p| checkpoints.get(p.name()).copied().unwrap_or(0))
+            .min()
+            .unwrap_or(0);
         self.applied.send_if_modified(|map| {
             let entry = map.entry(tenant).or_insert(0);
             if position > *entry {
@@ -287,9 +312,11 @@ impl Projector {
         // and the follower moves on to the policies and the other tenants.
         let head = self.store.head(tenant).await?;
         loop {
+            // A stopped projection stays where it stopped; the others go on without it.
+            let active: Vec<Arc<dyn Projection>> =
+                self.projections.iter().filter(|p| !self.is_stopped(tenant, p.name())).cloned().collect();
             let checkpoints = self.checkpoints(&tenant_text).await?;
-            let from =
-                self.projections.iter().map(|p| checkpoints.get(p.name()).copied().unwrap_or(0)).min().unwrap_or(0);
+            let from = active.iter().map(|p| checkpoints.get(p.name()).copied().unwrap_or(0)).min().unwrap_or(head);
             let page =
                 if from >= head { Vec::new() } else { self.store.read_clear_page(tenant, from, PAGE_EVENTS).await? };
             if page.is_empty() {
@@ -299,28 +326,89 @@ impl Projector {
             }
             read += page.len() as u64;
             let events = decode(&page)?;
-            let backend = self.db().backend();
-            let applied = in_locked_tx!(self.db(), tx => {
-                let mut checkpoints = checkpoints_in!(tx, backend, &tenant_text);
-                for projection in &self.projections {
-                    let checkpoint = checkpoints.get(projection.name()).copied().unwrap_or(0);
-                    // Apply only a page that continues exactly where this projection stopped.
-                    if events[0].position > checkpoint + 1 {
-                        continue;
+            let applied = match self.apply_page(&tenant_text, &active, &events).await {
+                Ok(applied) => applied,
+                // Some projection cannot apply this page: find which, and from which event, and
+                // stop it there; the others apply the page without it.
+                Err(error) => {
+                    tracing::warn!(%tenant, %error, "a projection cannot apply a page; isolating it");
+                    let mut failing = Vec::new();
+                    for projection in &active {
+                        if self.apply_page(&tenant_text, std::slice::from_ref(projection), &events).await.is_err() {
+                            failing.push(projection.clone());
+                        }
                     }
-                    let fresh: Vec<Projected> = events.iter().filter(|e| e.position > checkpoint).cloned().collect();
-                    let Some(last) = fresh.last().map(|e| e.position) else { continue };
-                    let mut writes = Writes::default();
-                    projection.apply(&tenant_text, &fresh, &mut writes);
-                    execute_writes!(tx, writes, false);
-                    set_checkpoint!(tx, &tenant_text, projection.name(), last);
-                    checkpoints.insert(projection.name().to_owned(), last);
+                    // Every one failing on its own says the database, not a projection, is at
+                    // fault: nothing is stopped, and the follower tries again.
+                    if failing.len() == active.len() {
+                        return Err(error);
+                    }
+                    for projection in &failing {
+                        for event in &events {
+                            let one = std::slice::from_ref(event);
+                            if let Err(error) =
+                                self.apply_page(&tenant_text, std::slice::from_ref(projection), one).await
+                            {
+                                self.stop(tenant, projection.name(), event.position, error.to_string());
+                                break;
+                            }
+                        }
+                    }
+                    self.checkpoints(&tenant_text).await?
                 }
-                checkpoints
-            });
+            };
             // Readers waiting for their own writes learn of each page as it commits.
             self.announce(tenant, &applied);
         }
+    }
+
+    /// Applies `events` to `projections` in one transaction with their checkpoints (each only
+    /// from where it stopped); answers every checkpoint after it.
+    async fn apply_page(
+        &self,
+        tenant_text: &str,
+        projections: &[Arc<dyn Projection>],
+        events: &[Projected],
+    ) -> Result<HashMap<String, i64>, ProjectionError> {
+        let backend = self.db().backend();
+        let applied = in_locked_tx!(self.db(), tx => {
+            let mut checkpoints = checkpoints_in!(tx, backend, tenant_text);
+            for projection in projections {
+                let checkpoint = checkpoints.get(projection.name()).copied().unwrap_or(0);
+                // Apply only a page that continues exactly where this projection stopped.
+                if events[0].position > checkpoint + 1 {
+                    continue;
+                }
+                let fresh: Vec<Projected> = events.iter().filter(|e| e.position > checkpoint).cloned().collect();
+                let Some(last) = fresh.last().map(|e| e.position) else { continue };
+                let mut writes = Writes::default();
+                projection.apply(tenant_text, &fresh, &mut writes);
+                execute_writes!(tx, writes, false);
+                set_checkpoint!(tx, tenant_text, projection.name(), last);
+                checkpoints.insert(projection.name().to_owned(), last);
+            }
+            checkpoints
+        });
+        Ok(applied)
+    }
+
+    fn is_stopped(&self, tenant: TenantCode, projection: &str) -> bool {
+        self.stopped
+            .lock()
+            .expect("stopped projections lock")
+            .iter()
+            .any(|s| s.tenant == tenant && s.projection == projection)
+    }
+
+    fn stop(&self, tenant: TenantCode, projection: &'static str, position: i64, reason: String) {
+        tracing::error!(%tenant, projection, position, %reason, "projection stopped: it cannot apply this event");
+        self.stopped.lock().expect("stopped projections lock").push(Stopped { tenant, projection, position, reason });
+    }
+
+    /// The projections that stopped at an event they could not apply (until a rebuild, or a
+    /// restart that finds them able to go on).
+    pub fn stopped(&self) -> Vec<Stopped> {
+        self.stopped.lock().expect("stopped projections lock").clone()
     }
 
     async fn checkpoints(&self, tenant: &str) -> Result<HashMap<String, i64>, ProjectionError> {

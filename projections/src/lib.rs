@@ -13,7 +13,7 @@ mod metrics;
 pub mod models;
 mod sql;
 
-pub use engine::{decode, Behind, ProjectionError, ProjectionWaitError, Projector, RebuildReport};
+pub use engine::{decode, Behind, ProjectionError, ProjectionWaitError, Projector, RebuildReport, Stopped};
 pub use metrics::ProjectionMetrics;
 pub use sql::{SqlValue, Statement, TableDef, Writes};
 

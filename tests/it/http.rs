@@ -558,6 +558,39 @@ fn urlencoding(text: &str) -> String {
         .collect()
 }
 
+/// A projection that cannot apply an event (here its table is gone) stops at that event and
+/// says so in /health; the command path, the other projections and the reads that use them go
+/// on.
+#[tokio::test]
+async fn a_projection_that_cannot_apply_an_event_stops_alone_and_shows_in_health() {
+    let api = Client::in_process().await;
+    let (_, clerk) = api.signed_in(Role::Supervisor).await;
+    let person = PersonBuilder::new().insured_from("2025-04-01").notified_on("2025-04-02").create(&api, &clerk).await;
+    let pay = json!({"fiscal_year": 2025, "amount_yen": 1000, "received_on": "2025-07-31", "channel": "counter"});
+    api.ok(&clerk, &format!("/persons/{person}/payments"), pay.clone()).await;
+    // A read waits for the projections to show the first payment; then the table goes.
+    let (status, _) = api.get(&clerk, "/persons?purpose=eligibility&date_of_birth=1980-05-05").await;
+    assert_eq!(status, StatusCode::OK);
+    api.db.raw_execute("DROP TABLE payment_totals").await;
+
+    let paid = api.ok(&clerk, &format!("/persons/{person}/payments"), pay).await;
+    let later = PersonBuilder::new().insured_from("2025-05-01").notified_on("2025-05-02").create(&api, &clerk).await;
+    let (status, found) = api.get(&clerk, "/persons?purpose=eligibility&date_of_birth=1980-05-05").await;
+    assert_eq!(status, StatusCode::OK, "{found}");
+    assert!(found.as_array().unwrap().iter().any(|f| f["person_id"] == json!(later)), "{found}");
+    let (status, answer) = api.get(&clerk, &format!("/persons/{later}/eligibility?purpose=eligibility")).await;
+    assert_eq!((status, answer["insured"].as_bool()), (StatusCode::OK, Some(true)), "{answer}");
+
+    let (_, health) = api.request(Method::GET, "/health", None, None, None).await;
+    assert_eq!(health["status"], json!("degraded"), "{health}");
+    let stopped = &health["stopped_projections"][0];
+    assert_eq!((stopped["projection"].as_str(), stopped["tenant"].as_str()), (Some("payment_totals"), Some(KUMAGAYA)));
+    assert_eq!(stopped["position"], paid["position"], "{health}");
+    assert!(!stopped["reason"].as_str().unwrap().is_empty());
+    let stopped_projections = health["stopped_projections"].as_array().unwrap().len();
+    assert_eq!(stopped_projections, 1, "only the broken projection stopped: {health}");
+}
+
 #[tokio::test]
 async fn bad_requests_get_a_problem_with_a_stable_code_never_a_500() {
     let api = Client::in_process().await;

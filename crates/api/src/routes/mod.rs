@@ -40,7 +40,7 @@ use crate::AppState;
         citizen::challenge, citizen::sign_in, citizen::record, citizen::page,
     ),
     components(schemas(
-        system::Health, crate::error::Problem,
+        system::Health, system::StoppedProjection, crate::error::Problem,
         sessions::SignIn, sessions::Session,
         staff::NewStaff, staff::CreatedStaff, staff::Disable,
         persons::NewPerson, persons::Recorded, persons::Found, persons::PersonRecord,

@@ -22,11 +22,25 @@ pub(crate) fn routes() -> Router<AppState> {
 
 #[derive(Serialize, ToSchema)]
 pub struct Health {
-    /// `ok` when the database answers.
+    /// `ok` when the database answers and every projection follows the ledger; `degraded` when
+    /// some projection stopped at an event it could not apply (listed below; the rest of the
+    /// ledger goes on, and `kokuho rebuild --projection NAME` rebuilds it once fixed).
     status: &'static str,
     /// `sqlite` or `postgres`.
     database: &'static str,
     version: &'static str,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    stopped_projections: Vec<StoppedProjection>,
+}
+
+/// A projection that stopped: where and why.
+#[derive(Serialize, ToSchema)]
+pub struct StoppedProjection {
+    projection: &'static str,
+    tenant: String,
+    /// The position of the event it could not apply.
+    position: i64,
+    reason: String,
 }
 
 /// Liveness and database reachability.
@@ -40,7 +54,19 @@ pub(crate) async fn health(State(state): State<AppState>) -> Result<ApiJson<Heal
         kokuho_store::Backend::Postgres => "postgres",
     };
     kokuho_store::on_db!(state.store.db(), pool => sqlx_ping(pool).await)?;
-    Ok(ApiJson(Health { status: "ok", database, version: env!("CARGO_PKG_VERSION") }))
+    let stopped_projections: Vec<StoppedProjection> = state
+        .projector
+        .stopped()
+        .into_iter()
+        .map(|stopped| StoppedProjection {
+            projection: stopped.projection,
+            tenant: stopped.tenant.to_string(),
+            position: stopped.position,
+            reason: stopped.reason,
+        })
+        .collect();
+    let status = if stopped_projections.is_empty() { "ok" } else { "degraded" };
+    Ok(ApiJson(Health { status, database, version: env!("CARGO_PKG_VERSION"), stopped_projections }))
 }
 
 async fn sqlx_ping<'a, E>(executor: E) -> Result<(), ApiError>

@@ -591,6 +591,28 @@ async fn a_projection_that_cannot_apply_an_event_stops_alone_and_shows_in_health
     assert_eq!(stopped_projections, 1, "only the broken projection stopped: {health}");
 }
 
+/// A malformed Idempotency-Key is refused after the role check: a caller without the role is
+/// refused as such (403, recorded), one with it learns the key is malformed (400).
+#[tokio::test]
+async fn a_malformed_idempotency_key_is_judged_after_the_role() {
+    let api = Client::in_process().await;
+    let (_, supervisor) = api.signed_in(Role::Supervisor).await;
+    let (_, auditor) = api.signed_in(Role::Auditor).await;
+    let person = PersonBuilder::new().create(&api, &supervisor).await;
+    let too_long = "k".repeat(200);
+    let acquire = |token: &str| {
+        Call::new(Method::POST, format!("/v1/{KUMAGAYA}/persons/{person}/eligibility"))
+            .token(token)
+            .idempotency_key(&too_long)
+            .json(&acquisition("moved_in", "2025-04-01", "2025-04-02"))
+    };
+    let (status, problem) = api.send(acquire(&auditor)).await;
+    assert_eq!((status, problem["code"].as_str()), (StatusCode::FORBIDDEN, Some("role_not_permitted")));
+    let (status, problem) = api.send(acquire(&supervisor)).await;
+    assert_eq!((status, problem["code"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_idempotency_key")));
+    assert!(!problem.to_string().contains(&too_long));
+}
+
 #[tokio::test]
 async fn bad_requests_get_a_problem_with_a_stable_code_never_a_500() {
     let api = Client::in_process().await;

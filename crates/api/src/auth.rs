@@ -153,16 +153,22 @@ impl Staff {
 
     /// The metadata of a command, with the request's Idempotency-Key (scoped by the member, so
     /// two clerks' keys never collide).
-    pub(crate) fn command_meta(&self, purpose: Purpose, key: &IdempotencyKey) -> CommandMeta {
-        let key = key.0.as_deref().map(|key| format!("{}:{key}", self.principal.user_id));
-        CommandMeta { idempotency_key: key, ..self.meta(purpose) }
+    pub(crate) fn command_meta(&self, purpose: Purpose, key: &IdempotencyKey) -> Result<CommandMeta, ApiError> {
+        if key.0.is_err() {
+            return Err(ApiError::bad_request(
+                "invalid_idempotency_key",
+                "Idempotency-Key must be 1 to 128 visible ASCII characters",
+            ));
+        }
+        let key = key.value().map(|key| format!("{}:{key}", self.principal.user_id));
+        Ok(CommandMeta { idempotency_key: key, ..self.meta(purpose) })
     }
 
     /// The id of what a command creates (a person, a household, a period, a provision, …):
     /// derived from the Idempotency-Key, so a retry names what the first attempt created;
     /// drawn afresh without one.
     pub(crate) fn id_from_key(&self, kind: &str, key: &IdempotencyKey) -> Uuid {
-        match key.0.as_deref() {
+        match key.value() {
             Some(key) => {
                 let principal = &self.principal;
                 let digest =
@@ -201,29 +207,31 @@ impl Staff {
 
 /// The request's Idempotency-Key, if any: 1 to 128 visible ASCII characters.
 /// The request's `Idempotency-Key` header, if it has one: a retry with the same key answers the
-/// first result. 1 to 128 visible ASCII characters; anything else is refused before the handler
-/// runs (`invalid_idempotency_key`), without echoing the value.
-#[derive(Debug, Clone, Default)]
-pub(crate) struct IdempotencyKey(pub Option<String>);
+/// first result. 1 to 128 visible ASCII characters. A malformed key is refused when the command
+/// is built ([`Staff::command_meta`], `invalid_idempotency_key`, without echoing it), that is
+/// after the role check, so a caller without the role is refused (and recorded) as such.
+#[derive(Debug, Clone)]
+pub(crate) struct IdempotencyKey(Result<Option<String>, ()>);
+
+impl IdempotencyKey {
+    fn value(&self) -> Option<&str> {
+        self.0.as_ref().ok().and_then(|key| key.as_deref())
+    }
+}
 
 impl<S: Send + Sync> axum::extract::FromRequestParts<S> for IdempotencyKey {
-    type Rejection = ApiError;
+    type Rejection = std::convert::Infallible;
 
-    async fn from_request_parts(parts: &mut axum::http::request::Parts, _: &S) -> Result<Self, ApiError> {
-        match parts.headers.get("idempotency-key") {
-            None => Ok(IdempotencyKey(None)),
+    async fn from_request_parts(parts: &mut axum::http::request::Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(IdempotencyKey(match parts.headers.get("idempotency-key") {
+            None => Ok(None),
             Some(value) => value
                 .to_str()
                 .ok()
                 .filter(|key| (1..=128).contains(&key.len()))
-                .map(|key| IdempotencyKey(Some(key.to_owned())))
-                .ok_or_else(|| {
-                    ApiError::bad_request(
-                        "invalid_idempotency_key",
-                        "Idempotency-Key must be 1 to 128 visible ASCII characters",
-                    )
-                }),
-        }
+                .map(|key| Some(key.to_owned()))
+                .ok_or(()),
+        }))
     }
 }
 

@@ -117,7 +117,7 @@ async fn execute(
     command: PersonCommand,
 ) -> Result<(Executed, Vec<LedgerEvent>), ApiError> {
     staff.require_role(state, affair.roles).await?;
-    let meta = staff.command_meta(affair.purpose, key);
+    let meta = staff.command_meta(affair.purpose, key)?;
     let tenant = staff.principal.tenant;
     let executed = state.ledger.execute::<Person>(tenant, person_id, command, meta).await?;
     let events = command_events(state, tenant, person_id, &executed).await?;

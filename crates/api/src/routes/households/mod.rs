@@ -77,7 +77,7 @@ async fn execute(
     command: HouseholdCommand,
 ) -> Result<(StatusCode, ApiJson<HouseholdRecorded>), ApiError> {
     staff.require_role(state, HOUSEHOLD_ROLES).await?;
-    let meta = staff.command_meta(Purpose::Eligibility, key);
+    let meta = staff.command_meta(Purpose::Eligibility, key)?;
     let tenant = staff.principal.tenant;
     let executed = state.ledger.execute::<Household>(tenant, household_id, command, meta).await?;
     state.consequences_of(tenant, executed.outcome.last_position).await;

@@ -110,7 +110,7 @@ async fn execute_link(
     command: LinkCommand,
 ) -> Result<(Executed, LinkState), ApiError> {
     let tenant = staff.principal.tenant;
-    let meta = staff.command_meta(Purpose::Eligibility, key);
+    let meta = staff.command_meta(Purpose::Eligibility, key)?;
     let executed = state.ledger.execute::<MyNumberLink>(tenant, request_id, command, meta).await?;
     Ok((executed, load(state, tenant, request_id, None).await?.state))
 }

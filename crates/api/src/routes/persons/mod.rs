@@ -74,7 +74,7 @@ pub(crate) async fn execute(
     command: PersonCommand,
 ) -> Result<(StatusCode, ApiJson<Recorded>), ApiError> {
     staff.require_role(state, roles).await?;
-    let meta = staff.command_meta(purpose, key);
+    let meta = staff.command_meta(purpose, key)?;
     let executed = state.ledger.execute::<Person>(staff.principal.tenant, person_id, command, meta).await?;
     Ok(recorded(person_id, executed))
 }

@@ -74,7 +74,7 @@ fn command_meta(
     key: &IdempotencyKey,
     kind: &str,
 ) -> Result<(CommandMeta, Uuid), ApiError> {
-    Ok((staff.command_meta(purpose, key), staff.id_from_key(kind, key)))
+    Ok((staff.command_meta(purpose, key)?, staff.id_from_key(kind, key)))
 }
 
 fn status_of(executed: &Executed) -> StatusCode {

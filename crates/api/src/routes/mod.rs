@@ -19,6 +19,16 @@ use utoipa::{Modify, OpenApi};
 
 use crate::AppState;
 
+/// 201 for a command recorded now, 200 for a retry its Idempotency-Key answered with the first
+/// result.
+pub(crate) fn created_or_retried(executed: &kokuho_ledger::Executed) -> axum::http::StatusCode {
+    if executed.outcome.duplicate {
+        axum::http::StatusCode::OK
+    } else {
+        axum::http::StatusCode::CREATED
+    }
+}
+
 #[derive(OpenApi)]
 #[openapi(
     info(title = "kokuho", description = "The ledger of a municipality's National Health Insurance (国民健康保険) records. \

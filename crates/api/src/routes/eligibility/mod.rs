@@ -125,14 +125,6 @@ async fn execute(
     Ok((executed, events))
 }
 
-fn status_of(executed: &Executed) -> StatusCode {
-    if executed.outcome.duplicate {
-        StatusCode::OK
-    } else {
-        StatusCode::CREATED
-    }
-}
-
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FormerMunicipalityBody {
@@ -244,7 +236,7 @@ pub(crate) async fn acquire_eligibility(
         _ => None,
     });
     Ok((
-        status_of(&executed),
+        super::created_or_retried(&executed),
         ApiJson(AcquisitionRecorded {
             person_id: person_id.as_uuid(),
             position: executed.outcome.last_position,
@@ -326,7 +318,7 @@ pub(crate) async fn lose_eligibility(
         acquisition: kokuho_events::Acquisition { source: body.source, legal_basis: body.legal_basis },
     };
     let (executed, events) = execute(&state, &staff, &key, ELIGIBILITY, person_id, command).await?;
-    Ok((status_of(&executed), ApiJson(loss_recorded(person_id, &executed, &events)?)))
+    Ok((super::created_or_retried(&executed), ApiJson(loss_recorded(person_id, &executed, &events)?)))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -397,7 +389,7 @@ pub(crate) async fn correct_eligibility(
         return Err(internal("a correction recorded no EligibilityCorrected"));
     };
     Ok((
-        status_of(&executed),
+        super::created_or_retried(&executed),
         ApiJson(CorrectionRecorded {
             person_id: person_id.as_uuid(),
             position: executed.outcome.last_position,
@@ -452,7 +444,7 @@ pub(crate) async fn withdraw_eligibility(
         PersonCommand::WithdrawEligibility { period_id: path.period_id, correction_reason: body.correction_reason };
     let (executed, _) = execute(&state, &staff, &key, ELIGIBILITY, person_id, command).await?;
     Ok((
-        status_of(&executed),
+        super::created_or_retried(&executed),
         ApiJson(WithdrawalRecorded {
             person_id: person_id.as_uuid(),
             position: executed.outcome.last_position,
@@ -512,7 +504,7 @@ pub(crate) async fn record_death(
         _ => None,
     });
     Ok((
-        status_of(&executed),
+        super::created_or_retried(&executed),
         ApiJson(DeathRecorded {
             person_id: person_id.as_uuid(),
             position: executed.outcome.last_position,

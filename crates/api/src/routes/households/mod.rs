@@ -81,7 +81,7 @@ async fn execute(
     let tenant = staff.principal.tenant;
     let executed = state.ledger.execute::<Household>(tenant, household_id, command, meta).await?;
     state.consequences_of(tenant, executed.outcome.last_position).await;
-    let status = if executed.outcome.duplicate { StatusCode::OK } else { StatusCode::CREATED };
+    let status = super::created_or_retried(&executed);
     Ok((
         status,
         ApiJson(HouseholdRecorded {

@@ -209,7 +209,7 @@ pub(crate) async fn request_link(
     let request_id = staff.id_from_key("my-number-link", &key);
     let command = LinkCommand::Request { person_id, my_number, requested_by: staff.principal.user_id };
     let (executed, _) = execute_link(&state, &staff, &key, request_id, command).await?;
-    let status = if executed.outcome.duplicate { StatusCode::OK } else { StatusCode::CREATED };
+    let status = super::created_or_retried(&executed);
     Ok((status, ApiJson(MyNumberLinkCreated { request_id })))
 }
 

@@ -80,7 +80,7 @@ pub(crate) async fn execute(
 }
 
 pub(crate) fn recorded(person_id: PersonId, executed: kokuho_ledger::Executed) -> (StatusCode, ApiJson<Recorded>) {
-    let status = if executed.outcome.duplicate { StatusCode::OK } else { StatusCode::CREATED };
+    let status = super::created_or_retried(&executed);
     (
         status,
         ApiJson(Recorded {

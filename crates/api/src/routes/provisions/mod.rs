@@ -77,14 +77,6 @@ fn command_meta(
     Ok((staff.command_meta(purpose, key)?, staff.id_from_key(kind, key)))
 }
 
-fn status_of(executed: &Executed) -> StatusCode {
-    if executed.outcome.duplicate {
-        StatusCode::OK
-    } else {
-        StatusCode::CREATED
-    }
-}
-
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SensitivityBody {
@@ -239,7 +231,7 @@ pub(crate) async fn request_provision(
     let recorded = provision_recorded(provision_id, &current, &executed)?;
     let status = match (executed.outcome.duplicate, current.status) {
         (false, Some(kokuho_domain::provision::ProvisionStatus::AwaitingApproval)) => StatusCode::ACCEPTED,
-        _ => status_of(&executed),
+        _ => super::created_or_retried(&executed),
     };
     Ok((status, ApiJson(recorded)))
 }
@@ -273,7 +265,7 @@ pub(crate) async fn approve_provision(
     let executed =
         state.ledger.execute::<Provision>(tenant, provision_id, ProvisionCommand::Approve { by }, meta).await?;
     let current = state.ledger.replay::<Provision>(tenant, provision_id, None, Decrypt::No).await?.state;
-    Ok((status_of(&executed), ApiJson(provision_recorded(provision_id, &current, &executed)?)))
+    Ok((super::created_or_retried(&executed), ApiJson(provision_recorded(provision_id, &current, &executed)?)))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -355,7 +347,7 @@ pub(crate) async fn make_inquiry(
     let inquiry = state.ledger.replay::<Inquiry>(tenant, inquiry_id, None, Decrypt::No).await?.state;
     let inquiry = inquiry.ok_or_else(|| ApiError::Internal(format!("inquiry {inquiry_id} was not recorded")))?;
     Ok((
-        status_of(&executed),
+        super::created_or_retried(&executed),
         ApiJson(InquiryRecorded {
             inquiry_id,
             person_id: inquiry.person_id,

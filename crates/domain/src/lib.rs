@@ -17,6 +17,7 @@ pub mod provision;
 mod rejection;
 pub mod sensitivity;
 pub mod share;
+pub mod tax;
 
 pub use aggregate::{Aggregate, Refusal, RejectionKind};
 pub use calendar::FiscalYear;

@@ -27,6 +27,7 @@ use std::fmt;
 use std::ops::Range;
 use std::path::Path;
 
+use kokuho_domain::tax::{CityRates, NationalTax, TaxRules};
 use kokuho_domain::TenantCode;
 use serde::de::DeserializeOwned;
 use sha2::{Digest, Sha256};
@@ -41,6 +42,10 @@ pub mod shipped {
     pub const RETENTION: &str = include_str!("../../../rules/retention.toml");
     pub const MANAGEMENT_NUMBERS: &str = include_str!("../../../rules/provision/management_numbers.json");
     pub const ORGANISATIONS: &str = include_str!("../../../rules/provision/organisations.json");
+    pub const TAX_NATIONAL: &str = include_str!("../../../rules/tax_national.toml");
+    pub const KUMAGAYA_TAX_2024: &str = include_str!("../../../rules/112020/2024/tax.toml");
+    pub const KUMAGAYA_TAX_2025: &str = include_str!("../../../rules/112020/2025/tax.toml");
+    pub const KUMAGAYA_TAX_2026: &str = include_str!("../../../rules/112020/2026/tax.toml");
 
     /// Every shipped file: (path under `rules/`, text). A test holds it equal to the folder.
     pub const ALL: &[(&str, &str)] = &[
@@ -48,6 +53,10 @@ pub mod shipped {
         (super::RETENTION_FILE, RETENTION),
         (super::MANAGEMENT_NUMBERS_FILE, MANAGEMENT_NUMBERS),
         (super::ORGANISATIONS_FILE, ORGANISATIONS),
+        (super::TAX_NATIONAL_FILE, TAX_NATIONAL),
+        ("112020/2024/tax.toml", KUMAGAYA_TAX_2024),
+        ("112020/2025/tax.toml", KUMAGAYA_TAX_2025),
+        ("112020/2026/tax.toml", KUMAGAYA_TAX_2026),
     ];
 }
 
@@ -59,6 +68,12 @@ pub const RETENTION_FILE: &str = "retention.toml";
 pub const MANAGEMENT_NUMBERS_FILE: &str = "provision/management_numbers.json";
 /// The names the citizen's view shows for the municipality's side.
 pub const ORGANISATIONS_FILE: &str = "provision/organisations.json";
+
+/// The statutory NHI tax figures of each fiscal year (`kokuho_domain::tax::NationalTax`).
+pub const TAX_NATIONAL_FILE: &str = "tax_national.toml";
+/// A municipality's NHI tax rates for one fiscal year (`kokuho_domain::tax::CityRates`), only
+/// per tenant: `<tenant>/<year>/tax.toml` (or `<tenant>/tax.toml` for every year).
+pub const TAX_FILE: &str = "tax.toml";
 
 /// How errors name a shipped file: its path in the repository.
 pub const SHIPPED_DIR: &str = "rules";
@@ -81,6 +96,8 @@ pub const FILES: &[RuleFile] = &[
     RuleFile { name: MANAGEMENT_NUMBERS_FILE, per_tenant: false },
     // Per-municipality names are listed inside the one file.
     RuleFile { name: ORGANISATIONS_FILE, per_tenant: false },
+    RuleFile { name: TAX_NATIONAL_FILE, per_tenant: false },
+    RuleFile { name: TAX_FILE, per_tenant: true },
 ];
 
 /// A rule file that cannot be used: which file, where in it when that can be told, and why.
@@ -331,6 +348,59 @@ impl Rules {
     }
 }
 
+/// The tax rules of one tenant and fiscal year: the statutory figures and the city's rates,
+/// checked against each other, with the files they came from.
+#[derive(Debug, Clone)]
+pub struct TaxRuleSet {
+    pub rules: std::sync::Arc<TaxRules>,
+    /// The city's file, as a path in the tree (`112020/2025/tax.toml`).
+    pub file: String,
+    /// SHA-256 of the city's file.
+    pub sha256: String,
+    /// SHA-256 of `tax_national.toml`.
+    pub national_sha256: String,
+}
+
+impl Rules {
+    /// The tax rules of `tenant` for `fiscal_year`. Refused, naming the file, the key and the
+    /// reason, when the tenant has no rates for the year or a file does not parse or check.
+    pub fn tax(&self, tenant: TenantCode, fiscal_year: i32) -> Result<TaxRuleSet, RuleError> {
+        let national_source = self.file(TAX_NATIONAL_FILE, None, None)?;
+        let national: NationalTax = national_source.parse_toml()?;
+        let city_source = self.file(TAX_FILE, Some(tenant), Some(fiscal_year)).map_err(|_| {
+            RuleError::new(
+                format!("{SHIPPED_DIR}/{tenant}/{fiscal_year}/{TAX_FILE}"),
+                format!("no NHI tax rates for municipality {tenant} in fiscal year {fiscal_year}: add this file"),
+            )
+        })?;
+        let city: CityRates = city_source.parse_toml()?;
+        let rules = TaxRules::new(&national, city, &tenant.to_string(), fiscal_year).map_err(|error| {
+            // A statutory year's fault names the national file; any other, the city's.
+            let source = if error.key.starts_with("years") { national_source } else { city_source };
+            let line = source.text.lines().position(|line| {
+                let key = error.key.rsplit('.').next().unwrap_or(&error.key);
+                line.trim_start().starts_with(key) || line.trim() == format!("[{}]", error.key)
+            });
+            RuleError { line: line.map(|line| line + 1), key: Some(error.key), ..source.error(error.reason) }
+        })?;
+        Ok(TaxRuleSet {
+            rules: std::sync::Arc::new(rules),
+            file: city_source.name.clone(),
+            sha256: city_source.sha256.clone(),
+            national_sha256: national_source.sha256.clone(),
+        })
+    }
+
+    /// The fiscal years `tenant` has tax rates for (its `<tenant>/<year>/tax.toml` files).
+    pub fn tax_years(&self, tenant: TenantCode) -> Vec<i32> {
+        let prefix = format!("{tenant}/");
+        self.files
+            .keys()
+            .filter_map(|name| name.strip_prefix(&prefix)?.strip_suffix(&format!("/{TAX_FILE}"))?.parse().ok())
+            .collect()
+    }
+}
+
 /// The rule files under `dir` (`prefix` is its path in the tree): (path in the tree, file).
 fn collect(dir: &Path, prefix: &str, found: &mut Vec<(String, std::path::PathBuf)>) -> Result<(), RuleError> {
     let unreadable = |io: std::io::Error| RuleError::new(dir.display().to_string(), format!("cannot be read: {io}"));
@@ -445,6 +515,48 @@ mod tests {
     }
 
     #[test]
+    fn the_tax_rules_of_a_tenant_and_year_load_and_a_bad_file_is_refused_naming_file_key_and_reason() {
+        let rules = Rules::shipped();
+        let set = rules.tax(kumagaya(), 2024).unwrap();
+        assert_eq!(set.file, "112020/2024/tax.toml");
+        assert_eq!(set.rules.city.medical.income_rate.to_string(), "6.92%");
+        assert_eq!(set.rules.national.limits.support, 240_000);
+        assert_eq!(rules.tax_years(kumagaya()), vec![2024, 2025, 2026]);
+        assert!(rules.tax(kumagaya(), 2026).unwrap().rules.city.child_support.is_some());
+
+        let missing = rules.tax(TenantCode::parse("112062").unwrap(), 2024).unwrap_err();
+        assert_eq!(missing.file, "rules/112062/2024/tax.toml");
+        assert!(missing.reason.contains("no NHI tax rates"), "{missing}");
+
+        let cases = [
+            // A limit above the statutory one.
+            ("limit = 650000", "limit = 700000", "medical.limit", "statutory limit"),
+            // A rate written as a float.
+            ("income_rate = \"6.92%\"", "income_rate = 6.92", "medical.income_rate", "percentage written as a string"),
+            // A misspelt key.
+            ("per_capita = 31500", "per_capta = 31500", "medical", "unknown field"),
+            // The wrong year inside the file.
+            ("fiscal_year = 2024", "fiscal_year = 2023", "fiscal_year", "must be the fiscal year"),
+        ];
+        for (from, to, key, why) in cases {
+            let mut rules = Rules::shipped();
+            let text = shipped::KUMAGAYA_TAX_2024.replacen(from, to, 1);
+            rules.insert(RuleSource::new("112020/2024/tax.toml", "override/112020/2024/tax.toml", text)).unwrap();
+            let error = rules.tax(kumagaya(), 2024).unwrap_err();
+            assert_eq!(error.file, "override/112020/2024/tax.toml", "{error}");
+            assert!(error.key.as_deref().is_some_and(|k| k.starts_with(key)), "{to}: {error}");
+            assert!(error.reason.contains(why), "{to}: {error}");
+            assert!(error.line.is_some(), "{to}: {error}");
+        }
+        // A child-support part before FY2026 is refused.
+        let mut rules = Rules::shipped();
+        let text = shipped::KUMAGAYA_TAX_2026.replace("fiscal_year = 2026", "fiscal_year = 2025");
+        rules.insert(RuleSource::new("112020/2025/tax.toml", "o/112020/2025/tax.toml", text)).unwrap();
+        let error = rules.tax(kumagaya(), 2025).unwrap_err();
+        assert_eq!(error.key.as_deref(), Some("child_support"), "{error}");
+    }
+
+    #[test]
     fn a_tenants_file_for_the_year_beats_the_tenants_which_beats_the_national_default() {
         let mut rules = Rules::shipped();
         put(&mut rules, "tax.toml", "national");
@@ -452,7 +564,7 @@ mod tests {
         put(&mut rules, "112020/2025/tax.toml", "kumagaya 2025");
         let text = |tenant, year| rules.file("tax.toml", tenant, year).unwrap().text.as_str();
         assert_eq!(text(Some(kumagaya()), Some(2025)), "kumagaya 2025");
-        assert_eq!(text(Some(kumagaya()), Some(2026)), "kumagaya");
+        assert_eq!(text(Some(kumagaya()), Some(2030)), "kumagaya");
         assert_eq!(text(Some(kumagaya()), None), "kumagaya");
         assert_eq!(text(Some(TenantCode::parse("112062").unwrap()), Some(2025)), "national");
         assert_eq!(text(None, Some(2025)), "national", "a year without a tenant means nothing");

@@ -68,6 +68,7 @@ impl Ledgerd {
         let eligibility = EligibilityRuleSet::from_rules(&rules).context("loading the eligibility rules")?;
         let provision =
             Arc::new(kokuho_api::ProvisionSettings::from_rules(&rules).context("loading the provision rules")?);
+        rules.check_tax().context("loading the tax rules")?;
         let db = Db::connect(&config.database_url).await.context("opening the database")?;
         db.migrate().await.context("applying migrations")?;
         let master_key = Arc::new(config.master_key.load()?);
@@ -85,6 +86,7 @@ impl Ledgerd {
             Ledger::new(store.clone(), clock)
                 .with_rules(eligibility)
                 .with_allow_list(Arc::new(provision.allow_list.clone()))
+                .with_tax_rules(rules.clone())
                 .with_projector(projector.clone()),
         );
         let policies = Arc::new(Policies::new(

@@ -6,6 +6,7 @@ use uuid::Uuid;
 
 use crate::eligibility::*;
 use crate::payloads::*;
+use crate::tax::*;
 use crate::upcast;
 
 /// The key under which a payload keeps its personal data (see the crate docs).
@@ -54,6 +55,11 @@ pub enum LedgerEvent {
     IncomeExceptionApplied(IncomeExceptionApplied),
     CertificateIssued(CertificateIssued),
     ElderlyCostShareDecided(ElderlyCostShareDecided),
+    TaxAssessed(TaxAssessed),
+    TaxReassessed(TaxReassessed),
+    TaxReassessmentHeld(TaxReassessmentHeld),
+    UnemploymentRecorded(UnemploymentRecorded),
+    ChildbirthRecorded(ChildbirthRecorded),
 }
 
 /// Calls `$action!(Variant)` for every variant: the one list of event types in code.
@@ -99,7 +105,12 @@ macro_rules! for_each_event {
             HouseholdHeadChanged,
             IncomeExceptionApplied,
             CertificateIssued,
-            ElderlyCostShareDecided
+            ElderlyCostShareDecided,
+            TaxAssessed,
+            TaxReassessed,
+            TaxReassessmentHeld,
+            UnemploymentRecorded,
+            ChildbirthRecorded
         )
     };
 }
@@ -291,6 +302,32 @@ pub const CATALOG: &[CatalogEntry] = &[
         schema_version: 1,
         summary: "a 70–74 person's cost share (2割/3割) was decided for their household, with its basis and rule hash",
     },
+    CatalogEntry {
+        event_type: "TaxAssessed",
+        schema_version: 1,
+        summary:
+            "a household's NHI tax for a fiscal year was assessed (賦課), with its parts, installments and rule hashes",
+    },
+    CatalogEntry {
+        event_type: "TaxReassessed",
+        schema_version: 1,
+        summary: "an assessment was corrected (更正) after a change, with the new figures and the difference",
+    },
+    CatalogEntry {
+        event_type: "TaxReassessmentHeld",
+        schema_version: 1,
+        summary: "a change would alter an assessment older than the correction period: held for a person to decide",
+    },
+    CatalogEntry {
+        event_type: "UnemploymentRecorded",
+        schema_version: 1,
+        summary: "a person applied for the involuntary-unemployment reduction (非自発的失業者の軽減)",
+    },
+    CatalogEntry {
+        event_type: "ChildbirthRecorded",
+        schema_version: 1,
+        summary: "a mother notified a birth or due date for the childbirth exemption (産前産後免除)",
+    },
 ];
 
 /// An event split into what the store keeps in clear and what it must encrypt.
@@ -364,6 +401,12 @@ impl LedgerEvent {
             LedgerEvent::MyNumberLinkRequested(e) => Some(e.person_id),
             // Its reason is personal: sealed with the person's key, erased with them.
             LedgerEvent::SensitivityFlagsSet(e) => Some(e.person_id),
+            LedgerEvent::UnemploymentRecorded(e) => Some(e.person_id),
+            LedgerEvent::ChildbirthRecorded(e) => Some(e.person_id),
+            // In the household's tax stream; the breakdown is sealed with the taxpayer's key.
+            LedgerEvent::TaxAssessed(e) => Some(e.taxpayer_person_id),
+            LedgerEvent::TaxReassessed(e) => Some(e.taxpayer_person_id),
+            LedgerEvent::TaxReassessmentHeld(e) => Some(e.taxpayer_person_id),
             _ => None,
         }
     }

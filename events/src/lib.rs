@@ -15,10 +15,12 @@ mod codec;
 mod eligibility;
 mod payloads;
 mod personal;
+mod tax;
 mod upcast;
 
 pub use codec::{DecodeError, Encoded, LedgerEvent, PersonalPart, CATALOG};
 pub use eligibility::*;
 pub use payloads::*;
 pub use personal::Personal;
+pub use tax::*;
 pub use upcast::UPCASTERS;

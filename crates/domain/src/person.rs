@@ -41,6 +41,11 @@ pub struct PersonState {
     pub elderly_shares: Vec<ElderlyShareDecision>,
     pub paid_total: Yen,
     pub payments: u32,
+    /// The involuntary-unemployment facts (the latest application); `None` when not decrypted.
+    pub unemployment: Option<kokuho_events::UnemploymentFacts>,
+    /// Births and due dates notified for the childbirth exemption (a birth replaces a due date
+    /// within two months of it).
+    pub childbirths: Vec<kokuho_events::ChildbirthFacts>,
     /// Their retention ended and their personal data was erased: the record is closed.
     pub erased: bool,
 }
@@ -214,6 +219,18 @@ pub enum PersonCommand {
     ReportIncome {
         income_year: i32,
         figures: IncomeFigures,
+        acquisition: Acquisition,
+    },
+    /// 非自発的失業: the day of separation and the 離職理由コード, on application.
+    RecordUnemployment {
+        separated_on: NaiveDate,
+        reason_code: String,
+        acquisition: Acquisition,
+    },
+    /// A birth, or its due date, for the childbirth exemption (産前産後免除).
+    RecordChildbirth {
+        born_on: NaiveDate,
+        multiple: bool,
         acquisition: Acquisition,
     },
     IssueCertificate {
@@ -575,6 +592,45 @@ pub fn decide(
                 personal: Personal::Present(figures),
             })])
         }
+        PersonCommand::RecordUnemployment { separated_on, reason_code, acquisition } => {
+            not_in_future("separated_on", separated_on, context)?;
+            let reason_code = reason_code.trim().to_owned();
+            if reason_code.len() != 2 || !reason_code.bytes().all(|byte| byte.is_ascii_digit()) {
+                return Err(Rejection::FieldNotApplicable {
+                    field: "reason_code",
+                    reason: "a 離職理由コード has 2 digits (e.g. 11, 21, 31)",
+                });
+            }
+            let facts = kokuho_events::UnemploymentFacts { separated_on, reason_code };
+            if state.unemployment.as_ref() == Some(&facts) {
+                return Ok(vec![]);
+            }
+            Ok(vec![LedgerEvent::UnemploymentRecorded(kokuho_events::UnemploymentRecorded {
+                person_id: person_id.as_uuid(),
+                recorded_on: context.today,
+                acquisition,
+                personal: Personal::Present(facts),
+            })])
+        }
+        PersonCommand::RecordChildbirth { born_on, multiple, acquisition } => {
+            // A due date may lie ahead (the notification can be made from 6 months before it).
+            if born_on > context.today + chrono::Days::new(183) {
+                return Err(Rejection::FieldNotApplicable {
+                    field: "born_on",
+                    reason: "a due date is notified at most 6 months ahead",
+                });
+            }
+            let facts = kokuho_events::ChildbirthFacts { born_on, multiple };
+            if state.childbirths.contains(&facts) {
+                return Ok(vec![]);
+            }
+            Ok(vec![LedgerEvent::ChildbirthRecorded(kokuho_events::ChildbirthRecorded {
+                person_id: person_id.as_uuid(),
+                recorded_on: context.today,
+                acquisition,
+                personal: Personal::Present(facts),
+            })])
+        }
         PersonCommand::IssueCertificate { certificate_no, issued_on, valid_until } => {
             let certificate_no = certificate_no.trim().to_owned();
             if certificate_no.is_empty() {
@@ -727,6 +783,14 @@ pub fn evolve(mut state: PersonState, event: &LedgerEvent) -> PersonState {
         LedgerEvent::IncomeReported(e) => {
             state.incomes.insert(e.income_year, e.personal.as_present().cloned());
         }
+        LedgerEvent::UnemploymentRecorded(e) => state.unemployment = e.personal.as_present().cloned(),
+        LedgerEvent::ChildbirthRecorded(e) => {
+            if let Some(facts) = e.personal.as_present() {
+                // A birth within two months of a recorded due date replaces it.
+                state.childbirths.retain(|recorded| (recorded.born_on - facts.born_on).num_days().abs() > 62);
+                state.childbirths.push(facts.clone());
+            }
+        }
         LedgerEvent::CertificateIssued(e) => state.certificates.push(Certificate {
             certificate_no: e.certificate_no.clone(),
             period_id: e.period_id,
@@ -755,6 +819,8 @@ pub fn evolve(mut state: PersonState, event: &LedgerEvent) -> PersonState {
             for figures in state.incomes.values_mut() {
                 *figures = None;
             }
+            state.unemployment = None;
+            state.childbirths.clear();
         }
         // Every other event lives in a stream of its own (staff, access record, My Number
         // links, provisions, households, …): nothing to fold.

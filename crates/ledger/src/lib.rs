@@ -29,6 +29,7 @@ mod eligibility_view;
 mod lookups;
 pub mod policies;
 pub mod replay_print;
+pub mod tax;
 pub use eligibility_view::EligibilityAnswer;
 pub use lookups::Lookup;
 
@@ -146,6 +147,8 @@ pub struct Ledger {
     projector: Option<Arc<Projector>>,
     /// The last known state of recently used streams, by (tenant, stream id): a bounded cache.
     states: Mutex<StateCache>,
+    /// The tax rule files in force, and each (tenant, fiscal year)'s rules once loaded.
+    tax_rules: tax::TaxRulesCache,
 }
 
 /// (tenant, stream id) → (stream version, the aggregate's state).
@@ -194,7 +197,14 @@ impl Ledger {
             allow_list: Arc::new(AllowList::default()),
             projector: None,
             states: Mutex::new(HashMap::new()),
+            tax_rules: tax::TaxRulesCache::new(Rules::shipped()),
         }
+    }
+
+    /// Assesses tax with the rule files of `rules` (shipped, or an operator's override).
+    pub fn with_tax_rules(mut self, rules: Rules) -> Ledger {
+        self.tax_rules = tax::TaxRulesCache::new(rules);
+        self
     }
 
     /// The provision allow-list that provision and inquiry decisions apply.

@@ -391,6 +391,20 @@ impl Rules {
         })
     }
 
+    /// Loads every tenant's tax file for its fiscal year, so a broken file stops startup rather
+    /// than an assessment.
+    pub fn check_tax(&self) -> Result<(), RuleError> {
+        for name in self.files.keys() {
+            let parts: Vec<&str> = name.split('/').collect();
+            if let [tenant, year, TAX_FILE] = parts.as_slice() {
+                if let (Ok(tenant), Ok(year)) = (TenantCode::parse(tenant), year.parse::<i32>()) {
+                    self.tax(tenant, year)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// The fiscal years `tenant` has tax rates for (its `<tenant>/<year>/tax.toml` files).
     pub fn tax_years(&self, tenant: TenantCode) -> Vec<i32> {
         let prefix = format!("{tenant}/");

@@ -11,6 +11,7 @@ mod payment_totals;
 mod person_registry;
 mod provision_record;
 mod retention_dates;
+mod tax_assessments;
 
 pub use access_log::{AccessFilter, AccessLog, AccessRow, ACCESS_ROWS_MAX};
 pub use certificates::{CertificateRow, Certificates};
@@ -23,3 +24,4 @@ pub use payment_totals::{PaymentTotalRow, PaymentTotals};
 pub use person_registry::{PersonRegistry, RegistryRow};
 pub use provision_record::{Disclosure, ProvisionKind, ProvisionRecord, ProvisionRecordRow, PROVISION_ROWS_MAX};
 pub use retention_dates::{PersonRetentionDates, RetentionCutoffs, RetentionDates, RetentionFold};
+pub use tax_assessments::{TaxAssessmentRow, TaxAssessments};

@@ -19,6 +19,16 @@ impl Ledgerd {
         }
     }
 
+    /// What `kokuho assessment run` and `kokuho rules diff` work on (the tax rules are the
+    /// ledger's).
+    pub fn assessment_deps(&self) -> kokuho_jobs::assessment::Deps {
+        kokuho_jobs::assessment::Deps {
+            ledger: self.ledger.clone(),
+            projector: self.projector.clone(),
+            store: self.store.clone(),
+        }
+    }
+
     /// What `kokuho retention run` works on, erasing under `rules`.
     pub fn retention_deps(&self, rules: RetentionRules) -> kokuho_jobs::retention::Deps {
         kokuho_jobs::retention::Deps {

@@ -15,7 +15,7 @@ use kokuho::config::{DEFAULT_DATABASE_URL, DEFAULT_MASTER_KEY_FILE};
 use kokuho::{load_rules, Application, Config, Ledgerd, MasterKeySource};
 use kokuho_domain::person::Person;
 use kokuho_domain::{PersonId, TenantCode};
-use kokuho_jobs::{eligibility, retention, Progress};
+use kokuho_jobs::{assessment, eligibility, retention, Progress};
 use kokuho_store::Decrypt;
 
 #[derive(Parser)]
@@ -70,6 +70,16 @@ enum Command {
         #[command(subcommand)]
         command: EligibilityCommand,
     },
+    /// NHI tax: the annual assessment (本算定) and corrections after a rule change.
+    Assessment {
+        #[command(subcommand)]
+        command: AssessmentCommand,
+    },
+    /// The rule files: what an edited tax file would change.
+    Rules {
+        #[command(subcommand)]
+        command: RulesCommand,
+    },
     /// Erase persons whose retention has ended (rules/retention.toml).
     Retention {
         #[command(subcommand)]
@@ -111,6 +121,39 @@ enum EligibilityCommand {
         /// Judge as on this day, YYYY-MM-DD (default: today in Japan); not after today.
         #[arg(long)]
         on: Option<NaiveDate>,
+    },
+}
+
+/// `kokuho assessment …` (the job: `kokuho_jobs::assessment`).
+#[derive(Debug, Subcommand)]
+enum AssessmentCommand {
+    /// Assess every household of a municipality for a fiscal year (本算定); with --reassess,
+    /// correct (更正) every assessed household whose tax differs under the rules in force. Safe
+    /// to run again; prints nothing personal.
+    Run {
+        /// The municipality (local government code).
+        #[arg(long)]
+        tenant: TenantCode,
+        /// The fiscal year (年度), e.g. 2025 for April 2025 – March 2026.
+        #[arg(long)]
+        year: i32,
+        /// Correct the assessed households instead of assessing new ones.
+        #[arg(long)]
+        reassess: bool,
+    },
+}
+
+/// `kokuho rules …`.
+#[derive(Debug, Subcommand)]
+enum RulesCommand {
+    /// List every household whose tax for the year under the rule files in force (an edited
+    /// file through --rules-dir) differs from the assessment issued, with both figures and the
+    /// parts that moved. Writes nothing.
+    Diff {
+        #[arg(long)]
+        tenant: TenantCode,
+        #[arg(long)]
+        year: i32,
     },
 }
 
@@ -365,6 +408,31 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let report = report?;
             println!("{report}");
             Ok(if report.refusals.is_empty() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+        }
+        Command::Assessment { command: AssessmentCommand::Run { tenant, year, reassess } } => {
+            let config = config(&cli, DEFAULT_DATABASE_URL, false);
+            let ledgerd = open(&cli, &config).await?;
+            let bar = progress_bar("assessment");
+            let options = assessment::RunOptions { tenant: *tenant, fiscal_year: *year, reassess: *reassess };
+            let report =
+                assessment::run(&ledgerd.assessment_deps(), &options, &mut |progress| draw(&bar, progress)).await;
+            bar.finish_and_clear();
+            ledgerd.shutdown().await;
+            let report = report?;
+            println!("{report}");
+            Ok(if report.refusals.is_empty() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+        }
+        Command::Rules { command: RulesCommand::Diff { tenant, year } } => {
+            let config = config(&cli, DEFAULT_DATABASE_URL, false);
+            let ledgerd = open(&cli, &config).await?;
+            let bar = progress_bar("rules diff");
+            let options = assessment::DiffOptions { tenant: *tenant, fiscal_year: *year };
+            let report =
+                assessment::diff(&ledgerd.assessment_deps(), &options, &mut |progress| draw(&bar, progress)).await;
+            bar.finish_and_clear();
+            ledgerd.shutdown().await;
+            println!("{}", report?);
+            Ok(ExitCode::SUCCESS)
         }
         Command::Policies { command } => {
             let config = config(&cli, DEFAULT_DATABASE_URL, false);

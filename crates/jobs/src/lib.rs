@@ -9,6 +9,7 @@
 //! reports how far it has got through `progress`, and returns a report whose `Display` is what
 //! the command prints. The command line, the progress bar and the wiring stay in the binary.
 
+pub mod assessment;
 pub mod eligibility;
 pub mod retention;
 

@@ -170,6 +170,44 @@ pub fn compute(lookups: &TaxLookups) -> Result<(Assessment, TaxFigures), TaxReje
     Ok((assessment, figures))
 }
 
+/// The assessment of a year in which nobody is insured: every part 0, no installments.
+fn nothing_due(
+    fiscal_year: i32,
+    taxpayer: Uuid,
+    lookups: &TaxLookups,
+) -> Result<(Assessment, TaxFigures), TaxRejection> {
+    let rules = lookups.rules.clone()?;
+    let assessment = Assessment {
+        fiscal_year,
+        taxpayer,
+        method: rules.rules.city.method().to_owned(),
+        parts: rules
+            .rules
+            .parts()
+            .map(|(part, rates)| super::calc::PartAssessment {
+                part,
+                income_levy: 0,
+                asset_levy: 0,
+                per_capita: 0,
+                per_household: 0,
+                before_limit: 0,
+                limit: rates.limit,
+                capped: false,
+                months: 0,
+                by_month: vec![0; 12],
+                amount: 0,
+            })
+            .collect(),
+        total: 0,
+        test: None,
+        reductions: Vec::new(),
+        members: Vec::new(),
+        installments: Vec::new(),
+    };
+    let figures = figures_of(&assessment, &rules);
+    Ok((assessment, figures))
+}
+
 /// The clear figures of an assessment.
 pub fn figures_of(assessment: &Assessment, rules: &LoadedTaxRules) -> TaxFigures {
     TaxFigures {
@@ -248,7 +286,14 @@ impl Aggregate for TaxAssessment {
                 let Some(current) = &state.current else {
                     return Err(TaxRejection::NotAssessed { fiscal_year: id.fiscal_year });
                 };
-                let (assessment, figures) = compute(lookups)?;
+                let (assessment, figures) = match compute(lookups) {
+                    // Nobody is insured in the year any more (a retroactive loss): the tax is 0.
+                    Err(TaxRejection::NobodyInsured { .. }) => {
+                        let taxpayer = state.taxpayer.unwrap_or(id.household_id);
+                        nothing_due(id.fiscal_year, taxpayer, lookups)?
+                    }
+                    other => other?,
+                };
                 if same_amounts(current, &figures) {
                     return Ok(vec![]);
                 }

@@ -16,6 +16,7 @@
 //! their command's position; they never decide or re-decide anything themselves.
 
 mod elderly_share;
+mod tax_reassessment;
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -33,6 +34,7 @@ use prometheus_client::registry::Registry;
 use tokio::sync::watch;
 
 pub use elderly_share::ElderlyShare;
+pub use tax_reassessment::TaxReassessment;
 
 use crate::{Ledger, LedgerError};
 
@@ -62,7 +64,7 @@ pub trait Policy: Send + Sync + 'static {
 
 /// Every policy of the ledger, in the order they run.
 pub fn all() -> Vec<Arc<dyn Policy>> {
-    vec![Arc::new(ElderlyShare)]
+    vec![Arc::new(ElderlyShare), Arc::new(TaxReassessment)]
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -95,6 +95,15 @@ enum Command {
         #[command(subcommand)]
         command: AdminCommand,
     },
+    /// Benchmark the annual tax assessment and `rules diff` over many households
+    /// (docs/performance.md); bench data goes to its own file and tenant.
+    BenchTax {
+        #[arg(long, default_value_t = 5000)]
+        households: usize,
+        /// Print one JSON object instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
     /// Run the ledger-50k benchmark (docs/performance.md).
     Bench {
         #[arg(long, default_value_t = 2000)]
@@ -460,6 +469,28 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 }
             }
             ledgerd.shutdown().await;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::BenchTax { households, json } => {
+            let config = config(&cli, "sqlite://kokuho-bench.db", true);
+            let bar = Arc::new(progress_bar("bench-tax"));
+            let reporter = bar.clone();
+            let progress = move |phase: &'static str, done: u64, total: u64| {
+                reporter.set_message(phase);
+                reporter.set_length(total);
+                reporter.set_position(done);
+            };
+            let report = kokuho::bench_tax::run(&config, kokuho_ledger::system_clock(), *households, &progress).await?;
+            bar.finish_and_clear();
+            if *json {
+                println!("{}", serde_json::to_string(&report)?);
+            } else {
+                println!(
+                    "{} on {}: {} households ({} persons); setup {:.1} s; assessment run {:.1} s ({:.0} households/s, target < 30 s for 50,000); rules diff {:.1} s ({:.0} households/s, target < 10 s for 50,000), {} would change",
+                    report.workload, report.backend, report.households, report.persons, report.setup_s, report.run_s,
+                    report.run_households_per_s, report.diff_s, report.diff_households_per_s, report.diff_changed
+                );
+            }
             Ok(ExitCode::SUCCESS)
         }
         Command::Bench { persons, clients, as_of_reads, json } => {

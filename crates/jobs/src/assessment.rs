@@ -20,7 +20,7 @@ use std::fmt;
 use std::sync::Arc;
 
 use kokuho_domain::tax::calc::assess;
-use kokuho_domain::tax::{AssessmentId, Part, TaxAssessment, TaxCommand};
+use kokuho_domain::tax::{AssessmentId, Part, TaxAssessment, TaxCommand, TaxLookups};
 use kokuho_domain::{Refusal as _, TenantCode};
 use kokuho_ledger::{CommandError, Ledger};
 use kokuho_projections::models::{Households, TaxAssessmentRow, TaxAssessments};
@@ -36,7 +36,7 @@ pub const ACTOR: &str = "assessment-run";
 /// Households read per query.
 const PAGE: i64 = 1_000;
 /// Households handled at once: enough for the writer to commit many per transaction.
-const IN_FLIGHT: usize = 32;
+const IN_FLIGHT: usize = 64;
 
 #[derive(Clone)]
 pub struct Deps {
@@ -111,6 +111,7 @@ async fn one(
     reassess: bool,
     correlation_id: Uuid,
     sha: &str,
+    lookups: Option<TaxLookups>,
 ) -> Result<Outcome, JobError> {
     let (command, key) = if reassess {
         (
@@ -127,7 +128,11 @@ async fn one(
         causation_id: None,
         idempotency_key: Some(key),
     };
-    match ledger.execute::<TaxAssessment>(tenant, id, command, meta).await {
+    let executed = match &lookups {
+        Some(lookups) => ledger.execute_with::<TaxAssessment>(tenant, id, command, lookups, meta).await,
+        None => ledger.execute::<TaxAssessment>(tenant, id, command, meta).await,
+    };
+    match executed {
         Ok(executed) if executed.events.is_empty() || executed.outcome.duplicate => Ok(Outcome::Unchanged),
         Ok(executed) => Ok(match executed.events.first() {
             Some(kokuho_events::LedgerEvent::TaxAssessed(e)) => {
@@ -160,8 +165,12 @@ pub async fn run(
     let tenant_text = tenant.to_string();
     deps.projector.catch_up(tenant).await.context("bringing the projections up to date")?;
     let db = deps.store.db().clone();
+    // Every household and person folded in one pass, rather than read one by one.
+    let snapshot = Arc::new(deps.ledger.tax_snapshot(tenant).await.context("reading the tenant's households")?);
     let total = if options.reassess { 0 } else { Households::count(&db, &tenant_text).await? as u64 };
     progress(Progress { done: 0, total });
+    let today = kokuho_ledger::jst_date(deps.ledger.now());
+    let rules = Arc::new(rules);
     let mut report = AssessmentRunReport {
         tenant: Some(tenant),
         fiscal_year: options.fiscal_year,
@@ -192,9 +201,15 @@ pub async fn run(
             while in_flight.len() < IN_FLIGHT {
                 let Some(household_id) = queue.next() else { break };
                 let (ledger, sha, reassess) = (deps.ledger.clone(), sha.clone(), options.reassess);
+                let (snapshot, rules) = (snapshot.clone(), rules.clone());
                 let id = AssessmentId { household_id, fiscal_year: options.fiscal_year };
                 in_flight.spawn(async move {
-                    (household_id, one(&ledger, tenant, id, reassess, correlation_id, &sha).await)
+                    let lookups = TaxLookups {
+                        today,
+                        input: snapshot.input(household_id, id.fiscal_year),
+                        rules: Ok((*rules).clone()),
+                    };
+                    (household_id, one(&ledger, tenant, id, reassess, correlation_id, &sha, Some(lookups)).await)
                 });
             }
             let Some(joined) = in_flight.join_next().await else { break };
@@ -216,6 +231,42 @@ pub async fn run(
         }
         if !full {
             break;
+        }
+    }
+    // What changed while the run worked from its snapshot: those households are computed again
+    // on the streams as they are now (the policy may have looked before their assessment).
+    let mut after = snapshot.position;
+    let mut touched: Vec<Uuid> = Vec::new();
+    loop {
+        let page = deps.store.read_page(tenant, after, kokuho_store::PAGE_EVENTS_MAX, kokuho_store::Decrypt::No).await?;
+        let Some(last) = page.last() else { break };
+        after = last.position;
+        for recorded in &page {
+            if let Some(person) = recorded.stream_id.strip_prefix("person-").and_then(|id| Uuid::parse_str(id).ok()) {
+                touched.extend(snapshot.households_of(person));
+            } else if let Some(household) =
+                recorded.stream_id.strip_prefix("household-").and_then(|id| Uuid::parse_str(id).ok())
+            {
+                touched.push(household);
+            }
+        }
+    }
+    touched.sort();
+    touched.dedup();
+    for household_id in touched {
+        let id = AssessmentId { household_id, fiscal_year: options.fiscal_year };
+        let command = TaxCommand::Reassess { reason: "changed_during_run".to_owned(), triggered_by: None };
+        let meta = CommandMeta {
+            actor: Actor::System(ACTOR.into()),
+            purpose: "assessment".to_owned(),
+            correlation_id,
+            causation_id: None,
+            idempotency_key: None,
+        };
+        match deps.ledger.execute::<TaxAssessment>(tenant, id, command, meta).await {
+            Ok(executed) if !executed.events.is_empty() => report.reassessed += 1,
+            Ok(_) | Err(CommandError::Refused(_)) => {}
+            Err(CommandError::Ledger(error)) => return Err(error.into()),
         }
     }
     report.refusals.sort();
@@ -317,6 +368,7 @@ pub async fn diff(
         ..RulesDiffReport::default()
     };
     let rules = Arc::new(rules);
+    let snapshot = Arc::new(deps.ledger.tax_snapshot(tenant).await.context("reading the tenant's households")?);
     let mut after = None;
     loop {
         let page = TaxAssessments::of_year(&db, &tenant_text, options.fiscal_year, after, PAGE).await?;
@@ -327,11 +379,11 @@ pub async fn diff(
         loop {
             while in_flight.len() < IN_FLIGHT {
                 let Some(row) = queue.next() else { break };
-                let (ledger, rules) = (deps.ledger.clone(), rules.clone());
+                let (snapshot, rules) = (snapshot.clone(), rules.clone());
                 in_flight.spawn(async move {
-                    let input = ledger.tax_input(tenant, row.household_id, row.fiscal_year, None).await;
-                    let computed =
-                        input.map(|input| input.and_then(|input| assess(&input, &rules.rules).map_err(Into::into)));
+                    let input = snapshot.input(row.household_id, row.fiscal_year);
+                    let computed: Result<_, JobError> =
+                        Ok(input.and_then(|input| assess(&input, &rules.rules).map_err(Into::into)));
                     (row, computed)
                 });
             }

@@ -303,11 +303,43 @@ impl Ledger {
         command: A::Command,
         meta: CommandMeta,
     ) -> Result<Executed, CommandError<A::Rejection>> {
+        self.execute_deciding::<A>(tenant, id, command, meta, None).await
+    }
+
+    /// [`Ledger::execute`] with lookups the caller gathered already (a batch job that read
+    /// every stream it needs in one pass). The caller answers for their freshness: the append
+    /// still checks the aggregate's own stream version.
+    pub async fn execute_with<A: Lookup>(
+        &self,
+        tenant: TenantCode,
+        id: A::Id,
+        command: A::Command,
+        lookups: &A::Lookups,
+        meta: CommandMeta,
+    ) -> Result<Executed, CommandError<A::Rejection>> {
+        self.execute_deciding::<A>(tenant, id, command, meta, Some(lookups)).await
+    }
+
+    async fn execute_deciding<A: Lookup>(
+        &self,
+        tenant: TenantCode,
+        id: A::Id,
+        command: A::Command,
+        meta: CommandMeta,
+        given: Option<&A::Lookups>,
+    ) -> Result<Executed, CommandError<A::Rejection>> {
         let stream_id = A::stream_id(id);
         for _ in 0..CONFLICT_RETRIES_MAX {
             let (version, state, from_cache) = self.current::<A>(tenant, id).await?;
-            let lookups = A::lookups(self, tenant, id, &state, &command).await?;
-            let decided = A::decide(id, &state, command.clone(), &lookups);
+            let gathered;
+            let lookups = match given {
+                Some(lookups) => lookups,
+                None => {
+                    gathered = A::lookups(self, tenant, id, &state, &command).await?;
+                    &gathered
+                }
+            };
+            let decided = A::decide(id, &state, command.clone(), lookups);
             // Only an append checks the version a decision was made on: a refusal, or nothing
             // to record, is trusted only when decided on the stream as stored (another process
             // may have written since this one cached the state).

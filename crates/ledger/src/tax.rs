@@ -2,7 +2,7 @@
 //! household of the year folded from its stream and its members' (decrypted: incomes and dates
 //! of birth are personal). The calculation itself is `kokuho_domain::tax`.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::sync::Mutex;
 
 use chrono::{DateTime, Utc};
@@ -11,7 +11,7 @@ use kokuho_domain::person::Person;
 use kokuho_domain::tax::calc::{assess, Assessment, HouseholdInput};
 use kokuho_domain::tax::input::{household_input, members_in_year};
 use kokuho_domain::tax::{AssessmentId, LoadedTaxRules, TaxAssessment, TaxCommand, TaxLookups, TaxRejection, TaxState};
-use kokuho_domain::{PersonId, TenantCode};
+use kokuho_domain::{Aggregate, PersonId, TenantCode};
 use kokuho_rules::Rules;
 use kokuho_store::Decrypt;
 use uuid::Uuid;
@@ -22,13 +22,20 @@ use crate::{jst_date, Ledger, LedgerError};
 /// The tax rule files in force and the rules of each (tenant, fiscal year) once loaded: a file
 /// is parsed and checked once per process (the rule files are read when kokuho starts).
 pub struct TaxRulesCache {
-    rules: Rules,
+    rules: Mutex<Rules>,
     loaded: Mutex<HashMap<(TenantCode, i32), Result<LoadedTaxRules, TaxRejection>>>,
 }
 
 impl TaxRulesCache {
     pub fn new(rules: Rules) -> TaxRulesCache {
-        TaxRulesCache { rules, loaded: Mutex::new(HashMap::new()) }
+        TaxRulesCache { rules: Mutex::new(rules), loaded: Mutex::new(HashMap::new()) }
+    }
+
+    /// Puts `rules` in force and forgets every year loaded under the previous files.
+    fn replace(&self, rules: Rules) {
+        let mut loaded = self.loaded.lock().expect("tax rules cache lock");
+        *self.rules.lock().expect("tax rule files lock") = rules;
+        loaded.clear();
     }
 
     fn get(&self, tenant: TenantCode, fiscal_year: i32) -> Result<LoadedTaxRules, TaxRejection> {
@@ -37,6 +44,8 @@ impl TaxRulesCache {
             .entry((tenant, fiscal_year))
             .or_insert_with(|| {
                 self.rules
+                    .lock()
+                    .expect("tax rule files lock")
                     .tax(tenant, fiscal_year)
                     .map(|set| LoadedTaxRules {
                         rules: set.rules,
@@ -57,8 +66,14 @@ impl Ledger {
     }
 
     /// The rule files the tax rules are read from.
-    pub fn tax_rule_files(&self) -> &Rules {
-        &self.tax_rules.rules
+    pub fn tax_rule_files(&self) -> Rules {
+        self.tax_rules.rules.lock().expect("tax rule files lock").clone()
+    }
+
+    /// Puts other tax rule files in force (a tool comparing rule versions: `kokuho bench-tax`);
+    /// a server reads its files once, at startup.
+    pub fn replace_tax_rules(&self, rules: Rules) {
+        self.tax_rules.replace(rules);
     }
 
     /// The household of `fiscal_year` as recorded (at `as_of`, or now), for the assessment.
@@ -70,7 +85,7 @@ impl Ledger {
         as_of: Option<DateTime<Utc>>,
     ) -> Result<Result<HouseholdInput, TaxRejection>, LedgerError> {
         let household = self.replay::<Household>(tenant, household_id, as_of, Decrypt::No).await?.state;
-        let mut persons = BTreeMap::new();
+        let mut persons = HashMap::new();
         for person_id in members_in_year(&household, fiscal_year) {
             let person = self.replay::<Person>(tenant, PersonId::from_uuid(person_id), as_of, Decrypt::Yes).await?;
             persons.insert(person_id, person.state);
@@ -89,6 +104,60 @@ impl Ledger {
         let rules = self.tax_rules(tenant, input.fiscal_year)?;
         let assessment = assess(input, &rules.rules)?;
         Ok((assessment, rules))
+    }
+}
+
+/// Every household and person of a tenant folded from one pass over its ledger up to
+/// `position`: what a batch job (the annual run, `rules diff`) computes 50,000 assessments from
+/// without one query per household.
+pub struct TaxSnapshot {
+    pub position: i64,
+    households: HashMap<Uuid, kokuho_domain::household::HouseholdState>,
+    persons: HashMap<Uuid, kokuho_domain::person::PersonState>,
+}
+
+impl TaxSnapshot {
+    /// The household's year, as [`Ledger::tax_input`] gives it, from the snapshot.
+    pub fn input(&self, household_id: Uuid, fiscal_year: i32) -> Result<HouseholdInput, TaxRejection> {
+        let Some(household) = self.households.get(&household_id) else {
+            return Err(TaxRejection::HouseholdNotFound { household_id });
+        };
+        household_input(household_id, household, &self.persons, fiscal_year)
+    }
+
+    /// The households `person_id` belongs or belonged to.
+    pub fn households_of(&self, person_id: Uuid) -> Vec<Uuid> {
+        self.households
+            .iter()
+            .filter(|(_, household)| household.memberships.iter().any(|m| m.person_id == person_id))
+            .map(|(id, _)| *id)
+            .collect()
+    }
+}
+
+impl Ledger {
+    /// Folds every person and household stream of `tenant` (personal parts decrypted) in one
+    /// pass over its events.
+    pub async fn tax_snapshot(&self, tenant: TenantCode) -> Result<TaxSnapshot, LedgerError> {
+        let mut snapshot = TaxSnapshot { position: 0, households: HashMap::new(), persons: HashMap::new() };
+        loop {
+            let page =
+                self.store().read_page(tenant, snapshot.position, kokuho_store::PAGE_EVENTS_MAX, Decrypt::Yes).await?;
+            let Some(last) = page.last() else { break };
+            snapshot.position = last.position;
+            for recorded in &page {
+                if let Some(id) = recorded.stream_id.strip_prefix("person-") {
+                    let Ok(id) = Uuid::parse_str(id) else { continue };
+                    let state = snapshot.persons.remove(&id).unwrap_or_default();
+                    snapshot.persons.insert(id, kokuho_domain::person::evolve(state, &crate::decode(recorded)?));
+                } else if let Some(id) = recorded.stream_id.strip_prefix("household-") {
+                    let Ok(id) = Uuid::parse_str(id) else { continue };
+                    let state = snapshot.households.remove(&id).unwrap_or_default();
+                    snapshot.households.insert(id, Household::evolve(state, &crate::decode(recorded)?));
+                }
+            }
+        }
+        Ok(snapshot)
     }
 }
 

@@ -1,5 +1,6 @@
 //! Reading the ledger: a stream, a stream as recorded at an instant, the whole ledger in pages.
 
+use std::collections::HashMap;
 use sqlx::Row;
 use uuid::Uuid;
 
@@ -111,7 +112,12 @@ pub(crate) async fn page(
         &format!("SELECT {COLUMNS} FROM events WHERE tenant = $1 AND position > $2 ORDER BY position LIMIT $3"),
         [tenant, after_position, limit]
     );
-    open_all(keyring, rows, decrypt).await
+    let mut keys = HashMap::new();
+    if let (Decrypt::Yes, Some((last, _))) = (decrypt, rows.last()) {
+        // Every subject's key of the page in one query.
+        keys = keyring.lookup_range(tenant, after_position, last.position).await?;
+    }
+    open_all_with(keyring, rows, decrypt, keys).await
 }
 
 /// A page of rows with their personal parts as stored (for verification).
@@ -133,10 +139,29 @@ async fn open_all(
     rows: Vec<(RecordedEvent, Option<Vec<u8>>)>,
     decrypt: Decrypt,
 ) -> Result<Vec<RecordedEvent>, StoreError> {
+    open_all_with(keyring, rows, decrypt, HashMap::new()).await
+}
+
+/// Opens the personal parts of `rows` (one tenant's), with `keys` already looked up; a subject
+/// not among them is looked up once.
+async fn open_all_with(
+    keyring: &Keyring,
+    rows: Vec<(RecordedEvent, Option<Vec<u8>>)>,
+    decrypt: Decrypt,
+    mut keys: HashMap<Uuid, KeyLookup>,
+) -> Result<Vec<RecordedEvent>, StoreError> {
     let mut events = Vec::with_capacity(rows.len());
     for (mut event, sealed) in rows {
         if let (Decrypt::Yes, Some(sealed), Some(subject)) = (decrypt, sealed, event.subject_id) {
-            event.personal = match keyring.lookup(&event.tenant, subject).await? {
+            let key = match keys.get(&subject) {
+                Some(key) => key.clone(),
+                None => {
+                    let key = keyring.lookup(&event.tenant, subject).await?;
+                    keys.insert(subject, key.clone());
+                    key
+                }
+            };
+            event.personal = match key {
                 KeyLookup::Live(key) => {
                     PersonalData::Plain(key.open(&sealed, &seal_context(&event.tenant, event.event_id)).map_err(
                         |_| StoreError::Corrupt(format!("personal part of event {} does not open", event.event_id)),

@@ -2,7 +2,7 @@
 //! a member and insured on each month's last day, who moved to 後期高齢者医療, incomes of the
 //! year before, and the facts recorded on application. Pure: the ledger replays the streams.
 
-use std::collections::BTreeMap;
+use std::collections::HashMap;
 
 use kokuho_events::LossReason;
 use uuid::Uuid;
@@ -30,7 +30,7 @@ pub fn members_in_year(household: &HouseholdState, fiscal_year: i32) -> Vec<Uuid
 pub fn household_input(
     household_id: Uuid,
     household: &HouseholdState,
-    persons: &BTreeMap<Uuid, PersonState>,
+    persons: &HashMap<Uuid, PersonState>,
     fiscal_year: i32,
 ) -> Result<HouseholdInput, TaxRejection> {
     if !household.is_established() {

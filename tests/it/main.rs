@@ -18,4 +18,5 @@ mod projections;
 mod retention;
 mod store;
 mod support;
+mod tax;
 mod walkthrough;

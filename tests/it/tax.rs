@@ -561,3 +561,65 @@ async fn tax_facts_are_recorded_and_a_reassessment_applies_them() {
     // November to February: the month before the birth month and the three after it.
     assert_eq!(childbirth["months"], json!([11, 12, 1, 2]), "{reassessed}");
 }
+
+/// The README's walk-through (section "Tax"), with the figures it shows: 花子 (born 1980-05-05,
+/// 給与収入 2,200,000 → 総所得 1,460,000) heads a household with her pre-school son; Kumagaya
+/// FY2025 (rates of FY2024 carried over).
+/// Reduction test: 1,460,000 ≤ 430,000 + 560,000 × 2 = 1,550,000 → 2割.
+/// medical 1,030,000 × 6.92% = 71,276 + (63,000 × 8/10 = 50,400 − 25,200 × 1/2 = 12,600) → 109,000;
+/// support 23,896 + (21,600 − 5,400) → 40,000; care (花子 only) 19,158 + 10,800 → 29,900.
+/// Separated on 2025-06-30 (code 11): from July her salary income counts at 30/100 (438,000:
+/// 5割), so July–March pay 24,178 / 10,310 / 6,898 a year: (3 × 109,076 + 9 × 24,178) ÷ 12 →
+/// 45,400; support → 17,700; care → 12,600; total 75,700.
+#[tokio::test]
+async fn the_readme_walk_through_gives_the_figures_it_shows() {
+    let api = client().await;
+    let (_, clerk) = api.signed_in(Role::EligibilityClerk).await;
+    let (_, tax_clerk) = api.signed_in(Role::TaxClerk).await;
+    let hanako = PersonBuilder::new().born("1980-05-05").insured_from("2025-04-01").create(&api, &clerk).await;
+    let son = PersonBuilder::new().born("2020-06-01").insured_from("2025-04-01").create(&api, &clerk).await;
+    let household = HouseholdBuilder::new(&hanako)
+        .established_on("2025-04-01")
+        .member(&son, "2025-04-01")
+        .create(&api, &clerk)
+        .await;
+    api.ok(
+        &tax_clerk,
+        &format!("/persons/{hanako}/income"),
+        json!({"income_year": 2024, "total_income_yen": 1_460_000, "taxable_income_yen": 620_000,
+               "salary_income_yen": 2_200_000, "pension_income_yen": 0, "declared": true,
+               "source": "resident_tax", "legal_basis": "番号利用法 第9条"}),
+    )
+    .await;
+    report_income(&api, &tax_clerk, &son, 2024, 0, 0).await;
+
+    let (status, assessed) = assess(&api, &tax_clerk, &household, 2025, Some("assess-2025-000123")).await;
+    assert_eq!(status, StatusCode::CREATED, "{assessed}");
+    assert_eq!(assessed["entry"]["total_yen"], json!(178_900));
+    assert_eq!(parts(&assessed["entry"]["figures"]), part_amounts(109_000, 40_000, 29_900));
+    assert_eq!(assessed["entry"]["figures"]["statutory_reduction"], json!("statutory_two_tenths"));
+
+    let body = json!({"fiscal_year": 2025, "members": [
+        {"date_of_birth": "1980-05-05", "head": true, "income": {"total_income_yen": 1_460_000, "salary_income_yen": 2_200_000, "declared": true}},
+        {"date_of_birth": "2020-06-01", "income": {"total_income_yen": 0, "declared": true}}]});
+    let (status, simulated) = api.post(&tax_clerk, "/tax/simulation", body).await;
+    assert_eq!((status, simulated["total_yen"].as_i64()), (StatusCode::OK, Some(178_900)), "{simulated}");
+
+    let (status, _) = reassess(&api, &tax_clerk, &household, 2025, None).await;
+    assert_eq!(status, StatusCode::OK);
+    api.ok(
+        &tax_clerk,
+        &format!("/persons/{hanako}/tax-facts/unemployment"),
+        json!({"separated_on": "2025-06-30", "reason_code": "11"}),
+    )
+    .await;
+    let (status, reassessed) = reassess(&api, &tax_clerk, &household, 2025, Some(json!({"reason": "tax_facts"}))).await;
+    assert_eq!(status, StatusCode::CREATED, "{reassessed}");
+    assert_eq!(
+        (reassessed["entry"]["total_yen"].as_i64(), reassessed["difference_yen"].as_i64()),
+        (Some(75_700), Some(-103_200))
+    );
+    assert_eq!(parts(&reassessed["entry"]["figures"]), part_amounts(45_400, 17_700, 12_600));
+    // The statutory reduction recorded is the test day's (1 April): 2割.
+    assert_eq!(reassessed["entry"]["figures"]["statutory_reduction"], json!("statutory_two_tenths"));
+}

@@ -623,3 +623,44 @@ async fn the_readme_walk_through_gives_the_figures_it_shows() {
     // The statutory reduction recorded is the test day's (1 April): 2割.
     assert_eq!(reassessed["entry"]["figures"]["statutory_reduction"], json!("statutory_two_tenths"));
 }
+
+/// Past the three fiscal years a city corrects on its own, a change is recorded as held for a
+/// person to decide: the figures in force stay, the list shows the held total.
+#[tokio::test]
+async fn a_reassessment_past_the_correction_period_is_held_and_the_figures_in_force_stay() {
+    let api = client().await;
+    let (_, clerk) = api.signed_in(Role::EligibilityClerk).await;
+    let (_, tax_clerk) = api.signed_in(Role::TaxClerk).await;
+    let (person, household) =
+        one_person_household(&api, &clerk, &tax_clerk, "1974-06-10", "2024-04-01", 2024, 2_000_000).await;
+    let (status, _) = assess(&api, &tax_clerk, &household, 2024, None).await;
+    assert_eq!(status, StatusCode::CREATED);
+
+    // Three years on (FY2028): FY2024 is past the correction period.
+    api.clock.advance(TimeDelta::days(3 * 365 + 250));
+    let (_, tax_clerk) = api.signed_in(Role::TaxClerk).await;
+    report_income(&api, &tax_clerk, &person, 2023, 1_500_000, 2_300_000).await;
+    let (status, held) = reassess(&api, &tax_clerk, &household, 2024, Some(json!({"reason": "income"}))).await;
+    assert_eq!(status, StatusCode::CREATED, "{held}");
+    assert_eq!(held["outcome"], json!("held"));
+    assert_eq!((held["entry"]["total_yen"].as_i64(), held["difference_yen"].as_i64()), (Some(177_200), Some(-55_500)));
+    // Asked again: the same held figures are not recorded twice.
+    let (status, again) = reassess(&api, &tax_clerk, &household, 2024, None).await;
+    assert_eq!((status, again["outcome"].as_str()), (StatusCode::OK, Some("unchanged")), "{again}");
+    assert_eq!(api.event_types(&format!("tax-{household}-2024")).await, vec!["TaxAssessed", "TaxReassessmentHeld"]);
+
+    let (status, year) = tax_of_year(&api, &tax_clerk, &household, 2024, None).await;
+    assert_eq!(status, StatusCode::OK, "{year}");
+    assert_eq!(
+        (year["in_force"]["total_yen"].as_i64(), year["held"]["total_yen"].as_i64()),
+        (Some(232_700), Some(177_200))
+    );
+    let kinds: Vec<&str> = year["history"].as_array().unwrap().iter().map(|e| e["kind"].as_str().unwrap()).collect();
+    assert_eq!(kinds, vec!["assessed", "held"]);
+    let (_, list) = api.get(&tax_clerk, "/tax/assessments?purpose=assessment&fiscal_year=2024").await;
+    assert_eq!(
+        (list[0]["total_yen"].as_i64(), list[0]["held_total_yen"].as_i64(), list[0]["corrections"].as_i64()),
+        (Some(232_700), Some(177_200), Some(0)),
+        "{list}"
+    );
+}

@@ -727,6 +727,13 @@ async fn the_openapi_document_lists_exactly_the_routes_served() {
         "GET /v1/{tenant}/cost-shares",
         "GET /v1/{tenant}/eligibility/moves",
         "GET /v1/{tenant}/eligibility/late-notifications",
+        "POST /v1/{tenant}/households/{household_id}/tax/{fiscal_year}/assessment",
+        "POST /v1/{tenant}/households/{household_id}/tax/{fiscal_year}/reassessment",
+        "GET /v1/{tenant}/households/{household_id}/tax/{fiscal_year}",
+        "GET /v1/{tenant}/tax/assessments",
+        "POST /v1/{tenant}/tax/simulation",
+        "POST /v1/{tenant}/persons/{person_id}/tax-facts/unemployment",
+        "POST /v1/{tenant}/persons/{person_id}/tax-facts/childbirth",
     ];
     served.sort();
     assert_eq!(documented, served);
@@ -739,7 +746,8 @@ async fn the_openapi_document_lists_exactly_the_routes_served() {
             .replace("{person_id}", &Uuid::nil().to_string())
             .replace("{user_id}", &Uuid::nil().to_string())
             .replace("{period_id}", &Uuid::nil().to_string())
-            .replace("{household_id}", &Uuid::nil().to_string());
+            .replace("{household_id}", &Uuid::nil().to_string())
+            .replace("{fiscal_year}", "2025");
         let body = (method == "POST").then(|| json!({}));
         let (status, _) = api.request(method.parse().unwrap(), &path, None, None, body).await;
         assert!(![StatusCode::NOT_FOUND, StatusCode::METHOD_NOT_ALLOWED].contains(&status), "{route}: {status}");

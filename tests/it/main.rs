@@ -18,5 +18,6 @@ mod projections;
 mod retention;
 mod store;
 mod support;
+mod tax;
 mod tax_policy;
 mod walkthrough;

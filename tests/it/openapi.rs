@@ -137,6 +137,8 @@ async fn every_parameter_is_documented_where_the_router_reads_it() {
         ("GET /v1/{tenant}/eligibility/moves", " purpose after?"),
         ("GET /v1/{tenant}/eligibility/late-notifications", " purpose from to after?"),
         ("GET /v1/{tenant}/access-records", " person_id? user_id? from? to? after? limit?"),
+        ("GET /v1/{tenant}/households/{household_id}/tax/{fiscal_year}", " purpose as_of?"),
+        ("GET /v1/{tenant}/tax/assessments", " purpose fiscal_year after? limit?"),
     ]
     .into_iter()
     .map(|(operation, parameters)| (operation.to_owned(), parameters.to_owned()))

@@ -26,6 +26,48 @@ where
     }
 }
 
+/// A JSON body that may be left out: a request with neither a body nor a Content-Type is
+/// `None`; any body is read (and refused) as [`ApiJson`] reads it.
+pub struct ApiOptionalJson<T>(pub Option<T>);
+
+impl<S, T> FromRequest<S> for ApiOptionalJson<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        if request.headers().contains_key(axum::http::header::CONTENT_TYPE) {
+            let ApiJson(value) = ApiJson::<T>::from_request(request, state).await?;
+            return Ok(ApiOptionalJson(Some(value)));
+        }
+        let bytes = axum::body::Bytes::from_request(request, state).await.map_err(|rejection| {
+            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::BadRequest {
+                    status: StatusCode::PAYLOAD_TOO_LARGE,
+                    code: "payload_too_large",
+                    detail: format!("the body is larger than {} bytes", crate::BODY_BYTES_MAX),
+                }
+            } else {
+                ApiError::BadRequest {
+                    status: StatusCode::BAD_REQUEST,
+                    code: "unreadable_body",
+                    detail: "the body could not be read".to_owned(),
+                }
+            }
+        })?;
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Ok(ApiOptionalJson(None));
+        }
+        Err(ApiError::BadRequest {
+            status: StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            code: "unsupported_media_type",
+            detail: "send the body as Content-Type: application/json".to_owned(),
+        })
+    }
+}
+
 fn from_rejection(rejection: JsonRejection) -> ApiError {
     let (status, code, detail) = match &rejection {
         JsonRejection::JsonSyntaxError(_) => {

@@ -37,6 +37,15 @@ pub(crate) struct HouseholdId {
     household_id: Uuid,
 }
 
+/// `{fiscal_year}`: a fiscal year (年度), April to March.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Path)]
+pub(crate) struct FiscalYear {
+    /// the fiscal year (年度 2025 runs from 2025-04-01 to 2026-03-31)
+    #[param(example = 2025)]
+    fiscal_year: i32,
+}
+
 /// `{request_id}` of a My Number link request.
 #[derive(IntoParams)]
 #[into_params(parameter_in = Path)]

@@ -12,6 +12,7 @@ mod reports;
 mod sessions;
 mod staff;
 mod system;
+mod tax;
 
 use axum::Router;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
@@ -48,6 +49,8 @@ pub(crate) fn created_or_retried(executed: &kokuho_ledger::Executed) -> axum::ht
         provisions::set_sensitivity, provisions::request_provision, provisions::approve_provision, provisions::make_inquiry,
         provisions::register_citizen_key,
         citizen::challenge, citizen::sign_in, citizen::record, citizen::page,
+        tax::assess, tax::reassess, tax::tax_of_year, tax::assessments, tax::simulate,
+        tax::record_unemployment, tax::record_childbirth,
     ),
     components(schemas(
         system::Health, system::StoppedProjection, crate::error::Problem,
@@ -71,6 +74,10 @@ pub(crate) fn created_or_retried(executed: &kokuho_ledger::Executed) -> axum::ht
         provisions::SensitivityBody, provisions::SensitivityFlags, provisions::ProvisionBody, provisions::ProvisionRecorded,
         provisions::InquiryBody, provisions::InquiryRecorded, provisions::CitizenKeyBody, provisions::CitizenKeyRegisteredBody,
         citizen::CitizenChallenge, citizen::CitizenSignIn, citizen::CitizenSession, citizen::CitizenRecord, citizen::CitizenRecordEntry,
+        tax::TaxPartView, tax::TaxInstallmentView, tax::TaxFiguresView, tax::TaxEntryView, tax::TaxCommandAnswer,
+        tax::ReassessmentBody, tax::TaxView, tax::TaxAssessmentRowView,
+        tax::SimulatedIncome, tax::SimulatedUnemployment, tax::SimulatedChildbirth, tax::SimulatedMember,
+        tax::SimulationBody, tax::SimulationAnswer, tax::UnemploymentBody, tax::ChildbirthBody,
     )),
     modifiers(&BearerAuth)
 )]
@@ -114,4 +121,5 @@ pub(crate) fn routes() -> Router<AppState> {
         .merge(my_number::routes())
         .merge(provisions::routes())
         .merge(citizen::routes())
+        .merge(tax::routes())
 }

@@ -58,8 +58,8 @@ fn page<T>(mut rows: Vec<T>, person_of: impl Fn(&T) -> Uuid, after: Option<Uuid>
 }
 
 /// Records one access per listed person, concurrently (the writer commits them together), and
-/// returns once every one is committed.
-async fn record_accesses(
+/// returns once every one is committed. `persons` in order: repeats next to each other count once.
+pub(crate) async fn record_accesses(
     state: &AppState,
     staff: &Staff,
     purpose: Purpose,

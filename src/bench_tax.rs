@@ -43,7 +43,11 @@ pub struct TaxBenchReport {
 
 /// The bench tenant's rules: Kumagaya's FY2026 file relabelled, and an edited copy.
 pub fn bench_rules(raise_medical_rate: bool) -> Rules {
-    let mut text = kokuho_rules::shipped::KUMAGAYA_TAX_2026.replacen("tenant = \"112020\"", &format!("tenant = \"{BENCH_TENANT}\""), 1);
+    let mut text = kokuho_rules::shipped::KUMAGAYA_TAX_2026.replacen(
+        "tenant = \"112020\"",
+        &format!("tenant = \"{BENCH_TENANT}\""),
+        1,
+    );
     if raise_medical_rate {
         text = text.replacen("income_rate = \"6.92%\"", "income_rate = \"7.10%\"", 1);
     }
@@ -113,7 +117,11 @@ async fn household(ledgerd: &Ledgerd, tenant: TenantCode, index: usize, run: &st
         let report = PersonCommand::ReportIncome { income_year: 2025, figures, acquisition: source() };
         ledger.execute::<Person>(tenant, person, report, meta(key("i"))).await?;
         let command = if member == 0 {
-            HouseholdCommand::Establish { head_person_id: person.as_uuid(), established_on: date(2026, 4, 1), acquisition: source() }
+            HouseholdCommand::Establish {
+                head_person_id: person.as_uuid(),
+                established_on: date(2026, 4, 1),
+                acquisition: source(),
+            }
         } else {
             HouseholdCommand::Join { person_id: person.as_uuid(), joined_on: date(2026, 4, 1) }
         };
@@ -122,7 +130,12 @@ async fn household(ledgerd: &Ledgerd, tenant: TenantCode, index: usize, run: &st
     Ok(members)
 }
 
-pub async fn run(config: &Config, clock: kokuho_ledger::Clock, households: usize, progress: &(dyn Fn(&'static str, u64, u64) + Sync)) -> anyhow::Result<TaxBenchReport> {
+pub async fn run(
+    config: &Config,
+    clock: kokuho_ledger::Clock,
+    households: usize,
+    progress: &(dyn Fn(&'static str, u64, u64) + Sync),
+) -> anyhow::Result<TaxBenchReport> {
     anyhow::ensure!(households > 0, "--households must be at least 1");
     let tenant = TenantCode::parse(BENCH_TENANT).expect("the bench tenant code is valid");
     let ledgerd = Arc::new(Ledgerd::open_with_rules(config, clock, bench_rules(false)).await?);
@@ -151,15 +164,23 @@ pub async fn run(config: &Config, clock: kokuho_ledger::Clock, households: usize
 
     let options = assessment::RunOptions { tenant, fiscal_year: FISCAL_YEAR, reassess: false };
     let started = Instant::now();
-    let report = assessment::run(&ledgerd.assessment_deps(), &options, &mut |at| progress("assessment run", at.done, at.total)).await?;
+    let report =
+        assessment::run(&ledgerd.assessment_deps(), &options, &mut |at| progress("assessment run", at.done, at.total))
+            .await?;
     let run_s = started.elapsed().as_secs_f64();
-    anyhow::ensure!(report.assessed as usize >= households, "the run assessed {} of {households}: {report}", report.assessed);
+    anyhow::ensure!(
+        report.assessed as usize >= households,
+        "the run assessed {} of {households}: {report}",
+        report.assessed
+    );
 
     // The edited file, as `kokuho --rules-dir … rules diff` would read it.
     ledgerd.ledger.replace_tax_rules(bench_rules(true));
     let options = assessment::DiffOptions { tenant, fiscal_year: FISCAL_YEAR };
     let started = Instant::now();
-    let diff = assessment::diff(&ledgerd.assessment_deps(), &options, &mut |at| progress("rules diff", at.done, at.total)).await?;
+    let diff =
+        assessment::diff(&ledgerd.assessment_deps(), &options, &mut |at| progress("rules diff", at.done, at.total))
+            .await?;
     let diff_s = started.elapsed().as_secs_f64();
     Arc::try_unwrap(ledgerd).map_err(|_| anyhow::anyhow!("the bench's tasks still hold the ledger"))?.shutdown().await;
     Ok(TaxBenchReport {

@@ -41,8 +41,9 @@ pub struct PersonState {
     pub elderly_shares: Vec<ElderlyShareDecision>,
     pub paid_total: Yen,
     pub payments: u32,
-    /// The involuntary-unemployment facts (the latest application); `None` when not decrypted.
-    pub unemployment: Option<kokuho_events::UnemploymentFacts>,
+    /// The involuntary-unemployment applications, in the order recorded (each separation has
+    /// its own reduction period); empty when not decrypted.
+    pub unemployment: Vec<kokuho_events::UnemploymentFacts>,
     /// Births and due dates notified for the childbirth exemption (a birth replaces a due date
     /// within two months of it).
     pub childbirths: Vec<kokuho_events::ChildbirthFacts>,
@@ -602,7 +603,7 @@ pub fn decide(
                 });
             }
             let facts = kokuho_events::UnemploymentFacts { separated_on, reason_code };
-            if state.unemployment.as_ref() == Some(&facts) {
+            if state.unemployment.contains(&facts) {
                 return Ok(vec![]);
             }
             Ok(vec![LedgerEvent::UnemploymentRecorded(kokuho_events::UnemploymentRecorded {
@@ -783,7 +784,7 @@ pub fn evolve(mut state: PersonState, event: &LedgerEvent) -> PersonState {
         LedgerEvent::IncomeReported(e) => {
             state.incomes.insert(e.income_year, e.personal.as_present().cloned());
         }
-        LedgerEvent::UnemploymentRecorded(e) => state.unemployment = e.personal.as_present().cloned(),
+        LedgerEvent::UnemploymentRecorded(e) => state.unemployment.extend(e.personal.as_present().cloned()),
         LedgerEvent::ChildbirthRecorded(e) => {
             if let Some(facts) = e.personal.as_present() {
                 // A birth within two months of a recorded due date replaces it.
@@ -819,7 +820,7 @@ pub fn evolve(mut state: PersonState, event: &LedgerEvent) -> PersonState {
             for figures in state.incomes.values_mut() {
                 *figures = None;
             }
-            state.unemployment = None;
+            state.unemployment.clear();
             state.childbirths.clear();
         }
         // Every other event lives in a stream of its own (staff, access record, My Number

@@ -238,7 +238,8 @@ pub async fn run(
     let mut after = snapshot.position;
     let mut touched: Vec<Uuid> = Vec::new();
     loop {
-        let page = deps.store.read_page(tenant, after, kokuho_store::PAGE_EVENTS_MAX, kokuho_store::Decrypt::No).await?;
+        let page =
+            deps.store.read_page(tenant, after, kokuho_store::PAGE_EVENTS_MAX, kokuho_store::Decrypt::No).await?;
         let Some(last) = page.last() else { break };
         after = last.position;
         for recorded in &page {

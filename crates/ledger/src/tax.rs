@@ -102,6 +102,7 @@ impl Ledger {
     ) -> Result<(Assessment, LoadedTaxRules), TaxRejection> {
         kokuho_domain::tax::assessment::check_fiscal_year(input.fiscal_year, jst_date(self.now()))?;
         let rules = self.tax_rules(tenant, input.fiscal_year)?;
+        kokuho_domain::tax::assessment::refuse_asset_levy(&rules.rules)?;
         let assessment = assess(input, &rules.rules)?;
         Ok((assessment, rules))
     }

@@ -1,7 +1,7 @@
 //! Reading the ledger: a stream, a stream as recorded at an instant, the whole ledger in pages.
 
-use std::collections::HashMap;
 use sqlx::Row;
+use std::collections::HashMap;
 use uuid::Uuid;
 
 use crate::envelope::{from_micros, to_micros, PersonalData, RecordedEvent};

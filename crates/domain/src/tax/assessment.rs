@@ -148,9 +148,10 @@ impl From<AssessmentError> for TaxRejection {
 /// The earliest fiscal year the ledger assesses.
 pub const EARLIEST_FISCAL_YEAR: i32 = 2000;
 
-/// Checks `fiscal_year` against today: from 2000 to next year's.
+/// Checks `fiscal_year` against today: from 2000 to the current one (a later year's incomes are
+/// not known yet: every household would count as undeclared).
 pub fn check_fiscal_year(fiscal_year: i32, today: NaiveDate) -> Result<(), TaxRejection> {
-    let latest = FiscalYear::containing(today).year() + 1;
+    let latest = FiscalYear::containing(today).year();
     if !(EARLIEST_FISCAL_YEAR..=latest).contains(&fiscal_year) {
         return Err(TaxRejection::FiscalYearOutOfRange { earliest: EARLIEST_FISCAL_YEAR, latest });
     }
@@ -161,13 +162,18 @@ pub fn check_fiscal_year(fiscal_year: i32, today: NaiveDate) -> Result<(), TaxRe
 pub fn compute(lookups: &TaxLookups) -> Result<(Assessment, TaxFigures), TaxRejection> {
     let input = lookups.input.clone()?;
     let rules = lookups.rules.clone()?;
-    let uses_assets = rules.rules.parts().any(|(_, rates)| rates.asset_rate.is_some_and(|rate| !rate.is_zero()));
-    if uses_assets {
-        return Err(TaxRejection::AssetLevyUnsupported);
-    }
+    refuse_asset_levy(&rules.rules)?;
     let assessment = assess(&input, &rules.rules)?;
     let figures = figures_of(&assessment, &rules);
     Ok((assessment, figures))
+}
+
+/// The ledger records no 固定資産税額: a city levying on assets (4方式) cannot be assessed.
+pub fn refuse_asset_levy(rules: &TaxRules) -> Result<(), TaxRejection> {
+    if rules.parts().any(|(_, rates)| rates.asset_rate.is_some_and(|rate| !rate.is_zero())) {
+        return Err(TaxRejection::AssetLevyUnsupported);
+    }
+    Ok(())
 }
 
 /// The assessment of a year in which nobody is insured: every part 0, no installments.
@@ -294,7 +300,8 @@ impl Aggregate for TaxAssessment {
                     }
                     other => other?,
                 };
-                if same_amounts(current, &figures) {
+                // A new taxpayer (a change of head) is a correction even with the same amounts.
+                if same_amounts(current, &figures) && state.taxpayer == Some(assessment.taxpayer) {
                     return Ok(vec![]);
                 }
                 let difference_yen = figures.total_yen - current.total_yen;

@@ -69,10 +69,21 @@ pub fn household_input(
             late_stage_since: late_stage_since.filter(|_| late_stage.count() > 0),
             income,
             fixed_asset_tax: 0,
-            unemployment: person.unemployment.as_ref().map(|facts| UnemploymentInput {
-                separated_on: facts.separated_on,
-                reason_code: facts.reason_code.clone(),
-            }),
+            // The latest separation whose reduction period (from the month after it to the end
+            // of the next fiscal year) reaches into this fiscal year.
+            unemployment: person
+                .unemployment
+                .iter()
+                .rev()
+                .find(|facts| {
+                    let day_after = facts.separated_on.succ_opt().unwrap_or(facts.separated_on);
+                    let first = crate::FiscalYear::containing(day_after).year();
+                    (first..=first + 1).contains(&fiscal_year)
+                })
+                .map(|facts| UnemploymentInput {
+                    separated_on: facts.separated_on,
+                    reason_code: facts.reason_code.clone(),
+                }),
             childbirths: person
                 .childbirths
                 .iter()

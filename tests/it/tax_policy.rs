@@ -191,3 +191,20 @@ async fn the_annual_run_is_idempotent_and_rules_diff_lists_exactly_the_household
     assert_eq!(again.reassessed, 0, "{again}");
     ledgerd.shutdown().await;
 }
+
+/// `examples/rate_change.rs`: the annual run, an edited rate, the diff, the corrections, the
+/// rebuild and an empty diff, end to end (it exits non-zero on any other outcome).
+#[test]
+fn the_rate_change_example_runs_end_to_end() {
+    let example = std::path::PathBuf::from(env!("CARGO_BIN_EXE_kokuho"))
+        .parent()
+        .expect("the binary's folder")
+        .join("examples")
+        .join("rate_change");
+    assert!(example.exists(), "{} is missing: build the examples (cargo test --workspace)", example.display());
+    let output = std::process::Command::new(&example).output().expect("the example runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&output.stderr));
+    assert!(stdout.contains("2 would change"), "{stdout}");
+    assert!(stdout.contains("0 would change"), "{stdout}");
+}

@@ -5,7 +5,8 @@
 //! stream, by instant and by position, and verification. It does not know what events mean:
 //! payloads are bytes here, typed in `kokuho-events` and decided in `kokuho-domain`.
 
-mod chain;
+/// The chain hash lives with the offline verifier, which recomputes it (`kokuho-audit`).
+pub use kokuho_audit::chain;
 mod db;
 mod envelope;
 mod keys;

@@ -54,6 +54,7 @@ pub enum LedgerEvent {
     IncomeExceptionApplied(IncomeExceptionApplied),
     CertificateIssued(CertificateIssued),
     ElderlyCostShareDecided(ElderlyCostShareDecided),
+    LedgerProofServed(LedgerProofServed),
 }
 
 /// Calls `$action!(Variant)` for every variant: the one list of event types in code.
@@ -99,7 +100,8 @@ macro_rules! for_each_event {
             HouseholdHeadChanged,
             IncomeExceptionApplied,
             CertificateIssued,
-            ElderlyCostShareDecided
+            ElderlyCostShareDecided,
+            LedgerProofServed
         )
     };
 }
@@ -290,6 +292,11 @@ pub const CATALOG: &[CatalogEntry] = &[
         event_type: "ElderlyCostShareDecided",
         schema_version: 1,
         summary: "a 70–74 person's cost share (2割/3割) was decided for their household, with its basis and rule hash",
+    },
+    CatalogEntry {
+        event_type: "LedgerProofServed",
+        schema_version: 1,
+        summary: "an auditor was given a signed checkpoint or an inclusion or consistency proof of the ledger",
     },
 ];
 

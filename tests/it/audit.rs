@@ -3,9 +3,12 @@
 //! catches — an edited payload, a deleted event, a reordered pair, an inserted event, and a whole
 //! history rewritten with recomputed hashes (which `kokuho verify` cannot see).
 
+use axum::http::StatusCode;
 use kokuho_audit::verify::{verify_consistency, verify_inclusion, VerifyError};
 use kokuho_audit::{origin_for, Checkpoint, CheckpointKey};
-use kokuho_store::{AppendRequest, EventStore, ExpectedVersion, NewEvent};
+use kokuho_auth::Role;
+use kokuho_domain::person::Person;
+use kokuho_store::{AppendRequest, Decrypt, EventStore, ExpectedVersion, NewEvent, PersonalData};
 use uuid::Uuid;
 
 use crate::support::*;
@@ -180,4 +183,145 @@ async fn proofs_from_the_writers_tree_verify_offline_and_each_tampering_is_caugh
         );
         store.shutdown().await;
     }
+}
+
+#[tokio::test]
+async fn an_erased_persons_events_still_prove_inclusion() {
+    let db = TestDb::fresh().await;
+    let ledgerd = kokuho::Ledgerd::open(&db.config(), kokuho_ledger::system_clock()).await.unwrap();
+    let person = kokuho_domain::PersonId::new();
+    ledgerd.ledger.execute::<Person>(kumagaya(), person, register("熊谷 花子"), meta(None)).await.unwrap();
+    ledgerd.ledger.execute::<Person>(kumagaya(), person, acquire(), meta(None)).await.unwrap();
+    let key = db.checkpoint_key();
+    let kept = checkpoint(&ledgerd.store, &key).await;
+
+    assert!(ledgerd.store.destroy_subject_key(kumagaya(), person.as_uuid()).await.unwrap());
+    let events = ledgerd.store.read_stream(kumagaya(), &format!("person-{person}"), Decrypt::Yes).await.unwrap();
+    assert_eq!(events.len(), 2);
+    let mut erased = 0;
+    for event in events {
+        let proof = ledgerd.store.inclusion_proof(kumagaya(), event.position, kept.size).await.unwrap();
+        if proof.event.personal.is_some() {
+            // The ciphertext is still what was hashed, though nobody can read it any more.
+            assert_eq!(event.personal, PersonalData::Erased);
+            erased += 1;
+        }
+        verify_inclusion(&kept, &proof).unwrap();
+    }
+    assert_eq!(erased, 1, "the registration's personal part");
+    // Nothing changed in the tree: the next checkpoint is the same one.
+    let again = checkpoint(&ledgerd.store, &key).await;
+    assert_eq!(again, kept);
+    ledgerd.shutdown().await;
+}
+
+#[tokio::test]
+async fn auditors_get_signed_checkpoints_and_proofs_over_http_and_every_request_is_recorded() {
+    let api = Client::in_process().await;
+    let (_, clerk) = api.signed_in(Role::EligibilityClerk).await;
+    let person = PersonBuilder::new().create(&api, &clerk).await;
+    let (auditor_id, auditor) = api.signed_in(Role::Auditor).await;
+
+    let (status, first) = api.get(&auditor, "/audit/checkpoint?purpose=audit").await;
+    assert_eq!(status, StatusCode::OK, "{first}");
+    // The auditor compares the served key with the one the municipality published.
+    let published_key = api.db.checkpoint_key().verifier_key(&origin_for(KUMAGAYA));
+    assert_eq!(first["verifier_key"], published_key.as_str());
+    let kept = Checkpoint::open(first["note"].as_str().unwrap(), &published_key).unwrap();
+    assert_eq!(kept.size, first["tree_size"].as_u64().unwrap());
+    assert_eq!(kept.root_base64(), first["root_hash"].as_str().unwrap());
+
+    PersonBuilder::new().create(&api, &clerk).await;
+    let (_, second) = api.get(&auditor, "/audit/checkpoint?purpose=audit").await;
+    let latest = Checkpoint::open(second["note"].as_str().unwrap(), &published_key).unwrap();
+    assert!(latest.size > kept.size);
+    let (status, proof) =
+        api.get(&auditor, &format!("/audit/consistency?purpose=audit&from={}&to={}", kept.size, latest.size)).await;
+    assert_eq!(status, StatusCode::OK, "{proof}");
+    verify_consistency(&kept, &latest, &serde_json::from_value(proof).unwrap()).unwrap();
+
+    // Every event of the person's stream, by position and by id.
+    let events = api.ledgerd.store.read_stream(kumagaya(), &format!("person-{person}"), Decrypt::No).await.unwrap();
+    assert!(!events.is_empty());
+    for event in &events {
+        for selector in [format!("position={}", event.position), format!("event_id={}", event.event_id)] {
+            let path = format!("/audit/inclusion?purpose=audit&tree_size={}&{selector}", latest.size);
+            let (status, proof) = api.get(&auditor, &path).await;
+            assert_eq!(status, StatusCode::OK, "{proof}");
+            verify_inclusion(&latest, &serde_json::from_value(proof).unwrap()).unwrap();
+        }
+    }
+    // Without tree_size, the latest published checkpoint's.
+    let (_, proof) =
+        api.get(&auditor, &format!("/audit/inclusion?purpose=audit&position={}", events[0].position)).await;
+    assert_eq!(proof["tree_size"], latest.size);
+
+    // Refusals name the field and what it accepts, never the value sent.
+    let (status, problem) = api.get(&auditor, "/audit/inclusion?purpose=audit&tree_size=987654321&position=1").await;
+    assert_eq!((status, problem["code"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_query")), "{problem}");
+    assert!(problem["detail"].as_str().unwrap().contains("tree_size"), "{problem}");
+    assert!(!problem.to_string().contains("987654321"), "{problem}");
+    let (status, problem) = api.get(&auditor, "/audit/inclusion?purpose=audit&position=1&event_id=x").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{problem}");
+    let (status, problem) = api.get(&auditor, "/audit/consistency?purpose=audit&from=3&to=2").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{problem}");
+    assert!(problem["detail"].as_str().unwrap().contains("from"), "{problem}");
+    let (status, problem) = api.get(&auditor, "/audit/checkpoint?purpose=eligibility").await;
+    assert_eq!((status, problem["code"].as_str()), (StatusCode::FORBIDDEN, Some("purpose_not_permitted")));
+    let (status, problem) = api.get(&clerk, "/audit/checkpoint?purpose=audit").await;
+    assert_eq!((status, problem["code"].as_str()), (StatusCode::FORBIDDEN, Some("role_not_permitted")));
+
+    // Each answer was recorded before it was sent: 2 checkpoints, 1 consistency, 2 per event + 1.
+    let served = api.event_types(&format!("audit-{auditor_id}")).await;
+    assert_eq!(served.len(), 2 + 1 + 2 * events.len() + 1, "{served:?}");
+    assert!(served.iter().all(|event_type| event_type == "LedgerProofServed"));
+    api.stop().await;
+}
+
+#[tokio::test]
+async fn the_command_line_writes_checkpoints_and_proofs_and_verifies_them_without_a_database() {
+    let db = TestDb::fresh().await;
+    let store = db.store().await;
+    fill(&store, 6).await;
+    let run = |args: &[&str]| {
+        let (code, stdout, stderr) = output(kokuho(&db).args(args));
+        assert_eq!(code, 0, "kokuho {args:?}: {stdout}{stderr}");
+        stdout
+    };
+    let dir = db.dir.path().to_owned();
+    let file = |name: &str| dir.join(name).display().to_string();
+    run(&["audit", "checkpoint", "--tenant", KUMAGAYA, "--out", &file("old.note")]);
+    let public_key = run(&["audit", "public-key", "--tenant", KUMAGAYA]).trim().to_owned();
+    assert_eq!(public_key, db.checkpoint_key().verifier_key(&origin_for(KUMAGAYA)));
+    fill(&store, 4).await;
+    store.shutdown().await;
+    let printed = run(&["audit", "checkpoint", "--tenant", KUMAGAYA, "--out", &file("new.note")]);
+    assert_eq!(printed, std::fs::read_to_string(file("new.note")).unwrap());
+    run(&["audit", "prove", "--tenant", KUMAGAYA, "--position", "3", "--tree-size", "10", "--out", &file("3.json")]);
+    run(&["audit", "prove", "--tenant", KUMAGAYA, "--from", "6", "--to", "10", "--out", &file("6-10.json")]);
+
+    // The auditor's side: files and the public key only (the database named does not exist).
+    let verify = |inclusion: &str| {
+        output(
+            kokuho(&db)
+                .env("DATABASE_URL", "postgres://nobody@127.0.0.1:1/none")
+                .args(["audit", "verify", "--public-key", &public_key, "--checkpoint", &file("new.note")])
+                .args(["--old-checkpoint", &file("old.note"), "--consistency", &file("6-10.json")])
+                .args(["--inclusion", inclusion]),
+        )
+    };
+    let (code, stdout, stderr) = verify(&file("3.json"));
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert!(stdout.contains("consistent: the ledger of 10 events extends the one of 6"), "{stdout}");
+    assert!(stdout.contains("included: position 3"), "{stdout}");
+    assert!(stdout.trim_end().ends_with("OK"), "{stdout}");
+
+    // An extract whose payload was edited after the fact.
+    let mut proof: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(file("3.json")).unwrap()).unwrap();
+    use base64::Engine as _;
+    proof["event"]["payload"] = base64::engine::general_purpose::STANDARD.encode(r#"{"amount_yen":1}"#).into();
+    std::fs::write(file("3-edited.json"), proof.to_string()).unwrap();
+    let (code, stdout, _) = verify(&file("3-edited.json"));
+    assert_eq!(code, 1, "{stdout}");
+    assert!(stdout.contains("FAILED") && stdout.contains("altered"), "{stdout}");
 }

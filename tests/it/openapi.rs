@@ -25,6 +25,8 @@ async fn served_document() -> Value {
     let config = Config {
         database_url: format!("sqlite://{}", dir.path().join("ledger.db").display()),
         master_key: MasterKeySource::Ephemeral,
+        checkpoint_key: kokuho::CheckpointKeySource::Ephemeral,
+        checkpoint_minutes: 10,
     };
     let ledgerd = Ledgerd::open(&config, Arc::new(chrono::Utc::now)).await.unwrap();
     let request = Request::get("/openapi.json").body(Body::empty()).unwrap();

@@ -34,6 +34,7 @@ async fn main() -> anyhow::Result<()> {
         master_key: MasterKeySource::File(dir.path().join("master.key")),
         checkpoint_key: kokuho::CheckpointKeySource::File(dir.path().join("checkpoint.key")),
         checkpoint_minutes: 10,
+        merkle_tree: true,
     };
     let ledgerd = Ledgerd::open(&config, kokuho_ledger::system_clock()).await?;
     let kumagaya = TenantCode::parse("112020")?;

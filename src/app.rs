@@ -78,8 +78,11 @@ impl Ledgerd {
         let checkpoint_key = Arc::new(config.checkpoint_key.load()?);
         let mut registry = Registry::default();
         // One clock for the store's `recorded_at` and the ledger's decisions.
-        let store =
+        let mut store =
             EventStore::new(db, master_key.clone(), StoreMetrics::register(&mut registry)).with_clock(clock.clone());
+        if !config.merkle_tree {
+            store = store.without_merkle_tree();
+        }
         let projector = Arc::new(Projector::new(
             store.clone(),
             kokuho_projections::all(),

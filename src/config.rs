@@ -65,6 +65,9 @@ pub struct Config {
     pub checkpoint_key: CheckpointKeySource,
     /// `serve` publishes a checkpoint of each ledger that grew this often (minutes, ≥ 1).
     pub checkpoint_minutes: u64,
+    /// Whether the writers maintain the Merkle tree: always, except `kokuho bench
+    /// --without-merkle-tree`, the reference run that measures what the tree costs.
+    pub merkle_tree: bool,
 }
 
 impl MasterKeySource {

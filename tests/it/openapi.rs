@@ -27,6 +27,7 @@ async fn served_document() -> Value {
         master_key: MasterKeySource::Ephemeral,
         checkpoint_key: kokuho::CheckpointKeySource::Ephemeral,
         checkpoint_minutes: 10,
+        merkle_tree: true,
     };
     let ledgerd = Ledgerd::open(&config, Arc::new(chrono::Utc::now)).await.unwrap();
     let request = Request::get("/openapi.json").body(Body::empty()).unwrap();
@@ -139,6 +140,9 @@ async fn every_parameter_is_documented_where_the_router_reads_it() {
         ("GET /v1/{tenant}/eligibility/moves", " purpose after?"),
         ("GET /v1/{tenant}/eligibility/late-notifications", " purpose from to after?"),
         ("GET /v1/{tenant}/access-records", " person_id? user_id? from? to? after? limit?"),
+        ("GET /v1/{tenant}/audit/checkpoint", " purpose"),
+        ("GET /v1/{tenant}/audit/inclusion", " purpose tree_size? position? event_id?"),
+        ("GET /v1/{tenant}/audit/consistency", " purpose from to?"),
     ]
     .into_iter()
     .map(|(operation, parameters)| (operation.to_owned(), parameters.to_owned()))

@@ -67,6 +67,7 @@ impl TestDb {
             master_key: MasterKeySource::File(self.key_file()),
             checkpoint_key: CheckpointKeySource::File(self.checkpoint_key_file()),
             checkpoint_minutes: 10,
+            merkle_tree: true,
         }
     }
 

@@ -173,8 +173,8 @@ impl EventStore {
                 self.inner.metrics.clone(),
                 self.inner.clock.clone(),
                 self.inner.commits.clone(),
-                self.inner.maintain_tree,
-            );
+            )
+            .maintaining_tree(self.inner.maintain_tree);
             TenantWriter { queue, task: tokio::spawn(writer.run(receiver)) }
         });
         entry.queue.clone()

@@ -470,7 +470,6 @@ impl Writer {
         metrics: Arc<StoreMetrics>,
         clock: Clock,
         commits: watch::Sender<u64>,
-        maintain_tree: bool,
     ) -> Writer {
         Writer {
             db,
@@ -483,8 +482,14 @@ impl Writer {
             clock,
             commits,
             tree: None,
-            maintain_tree,
+            maintain_tree: true,
         }
+    }
+
+    /// A writer that does not maintain the Merkle tree (`EventStore::without_merkle_tree`).
+    pub(crate) fn maintaining_tree(mut self, maintain_tree: bool) -> Writer {
+        self.maintain_tree = maintain_tree;
+        self
     }
 
     pub(crate) async fn run(mut self, mut queue: mpsc::Receiver<Job>) {

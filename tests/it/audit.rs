@@ -325,3 +325,32 @@ async fn the_command_line_writes_checkpoints_and_proofs_and_verifies_them_withou
     assert_eq!(code, 1, "{stdout}");
     assert!(stdout.contains("FAILED") && stdout.contains("altered"), "{stdout}");
 }
+
+#[tokio::test]
+async fn the_benchmarks_of_proofs_and_of_the_append_path_without_the_tree_run() {
+    let db = TestDb::fresh().await;
+    let (code, stdout, stderr) =
+        output(kokuho(&db).args(["bench", "--proofs-at", "300", "--as-of-reads", "20", "--json"]));
+    assert_eq!(code, 0, "{stderr}");
+    let report: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
+    assert_eq!(report["events"], 300);
+    for field in ["fill_events_per_s", "inclusion_p99_ms", "consistency_p99_ms", "checkpoint_ms"] {
+        assert!(report[field].as_f64().is_some_and(|value| value > 0.0), "{field} in {report}");
+    }
+
+    // The reference run writes no tree; a store that maintains it catches up when opened.
+    let db = TestDb::fresh().await;
+    let args = ["bench", "--without-merkle-tree", "--persons", "8", "--clients", "2", "--as-of-reads", "4", "--json"];
+    let (code, _, stderr) = output(kokuho(&db).args(args));
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(db.raw_bytes("SELECT hash FROM merkle_hashes").await.len(), 0);
+    let store = db.store().await;
+    let tenant = kokuho_domain::TenantCode::parse(kokuho::bench::BENCH_TENANT).unwrap();
+    let head = store.head(tenant).await.unwrap() as u64;
+    assert_eq!(store.catch_up_tree(tenant).await.unwrap(), head);
+    let key = db.checkpoint_key();
+    let published = store.publish_checkpoint(tenant, &key).await.unwrap();
+    let kept = Checkpoint::open(&published.note, &key.verifier_key(&origin_for(kokuho::bench::BENCH_TENANT))).unwrap();
+    verify_inclusion(&kept, &store.inclusion_proof(tenant, 1, head).await.unwrap()).unwrap();
+    store.shutdown().await;
+}

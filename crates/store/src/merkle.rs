@@ -187,9 +187,11 @@ pub(crate) async fn inclusion(
 ) -> Result<InclusionProof, StoreError> {
     let leaf = (position - 1) as u64;
     let indexes = tree::inclusion_indexes(tree_size, leaf).map_err(|error| tree_error(tenant, error))?;
-    let hashes = read_hashes(db, tenant, &indexes).await?;
+    // The path's hashes and the event are two independent reads: on two connections at once.
+    let (hashes, mut events) =
+        tokio::try_join!(read_hashes(db, tenant, &indexes), export(db, tenant, position - 1, 1))?;
     let path = tree::inclusion_proof(tree_size, leaf, &hashes).map_err(|error| tree_error(tenant, error))?;
-    let event = match export(db, tenant, position - 1, 1).await?.pop() {
+    let event = match events.pop() {
         Some(event) if event.position == position => event,
         _ => return Err(StoreError::Corrupt(format!("tenant {tenant}: position {position} is missing"))),
     };

@@ -104,6 +104,9 @@ async fn main() -> anyhow::Result<()> {
     let config = Config {
         database_url: format!("sqlite://{}", dir.path().join("ledger.db").display()),
         master_key: MasterKeySource::File(dir.path().join("master.key")),
+        checkpoint_key: kokuho::CheckpointKeySource::File(dir.path().join("checkpoint.key")),
+        checkpoint_minutes: 10,
+        merkle_tree: true,
     };
     let tenant = TenantCode::parse("112020")?;
     let clock = kokuho_ledger::system_clock();

@@ -33,7 +33,11 @@ pub struct Ledgerd {
     pub rules: Arc<Rules>,
     /// The provision allow-list and the citizen view's names (`rules/provision/`).
     pub provision: Arc<kokuho_api::ProvisionSettings>,
+    /// The municipality's checkpoint signing key.
+    pub checkpoint_key: Arc<kokuho_store::CheckpointKey>,
+    checkpoint_every: std::time::Duration,
     follower: Option<(watch::Sender<bool>, JoinHandle<()>)>,
+    publisher: Option<JoinHandle<()>>,
 }
 
 /// The rule files in force: those shipped with this build, each replaced by the file of the same
@@ -72,16 +76,24 @@ impl Ledgerd {
         let db = Db::connect(&config.database_url).await.context("opening the database")?;
         db.migrate().await.context("applying migrations")?;
         let master_key = Arc::new(config.master_key.load()?);
+        let checkpoint_key = Arc::new(config.checkpoint_key.load()?);
         let mut registry = Registry::default();
         // One clock for the store's `recorded_at` and the ledger's decisions.
-        let store =
+        let mut store =
             EventStore::new(db, master_key.clone(), StoreMetrics::register(&mut registry)).with_clock(clock.clone());
+        if !config.merkle_tree {
+            store = store.without_merkle_tree();
+        }
         let projector = Arc::new(Projector::new(
             store.clone(),
             kokuho_projections::all(),
             ProjectionMetrics::register(&mut registry),
         ));
         projector.prepare().await.context("preparing projection tables")?;
+        // A ledger written before the Merkle tree existed gets its tree now (once).
+        for tenant in store.tenants().await? {
+            store.catch_up_tree(tenant).await.with_context(|| format!("building the Merkle tree of {tenant}"))?;
+        }
         let ledger = Arc::new(
             Ledger::new(store.clone(), clock)
                 .with_rules(eligibility)
@@ -105,7 +117,10 @@ impl Ledgerd {
             registry: Arc::new(registry),
             rules: Arc::new(rules),
             provision,
+            checkpoint_key,
+            checkpoint_every: std::time::Duration::from_secs(60 * config.checkpoint_minutes.max(1)),
             follower: None,
+            publisher: None,
         })
     }
 
@@ -129,6 +144,24 @@ impl Ledgerd {
         }
     }
 
+    /// Publishes a signed checkpoint of every ledger that grew, now and then every
+    /// `checkpoint_minutes`, until [`Ledgerd::shutdown`] (published checkpoints are kept).
+    pub fn start_publishing(&mut self) {
+        if self.publisher.is_none() {
+            let store = self.store.clone();
+            let key = self.checkpoint_key.clone();
+            let every = self.checkpoint_every;
+            self.publisher = Some(tokio::spawn(async move {
+                loop {
+                    if let Err(error) = publish_all(&store, &key).await {
+                        tracing::error!(%error, "publishing checkpoints failed; trying again at the next period");
+                    }
+                    tokio::time::sleep(every).await;
+                }
+            }));
+        }
+    }
+
     pub fn state(&self) -> AppState {
         AppState {
             store: self.store.clone(),
@@ -138,11 +171,15 @@ impl Ledgerd {
             registry: self.registry.clone(),
             staff: self.staff.clone(),
             provision: self.provision.clone(),
+            checkpoint_key: self.checkpoint_key.clone(),
         }
     }
 
     /// Lets queued commands commit, stops following, closes the database.
     pub async fn shutdown(mut self) {
+        if let Some(publisher) = self.publisher.take() {
+            publisher.abort();
+        }
         self.store.shutdown().await;
         if let Some((stop, task)) = self.follower.take() {
             let _ = stop.send(true);
@@ -150,6 +187,18 @@ impl Ledgerd {
         }
         self.store.db().close().await;
     }
+}
+
+/// Publishes a checkpoint of every tenant's ledger whose tree grew since its latest one.
+pub async fn publish_all(
+    store: &EventStore,
+    key: &kokuho_store::CheckpointKey,
+) -> anyhow::Result<Vec<kokuho_store::PublishedCheckpoint>> {
+    let mut published = Vec::new();
+    for tenant in store.tenants().await? {
+        published.push(store.publish_checkpoint(tenant, key).await?);
+    }
+    Ok(published)
 }
 
 /// The HTTP server on a bound listener (port 0 in tests).
@@ -173,6 +222,7 @@ impl Application {
     ) -> anyhow::Result<Application> {
         let mut ledgerd = Ledgerd::open_with_rules(config, clock, rules).await?;
         ledgerd.start_following();
+        ledgerd.start_publishing();
         let listener = TcpListener::bind(bind).await.with_context(|| format!("binding {bind}"))?;
         Ok(Application { ledgerd, listener })
     }

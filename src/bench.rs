@@ -258,3 +258,112 @@ pub async fn run(ledgerd: &Ledgerd, options: &BenchOptions, progress: Progress) 
         as_of_p99_ms: percentile_ms(&as_of, 0.99),
     })
 }
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ProofBenchReport {
+    pub workload: String,
+    pub backend: &'static str,
+    /// Events in the tree the proofs are for.
+    pub events: u64,
+    /// Appending them (store appends of 64 events per command, 16 clients, the tree maintained).
+    pub fill_events_per_s: f64,
+    pub proofs: usize,
+    pub inclusion_p50_ms: f64,
+    pub inclusion_p99_ms: f64,
+    pub consistency_p50_ms: f64,
+    pub consistency_p99_ms: f64,
+    /// Signing and storing one checkpoint of the whole tree.
+    pub checkpoint_ms: f64,
+}
+
+/// `kokuho bench proofs`: fills the bench tenant to `events` events (store appends, the tree
+/// maintained by the writer), then times inclusion proofs of random events and consistency proofs
+/// from random earlier sizes, in the tree of all of them, as the auditors' endpoints make them.
+pub async fn proofs(
+    ledgerd: &Ledgerd,
+    events: u64,
+    proofs: usize,
+    progress: Progress,
+) -> anyhow::Result<ProofBenchReport> {
+    const CLIENTS: u64 = 16;
+    const PER_COMMAND: u64 = 64;
+    let tenant = TenantCode::parse(BENCH_TENANT).expect("the bench tenant code is valid");
+    let store = ledgerd.store.clone();
+    let start = store.head(tenant).await? as u64;
+    let missing = events.saturating_sub(start);
+    let commands = missing.div_ceil(PER_COMMAND);
+    let started = Instant::now();
+    let done = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let mut tasks = Vec::new();
+    for client in 0..CLIENTS {
+        let (store, done, progress) = (store.clone(), done.clone(), progress.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut command = client;
+            while command < commands {
+                let count = PER_COMMAND.min(missing - command * PER_COMMAND);
+                let request = kokuho_store::AppendRequest {
+                    stream_id: format!("bench-proofs-{client}"),
+                    expected_version: kokuho_store::ExpectedVersion::Any,
+                    meta: CommandMeta { idempotency_key: None, ..meta(String::new()) },
+                    events: (0..count)
+                        .map(|i| kokuho_store::NewEvent {
+                            event_type: "PaymentReceived".into(),
+                            schema_version: 2,
+                            subject_id: None,
+                            payload: format!(r#"{{"amount_yen":{}}}"#, 1000 + i).into_bytes(),
+                            personal: None,
+                        })
+                        .collect(),
+                    search_tokens: vec![],
+                };
+                store.append(tenant, request).await?;
+                let finished = done.fetch_add(count, std::sync::atomic::Ordering::Relaxed) + count;
+                progress("fill", finished, missing);
+                command += CLIENTS;
+            }
+            anyhow::Ok(())
+        }));
+    }
+    for task in tasks {
+        task.await??;
+    }
+    let fill_events_per_s = missing as f64 / started.elapsed().as_secs_f64().max(1e-9);
+    let size = store.tree_size(tenant).await?;
+    anyhow::ensure!(size >= events, "the tree covers {size} events, not {events}");
+
+    let at = Instant::now();
+    store.publish_checkpoint(tenant, &ledgerd.checkpoint_key).await?;
+    let checkpoint_ms = at.elapsed().as_secs_f64() * 1000.0;
+
+    let (mut inclusion, mut consistency) = (Vec::with_capacity(proofs), Vec::with_capacity(proofs));
+    for proof in 0..proofs {
+        let (position, old) = {
+            let mut rng = rand::thread_rng();
+            (rng.gen_range(1..=size as i64), rng.gen_range(1..=size))
+        };
+        let at = Instant::now();
+        store.inclusion_proof(tenant, position, size).await?;
+        inclusion.push(at.elapsed());
+        let at = Instant::now();
+        store.consistency_proof(tenant, old, size).await?;
+        consistency.push(at.elapsed());
+        progress("proofs", proof as u64 + 1, proofs as u64);
+    }
+    inclusion.sort_unstable();
+    consistency.sort_unstable();
+    Ok(ProofBenchReport {
+        workload: format!("proofs-{}k", size / 1000),
+        backend: match store.db().backend() {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres => "postgres",
+        },
+        events: size,
+        fill_events_per_s,
+        proofs,
+        inclusion_p50_ms: percentile_ms(&inclusion, 0.50),
+        inclusion_p99_ms: percentile_ms(&inclusion, 0.99),
+        consistency_p50_ms: percentile_ms(&consistency, 0.50),
+        consistency_p99_ms: percentile_ms(&consistency, 0.99),
+        checkpoint_ms,
+    })
+}

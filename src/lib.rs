@@ -9,4 +9,4 @@ pub mod config;
 pub mod jobs;
 
 pub use app::{load_rules, Application, Ledgerd};
-pub use config::{Config, MasterKeySource};
+pub use config::{CheckpointKeySource, Config, MasterKeySource};

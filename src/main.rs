@@ -11,8 +11,10 @@ use chrono::NaiveDate;
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 use kokuho::bench::{self, BenchOptions};
-use kokuho::config::{DEFAULT_DATABASE_URL, DEFAULT_MASTER_KEY_FILE};
-use kokuho::{load_rules, Application, Config, Ledgerd, MasterKeySource};
+use kokuho::config::{
+    DEFAULT_CHECKPOINT_KEY_FILE, DEFAULT_CHECKPOINT_MINUTES, DEFAULT_DATABASE_URL, DEFAULT_MASTER_KEY_FILE,
+};
+use kokuho::{load_rules, Application, CheckpointKeySource, Config, Ledgerd, MasterKeySource};
 use kokuho_domain::person::Person;
 use kokuho_domain::{PersonId, TenantCode};
 use kokuho_jobs::{assessment, eligibility, retention, Progress};
@@ -31,6 +33,10 @@ struct Cli {
     /// A folder of rule files, each replacing the shipped file of the same path (rules/README.md).
     #[arg(long, global = true, env = "KOKUHO_RULES_DIR")]
     rules_dir: Option<PathBuf>,
+    /// File holding the checkpoint signing key (64 hex digits, an Ed25519 seed); created with a
+    /// development key when missing. KOKUHO_CHECKPOINT_KEY (the key itself) takes precedence.
+    #[arg(long, global = true, env = "KOKUHO_CHECKPOINT_KEY_FILE")]
+    checkpoint_key_file: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -41,6 +47,10 @@ enum Command {
     Serve {
         #[arg(long, env = "KOKUHO_BIND", default_value = "127.0.0.1:8080")]
         bind: SocketAddr,
+        /// Publish a signed checkpoint of every ledger that grew this often (minutes).
+        #[arg(long, env = "KOKUHO_CHECKPOINT_MINUTES", default_value_t = DEFAULT_CHECKPOINT_MINUTES,
+              value_parser = clap::value_parser!(u64).range(1..=1440))]
+        checkpoint_minutes: u64,
     },
     /// Apply the durable schema and exit.
     Migrate,
@@ -104,17 +114,95 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Signed checkpoints and proofs of a ledger, and their offline verification.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
     /// Run the ledger-50k benchmark (docs/performance.md).
     Bench {
         #[arg(long, default_value_t = 2000)]
         persons: usize,
         #[arg(long, default_value_t = 16)]
         clients: usize,
+        /// As-of reads timed (with --proofs-at: proofs of each kind timed).
         #[arg(long, default_value_t = 2000)]
         as_of_reads: usize,
         /// Print one JSON object instead of a table.
         #[arg(long)]
         json: bool,
+        /// The reference run: the writers do not maintain the Merkle tree (what the tree costs
+        /// the append path is the difference with a normal run; never on a real ledger).
+        #[arg(long)]
+        without_merkle_tree: bool,
+        /// Instead of ledger-50k: fill the bench tenant to this many events and time inclusion and
+        /// consistency proofs in a tree of that size.
+        #[arg(long, conflicts_with = "without_merkle_tree")]
+        proofs_at: Option<u64>,
+    },
+}
+
+/// `kokuho audit …`: what auditors take away and check (ARCHITECTURE.md, "Merkle tree and
+/// checkpoints").
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Publish (sign and keep) a checkpoint of the ledger as it is now, unless one of this size
+    /// exists; print it and write it to a file an auditor can take away.
+    Checkpoint {
+        #[arg(long)]
+        tenant: TenantCode,
+        /// Write the signed note here (default: print it only).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Print the checkpoints' verifier key (`<origin>+<key id>+<base64 key>`) for a tenant: what the
+    /// municipality publishes for auditors.
+    PublicKey {
+        #[arg(long)]
+        tenant: TenantCode,
+    },
+    /// Write a proof as JSON: the inclusion of an event (--position or --event-id) in the tree of
+    /// --tree-size events, or the consistency of the tree of --to events with the one of --from.
+    Prove {
+        #[arg(long)]
+        tenant: TenantCode,
+        /// The event's position in the ledger.
+        #[arg(long, conflicts_with_all = ["event_id", "from"])]
+        position: Option<i64>,
+        /// The event's id.
+        #[arg(long, conflicts_with = "from")]
+        event_id: Option<uuid::Uuid>,
+        /// The checkpoint's tree size the inclusion proof is for (default: the latest published).
+        #[arg(long)]
+        tree_size: Option<u64>,
+        /// Consistency: the earlier checkpoint's tree size.
+        #[arg(long)]
+        from: Option<u64>,
+        /// Consistency: the later checkpoint's tree size (default: the latest published).
+        #[arg(long, requires = "from")]
+        to: Option<u64>,
+        /// Write the proof here (default: standard output).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Check a checkpoint and proofs offline (no database): exit 0 if every check holds, 1 naming
+    /// the first that does not.
+    Verify {
+        /// The verifier key (`<origin>+<key id>+<base64 key>`), or a file holding it.
+        #[arg(long)]
+        public_key: String,
+        /// The signed checkpoint (a file).
+        #[arg(long)]
+        checkpoint: PathBuf,
+        /// Inclusion proofs (JSON files) to check against the checkpoint.
+        #[arg(long)]
+        inclusion: Vec<PathBuf>,
+        /// An earlier checkpoint the auditor kept (a file), checked with --consistency.
+        #[arg(long, requires = "consistency")]
+        old_checkpoint: Option<PathBuf>,
+        /// The consistency proof (JSON file) from --old-checkpoint to --checkpoint.
+        #[arg(long, requires = "old_checkpoint")]
+        consistency: Option<PathBuf>,
     },
 }
 
@@ -256,7 +344,23 @@ fn config(cli: &Cli, default_database: &str, ephemeral_key: bool) -> Config {
         (Err(_), None) if ephemeral_key => MasterKeySource::Ephemeral,
         (Err(_), None) => MasterKeySource::File(PathBuf::from(DEFAULT_MASTER_KEY_FILE)),
     };
-    Config { database_url: cli.database.clone().unwrap_or_else(|| default_database.to_owned()), master_key }
+    let checkpoint_key = match (std::env::var("KOKUHO_CHECKPOINT_KEY"), &cli.checkpoint_key_file) {
+        (Ok(hex), _) => CheckpointKeySource::Hex(hex),
+        (Err(_), Some(path)) => CheckpointKeySource::File(path.clone()),
+        (Err(_), None) if ephemeral_key => CheckpointKeySource::Ephemeral,
+        (Err(_), None) => CheckpointKeySource::File(PathBuf::from(DEFAULT_CHECKPOINT_KEY_FILE)),
+    };
+    let checkpoint_minutes = match &cli.command {
+        Command::Serve { checkpoint_minutes, .. } => *checkpoint_minutes,
+        _ => DEFAULT_CHECKPOINT_MINUTES,
+    };
+    Config {
+        database_url: cli.database.clone().unwrap_or_else(|| default_database.to_owned()),
+        master_key,
+        checkpoint_key,
+        checkpoint_minutes,
+        merkle_tree: !matches!(cli.command, Command::Bench { without_merkle_tree: true, .. }),
+    }
 }
 
 /// Opens the ledger deciding under the rule files of `--rules-dir` (or `KOKUHO_RULES_DIR`).
@@ -285,7 +389,7 @@ async fn shutdown_signal() {
 
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match &cli.command {
-        Command::Serve { bind } => {
+        Command::Serve { bind, .. } => {
             let config = config(&cli, DEFAULT_DATABASE_URL, false);
             let rules = load_rules(cli.rules_dir.as_deref())?;
             let app = Application::build_with_rules(&config, *bind, kokuho_ledger::system_clock(), rules).await?;
@@ -359,6 +463,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             ledgerd.shutdown().await;
             Ok(ExitCode::SUCCESS)
         }
+        Command::Audit { command } => audit(&cli, command).await,
         Command::Verify => {
             let config = config(&cli, DEFAULT_DATABASE_URL, true);
             let db = kokuho_store::Db::connect(&config.database_url).await.context("opening the database")?;
@@ -493,7 +598,41 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Command::Bench { persons, clients, as_of_reads, json } => {
+        Command::Bench { proofs_at: Some(events), json, as_of_reads, .. } => {
+            let config = config(&cli, "sqlite://kokuho-bench.db", true);
+            let ledgerd = open(&cli, &config).await?;
+            let bar = Arc::new(progress_bar("bench"));
+            let reporter = bar.clone();
+            let progress: bench::Progress = Arc::new(move |phase, done, total| {
+                reporter.set_message(phase);
+                reporter.set_length(total);
+                reporter.set_position(done);
+            });
+            let report = bench::proofs(&ledgerd, *events, *as_of_reads, progress).await;
+            bar.finish_and_clear();
+            ledgerd.shutdown().await;
+            let report = report?;
+            if *json {
+                println!("{}", serde_json::to_string(&report)?);
+            } else {
+                println!(
+                    "{} on {} ({} events, {} proofs of each kind)",
+                    report.workload, report.backend, report.events, report.proofs
+                );
+                println!("  fill            {:>10.0} events/s (tree maintained)", report.fill_events_per_s);
+                println!(
+                    "  inclusion       p50 {:.3} ms   p99 {:.3} ms",
+                    report.inclusion_p50_ms, report.inclusion_p99_ms
+                );
+                println!(
+                    "  consistency     p50 {:.3} ms   p99 {:.3} ms",
+                    report.consistency_p50_ms, report.consistency_p99_ms
+                );
+                println!("  checkpoint      {:.2} ms (root, sign, store)", report.checkpoint_ms);
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Bench { persons, clients, as_of_reads, json, .. } => {
             // Bench data goes to its own file unless a database is named, and to its own tenant.
             let config = config(&cli, "sqlite://kokuho-bench.db", true);
             let ledgerd = open(&cli, &config).await?;
@@ -532,6 +671,139 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     "  as-of reads     p50 {:.2} ms   p99 {:.2} ms ({} reads)",
                     report.as_of_p50_ms, report.as_of_p99_ms, report.as_of_reads
                 );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+async fn audit(cli: &Cli, command: &AuditCommand) -> anyhow::Result<ExitCode> {
+    use kokuho_audit::verify::{verify_consistency, verify_inclusion, ConsistencyProof, InclusionProof};
+    use kokuho_audit::Checkpoint;
+    let read = |path: &PathBuf| std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()));
+    match command {
+        AuditCommand::Verify { public_key, checkpoint, inclusion, old_checkpoint, consistency } => {
+            // No database here: only the files the auditor holds and the public key.
+            let key = match std::fs::read_to_string(public_key) {
+                Ok(text) => text.trim().to_owned(),
+                Err(_) => public_key.trim().to_owned(),
+            };
+            let verdict = (|| -> anyhow::Result<Vec<String>> {
+                let mut lines = Vec::new();
+                let current = Checkpoint::open(&read(checkpoint)?, &key).context("--checkpoint")?;
+                lines.push(format!(
+                    "checkpoint {}: {} events, root {}, signature valid",
+                    current.origin,
+                    current.size,
+                    current.root_base64()
+                ));
+                if let (Some(old), Some(proof)) = (old_checkpoint, consistency) {
+                    let old = Checkpoint::open(&read(old)?, &key).context("--old-checkpoint")?;
+                    let proof: ConsistencyProof = serde_json::from_str(&read(proof)?)
+                        .context("--consistency: not a consistency proof (JSON: old_size, new_size, path)")?;
+                    verify_consistency(&old, &current, &proof).context("--consistency")?;
+                    lines.push(format!(
+                        "consistent: the ledger of {} events extends the one of {}",
+                        current.size, old.size
+                    ));
+                }
+                for path in inclusion {
+                    let proof: InclusionProof = serde_json::from_str(&read(path)?).with_context(|| {
+                        format!("{}: not an inclusion proof (JSON: tree_size, event, path)", path.display())
+                    })?;
+                    verify_inclusion(&current, &proof).with_context(|| path.display().to_string())?;
+                    lines.push(format!(
+                        "included: position {} ({} of {}), recorded {}",
+                        proof.event.position,
+                        proof.event.event_type,
+                        proof.event.stream_id,
+                        chrono::DateTime::from_timestamp_micros(proof.event.recorded_at_micros)
+                            .map(|at| at.to_rfc3339())
+                            .unwrap_or_default()
+                    ));
+                }
+                Ok(lines)
+            })();
+            match verdict {
+                Ok(lines) => {
+                    for line in lines {
+                        println!("{line}");
+                    }
+                    println!("OK");
+                    Ok(ExitCode::SUCCESS)
+                }
+                Err(error) => {
+                    println!("FAILED: {error:#}");
+                    Ok(ExitCode::FAILURE)
+                }
+            }
+        }
+        AuditCommand::PublicKey { tenant } => {
+            let config = config(cli, DEFAULT_DATABASE_URL, false);
+            let key = config.checkpoint_key.load()?;
+            println!("{}", key.verifier_key(&kokuho_audit::origin_for(&tenant.to_string())));
+            Ok(ExitCode::SUCCESS)
+        }
+        AuditCommand::Checkpoint { tenant, out } => {
+            let config = config(cli, DEFAULT_DATABASE_URL, false);
+            let ledgerd = open(cli, &config).await?;
+            let published = ledgerd.store.publish_checkpoint(*tenant, &ledgerd.checkpoint_key).await;
+            ledgerd.shutdown().await;
+            let published = published?;
+            if let Some(out) = out {
+                std::fs::write(out, &published.note).with_context(|| format!("writing {}", out.display()))?;
+            }
+            print!("{}", published.note);
+            Ok(ExitCode::SUCCESS)
+        }
+        AuditCommand::Prove { tenant, position, event_id, tree_size, from, to, out } => {
+            let config = config(cli, DEFAULT_DATABASE_URL, false);
+            let ledgerd = open(cli, &config).await?;
+            let store = ledgerd.store.clone();
+            let proof = async {
+                let latest = || async {
+                    anyhow::Ok(match store.published_checkpoint(*tenant, None).await? {
+                        Some(checkpoint) => checkpoint.tree_size,
+                        None => store.publish_checkpoint(*tenant, &ledgerd.checkpoint_key).await?.tree_size,
+                    })
+                };
+                let ledger_size = store.tree_size(*tenant).await?;
+                if let Some(from) = from {
+                    let to = match to {
+                        Some(to) => *to,
+                        None => latest().await?,
+                    };
+                    anyhow::ensure!(to <= ledger_size, "--to must be at most the ledger's size ({ledger_size})");
+                    anyhow::ensure!(*from <= to, "--from must be at most --to");
+                    return Ok(serde_json::to_string_pretty(&store.consistency_proof(*tenant, *from, to).await?)?);
+                }
+                let tree_size = match tree_size {
+                    Some(size) => *size,
+                    None => latest().await?,
+                };
+                anyhow::ensure!(
+                    (1..=ledger_size).contains(&tree_size),
+                    "--tree-size must be from 1 to the ledger's size ({ledger_size})"
+                );
+                let position = match (position, event_id) {
+                    (Some(position), _) => *position,
+                    (None, Some(id)) => {
+                        store.position_of(*tenant, *id).await?.context("--event-id names no event of this tenant")?
+                    }
+                    (None, None) => anyhow::bail!("give --position or --event-id (inclusion), or --from (consistency)"),
+                };
+                anyhow::ensure!(
+                    position >= 1 && position as u64 <= tree_size,
+                    "--position must be from 1 to the tree size ({tree_size})"
+                );
+                Ok(serde_json::to_string_pretty(&store.inclusion_proof(*tenant, position, tree_size).await?)?)
+            }
+            .await;
+            ledgerd.shutdown().await;
+            let proof = proof?;
+            match out {
+                Some(out) => std::fs::write(out, proof).with_context(|| format!("writing {}", out.display()))?,
+                None => println!("{proof}"),
             }
             Ok(ExitCode::SUCCESS)
         }

@@ -60,6 +60,7 @@ pub enum LedgerEvent {
     TaxReassessmentHeld(TaxReassessmentHeld),
     UnemploymentRecorded(UnemploymentRecorded),
     ChildbirthRecorded(ChildbirthRecorded),
+    LedgerProofServed(LedgerProofServed),
 }
 
 /// Calls `$action!(Variant)` for every variant: the one list of event types in code.
@@ -110,7 +111,8 @@ macro_rules! for_each_event {
             TaxReassessed,
             TaxReassessmentHeld,
             UnemploymentRecorded,
-            ChildbirthRecorded
+            ChildbirthRecorded,
+            LedgerProofServed
         )
     };
 }
@@ -327,6 +329,11 @@ pub const CATALOG: &[CatalogEntry] = &[
         event_type: "ChildbirthRecorded",
         schema_version: 1,
         summary: "a mother notified a birth or due date for the childbirth exemption (産前産後免除)",
+    },
+    CatalogEntry {
+        event_type: "LedgerProofServed",
+        schema_version: 1,
+        summary: "an auditor was given a signed checkpoint or an inclusion or consistency proof of the ledger",
     },
 ];
 

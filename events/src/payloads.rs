@@ -194,6 +194,26 @@ pub struct PersonalDataAccessed {
     pub purpose: String,
 }
 
+/// An auditor was given a signed checkpoint or a proof of the ledger (v1): recorded in
+/// `audit-<user_id>` before the answer was sent, like every audit read.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LedgerProofServed {
+    pub user_id: Uuid,
+    pub role: String,
+    /// `checkpoint`, `inclusion` or `consistency`.
+    pub proof: String,
+    /// The tree size the answer is about: the proof's (larger) tree, or for a checkpoint the
+    /// ledger's size when it was asked (the checkpoint answered also covers this record).
+    pub tree_size: u64,
+    /// The earlier tree of a consistency proof.
+    pub old_size: Option<u64>,
+    /// The event position of an inclusion proof.
+    pub position: Option<i64>,
+    /// The NHI affair declared (`audit`).
+    pub purpose: String,
+}
+
 /// A kind of record with its own retention period (`rules/retention.toml`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

@@ -7,6 +7,7 @@
 mod age;
 mod aggregates;
 mod architecture;
+mod audit;
 mod citizen;
 mod cli;
 mod eligibility;

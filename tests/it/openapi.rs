@@ -25,6 +25,9 @@ async fn served_document() -> Value {
     let config = Config {
         database_url: format!("sqlite://{}", dir.path().join("ledger.db").display()),
         master_key: MasterKeySource::Ephemeral,
+        checkpoint_key: kokuho::CheckpointKeySource::Ephemeral,
+        checkpoint_minutes: 10,
+        merkle_tree: true,
     };
     let ledgerd = Ledgerd::open(&config, Arc::new(chrono::Utc::now)).await.unwrap();
     let request = Request::get("/openapi.json").body(Body::empty()).unwrap();
@@ -139,6 +142,9 @@ async fn every_parameter_is_documented_where_the_router_reads_it() {
         ("GET /v1/{tenant}/access-records", " person_id? user_id? from? to? after? limit?"),
         ("GET /v1/{tenant}/households/{household_id}/tax/{fiscal_year}", " purpose as_of?"),
         ("GET /v1/{tenant}/tax/assessments", " purpose fiscal_year after? limit?"),
+        ("GET /v1/{tenant}/audit/checkpoint", " purpose"),
+        ("GET /v1/{tenant}/audit/inclusion", " purpose tree_size? position? event_id?"),
+        ("GET /v1/{tenant}/audit/consistency", " purpose from to?"),
     ]
     .into_iter()
     .map(|(operation, parameters)| (operation.to_owned(), parameters.to_owned()))

@@ -45,6 +45,8 @@ pub struct AppState {
     pub staff: Arc<kokuho_staff::Staff>,
     /// The provision allow-list and the names the citizen's view shows, loaded at startup.
     pub provision: Arc<ProvisionSettings>,
+    /// The municipality's checkpoint signing key (kept outside the database, like the master key).
+    pub checkpoint_key: Arc<kokuho_store::CheckpointKey>,
 }
 
 /// How long a reader waits for the projections to show what was committed before it asked.

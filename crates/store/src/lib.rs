@@ -5,10 +5,12 @@
 //! stream, by instant and by position, and verification. It does not know what events mean:
 //! payloads are bytes here, typed in `kokuho-events` and decided in `kokuho-domain`.
 
-mod chain;
+/// The chain hash lives with the offline verifier, which recomputes it (`kokuho-audit`).
+pub use kokuho_audit::chain;
 mod db;
 mod envelope;
 mod keys;
+mod merkle;
 pub mod metrics;
 mod read;
 mod verify;
@@ -29,6 +31,8 @@ pub use envelope::{
     Actor, AppendOutcome, AppendRequest, CommandMeta, ExpectedVersion, NewEvent, PersonalData, RecordedEvent,
     SearchToken,
 };
+pub use kokuho_audit::{CheckpointKey, ConsistencyProof, InclusionProof};
+pub use merkle::PublishedCheckpoint;
 pub use metrics::StoreMetrics;
 pub use read::{ClearEvent, Decrypt, PAGE_EVENTS_MAX};
 pub use verify::{Break, ChainBreak, VerifyReport};
@@ -93,6 +97,14 @@ struct Inner {
     writers: Mutex<HashMap<TenantCode, TenantWriter>>,
     /// Counts this process's commits, across tenants, so followers can wake on them.
     commits: watch::Sender<u64>,
+    /// Whether the writers maintain the Merkle tree (see [`EventStore::without_merkle_tree`]).
+    maintain_tree: bool,
+}
+
+/// The key of a tenant's write lock (PostgreSQL advisory lock): the tenant code namespaced so it
+/// cannot collide with other advisory locks in the same database.
+fn lock_key(tenant: TenantCode) -> i64 {
+    (0x6b6f_6b75_i64 << 32) | i64::from(tenant.as_u32())
 }
 
 /// A handle on the ledger; cheap to clone.
@@ -112,8 +124,19 @@ impl EventStore {
                 clock: system_clock(),
                 writers: Mutex::new(HashMap::new()),
                 commits: watch::Sender::new(0),
+                maintain_tree: true,
             }),
         }
+    }
+
+    /// A store whose writers do not maintain the Merkle tree: only for the benchmark's reference
+    /// run, which measures what the tree costs the append path. Proofs and checkpoints of a
+    /// ledger written so are refused until a store that maintains the tree catches it up.
+    pub fn without_merkle_tree(mut self) -> EventStore {
+        let inner = Arc::get_mut(&mut self.inner)
+            .expect("EventStore::without_merkle_tree is called where the store is built, before it is cloned");
+        inner.maintain_tree = false;
+        self
     }
 
     /// Stamps with `clock` instead of the system clock: `recorded_at` is the clock's instant
@@ -141,9 +164,7 @@ impl EventStore {
         let mut writers = self.inner.writers.lock().expect("writers lock");
         let entry = writers.entry(tenant).or_insert_with(|| {
             let (queue, receiver) = mpsc::channel(writer::QUEUE_COMMANDS_MAX);
-            // The lock key namespaces the tenant code so it cannot collide with other advisory
-            // locks in the same PostgreSQL database.
-            let lock_key = (0x6b6f_6b75_i64 << 32) | i64::from(tenant.as_u32());
+            let lock_key = lock_key(tenant);
             let writer = writer::Writer::new(
                 self.inner.db.clone(),
                 tenant.to_string(),
@@ -152,7 +173,8 @@ impl EventStore {
                 self.inner.metrics.clone(),
                 self.inner.clock.clone(),
                 self.inner.commits.clone(),
-            );
+            )
+            .maintaining_tree(self.inner.maintain_tree);
             TenantWriter { queue, task: tokio::spawn(writer.run(receiver)) }
         });
         entry.queue.clone()
@@ -380,6 +402,93 @@ impl EventStore {
             reports.push((tenant, report));
         }
         Ok(reports)
+    }
+
+    /// Brings the tenant's Merkle tree up with its events (a ledger written before the tree
+    /// existed), under the tenant's write lock; answers the tree's size. Writers do the same on
+    /// their first batch; `serve` calls this for every tenant at startup.
+    pub async fn catch_up_tree(&self, tenant: TenantCode) -> Result<u64, StoreError> {
+        merkle::catch_up(&self.inner.db, &tenant.to_string(), lock_key(tenant)).await
+    }
+
+    /// How many events the tenant's Merkle tree covers (its head, once caught up).
+    pub async fn tree_size(&self, tenant: TenantCode) -> Result<u64, StoreError> {
+        merkle::size(&self.inner.db, &tenant.to_string()).await
+    }
+
+    /// The root hash of the tenant's tree of `size` events (at most [`EventStore::tree_size`]).
+    pub async fn tree_root(&self, tenant: TenantCode, size: u64) -> Result<kokuho_audit::Hash, StoreError> {
+        merkle::root(&self.inner.db, &tenant.to_string(), size).await
+    }
+
+    /// The proof that the event at `position` is in the tenant's tree of `tree_size` events, with
+    /// the event as stored (personal part sealed) so the verifier recomputes its chain hash.
+    /// Reads O(log n) stored hashes and one event.
+    pub async fn inclusion_proof(
+        &self,
+        tenant: TenantCode,
+        position: i64,
+        tree_size: u64,
+    ) -> Result<InclusionProof, StoreError> {
+        if position < 1 || position as u64 > tree_size {
+            return Err(StoreError::Config(format!("position {position} is not in a tree of {tree_size}")));
+        }
+        merkle::inclusion(&self.inner.db, &tenant.to_string(), position, tree_size).await
+    }
+
+    /// The proof that the tenant's tree of `new_size` events extends its tree of `old_size`.
+    pub async fn consistency_proof(
+        &self,
+        tenant: TenantCode,
+        old_size: u64,
+        new_size: u64,
+    ) -> Result<ConsistencyProof, StoreError> {
+        if old_size > new_size {
+            return Err(StoreError::Config(format!("a tree of {old_size} is not a prefix of one of {new_size}")));
+        }
+        merkle::consistency(&self.inner.db, &tenant.to_string(), old_size, new_size).await
+    }
+
+    /// Up to `limit` (at most [`PAGE_EVENTS_MAX`]) events after `after_position` as stored, with
+    /// every field their chain hash covers (personal parts sealed): an extract an auditor can
+    /// check offline.
+    pub async fn export_events(
+        &self,
+        tenant: TenantCode,
+        after_position: i64,
+        limit: i64,
+    ) -> Result<Vec<kokuho_audit::ExportedEvent>, StoreError> {
+        merkle::export(&self.inner.db, &tenant.to_string(), after_position, limit).await
+    }
+
+    /// The position of the event `event_id` in the tenant's ledger.
+    pub async fn position_of(&self, tenant: TenantCode, event_id: Uuid) -> Result<Option<i64>, StoreError> {
+        Ok(on_db!(&self.inner.db, pool => {
+            sqlx::query_scalar("SELECT position FROM events WHERE tenant = $1 AND event_id = $2")
+                .bind(tenant.to_string())
+                .bind(event_id.as_bytes().as_slice())
+                .fetch_optional(pool)
+                .await?
+        }))
+    }
+
+    /// Signs (with `key`) and keeps a checkpoint of the tenant's tree as it is now, unless one of
+    /// that size was already published; answers the checkpoint of the current size.
+    pub async fn publish_checkpoint(
+        &self,
+        tenant: TenantCode,
+        key: &CheckpointKey,
+    ) -> Result<PublishedCheckpoint, StoreError> {
+        merkle::publish(&self.inner.db, &tenant.to_string(), key, self.now()).await
+    }
+
+    /// The latest published checkpoint of the tenant, or the one of `tree_size`.
+    pub async fn published_checkpoint(
+        &self,
+        tenant: TenantCode,
+        tree_size: Option<u64>,
+    ) -> Result<Option<PublishedCheckpoint>, StoreError> {
+        merkle::published(&self.inner.db, &tenant.to_string(), tree_size).await
     }
 
     /// Destroys a person's data key: their personal parts read as erased from now on.

@@ -80,6 +80,11 @@ pub(crate) struct Writer {
     /// What `recorded_at` is taken from (never below the head's: invariant 2).
     clock: Clock,
     commits: watch::Sender<u64>,
+    /// The right edge of the tenant's Merkle tree as of `head` (`None`: reload it under the lock).
+    tree: Option<kokuho_audit::Frontier>,
+    /// Whether this writer maintains the Merkle tree (always, except the benchmark's reference
+    /// run that measures what the tree costs the append path).
+    maintain_tree: bool,
 }
 
 /// One row to insert, with everything the chain covers.
@@ -157,9 +162,18 @@ macro_rules! write_batch {
         );
         if $self.head != Some(head) {
             // Another process wrote since our last batch (or this is the first): forget what we
-            // cached about stream versions.
+            // cached about stream versions, and reload the tree's edge.
             $self.stream_versions.clear();
+            $self.tree = None;
         }
+        // The Merkle tree's edge at the head: kept from the last batch, else loaded (and caught
+        // up with the events if it is behind) under the lock.
+        let mut tree = match $self.tree.take() {
+            _ if !$self.maintain_tree => None,
+            Some(tree) if tree.size() as i64 == head.position => Some(tree),
+            _ => Some(crate::merkle::load_tree!(tx, $self.tenant.as_str(), head.position, $database).await?),
+        };
+        let mut tree_rows: Vec<(u64, kokuho_audit::Hash)> = Vec::new();
 
         // Idempotency keys already in the ledger.
         let keys: HashSet<&str> = $jobs.iter().filter_map(|job| job.meta.idempotency_key.as_deref()).collect();
@@ -336,6 +350,9 @@ macro_rules! write_batch {
                     hash,
                 });
                 prev_hash = hash;
+                if let Some(tree) = tree.as_mut() {
+                    tree_rows.extend(tree.append(&hash));
+                }
             }
             versions.insert(job.stream_id.as_str(), stream_version);
             verdicts.push(Verdict::Append { first_position, last_position: position, stream_version });
@@ -371,6 +388,7 @@ macro_rules! write_batch {
             });
             query.build().execute(&mut *tx).await?;
         }
+        crate::merkle::insert_hashes!(tx, $self.tenant.as_str(), &tree_rows, $database);
         let mut keys_to_store: Vec<(Uuid, &[u8])> = Vec::new();
         for (job, verdict) in $jobs.iter().zip(&verdicts) {
             if let Verdict::Append { .. } = verdict {
@@ -421,6 +439,7 @@ macro_rules! write_batch {
                 .await?;
         }
         tx.commit().await?;
+        $self.tree = tree;
 
         for (job, verdict) in $jobs.iter().zip(&verdicts) {
             for (subject, wrapped) in &job.new_keys {
@@ -452,7 +471,25 @@ impl Writer {
         clock: Clock,
         commits: watch::Sender<u64>,
     ) -> Writer {
-        Writer { db, tenant, lock_key, head: None, stream_versions: HashMap::new(), keyring, metrics, clock, commits }
+        Writer {
+            db,
+            tenant,
+            lock_key,
+            head: None,
+            stream_versions: HashMap::new(),
+            keyring,
+            metrics,
+            clock,
+            commits,
+            tree: None,
+            maintain_tree: true,
+        }
+    }
+
+    /// A writer that does not maintain the Merkle tree (`EventStore::without_merkle_tree`).
+    pub(crate) fn maintaining_tree(mut self, maintain_tree: bool) -> Writer {
+        self.maintain_tree = maintain_tree;
+        self
     }
 
     pub(crate) async fn run(mut self, mut queue: mpsc::Receiver<Job>) {
@@ -509,6 +546,7 @@ impl Writer {
             Err(error) => {
                 tracing::error!(tenant = %self.tenant, %error, "append batch failed; nothing was written");
                 self.head = None;
+                self.tree = None;
                 self.stream_versions.clear();
                 for job in jobs {
                     let _ = job.reply.send(Err(AppendError::Storage(error.to_string())));

@@ -14,6 +14,8 @@ pub fn kokuho(db: &TestDb) -> Command {
         .env("DATABASE_URL", &db.url)
         .env("KOKUHO_MASTER_KEY_FILE", db.key_file())
         .env_remove("KOKUHO_MASTER_KEY")
+        .env("KOKUHO_CHECKPOINT_KEY_FILE", db.checkpoint_key_file())
+        .env_remove("KOKUHO_CHECKPOINT_KEY")
         .env_remove("KOKUHO_RETENTION_RULES")
         .env("KOKUHO_LOG", "warn");
     command

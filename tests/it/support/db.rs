@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use kokuho::{Config, MasterKeySource};
+use kokuho::{CheckpointKeySource, Config, MasterKeySource};
 use kokuho_domain::TenantCode;
 use kokuho_store::{Db, EventStore, StoreMetrics};
 use kokuho_vault::MasterKey;
@@ -51,8 +51,24 @@ impl TestDb {
         self.dir.path().join("master.key")
     }
 
+    /// This test's checkpoint signing key file (created on first use).
+    pub fn checkpoint_key_file(&self) -> PathBuf {
+        self.dir.path().join("checkpoint.key")
+    }
+
+    /// This test's checkpoint signing key.
+    pub fn checkpoint_key(&self) -> kokuho_store::CheckpointKey {
+        kokuho_store::CheckpointKey::load_or_generate(&self.checkpoint_key_file()).expect("checkpoint key").0
+    }
+
     pub fn config(&self) -> Config {
-        Config { database_url: self.url.clone(), master_key: MasterKeySource::File(self.key_file()) }
+        Config {
+            database_url: self.url.clone(),
+            master_key: MasterKeySource::File(self.key_file()),
+            checkpoint_key: CheckpointKeySource::File(self.checkpoint_key_file()),
+            checkpoint_minutes: 10,
+            merkle_tree: true,
+        }
     }
 
     /// A store on this database with this test's master key, as a separate process would open it.

@@ -19,11 +19,9 @@
 use std::fmt;
 use std::sync::Arc;
 
-use kokuho_domain::tax::calc::assess;
 use kokuho_domain::tax::{AssessmentId, Part, TaxAssessment, TaxCommand, TaxLookups};
-use kokuho_domain::{Refusal as _, TenantCode};
+use kokuho_domain::{Aggregate as _, Refusal as _, TenantCode};
 use kokuho_ledger::{CommandError, Ledger};
-use kokuho_projections::models::{Households, TaxAssessmentRow, TaxAssessments};
 use kokuho_projections::Projector;
 use kokuho_store::{Actor, CommandMeta, EventStore};
 use tokio::task::JoinSet;
@@ -33,8 +31,6 @@ use crate::{Context as _, JobError, Progress};
 
 /// The actor every event of a run is recorded under.
 pub const ACTOR: &str = "assessment-run";
-/// Households read per query.
-const PAGE: i64 = 1_000;
 /// Households handled at once: enough for the writer to commit many per transaction.
 const IN_FLIGHT: usize = 64;
 
@@ -110,13 +106,13 @@ async fn one(
     id: AssessmentId,
     reassess: bool,
     correlation_id: Uuid,
-    sha: &str,
     lookups: Option<TaxLookups>,
 ) -> Result<Outcome, JobError> {
     let (command, key) = if reassess {
         (
             TaxCommand::Reassess { reason: "rules".to_owned(), triggered_by: None },
-            format!("assessment-run:reassess:{}:{}:{sha}", id.fiscal_year, id.household_id),
+            // One key per run: a later run under the same file (reverted, then re-applied) corrects again.
+            format!("assessment-run:reassess:{correlation_id}:{}:{}", id.fiscal_year, id.household_id),
         )
     } else {
         (TaxCommand::Assess, format!("assessment-run:{}:{}", id.fiscal_year, id.household_id))
@@ -162,12 +158,13 @@ pub async fn run(
         .ledger
         .tax_rules(tenant, options.fiscal_year)
         .map_err(|rejection| JobError::Refused(rejection.to_string()))?;
-    let tenant_text = tenant.to_string();
     deps.projector.catch_up(tenant).await.context("bringing the projections up to date")?;
-    let db = deps.store.db().clone();
-    // Every household and person folded in one pass, rather than read one by one.
+    // Every household, person and issued assessment folded in one pass, rather than read one by
+    // one; the households to work on come from the same snapshot.
     let snapshot = Arc::new(deps.ledger.tax_snapshot(tenant).await.context("reading the tenant's households")?);
-    let total = if options.reassess { 0 } else { Households::count(&db, &tenant_text).await? as u64 };
+    let households =
+        if options.reassess { snapshot.assessed_in(options.fiscal_year) } else { snapshot.household_ids() };
+    let total = households.len() as u64;
     progress(Progress { done: 0, total });
     let today = kokuho_ledger::jst_date(deps.ledger.now());
     let rules = Arc::new(rules);
@@ -180,58 +177,40 @@ pub async fn run(
         ..AssessmentRunReport::default()
     };
     let correlation_id = Uuid::now_v7();
-    let sha: Arc<str> = Arc::from(&rules.sha256[..16.min(rules.sha256.len())]);
-    let mut after = None;
     let mut done = 0u64;
+    let mut queue = households.into_iter();
+    let mut in_flight = JoinSet::new();
     loop {
-        let page: Vec<Uuid> = if options.reassess {
-            TaxAssessments::of_year(&db, &tenant_text, options.fiscal_year, after, PAGE)
-                .await?
-                .into_iter()
-                .map(|row| row.household_id)
-                .collect()
-        } else {
-            Households::household_ids(&db, &tenant_text, after, PAGE).await?
-        };
-        let full = page.len() as i64 == PAGE;
-        after = page.last().copied();
-        let mut queue = page.into_iter();
-        let mut in_flight = JoinSet::new();
-        loop {
-            while in_flight.len() < IN_FLIGHT {
-                let Some(household_id) = queue.next() else { break };
-                let (ledger, sha, reassess) = (deps.ledger.clone(), sha.clone(), options.reassess);
-                let (snapshot, rules) = (snapshot.clone(), rules.clone());
-                let id = AssessmentId { household_id, fiscal_year: options.fiscal_year };
-                in_flight.spawn(async move {
-                    let lookups = TaxLookups {
-                        today,
-                        input: snapshot.input(household_id, id.fiscal_year),
-                        rules: Ok((*rules).clone()),
-                    };
-                    (household_id, one(&ledger, tenant, id, reassess, correlation_id, &sha, Some(lookups)).await)
-                });
-            }
-            let Some(joined) = in_flight.join_next().await else { break };
-            let (household_id, outcome) = joined.context("a household's task failed")?;
-            report.households += 1;
-            match outcome.with_context(|| format!("household {household_id} of {tenant}"))? {
-                Outcome::Recorded { kind: "assessed", total_yen } => {
-                    report.assessed += 1;
-                    report.total_yen += total_yen;
-                }
-                Outcome::Recorded { kind: "reassessed", .. } => report.reassessed += 1,
-                Outcome::Recorded { .. } => report.held += 1,
-                Outcome::Unchanged => report.unchanged += 1,
-                Outcome::Refused("nobody_insured") => report.nobody_insured += 1,
-                Outcome::Refused(code) => report.refusals.push((household_id, code)),
-            }
-            done += 1;
-            progress(Progress { done, total: total.max(done) });
+        while in_flight.len() < IN_FLIGHT {
+            let Some(household_id) = queue.next() else { break };
+            let (ledger, reassess) = (deps.ledger.clone(), options.reassess);
+            let (snapshot, rules) = (snapshot.clone(), rules.clone());
+            let id = AssessmentId { household_id, fiscal_year: options.fiscal_year };
+            in_flight.spawn(async move {
+                let lookups = TaxLookups {
+                    today,
+                    input: snapshot.input(household_id, id.fiscal_year),
+                    rules: Ok((*rules).clone()),
+                };
+                (household_id, one(&ledger, tenant, id, reassess, correlation_id, Some(lookups)).await)
+            });
         }
-        if !full {
-            break;
+        let Some(joined) = in_flight.join_next().await else { break };
+        let (household_id, outcome) = joined.context("a household's task failed")?;
+        report.households += 1;
+        match outcome.with_context(|| format!("household {household_id} of {tenant}"))? {
+            Outcome::Recorded { kind: "assessed", total_yen } => {
+                report.assessed += 1;
+                report.total_yen += total_yen;
+            }
+            Outcome::Recorded { kind: "reassessed", .. } => report.reassessed += 1,
+            Outcome::Recorded { .. } => report.held += 1,
+            Outcome::Unchanged => report.unchanged += 1,
+            Outcome::Refused("nobody_insured") => report.nobody_insured += 1,
+            Outcome::Refused(code) => report.refusals.push((household_id, code)),
         }
+        done += 1;
+        progress(Progress { done, total: total.max(done) });
     }
     // What changed while the run worked from its snapshot: those households are computed again
     // on the streams as they are now (the policy may have looked before their assessment).
@@ -256,7 +235,12 @@ pub async fn run(
     touched.dedup();
     for household_id in touched {
         let id = AssessmentId { household_id, fiscal_year: options.fiscal_year };
-        let command = TaxCommand::Reassess { reason: "changed_during_run".to_owned(), triggered_by: None };
+        let assessed = deps.ledger.replay::<TaxAssessment>(tenant, id, None, kokuho_store::Decrypt::No).await?;
+        let command = match assessed.state.current {
+            Some(_) => TaxCommand::Reassess { reason: "changed_during_run".to_owned(), triggered_by: None },
+            None if !options.reassess => TaxCommand::Assess,
+            None => continue,
+        };
         let meta = CommandMeta {
             actor: Actor::System(ACTOR.into()),
             purpose: "assessment".to_owned(),
@@ -265,8 +249,16 @@ pub async fn run(
             idempotency_key: None,
         };
         match deps.ledger.execute::<TaxAssessment>(tenant, id, command, meta).await {
-            Ok(executed) if !executed.events.is_empty() => report.reassessed += 1,
-            Ok(_) | Err(CommandError::Refused(_)) => {}
+            Ok(executed) => match executed.events.first() {
+                Some(kokuho_events::LedgerEvent::TaxAssessed(e)) => {
+                    report.assessed += 1;
+                    report.total_yen += e.figures.total_yen;
+                }
+                Some(kokuho_events::LedgerEvent::TaxReassessmentHeld(_)) => report.held += 1,
+                Some(_) => report.reassessed += 1,
+                None => {}
+            },
+            Err(CommandError::Refused(_)) => {}
             Err(CommandError::Ledger(error)) => return Err(error.into()),
         }
     }
@@ -337,13 +329,8 @@ impl fmt::Display for RulesDiffReport {
     }
 }
 
-fn issued(row: &TaxAssessmentRow, part: Part) -> i64 {
-    match part {
-        Part::Medical => row.medical_yen,
-        Part::Support => row.support_yen,
-        Part::Care => row.care_yen,
-        Part::ChildSupport => row.child_support_yen,
-    }
+fn amount_of(figures: &kokuho_events::TaxFigures, part: Part) -> i64 {
+    figures.parts.iter().find(|p| p.part == part.key()).map_or(0, |p| p.amount_yen)
 }
 
 /// Lists every household assessed for the year whose tax under the rules in force differs from
@@ -358,9 +345,6 @@ pub async fn diff(
         .ledger
         .tax_rules(tenant, options.fiscal_year)
         .map_err(|rejection| JobError::Refused(rejection.to_string()))?;
-    let tenant_text = tenant.to_string();
-    deps.projector.catch_up(tenant).await.context("bringing the projections up to date")?;
-    let db = deps.store.db().clone();
     let mut report = RulesDiffReport {
         tenant: Some(tenant),
         fiscal_year: options.fiscal_year,
@@ -368,52 +352,40 @@ pub async fn diff(
         rules_sha256: rules.sha256.clone(),
         ..RulesDiffReport::default()
     };
-    let rules = Arc::new(rules);
-    let snapshot = Arc::new(deps.ledger.tax_snapshot(tenant).await.context("reading the tenant's households")?);
-    let mut after = None;
-    loop {
-        let page = TaxAssessments::of_year(&db, &tenant_text, options.fiscal_year, after, PAGE).await?;
-        let full = page.len() as i64 == PAGE;
-        after = page.last().map(|row| row.household_id);
-        let mut queue = page.into_iter();
-        let mut in_flight = JoinSet::new();
-        loop {
-            while in_flight.len() < IN_FLIGHT {
-                let Some(row) = queue.next() else { break };
-                let (snapshot, rules) = (snapshot.clone(), rules.clone());
-                in_flight.spawn(async move {
-                    let input = snapshot.input(row.household_id, row.fiscal_year);
-                    let computed: Result<_, JobError> =
-                        Ok(input.and_then(|input| assess(&input, &rules.rules).map_err(Into::into)));
-                    (row, computed)
+    let snapshot = deps.ledger.tax_snapshot(tenant).await.context("reading the tenant's households")?;
+    let today = kokuho_ledger::jst_date(deps.ledger.now());
+    // The very decision `assessment run --reassess` makes (pure), so the two never disagree.
+    for household_id in snapshot.assessed_in(options.fiscal_year) {
+        let id = AssessmentId { household_id, fiscal_year: options.fiscal_year };
+        let Some(state) = snapshot.assessment(household_id, options.fiscal_year) else { continue };
+        let lookups =
+            TaxLookups { today, input: snapshot.input(household_id, id.fiscal_year), rules: Ok(rules.clone()) };
+        let command = TaxCommand::Reassess { reason: "rules".to_owned(), triggered_by: None };
+        report.examined += 1;
+        match TaxAssessment::decide(id, state, command, &lookups) {
+            Ok(events) => {
+                let figures = events.iter().find_map(|event| match event {
+                    kokuho_events::LedgerEvent::TaxReassessed(e) => Some(&e.figures),
+                    kokuho_events::LedgerEvent::TaxReassessmentHeld(e) => Some(&e.figures),
+                    _ => None,
                 });
-            }
-            let Some(joined) = in_flight.join_next().await else { break };
-            let (row, computed) = joined.context("a household's task failed")?;
-            report.examined += 1;
-            match computed.with_context(|| format!("household {} of {tenant}", row.household_id))? {
-                Ok(assessment) => {
-                    let parts: Vec<(Part, i64, i64)> = Part::ALL
+                if let (Some(new), Some(issued)) = (figures, state.current.as_ref()) {
+                    let parts = Part::ALL
                         .into_iter()
-                        .map(|part| (part, issued(&row, part), assessment.amount(part)))
+                        .map(|part| (part, amount_of(issued, part), amount_of(new, part)))
                         .filter(|(_, issued, new)| issued != new)
                         .collect();
-                    if assessment.total != row.total_yen || !parts.is_empty() {
-                        report.lines.push(DiffLine {
-                            household_id: row.household_id,
-                            issued_total_yen: row.total_yen,
-                            new_total_yen: assessment.total,
-                            parts,
-                        });
-                    }
+                    report.lines.push(DiffLine {
+                        household_id,
+                        issued_total_yen: issued.total_yen,
+                        new_total_yen: new.total_yen,
+                        parts,
+                    });
                 }
-                Err(rejection) => report.refusals.push((row.household_id, kokuho_domain::Refusal::code(&rejection))),
             }
-            progress(Progress { done: report.examined, total: report.examined });
+            Err(rejection) => report.refusals.push((household_id, kokuho_domain::Refusal::code(&rejection))),
         }
-        if !full {
-            break;
-        }
+        progress(Progress { done: report.examined, total: report.examined });
     }
     report.lines.sort_by_key(|line| line.household_id);
     report.refusals.sort();

@@ -115,6 +115,8 @@ pub struct TaxSnapshot {
     pub position: i64,
     households: HashMap<Uuid, kokuho_domain::household::HouseholdState>,
     persons: HashMap<Uuid, kokuho_domain::person::PersonState>,
+    /// Each household's tax of each year as issued (its `tax-<household>-<year>` stream).
+    assessments: HashMap<(Uuid, i32), TaxState>,
 }
 
 impl TaxSnapshot {
@@ -124,6 +126,30 @@ impl TaxSnapshot {
             return Err(TaxRejection::HouseholdNotFound { household_id });
         };
         household_input(household_id, household, &self.persons, fiscal_year)
+    }
+
+    /// Every household on file, by id.
+    pub fn household_ids(&self) -> Vec<Uuid> {
+        let mut ids: Vec<Uuid> = self.households.keys().copied().collect();
+        ids.sort();
+        ids
+    }
+
+    /// The tax of `household_id` for `fiscal_year` as issued, if assessed.
+    pub fn assessment(&self, household_id: Uuid, fiscal_year: i32) -> Option<&TaxState> {
+        self.assessments.get(&(household_id, fiscal_year)).filter(|state| state.current.is_some())
+    }
+
+    /// The households assessed for `fiscal_year`, by id.
+    pub fn assessed_in(&self, fiscal_year: i32) -> Vec<Uuid> {
+        let mut ids: Vec<Uuid> = self
+            .assessments
+            .iter()
+            .filter(|((_, year), state)| *year == fiscal_year && state.current.is_some())
+            .map(|((id, _), _)| *id)
+            .collect();
+        ids.sort();
+        ids
     }
 
     /// The households `person_id` belongs or belonged to.
@@ -140,7 +166,12 @@ impl Ledger {
     /// Folds every person and household stream of `tenant` (personal parts decrypted) in one
     /// pass over its events.
     pub async fn tax_snapshot(&self, tenant: TenantCode) -> Result<TaxSnapshot, LedgerError> {
-        let mut snapshot = TaxSnapshot { position: 0, households: HashMap::new(), persons: HashMap::new() };
+        let mut snapshot = TaxSnapshot {
+            position: 0,
+            households: HashMap::new(),
+            persons: HashMap::new(),
+            assessments: HashMap::new(),
+        };
         loop {
             let page =
                 self.store().read_page(tenant, snapshot.position, kokuho_store::PAGE_EVENTS_MAX, Decrypt::Yes).await?;
@@ -155,6 +186,12 @@ impl Ledger {
                     let Ok(id) = Uuid::parse_str(id) else { continue };
                     let state = snapshot.households.remove(&id).unwrap_or_default();
                     snapshot.households.insert(id, Household::evolve(state, &crate::decode(recorded)?));
+                } else if let Some(rest) = recorded.stream_id.strip_prefix("tax-") {
+                    // `tax-<household uuid>-<year>`: the uuid has hyphens, the year is last.
+                    let Some((id, year)) = rest.rsplit_once('-') else { continue };
+                    let (Ok(id), Ok(year)) = (Uuid::parse_str(id), year.parse::<i32>()) else { continue };
+                    let state = snapshot.assessments.remove(&(id, year)).unwrap_or_default();
+                    snapshot.assessments.insert((id, year), TaxAssessment::evolve(state, &crate::decode(recorded)?));
                 }
             }
         }

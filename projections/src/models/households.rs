@@ -94,44 +94,6 @@ impl Projection for Households {
 impl Households {
     /// Every household the person ever joined, by what is recorded now (the candidates an
     /// as-of question folds at its own instant).
-    /// The tenant's households by id, from `after` (exclusive), at most `limit`.
-    pub async fn household_ids(
-        db: &Db,
-        tenant: &str,
-        after: Option<Uuid>,
-        limit: i64,
-    ) -> Result<Vec<Uuid>, ProjectionError> {
-        let after = after.map(|id| id.to_string()).unwrap_or_default();
-        let rows: Vec<(String,)> = on_db!(db, pool => {
-            sqlx::query_as(
-                "SELECT DISTINCT household_id FROM household_heads WHERE tenant = $1 AND household_id > $2 \
-                 ORDER BY household_id LIMIT $3",
-            )
-            .bind(tenant)
-            .bind(&after)
-            .bind(limit)
-            .fetch_all(pool)
-            .await?
-        });
-        rows.into_iter()
-            .map(|(id,)| {
-                Uuid::parse_str(&id)
-                    .map_err(|_| ProjectionError::Corrupt("household_heads holds an id that is not a UUID".into()))
-            })
-            .collect()
-    }
-
-    /// How many households the tenant has.
-    pub async fn count(db: &Db, tenant: &str) -> Result<i64, ProjectionError> {
-        let (count,): (i64,) = on_db!(db, pool => {
-            sqlx::query_as("SELECT COUNT(DISTINCT household_id) FROM household_heads WHERE tenant = $1")
-                .bind(tenant)
-                .fetch_one(pool)
-                .await?
-        });
-        Ok(count)
-    }
-
     pub async fn households_of_person(db: &Db, tenant: &str, person_id: Uuid) -> Result<Vec<Uuid>, ProjectionError> {
         let rows: Vec<String> = on_db!(db, pool => {
             sqlx::query_scalar(

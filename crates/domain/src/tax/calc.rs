@@ -155,8 +155,10 @@ pub struct MemberInput {
     /// 固定資産税額 within the municipality, for the asset levy (4方式 only).
     #[serde(default)]
     pub fixed_asset_tax: i64,
+    /// Every involuntary-unemployment application (a month is reduced when any qualifying one
+    /// covers it).
     #[serde(default)]
-    pub unemployment: Option<UnemploymentInput>,
+    pub unemployment: Vec<UnemploymentInput>,
     #[serde(default)]
     pub childbirths: Vec<ChildbirthInput>,
 }
@@ -331,7 +333,7 @@ impl MemberInput {
         let fiscal_year = rules.fiscal_year;
         let year = &rules.national;
         let total = self.income.as_ref().map_or(0, |income| income.total_income);
-        let unemployed = self.unemployment.as_ref().is_some_and(|unemployment| {
+        let unemployed = self.unemployment.iter().any(|unemployment| {
             let rule = &year.unemployment;
             let day_after = unemployment.separated_on.succ_opt().unwrap_or(unemployment.separated_on);
             let first = month_number(day_after);

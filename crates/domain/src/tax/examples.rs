@@ -122,7 +122,7 @@ fn household(fiscal_year: i32, people: Vec<Person>) -> HouseholdInput {
                 declared: p.declared,
             }),
             fixed_asset_tax: 0,
-            unemployment: None,
+            unemployment: vec![],
             childbirths: vec![],
         })
         .collect();
@@ -467,10 +467,10 @@ fn involuntary_unemployment_counts_salary_income_at_30_percent_from_the_month_af
     let rules = kumagaya(2024);
     // Salary revenue 4,000,000 → income 2,760,000 (館林市 計算例: 給与収入400万円 → 給与所得276万円).
     let mut input = household(2024, vec![person(40, 2_760_000).salary(4_000_000)]);
-    input.members[0].unemployment = Some(super::calc::UnemploymentInput {
+    input.members[0].unemployment = vec![super::calc::UnemploymentInput {
         separated_on: NaiveDate::from_ymd_opt(2024, 3, 31).unwrap(),
         reason_code: "11".into(),
-    });
+    }];
     let assessment = assess(&input, &rules).unwrap();
     // From April 2024 (the day after separation) to March 2026: the whole of FY2024.
     // 2,760,000 × 30/100 = 828,000 → base 398,000; 7割? 判定 828,000 > 430,000; 5割 line
@@ -480,8 +480,25 @@ fn involuntary_unemployment_counts_salary_income_at_30_percent_from_the_month_af
     // Medical 398,000 × 6.92% = 27,541 + 31,500 × 0.8 = 25,200 → 52,741 → 52,700.
     assert_eq!(assessment.amount(Part::Medical), 52_700);
     // A reason code that does not qualify changes nothing.
-    input.members[0].unemployment.as_mut().unwrap().reason_code = "40".into();
+    input.members[0].unemployment[0].reason_code = "40".into();
     assert_eq!(assess(&input, &rules).unwrap().members[0].income_base, 2_330_000);
+}
+
+#[test]
+fn a_later_unemployment_application_that_does_not_qualify_leaves_an_earlier_one_in_force() {
+    let rules = kumagaya(2024);
+    let mut input = household(2024, vec![person(45, 2_760_000).salary(4_000_000)]);
+    let application = |y, m, d, code: &str| super::calc::UnemploymentInput {
+        separated_on: NaiveDate::from_ymd_opt(y, m, d).unwrap(),
+        reason_code: code.into(),
+    };
+    input.members[0].unemployment = vec![application(2024, 3, 31, "11")];
+    let qualifying = assess(&input, &rules).unwrap();
+    // A second separation later in the year, for a reason that does not qualify (40: 自己都合).
+    input.members[0].unemployment.push(application(2024, 10, 31, "40"));
+    let both = assess(&input, &rules).unwrap();
+    assert_eq!(both.total, qualifying.total);
+    assert!(both.reductions.iter().any(|r| r.code == "involuntary_unemployment" && r.months.len() == 12));
 }
 
 #[test]

@@ -48,10 +48,19 @@ pub fn household_input(
             .filter(|end| end.reason == LossReason::ReachedLateStageElderly)
             .map(|end| end.lost_on)
             .max();
+        // 特定同一世帯所属者: left this household's NHI at 75 and a member of it ever since (one
+        // membership covering the last insured day and the month-end).
+        let stayed_since = |since: chrono::NaiveDate, end| {
+            let last_insured = since.pred_opt().unwrap_or(since);
+            household
+                .memberships
+                .iter()
+                .any(|m| m.person_id == person_id && m.contains(last_insured) && m.contains(end))
+        };
         let late_stage = Months::where_last_day(fiscal_year, |end| {
             membership(end)
                 && person.period_on(end).is_none()
-                && late_stage_since.is_some_and(|since| since <= end)
+                && late_stage_since.is_some_and(|since| since <= end && stayed_since(since, end))
                 && person.died_on.is_none_or(|died| died > end)
         });
         let date_of_birth = person.date_of_birth().ok_or(TaxRejection::DateOfBirthUnknown { person_id })?;
@@ -61,6 +70,12 @@ pub fn household_input(
             pension_revenue: figures.pension_income_yen,
             declared: figures.declared,
         });
+        // Born after the income year: no income to declare (a newborn does not bar the reduction).
+        let born_after =
+            chrono::NaiveDate::from_ymd_opt(fiscal_year - 1, 12, 31).is_some_and(|last| date_of_birth > last);
+        let income = income.or_else(|| {
+            born_after.then_some(IncomeInput { total_income: 0, salary_revenue: 0, pension_revenue: 0, declared: true })
+        });
         members.push(MemberInput {
             person_id,
             date_of_birth,
@@ -69,21 +84,14 @@ pub fn household_input(
             late_stage_since: late_stage_since.filter(|_| late_stage.count() > 0),
             income,
             fixed_asset_tax: 0,
-            // The latest separation whose reduction period (from the month after it to the end
-            // of the next fiscal year) reaches into this fiscal year.
             unemployment: person
                 .unemployment
                 .iter()
-                .rev()
-                .find(|facts| {
-                    let day_after = facts.separated_on.succ_opt().unwrap_or(facts.separated_on);
-                    let first = crate::FiscalYear::containing(day_after).year();
-                    (first..=first + 1).contains(&fiscal_year)
-                })
                 .map(|facts| UnemploymentInput {
                     separated_on: facts.separated_on,
                     reason_code: facts.reason_code.clone(),
-                }),
+                })
+                .collect(),
             childbirths: person
                 .childbirths
                 .iter()

@@ -202,9 +202,9 @@ fn household_input(body: SimulationBody) -> Result<(HouseholdInput, Vec<Uuid>), 
                         "must be a 離職理由コード of 2 digits (e.g. 11, 21, 31)",
                     ));
                 }
-                Some(UnemploymentInput { separated_on: unemployment.separated_on, reason_code: code.to_owned() })
+                vec![UnemploymentInput { separated_on: unemployment.separated_on, reason_code: code.to_owned() }]
             }
-            None => None,
+            None => vec![],
         };
         if member.childbirths.len() > CHILDBIRTHS_MAX {
             return Err(invalid(field("childbirths"), &format!("must list at most {CHILDBIRTHS_MAX} births")));

@@ -20,7 +20,7 @@ use std::fmt;
 use std::sync::Arc;
 
 use kokuho_domain::tax::{AssessmentId, Part, TaxAssessment, TaxCommand, TaxLookups};
-use kokuho_domain::{Aggregate as _, Refusal as _, TenantCode};
+use kokuho_domain::{Refusal as _, TenantCode};
 use kokuho_ledger::{CommandError, Ledger};
 use kokuho_projections::Projector;
 use kokuho_store::{Actor, CommandMeta, EventStore};
@@ -354,35 +354,29 @@ pub async fn diff(
     };
     let snapshot = deps.ledger.tax_snapshot(tenant).await.context("reading the tenant's households")?;
     let today = kokuho_ledger::jst_date(deps.ledger.now());
-    // The very decision `assessment run --reassess` makes (pure), so the two never disagree.
+    // The very test `assessment run --reassess` makes (pure), so the two never disagree.
     for household_id in snapshot.assessed_in(options.fiscal_year) {
         let id = AssessmentId { household_id, fiscal_year: options.fiscal_year };
         let Some(state) = snapshot.assessment(household_id, options.fiscal_year) else { continue };
+        let Some(issued) = state.current.as_ref() else { continue };
         let lookups =
             TaxLookups { today, input: snapshot.input(household_id, id.fiscal_year), rules: Ok(rules.clone()) };
-        let command = TaxCommand::Reassess { reason: "rules".to_owned(), triggered_by: None };
         report.examined += 1;
-        match TaxAssessment::decide(id, state, command, &lookups) {
-            Ok(events) => {
-                let figures = events.iter().find_map(|event| match event {
-                    kokuho_events::LedgerEvent::TaxReassessed(e) => Some(&e.figures),
-                    kokuho_events::LedgerEvent::TaxReassessmentHeld(e) => Some(&e.figures),
-                    _ => None,
+        match kokuho_domain::tax::assessment::correction(id, state, &lookups) {
+            Ok(Some((_, new))) => {
+                let parts = Part::ALL
+                    .into_iter()
+                    .map(|part| (part, amount_of(issued, part), amount_of(&new, part)))
+                    .filter(|(_, issued, new)| issued != new)
+                    .collect();
+                report.lines.push(DiffLine {
+                    household_id,
+                    issued_total_yen: issued.total_yen,
+                    new_total_yen: new.total_yen,
+                    parts,
                 });
-                if let (Some(new), Some(issued)) = (figures, state.current.as_ref()) {
-                    let parts = Part::ALL
-                        .into_iter()
-                        .map(|part| (part, amount_of(issued, part), amount_of(new, part)))
-                        .filter(|(_, issued, new)| issued != new)
-                        .collect();
-                    report.lines.push(DiffLine {
-                        household_id,
-                        issued_total_yen: issued.total_yen,
-                        new_total_yen: new.total_yen,
-                        parts,
-                    });
-                }
             }
+            Ok(None) => {}
             Err(rejection) => report.refusals.push((household_id, kokuho_domain::Refusal::code(&rejection))),
         }
         progress(Progress { done: report.examined, total: report.examined });

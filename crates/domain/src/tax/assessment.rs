@@ -168,6 +168,31 @@ pub fn compute(lookups: &TaxLookups) -> Result<(Assessment, TaxFigures), TaxReje
     Ok((assessment, figures))
 }
 
+/// The assessment a correction of `state` would record, or `None` when nothing differs (the
+/// amounts, the reduction and the taxpayer as issued). What `rules diff` lists is exactly this.
+pub fn correction(
+    id: AssessmentId,
+    state: &TaxState,
+    lookups: &TaxLookups,
+) -> Result<Option<(Assessment, TaxFigures)>, TaxRejection> {
+    let Some(current) = &state.current else {
+        return Err(TaxRejection::NotAssessed { fiscal_year: id.fiscal_year });
+    };
+    let (assessment, figures) = match compute(lookups) {
+        // Nobody is insured in the year any more (a retroactive loss): the tax is 0.
+        Err(TaxRejection::NobodyInsured { .. }) => {
+            let taxpayer = state.taxpayer.unwrap_or(id.household_id);
+            nothing_due(id.fiscal_year, taxpayer, lookups)?
+        }
+        other => other?,
+    };
+    // A new taxpayer (a change of head) is a correction even with the same amounts.
+    if same_amounts(current, &figures) && state.taxpayer == Some(assessment.taxpayer) {
+        return Ok(None);
+    }
+    Ok(Some((assessment, figures)))
+}
+
 /// The ledger records no 固定資産税額: a city levying on assets (4方式) cannot be assessed.
 pub fn refuse_asset_levy(rules: &TaxRules) -> Result<(), TaxRejection> {
     if rules.parts().any(|(_, rates)| rates.asset_rate.is_some_and(|rate| !rate.is_zero())) {
@@ -292,18 +317,7 @@ impl Aggregate for TaxAssessment {
                 let Some(current) = &state.current else {
                     return Err(TaxRejection::NotAssessed { fiscal_year: id.fiscal_year });
                 };
-                let (assessment, figures) = match compute(lookups) {
-                    // Nobody is insured in the year any more (a retroactive loss): the tax is 0.
-                    Err(TaxRejection::NobodyInsured { .. }) => {
-                        let taxpayer = state.taxpayer.unwrap_or(id.household_id);
-                        nothing_due(id.fiscal_year, taxpayer, lookups)?
-                    }
-                    other => other?,
-                };
-                // A new taxpayer (a change of head) is a correction even with the same amounts.
-                if same_amounts(current, &figures) && state.taxpayer == Some(assessment.taxpayer) {
-                    return Ok(vec![]);
-                }
+                let Some((assessment, figures)) = correction(id, state, lookups)? else { return Ok(vec![]) };
                 let difference_yen = figures.total_yen - current.total_yen;
                 let years_back = lookups.rules.as_ref().map_or(3, |rules| rules.rules.national.reassessment_years_back);
                 let oldest = FiscalYear::containing(lookups.today).year() - years_back;

@@ -2,9 +2,8 @@
 //! at 75 and the 70–74 cost share on its start and on 1 August.
 
 use kokuho_domain::person::Person;
-use std::sync::Arc;
 
-use chrono::{NaiveDate, TimeZone, Utc};
+use chrono::NaiveDate;
 use kokuho::jobs::eligibility_run::{self, EligibilityRunReport, RunOptions};
 use kokuho::Ledgerd;
 use kokuho_domain::household::{Household, HouseholdCommand};
@@ -18,13 +17,6 @@ use kokuho_store::{Actor, Decrypt};
 use uuid::Uuid;
 
 use crate::support::*;
-
-/// The ledger with its clock at noon on `today` in Japan, so the test does not depend on the day
-/// it runs.
-async fn ledgerd_on(db: &TestDb, today: NaiveDate) -> Ledgerd {
-    let noon_jst = Utc.from_utc_datetime(&today.and_hms_opt(3, 0, 0).unwrap());
-    Ledgerd::open(&db.config(), Arc::new(move || noon_jst)).await.unwrap()
-}
 
 fn source() -> Acquisition {
     Acquisition { source: "resident_registry".into(), legal_basis: "住民基本台帳法".into() }

@@ -3,10 +3,7 @@
 //! when the crash came after the consequence but before the policy's checkpoint.
 
 use kokuho_domain::person::Person;
-use std::sync::Arc;
-use std::time::Duration;
 
-use chrono::{NaiveDate, TimeZone, Utc};
 use kokuho::Ledgerd;
 use kokuho_domain::person::PersonCommand;
 use kokuho_domain::PersonId;
@@ -15,12 +12,6 @@ use kokuho_store::Decrypt;
 use uuid::Uuid;
 
 use crate::support::*;
-
-/// The ledger with its clock at noon on `today` in Japan.
-async fn ledgerd_on(db: &TestDb, today: NaiveDate) -> Ledgerd {
-    let noon_jst = Utc.from_utc_datetime(&today.and_hms_opt(3, 0, 0).unwrap());
-    Ledgerd::open(&db.config(), Arc::new(move || noon_jst)).await.unwrap()
-}
 
 fn source() -> Acquisition {
     Acquisition { source: "resident_registry".into(), legal_basis: "住民基本台帳法".into() }
@@ -65,19 +56,6 @@ async fn share_decisions(ledgerd: &Ledgerd, person: PersonId) -> Vec<(String, St
             (payload["valid_from"].as_str().unwrap().to_owned(), recorded.actor.clone())
         })
         .collect()
-}
-
-/// Starts the ledger as `serve` does (projections and policies followed) and waits until the
-/// policies have reacted to everything committed.
-async fn restarted(db: &TestDb, today: NaiveDate) -> Ledgerd {
-    let mut ledgerd = ledgerd_on(db, today).await;
-    ledgerd.start_following();
-    let head = ledgerd.store.head(kumagaya()).await.unwrap();
-    assert!(
-        ledgerd.policies.wait_for(kumagaya(), head, Duration::from_secs(30)).await,
-        "the policies reach the head after a restart"
-    );
-    ledgerd
 }
 
 #[tokio::test]

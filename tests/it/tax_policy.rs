@@ -3,10 +3,6 @@
 //! `kokuho assessment run` is idempotent and `rules diff` lists exactly the households a rate
 //! change moves. Kumagaya FY2025 rules (the shipped file).
 
-use std::sync::Arc;
-use std::time::Duration;
-
-use chrono::{NaiveDate, TimeZone, Utc};
 use kokuho::Ledgerd;
 use kokuho_domain::household::{Household, HouseholdCommand};
 use kokuho_domain::person::{LossNotice, Person, PersonCommand};
@@ -18,12 +14,6 @@ use kokuho_store::Decrypt;
 use uuid::Uuid;
 
 use crate::support::*;
-
-async fn ledgerd_on(db: &TestDb, today: NaiveDate, rules: Option<kokuho_rules::Rules>) -> Ledgerd {
-    let noon_jst = Utc.from_utc_datetime(&today.and_hms_opt(3, 0, 0).unwrap());
-    let rules = rules.unwrap_or_else(kokuho_rules::Rules::shipped);
-    Ledgerd::open_with_rules(&db.config(), Arc::new(move || noon_jst), rules).await.unwrap()
-}
 
 fn source() -> Acquisition {
     Acquisition { source: "resident_registry".into(), legal_basis: "住民基本台帳法".into() }
@@ -91,19 +81,11 @@ async fn tax_history(ledgerd: &Ledgerd, household: Uuid) -> Vec<(String, i64, i6
         .collect()
 }
 
-async fn restarted(db: &TestDb, today: NaiveDate) -> Ledgerd {
-    let mut ledgerd = ledgerd_on(db, today, None).await;
-    ledgerd.start_following();
-    let head = ledgerd.store.head(kumagaya()).await.unwrap();
-    assert!(ledgerd.policies.wait_for(kumagaya(), head, Duration::from_secs(30)).await, "the policies reach the head");
-    ledgerd
-}
-
 #[tokio::test]
 async fn a_retroactive_loss_of_eligibility_is_reassessed_once_also_after_a_restart() {
     let db = TestDb::fresh().await;
     let today = date(2025, 7, 1);
-    let ledgerd = ledgerd_on(&db, today, None).await;
+    let ledgerd = ledgerd_on(&db, today).await;
     let (person, household) = household_of_one(&ledgerd, 2_000_000).await;
     let id = AssessmentId { household_id: household, fiscal_year: 2025 };
     ledgerd.ledger.execute::<TaxAssessment>(kumagaya(), id, TaxCommand::Assess, meta(None)).await.unwrap();
@@ -145,7 +127,7 @@ async fn a_retroactive_loss_of_eligibility_is_reassessed_once_also_after_a_resta
 async fn the_annual_run_is_idempotent_and_rules_diff_lists_exactly_the_households_a_rate_change_moves() {
     let db = TestDb::fresh().await;
     let today = date(2025, 7, 1);
-    let ledgerd = ledgerd_on(&db, today, None).await;
+    let ledgerd = ledgerd_on(&db, today).await;
     // Two households with income (the income levy moves with the rate), one without (7割: only
     // the per-capita levy, which the change leaves alone).
     let (_, rich) = household_of_one(&ledgerd, 3_000_000).await;
@@ -163,7 +145,7 @@ async fn the_annual_run_is_idempotent_and_rules_diff_lists_exactly_the_household
     let edited =
         kokuho_rules::shipped::KUMAGAYA_TAX_2025.replacen("income_rate = \"6.92%\"", "income_rate = \"7.50%\"", 1);
     rules.insert(kokuho_rules::RuleSource::new("112020/2025/tax.toml", "edited/112020/2025/tax.toml", edited)).unwrap();
-    let ledgerd = ledgerd_on(&db, today, Some(rules)).await;
+    let ledgerd = ledgerd_with_rules_on(&db, today, Some(rules)).await;
     let head = ledgerd.store.head(kumagaya()).await.unwrap();
     let diff = assessment::diff(
         &ledgerd.assessment_deps(),

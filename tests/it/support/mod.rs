@@ -9,7 +9,8 @@
 //!   [`StaffBuilder`], [`acquisition`], [`loss`];
 //! - the real binary ([`kokuho`], [`output`], [`serve`]);
 //! - domain commands for tests that drive the ledger directly ([`register`], [`acquire`],
-//!   [`pay`], [`meta`]), and [`Scenario`], given / when / then over any aggregate's pure decisions.
+//!   [`pay`], [`meta`]), the ledger in process on a pinned day ([`ledgerd_on`], [`restarted`]),
+//!   and [`Scenario`], given / when / then over any aggregate's pure decisions.
 
 mod binary;
 mod builders;
@@ -17,6 +18,7 @@ mod client;
 mod clock;
 mod commands;
 mod db;
+mod ledgerd;
 
 pub use binary::*;
 pub use builders::*;
@@ -25,3 +27,4 @@ pub use clock::*;
 pub use commands::*;
 pub use db::*;
 pub use kokuho_domain::aggregate::Scenario;
+pub use ledgerd::*;

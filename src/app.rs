@@ -35,6 +35,8 @@ pub struct Ledgerd {
     pub provision: Arc<kokuho_api::ProvisionSettings>,
     /// The municipality's checkpoint signing key.
     pub checkpoint_key: Arc<kokuho_store::CheckpointKey>,
+    /// SHA-256 of the operator's `/metrics` token, when one is configured.
+    metrics_token: Option<[u8; 32]>,
     checkpoint_every: std::time::Duration,
     follower: Option<(watch::Sender<bool>, JoinHandle<()>)>,
     publisher: Option<JoinHandle<()>>,
@@ -118,6 +120,7 @@ impl Ledgerd {
             rules: Arc::new(rules),
             provision,
             checkpoint_key,
+            metrics_token: config.metrics_token.as_deref().map(kokuho_api::metrics_token_digest),
             checkpoint_every: std::time::Duration::from_secs(60 * config.checkpoint_minutes.max(1)),
             follower: None,
             publisher: None,
@@ -172,6 +175,7 @@ impl Ledgerd {
             staff: self.staff.clone(),
             provision: self.provision.clone(),
             checkpoint_key: self.checkpoint_key.clone(),
+            metrics_token: self.metrics_token,
         }
     }
 

@@ -315,6 +315,7 @@ pub async fn proofs(
                         })
                         .collect(),
                     search_tokens: vec![],
+                    command_fingerprint: None,
                 };
                 store.append(tenant, request).await?;
                 let finished = done.fetch_add(count, std::sync::atomic::Ordering::Relaxed) + count;

@@ -68,6 +68,9 @@ pub struct Config {
     /// Whether the writers maintain the Merkle tree: always, except `kokuho bench
     /// --without-merkle-tree`, the reference run that measures what the tree costs.
     pub merkle_tree: bool,
+    /// The operator's token `/metrics` asks for (`KOKUHO_METRICS_TOKEN`, as a bearer token);
+    /// without one `/metrics` is not served: it names every municipality the ledger keeps.
+    pub metrics_token: Option<String>,
 }
 
 impl MasterKeySource {

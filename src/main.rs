@@ -23,18 +23,25 @@ use kokuho_store::Decrypt;
 #[derive(Parser)]
 #[command(name = "kokuho", version, about = "The ledger of a municipality's National Health Insurance records")]
 struct Cli {
-    /// The database: sqlite://FILE (created when missing) or postgres://…
+    /// The database: sqlite://FILE or postgres://… [default: sqlite://kokuho.db; the benchmarks
+    /// use their own files]. Only serve, migrate and the benchmarks create a missing SQLite file.
     #[arg(long, global = true, env = "DATABASE_URL")]
     database: Option<String>,
-    /// File holding the master key (64 hex digits); created with a development key when missing.
-    /// KOKUHO_MASTER_KEY (the key itself) takes precedence.
+    /// Let a command other than serve, migrate and the benchmarks start a new ledger (a new SQLite
+    /// file and development master key) when none is found, instead of refusing.
+    #[arg(long, global = true, env = "KOKUHO_CREATE_DATABASE")]
+    create_database: bool,
+    /// File holding the master key (64 hex digits) [default: ./kokuho.master.key]; created with a
+    /// development key when missing. KOKUHO_MASTER_KEY (the key itself) takes precedence.
     #[arg(long, global = true, env = "KOKUHO_MASTER_KEY_FILE")]
     master_key_file: Option<PathBuf>,
-    /// A folder of rule files, each replacing the shipped file of the same path (rules/README.md).
+    /// A folder of rule files, each replacing the shipped file of the same path (rules/README.md)
+    /// [default: none, the rule files built in].
     #[arg(long, global = true, env = "KOKUHO_RULES_DIR")]
     rules_dir: Option<PathBuf>,
-    /// File holding the checkpoint signing key (64 hex digits, an Ed25519 seed); created with a
-    /// development key when missing. KOKUHO_CHECKPOINT_KEY (the key itself) takes precedence.
+    /// File holding the checkpoint signing key (64 hex digits, an Ed25519 seed) [default:
+    /// ./kokuho.checkpoint.key]; created with a development key when missing.
+    /// KOKUHO_CHECKPOINT_KEY (the key itself) takes precedence.
     #[arg(long, global = true, env = "KOKUHO_CHECKPOINT_KEY_FILE")]
     checkpoint_key_file: Option<PathBuf>,
     #[command(subcommand)]
@@ -45,6 +52,7 @@ struct Cli {
 enum Command {
     /// Migrate the database and serve the HTTP API.
     Serve {
+        /// The address to listen on (loopback by default; put a TLS proxy in front).
         #[arg(long, env = "KOKUHO_BIND", default_value = "127.0.0.1:8080")]
         bind: SocketAddr,
         /// Publish a signed checkpoint of every ledger that grew this often (minutes).
@@ -62,8 +70,10 @@ enum Command {
     },
     /// Print a person's state and history as recorded at an instant.
     Replay {
+        /// The municipality (6-digit local government code, e.g. 112020).
         #[arg(long)]
         tenant: TenantCode,
+        /// The person's id.
         #[arg(long)]
         person: uuid::Uuid,
         /// RFC 3339 instant (transaction time); default now.
@@ -108,6 +118,7 @@ enum Command {
     /// Benchmark the annual tax assessment and `rules diff` over many households
     /// (docs/performance.md); bench data goes to its own file and tenant.
     BenchTax {
+        /// How many households to assess.
         #[arg(long, default_value_t = 5000)]
         households: usize,
         /// Print one JSON object instead of a table.
@@ -121,8 +132,10 @@ enum Command {
     },
     /// Run the ledger-50k benchmark (docs/performance.md).
     Bench {
+        /// How many persons the workload registers (each: 1 acquisition + 24 payments).
         #[arg(long, default_value_t = 2000)]
         persons: usize,
+        /// How many concurrent clients send the commands.
         #[arg(long, default_value_t = 16)]
         clients: usize,
         /// As-of reads timed (with --proofs-at: proofs of each kind timed).
@@ -136,7 +149,7 @@ enum Command {
         #[arg(long)]
         without_merkle_tree: bool,
         /// Instead of ledger-50k: fill the bench tenant to this many events and time inclusion and
-        /// consistency proofs in a tree of that size.
+        /// consistency proofs in a tree of that size (default: the ledger-50k workload).
         #[arg(long, conflicts_with = "without_merkle_tree")]
         proofs_at: Option<u64>,
     },
@@ -149,6 +162,7 @@ enum AuditCommand {
     /// Publish (sign and keep) a checkpoint of the ledger as it is now, unless one of this size
     /// exists; print it and write it to a file an auditor can take away.
     Checkpoint {
+        /// The municipality (6-digit local government code, e.g. 112020).
         #[arg(long)]
         tenant: TenantCode,
         /// Write the signed note here (default: print it only).
@@ -158,24 +172,26 @@ enum AuditCommand {
     /// Print the checkpoints' verifier key (`<origin>+<key id>+<base64 key>`) for a tenant: what the
     /// municipality publishes for auditors.
     PublicKey {
+        /// The municipality (6-digit local government code, e.g. 112020).
         #[arg(long)]
         tenant: TenantCode,
     },
     /// Write a proof as JSON: the inclusion of an event (--position or --event-id) in the tree of
     /// --tree-size events, or the consistency of the tree of --to events with the one of --from.
     Prove {
+        /// The municipality (6-digit local government code, e.g. 112020).
         #[arg(long)]
         tenant: TenantCode,
-        /// The event's position in the ledger.
+        /// Inclusion: the event's position in the ledger (default: give --event-id instead).
         #[arg(long, conflicts_with_all = ["event_id", "from"])]
         position: Option<i64>,
-        /// The event's id.
+        /// Inclusion: the event's id (default: give --position instead).
         #[arg(long, conflicts_with = "from")]
         event_id: Option<uuid::Uuid>,
         /// The checkpoint's tree size the inclusion proof is for (default: the latest published).
         #[arg(long)]
         tree_size: Option<u64>,
-        /// Consistency: the earlier checkpoint's tree size.
+        /// Consistency: the earlier checkpoint's tree size (default: an inclusion proof instead).
         #[arg(long)]
         from: Option<u64>,
         /// Consistency: the later checkpoint's tree size (default: the latest published).
@@ -197,10 +213,11 @@ enum AuditCommand {
         /// Inclusion proofs (JSON files) to check against the checkpoint.
         #[arg(long)]
         inclusion: Vec<PathBuf>,
-        /// An earlier checkpoint the auditor kept (a file), checked with --consistency.
+        /// An earlier checkpoint the auditor kept (a file), checked with --consistency (default: no
+        /// consistency check).
         #[arg(long, requires = "consistency")]
         old_checkpoint: Option<PathBuf>,
-        /// The consistency proof (JSON file) from --old-checkpoint to --checkpoint.
+        /// The consistency proof (JSON file) from --old-checkpoint to --checkpoint (default: none).
         #[arg(long, requires = "old_checkpoint")]
         consistency: Option<PathBuf>,
     },
@@ -247,8 +264,10 @@ enum RulesCommand {
     /// file through --rules-dir) differs from the assessment issued, with both figures and the
     /// parts that moved. Writes nothing.
     Diff {
+        /// The municipality (6-digit local government code, e.g. 112020).
         #[arg(long)]
         tenant: TenantCode,
+        /// The fiscal year (年度), e.g. 2025 for April 2025 – March 2026.
         #[arg(long)]
         year: i32,
     },
@@ -290,7 +309,8 @@ enum PoliciesCommand {
         /// Only this tenant (default: all).
         #[arg(long)]
         tenant: Option<TenantCode>,
-        /// Set the checkpoint back to this position first (0: from the first event).
+        /// Set the checkpoint back to this position first (0: from the first event) [default: go on
+        /// from the checkpoint].
         #[arg(long)]
         from: Option<i64>,
     },
@@ -300,10 +320,13 @@ enum PoliciesCommand {
 enum AdminCommand {
     /// Create a staff account; prints its initial password and TOTP secret once.
     CreateUser {
+        /// The municipality (6-digit local government code, e.g. 112020).
         #[arg(long)]
         tenant: TenantCode,
+        /// The sign-in name of the new account.
         #[arg(long)]
         login: String,
+        /// The staff member's name, as shown in the access record.
         #[arg(long)]
         name: String,
         /// eligibility_clerk, tax_clerk, benefits_clerk, collection_clerk, supervisor, auditor, administrator
@@ -312,10 +335,13 @@ enum AdminCommand {
     },
     /// Disable a staff account and end its sessions at once.
     DisableUser {
+        /// The municipality (6-digit local government code, e.g. 112020).
         #[arg(long)]
         tenant: TenantCode,
+        /// The account's user id.
         #[arg(long)]
         user: uuid::Uuid,
+        /// Why the account is disabled (kept in the ledger).
         #[arg(long)]
         reason: String,
     },
@@ -360,6 +386,7 @@ fn config(cli: &Cli, default_database: &str, ephemeral_key: bool) -> Config {
         checkpoint_key,
         checkpoint_minutes,
         merkle_tree: !matches!(cli.command, Command::Bench { without_merkle_tree: true, .. }),
+        metrics_token: std::env::var("KOKUHO_METRICS_TOKEN").ok().filter(|token| !token.is_empty()),
     }
 }
 
@@ -387,7 +414,61 @@ async fn shutdown_signal() {
     tracing::info!("shutting down: finishing in-flight requests and commits");
 }
 
+/// Commands that may start a new ledger where none is: the server and `migrate` (which exist to
+/// set one up), the benchmarks (their own throwaway files) and the offline proof check (no
+/// database at all).
+fn may_create_ledger(command: &Command) -> bool {
+    matches!(
+        command,
+        Command::Serve { .. }
+            | Command::Migrate
+            | Command::Bench { .. }
+            | Command::BenchTax { .. }
+            | Command::Audit { command: AuditCommand::Verify { .. } }
+    )
+}
+
+/// Run from another folder, `kokuho admin create-user` silently started a second, empty ledger
+/// with a new master key beside the real one. Any other command refuses, naming what is missing
+/// and where, unless `--create-database` asks for a new ledger.
+fn require_existing_ledger(cli: &Cli) -> anyhow::Result<()> {
+    if cli.create_database || may_create_ledger(&cli.command) {
+        return Ok(());
+    }
+    let url = cli.database.clone().unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned());
+    let here = std::env::current_dir().map(|dir| dir.display().to_string()).unwrap_or_default();
+    if let Some(file) = sqlite_file(&url) {
+        if !file.exists() {
+            anyhow::bail!(
+                "no ledger at {} (looked in {here}): run this command where `kokuho serve` keeps its \
+                 database, or name it with --database / DATABASE_URL; --create-database starts a new one",
+                redact(&url)
+            );
+        }
+    }
+    if std::env::var("KOKUHO_MASTER_KEY").is_err() {
+        let key = cli.master_key_file.clone().unwrap_or_else(|| PathBuf::from(DEFAULT_MASTER_KEY_FILE));
+        if !key.exists() {
+            anyhow::bail!(
+                "no master key at {} (looked in {here}): set KOKUHO_MASTER_KEY or --master-key-file to the \
+                 key this ledger was created with; --create-database starts a new ledger and key",
+                key.display()
+            );
+        }
+    }
+    Ok(())
+}
+
+/// The file of a `sqlite:` URL (`sqlite://FILE`, `sqlite:FILE`, options after `?`); `None` for
+/// other databases and in-memory SQLite.
+fn sqlite_file(url: &str) -> Option<PathBuf> {
+    let rest = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:"))?;
+    let path = rest.split('?').next().unwrap_or_default();
+    (!path.is_empty() && path != ":memory:").then(|| PathBuf::from(path))
+}
+
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    require_existing_ledger(&cli)?;
     match &cli.command {
         Command::Serve { bind, .. } => {
             let config = config(&cli, DEFAULT_DATABASE_URL, false);
@@ -882,5 +963,57 @@ fn main() -> ExitCode {
             eprintln!("kokuho: {error:#}");
             ExitCode::from(2)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::*;
+
+    /// Every option of every command says what it is, and an optional one that is not a switch
+    /// says what happens without it: clap prints `[default: …]` for a default value, and the
+    /// help line says "default" for one computed at run time.
+    #[test]
+    fn every_option_has_a_help_line_and_shows_its_default() {
+        fn check(command: &clap::Command, path: &str, missing: &mut Vec<String>) {
+            for arg in command.get_arguments() {
+                let id = arg.get_id().as_str();
+                if id == "help" || id == "version" {
+                    continue;
+                }
+                let help = arg.get_help().map(|help| help.to_string()).unwrap_or_default();
+                let name = format!("{path} --{}", arg.get_long().unwrap_or(id));
+                if help.is_empty() {
+                    missing.push(format!("{name}: no help line"));
+                    continue;
+                }
+                let switch = matches!(arg.get_action(), clap::ArgAction::SetTrue | clap::ArgAction::Append);
+                let optional = !arg.is_required_set() && arg.get_default_values().is_empty() && !switch;
+                if optional && !help.contains("default") {
+                    missing.push(format!("{name}: optional without a default in its help"));
+                }
+            }
+            for sub in command.get_subcommands() {
+                check(sub, &format!("{path} {}", sub.get_name()), missing);
+            }
+        }
+        let mut missing = Vec::new();
+        check(&Cli::command(), "kokuho", &mut missing);
+        assert!(missing.is_empty(), "{}", missing.join("\n"));
+    }
+
+    #[test]
+    fn only_serve_migrate_and_the_benchmarks_may_start_a_new_ledger() {
+        let parse = |args: &[&str]| Cli::try_parse_from(args).expect("parses");
+        assert!(may_create_ledger(&parse(&["kokuho", "serve"]).command));
+        assert!(may_create_ledger(&parse(&["kokuho", "migrate"]).command));
+        assert!(!may_create_ledger(&parse(&["kokuho", "verify"]).command));
+        assert!(!may_create_ledger(&parse(&["kokuho", "rebuild"]).command));
+        assert_eq!(sqlite_file("sqlite://kokuho.db"), Some(PathBuf::from("kokuho.db")));
+        assert_eq!(sqlite_file("sqlite:/var/lib/kokuho.db?mode=rwc"), Some(PathBuf::from("/var/lib/kokuho.db")));
+        assert_eq!(sqlite_file("sqlite::memory:"), None);
+        assert_eq!(sqlite_file("postgres://kokuho@db/kokuho"), None);
     }
 }

@@ -32,6 +32,7 @@ async fn fill(store: &EventStore, count: usize) {
             meta: meta(None),
             events: vec![payment(100 + i as i64)],
             search_tokens: vec![],
+            command_fingerprint: None,
         };
         store.append(kumagaya(), request).await.unwrap();
     }

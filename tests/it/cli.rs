@@ -18,7 +18,15 @@ async fn serve_answers_health_openapi_and_metrics_and_stops_cleanly_on_sigterm()
     let openapi: serde_json::Value =
         client.get(format!("{base}/openapi.json")).send().await.unwrap().json().await.unwrap();
     assert!(openapi["paths"]["/health"].is_object());
-    let metrics = client.get(format!("{base}/metrics")).send().await.unwrap().text().await.unwrap();
+    // The metrics name every municipality: the operator's token, or nothing.
+    let anonymous = client.get(format!("{base}/metrics")).send().await.unwrap();
+    assert_eq!(anonymous.status(), reqwest::StatusCode::UNAUTHORIZED);
+    let problem: serde_json::Value = anonymous.json().await.unwrap();
+    assert_eq!(problem["code"], "metrics_token_required");
+    let wrong = client.get(format!("{base}/metrics")).bearer_auth("not-the-token").send().await.unwrap();
+    assert_eq!(wrong.status(), reqwest::StatusCode::UNAUTHORIZED);
+    let metrics =
+        client.get(format!("{base}/metrics")).bearer_auth(METRICS_TOKEN).send().await.unwrap().text().await.unwrap();
     assert!(metrics.contains("kokuho_commit_seconds"), "{metrics}");
 
     let exited = served.terminate().await;
@@ -243,4 +251,46 @@ async fn eligibility_run_records_the_loss_at_75_once_and_refuses_a_future_day() 
         output(kokuho(&db).args(["eligibility", "run", "--tenant", KUMAGAYA, "--on", "2999-01-01"]));
     assert_eq!(code, 2);
     assert!(stderr.contains("is after today"), "{stderr}");
+}
+
+/// Run from another folder, `kokuho admin create-user` silently started a second ledger and
+/// master key there. It now refuses, naming what it did not find, and leaves the folder empty;
+/// `--create-database` is how to ask for a new ledger.
+#[test]
+fn a_command_other_than_serve_refuses_to_start_a_new_ledger_in_the_wrong_folder() {
+    let folder = tempfile::tempdir().unwrap();
+    let run = |extra: &[&str]| {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_kokuho"));
+        command
+            .current_dir(folder.path())
+            .env_remove("DATABASE_URL")
+            .env_remove("KOKUHO_MASTER_KEY")
+            .env_remove("KOKUHO_MASTER_KEY_FILE")
+            .env_remove("KOKUHO_CREATE_DATABASE")
+            .env("KOKUHO_LOG", "warn")
+            .args(extra)
+            .args([
+                "admin",
+                "create-user",
+                "--tenant",
+                KUMAGAYA,
+                "--login",
+                "lost",
+                "--name",
+                "迷子",
+                "--role",
+                "auditor",
+            ]);
+        output(&mut command)
+    };
+    let (code, _, stderr) = run(&[]);
+    assert_ne!(code, 0);
+    assert!(stderr.contains("no ledger at sqlite://kokuho.db"), "{stderr}");
+    assert!(stderr.contains("--create-database"), "{stderr}");
+    let left: Vec<_> = std::fs::read_dir(folder.path()).unwrap().collect();
+    assert!(left.is_empty(), "files were created: {left:?}");
+
+    let (code, _, stderr) = run(&["--create-database"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(folder.path().join("kokuho.db").exists() && folder.path().join("kokuho.master.key").exists());
 }

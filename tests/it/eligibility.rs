@@ -616,7 +616,7 @@ async fn every_refusal_answers_its_code_and_status() {
         (
             &clerk,
             format!("/persons/{dead}/death"),
-            json!({"died_on": "2025-01-01", "notified_on": "2025-01-02", "source": "x", "legal_basis": "y"}),
+            json!({"died_on": "2025-01-01", "notified_on": "2025-01-02", "source": "resident_registry", "legal_basis": "住民基本台帳法"}),
             S::UNPROCESSABLE_ENTITY,
             "person_deceased",
         ),
@@ -672,7 +672,7 @@ async fn every_refusal_answers_its_code_and_status() {
         (
             &clerk,
             "/households".into(),
-            json!({"head_person_id": unknown, "established_on": "2025-04-01", "source": "x", "legal_basis": "y"}),
+            json!({"head_person_id": unknown, "established_on": "2025-04-01", "source": "resident_registry", "legal_basis": "住民基本台帳法"}),
             S::NOT_FOUND,
             "person_not_found",
         ),
@@ -756,7 +756,7 @@ async fn every_refusal_answers_its_code_and_status() {
         (
             &clerk,
             format!("/persons/{insured}/eligibility"),
-            json!({"reason": "teleported", "event_date": "2025-04-01", "notified_on": "2025-04-01", "source": "x", "legal_basis": "y"}),
+            json!({"reason": "teleported", "event_date": "2025-04-01", "notified_on": "2025-04-01", "source": "resident_registry", "legal_basis": "住民基本台帳法"}),
             S::UNPROCESSABLE_ENTITY,
             "invalid_body",
         ),
@@ -816,7 +816,9 @@ async fn the_new_endpoints_refuse_roles_and_purposes_they_do_not_serve_and_recor
             &auditor,
             Method::POST,
             format!("/persons/{person}/death"),
-            Some(json!({"died_on": "2025-01-01", "notified_on": "2025-01-02", "source": "x", "legal_basis": "y"})),
+            Some(
+                json!({"died_on": "2025-01-01", "notified_on": "2025-01-02", "source": "resident_registry", "legal_basis": "住民基本台帳法"}),
+            ),
             "role_not_permitted",
         ),
         (clerk2_id, &clerk2, Method::POST, format!("/persons/{person}/income"), Some(income), "role_not_permitted"),
@@ -825,7 +827,9 @@ async fn the_new_endpoints_refuse_roles_and_purposes_they_do_not_serve_and_recor
             &admin,
             Method::POST,
             "/households".into(),
-            Some(json!({"head_person_id": person, "established_on": "2025-04-01", "source": "x", "legal_basis": "y"})),
+            Some(
+                json!({"head_person_id": person, "established_on": "2025-04-01", "source": "resident_registry", "legal_basis": "住民基本台帳法"}),
+            ),
             "role_not_permitted",
         ),
         (

@@ -401,12 +401,13 @@ async fn a_retried_command_with_the_same_idempotency_key_records_once() {
             .idempotency_key("payment-2025-07-31")
             .json(&payment)
     };
-    // A retried registration names the same person.
+    // A retried registration (the same body under the same key) names the same person.
+    let registration = PersonBuilder::new().body();
     let register = || {
         Call::new(Method::POST, format!("/v1/{KUMAGAYA}/persons"))
             .token(&clerk)
             .idempotency_key("register-A0001")
-            .json(&PersonBuilder::new().body())
+            .json(&registration)
     };
     let (created, created_body) = api.send(register()).await;
     let (retried, retried_body) = api.send(register()).await;
@@ -421,28 +422,73 @@ async fn a_retried_command_with_the_same_idempotency_key_records_once() {
     assert_eq!(record["payments"], json!({"count": 1, "total_yen": 31500}));
 }
 
-/// A key first used for a payment of one person, sent again on a person who is not insured, is
-/// not a retry of that payment: the refusal is answered, never the other person's position.
+/// An Idempotency-Key is bound to its stream and to its command (the IETF Idempotency-Key
+/// draft): a key first used for a payment of one person, sent again on a person who is not
+/// insured, or again on the same person with another amount, is refused as reused — never
+/// answered with the first payment's position, and nothing more is recorded.
 #[tokio::test]
-async fn a_key_used_on_another_person_does_not_turn_a_refusal_into_a_duplicate() {
+async fn a_key_sent_again_with_another_person_or_body_is_refused_as_reused() {
     let api = Client::in_process().await;
     let (_, clerk) = api.signed_in(Role::Supervisor).await;
     let insured = PersonBuilder::new().insured_from("2025-04-01").notified_on("2025-04-02").create(&api, &clerk).await;
     let not_insured = PersonBuilder::new().create(&api, &clerk).await;
-    let payment =
-        json!({"fiscal_year": 2025, "amount_yen": 1000, "received_on": "2025-07-31", "channel": "bank_transfer"});
-    let pay = |person: &str| {
+    let payment = |amount: i64| json!({"fiscal_year": 2025, "amount_yen": amount, "received_on": "2025-07-31", "channel": "bank_transfer"});
+    let pay = |person: &str, amount: i64| {
         Call::new(Method::POST, format!("/v1/{KUMAGAYA}/persons/{person}/payments"))
             .token(&clerk)
             .idempotency_key("reused-key")
-            .json(&payment)
+            .json(&payment(amount))
     };
-    let (first, _) = api.send(pay(&insured)).await;
+    let (first, _) = api.send(pay(&insured, 1000)).await;
     assert_eq!(first, StatusCode::CREATED);
-    let (status, problem) = api.send(pay(&not_insured)).await;
+    for (person, amount) in [(&not_insured, 1000), (&insured, 2000)] {
+        let (status, problem) = api.send(pay(person, amount)).await;
+        assert_eq!(
+            (status, problem["code"].as_str()),
+            (StatusCode::UNPROCESSABLE_ENTITY, Some("idempotency_key_reused")),
+            "{problem}"
+        );
+        assert!(problem.get("position").is_none(), "{problem}");
+    }
+    let (retried, body) = api.send(pay(&insured, 1000)).await;
+    assert_eq!((retried, &body["duplicate"]), (StatusCode::OK, &json!(true)), "{body}");
+    let (_, record) = api.get(&clerk, &format!("/persons/{insured}?purpose=collection")).await;
+    assert_eq!(record["payments"], json!({"count": 1, "total_yen": 1000}));
+}
+
+/// A supervisor's key reused for a provision with an unknown legal basis answered 500: the
+/// command is refused for its own reason or as a reused key, never as a server error.
+#[tokio::test]
+async fn a_reused_key_on_a_refused_provision_is_not_a_server_error() {
+    let api = Client::in_process().await;
+    let (_, supervisor) = api.signed_in(Role::Supervisor).await;
+    let person =
+        PersonBuilder::new().insured_from("2025-04-01").notified_on("2025-04-02").create(&api, &supervisor).await;
+    let payment = json!({"fiscal_year": 2025, "amount_yen": 1000, "received_on": "2025-07-31", "channel": "counter"});
+    let (first, _) = api
+        .send(
+            Call::new(Method::POST, format!("/v1/{KUMAGAYA}/persons/{person}/payments"))
+                .token(&supervisor)
+                .idempotency_key("supervisor-key")
+                .json(&payment),
+        )
+        .await;
+    assert_eq!(first, StatusCode::CREATED);
+    let provision = json!({
+        "requesting_agency": "全国健康保険協会 埼玉支部", "legal_basis_row": "999",
+        "items": ["医療保険給付関係情報"], "requested_at": "2025-08-01T10:00:00+09:00"
+    });
+    let (status, problem) = api
+        .send(
+            Call::new(Method::POST, format!("/v1/{KUMAGAYA}/persons/{person}/provisions"))
+                .token(&supervisor)
+                .idempotency_key("supervisor-key")
+                .json(&provision),
+        )
+        .await;
     assert_eq!(
         (status, problem["code"].as_str()),
-        (StatusCode::UNPROCESSABLE_ENTITY, Some("not_insured")),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("idempotency_key_reused")),
         "{problem}"
     );
 }
@@ -469,6 +515,16 @@ async fn an_amount_beyond_the_bound_is_refused_and_the_read_side_stays_up() {
 
 /// Every answer says no cache may keep it and no browser may guess its type: a health check, a
 /// person's record, a refusal and an unknown path alike.
+/// `/metrics` names every municipality the ledger keeps: a server started without the
+/// operator's token does not serve it at all.
+#[tokio::test]
+async fn metrics_are_not_served_without_an_operator_token() {
+    let api = Client::in_process().await;
+    let (status, problem) = api.request(Method::GET, "/metrics", None, None, None).await;
+    assert_eq!((status, problem["code"].as_str()), (StatusCode::NOT_FOUND, Some("metrics_not_enabled")), "{problem}");
+    assert!(!problem.to_string().contains(KUMAGAYA), "{problem}");
+}
+
 #[tokio::test]
 async fn every_answer_is_no_store_and_nosniff() {
     let api = Client::in_process().await;
@@ -752,8 +808,10 @@ async fn the_openapi_document_lists_exactly_the_routes_served() {
             .replace("{household_id}", &Uuid::nil().to_string())
             .replace("{fiscal_year}", "2025");
         let body = (method == "POST").then(|| json!({}));
-        let (status, _) = api.request(method.parse().unwrap(), &path, None, None, body).await;
-        assert!(![StatusCode::NOT_FOUND, StatusCode::METHOD_NOT_ALLOWED].contains(&status), "{route}: {status}");
+        let (status, problem) = api.request(method.parse().unwrap(), &path, None, None, body).await;
+        // Without the operator's token this server does not serve metrics: the route says so.
+        let by_the_route = status != StatusCode::NOT_FOUND || problem["code"] == "metrics_not_enabled";
+        assert!(by_the_route && status != StatusCode::METHOD_NOT_ALLOWED, "{route}: {status}");
     }
 }
 

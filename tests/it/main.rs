@@ -12,6 +12,7 @@ mod citizen;
 mod cli;
 mod eligibility;
 mod http;
+mod input;
 mod my_number;
 mod openapi;
 mod policies;

@@ -24,6 +24,7 @@ fn request(stream: &str, expected: ExpectedVersion, key: Option<&str>, events: V
         meta: meta(key),
         events,
         search_tokens: vec![],
+        command_fingerprint: None,
     }
 }
 

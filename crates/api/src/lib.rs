@@ -47,6 +47,16 @@ pub struct AppState {
     pub provision: Arc<ProvisionSettings>,
     /// The municipality's checkpoint signing key (kept outside the database, like the master key).
     pub checkpoint_key: Arc<kokuho_store::CheckpointKey>,
+    /// SHA-256 of the operator's bearer token for `/metrics` ([`metrics_token_digest`]); `None`:
+    /// `/metrics` is not served (it names every municipality the ledger keeps).
+    pub metrics_token: Option<[u8; 32]>,
+}
+
+/// What [`AppState::metrics_token`] keeps of the operator's token: its SHA-256, compared with
+/// the digest of the token a request presents.
+pub fn metrics_token_digest(token: &str) -> [u8; 32] {
+    use sha2::Digest as _;
+    sha2::Sha256::digest(token.as_bytes()).into()
 }
 
 /// How long a reader waits for the projections to show what was committed before it asked.

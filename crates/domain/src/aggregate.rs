@@ -37,7 +37,9 @@ pub trait Aggregate: Send + Sync + 'static {
     const CACHED: bool = false;
     type Id: Copy + Send + Sync + std::fmt::Display + 'static;
     type State: Default + Clone + Send + Sync + 'static;
-    type Command: Clone + Send + Sync;
+    /// Serialized (JSON) into the keyed fingerprint an Idempotency-Key is bound to: a key sent
+    /// again with another command is refused, not answered with the first command's result.
+    type Command: Clone + Send + Sync + serde::Serialize;
     /// What a decision may look up besides its state and the command.
     type Lookups: Send + Sync;
     type Rejection: Refusal + Clone;

@@ -77,7 +77,7 @@ impl HouseholdState {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub enum HouseholdCommand {
     Establish { head_person_id: Uuid, established_on: NaiveDate, acquisition: Acquisition },
     Join { person_id: Uuid, joined_on: NaiveDate },
@@ -133,6 +133,9 @@ pub enum HouseholdRejection {
     AlreadyHead { person_id: Uuid },
     #[error("{date} is before the household's last change of head ({last_change})")]
     BeforeLastHeadChange { date: NaiveDate, last_change: NaiveDate },
+    /// What a clerk typed wrong ([`crate::checks`]): its own code.
+    #[error(transparent)]
+    Input(#[from] crate::Rejection),
 }
 
 impl Refusal for HouseholdRejection {
@@ -150,6 +153,7 @@ impl Refusal for HouseholdRejection {
             HouseholdRejection::HeadMustChangeFirst { .. } => "head_must_change_first",
             HouseholdRejection::AlreadyHead { .. } => "already_head",
             HouseholdRejection::BeforeLastHeadChange { .. } => "before_last_head_change",
+            HouseholdRejection::Input(rejection) => rejection.code(),
         }
     }
 
@@ -162,6 +166,7 @@ impl Refusal for HouseholdRejection {
             | HouseholdRejection::AlreadyAMember { .. }
             | HouseholdRejection::AlreadyHead { .. }
             | HouseholdRejection::MemberOfAnotherHousehold { .. } => RejectionKind::Conflict,
+            HouseholdRejection::Input(rejection) => rejection.kind(),
             _ => RejectionKind::Invalid,
         }
     }
@@ -223,6 +228,16 @@ pub fn decide(
             Ok(())
         }
     };
+    match &command {
+        HouseholdCommand::Establish { established_on, acquisition, .. } => {
+            crate::checks::date("established_on", *established_on)?;
+            crate::checks::acquisition(acquisition)?;
+        }
+        HouseholdCommand::Join { joined_on: on, .. } => crate::checks::date("joined_on", *on)?,
+        HouseholdCommand::Leave { left_on: on, .. } => crate::checks::date("left_on", *on)?,
+        HouseholdCommand::ChangeHead { changed_on: on, .. } => crate::checks::date("changed_on", *on)?,
+        HouseholdCommand::ApplyIncomeException { applied_on: on } => crate::checks::date("applied_on", *on)?,
+    }
     let person_known = |person_id: Uuid| {
         if context.person_known {
             Ok(())

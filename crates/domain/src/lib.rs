@@ -6,6 +6,7 @@
 
 pub mod aggregate;
 pub mod calendar;
+pub mod checks;
 pub mod eligibility;
 pub mod household;
 pub mod ids;
@@ -37,11 +38,14 @@ pub struct Context {
     pub today: NaiveDate,
     /// The eligibility rule settings in force.
     pub rules: Arc<EligibilityRules>,
+    /// For a registration: the person already registered with the same 宛名番号, if any (the
+    /// ledger looks it up in the person registry once it shows everything committed).
+    pub atena_no_registered_to: Option<PersonId>,
 }
 
 impl Context {
     /// A context with the national rule figures (tests, tools).
     pub fn national(today: NaiveDate) -> Context {
-        Context { today, rules: Arc::new(EligibilityRules::national_defaults()) }
+        Context { today, rules: Arc::new(EligibilityRules::national_defaults()), atena_no_registered_to: None }
     }
 }

@@ -89,16 +89,19 @@ impl LinkState {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub enum LinkCommand {
     Request {
         person_id: PersonId,
+        // Only into the command's keyed fingerprint (Aggregate::Command), never stored.
+        #[serde(serialize_with = "crate::my_number::revealed::serialize")]
         my_number: MyNumber,
         requested_by: Uuid,
     },
     /// `my_number` is what the confirmer keyed from the documents.
     Confirm {
         by: Uuid,
+        #[serde(serialize_with = "crate::my_number::revealed::serialize")]
         my_number: MyNumber,
     },
     /// The caller has checked that `by` is a supervisor (roles are the HTTP layer's).

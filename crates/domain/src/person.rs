@@ -8,7 +8,7 @@
 
 use std::collections::BTreeMap;
 
-use chrono::NaiveDate;
+use chrono::{Datelike, NaiveDate};
 use kokuho_events::{
     Acquisition, AcquisitionReason, AddressChange, CertificateIssued, CorrectionReason, CostShare, EligibilityAcquired,
     EligibilityCorrected, EligibilityEnd, EligibilityLost, EligibilityStart, EligibilityWithdrawn, FormerMunicipality,
@@ -168,7 +168,7 @@ impl PersonState {
 }
 
 /// A loss as notified: the reason, the event's date (derived for reaching 75), when notified.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct LossNotice {
     pub reason: LossReason,
     /// Required except for [`LossReason::ReachedLateStageElderly`], whose date is the 75th
@@ -177,7 +177,7 @@ pub struct LossNotice {
     pub notified_on: NaiveDate,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub enum PersonCommand {
     Register {
         atena_no: String,
@@ -423,12 +423,133 @@ fn loss_events(
     events
 }
 
+/// What a clerk can type wrong in a command, refused before any rule is applied
+/// ([`crate::checks`]).
+/// An event in the future is refused by the rules (`date_in_future`), not as a notification
+/// dated before it.
+fn check_input(command: &PersonCommand, today: NaiveDate) -> Result<(), Rejection> {
+    use crate::checks::{self, ADDRESS_CHARS_MAX, ATENA_NO_CHARS_MAX, CODE_CHARS_MAX, NAME_CHARS_MAX, TEXT_CHARS_MAX};
+    let loss = |loss: &LossNotice| -> Result<(), Rejection> {
+        checks::date("notified_on", loss.notified_on)?;
+        if let Some(event_date) = loss.event_date {
+            checks::date("event_date", event_date)?;
+            // A move out is notified before it happens (転出届, with the planned date), and
+            // reaching 75 may be recorded ahead by the scheduled job; any other loss is
+            // notified after its event.
+            if event_date <= today && !matches!(loss.reason, LossReason::MovedOut | LossReason::ReachedLateStageElderly)
+            {
+                checks::notified_after(event_date, loss.notified_on)?;
+            }
+        }
+        Ok(())
+    };
+    let former = |former: Option<&FormerMunicipality>| -> Result<(), Rejection> {
+        match former {
+            Some(former) => {
+                checks::required_text("former_municipality.municipality_code", &former.municipality_code, 6)?;
+                checks::date("former_municipality.lost_on", former.lost_on)
+            }
+            None => Ok(()),
+        }
+    };
+    match command {
+        PersonCommand::Register { atena_no, details, acquisition } => {
+            checks::required_text("atena_no", atena_no, ATENA_NO_CHARS_MAX)?;
+            checks::required_text("name", &details.name, NAME_CHARS_MAX)?;
+            checks::text("name_kana", &details.name_kana, NAME_CHARS_MAX)?;
+            checks::text("address", &details.address, ADDRESS_CHARS_MAX)?;
+            checks::date("date_of_birth", details.date_of_birth)?;
+            checks::acquisition(acquisition)
+        }
+        PersonCommand::AcquireEligibility {
+            event_date,
+            notified_on,
+            acquisition,
+            former_municipality,
+            loss: ended,
+            ..
+        } => {
+            checks::date("event_date", *event_date)?;
+            checks::date("notified_on", *notified_on)?;
+            if *event_date <= today {
+                checks::notified_after(*event_date, *notified_on)?;
+            }
+            former(former_municipality.as_ref())?;
+            ended.as_ref().map_or(Ok(()), loss)?;
+            checks::acquisition(acquisition)
+        }
+        PersonCommand::LoseEligibility { loss: notice, acquisition } => {
+            loss(notice)?;
+            checks::acquisition(acquisition)
+        }
+        PersonCommand::CorrectEligibility { event_date, notified_on, former_municipality, loss: ended, .. } => {
+            checks::date("event_date", *event_date)?;
+            checks::date("notified_on", *notified_on)?;
+            if *event_date <= today {
+                checks::notified_after(*event_date, *notified_on)?;
+            }
+            former(former_municipality.as_ref())?;
+            ended.as_ref().map_or(Ok(()), loss)
+        }
+        PersonCommand::WithdrawEligibility { .. } => Ok(()),
+        PersonCommand::RecordDeath { died_on, notified_on, acquisition } => {
+            checks::date("died_on", *died_on)?;
+            checks::date("notified_on", *notified_on)?;
+            if *died_on <= today {
+                checks::notified_after(*died_on, *notified_on)?;
+            }
+            checks::acquisition(acquisition)
+        }
+        PersonCommand::ReportIncome { income_year, acquisition, .. } => {
+            // A year not yet ended is the rule's refusal (income_year_not_ended).
+            if *income_year < checks::EARLIEST_DATE.year() {
+                checks::year("income_year", *income_year, today)?;
+            }
+            checks::acquisition(acquisition)
+        }
+        PersonCommand::RecordUnemployment { separated_on, reason_code, acquisition } => {
+            checks::date("separated_on", *separated_on)?;
+            checks::text("reason_code", reason_code, CODE_CHARS_MAX)?;
+            checks::acquisition(acquisition)
+        }
+        PersonCommand::RecordChildbirth { born_on, acquisition, .. } => {
+            checks::date("born_on", *born_on)?;
+            checks::acquisition(acquisition)
+        }
+        PersonCommand::IssueCertificate { certificate_no, issued_on, valid_until } => {
+            checks::required_text("certificate_no", certificate_no, CODE_CHARS_MAX)?;
+            checks::date("issued_on", *issued_on)?;
+            checks::date("valid_until", *valid_until)
+        }
+        PersonCommand::RecordElderlyShare { valid_from, basis, .. } => {
+            checks::date("valid_from", *valid_from)?;
+            checks::text("basis", basis, TEXT_CHARS_MAX)
+        }
+        PersonCommand::RecordPayment { fiscal_year, received_on, .. } => {
+            checks::year("fiscal_year", fiscal_year.year(), today)?;
+            checks::date("received_on", *received_on)
+        }
+        PersonCommand::ChangeName { name, name_kana, effective_on, acquisition } => {
+            checks::required_text("name", name, NAME_CHARS_MAX)?;
+            checks::text("name_kana", name_kana, NAME_CHARS_MAX)?;
+            checks::date("effective_on", *effective_on)?;
+            checks::acquisition(acquisition)
+        }
+        PersonCommand::ChangeAddress { address, effective_on, acquisition } => {
+            checks::required_text("address", address, ADDRESS_CHARS_MAX)?;
+            checks::date("effective_on", *effective_on)?;
+            checks::acquisition(acquisition)
+        }
+    }
+}
+
 pub fn decide(
     person_id: PersonId,
     state: &PersonState,
     command: PersonCommand,
     context: &Context,
 ) -> Result<Vec<LedgerEvent>, Rejection> {
+    check_input(&command, context.today)?;
     if state.erased {
         return Err(Rejection::PersonErased { person_id });
     }
@@ -439,6 +560,9 @@ pub fn decide(
         PersonCommand::Register { atena_no, details, acquisition } => {
             if state.registered.is_some() {
                 return Err(Rejection::PersonAlreadyRegistered { person_id });
+            }
+            if let Some(existing) = context.atena_no_registered_to.filter(|existing| *existing != person_id) {
+                return Err(Rejection::AtenaNoRegistered { existing });
             }
             if atena_no.trim().is_empty() {
                 return Err(Rejection::EmptyField { field: "atena_no" });

@@ -158,7 +158,7 @@ pub struct ProvisionState {
 }
 
 /// A request from another agency, as the clerk recording it gives it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct ProvisionRequest {
     pub person_id: PersonId,
     pub requesting_agency: String,
@@ -168,7 +168,7 @@ pub struct ProvisionRequest {
     pub requested_at: DateTime<Utc>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub enum ProvisionCommand {
     Request(ProvisionRequest),
     /// The caller has checked that `by` is a supervisor (roles are the HTTP layer's).
@@ -178,7 +178,7 @@ pub enum ProvisionCommand {
 }
 
 /// An inquiry the city makes.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct InquiryCommand {
     pub person_id: PersonId,
     pub management_number: String,

@@ -48,6 +48,22 @@ pub enum Rejection {
     CertificateAlreadyIssued { certificate_no: String },
     #[error("a certificate must be valid on the day it is issued ({issued_on}); valid_until was {valid_until}")]
     InvalidValidity { issued_on: NaiveDate, valid_until: NaiveDate },
+    #[error("{field} must be at most {max_chars} characters")]
+    TextTooLong { field: &'static str, max_chars: usize },
+    #[error("{field} must not contain control characters (tabs, line breaks, escapes)")]
+    ControlCharacter { field: &'static str },
+    #[error("{field} must be {earliest} or later (YYYY-MM-DD)")]
+    DateTooEarly { field: &'static str, earliest: NaiveDate },
+    #[error("{field} must be a fiscal year from {earliest} to {latest}")]
+    YearOutOfRange { field: &'static str, earliest: i32, latest: i32 },
+    #[error("notified_on must not be before the event it notifies (event_date)")]
+    NotifiedBeforeEvent,
+    #[error("source must be one of: {}", crate::checks::SOURCES.iter().map(|(code, _)| *code).collect::<Vec<_>>().join(", "))]
+    UnknownSource,
+    #[error("legal_basis must cite one of these laws, optionally followed by the article: {}", crate::checks::LAWS.join(", "))]
+    UnknownLegalBasis,
+    #[error("atena_no is already registered to person {existing}")]
+    AtenaNoRegistered { existing: PersonId },
 }
 
 impl Rejection {
@@ -56,6 +72,14 @@ impl Rejection {
         match self {
             Rejection::PersonNotFound { .. } => "person_not_found",
             Rejection::PersonAlreadyRegistered { .. } => "person_already_registered",
+            Rejection::TextTooLong { .. } => "text_too_long",
+            Rejection::ControlCharacter { .. } => "control_character",
+            Rejection::DateTooEarly { .. } => "date_too_early",
+            Rejection::NotifiedBeforeEvent => "notified_before_event",
+            Rejection::YearOutOfRange { .. } => "fiscal_year_out_of_range",
+            Rejection::UnknownSource => "unknown_source",
+            Rejection::UnknownLegalBasis => "unknown_legal_basis",
+            Rejection::AtenaNoRegistered { .. } => "atena_no_registered",
             Rejection::Eligibility { error, .. } => error.code(),
             Rejection::NotInsured { .. } => "not_insured",
             Rejection::AmountNotPositive { .. } => "amount_not_positive",
@@ -82,6 +106,7 @@ impl Rejection {
             Rejection::PersonNotFound { .. } | Rejection::PeriodNotFound { .. } => RejectionKind::NotFound,
             Rejection::PersonErased { .. } => RejectionKind::Gone,
             Rejection::PersonAlreadyRegistered { .. }
+            | Rejection::AtenaNoRegistered { .. }
             | Rejection::CertificateAlreadyIssued { .. }
             | Rejection::PeriodAlreadyRecorded { .. } => RejectionKind::Conflict,
             Rejection::Eligibility {

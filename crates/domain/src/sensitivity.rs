@@ -31,7 +31,7 @@ pub struct SensitivityState {
     pub non_disclosure: bool,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct SetFlags {
     pub no_auto_response: bool,
     pub non_disclosure: bool,

@@ -20,7 +20,7 @@ use kokuho_events::{LedgerEvent, PersonalPart};
 use kokuho_projections::Projector;
 use kokuho_rules::{RuleError, RuleSource, Rules};
 use kokuho_store::{
-    AppendError, AppendOutcome, AppendRequest, CommandMeta, Decrypt, EventStore, ExpectedVersion, NewEvent,
+    AppendError, AppendOutcome, AppendRequest, CommandMeta, Decrypt, EventStore, ExpectedVersion, KeyUse, NewEvent,
     PersonalData, RecordedEvent, SearchToken, StoreError,
 };
 
@@ -235,7 +235,7 @@ impl Ledger {
 
     /// The context decisions are made in: today in Japan and the rules in force.
     pub fn context(&self) -> Context {
-        Context { today: jst_date(self.now()), rules: self.rules.rules.clone() }
+        Context { today: jst_date(self.now()), rules: self.rules.rules.clone(), atena_no_registered_to: None }
     }
 
     pub fn store(&self) -> &EventStore {
@@ -329,6 +329,17 @@ impl Ledger {
         given: Option<&A::Lookups>,
     ) -> Result<Executed, CommandError<A::Rejection>> {
         let stream_id = A::stream_id(id);
+        // The key is bound to the stream and to this command: sent again with another, it is
+        // refused (idempotency_key_reused), never answered with the first command's result.
+        let fingerprint = match meta.idempotency_key {
+            Some(_) => {
+                let command = serde_json::to_vec(&command)
+                    .map_err(|error| AppendError::Invalid(format!("a {} command cannot be encoded: {error}", A::NAME)))
+                    .map_err(LedgerError::from)?;
+                Some(self.store.command_fingerprint(tenant, &stream_id, &command))
+            }
+            None => None,
+        };
         for _ in 0..CONFLICT_RETRIES_MAX {
             let (version, state, from_cache) = self.current::<A>(tenant, id).await?;
             let gathered;
@@ -353,8 +364,13 @@ impl Ledger {
                     // A retry of a command that already succeeded is refused by the state it
                     // created; answer it with the first result instead.
                     if let Some(key) = meta.idempotency_key.as_deref() {
-                        if let Some(outcome) = self.store.idempotent_outcome(tenant, key, &stream_id).await? {
-                            return Ok(Executed { outcome, events: Vec::new() });
+                        match self.store.idempotent_outcome(tenant, key, &stream_id, fingerprint.as_ref()).await? {
+                            KeyUse::SameCommand(outcome) => return Ok(Executed { outcome, events: Vec::new() }),
+                            KeyUse::OtherCommand => {
+                                let reused = AppendError::IdempotencyKeyReused { key: key.to_owned() };
+                                return Err(LedgerError::from(reused).into());
+                            }
+                            KeyUse::Unused => {}
                         }
                     }
                     return Err(CommandError::Refused(rejection));
@@ -369,6 +385,7 @@ impl Ledger {
                 meta: meta.clone(),
                 events: events.iter().map(to_new_event).collect(),
                 search_tokens: self.search_tokens(tenant, &events),
+                command_fingerprint: fingerprint,
             };
             match self.store.append(tenant, request).await {
                 Ok(outcome) if outcome.duplicate => {
@@ -432,6 +449,7 @@ impl Ledger {
             meta,
             events: events.iter().map(to_new_event).collect(),
             search_tokens: self.search_tokens(tenant, events),
+            command_fingerprint: None,
         };
         Ok(self.store.append(tenant, request).await?)
     }

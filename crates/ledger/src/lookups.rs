@@ -15,7 +15,7 @@ use kokuho_domain::provision::{
 };
 use kokuho_domain::sensitivity::{Sensitivity, SensitivityLookups, SensitivityState, SetFlags};
 use kokuho_domain::{Aggregate, Context, PersonId, TenantCode};
-use kokuho_projections::models::Households;
+use kokuho_projections::models::{Households, PersonRegistry};
 use kokuho_projections::ProjectionWaitError;
 use kokuho_store::Decrypt;
 use uuid::Uuid;
@@ -42,6 +42,28 @@ impl Ledger {
         Ok(self.replay::<Person>(tenant, person_id, None, Decrypt::No).await?.state.registered.is_some())
     }
 
+    /// The person registered with `atena_no`, by the person registry, once it shows everything
+    /// committed before this call. A ledger opened without projections (the in-process
+    /// benchmark) has no registry to ask: it answers none. Two registrations of one 宛名番号
+    /// racing each other can both pass; the registry then lists both.
+    pub async fn atena_no_registered_to(
+        &self,
+        tenant: TenantCode,
+        atena_no: &str,
+    ) -> Result<Option<PersonId>, LedgerError> {
+        let Some(projector) = &self.projector else {
+            return Ok(None);
+        };
+        projector.wait_for_head(tenant, PROJECTIONS_WAIT).await.map_err(|error| match error {
+            ProjectionWaitError::Behind(behind) => LedgerError::ProjectionsBehind(behind.to_string()),
+            other => LedgerError::Projection(other.to_string()),
+        })?;
+        let rows = PersonRegistry::by_atena_no(self.store.db(), &tenant.to_string(), atena_no)
+            .await
+            .map_err(|error| LedgerError::Projection(error.to_string()))?;
+        Ok(rows.first().map(|row| PersonId::from_uuid(row.person_id)))
+    }
+
     /// The households `person_id` ever joined, by the household read table, once it shows
     /// everything committed before this call.
     pub async fn households_of(&self, tenant: TenantCode, person_id: Uuid) -> Result<Vec<Uuid>, LedgerError> {
@@ -60,12 +82,18 @@ impl Ledger {
 impl Lookup for Person {
     async fn lookups(
         ledger: &Ledger,
-        _: TenantCode,
+        tenant: TenantCode,
         _: PersonId,
-        _: &PersonState,
-        _: &kokuho_domain::person::PersonCommand,
+        state: &PersonState,
+        command: &kokuho_domain::person::PersonCommand,
     ) -> Result<Context, LedgerError> {
-        Ok(ledger.context())
+        let mut context = ledger.context();
+        if let kokuho_domain::person::PersonCommand::Register { atena_no, .. } = command {
+            if state.registered.is_none() {
+                context.atena_no_registered_to = ledger.atena_no_registered_to(tenant, atena_no).await?;
+            }
+        }
+        Ok(context)
     }
 }
 

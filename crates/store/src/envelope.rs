@@ -115,6 +115,10 @@ pub struct AppendRequest {
     pub events: Vec<NewEvent>,
     /// Blind index tokens to store with the events (see `EventStore::search_token`).
     pub search_tokens: Vec<SearchToken>,
+    /// The keyed digest of the command (see `EventStore::command_fingerprint`): with an
+    /// idempotency key, a retry must carry the same one, or it is refused as a reused key.
+    /// `None` binds the key to the stream only.
+    pub command_fingerprint: Option<[u8; 32]>,
 }
 
 /// A keyed blind index token of one personal value of one person.

@@ -68,11 +68,19 @@ pub enum StoreError {
     Corrupt(String),
 }
 
+/// An earlier use of an idempotency key (see [`EventStore::idempotent_outcome`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeyUse {
+    Unused,
+    SameCommand(AppendOutcome),
+    OtherCommand,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum AppendError {
     #[error("stream {stream_id} is at version {actual}, not the expected {expected}")]
     Conflict { stream_id: String, expected: i64, actual: i64 },
-    #[error("idempotency key {key:?} was already used for a different stream")]
+    #[error("idempotency key {key:?} was already used for a different stream or command")]
     IdempotencyKeyReused { key: String },
     #[error("{0}")]
     Invalid(String),
@@ -238,6 +246,7 @@ impl EventStore {
             events,
             new_keys,
             search_tokens: request.search_tokens,
+            command_fingerprint: request.command_fingerprint,
             reply,
         };
         let queue = self.writer(tenant);
@@ -271,38 +280,51 @@ impl EventStore {
             .collect()
     }
 
-    /// What the command that used `key` on `stream_id` appended, if one did. A key used on
-    /// another stream is not this command's: the caller answers its own decision.
+    /// The keyed digest an Idempotency-Key is bound to: of the stream and the command as its
+    /// aggregate serialises it (HMAC under a key derived from the master key, so the digest of a
+    /// command holding personal data reveals nothing and cannot be tested against guesses).
+    pub fn command_fingerprint(&self, tenant: TenantCode, stream_id: &str, command: &[u8]) -> [u8; 32] {
+        let message = [stream_id.as_bytes(), b"\0", command].concat();
+        self.inner.keyring.master().keyed_digest(&tenant.to_string(), "idempotency-command", &message)
+    }
+
+    /// What became of an earlier use of `key`, asked when a retried command is refused by the
+    /// state it created: the first result when it was this command (same stream, same
+    /// fingerprint when both have one), [`KeyUse::OtherCommand`] when the key was used for
+    /// another, [`KeyUse::Unused`] when it was never used.
     pub async fn idempotent_outcome(
         &self,
         tenant: TenantCode,
         key: &str,
         stream_id: &str,
-    ) -> Result<Option<AppendOutcome>, StoreError> {
-        /// MIN(position), MAX(position), MAX(stream_version), MIN(recorded_at).
-        type KeyUse = (Option<i64>, Option<i64>, Option<i64>, Option<i64>);
-        let row: Option<KeyUse> = on_db!(&self.inner.db, pool => {
+        fingerprint: Option<&[u8; 32]>,
+    ) -> Result<KeyUse, StoreError> {
+        type Used = (String, Option<Vec<u8>>, i64, i64, i64, i64);
+        let rows: Vec<Used> = on_db!(&self.inner.db, pool => {
             sqlx::query_as(
-                "SELECT MIN(position), MAX(position), MAX(stream_version), MIN(recorded_at) FROM events \
-                 WHERE tenant = $1 AND idempotency_key = $2 AND idempotency_key IS NOT NULL AND stream_id = $3",
+                "SELECT stream_id, command_fingerprint, MIN(position), MAX(position), MAX(stream_version), \
+                 MIN(recorded_at) FROM events WHERE tenant = $1 AND idempotency_key = $2 \
+                 GROUP BY stream_id, command_fingerprint",
             )
             .bind(tenant.to_string())
             .bind(key)
-            .bind(stream_id)
-            .fetch_optional(pool)
+            .fetch_all(pool)
             .await?
         });
-        Ok(match row {
-            Some((Some(first_position), Some(last_position), Some(stream_version), Some(recorded_at))) => {
-                Some(AppendOutcome {
-                    first_position,
-                    last_position,
-                    stream_version,
-                    recorded_at: envelope::from_micros(recorded_at),
+        Ok(match rows.as_slice() {
+            [] => KeyUse::Unused,
+            [(used_on, stored, first_position, last_position, stream_version, recorded_at)]
+                if used_on == stream_id && writer::same_command(stored.as_deref(), fingerprint) =>
+            {
+                KeyUse::SameCommand(AppendOutcome {
+                    first_position: *first_position,
+                    last_position: *last_position,
+                    stream_version: *stream_version,
+                    recorded_at: envelope::from_micros(*recorded_at),
                     duplicate: true,
                 })
             }
-            _ => None,
+            _ => KeyUse::OtherCommand,
         })
     }
 

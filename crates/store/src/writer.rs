@@ -59,6 +59,7 @@ pub(crate) struct Job {
     pub new_keys: Vec<(Uuid, Vec<u8>)>,
     /// Blind index tokens of the command's personal values, stored in the same transaction.
     pub search_tokens: Vec<crate::SearchToken>,
+    pub command_fingerprint: Option<[u8; 32]>,
     pub reply: oneshot::Sender<Result<AppendOutcome, AppendError>>,
 }
 
@@ -177,12 +178,14 @@ macro_rules! write_batch {
 
         // Idempotency keys already in the ledger.
         let keys: HashSet<&str> = $jobs.iter().filter_map(|job| job.meta.idempotency_key.as_deref()).collect();
-        let mut used_keys: HashMap<String, (String, AppendOutcome)> = HashMap::new();
+        // Per used key: the stream and the command fingerprint it was first used with.
+        let mut used_keys: HashMap<String, (String, Option<Vec<u8>>, AppendOutcome)> = HashMap::new();
         if !keys.is_empty() {
             // No GROUP BY: with one key, SQLite's planner would rather scan the stream index in
             // GROUP BY order than probe the idempotency index. Only used keys return rows.
             let mut query = QueryBuilder::<$database>::new(
-                "SELECT idempotency_key, stream_id, position, stream_version, recorded_at FROM events WHERE tenant = ",
+                "SELECT idempotency_key, stream_id, command_fingerprint, position, stream_version, recorded_at \
+                 FROM events WHERE tenant = ",
             );
             query.push_bind($self.tenant.as_str()).push(" AND idempotency_key IN (");
             let mut separated = query.separated(", ");
@@ -190,11 +193,13 @@ macro_rules! write_batch {
                 separated.push_bind(*key);
             }
             query.push(")");
-            let rows: Vec<(String, String, i64, i64, i64)> = query.build_query_as().fetch_all(&mut *tx).await?;
-            for (key, stream_id, position, stream_version, recorded_at) in rows {
-                let (_, outcome) = used_keys.entry(key).or_insert_with(|| {
+            type KeyRow = (String, String, Option<Vec<u8>>, i64, i64, i64);
+            let rows: Vec<KeyRow> = query.build_query_as().fetch_all(&mut *tx).await?;
+            for (key, stream_id, fingerprint, position, stream_version, recorded_at) in rows {
+                let (_, _, outcome) = used_keys.entry(key).or_insert_with(|| {
                     (
                         stream_id,
+                        fingerprint,
                         AppendOutcome {
                             first_position: position,
                             last_position: position,
@@ -271,8 +276,9 @@ macro_rules! write_batch {
         let mut prev_hash = head.hash;
         for (index, job) in $jobs.iter().enumerate() {
             if let Some(key) = job.meta.idempotency_key.as_deref() {
-                if let Some((stream_id, outcome)) = used_keys.get(key) {
-                    verdicts.push(if *stream_id == job.stream_id {
+                if let Some((stream_id, fingerprint, outcome)) = used_keys.get(key) {
+                    let same_command = same_command(fingerprint.as_deref(), job.command_fingerprint.as_ref());
+                    verdicts.push(if *stream_id == job.stream_id && same_command {
                         Verdict::Duplicate(outcome.clone())
                     } else {
                         Verdict::Refused(AppendError::IdempotencyKeyReused { key: key.to_owned() })
@@ -280,7 +286,12 @@ macro_rules! write_batch {
                     continue;
                 }
                 if let Some(&earlier) = keys_in_batch.get(key) {
-                    verdicts.push(if $jobs[earlier].stream_id == job.stream_id {
+                    let first = &$jobs[earlier];
+                    let same_command = same_command(
+                        first.command_fingerprint.as_ref().map(|f| f.as_slice()),
+                        job.command_fingerprint.as_ref(),
+                    );
+                    verdicts.push(if first.stream_id == job.stream_id && same_command {
                         Verdict::SameAsJob(earlier)
                     } else {
                         Verdict::Refused(AppendError::IdempotencyKeyReused { key: key.to_owned() })
@@ -362,7 +373,7 @@ macro_rules! write_batch {
             let mut query = QueryBuilder::<$database>::new(
                 "INSERT INTO events (tenant, position, event_id, stream_id, stream_version, event_type, \
                  schema_version, recorded_at, actor, purpose, correlation_id, causation_id, idempotency_key, \
-                 subject_id, payload, personal, prev_hash, hash) ",
+                 command_fingerprint, subject_id, payload, personal, prev_hash, hash) ",
             );
             query.push_values(chunk, |mut values, row| {
                 debug_assert!(row.job < $jobs.len());
@@ -380,6 +391,13 @@ macro_rules! write_batch {
                     .push_bind(row.meta.correlation_id.as_bytes().as_slice())
                     .push_bind(row.meta.causation_id.as_ref().map(|id| id.as_bytes().as_slice()))
                     .push_bind(row.meta.idempotency_key.as_deref())
+                    .push_bind(
+                        row.meta
+                            .idempotency_key
+                            .as_ref()
+                            .and($jobs[row.job].command_fingerprint.as_ref())
+                            .map(|fingerprint| fingerprint.as_slice()),
+                    )
                     .push_bind(row.event.subject_id.as_ref().map(|id| id.as_bytes().as_slice()))
                     .push_bind(row.event.payload.as_slice())
                     .push_bind(row.event.personal.as_deref())
@@ -592,5 +610,15 @@ impl Writer {
             // The caller may have given up waiting; the commit stands either way.
             let _ = job.reply.send(answer);
         }
+    }
+}
+
+/// Whether a retry carries the command its key was first used with. A key stored without a
+/// fingerprint (written before fingerprints, or by a caller that gives none) is bound to its
+/// stream only; so is a retry that gives none.
+pub(crate) fn same_command(stored: Option<&[u8]>, given: Option<&[u8; 32]>) -> bool {
+    match (stored, given) {
+        (Some(stored), Some(given)) => stored == given.as_slice(),
+        _ => true,
     }
 }

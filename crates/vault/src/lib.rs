@@ -111,6 +111,14 @@ impl MasterKey {
         hmac_sha256(self.index_key.as_ref(), &message)
     }
 
+    /// A keyed digest of arbitrary bytes of `kind` within `tenant` (the blind-index key, a
+    /// different domain by `kind`): for values that must be compared later but never kept in
+    /// clear, like the command an Idempotency-Key was first used with.
+    pub fn keyed_digest(&self, tenant: &str, kind: &str, message: &[u8]) -> [u8; 32] {
+        let message = [tenant.as_bytes(), b"\0", kind.as_bytes(), b"\0", message].concat();
+        hmac_sha256(self.index_key.as_ref(), &message)
+    }
+
     /// Seals a small secret that belongs to no person (a staff member's TOTP secret) directly
     /// under the master key; `context` names its owner.
     pub fn seal_secret(&self, secret: &[u8], context: &[u8]) -> Vec<u8> {

@@ -6,11 +6,13 @@ use std::time::Duration;
 
 use super::TestDb;
 
-/// The real `kokuho` binary, on the test's database and master key, run from its directory.
+/// The real `kokuho` binary, on the test's database and master key, run from its directory;
+/// a test's throwaway ledger may be started by any command (`--create-database`).
 pub fn kokuho(db: &TestDb) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_kokuho"));
     command
         .current_dir(db.dir.path())
+        .env("KOKUHO_CREATE_DATABASE", "true")
         .env("DATABASE_URL", &db.url)
         .env("KOKUHO_MASTER_KEY_FILE", db.key_file())
         .env_remove("KOKUHO_MASTER_KEY")
@@ -62,9 +64,13 @@ impl Drop for Served {
 }
 
 /// Starts `kokuho serve` and waits for the line saying where it listens.
+/// The operator's `/metrics` token the served binary is started with.
+pub const METRICS_TOKEN: &str = "operator-metrics-token-for-tests";
+
 pub fn serve(db: &TestDb) -> Served {
     let mut child = kokuho(db)
         .args(["serve", "--bind", "127.0.0.1:0"])
+        .env("KOKUHO_METRICS_TOKEN", METRICS_TOKEN)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()

@@ -106,6 +106,15 @@ impl Modify for BearerAuth {
                     .build(),
             ),
         );
+        components.add_security_scheme(
+            "metrics_token",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some("the operator's token the server was started with (KOKUHO_METRICS_TOKEN)"))
+                    .build(),
+            ),
+        );
     }
 }
 

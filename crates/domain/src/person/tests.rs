@@ -332,14 +332,18 @@ fn every_eligibility_refusal_has_its_code() {
         reason: AcquisitionReason::Birth,
         event_date: date(2025, 4, 1),
         notified_on: date(2025, 4, 1),
-        acquisition: Acquisition { source: "s".into(), legal_basis: "l".into() },
+        acquisition: Acquisition {
+            source: "person_or_agent".into(), legal_basis: "国民健康保険法 第9条".into()
+        },
         former_municipality: Some(FormerMunicipality { municipality_code: code.into(), lost_on: date(2025, 4, 1) }),
         loss: None,
     };
     let died = PersonCommand::RecordDeath {
         died_on: date(2025, 5, 1),
         notified_on: date(2025, 5, 2),
-        acquisition: Acquisition { source: "s".into(), legal_basis: "l".into() },
+        acquisition: Acquisition {
+            source: "person_or_agent".into(), legal_basis: "国民健康保険法 第9条".into()
+        },
     };
     let income = |year, taxable| PersonCommand::ReportIncome {
         income_year: year,
@@ -350,7 +354,7 @@ fn every_eligibility_refusal_has_its_code() {
             pension_income_yen: 0,
             declared: true,
         },
-        acquisition: Acquisition { source: "resident_tax".into(), legal_basis: "l".into() },
+        acquisition: Acquisition { source: "resident_tax".into(), legal_basis: "地方税法 第317条の6".into() },
     };
     let certificate = |no: &str, issued_on, valid_until| PersonCommand::IssueCertificate {
         certificate_no: no.into(),

@@ -59,7 +59,7 @@ pub struct TaxState {
     pub history: Vec<TaxRecord>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize)]
 pub enum TaxCommand {
     /// 本算定: assess the year, once; a household already assessed records nothing.
     Assess,

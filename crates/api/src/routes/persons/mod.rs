@@ -116,7 +116,8 @@ pub struct NewPerson {
     responses(
         (status = 201, description = "Registered", body = Recorded),
         doc::RoleNotPermitted,
-        (status = 422, description = "`empty_field`, `date_in_future`, `invalid_body`", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`atena_no_registered` (the detail names the person registered with it)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`empty_field`, `text_too_long`, `control_character`, `date_too_early`, `date_in_future`, `unknown_source`, `unknown_legal_basis`, `invalid_body` (docs/domain.md, \"What the ledger accepts\")", body = Problem, content_type = "application/problem+json"),
     ))]
 pub(crate) async fn register(
     State(state): State<AppState>,

@@ -1,8 +1,8 @@
-//! Operations endpoints: health, the OpenAPI document, metrics. No authentication: they reveal
-//! nothing about any person.
+//! Operations endpoints: health and the OpenAPI document (no authentication: they reveal
+//! nothing about any person or municipality), and metrics (the operator's token).
 
 use axum::extract::State;
-use axum::http::header;
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::Router;
@@ -87,9 +87,34 @@ pub(crate) async fn openapi_json() -> impl IntoResponse {
     axum::Json(ApiDoc::openapi())
 }
 
-/// Prometheus metrics: appends, batch sizes, commit latency, projection lag.
-#[utoipa::path(get, path = "/metrics", responses((status = 200, description = "Prometheus text exposition", content_type = "text/plain")))]
-pub(crate) async fn metrics(State(state): State<AppState>) -> Result<impl IntoResponse, ApiError> {
+/// Prometheus metrics: appends, batch sizes, commit latency, projection lag. For the operator
+/// only (the series name every municipality the ledger keeps): served when the server was given
+/// `KOKUHO_METRICS_TOKEN`, to a request presenting it as `Authorization: Bearer <token>`.
+#[utoipa::path(get, path = "/metrics", security(("metrics_token" = [])), responses(
+    (status = 200, description = "Prometheus text exposition", content_type = "text/plain"),
+    (status = 401, description = "`metrics_token_required`: no or another bearer token", content_type = "application/problem+json"),
+    (status = 404, description = "`metrics_not_enabled`: the server was started without `KOKUHO_METRICS_TOKEN`", content_type = "application/problem+json"),
+))]
+pub(crate) async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Result<impl IntoResponse, ApiError> {
+    let Some(expected) = state.metrics_token else {
+        return Err(ApiError::BadRequest {
+            status: StatusCode::NOT_FOUND,
+            code: "metrics_not_enabled",
+            detail: "metrics are served only when the server is started with KOKUHO_METRICS_TOKEN".into(),
+        });
+    };
+    let presented = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.strip_prefix("Bearer "))
+        .map(crate::metrics_token_digest);
+    if presented != Some(expected) {
+        return Err(ApiError::BadRequest {
+            status: StatusCode::UNAUTHORIZED,
+            code: "metrics_token_required",
+            detail: "metrics need the operator's token as `Authorization: Bearer <token>`".into(),
+        });
+    }
     let mut body = String::new();
     prometheus_client::encoding::text::encode(&mut body, &state.registry)
         .map_err(|error| ApiError::Internal(error.to_string()))?;

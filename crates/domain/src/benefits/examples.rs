@@ -108,6 +108,7 @@ fn yamato_under_70_household_with_several_providers_and_the_21000_rule() {
         benefit: 125_570
     }));
     assert!(decision.counts_toward_many_times);
+    assert!(!decision.period_assumed);
     // Shared in proportion to what each bore: 180,000 : 30,000.
     assert_eq!(benefit_of(&decision, 1) + benefit_of(&decision, 2), 125_570);
     assert_eq!(benefit_of(&decision, 1), 107_631);
@@ -347,6 +348,26 @@ fn javakenpo_active_income_class_in_the_month_of_turning_75() {
     assert_eq!(decision.benefit, 300_000 - (252_600 + 1_580));
 }
 
+/// From August 2026 the shipped figures are carried over and marked assumed (the revision's
+/// 政令 was not found): the decision says so.
+#[test]
+fn a_month_under_assumed_figures_is_marked() {
+    let mut input = household(
+        Some(Under70Class::U),
+        None,
+        vec![aged(1, 45)],
+        vec![record(1, "H", Care::Inpatient, 800_000, 240_000)],
+    );
+    input.month = day(2026, 8, 31);
+    let decision = decide(&input, &kumagaya(2026)).unwrap();
+    assert_eq!(
+        (decision.month, decision.period_from, decision.period_assumed),
+        (day(2026, 8, 1), day(2026, 8, 1), true)
+    );
+    input.month = day(2026, 7, 31);
+    assert!(!decide(&input, &kumagaya(2026)).unwrap().period_assumed);
+}
+
 #[test]
 fn exactly_21000_counts_and_20999_does_not() {
     let input = |paid| {
@@ -512,6 +533,12 @@ fn refusals_name_the_field_and_never_the_value() {
     assert_eq!(error.code(), "invalid_field");
     assert_eq!(error.to_string(), "records[0].paid must be an amount of yen from 0 to the record's total_cost");
     assert!(!error.to_string().contains("123457"));
+    let mut counted = base.clone();
+    counted.prior_benefit_months = 12;
+    assert_eq!(
+        decide(&counted, &rules).unwrap_err().to_string(),
+        "prior_benefit_months must be the number of the eleven months before this one with a benefit, 0 to 11"
+    );
     let mut early = base;
     early.month = day(2010, 1, 1);
     assert_eq!(decide(&early, &rules).unwrap_err().code(), "benefit_rules_unavailable");

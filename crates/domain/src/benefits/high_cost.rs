@@ -298,6 +298,9 @@ pub struct HighCostDecision {
     pub month: NaiveDate,
     /// The `from` of the rule period applied.
     pub period_from: NaiveDate,
+    /// The period's figures are marked `assumed` in the rule file (not checked against a
+    /// published 政令): a decision under them deserves a second look.
+    pub period_assumed: bool,
     /// 多数回該当 applied.
     pub many_times: bool,
     /// The household limit applied last (step 5, else step 4); none when nothing counted.
@@ -429,6 +432,12 @@ pub fn decide(input: &HighCostInput, rules: &BenefitRules) -> Result<HighCostDec
     let month = first_of_month(input.month);
     let period = rules.high_cost_on(month).ok_or(BenefitRejection::RulesUnavailable { on: month })?;
     let rate = period.excess_rate;
+    if input.prior_benefit_months > 11 {
+        return Err(BenefitRejection::Invalid {
+            field: "prior_benefit_months".into(),
+            accepts: "the number of the eleven months before this one with a benefit, 0 to 11",
+        });
+    }
     let many_times = input.prior_benefit_months >= period.many_times_after;
 
     let mut persons: Vec<Person> = Vec::with_capacity(input.members.len());
@@ -587,15 +596,14 @@ pub fn decide(input: &HighCostInput, rules: &BenefitRules) -> Result<HighCostDec
     // Step 3: the month of turning 75, each halved person's own charges.
     let mut household_benefit_paid = false;
     for person in persons.iter_mut().filter(|person| person.halved && person.borne > 0) {
-        let (limit, class_limit) = match person.band {
-            Band::Elderly => (elderly_class.map(|class| class.limit(period)), "elderly"),
-            Band::Under70 => (under_70_class.map(|class| class.limit(period)), "under_70"),
+        // Both classes were required above for the bands present.
+        let limit = match person.band {
+            Band::Elderly => elderly_class.map(|class| class.limit(period)),
+            Band::Under70 => under_70_class.map(|class| class.limit(period)),
         };
-        let Some(limit) = limit else {
-            return Err(BenefitRejection::ClassMissing {
-                field: if class_limit == "elderly" { "elderly_class" } else { "under_70_class" },
-            });
-        };
+        let limit = limit.ok_or(BenefitRejection::ClassMissing {
+            field: if person.band == Band::Elderly { "elderly_class" } else { "under_70_class" },
+        })?;
         let limit = limit_amount(limit.halved(), person.counted_cost, many_times, rate)?;
         let benefit = (person.borne - limit).max(0);
         steps.push(Step::HalvedPersonalLimit {
@@ -670,6 +678,7 @@ pub fn decide(input: &HighCostInput, rules: &BenefitRules) -> Result<HighCostDec
     Ok(HighCostDecision {
         month,
         period_from: period.from,
+        period_assumed: period.assumed.is_some(),
         many_times: applied_many_times,
         limit: last_limit,
         paid,

@@ -407,6 +407,24 @@ fn exactly_21000_counts_and_20999_does_not() {
 }
 
 #[test]
+fn from_70_dental_care_is_outpatient_care_and_every_charge_counts() {
+    let input = household(
+        None,
+        Some(ElderlyClass::General),
+        vec![aged(1, 72)],
+        vec![record(1, "A", Care::Dental, 50_000, 10_000), record(1, "B", Care::Outpatient, 50_000, 10_000)],
+    );
+    let decision = decide(&input, &kumagaya(2024)).unwrap();
+    assert!(decision.steps.contains(&Step::OutpatientLimit {
+        person_id: id(1),
+        outpatient: 20_000,
+        limit: 18_000,
+        benefit: 2_000
+    }));
+    assert!(decision.steps.iter().all(|step| !matches!(step, Step::RecordDropped { .. })));
+}
+
+#[test]
 fn turning_75_on_the_1st_leaves_nhi_for_the_whole_month_and_on_the_2nd_halves_the_limits() {
     let rules = kumagaya(2024);
     let on = |birth: NaiveDate| {
@@ -669,6 +687,16 @@ fn funeral_expense_amount_two_years_and_the_former_plan() {
     assert_eq!(funeral::decide(&after, &rules).unwrap().amount, 50_000);
     let paid = FuneralClaim { former_plan_paid: true, ..claim(day(2024, 7, 10), None) };
     assert_eq!(funeral::decide(&paid, &rules).unwrap_err().code(), "former_plan_pays");
+    // Left on 30 November: the three months end on the last day of February (民法 §143 ②).
+    let november = |died_on| FuneralClaim {
+        died_on,
+        funeral_on: died_on,
+        claimed_on: died_on,
+        left_employee_plan_on: Some(day(2024, 11, 30)),
+        former_plan_paid: false,
+    };
+    assert_eq!(funeral::decide(&november(day(2025, 2, 28)), &rules).unwrap_err().code(), "former_plan_pays");
+    assert_eq!(funeral::decide(&november(day(2025, 3, 1)), &rules).unwrap().amount, 50_000);
     let before = FuneralClaim { funeral_on: day(2024, 6, 29), ..claim(day(2024, 7, 10), None) };
     assert_eq!(funeral::decide(&before, &rules).unwrap_err().code(), "funeral_before_death");
 }

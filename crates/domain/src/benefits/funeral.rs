@@ -6,7 +6,7 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
 use super::rules::BenefitRules;
-use super::{claim_deadline, BenefitRejection};
+use super::{claim_deadline, months_after, BenefitRejection};
 
 /// A claim for the funeral of an insured person.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -48,8 +48,7 @@ pub fn decide(claim: &FuneralClaim, rules: &BenefitRules) -> Result<FuneralDecis
     let months = rules.national.funeral.former_plan_months;
     let within_former_plan = claim.left_employee_plan_on.is_some_and(|left_on| {
         // 資格喪失後3か月以内: a death before the day `months` months after the loss.
-        left_on <= claim.died_on
-            && left_on.checked_add_months(chrono::Months::new(months)).is_none_or(|end| claim.died_on < end)
+        left_on <= claim.died_on && claim.died_on < months_after(left_on, months)
     });
     if claim.former_plan_paid || within_former_plan {
         return Err(BenefitRejection::FormerPlanPays);

@@ -28,7 +28,7 @@ use crate::aggregate::{Refusal, RejectionKind};
 /// accepts, never the value submitted.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum BenefitRejection {
-    #[error("no benefit rules cover {on}: add a period to rules/benefits_national.toml")]
+    #[error("no benefit rules cover the month or date asked for: add a period to rules/benefits_national.toml")]
     RulesUnavailable { on: NaiveDate },
     #[error("{field} is required: a member falls under it this month")]
     ClassMissing { field: &'static str },
@@ -86,6 +86,19 @@ impl Refusal for BenefitRejection {
             | BenefitRejection::FuneralBeforeDeath
             | BenefitRejection::ClaimBeforeEvent => RejectionKind::Invalid,
         }
+    }
+}
+
+/// The first day after a period of `months` months that starts on `start` (initial day counted,
+/// as for a loss of insured status, which takes effect at the start of its day): the day with
+/// `start`'s number `months` months later; when that month has no such day the period ends on the
+/// month's last day (民法 §143 ②), so the next day is the 1st of the month after.
+pub fn months_after(start: NaiveDate, months: u32) -> NaiveDate {
+    let end = start.checked_add_months(chrono::Months::new(months)).unwrap_or(NaiveDate::MAX);
+    if chrono::Datelike::day(&end) == chrono::Datelike::day(&start) {
+        end
+    } else {
+        end.succ_opt().unwrap_or(NaiveDate::MAX)
     }
 }
 

@@ -6,6 +6,7 @@ use chrono::{Days, NaiveDate};
 use proptest::prelude::*;
 use uuid::Uuid;
 
+use super::childbirth::{self, ChildbirthClaim, Payment};
 use super::high_cost::{
     decide, limit_amount, Band, Care, ElderlyClass, HighCostInput, HighCostMember, MedicalRecord, Under70Class,
 };
@@ -128,5 +129,28 @@ proptest! {
             (decision.counted - limit_amount(limit, cost, input.prior_benefit_months >= 3, period.excess_rate).unwrap()).max(0)
         };
         prop_assert_eq!(decision.benefit, expected);
+    }
+
+    #[test]
+    fn a_childbirth_lump_sum_is_split_without_loss_and_the_institution_gets_at_most_its_charge(
+        offset in 0u64..4_000, weeks in 12u32..45, children in 1u32..4, in_scheme: bool, direct: bool, cost in 0i64..2_000_000,
+    ) {
+        let born_on = NaiveDate::from_ymd_opt(2015, 1, 1).unwrap() + Days::new(offset);
+        let claim = ChildbirthClaim {
+            born_on,
+            weeks,
+            children,
+            in_scheme,
+            payment: if direct { Payment::Direct } else { Payment::ToHousehold },
+            cost,
+            former_plan_pays: false,
+            claimed_on: born_on,
+        };
+        let decision = childbirth::decide(&claim, &rules()).unwrap();
+        prop_assert_eq!(decision.to_institution + decision.to_household, decision.amount);
+        prop_assert!(decision.to_institution >= 0 && decision.to_household >= 0);
+        prop_assert!(decision.to_institution <= cost);
+        prop_assert_eq!(decision.amount, decision.per_child * i64::from(children));
+        prop_assert!([404_000, 408_000, 420_000, 488_000, 500_000].contains(&decision.per_child));
     }
 }

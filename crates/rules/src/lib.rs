@@ -513,13 +513,12 @@ fn line_of_key(text: &str, key: &str) -> Option<usize> {
     };
     let rest: Vec<&str> = if first.contains('[') { parts.collect() } else { key.split('.').collect() };
     let last = rest.last().copied().unwrap_or(array);
-    // Within the entry: up to the next `[[array]]` header.
-    let end = lines
-        .iter()
-        .enumerate()
-        .skip(start + 1)
-        .find(|(_, line)| line.trim() == header)
-        .map_or(lines.len(), |(i, _)| i);
+    // Within the entry, when the key names one: up to the next `[[array]]` header.
+    let end = if first.contains('[') {
+        lines.iter().enumerate().skip(start + 1).find(|(_, line)| line.trim() == header).map_or(lines.len(), |(i, _)| i)
+    } else {
+        lines.len()
+    };
     let table = rest.iter().rev().nth(1).copied();
     (start..end)
         .find(|&i| {

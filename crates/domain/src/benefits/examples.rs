@@ -425,7 +425,7 @@ fn from_70_dental_care_is_outpatient_care_and_every_charge_counts() {
 }
 
 #[test]
-fn turning_75_on_the_1st_leaves_nhi_for_the_whole_month_and_on_the_2nd_halves_the_limits() {
+fn turning_75_on_the_1st_keeps_the_full_limits_and_on_the_2nd_halves_them() {
     let rules = kumagaya(2024);
     let on = |birth: NaiveDate| {
         let member = HighCostMember { date_of_birth: birth, ..aged(1, 0) };
@@ -438,16 +438,21 @@ fn turning_75_on_the_1st_leaves_nhi_for_the_whole_month_and_on_the_2nd_halves_th
         input.month = day(2024, 5, 1);
         decide(&input, &rules)
     };
-    let first = on(day(1949, 5, 1)).unwrap_err();
-    assert_eq!(first, BenefitRejection::MemberInLateStage { index: 0 });
-    assert_eq!(first.code(), "member_in_late_stage");
+    // Born on 1 May: no halving (the special rule excludes the 1st); outpatient 20,000 at 18,000.
+    let first = on(day(1949, 5, 1)).unwrap();
+    assert!(!first.persons[0].halved);
+    assert_eq!(first.benefit, 2_000);
+    // Born on 2 May: outpatient 20,000 at the halved 9,000.
     let second = on(day(1949, 5, 2)).unwrap();
     assert!(second.persons[0].halved);
-    // Outpatient 20,000 at the halved 9,000.
     assert_eq!(second.benefit, 11_000);
     let june = on(day(1949, 6, 2)).unwrap();
     assert!(!june.persons[0].halved);
     assert_eq!(june.benefit, 2_000);
+    // A 75th birthday in April: in 後期高齢者医療 for all of May.
+    let april = on(day(1949, 4, 30)).unwrap_err();
+    assert_eq!(april, BenefitRejection::MemberInLateStage { index: 0 });
+    assert_eq!(april.code(), "member_in_late_stage");
 }
 
 #[test]

@@ -408,9 +408,11 @@ fn band_of(index: usize, member: &HighCostMember, month: NaiveDate) -> Result<(B
         });
     }
     let turns_75 = seventy_fifth_birthday(member.date_of_birth);
-    // NHI ends on the 75th birthday: a member whose birthday falls before this month, or on
-    // its 1st, is in 後期高齢者医療 for the whole month.
-    if turns_75 <= month {
+    // NHI ends on the 75th birthday (or the day after, by the eligibility setting): a member
+    // whose 75th birthday fell in an earlier month is in 後期高齢者医療 for the whole month. A
+    // birthday on the 1st leaves at most that day in NHI (under the day-after setting), without
+    // the halving.
+    if turns_75 < month {
         return Err(BenefitRejection::MemberInLateStage { index });
     }
     let halved = (same_month(turns_75, month) && turns_75.day() != 1) || member.joined_at_employees_75;

@@ -30,10 +30,10 @@ const ELDERLY: [ElderlyClass; 6] = [
 ];
 const CARE: [Care; 3] = [Care::Inpatient, Care::Outpatient, Care::Dental];
 
-/// Members insured in October 2024: born from 2 October 1949 (turning 75 that month) to the
+/// Members insured in October 2024: born from 1 October 1949 (turning 75 that month) to the
 /// end of the month, so every band and the halved month occur.
 fn member() -> impl Strategy<Value = (u64, bool, i64)> {
-    (0u64..27_424, prop::bool::weighted(0.05), 0i64..200_000)
+    (0u64..27_425, prop::bool::weighted(0.05), 0i64..200_000)
 }
 
 fn record() -> impl Strategy<Value = (usize, usize, usize, i64, u32)> {
@@ -43,7 +43,7 @@ fn record() -> impl Strategy<Value = (usize, usize, usize, i64, u32)> {
 fn input() -> impl Strategy<Value = HighCostInput> {
     (prop::collection::vec(member(), 1..5), prop::collection::vec(record(), 0..10), 0usize..5, 0usize..6, 0u32..6)
         .prop_map(|(members, records, under, elderly, prior)| {
-            let first = NaiveDate::from_ymd_opt(1949, 10, 2).unwrap();
+            let first = NaiveDate::from_ymd_opt(1949, 10, 1).unwrap();
             let members: Vec<HighCostMember> = members
                 .into_iter()
                 .enumerate()

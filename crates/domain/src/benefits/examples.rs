@@ -282,6 +282,34 @@ fn many_times_from_the_fourth_month() {
     assert_eq!((fourth.many_times, fourth.limit, fourth.benefit), (true, Some(44_400), 15_600));
 }
 
+/// りんぱしゅ通信「高額療養費の計算例」(監修: 愛知県がんセンター中央病院 地域医療連携・相談支援センター;
+/// 2018年8月診療分からの制度) https://www.rinpashu.jp/works-costs-life/costs/article-05.html —
+/// Aさん (73, 2割, 一般), one provider, first benefit: 医療費 1,000,000, 自己負担 200,000, 上限
+/// 57,600, 支給額 142,400. Bさん (63, 3割, 年収400万 = ウ), the fourth benefit in twelve months:
+/// 300,000 − 44,400 (多数回) = 255,600. (Inpatient and outpatient together on the page: one
+/// inpatient record here, so the 70–74 outpatient limit does not enter.)
+#[test]
+fn rinpashu_70_to_74_general_and_under_70_many_times() {
+    let a = household(
+        None,
+        Some(ElderlyClass::General),
+        vec![aged(1, 73)],
+        vec![record(1, "H", Care::Inpatient, 1_000_000, 200_000)],
+    );
+    let a = decide(&a, &kumagaya(2024)).unwrap();
+    assert_eq!((a.limit, a.benefit, a.many_times), (Some(57_600), 142_400, false));
+    let mut b = household(
+        Some(Under70Class::U),
+        None,
+        vec![aged(1, 63)],
+        vec![record(1, "H", Care::Inpatient, 1_000_000, 300_000)],
+    );
+    b.prior_benefit_months = 3;
+    let b = decide(&b, &kumagaya(2024)).unwrap();
+    assert_eq!((b.limit, b.benefit, b.many_times), (Some(44_400), 255_600, true));
+    assert!(b.steps.iter().any(|step| matches!(step, Step::HouseholdLimit { many_times: true, limit: 44_400, .. })));
+}
+
 /// LIMO「高額療養費の支給例」https://limo.media/articles/-/54627?page=2 (an employee-plan example:
 /// the formulas are NHI's ア–ウ too). ケース1 (ウ): 医療費 800,000, paid 240,000, 限度額 85,430,
 /// 154,570. ケース2 (イ): 限度額 167,400 + (800,000 − 558,000) × 1% = 169,820, 70,180.
@@ -618,7 +646,9 @@ fn birth(born_on: NaiveDate, weeks: u32, in_scheme: bool, payment: Payment, cost
 /// 韮崎市「国保の給付について(出産育児一時金・葬祭費)」(更新 2023-07-12): 500,000円; 産科医療補償制度
 /// 未加入 or 在胎週数22週未満 488,000円; 直接支払制度で出産費用が下回った場合は差額を世帯主に.
 /// 安城市「その他支給されるもの」: 令和4年1月1日より前 40.4万円, 令和4年1月1日から令和5年3月31日 40.8万円.
-/// 熊谷市「赤ちゃんが生まれたら!」(2016): 42万円 / 40万4千円, 妊娠12週以上. Costs are ours.
+/// 熊谷市「赤ちゃんが生まれたら!」(2016): 42万円 / 40万4千円, 妊娠12週以上. 南魚沼市「出産育児一時金の
+/// 支給」https://www.city.minamiuonuma.niigata.jp/docs/5774.html: 出産費用が50万円に満たない場合、
+/// 差額は申請により本人(世帯主)に支給. Costs are ours.
 #[test]
 fn childbirth_lump_sum_by_date_scheme_and_weeks() {
     let rules = kumagaya(2024);

@@ -5,6 +5,7 @@
 //! HTTP layer passes on unchanged.
 
 pub mod aggregate;
+pub mod benefits;
 pub mod calendar;
 pub mod checks;
 pub mod eligibility;

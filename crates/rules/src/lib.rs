@@ -27,6 +27,7 @@ use std::fmt;
 use std::ops::Range;
 use std::path::Path;
 
+use kokuho_domain::benefits::{BenefitRules, CityBenefits, NationalBenefits};
 use kokuho_domain::tax::{CityRates, NationalTax, TaxRules};
 use kokuho_domain::TenantCode;
 use serde::de::DeserializeOwned;
@@ -46,6 +47,10 @@ pub mod shipped {
     pub const KUMAGAYA_TAX_2024: &str = include_str!("../../../rules/112020/2024/tax.toml");
     pub const KUMAGAYA_TAX_2025: &str = include_str!("../../../rules/112020/2025/tax.toml");
     pub const KUMAGAYA_TAX_2026: &str = include_str!("../../../rules/112020/2026/tax.toml");
+    pub const BENEFITS_NATIONAL: &str = include_str!("../../../rules/benefits_national.toml");
+    pub const KUMAGAYA_BENEFITS_2024: &str = include_str!("../../../rules/112020/2024/benefits.toml");
+    pub const KUMAGAYA_BENEFITS_2025: &str = include_str!("../../../rules/112020/2025/benefits.toml");
+    pub const KUMAGAYA_BENEFITS_2026: &str = include_str!("../../../rules/112020/2026/benefits.toml");
 
     /// Every shipped file: (path under `rules/`, text). A test holds it equal to the folder.
     pub const ALL: &[(&str, &str)] = &[
@@ -57,6 +62,10 @@ pub mod shipped {
         ("112020/2024/tax.toml", KUMAGAYA_TAX_2024),
         ("112020/2025/tax.toml", KUMAGAYA_TAX_2025),
         ("112020/2026/tax.toml", KUMAGAYA_TAX_2026),
+        (super::BENEFITS_NATIONAL_FILE, BENEFITS_NATIONAL),
+        ("112020/2024/benefits.toml", KUMAGAYA_BENEFITS_2024),
+        ("112020/2025/benefits.toml", KUMAGAYA_BENEFITS_2025),
+        ("112020/2026/benefits.toml", KUMAGAYA_BENEFITS_2026),
     ];
 }
 
@@ -74,6 +83,12 @@ pub const TAX_NATIONAL_FILE: &str = "tax_national.toml";
 /// A municipality's NHI tax rates for one fiscal year (`kokuho_domain::tax::CityRates`), only
 /// per tenant: `<tenant>/<year>/tax.toml` (or `<tenant>/tax.toml` for every year).
 pub const TAX_FILE: &str = "tax.toml";
+
+/// The statutory benefit figures by effective date (`kokuho_domain::benefits::NationalBenefits`).
+pub const BENEFITS_NATIONAL_FILE: &str = "benefits_national.toml";
+/// A municipality's own benefit amounts for one fiscal year (`kokuho_domain::benefits::CityBenefits`),
+/// only per tenant: `<tenant>/<year>/benefits.toml` (or `<tenant>/benefits.toml` for every year).
+pub const BENEFITS_FILE: &str = "benefits.toml";
 
 /// How errors name a shipped file: its path in the repository.
 pub const SHIPPED_DIR: &str = "rules";
@@ -98,6 +113,8 @@ pub const FILES: &[RuleFile] = &[
     RuleFile { name: ORGANISATIONS_FILE, per_tenant: false },
     RuleFile { name: TAX_NATIONAL_FILE, per_tenant: false },
     RuleFile { name: TAX_FILE, per_tenant: true },
+    RuleFile { name: BENEFITS_NATIONAL_FILE, per_tenant: false },
+    RuleFile { name: BENEFITS_FILE, per_tenant: true },
 ];
 
 /// A rule file that cannot be used: which file, where in it when that can be told, and why.
@@ -415,6 +432,108 @@ impl Rules {
     }
 }
 
+/// The benefit rules of one tenant and fiscal year: every statutory period and the city's
+/// amounts, checked, with the files they came from.
+#[derive(Debug, Clone)]
+pub struct BenefitRuleSet {
+    pub rules: std::sync::Arc<BenefitRules>,
+    /// The city's file, as a path in the tree (`112020/2025/benefits.toml`).
+    pub file: String,
+    /// SHA-256 of the city's file.
+    pub sha256: String,
+    /// SHA-256 of `benefits_national.toml`.
+    pub national_sha256: String,
+}
+
+impl Rules {
+    /// The benefit rules of `tenant` for `fiscal_year`. Refused, naming the file, the line and
+    /// the key where they can be told, when the tenant has no file for the year or a file does not
+    /// parse or check.
+    pub fn benefits(&self, tenant: TenantCode, fiscal_year: i32) -> Result<BenefitRuleSet, RuleError> {
+        let national_source = self.file(BENEFITS_NATIONAL_FILE, None, None)?;
+        let national: NationalBenefits = national_source.parse_toml()?;
+        let city_source = self.file(BENEFITS_FILE, Some(tenant), Some(fiscal_year)).map_err(|_| {
+            RuleError::new(
+                format!("{SHIPPED_DIR}/{tenant}/{fiscal_year}/{BENEFITS_FILE}"),
+                format!("no benefit amounts for municipality {tenant} in fiscal year {fiscal_year}: add this file"),
+            )
+        })?;
+        let city: CityBenefits = city_source.parse_toml()?;
+        let rules = BenefitRules::new(national, city, &tenant.to_string(), fiscal_year).map_err(|error| {
+            // A key of the city file (tenant, fiscal_year, funeral.amount) names that file; any
+            // other, the national one.
+            let city_key = ["tenant", "fiscal_year", "funeral.amount"].contains(&error.key.as_str());
+            let source = if city_key { city_source } else { national_source };
+            RuleError {
+                line: line_of_key(&source.text, &error.key),
+                key: Some(error.key),
+                ..source.error(error.reason)
+            }
+        })?;
+        Ok(BenefitRuleSet {
+            rules: std::sync::Arc::new(rules),
+            file: city_source.name.clone(),
+            sha256: city_source.sha256.clone(),
+            national_sha256: national_source.sha256.clone(),
+        })
+    }
+
+    /// Loads every tenant's benefit file for its fiscal year (and so the national file), so a
+    /// broken file stops startup rather than a decision.
+    pub fn check_benefits(&self) -> Result<(), RuleError> {
+        for name in self.files.keys() {
+            let parts: Vec<&str> = name.split('/').collect();
+            if let [tenant, year, BENEFITS_FILE] = parts.as_slice() {
+                if let (Ok(tenant), Ok(year)) = (TenantCode::parse(tenant), year.parse::<i32>()) {
+                    self.benefits(tenant, year)?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The 1-based line of a dotted key reported by a check (`high_cost[1].elderly.general.base`):
+/// the `n`-th `[[array]]` table when the key names one, then the first line below it that sets
+/// the key's last part (or opens its table). A reading of the lines, good for the plain files of
+/// `rules/`.
+fn line_of_key(text: &str, key: &str) -> Option<usize> {
+    let mut parts = key.split('.');
+    let first = parts.next()?;
+    let (array, index) = match first.split_once('[') {
+        Some((array, index)) => (array, index.trim_end_matches(']').parse::<usize>().ok()?),
+        None => (first, 0),
+    };
+    let lines: Vec<&str> = text.lines().collect();
+    let header = format!("[[{array}]]");
+    let start = if first.contains('[') {
+        lines.iter().enumerate().filter(|(_, line)| line.trim() == header).nth(index)?.0
+    } else {
+        0
+    };
+    let rest: Vec<&str> = if first.contains('[') { parts.collect() } else { key.split('.').collect() };
+    let last = rest.last().copied().unwrap_or(array);
+    // Within the entry, when the key names one: up to the next `[[array]]` header.
+    let end = if first.contains('[') {
+        lines.iter().enumerate().skip(start + 1).find(|(_, line)| line.trim() == header).map_or(lines.len(), |(i, _)| i)
+    } else {
+        lines.len()
+    };
+    let table = rest.iter().rev().nth(1).copied();
+    (start..end)
+        .find(|&i| {
+            let line = lines[i].trim_start();
+            let sets = line.starts_with(&format!("{last} ")) || line.starts_with(&format!("{last}="));
+            let inline = table
+                .is_some_and(|table| line.starts_with(&format!("{table} ")) && line.contains(&format!("{last} =")));
+            let opens = line.trim_end().ends_with(&format!(".{last}]"))
+                || line.trim() == format!("[{last}]")
+                || line.trim() == format!("[[{last}]]");
+            sets || inline || opens
+        })
+        .map(|i| i + 1)
+}
+
 /// The rule files under `dir` (`prefix` is its path in the tree): (path in the tree, file).
 fn collect(dir: &Path, prefix: &str, found: &mut Vec<(String, std::path::PathBuf)>) -> Result<(), RuleError> {
     let unreadable = |io: std::io::Error| RuleError::new(dir.display().to_string(), format!("cannot be read: {io}"));
@@ -568,6 +687,80 @@ mod tests {
         rules.insert(RuleSource::new("112020/2025/tax.toml", "o/112020/2025/tax.toml", text)).unwrap();
         let error = rules.tax(kumagaya(), 2025).unwrap_err();
         assert_eq!(error.key.as_deref(), Some("child_support"), "{error}");
+    }
+
+    #[test]
+    fn the_benefit_rules_of_a_tenant_and_year_load_and_a_bad_file_is_refused_naming_file_line_and_key() {
+        let rules = Rules::shipped();
+        rules.check_benefits().unwrap();
+        let set = rules.benefits(kumagaya(), 2025).unwrap();
+        assert_eq!(set.file, "112020/2025/benefits.toml");
+        assert_eq!(set.rules.city.funeral.amount, 50_000);
+        assert_eq!(set.national_sha256, hex::encode(Sha256::digest(shipped::BENEFITS_NATIONAL.as_bytes())));
+        let period = set.rules.high_cost_on(chrono_date(2024, 10, 1)).unwrap();
+        assert_eq!((period.under_70.u.base, period.elderly.outpatient_general), (80_100, 18_000));
+        assert_eq!(set.rules.childbirth_on(chrono_date(2024, 6, 1)).unwrap().amount, 500_000);
+
+        let missing = rules.benefits(TenantCode::parse("112062").unwrap(), 2024).unwrap_err();
+        assert_eq!(missing.file, "rules/112062/2024/benefits.toml");
+        assert!(missing.reason.contains("no benefit amounts"), "{missing}");
+
+        // (file, from, to, the key named, why)
+        let national = BENEFITS_NATIONAL_FILE;
+        let city = "112020/2024/benefits.toml";
+        let cases = [
+            // An odd amount cannot be halved in the month of turning 75 (the second period).
+            (
+                national,
+                "general = { base = 57600, many_times = 44400 }\nlow_2",
+                "general = { base = 57601, many_times = 44400 }\nlow_2",
+                "high_cost[0].elderly.general.base",
+                "even",
+            ),
+            // A misspelt key.
+            (
+                national,
+                "outpatient_low = 8000",
+                "outpatient_lo = 8000",
+                "high_cost.elderly.outpatient_lo",
+                "unknown field",
+            ),
+            // Classes out of order.
+            (national, "i_over = 6000000", "i_over = 1000000", "high_cost[0].under_70_classes", "must rise"),
+            // A bare number where a fraction is expected.
+            (national, "excess_rate = \"1/100\"", "excess_rate = 0.01", "high_cost.excess_rate", "fraction"),
+            // The wrong year inside the city file.
+            // Periods out of order.
+            (national, "from = \"2026-08-01\"", "from = \"2018-07-01\"", "high_cost", "ascending"),
+            (city, "fiscal_year = 2024", "fiscal_year = 2023", "fiscal_year", "must be the fiscal year"),
+            (city, "amount = 50000", "amount = -1", "funeral.amount", "amount of yen"),
+        ];
+        for (name, from, to, key, why) in cases {
+            let mut rules = Rules::shipped();
+            let original = &rules.file(name, None, None).map(|f| f.text.clone()).unwrap_or_default();
+            let original = if name == city { shipped::KUMAGAYA_BENEFITS_2024.to_owned() } else { original.clone() };
+            assert!(original.contains(from), "{from}");
+            let text = original.replacen(from, to, 1);
+            let path = format!("override/{name}");
+            rules.insert(RuleSource::new(name, &path, text.clone())).unwrap();
+            let error = rules.benefits(kumagaya(), 2024).unwrap_err();
+            assert_eq!(error.file, path, "{to}: {error}");
+            assert_eq!(error.key.as_deref(), Some(key), "{to}: {error}");
+            assert!(error.reason.contains(why), "{to}: {error}");
+            let line = error.line.expect("a line");
+            let changed = to.split('\n').next().unwrap();
+            let shown = text.lines().nth(line - 1).unwrap();
+            assert!(
+                shown.contains(changed.split(' ').next().unwrap())
+                    || (key.ends_with("under_70_classes") && shown.contains("under_70_classes"))
+                    || (key == "high_cost" && shown == "[[high_cost]]"),
+                "{to}: line {line} is {shown:?}"
+            );
+        }
+    }
+
+    fn chrono_date(year: i32, month: u32, day: u32) -> chrono::NaiveDate {
+        chrono::NaiveDate::from_ymd_opt(year, month, day).unwrap()
     }
 
     #[test]

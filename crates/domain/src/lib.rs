@@ -6,6 +6,7 @@
 
 pub mod aggregate;
 pub mod calendar;
+pub mod collection;
 pub mod eligibility;
 pub mod household;
 pub mod ids;

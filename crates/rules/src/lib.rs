@@ -27,6 +27,7 @@ use std::fmt;
 use std::ops::Range;
 use std::path::Path;
 
+use kokuho_domain::collection::{CityCollection, CollectionRules, NationalCollection};
 use kokuho_domain::tax::{CityRates, NationalTax, TaxRules};
 use kokuho_domain::TenantCode;
 use serde::de::DeserializeOwned;
@@ -46,6 +47,10 @@ pub mod shipped {
     pub const KUMAGAYA_TAX_2024: &str = include_str!("../../../rules/112020/2024/tax.toml");
     pub const KUMAGAYA_TAX_2025: &str = include_str!("../../../rules/112020/2025/tax.toml");
     pub const KUMAGAYA_TAX_2026: &str = include_str!("../../../rules/112020/2026/tax.toml");
+    pub const COLLECTION_NATIONAL: &str = include_str!("../../../rules/collection_national.toml");
+    pub const KUMAGAYA_COLLECTION_2024: &str = include_str!("../../../rules/112020/2024/collection.toml");
+    pub const KUMAGAYA_COLLECTION_2025: &str = include_str!("../../../rules/112020/2025/collection.toml");
+    pub const KUMAGAYA_COLLECTION_2026: &str = include_str!("../../../rules/112020/2026/collection.toml");
 
     /// Every shipped file: (path under `rules/`, text). A test holds it equal to the folder.
     pub const ALL: &[(&str, &str)] = &[
@@ -57,6 +62,10 @@ pub mod shipped {
         ("112020/2024/tax.toml", KUMAGAYA_TAX_2024),
         ("112020/2025/tax.toml", KUMAGAYA_TAX_2025),
         ("112020/2026/tax.toml", KUMAGAYA_TAX_2026),
+        (super::COLLECTION_NATIONAL_FILE, COLLECTION_NATIONAL),
+        ("112020/2024/collection.toml", KUMAGAYA_COLLECTION_2024),
+        ("112020/2025/collection.toml", KUMAGAYA_COLLECTION_2025),
+        ("112020/2026/collection.toml", KUMAGAYA_COLLECTION_2026),
     ];
 }
 
@@ -74,6 +83,13 @@ pub const TAX_NATIONAL_FILE: &str = "tax_national.toml";
 /// A municipality's NHI tax rates for one fiscal year (`kokuho_domain::tax::CityRates`), only
 /// per tenant: `<tenant>/<year>/tax.toml` (or `<tenant>/tax.toml` for every year).
 pub const TAX_FILE: &str = "tax.toml";
+
+/// The national collection figures: the due-date calendar, the reminder deadline, the late-fee
+/// rates, pension withholding (`kokuho_domain::collection::NationalCollection`).
+pub const COLLECTION_NATIONAL_FILE: &str = "collection_national.toml";
+/// A municipality's installments for one fiscal year (`kokuho_domain::collection::CityCollection`),
+/// only per tenant: `<tenant>/<year>/collection.toml` (or `<tenant>/collection.toml`).
+pub const COLLECTION_FILE: &str = "collection.toml";
 
 /// How errors name a shipped file: its path in the repository.
 pub const SHIPPED_DIR: &str = "rules";
@@ -98,6 +114,8 @@ pub const FILES: &[RuleFile] = &[
     RuleFile { name: ORGANISATIONS_FILE, per_tenant: false },
     RuleFile { name: TAX_NATIONAL_FILE, per_tenant: false },
     RuleFile { name: TAX_FILE, per_tenant: true },
+    RuleFile { name: COLLECTION_NATIONAL_FILE, per_tenant: false },
+    RuleFile { name: COLLECTION_FILE, per_tenant: true },
 ];
 
 /// A rule file that cannot be used: which file, where in it when that can be told, and why.
@@ -413,6 +431,126 @@ impl Rules {
             .filter_map(|name| name.strip_prefix(&prefix)?.strip_suffix(&format!("/{TAX_FILE}"))?.parse().ok())
             .collect()
     }
+}
+
+/// The collection rules of one tenant and fiscal year, checked, with the files they came from.
+#[derive(Debug, Clone)]
+pub struct CollectionRuleSet {
+    pub rules: std::sync::Arc<CollectionRules>,
+    /// The city's file, as a path in the tree (`112020/2025/collection.toml`).
+    pub file: String,
+    /// SHA-256 of the city's file.
+    pub sha256: String,
+    /// SHA-256 of `collection_national.toml`.
+    pub national_sha256: String,
+}
+
+impl Rules {
+    /// The collection rules of `tenant` for `fiscal_year`. Refused, naming the file, the line and
+    /// the key where they can be told, when the tenant has no file for the year, a file does not
+    /// parse or check, or the city's installments differ from its tax file's `[installments]`
+    /// for the year (the assessment splits with those).
+    pub fn collection(&self, tenant: TenantCode, fiscal_year: i32) -> Result<CollectionRuleSet, RuleError> {
+        let national_source = self.file(COLLECTION_NATIONAL_FILE, None, None)?;
+        let national: NationalCollection = national_source.parse_toml()?;
+        let city_source = self.file(COLLECTION_FILE, Some(tenant), Some(fiscal_year)).map_err(|_| {
+            RuleError::new(
+                format!("{SHIPPED_DIR}/{tenant}/{fiscal_year}/{COLLECTION_FILE}"),
+                format!("no collection rules for municipality {tenant} in fiscal year {fiscal_year}: add this file"),
+            )
+        })?;
+        let city: CityCollection = city_source.parse_toml()?;
+        let rules = CollectionRules::new(national, city, &tenant.to_string(), fiscal_year).map_err(|error| {
+            // Keys of the city file name that file; any other, the national one.
+            let city_key = ["tenant", "fiscal_year", "ordinary", "special"]
+                .iter()
+                .any(|top| error.key == *top || error.key.starts_with(&format!("{top}.")));
+            let source = if city_key { city_source } else { national_source };
+            RuleError {
+                line: line_of_dotted_key(&source.text, &error.key),
+                key: Some(error.key),
+                ..source.error(error.reason)
+            }
+        })?;
+        if let Ok(tax) = self.tax(tenant, fiscal_year) {
+            let installments = &tax.rules.city.installments;
+            let ordinary = &rules.city.ordinary;
+            if installments.months != ordinary.months || installments.unit != ordinary.unit {
+                return Err(RuleError {
+                    line: line_of_dotted_key(&city_source.text, "ordinary.months"),
+                    key: Some("ordinary.months".to_owned()),
+                    ..city_source.error(format!(
+                        "ordinary.months and ordinary.unit must equal [installments] months and unit of {}, which \
+                         the assessment splits with",
+                        tax.file
+                    ))
+                });
+            }
+        }
+        Ok(CollectionRuleSet {
+            rules: std::sync::Arc::new(rules),
+            file: city_source.name.clone(),
+            sha256: city_source.sha256.clone(),
+            national_sha256: national_source.sha256.clone(),
+        })
+    }
+
+    /// Loads every tenant's collection file for its fiscal year (and so the national file), so a
+    /// broken file stops startup rather than a decision.
+    pub fn check_collection(&self) -> Result<(), RuleError> {
+        for name in self.files.keys() {
+            let parts: Vec<&str> = name.split('/').collect();
+            if let [tenant, year, COLLECTION_FILE] = parts.as_slice() {
+                if let (Ok(tenant), Ok(year)) = (TenantCode::parse(tenant), year.parse::<i32>()) {
+                    self.collection(tenant, year)?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The 1-based line of a dotted key from a check (`late_fee.years[2].after`,
+/// `ordinary.due_days[0]`): below the table the key names (the `n`-th `[[table.array]]` header
+/// for an indexed array of tables), the first line that sets the key's last part or opens its
+/// table; else the table's header. A reading of the lines, good for the plain files of `rules/`.
+fn line_of_dotted_key(text: &str, key: &str) -> Option<usize> {
+    let lines: Vec<&str> = text.lines().collect();
+    let parts: Vec<&str> = key.split('.').collect();
+    let (last, tables) = parts.split_last()?;
+    let mut start = 0;
+    let mut end = lines.len();
+    let mut path = String::new();
+    for table in tables {
+        let (name, index) = match table.split_once('[') {
+            Some((name, index)) => (name, index.trim_end_matches(']').parse::<usize>().ok()),
+            None => (*table, None),
+        };
+        path = if path.is_empty() { name.to_owned() } else { format!("{path}.{name}") };
+        let header = |line: &&str| {
+            let line = line.trim();
+            line == format!("[{path}]") || line == format!("[[{path}]]")
+        };
+        let found = lines[start..end].iter().enumerate().filter(|(_, line)| header(line)).nth(index.unwrap_or(0));
+        let Some((offset, _)) = found else { break };
+        start += offset;
+        // Up to the next header of any table.
+        end = lines[start + 1..]
+            .iter()
+            .position(|line| line.trim_start().starts_with('['))
+            .map_or(lines.len(), |i| start + 1 + i);
+    }
+    let (name, _) = last.split_once('[').unwrap_or((last, ""));
+    (start..end)
+        .find(|&i| {
+            let line = lines[i].trim_start();
+            line.starts_with(&format!("{name} ")) || line.starts_with(&format!("{name}="))
+        })
+        .or_else(|| (!tables.is_empty() || start > 0).then_some(start))
+        .or_else(|| {
+            lines.iter().position(|line| line.trim() == format!("[{name}]") || line.trim() == format!("[[{name}]]"))
+        })
+        .map(|i| i + 1)
 }
 
 /// The rule files under `dir` (`prefix` is its path in the tree): (path in the tree, file).

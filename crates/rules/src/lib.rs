@@ -534,10 +534,15 @@ fn line_of_dotted_key(text: &str, key: &str) -> Option<usize> {
         let found = lines[start..end].iter().enumerate().filter(|(_, line)| header(line)).nth(index.unwrap_or(0));
         let Some((offset, _)) = found else { break };
         start += offset;
-        // Up to the next header of any table.
+        // Up to the next header that is not a table inside this one (the next entry of an array
+        // of tables included).
+        let inside = |line: &&str| {
+            let name = line.trim().trim_start_matches('[').split(']').next().unwrap_or("").trim();
+            name.starts_with(&format!("{path}."))
+        };
         end = lines[start + 1..]
             .iter()
-            .position(|line| line.trim_start().starts_with('['))
+            .position(|line| line.trim_start().starts_with('[') && !inside(line))
             .map_or(lines.len(), |i| start + 1 + i);
     }
     let (name, _) = last.split_once('[').unwrap_or((last, ""));
@@ -545,6 +550,11 @@ fn line_of_dotted_key(text: &str, key: &str) -> Option<usize> {
         .find(|&i| {
             let line = lines[i].trim_start();
             line.starts_with(&format!("{name} ")) || line.starts_with(&format!("{name}="))
+        })
+        .or_else(|| {
+            // A key that is itself a table or an array of tables: its first header.
+            let full = if path.is_empty() { name.to_owned() } else { format!("{path}.{name}") };
+            (start..end).find(|&i| lines[i].trim() == format!("[{full}]") || lines[i].trim() == format!("[[{full}]]"))
         })
         .or_else(|| (!tables.is_empty() || start > 0).then_some(start))
         .or_else(|| {
@@ -706,6 +716,96 @@ mod tests {
         rules.insert(RuleSource::new("112020/2025/tax.toml", "o/112020/2025/tax.toml", text)).unwrap();
         let error = rules.tax(kumagaya(), 2025).unwrap_err();
         assert_eq!(error.key.as_deref(), Some("child_support"), "{error}");
+    }
+
+    #[test]
+    fn the_collection_rules_of_a_tenant_and_year_load_and_a_bad_file_is_refused_naming_file_line_and_key() {
+        let rules = Rules::shipped();
+        rules.check_collection().unwrap();
+        let set = rules.collection(kumagaya(), 2025).unwrap();
+        assert_eq!(set.file, "112020/2025/collection.toml");
+        assert_eq!(set.rules.city.ordinary.months, vec![7, 8, 9, 10, 11, 12, 1, 2]);
+        assert_eq!(set.rules.national.reminder.days_after_due, 20);
+        assert_eq!(set.rules.national.late_fee.year(2026).unwrap().after.to_string(), "9.1%");
+        assert_eq!(set.national_sha256, hex::encode(Sha256::digest(shipped::COLLECTION_NATIONAL.as_bytes())));
+
+        let missing = rules.collection(TenantCode::parse("112062").unwrap(), 2025).unwrap_err();
+        assert_eq!(missing.file, "rules/112062/2025/collection.toml");
+        assert!(missing.reason.contains("no collection rules"), "{missing}");
+
+        // (file, from, to, the key named, why, the text on the line named)
+        let national = COLLECTION_NATIONAL_FILE;
+        let city = "112020/2025/collection.toml";
+        let cases = [
+            // A yearly rate above the statutory cap.
+            (national, "after = \"9.1%\"", "after = \"15%\"", "late_fee.years[5].after", "cap_after", "after = "),
+            // Years out of order.
+            (national, "year = 2022", "year = 2020", "late_fee.years[1].year", "consecutive", "year = 2020"),
+            // A holiday beyond the year the list says it covers.
+            (
+                national,
+                "holidays_through = 2027",
+                "holidays_through = 2026",
+                "due_dates.holidays_through",
+                "last holiday",
+                "holidays_through",
+            ),
+            // A misspelt key.
+            (national, "days_after_due = 20", "days_after = 20", "reminder.days_after", "unknown field", "days_after"),
+            // A rate written as a number.
+            (
+                national,
+                "within_month = \"2.4%\"",
+                "within_month = 2.4",
+                "late_fee.years.within_month",
+                "percentage",
+                "within_month",
+            ),
+            // Months out of fiscal order.
+            (
+                city,
+                "months = [7, 8, 9, 10, 11, 12, 1, 2]",
+                "months = [1, 7, 8, 9, 10, 11, 12, 2]",
+                "ordinary.months",
+                "fiscal order",
+                "months = ",
+            ),
+            // A unit that is not a power of ten.
+            (
+                city,
+                "unit = 100\nsource = \"8期",
+                "unit = 50\nsource = \"8期",
+                "ordinary.unit",
+                "1, 10, 100 or 1000",
+                "unit = 50",
+            ),
+            // The wrong year inside the file.
+            (city, "fiscal_year = 2025", "fiscal_year = 2024", "fiscal_year", "must be the fiscal year", "fiscal_year"),
+        ];
+        for (name, from, to, key, why, shown) in cases {
+            let original = Rules::shipped().file(name, Some(kumagaya()), Some(2025)).unwrap().text.clone();
+            assert!(original.contains(from), "{from}");
+            let text = original.replacen(from, to, 1);
+            let path = format!("override/{name}");
+            let mut rules = Rules::shipped();
+            rules.insert(RuleSource::new(name, &path, text.clone())).unwrap();
+            let error = rules.collection(kumagaya(), 2025).unwrap_err();
+            assert_eq!(error.file, path, "{to}: {error}");
+            assert!(error.key.as_deref().is_some_and(|k| k.starts_with(key)), "{to}: {error}");
+            assert!(error.reason.contains(why), "{to}: {error}");
+            let line = error.line.expect("a line");
+            let on_line = text.lines().nth(line - 1).unwrap();
+            assert!(on_line.trim_start().starts_with(shown), "{to}: line {line} is {on_line:?}");
+        }
+
+        // The city's installments must be the ones its tax file splits the assessment into.
+        let mut rules = Rules::shipped();
+        let text =
+            shipped::KUMAGAYA_COLLECTION_2025.replacen("unit = 100\nsource = \"8期", "unit = 1000\nsource = \"8期", 1);
+        rules.insert(RuleSource::new(city, "o/112020/2025/collection.toml", text)).unwrap();
+        let error = rules.collection(kumagaya(), 2025).unwrap_err();
+        assert_eq!(error.key.as_deref(), Some("ordinary.months"), "{error}");
+        assert!(error.reason.contains("112020/2025/tax.toml"), "{error}");
     }
 
     #[test]

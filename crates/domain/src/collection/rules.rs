@@ -278,7 +278,10 @@ impl CollectionRules {
         }
         for (index, entry) in fee.years.iter().enumerate() {
             if index > 0 && entry.year != fee.years[index - 1].year + 1 {
-                return Err(fault("late_fee.years", "must be consecutive calendar years in ascending order"));
+                return Err(fault(
+                    format!("late_fee.years[{index}].year"),
+                    "must be consecutive calendar years in ascending order",
+                ));
             }
             if entry.within_month > fee.cap_within_month {
                 return Err(fault(format!("late_fee.years[{index}].within_month"), "must not exceed cap_within_month"));

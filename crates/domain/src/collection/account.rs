@@ -535,8 +535,9 @@ impl Account {
 }
 
 /// Whether a 限度額適用認定証 may be issued to the household on `on`: refused, naming the oldest,
-/// when any of its accounts has an installment in arrears (国民健康保険法施行規則 §27の14の2 ①:
-/// not to a household with unpaid tax, special circumstances aside, which a person decides).
+/// when any of its accounts has an installment in arrears that day (国民健康保険法施行規則
+/// §27の14の2 ①: not to a household whose head is in arrears; the special circumstances of
+/// 国民健康保険法施行令 §28の6 are for a person to judge).
 pub fn may_issue_limit_certificate(accounts: &[Account], on: NaiveDate) -> Result<(), CollectionRejection> {
     let oldest = accounts
         .iter()

@@ -45,11 +45,34 @@ pub enum Channel {
     PensionWithholding,
 }
 
+impl From<kokuho_events::PaymentChannel> for Channel {
+    fn from(channel: kokuho_events::PaymentChannel) -> Channel {
+        match channel {
+            kokuho_events::PaymentChannel::Counter => Channel::Counter,
+            kokuho_events::PaymentChannel::BankTransfer => Channel::Bank,
+            kokuho_events::PaymentChannel::PensionWithholding => Channel::PensionWithholding,
+        }
+    }
+}
+
 /// A receipt's identifier from the channel that took the payment (the bank's or the
 /// convenience store's record number): 1 to 64 ASCII letters, digits, `-`, `_`, `.` or `/`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(transparent)]
+#[serde(into = "String", try_from = "String")]
 pub struct ReceiptId(String);
+
+impl TryFrom<String> for ReceiptId {
+    type Error = CollectionRejection;
+    fn try_from(text: String) -> Result<ReceiptId, CollectionRejection> {
+        ReceiptId::parse(&text)
+    }
+}
+
+impl From<ReceiptId> for String {
+    fn from(id: ReceiptId) -> String {
+        id.0
+    }
+}
 
 impl ReceiptId {
     pub fn parse(text: &str) -> Result<ReceiptId, CollectionRejection> {
@@ -292,9 +315,17 @@ impl Account {
         &self.reminders
     }
 
-    fn replay(&self) -> Replay {
+    /// The replay of every entry, or only of those dated on or before `as_of`.
+    fn replay_as_of(&self, as_of: Option<NaiveDate>) -> Replay {
         let mut replay = Replay::default();
-        for entry in &self.entries {
+        let dated = |entry: &&Entry| {
+            let on = match entry {
+                Entry::Credit(credit) => credit.on,
+                Entry::Settled(settlement) => settlement.on,
+            };
+            as_of.is_none_or(|as_of| on <= as_of)
+        };
+        for entry in self.entries.iter().filter(dated) {
             match entry {
                 Entry::Credit(credit) => {
                     let index = replay.unapplied.len();
@@ -346,6 +377,10 @@ impl Account {
             }
         }
         replay
+    }
+
+    fn replay(&self) -> Replay {
+        self.replay_as_of(None)
     }
 
     /// What has been paid on installment `number`.
@@ -447,10 +482,10 @@ impl Account {
     }
 
     /// The ordinary installments past their due date on `on` (due before it) and not paid in
-    /// full. Withheld installments are never the household's arrears: the pension payer owes
-    /// them.
+    /// full by the payments received on or before `on`. Withheld installments are never the
+    /// household's arrears: the pension payer owes them.
     pub fn arrears(&self, on: NaiveDate) -> Vec<Arrear> {
-        let replay = self.replay();
+        let replay = self.replay_as_of(Some(on));
         self.installments
             .iter()
             .filter(|installment| installment.method == Method::Ordinary && installment.due < on)

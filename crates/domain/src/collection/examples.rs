@@ -187,6 +187,7 @@ fn kumagaya_due_dates_move_past_weekends_holidays_and_the_new_year() {
     let error = rules.open_on_or_after(date(2028, 1, 31)).unwrap_err();
     assert_eq!(error, CollectionRejection::CalendarNotCovered { year: 2028 });
     assert_eq!(error.code(), "collection_calendar_not_covered");
+    assert_eq!(rules.is_closed(date(2023, 9, 18)).unwrap_err(), CollectionRejection::CalendarNotCovered { year: 2023 });
 }
 
 /// 新宮市 (city.shingu.lg.jp/Info/615): 年税額 240,600円 in 10 ordinary installments, 百円未満 in
@@ -264,7 +265,17 @@ fn payments_go_to_the_oldest_installment_and_a_duplicate_receipt_is_refused() {
     assert_eq!(rest.overpayment, 45_000);
     assert_eq!(account.overpayment(), 45_000);
 
-    // What is refused and how.
+    // A payment received after the day asked about does not clear that day's arrears.
+    let mut late = Account::new(Uuid::nil(), FiscalYear::new(2025), ordinary(80_000, &rules).unwrap()).unwrap();
+    late.receive(pay("L-1", date(2025, 8, 20), 10_000)).unwrap();
+    assert_eq!(late.arrears(date(2025, 8, 19)).len(), 1);
+    assert!(late.arrears(date(2025, 8, 20)).is_empty());
+
+    // What is refused and how; a stored receipt id is checked as it is read.
+    let stored: Result<ReceiptId, _> = serde_json::from_str("\"has space\"");
+    assert!(stored.is_err());
+    assert_eq!(serde_json::from_str::<ReceiptId>("\"CVS-2025/0001\"").unwrap().as_str(), "CVS-2025/0001");
+    assert_eq!(Channel::from(kokuho_events::PaymentChannel::BankTransfer), Channel::Bank);
     let bad = ReceiptId::parse("has space").unwrap_err();
     assert_eq!(bad.code(), "invalid_field");
     assert!(bad.to_string().starts_with("receipt_id must be") && !bad.to_string().contains("has space"));
@@ -443,7 +454,12 @@ fn pension_withholding_needs_every_condition() {
     for (input, expected) in cases {
         assert_eq!(special_conditions(&input, &rules).unwrap(), expected, "{input:?}");
     }
-    // 65 on 2 April 1960's birthday eve: born 1960-04-02 is 65 on 1 April 2025.
+    // Without the members' dates of birth nothing can be judged.
+    let nobody = SpecialInput { insured_dates_of_birth: vec![], ..qualifying.clone() };
+    let error = special_conditions(&nobody, &rules).unwrap_err();
+    assert_eq!(error.code(), "invalid_field");
+    assert!(error.to_string().starts_with("insured_dates_of_birth must be"));
+    // Born 1960-04-02: 65 on 1 April 2025 by the legal count (the day before the birthday).
     let born_2_april = SpecialInput { insured_dates_of_birth: vec![date(1960, 4, 2)], ..qualifying };
     assert_eq!(special_conditions(&born_2_april, &rules).unwrap(), vec![]);
 }

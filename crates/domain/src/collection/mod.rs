@@ -54,8 +54,6 @@ pub enum CollectionRejection {
     NoOverpayment,
     #[error("the household is in arrears (fiscal year {fiscal_year}, installment {installment}): 限度額適用認定証 is not issued")]
     InArrears { fiscal_year: i32, installment: u32 },
-    #[error("the pension withholding figures are for a household that does not qualify")]
-    NotQualified,
 }
 
 impl Refusal for CollectionRejection {
@@ -72,7 +70,6 @@ impl Refusal for CollectionRejection {
             CollectionRejection::LateFeeRatesUnavailable { .. } => "late_fee_rates_unavailable",
             CollectionRejection::NoOverpayment => "no_overpayment",
             CollectionRejection::InArrears { .. } => "household_in_arrears",
-            CollectionRejection::NotQualified => "special_collection_not_qualified",
         }
     }
 
@@ -88,8 +85,7 @@ impl Refusal for CollectionRejection {
             | CollectionRejection::ReminderAlreadyIssued { .. }
             | CollectionRejection::CalendarNotCovered { .. }
             | CollectionRejection::LateFeeRatesUnavailable { .. }
-            | CollectionRejection::NoOverpayment
-            | CollectionRejection::NotQualified => RejectionKind::Conflict,
+            | CollectionRejection::NoOverpayment => RejectionKind::Conflict,
             CollectionRejection::InArrears { .. } => RejectionKind::Forbidden,
         }
     }

@@ -24,8 +24,9 @@ pub struct DueDates {
     pub year_end: Vec<String>,
     /// The national holidays (国民の祝日に関する法律: 祝日, 振替休日, 国民の休日), ascending.
     pub holidays: Vec<NaiveDate>,
-    /// The last calendar year the holiday list is complete for; a due date in a later year is
-    /// refused rather than computed without its holidays.
+    /// The calendar years the holiday list is complete for; a date in another year is refused
+    /// rather than computed without its holidays.
+    pub holidays_from: i32,
     pub holidays_through: i32,
     pub source: String,
     #[serde(default)]
@@ -253,6 +254,14 @@ impl CollectionRules {
         if dates.holidays.last().is_some_and(|last| last.year() > dates.holidays_through) {
             return Err(fault("due_dates.holidays_through", "must be at least the year of the last holiday listed"));
         }
+        if dates.holidays.first().is_some_and(|first| first.year() < dates.holidays_from)
+            || dates.holidays_from > dates.holidays_through
+        {
+            return Err(fault(
+                "due_dates.holidays_from",
+                "must be at most the year of the first holiday listed and of holidays_through",
+            ));
+        }
         let reminder = &national.reminder;
         if reminder.days_after_due == 0 || reminder.days_after_due > 366 {
             return Err(fault("reminder.days_after_due", "must be from 1 to 366"));
@@ -313,11 +322,11 @@ impl CollectionRules {
     }
 
     /// Whether the offices are closed on `date` for the purpose of a due date: a Saturday, a
-    /// Sunday, a day of `year_end`, or a listed national holiday. Refused for a year the holiday
-    /// list does not cover.
+    /// Sunday, a day of `year_end`, or a listed national holiday. Refused for a year outside
+    /// `holidays_from..=holidays_through`.
     pub fn is_closed(&self, date: NaiveDate) -> Result<bool, CollectionRejection> {
         let dates = &self.national.due_dates;
-        if date.year() > dates.holidays_through {
+        if !(dates.holidays_from..=dates.holidays_through).contains(&date.year()) {
             return Err(CollectionRejection::CalendarNotCovered { year: date.year() });
         }
         let weekend = matches!(date.weekday(), Weekday::Sat | Weekday::Sun);

@@ -196,6 +196,12 @@ pub fn special_conditions(
     check_amount("head_annual_pension", input.head_annual_pension)?;
     check_amount("annual_tax", input.annual_tax)?;
     check_amount("care_premium", input.care_premium)?;
+    if input.insured_dates_of_birth.is_empty() {
+        return Err(CollectionRejection::Invalid {
+            field: "insured_dates_of_birth",
+            accepts: "the date of birth of every insured member (at least one)",
+        });
+    }
     let special = &rules.national.special_collection;
     let mut failed = Vec::new();
     if !input.head_insured {

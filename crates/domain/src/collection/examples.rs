@@ -235,6 +235,23 @@ fn kumagaya_splits_an_annual_amount_into_eight_installments_as_the_assessment_do
     assert_eq!(amounts, vec![26_400, 25_900, 25_900, 25_900, 25_900, 25_900, 25_900, 25_900]);
     let from_tax = crate::tax::calc::installments(207_700, &rules.city.ordinary.months, rules.city.ordinary.unit);
     assert_eq!(amounts, from_tax.iter().map(|i| i.amount).collect::<Vec<_>>());
+    // From an assessment: its total, for its own fiscal year only.
+    let assessment = crate::tax::Assessment {
+        fiscal_year: 2025,
+        taxpayer: Uuid::nil(),
+        method: "2方式".to_owned(),
+        parts: vec![],
+        total: 207_700,
+        test: None,
+        reductions: vec![],
+        members: vec![],
+        installments: from_tax.clone(),
+    };
+    assert_eq!(ordinary_from_assessment(&assessment, &rules).unwrap(), installments);
+    let other_year = crate::tax::Assessment { fiscal_year: 2024, ..assessment };
+    let error = ordinary_from_assessment(&other_year, &rules).unwrap_err();
+    assert_eq!(error.code(), "invalid_field");
+    assert!(error.to_string().starts_with("fiscal_year must be"));
     // Below 100 yen per installment, the first takes it all (地方税法 §20の4の2 ⑥).
     assert_eq!(split(700, 8, 100).unwrap(), vec![700, 0, 0, 0, 0, 0, 0, 0]);
     assert_eq!(split(0, 8, 100).unwrap(), vec![0; 8]);

@@ -39,6 +39,8 @@ pub struct DueDates {
 pub struct ReminderRules {
     pub days_after_due: u32,
     pub source: String,
+    #[serde(default)]
+    pub assumed: Option<String>,
 }
 
 /// The late-fee rates in force for the days of one calendar year.

@@ -600,10 +600,15 @@ pub fn settle_overpayment(
     if left == 0 {
         return Err(CollectionRejection::NoOverpayment);
     }
-    if others.iter().any(|other| other.household != source.household || other.fiscal_year == source.fiscal_year) {
+    let mut years: Vec<FiscalYear> = others.iter().map(|other| other.fiscal_year).collect();
+    years.sort_unstable();
+    let repeated = years.windows(2).any(|w| w[0] == w[1]);
+    if repeated
+        || others.iter().any(|other| other.household != source.household || other.fiscal_year == source.fiscal_year)
+    {
         return Err(CollectionRejection::Invalid {
             field: "others",
-            accepts: "accounts of the same household for other fiscal years",
+            accepts: "accounts of the same household for other fiscal years, one per year",
         });
     }
     let mut arrears: Vec<(usize, Arrear)> = others

@@ -382,6 +382,16 @@ fn an_overpayment_is_applied_to_another_years_arrears_then_refunded() {
         matches!(fy2024.credits().last().unwrap().source, CreditSource::Offset { from_fiscal_year } if from_fiscal_year == FiscalYear::new(2025))
     );
     assert!(may_issue_limit_certificate(&[fy2024, fy2025.clone()], date(2025, 10, 20)).is_ok());
+    // Another household's account, or the same year twice, is refused.
+    let stranger = Account::new(Uuid::from_u128(8), FiscalYear::new(2023), vec![]).unwrap();
+    let mut source = Account::new(household, FiscalYear::new(2026), vec![]).unwrap();
+    source.receive(pay("C-1", date(2026, 5, 1), 1_000)).unwrap();
+    let error = settle_overpayment(&mut source, &mut [stranger], date(2026, 5, 2)).unwrap_err();
+    assert!(error.to_string().starts_with("others must be"), "{error}");
+    let twice = Account::new(household, FiscalYear::new(2023), vec![]).unwrap();
+    let error = settle_overpayment(&mut source, &mut [twice.clone(), twice], date(2026, 5, 2)).unwrap_err();
+    assert_eq!(error.code(), "invalid_field");
+    assert_eq!(source.overpayment(), 1_000, "nothing was settled");
     // Nothing left to settle.
     assert_eq!(settle_overpayment(&mut fy2025, &mut [], date(2025, 10, 21)).unwrap_err().code(), "no_overpayment");
 }
@@ -510,5 +520,38 @@ fn refusal_codes_are_stable() {
     ];
     for (rejection, code, kind) in cases {
         assert_eq!((rejection.code(), rejection.kind()), (code, kind));
+    }
+}
+
+/// The holiday list holds every holiday of fixed date (国民の祝日に関する法律 §2) in each year it
+/// covers, and each substitute holiday (振替休日, §3 ②) follows a holiday on a Sunday.
+#[test]
+fn the_holiday_list_holds_the_fixed_holidays_and_substitutes_follow_sundays() {
+    use chrono::{Datelike, Weekday};
+    let dates = national().due_dates;
+    let fixed = [(1, 1), (2, 11), (2, 23), (4, 29), (5, 3), (5, 4), (5, 5), (8, 11), (11, 3), (11, 23)];
+    for year in dates.holidays_from..=dates.holidays_through {
+        for (month, day) in fixed {
+            assert!(dates.holidays.contains(&date(year, month, day)), "{year}-{month}-{day}");
+        }
+        // Happy Monday holidays fall on Mondays.
+        let mondays = dates
+            .holidays
+            .iter()
+            .filter(|d| d.year() == year && [1, 7, 9, 10].contains(&d.month()) && d.weekday() == Weekday::Mon)
+            .count();
+        assert!(mondays >= 4, "{year}: 成人の日, 海の日, 敬老の日, スポーツの日");
+    }
+    for holiday in &dates.holidays {
+        let before = holiday.pred_opt().unwrap();
+        let fixed_date = fixed.contains(&(holiday.month(), holiday.day()));
+        let equinox = [3, 9].contains(&holiday.month()) && (19..=23).contains(&holiday.day());
+        let happy_monday = [1, 7, 9, 10].contains(&holiday.month()) && holiday.weekday() == Weekday::Mon;
+        if !fixed_date && !equinox && !happy_monday {
+            // A substitute (the day after a Sunday holiday, or the first weekday after a run of
+            // holidays from one) or a sandwiched day (国民の休日, §3 ③).
+            let substitute = dates.holidays.contains(&before) && holiday.weekday() != Weekday::Sun;
+            assert!(substitute, "{holiday} is neither a holiday of the law nor after one");
+        }
     }
 }

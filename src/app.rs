@@ -75,6 +75,8 @@ impl Ledgerd {
         let provision =
             Arc::new(kokuho_api::ProvisionSettings::from_rules(&rules).context("loading the provision rules")?);
         rules.check_tax().context("loading the tax rules")?;
+        rules.check_benefits().context("loading the benefit rules")?;
+        rules.check_collection().context("loading the collection rules")?;
         let db = Db::connect(&config.database_url).await.context("opening the database")?;
         db.migrate().await.context("applying migrations")?;
         let master_key = Arc::new(config.master_key.load()?);

@@ -8,6 +8,7 @@ pub mod aggregate;
 pub mod benefits;
 pub mod calendar;
 pub mod checks;
+pub mod collection;
 pub mod eligibility;
 pub mod household;
 pub mod ids;

@@ -28,6 +28,7 @@ use std::ops::Range;
 use std::path::Path;
 
 use kokuho_domain::benefits::{BenefitRules, CityBenefits, NationalBenefits};
+use kokuho_domain::collection::{CityCollection, CollectionRules, NationalCollection};
 use kokuho_domain::tax::{CityRates, NationalTax, TaxRules};
 use kokuho_domain::TenantCode;
 use serde::de::DeserializeOwned;
@@ -51,6 +52,10 @@ pub mod shipped {
     pub const KUMAGAYA_BENEFITS_2024: &str = include_str!("../../../rules/112020/2024/benefits.toml");
     pub const KUMAGAYA_BENEFITS_2025: &str = include_str!("../../../rules/112020/2025/benefits.toml");
     pub const KUMAGAYA_BENEFITS_2026: &str = include_str!("../../../rules/112020/2026/benefits.toml");
+    pub const COLLECTION_NATIONAL: &str = include_str!("../../../rules/collection_national.toml");
+    pub const KUMAGAYA_COLLECTION_2024: &str = include_str!("../../../rules/112020/2024/collection.toml");
+    pub const KUMAGAYA_COLLECTION_2025: &str = include_str!("../../../rules/112020/2025/collection.toml");
+    pub const KUMAGAYA_COLLECTION_2026: &str = include_str!("../../../rules/112020/2026/collection.toml");
 
     /// Every shipped file: (path under `rules/`, text). A test holds it equal to the folder.
     pub const ALL: &[(&str, &str)] = &[
@@ -66,6 +71,10 @@ pub mod shipped {
         ("112020/2024/benefits.toml", KUMAGAYA_BENEFITS_2024),
         ("112020/2025/benefits.toml", KUMAGAYA_BENEFITS_2025),
         ("112020/2026/benefits.toml", KUMAGAYA_BENEFITS_2026),
+        (super::COLLECTION_NATIONAL_FILE, COLLECTION_NATIONAL),
+        ("112020/2024/collection.toml", KUMAGAYA_COLLECTION_2024),
+        ("112020/2025/collection.toml", KUMAGAYA_COLLECTION_2025),
+        ("112020/2026/collection.toml", KUMAGAYA_COLLECTION_2026),
     ];
 }
 
@@ -89,6 +98,13 @@ pub const BENEFITS_NATIONAL_FILE: &str = "benefits_national.toml";
 /// A municipality's own benefit amounts for one fiscal year (`kokuho_domain::benefits::CityBenefits`),
 /// only per tenant: `<tenant>/<year>/benefits.toml` (or `<tenant>/benefits.toml` for every year).
 pub const BENEFITS_FILE: &str = "benefits.toml";
+
+/// The national collection figures: the due-date calendar, the reminder deadline, the late-fee
+/// rates, pension withholding (`kokuho_domain::collection::NationalCollection`).
+pub const COLLECTION_NATIONAL_FILE: &str = "collection_national.toml";
+/// A municipality's installments for one fiscal year (`kokuho_domain::collection::CityCollection`),
+/// only per tenant: `<tenant>/<year>/collection.toml` (or `<tenant>/collection.toml`).
+pub const COLLECTION_FILE: &str = "collection.toml";
 
 /// How errors name a shipped file: its path in the repository.
 pub const SHIPPED_DIR: &str = "rules";
@@ -115,6 +131,8 @@ pub const FILES: &[RuleFile] = &[
     RuleFile { name: TAX_FILE, per_tenant: true },
     RuleFile { name: BENEFITS_NATIONAL_FILE, per_tenant: false },
     RuleFile { name: BENEFITS_FILE, per_tenant: true },
+    RuleFile { name: COLLECTION_NATIONAL_FILE, per_tenant: false },
+    RuleFile { name: COLLECTION_FILE, per_tenant: true },
 ];
 
 /// A rule file that cannot be used: which file, where in it when that can be told, and why.
@@ -534,6 +552,136 @@ fn line_of_key(text: &str, key: &str) -> Option<usize> {
         .map(|i| i + 1)
 }
 
+/// The collection rules of one tenant and fiscal year, checked, with the files they came from.
+#[derive(Debug, Clone)]
+pub struct CollectionRuleSet {
+    pub rules: std::sync::Arc<CollectionRules>,
+    /// The city's file, as a path in the tree (`112020/2025/collection.toml`).
+    pub file: String,
+    /// SHA-256 of the city's file.
+    pub sha256: String,
+    /// SHA-256 of `collection_national.toml`.
+    pub national_sha256: String,
+}
+
+impl Rules {
+    /// The collection rules of `tenant` for `fiscal_year`. Refused, naming the file, the line and
+    /// the key where they can be told, when the tenant has no file for the year, a file does not
+    /// parse or check, or the city's installments differ from its tax file's `[installments]`
+    /// for the year (the assessment splits with those).
+    pub fn collection(&self, tenant: TenantCode, fiscal_year: i32) -> Result<CollectionRuleSet, RuleError> {
+        let national_source = self.file(COLLECTION_NATIONAL_FILE, None, None)?;
+        let national: NationalCollection = national_source.parse_toml()?;
+        let city_source = self.file(COLLECTION_FILE, Some(tenant), Some(fiscal_year)).map_err(|_| {
+            RuleError::new(
+                format!("{SHIPPED_DIR}/{tenant}/{fiscal_year}/{COLLECTION_FILE}"),
+                format!("no collection rules for municipality {tenant} in fiscal year {fiscal_year}: add this file"),
+            )
+        })?;
+        let city: CityCollection = city_source.parse_toml()?;
+        let rules = CollectionRules::new(national, city, &tenant.to_string(), fiscal_year).map_err(|error| {
+            // Keys of the city file name that file; any other, the national one.
+            let city_key = ["tenant", "fiscal_year", "ordinary", "special"]
+                .iter()
+                .any(|top| error.key == *top || error.key.starts_with(&format!("{top}.")));
+            let source = if city_key { city_source } else { national_source };
+            RuleError {
+                line: line_of_dotted_key(&source.text, &error.key),
+                key: Some(error.key),
+                ..source.error(error.reason)
+            }
+        })?;
+        if let Ok(tax) = self.tax(tenant, fiscal_year) {
+            let installments = &tax.rules.city.installments;
+            let ordinary = &rules.city.ordinary;
+            if installments.months != ordinary.months || installments.unit != ordinary.unit {
+                return Err(RuleError {
+                    line: line_of_dotted_key(&city_source.text, "ordinary.months"),
+                    key: Some("ordinary.months".to_owned()),
+                    ..city_source.error(format!(
+                        "ordinary.months and ordinary.unit must equal [installments] months and unit of {}, which \
+                         the assessment splits with",
+                        tax.file
+                    ))
+                });
+            }
+        }
+        Ok(CollectionRuleSet {
+            rules: std::sync::Arc::new(rules),
+            file: city_source.name.clone(),
+            sha256: city_source.sha256.clone(),
+            national_sha256: national_source.sha256.clone(),
+        })
+    }
+
+    /// Loads every tenant's collection file for its fiscal year (and so the national file), so a
+    /// broken file stops startup rather than a decision.
+    pub fn check_collection(&self) -> Result<(), RuleError> {
+        for name in self.files.keys() {
+            let parts: Vec<&str> = name.split('/').collect();
+            if let [tenant, year, COLLECTION_FILE] = parts.as_slice() {
+                if let (Ok(tenant), Ok(year)) = (TenantCode::parse(tenant), year.parse::<i32>()) {
+                    self.collection(tenant, year)?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The 1-based line of a dotted key from a check (`late_fee.years[2].after`,
+/// `ordinary.due_days[0]`): below the table the key names (the `n`-th `[[table.array]]` header
+/// for an indexed array of tables), the first line that sets the key's last part or opens its
+/// table; else the table's header. A reading of the lines, good for the plain files of `rules/`.
+fn line_of_dotted_key(text: &str, key: &str) -> Option<usize> {
+    let lines: Vec<&str> = text.lines().collect();
+    let parts: Vec<&str> = key.split('.').collect();
+    let (last, tables) = parts.split_last()?;
+    let mut start = 0;
+    let mut end = lines.len();
+    let mut path = String::new();
+    for table in tables {
+        let (name, index) = match table.split_once('[') {
+            Some((name, index)) => (name, index.trim_end_matches(']').parse::<usize>().ok()),
+            None => (*table, None),
+        };
+        path = if path.is_empty() { name.to_owned() } else { format!("{path}.{name}") };
+        let header = |line: &&str| {
+            let line = line.trim();
+            line == format!("[{path}]") || line == format!("[[{path}]]")
+        };
+        let found = lines[start..end].iter().enumerate().filter(|(_, line)| header(line)).nth(index.unwrap_or(0));
+        let Some((offset, _)) = found else { break };
+        start += offset;
+        // Up to the next header that is not a table inside this one (the next entry of an array
+        // of tables included).
+        let inside = |line: &&str| {
+            let name = line.trim().trim_start_matches('[').split(']').next().unwrap_or("").trim();
+            name.starts_with(&format!("{path}."))
+        };
+        end = lines[start + 1..]
+            .iter()
+            .position(|line| line.trim_start().starts_with('[') && !inside(line))
+            .map_or(lines.len(), |i| start + 1 + i);
+    }
+    let (name, _) = last.split_once('[').unwrap_or((last, ""));
+    (start..end)
+        .find(|&i| {
+            let line = lines[i].trim_start();
+            line.starts_with(&format!("{name} ")) || line.starts_with(&format!("{name}="))
+        })
+        .or_else(|| {
+            // A key that is itself a table or an array of tables: its first header.
+            let full = if path.is_empty() { name.to_owned() } else { format!("{path}.{name}") };
+            (start..end).find(|&i| lines[i].trim() == format!("[{full}]") || lines[i].trim() == format!("[[{full}]]"))
+        })
+        .or_else(|| (!tables.is_empty() || start > 0).then_some(start))
+        .or_else(|| {
+            lines.iter().position(|line| line.trim() == format!("[{name}]") || line.trim() == format!("[[{name}]]"))
+        })
+        .map(|i| i + 1)
+}
+
 /// The rule files under `dir` (`prefix` is its path in the tree): (path in the tree, file).
 fn collect(dir: &Path, prefix: &str, found: &mut Vec<(String, std::path::PathBuf)>) -> Result<(), RuleError> {
     let unreadable = |io: std::io::Error| RuleError::new(dir.display().to_string(), format!("cannot be read: {io}"));
@@ -761,6 +909,96 @@ mod tests {
 
     fn chrono_date(year: i32, month: u32, day: u32) -> chrono::NaiveDate {
         chrono::NaiveDate::from_ymd_opt(year, month, day).unwrap()
+    }
+
+    #[test]
+    fn the_collection_rules_of_a_tenant_and_year_load_and_a_bad_file_is_refused_naming_file_line_and_key() {
+        let rules = Rules::shipped();
+        rules.check_collection().unwrap();
+        let set = rules.collection(kumagaya(), 2025).unwrap();
+        assert_eq!(set.file, "112020/2025/collection.toml");
+        assert_eq!(set.rules.city.ordinary.months, vec![7, 8, 9, 10, 11, 12, 1, 2]);
+        assert_eq!(set.rules.national.reminder.days_after_due, 20);
+        assert_eq!(set.rules.national.late_fee.year(2026).unwrap().after.to_string(), "9.1%");
+        assert_eq!(set.national_sha256, hex::encode(Sha256::digest(shipped::COLLECTION_NATIONAL.as_bytes())));
+
+        let missing = rules.collection(TenantCode::parse("112062").unwrap(), 2025).unwrap_err();
+        assert_eq!(missing.file, "rules/112062/2025/collection.toml");
+        assert!(missing.reason.contains("no collection rules"), "{missing}");
+
+        // (file, from, to, the key named, why, the text on the line named)
+        let national = COLLECTION_NATIONAL_FILE;
+        let city = "112020/2025/collection.toml";
+        let cases = [
+            // A yearly rate above the statutory cap.
+            (national, "after = \"9.1%\"", "after = \"15%\"", "late_fee.years[5].after", "cap_after", "after = "),
+            // Years out of order.
+            (national, "year = 2022", "year = 2020", "late_fee.years[1].year", "consecutive", "year = 2020"),
+            // A holiday beyond the year the list says it covers.
+            (
+                national,
+                "holidays_through = 2027",
+                "holidays_through = 2026",
+                "due_dates.holidays_through",
+                "last holiday",
+                "holidays_through",
+            ),
+            // A misspelt key.
+            (national, "days_after_due = 20", "days_after = 20", "reminder.days_after", "unknown field", "days_after"),
+            // A rate written as a number.
+            (
+                national,
+                "within_month = \"2.4%\"",
+                "within_month = 2.4",
+                "late_fee.years.within_month",
+                "percentage",
+                "within_month",
+            ),
+            // Months out of fiscal order.
+            (
+                city,
+                "months = [7, 8, 9, 10, 11, 12, 1, 2]",
+                "months = [1, 7, 8, 9, 10, 11, 12, 2]",
+                "ordinary.months",
+                "fiscal order",
+                "months = ",
+            ),
+            // A unit that is not a power of ten.
+            (
+                city,
+                "unit = 100\nsource = \"8期",
+                "unit = 50\nsource = \"8期",
+                "ordinary.unit",
+                "1, 10, 100 or 1000",
+                "unit = 50",
+            ),
+            // The wrong year inside the file.
+            (city, "fiscal_year = 2025", "fiscal_year = 2024", "fiscal_year", "must be the fiscal year", "fiscal_year"),
+        ];
+        for (name, from, to, key, why, shown) in cases {
+            let original = Rules::shipped().file(name, Some(kumagaya()), Some(2025)).unwrap().text.clone();
+            assert!(original.contains(from), "{from}");
+            let text = original.replacen(from, to, 1);
+            let path = format!("override/{name}");
+            let mut rules = Rules::shipped();
+            rules.insert(RuleSource::new(name, &path, text.clone())).unwrap();
+            let error = rules.collection(kumagaya(), 2025).unwrap_err();
+            assert_eq!(error.file, path, "{to}: {error}");
+            assert!(error.key.as_deref().is_some_and(|k| k.starts_with(key)), "{to}: {error}");
+            assert!(error.reason.contains(why), "{to}: {error}");
+            let line = error.line.expect("a line");
+            let on_line = text.lines().nth(line - 1).unwrap();
+            assert!(on_line.trim_start().starts_with(shown), "{to}: line {line} is {on_line:?}");
+        }
+
+        // The city's installments must be the ones its tax file splits the assessment into.
+        let mut rules = Rules::shipped();
+        let text =
+            shipped::KUMAGAYA_COLLECTION_2025.replacen("unit = 100\nsource = \"8期", "unit = 1000\nsource = \"8期", 1);
+        rules.insert(RuleSource::new(city, "o/112020/2025/collection.toml", text)).unwrap();
+        let error = rules.collection(kumagaya(), 2025).unwrap_err();
+        assert_eq!(error.key.as_deref(), Some("ordinary.months"), "{error}");
+        assert!(error.reason.contains("112020/2025/tax.toml"), "{error}");
     }
 
     #[test]

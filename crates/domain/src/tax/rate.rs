@@ -56,6 +56,18 @@ impl Rate {
         i64::try_from(product).expect("a rate of at most 100% keeps the amount within i64")
     }
 
+    /// `amount × rate × days ÷ days_in_year`, truncated to the yen: a yearly rate charged for
+    /// `days` days (延滞金: 年当たりの割合, 365 days even in a leap year). `None` when the result
+    /// does not fit an `i64` or `days_in_year` is not positive.
+    pub fn for_days(self, amount: i64, days: i64, days_in_year: i64) -> Option<i64> {
+        if days_in_year <= 0 {
+            return None;
+        }
+        let numerator =
+            i128::from(amount).checked_mul(i128::from(self.millionths_of_percent))?.checked_mul(i128::from(days))?;
+        i64::try_from(numerator / (WHOLE * i128::from(days_in_year))).ok()
+    }
+
     pub fn is_zero(self) -> bool {
         self.millionths_of_percent == 0
     }
@@ -172,6 +184,17 @@ impl<'de> Deserialize<'de> for Fraction {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_yearly_rate_for_some_days_is_exact_and_truncates_to_the_yen() {
+        // 豊橋市's example: 65,000 × 8.8% × 184 ÷ 365 = 2,883.5… → 2,883.
+        assert_eq!(Rate::parse("8.8%").unwrap().for_days(65_000, 184, 365), Some(2_883));
+        // 65,000 × 2.5% × 30 ÷ 365 = 133.56… → 133.
+        assert_eq!(Rate::parse("2.5%").unwrap().for_days(65_000, 30, 365), Some(133));
+        assert_eq!(Rate::parse("2.4%").unwrap().for_days(65_000, 0, 365), Some(0));
+        assert_eq!(Rate::parse("2.4%").unwrap().for_days(65_000, 30, 0), None);
+        assert_eq!(Rate::parse("100%").unwrap().for_days(i64::MAX, i64::MAX, 1), None);
+    }
 
     #[test]
     fn rates_are_exact_and_truncate_to_the_yen() {

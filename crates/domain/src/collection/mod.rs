@@ -1,0 +1,92 @@
+//! Collection (収納): the household's account per fiscal year — its installments (納期), the
+//! payments received and where they went, overpayments applied to other years' arrears (充当) or
+//! refunded (還付), arrears (滞納), reminders (督促) and late fees (延滞金) — as pure functions and
+//! types, with the rules of `rules/collection_national.toml` and
+//! `rules/<tenant>/<year>/collection.toml` (docs/domain.md §5, "Collection").
+
+pub mod account;
+pub mod late_fee;
+pub mod rules;
+pub mod schedule;
+
+#[cfg(test)]
+mod examples;
+#[cfg(test)]
+mod properties;
+
+pub use account::{
+    may_issue_limit_certificate, settle_overpayment, Account, Allocation, Arrear, Channel, Credit, CreditSource,
+    Payment, PaymentAllocation, Reassessment, ReceiptId, ReminderDue, ReminderIssued, Settlement, SettlementKind,
+    SettlementReason,
+};
+pub use late_fee::{late_fee, LateFee, LateFeeStep};
+pub use rules::{CityCollection, CollectionRules, CollectionRulesError, NationalCollection};
+pub use schedule::{
+    ordinary, ordinary_from_assessment, respread, special, special_conditions, split, Installment, Method,
+    SpecialCondition, SpecialInput, SpecialSchedule,
+};
+
+use crate::aggregate::{Refusal, RejectionKind};
+
+/// Why a collection decision is refused. Each has a stable `code`; messages name the field and
+/// what it accepts, never the value submitted.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CollectionRejection {
+    #[error("{field} must be {accepts}")]
+    Invalid { field: &'static str, accepts: &'static str },
+    #[error("{field} is out of range (0 to 1,000,000,000,000 yen; a payment more than 0)")]
+    AmountOutOfRange { field: &'static str },
+    #[error("receipt_id has already been received on this account: a receipt is counted once")]
+    DuplicateReceipt,
+    #[error("installment {number} is not on this account")]
+    InstallmentNotFound { number: u32 },
+    #[error("installment {number} is not past its due date on the day given")]
+    NotPastDue { number: u32 },
+    #[error("installment {number} is paid in full")]
+    InstallmentPaid { number: u32 },
+    #[error("a reminder for installment {number} has already been issued")]
+    ReminderAlreadyIssued { number: u32 },
+    #[error("the holiday calendar of rules/collection_national.toml does not cover {year}: add its holidays")]
+    CalendarNotCovered { year: i32 },
+    #[error("rules/collection_national.toml has no late-fee rates for {year}: add [[late_fee.years]] for it")]
+    LateFeeRatesUnavailable { year: i32 },
+    #[error("the account has no overpayment to settle")]
+    NoOverpayment,
+    #[error("the household is in arrears (fiscal year {fiscal_year}, installment {installment}): 限度額適用認定証 is not issued")]
+    InArrears { fiscal_year: i32, installment: u32 },
+}
+
+impl Refusal for CollectionRejection {
+    fn code(&self) -> &'static str {
+        match self {
+            CollectionRejection::Invalid { .. } => "invalid_field",
+            CollectionRejection::AmountOutOfRange { .. } => "amount_out_of_range",
+            CollectionRejection::DuplicateReceipt => "duplicate_receipt",
+            CollectionRejection::InstallmentNotFound { .. } => "installment_not_found",
+            CollectionRejection::NotPastDue { .. } => "installment_not_past_due",
+            CollectionRejection::InstallmentPaid { .. } => "installment_paid",
+            CollectionRejection::ReminderAlreadyIssued { .. } => "reminder_already_issued",
+            CollectionRejection::CalendarNotCovered { .. } => "collection_calendar_not_covered",
+            CollectionRejection::LateFeeRatesUnavailable { .. } => "late_fee_rates_unavailable",
+            CollectionRejection::NoOverpayment => "no_overpayment",
+            CollectionRejection::InArrears { .. } => "household_in_arrears",
+        }
+    }
+
+    fn kind(&self) -> RejectionKind {
+        match self {
+            CollectionRejection::Invalid { .. } | CollectionRejection::AmountOutOfRange { .. } => {
+                RejectionKind::Invalid
+            }
+            CollectionRejection::InstallmentNotFound { .. } => RejectionKind::NotFound,
+            CollectionRejection::DuplicateReceipt
+            | CollectionRejection::NotPastDue { .. }
+            | CollectionRejection::InstallmentPaid { .. }
+            | CollectionRejection::ReminderAlreadyIssued { .. }
+            | CollectionRejection::CalendarNotCovered { .. }
+            | CollectionRejection::LateFeeRatesUnavailable { .. }
+            | CollectionRejection::NoOverpayment => RejectionKind::Conflict,
+            CollectionRejection::InArrears { .. } => RejectionKind::Forbidden,
+        }
+    }
+}

@@ -64,9 +64,11 @@ fn meta(key: String) -> CommandMeta {
     }
 }
 
-fn register_command(index: usize) -> PersonCommand {
+/// `run` tells this run's persons from an earlier run's in the same bench database: a 宛名番号
+/// is registered once.
+fn register_command(index: usize, run: &str) -> PersonCommand {
     PersonCommand::Register {
-        atena_no: format!("B{index:09}"),
+        atena_no: format!("B{}{index:09}", &run[run.len().saturating_sub(8)..]),
         details: PersonDetails {
             name: format!("試験 太郎{index}"),
             name_kana: "シケン タロウ".into(),
@@ -151,7 +153,7 @@ pub async fn run(ledgerd: &Ledgerd, options: &BenchOptions, progress: Progress) 
                     .execute::<Person>(
                         tenant,
                         persons[index],
-                        register_command(index),
+                        register_command(index, &run_id),
                         meta(format!("{run_id}-{index}-r")),
                     )
                     .await?;

@@ -85,7 +85,8 @@ async fn household(ledgerd: &Ledgerd, tenant: TenantCode, index: usize, run: &st
         let person = PersonId::new();
         let key = |what: &str| format!("{run}-{index}-{member}-{what}");
         let register = PersonCommand::Register {
-            atena_no: format!("X{index:08}{member}"),
+            // Unique across runs in the same bench database: a 宛名番号 is registered once.
+            atena_no: format!("X{}{index:08}{member}", &run[run.len().saturating_sub(8)..]),
             details: PersonDetails {
                 name: format!("試験 花子{index}"),
                 name_kana: "シケン ハナコ".into(),

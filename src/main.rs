@@ -435,8 +435,24 @@ fn require_existing_ledger(cli: &Cli) -> anyhow::Result<()> {
     if cli.create_database || may_create_ledger(&cli.command) {
         return Ok(());
     }
-    let url = cli.database.clone().unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned());
     let here = std::env::current_dir().map(|dir| dir.display().to_string()).unwrap_or_default();
+    // The audit commands sign or prove with the municipality's checkpoint key: a new one made
+    // in the wrong folder would sign under a development key nobody publishes.
+    if matches!(&cli.command, Command::Audit { .. }) && std::env::var("KOKUHO_CHECKPOINT_KEY").is_err() {
+        let key = cli.checkpoint_key_file.clone().unwrap_or_else(|| PathBuf::from(DEFAULT_CHECKPOINT_KEY_FILE));
+        if !key.exists() {
+            anyhow::bail!(
+                "no checkpoint key at {} (looked in {here}): set KOKUHO_CHECKPOINT_KEY or --checkpoint-key-file \
+                 to the municipality's key; --create-database starts a new ledger and keys",
+                key.display()
+            );
+        }
+    }
+    // The verifier key needs the checkpoint key only.
+    if matches!(&cli.command, Command::Audit { command: AuditCommand::PublicKey { .. } }) {
+        return Ok(());
+    }
+    let url = cli.database.clone().unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned());
     if let Some(file) = sqlite_file(&url) {
         if !file.exists() {
             anyhow::bail!(

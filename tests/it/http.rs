@@ -513,8 +513,6 @@ async fn an_amount_beyond_the_bound_is_refused_and_the_read_side_stays_up() {
     assert_eq!(record["payments"], json!({"count": 2, "total_yen": 1_000_000_000_001_i64}));
 }
 
-/// Every answer says no cache may keep it and no browser may guess its type: a health check, a
-/// person's record, a refusal and an unknown path alike.
 /// `/metrics` names every municipality the ledger keeps: a server started without the
 /// operator's token does not serve it at all.
 #[tokio::test]
@@ -525,6 +523,8 @@ async fn metrics_are_not_served_without_an_operator_token() {
     assert!(!problem.to_string().contains(KUMAGAYA), "{problem}");
 }
 
+/// Every answer says no cache may keep it and no browser may guess its type: a health check, a
+/// person's record, a refusal and an unknown path alike.
 #[tokio::test]
 async fn every_answer_is_no_store_and_nosniff() {
     let api = Client::in_process().await;

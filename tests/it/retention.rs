@@ -7,10 +7,10 @@
 use chrono::{Months, NaiveDate};
 use kokuho::jobs::retention::{self, RetentionReport, RetentionRules, RunOptions};
 use kokuho::Ledgerd;
-use kokuho_domain::person::Person;
-use kokuho_domain::PersonId;
+use kokuho_domain::person::{Person, PersonCommand};
+use kokuho_domain::{PersonId, Rejection};
 use kokuho_events::{Acquisition, LedgerEvent, PersonDetails, PersonRegistered, Personal, RetentionKind, Sex};
-use kokuho_ledger::LedgerError;
+use kokuho_ledger::{CommandError, LedgerError};
 use kokuho_projections::models::RetentionDates;
 use kokuho_store::{AppendError, Decrypt, EventStore, PersonalData};
 
@@ -29,7 +29,10 @@ struct Persons {
 
 async fn two_persons(ledgerd: &Ledgerd) -> Persons {
     let left = PersonId::new();
-    ledgerd.ledger.execute::<Person>(kumagaya(), left, register("熊谷 花子"), meta(None)).await.unwrap();
+    // With a key: the registration's fingerprint (a keyed digest of the name, the address …) is
+    // stored with it until the person is erased.
+    let key = format!("register-{left}");
+    ledgerd.ledger.execute::<Person>(kumagaya(), left, register("熊谷 花子"), meta(Some(&key))).await.unwrap();
     let insured = PersonId::new();
     for command in [register("行田 太郎"), acquire(), pay(5_000)] {
         ledgerd.ledger.execute::<Person>(kumagaya(), insured, command, meta(None)).await.unwrap();
@@ -406,5 +409,45 @@ async fn a_person_who_lost_eligibility_is_erased_once_the_period_from_the_loss_h
     let report = run(&ledgerd, date(2200, 1, 1), false).await;
     assert!(report.erasures.is_empty(), "{:?}", report.lines());
     assert_eq!(report.examined, 2);
+    ledgerd.shutdown().await;
+}
+
+/// A 宛名番号 is registered once while its person's record lives; a person erased at the end of
+/// retention no longer holds it, so someone who comes back can be registered anew (the person
+/// registry keeps the erased row, and the check passes over it).
+#[tokio::test]
+async fn an_erased_persons_atena_no_may_be_registered_again_a_live_ones_may_not() {
+    let db = TestDb::fresh().await;
+    let ledgerd = open(&db).await;
+    let persons = two_persons(&ledgerd).await;
+    let atena_no = |person: PersonId| {
+        let ledgerd = &ledgerd;
+        async move {
+            let view = ledgerd.ledger.replay::<Person>(kumagaya(), person, None, Decrypt::No).await.unwrap();
+            view.state.registered.expect("registered").atena_no
+        }
+    };
+    let with_atena = |atena_no: String| {
+        let PersonCommand::Register { details, acquisition, .. } = register("熊谷 花子") else { unreachable!() };
+        PersonCommand::Register { atena_no, details, acquisition }
+    };
+    let (left, insured) = (atena_no(persons.left).await, atena_no(persons.insured).await);
+    ledgerd.projector.catch_up(kumagaya()).await.unwrap();
+    let taken = ledgerd.ledger.execute::<Person>(kumagaya(), PersonId::new(), with_atena(insured), meta(None)).await;
+    assert!(
+        matches!(&taken, Err(CommandError::Refused(Rejection::AtenaNoRegistered { existing })) if *existing == persons.insured),
+        "{taken:?}"
+    );
+
+    let fingerprinted = "SELECT subject_id FROM events WHERE command_fingerprint IS NOT NULL ORDER BY subject_id";
+    assert_eq!(db.raw_bytes(fingerprinted).await, vec![bytes(persons.left)]);
+
+    let report = run(&ledgerd, date(2040, 1, 1), false).await;
+    assert_eq!(report.erasures.len(), 1, "{:?}", report.lines());
+    // Erasure clears the keyed digests of the commands on the person's events.
+    assert_eq!(db.raw_bytes(fingerprinted).await, Vec::<Vec<u8>>::new());
+    ledgerd.projector.catch_up(kumagaya()).await.unwrap();
+    let again = PersonId::new();
+    ledgerd.ledger.execute::<Person>(kumagaya(), again, with_atena(left), meta(None)).await.expect("registered anew");
     ledgerd.shutdown().await;
 }

@@ -46,14 +46,24 @@ pub const SOURCES: &[(&str, &str)] = &[
     ("information_network", "情報提供ネットワークシステム (情報照会)"),
 ];
 
-/// The laws an acquisition may cite. A legal basis is one of them, optionally followed by the
-/// article (`国民健康保険法 第9条`, `番号利用法 第19条第8号`).
+/// The laws an acquisition may cite, with their usual short names. A legal basis is one of
+/// them, or a municipal ordinance (a name ending in 条例), followed by nothing or by the article
+/// (`国民健康保険法 第9条`, `国民健康保険法第9条`, `番号利用法第19条第8号`, `地方税法施行令
+/// 第56条の89の2`, `熊谷市国民健康保険税条例 第23条`).
 pub const LAWS: &[&str] = &[
-    "国民健康保険法",
+    "国民健康保険法施行令",
     "国民健康保険法施行規則",
+    "国民健康保険法",
+    "国保法",
+    "住民基本台帳法施行令",
     "住民基本台帳法",
+    "住基法",
     "番号利用法",
+    "番号法",
+    "マイナンバー法",
     "行政手続における特定の個人を識別するための番号の利用等に関する法律",
+    "地方税法施行令",
+    "地方税法施行規則",
     "地方税法",
     "介護保険法",
     "生活保護法",
@@ -63,6 +73,13 @@ pub const LAWS: &[&str] = &[
     "雇用保険法",
     "高齢者の医療の確保に関する法律",
 ];
+
+/// What may follow a law's name: nothing, a space, an article (第…), a parenthesis, a list.
+fn cites(basis: &str, law: &str) -> bool {
+    basis
+        .strip_prefix(law)
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with([' ', '　', '第', '(', '（', '、', ',', '・', '別']))
+}
 
 /// A required text field: not blank, at most `max_chars` characters, no control characters.
 pub fn required_text(field: &'static str, value: &str, max_chars: usize) -> Result<(), Rejection> {
@@ -120,9 +137,9 @@ pub fn acquisition(acquisition: &Acquisition) -> Result<(), Rejection> {
         return Err(Rejection::UnknownSource);
     }
     required_text("legal_basis", &acquisition.legal_basis, TEXT_CHARS_MAX)?;
-    let cites_a_law = LAWS.iter().any(|law| {
-        acquisition.legal_basis.strip_prefix(law).is_some_and(|rest| rest.is_empty() || rest.starts_with([' ', '　']))
-    });
+    let basis = acquisition.legal_basis.as_str();
+    let ordinance = basis.find("条例").is_some_and(|at| at > 0 && cites(&basis[at..], "条例"));
+    let cites_a_law = ordinance || LAWS.iter().any(|law| cites(basis, law));
     if !cites_a_law {
         return Err(Rejection::UnknownLegalBasis);
     }
@@ -168,11 +185,24 @@ mod tests {
         assert_eq!(acquisition(&acq("resident_registry", "住民基本台帳法")), Ok(()));
         assert_eq!(acquisition(&acq("person_or_agent", "国民健康保険法 第9条")), Ok(()));
         assert_eq!(acquisition(&acq("information_network", "番号利用法　第19条第8号")), Ok(()));
+        // The usual written forms: no space before the article, an enforcement order, a short
+        // name, the city's ordinance.
+        for basis in [
+            "国民健康保険法第9条",
+            "番号利用法第9条第1項 別表第30の項",
+            "地方税法施行令 第56条の89の2",
+            "マイナンバー法 第23条",
+            "熊谷市国民健康保険税条例 第23条",
+            "熊谷市国民健康保険税条例",
+        ] {
+            assert_eq!(acquisition(&acq("person_or_agent", basis)), Ok(()), "{basis}");
+        }
         assert_eq!(acquisition(&acq("", "住民基本台帳法")), Err(Rejection::EmptyField { field: "source" }));
         assert_eq!(acquisition(&acq("x", "住民基本台帳法")), Err(Rejection::UnknownSource));
         assert_eq!(acquisition(&acq("resident_tax", "")), Err(Rejection::EmptyField { field: "legal_basis" }));
         assert_eq!(acquisition(&acq("resident_tax", "y")), Err(Rejection::UnknownLegalBasis));
         // A law's name must be the whole name, not the start of another word.
         assert_eq!(acquisition(&acq("resident_tax", "地方税法施行令の何か")), Err(Rejection::UnknownLegalBasis));
+        assert_eq!(acquisition(&acq("resident_tax", "条例")), Err(Rejection::UnknownLegalBasis));
     }
 }

@@ -423,6 +423,13 @@ fn loss_events(
     events
 }
 
+/// Acquisitions whose notice may come before the day they take effect: the welfare office
+/// notifies the end of public assistance (生活保護廃止) ahead of it, and a person may report
+/// leaving an employee plan (社保離脱) with the date it ends.
+fn notified_ahead(reason: AcquisitionReason) -> bool {
+    matches!(reason, AcquisitionReason::PublicAssistanceEnded | AcquisitionReason::LeftEmployeeInsurance)
+}
+
 /// What a clerk can type wrong in a command, refused before any rule is applied
 /// ([`crate::checks`]).
 /// An event in the future is refused by the rules (`date_in_future`), not as a notification
@@ -462,6 +469,7 @@ fn check_input(command: &PersonCommand, today: NaiveDate) -> Result<(), Rejectio
             checks::acquisition(acquisition)
         }
         PersonCommand::AcquireEligibility {
+            reason,
             event_date,
             notified_on,
             acquisition,
@@ -471,7 +479,7 @@ fn check_input(command: &PersonCommand, today: NaiveDate) -> Result<(), Rejectio
         } => {
             checks::date("event_date", *event_date)?;
             checks::date("notified_on", *notified_on)?;
-            if *event_date <= today {
+            if *event_date <= today && !notified_ahead(*reason) {
                 checks::notified_after(*event_date, *notified_on)?;
             }
             former(former_municipality.as_ref())?;
@@ -482,10 +490,12 @@ fn check_input(command: &PersonCommand, today: NaiveDate) -> Result<(), Rejectio
             loss(notice)?;
             checks::acquisition(acquisition)
         }
-        PersonCommand::CorrectEligibility { event_date, notified_on, former_municipality, loss: ended, .. } => {
+        PersonCommand::CorrectEligibility {
+            reason, event_date, notified_on, former_municipality, loss: ended, ..
+        } => {
             checks::date("event_date", *event_date)?;
             checks::date("notified_on", *notified_on)?;
-            if *event_date <= today {
+            if *event_date <= today && !notified_ahead(*reason) {
                 checks::notified_after(*event_date, *notified_on)?;
             }
             former(former_municipality.as_ref())?;

@@ -54,7 +54,7 @@ pub enum Rejection {
     ControlCharacter { field: &'static str },
     #[error("{field} must be {earliest} or later (YYYY-MM-DD)")]
     DateTooEarly { field: &'static str, earliest: NaiveDate },
-    #[error("{field} must be a fiscal year from {earliest} to {latest}")]
+    #[error("{field} must be a year from {earliest} to {latest}")]
     YearOutOfRange { field: &'static str, earliest: i32, latest: i32 },
     #[error("notified_on must not be before the event it notifies (event_date)")]
     NotifiedBeforeEvent,

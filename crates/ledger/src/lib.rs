@@ -20,8 +20,8 @@ use kokuho_events::{LedgerEvent, PersonalPart};
 use kokuho_projections::Projector;
 use kokuho_rules::{RuleError, RuleSource, Rules};
 use kokuho_store::{
-    AppendError, AppendOutcome, AppendRequest, CommandMeta, Decrypt, EventStore, ExpectedVersion, KeyUse, NewEvent,
-    PersonalData, RecordedEvent, SearchToken, StoreError,
+    Actor, AppendError, AppendOutcome, AppendRequest, CommandMeta, Decrypt, EventStore, ExpectedVersion, KeyUse,
+    NewEvent, PersonalData, RecordedEvent, SearchToken, StoreError,
 };
 
 mod elderly_shares;
@@ -329,16 +329,19 @@ impl Ledger {
         given: Option<&A::Lookups>,
     ) -> Result<Executed, CommandError<A::Rejection>> {
         let stream_id = A::stream_id(id);
-        // The key is bound to the stream and to this command: sent again with another, it is
-        // refused (idempotency_key_reused), never answered with the first command's result.
-        let fingerprint = match meta.idempotency_key {
-            Some(_) => {
+        // A person's key (staff, citizen) is bound to the stream and to this command: sent again
+        // with another, it is refused (idempotency_key_reused), never answered with the first
+        // command's result. A policy's or a job's key derives from what triggered it, and
+        // reacting again (after a crash, a rewind, a rule change) may decide another command
+        // under it: that is the reaction already issued, so their keys stay bound to the stream.
+        let fingerprint = match (&meta.idempotency_key, &meta.actor) {
+            (Some(_), Actor::Staff(_) | Actor::Citizen(_)) => {
                 let command = serde_json::to_vec(&command)
                     .map_err(|error| AppendError::Invalid(format!("a {} command cannot be encoded: {error}", A::NAME)))
                     .map_err(LedgerError::from)?;
                 Some(self.store.command_fingerprint(tenant, &stream_id, &command))
             }
-            None => None,
+            _ => None,
         };
         for _ in 0..CONFLICT_RETRIES_MAX {
             let (version, state, from_cache) = self.current::<A>(tenant, id).await?;

@@ -42,10 +42,12 @@ impl Ledger {
         Ok(self.replay::<Person>(tenant, person_id, None, Decrypt::No).await?.state.registered.is_some())
     }
 
-    /// The person registered with `atena_no`, by the person registry, once it shows everything
-    /// committed before this call. A ledger opened without projections (the in-process
-    /// benchmark) has no registry to ask: it answers none. Two registrations of one 宛名番号
-    /// racing each other can both pass; the registry then lists both.
+    /// The person registered with `atena_no` and not erased, by the person registry once it
+    /// shows everything committed before this call. A ledger without projections (a bare
+    /// `Ledger` in a test) has no registry to ask and answers none; two registrations of one
+    /// 宛名番号 racing each other can both pass, and the registry then lists both. A person
+    /// erased at the end of retention does not hold their number: they may come back and be
+    /// registered anew.
     pub async fn atena_no_registered_to(
         &self,
         tenant: TenantCode,
@@ -61,7 +63,13 @@ impl Ledger {
         let rows = PersonRegistry::by_atena_no(self.store.db(), &tenant.to_string(), atena_no)
             .await
             .map_err(|error| LedgerError::Projection(error.to_string()))?;
-        Ok(rows.first().map(|row| PersonId::from_uuid(row.person_id)))
+        for row in rows {
+            let person = PersonId::from_uuid(row.person_id);
+            if !self.replay::<Person>(tenant, person, None, Decrypt::No).await?.state.erased {
+                return Ok(Some(person));
+            }
+        }
+        Ok(None)
     }
 
     /// The households `person_id` ever joined, by the household read table, once it shows

@@ -193,8 +193,9 @@ impl Keyring {
     /// Destroys `subject`'s key (recording `now` as when). Returns false when there was no live
     /// key to destroy.
     pub(crate) async fn destroy(&self, tenant: &str, subject: Uuid, now: DateTime<Utc>) -> Result<bool, StoreError> {
-        // The key and the person's search tokens go together: an erased person can no longer
-        // be found by name either.
+        // The key, the person's search tokens and the fingerprints of the commands on their
+        // events go together: an erased person can no longer be found by name, nor their
+        // values tested against a command's keyed digest.
         let result = on_db!(&self.db, pool => {
             let mut tx = pool.begin().await?;
             let destroyed = sqlx::query(
@@ -212,6 +213,14 @@ impl Keyring {
                 .bind(subject.as_bytes().as_slice())
                 .execute(&mut *tx)
                 .await?;
+            sqlx::query(
+                "UPDATE events SET command_fingerprint = NULL \
+                 WHERE tenant = $1 AND subject_id = $2 AND command_fingerprint IS NOT NULL",
+            )
+            .bind(tenant)
+            .bind(subject.as_bytes().as_slice())
+            .execute(&mut *tx)
+            .await?;
             tx.commit().await?;
             destroyed
         });

@@ -299,33 +299,38 @@ impl EventStore {
         stream_id: &str,
         fingerprint: Option<&[u8; 32]>,
     ) -> Result<KeyUse, StoreError> {
-        type Used = (String, Option<Vec<u8>>, i64, i64, i64, i64);
+        // Plain rows, folded here: a GROUP BY would lead SQLite's planner away from the
+        // idempotency index (see the writer).
+        type Used = (String, Option<Vec<u8>>, i64, i64, i64);
         let rows: Vec<Used> = on_db!(&self.inner.db, pool => {
             sqlx::query_as(
-                "SELECT stream_id, command_fingerprint, MIN(position), MAX(position), MAX(stream_version), \
-                 MIN(recorded_at) FROM events WHERE tenant = $1 AND idempotency_key = $2 \
-                 GROUP BY stream_id, command_fingerprint",
+                "SELECT stream_id, command_fingerprint, position, stream_version, recorded_at FROM events \
+                 WHERE tenant = $1 AND idempotency_key = $2 AND idempotency_key IS NOT NULL",
             )
             .bind(tenant.to_string())
             .bind(key)
             .fetch_all(pool)
             .await?
         });
-        Ok(match rows.as_slice() {
-            [] => KeyUse::Unused,
-            [(used_on, stored, first_position, last_position, stream_version, recorded_at)]
-                if used_on == stream_id && writer::same_command(stored.as_deref(), fingerprint) =>
-            {
-                KeyUse::SameCommand(AppendOutcome {
-                    first_position: *first_position,
-                    last_position: *last_position,
-                    stream_version: *stream_version,
-                    recorded_at: envelope::from_micros(*recorded_at),
-                    duplicate: true,
-                })
-            }
-            _ => KeyUse::OtherCommand,
-        })
+        let Some((first_stream, ..)) = rows.first() else {
+            return Ok(KeyUse::Unused);
+        };
+        // Erasure clears the fingerprints of a person's events: compare those that remain.
+        let stored = rows.iter().find_map(|(_, stored, ..)| stored.as_deref());
+        let one_command = rows.iter().all(|(used_on, fingerprint, ..)| {
+            used_on == first_stream && fingerprint.as_deref().is_none_or(|f| Some(f) == stored)
+        });
+        if !one_command || first_stream != stream_id || !writer::same_command(stored, fingerprint) {
+            return Ok(KeyUse::OtherCommand);
+        }
+        let positions = rows.iter().map(|row| row.2);
+        Ok(KeyUse::SameCommand(AppendOutcome {
+            first_position: positions.clone().min().unwrap_or_default(),
+            last_position: positions.max().unwrap_or_default(),
+            stream_version: rows.iter().map(|row| row.3).max().unwrap_or_default(),
+            recorded_at: envelope::from_micros(rows.iter().map(|row| row.4).min().unwrap_or_default()),
+            duplicate: true,
+        }))
     }
 
     /// A stream's events in order.

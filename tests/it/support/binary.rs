@@ -63,10 +63,10 @@ impl Drop for Served {
     }
 }
 
-/// Starts `kokuho serve` and waits for the line saying where it listens.
 /// The operator's `/metrics` token the served binary is started with.
 pub const METRICS_TOKEN: &str = "operator-metrics-token-for-tests";
 
+/// Starts `kokuho serve` and waits for the line saying where it listens.
 pub fn serve(db: &TestDb) -> Served {
     let mut child = kokuho(db)
         .args(["serve", "--bind", "127.0.0.1:0"])

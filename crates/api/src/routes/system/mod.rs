@@ -103,12 +103,16 @@ pub(crate) async fn metrics(State(state): State<AppState>, headers: HeaderMap) -
             detail: "metrics are served only when the server is started with KOKUHO_METRICS_TOKEN".into(),
         });
     };
+    // The scheme name is case-insensitive (RFC 9110 §11.1); the digests compare in constant time.
     let presented = headers
         .get(header::AUTHORIZATION)
         .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.strip_prefix("Bearer "))
-        .map(crate::metrics_token_digest);
-    if presented != Some(expected) {
+        .and_then(|value| value.split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, token)| crate::metrics_token_digest(token.trim()));
+    let matches =
+        presented.is_some_and(|presented| bool::from(subtle::ConstantTimeEq::ct_eq(&presented[..], &expected[..])));
+    if !matches {
         return Err(ApiError::BadRequest {
             status: StatusCode::UNAUTHORIZED,
             code: "metrics_token_required",

@@ -46,6 +46,17 @@ pub struct BenchReport {
     pub registrations_per_s: f64,
     pub rebuild_events: u64,
     pub rebuild_events_per_s: f64,
+    /// Events per group commit during the measured workload (what the limit's transactions hold).
+    pub events_per_commit: f64,
+    /// Rows/s of plain INSERTs in transactions of `events_per_commit` rows, same database and
+    /// durability, same run ([`crate::bench_limits`]).
+    pub insert_limit_rows_per_s: f64,
+    /// The workload's events/s as a share of `insert_limit_rows_per_s`.
+    pub commands_share_of_limit: f64,
+    /// Events/s of reading and decoding the whole ledger without projecting, same run.
+    pub read_decode_events_per_s: f64,
+    /// `rebuild_events_per_s` as a share of `read_decode_events_per_s`.
+    pub rebuild_share_of_limit: f64,
     pub as_of_reads: usize,
     pub as_of_p50_ms: f64,
     pub as_of_p99_ms: f64,
@@ -165,6 +176,8 @@ pub async fn run(ledgerd: &Ledgerd, options: &BenchOptions, progress: Progress) 
     let registrations_per_s = options.persons as f64 / started.elapsed().as_secs_f64();
 
     // The measured workload.
+    let (events_before, commits_before) =
+        (ledgerd.store.metrics().events_appended.get(), ledgerd.store.metrics().commits.get());
     let first_instant: DateTime<Utc> = Utc::now();
     let started = Instant::now();
     let mut latencies = {
@@ -218,11 +231,30 @@ pub async fn run(ledgerd: &Ledgerd, options: &BenchOptions, progress: Progress) 
     let last_instant: DateTime<Utc> = Utc::now();
     latencies.sort_unstable();
     let commands = latencies.len();
+    let events = ledgerd.store.metrics().events_appended.get().saturating_sub(events_before);
+    let commits = ledgerd.store.metrics().commits.get().saturating_sub(commits_before).max(1);
+    let events_per_commit = events as f64 / commits as f64;
+    let events_per_s = events as f64 / elapsed.as_secs_f64();
+
+    // The group-commit limit: as many plain rows as the workload appended events, in
+    // transactions of the size its commits reached.
+    progress("insert limit", 0, 1);
+    let insert_limit_rows_per_s = crate::bench_limits::group_commit_rows_per_s(
+        ledgerd.store.db(),
+        (events as usize).max(1),
+        events_per_commit.round() as usize,
+    )
+    .await?;
 
     // Rebuild every projection from the events.
     let rebuild_progress = progress.clone();
     let report = ledgerd.projector.rebuild(None, &mut |done, total| rebuild_progress("rebuild", done, total)).await?;
     let rebuild_events_per_s = report.events as f64 / report.elapsed.as_secs_f64();
+    // The rebuild's limit: reading and decoding the same ledger, applying nothing.
+    progress("read+decode", 0, 1);
+    let read_started = Instant::now();
+    let read_events = ledgerd.projector.read_and_decode().await?;
+    let read_decode_events_per_s = read_events as f64 / read_started.elapsed().as_secs_f64().max(1e-9);
 
     // As-of reads: random persons as recorded at random instants during the workload.
     let mut as_of = Vec::with_capacity(options.as_of_reads);
@@ -255,6 +287,11 @@ pub async fn run(ledgerd: &Ledgerd, options: &BenchOptions, progress: Progress) 
         registrations_per_s,
         rebuild_events: report.events,
         rebuild_events_per_s,
+        events_per_commit,
+        insert_limit_rows_per_s,
+        commands_share_of_limit: events_per_s / insert_limit_rows_per_s,
+        read_decode_events_per_s,
+        rebuild_share_of_limit: rebuild_events_per_s / read_decode_events_per_s,
         as_of_reads: options.as_of_reads,
         as_of_p50_ms: percentile_ms(&as_of, 0.50),
         as_of_p99_ms: percentile_ms(&as_of, 0.99),

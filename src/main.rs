@@ -759,10 +759,21 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     "  commands        {:>10.0} /s   p50 {:.2} ms   p99 {:.2} ms",
                     report.commands_per_s, report.p50_ms, report.p99_ms
                 );
+                println!(
+                    "    limit         {:>10.0} rows/s of plain INSERTs, {:.1} per transaction: commands at {:.0}%",
+                    report.insert_limit_rows_per_s,
+                    report.events_per_commit,
+                    100.0 * report.commands_share_of_limit
+                );
                 println!("  registrations   {:>10.0} /s   (setup)", report.registrations_per_s);
                 println!(
                     "  rebuild         {:>10.0} events/s ({} events)",
                     report.rebuild_events_per_s, report.rebuild_events
+                );
+                println!(
+                    "    limit         {:>10.0} events/s read and decoded, nothing applied: rebuild at {:.0}%",
+                    report.read_decode_events_per_s,
+                    100.0 * report.rebuild_share_of_limit
                 );
                 println!(
                     "  as-of reads     p50 {:.2} ms   p99 {:.2} ms ({} reads)",

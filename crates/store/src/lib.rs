@@ -163,6 +163,11 @@ impl EventStore {
         (self.inner.clock)()
     }
 
+    /// The counters and histograms of this store's writers.
+    pub fn metrics(&self) -> &StoreMetrics {
+        &self.inner.metrics
+    }
+
     pub fn db(&self) -> &Db {
         &self.inner.db
     }

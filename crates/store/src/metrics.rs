@@ -9,6 +9,8 @@ use prometheus_client::registry::Registry;
 pub struct StoreMetrics {
     pub events_appended: Counter,
     pub commands_committed: Counter,
+    /// Group commits: one per writer transaction.
+    pub commits: Counter,
     pub conflicts: Counter,
     pub batch_commands: Histogram,
     pub commit_seconds: Histogram,
@@ -20,6 +22,7 @@ impl StoreMetrics {
         StoreMetrics {
             events_appended: Counter::default(),
             commands_committed: Counter::default(),
+            commits: Counter::default(),
             conflicts: Counter::default(),
             batch_commands: Histogram::new(exponential_buckets(1.0, 2.0, 12)),
             commit_seconds: Histogram::new(exponential_buckets(0.000_1, 2.0, 16)),
@@ -34,6 +37,7 @@ impl StoreMetrics {
             "Commands answered by a commit",
             metrics.commands_committed.clone(),
         );
+        registry.register("kokuho_commits", "Group commits (writer transactions)", metrics.commits.clone());
         registry.register(
             "kokuho_append_conflicts",
             "Appends refused for a stale stream version",
@@ -51,6 +55,7 @@ impl StoreMetrics {
     pub(crate) fn observe_commit(&self, commands: usize, events: i64, elapsed: Duration) {
         self.events_appended.inc_by(events.max(0) as u64);
         self.commands_committed.inc_by(commands as u64);
+        self.commits.inc();
         self.batch_commands.observe(commands as f64);
         self.commit_seconds.observe(elapsed.as_secs_f64());
     }

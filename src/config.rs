@@ -41,6 +41,8 @@ pub struct HttpLimits {
     /// A request not answered this long after its headers is answered 408.
     pub request_timeout: Duration,
     /// A connection whose socket read or write has waited this long on the peer is closed.
+    /// hyper keeps a read pending while a handler runs (to notice a client that leaves), so
+    /// this stays above `request_timeout`.
     pub idle_timeout: Duration,
     /// At most this many connections are open at once; the next client waits in the listen
     /// backlog until one closes.

@@ -508,6 +508,12 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match &cli.command {
         Command::Serve { bind, .. } => {
             let config = config(&cli, DEFAULT_DATABASE_URL, false);
+            // hyper keeps a read pending while a handler runs: an idle bound below the request
+            // bound would cut answers short.
+            anyhow::ensure!(
+                config.http.idle_timeout > config.http.request_timeout,
+                "--idle-timeout must be longer than --request-timeout"
+            );
             let rules = load_rules(cli.rules_dir.as_deref())?;
             let app = Application::build_with_rules(&config, *bind, kokuho_ledger::system_clock(), rules).await?;
             let address = app.local_addr();

@@ -140,3 +140,12 @@ fn serve_help_shows_each_limit_and_its_default() {
         assert!(described[..next].contains(default), "{flag} {default} in {stdout}");
     }
 }
+
+#[test]
+fn serve_refuses_an_idle_timeout_not_above_the_request_timeout() {
+    let db = tokio::runtime::Runtime::new().unwrap().block_on(TestDb::fresh());
+    let (code, _, stderr) =
+        output(kokuho(&db).args(["serve", "--bind", "127.0.0.1:0", "--request-timeout", "60", "--idle-timeout", "60"]));
+    assert_ne!(code, 0);
+    assert!(stderr.contains("--idle-timeout must be longer than --request-timeout"), "{stderr}");
+}

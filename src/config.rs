@@ -19,7 +19,7 @@ pub const DEFAULT_CHECKPOINT_MINUTES: u64 = 10;
 /// How long a client has to send a request's headers, and how long a kept-alive connection
 /// may wait for its next request (seconds).
 pub const DEFAULT_HEADER_READ_TIMEOUT_SECS: u64 = 10;
-/// How long a client has to send a request's whole body (seconds).
+/// How long a request's body may stop arriving (seconds).
 pub const DEFAULT_BODY_TIMEOUT_SECS: u64 = 30;
 /// How long a request may take from its headers to its response (seconds); then 408.
 pub const DEFAULT_REQUEST_TIMEOUT_SECS: u64 = 60;
@@ -36,7 +36,7 @@ pub struct HttpLimits {
     /// A client that has not sent a request's full headers this long after the connection
     /// opened (or after the previous response) is disconnected.
     pub header_read_timeout: Duration,
-    /// A request whose body has not fully arrived this long after its headers is answered 408.
+    /// A request whose body stops arriving (no data) for this long is answered 408.
     pub body_timeout: Duration,
     /// A request not answered this long after its headers is answered 408.
     pub request_timeout: Duration,

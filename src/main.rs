@@ -66,7 +66,7 @@ enum Command {
         #[arg(long, env = "KOKUHO_HEADER_READ_TIMEOUT", default_value_t = DEFAULT_HEADER_READ_TIMEOUT_SECS,
               value_parser = clap::value_parser!(u64).range(1..=3600))]
         header_read_timeout: u64,
-        /// Seconds a client has to send a request's body after its headers; then 408.
+        /// Seconds a request's body may stop arriving (no data); then 408.
         #[arg(long, env = "KOKUHO_BODY_TIMEOUT", default_value_t = DEFAULT_BODY_TIMEOUT_SECS,
               value_parser = clap::value_parser!(u64).range(1..=3600))]
         body_timeout: u64,

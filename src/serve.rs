@@ -7,8 +7,9 @@
 //!   [`HttpLimits::header_read_timeout`] of the connection opening, or of the previous response
 //!   on a kept-alive connection (the timer runs whenever the connection waits for a request);
 //!   otherwise the connection is closed without an answer.
-//! - **body** — tower-http's `RequestBodyTimeoutLayer`: a body still arriving after
-//!   [`HttpLimits::body_timeout`] fails to read and the request is answered 408.
+//! - **body** — tower-http's `RequestBodyTimeoutLayer`: a body that stops arriving (no data)
+//!   for [`HttpLimits::body_timeout`] fails to read and the request is answered 408; a body
+//!   trickling in slower than that is bounded by the request timeout.
 //! - **request** — tower-http's `TimeoutLayer`: a request not answered within
 //!   [`HttpLimits::request_timeout`] is answered 408.
 //! - **idle** — `tokio-io-timeout` on the socket: a read or a write that waits on the peer for

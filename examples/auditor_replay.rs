@@ -36,6 +36,7 @@ async fn main() -> anyhow::Result<()> {
         checkpoint_minutes: 10,
         merkle_tree: true,
         metrics_token: None,
+        http: Default::default(),
     };
     let ledgerd = Ledgerd::open(&config, kokuho_ledger::system_clock()).await?;
     let kumagaya = TenantCode::parse("112020")?;

@@ -108,6 +108,7 @@ async fn main() -> anyhow::Result<()> {
         checkpoint_minutes: 10,
         merkle_tree: true,
         metrics_token: None,
+        http: Default::default(),
     };
     let tenant = TenantCode::parse("112020")?;
     let clock = kokuho_ledger::system_clock();

@@ -211,6 +211,7 @@ pub async fn publish_all(
 pub struct Application {
     ledgerd: Ledgerd,
     listener: TcpListener,
+    limits: crate::config::HttpLimits,
 }
 
 impl Application {
@@ -230,7 +231,7 @@ impl Application {
         ledgerd.start_following();
         ledgerd.start_publishing();
         let listener = TcpListener::bind(bind).await.with_context(|| format!("binding {bind}"))?;
-        Ok(Application { ledgerd, listener })
+        Ok(Application { ledgerd, listener, limits: config.http.clone() })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -241,10 +242,11 @@ impl Application {
         &self.ledgerd
     }
 
-    /// Serves until `stop` resolves, then finishes in-flight requests and commits.
+    /// Serves until `stop` resolves, then finishes in-flight requests and commits; slow clients
+    /// are bounded by the configuration's [`HttpLimits`](crate::config::HttpLimits).
     pub async fn run_until(self, stop: impl std::future::Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
         let router = kokuho_api::router(self.ledgerd.state());
-        axum::serve(self.listener, router).with_graceful_shutdown(stop).await?;
+        crate::serve::serve(self.listener, router, &self.limits, stop).await?;
         self.ledgerd.shutdown().await;
         Ok(())
     }

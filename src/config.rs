@@ -1,6 +1,7 @@
 //! Where the ledger keeps its data, its master key and its checkpoint key.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use anyhow::Context as _;
 use kokuho_store::CheckpointKey;
@@ -14,6 +15,51 @@ pub const DEFAULT_MASTER_KEY_FILE: &str = "kokuho.master.key";
 pub const DEFAULT_CHECKPOINT_KEY_FILE: &str = "kokuho.checkpoint.key";
 /// How often `serve` publishes a checkpoint of every ledger that grew (minutes).
 pub const DEFAULT_CHECKPOINT_MINUTES: u64 = 10;
+
+/// How long a client has to send a request's headers, and how long a kept-alive connection
+/// may wait for its next request (seconds).
+pub const DEFAULT_HEADER_READ_TIMEOUT_SECS: u64 = 10;
+/// How long a request's body may stop arriving (seconds).
+pub const DEFAULT_BODY_TIMEOUT_SECS: u64 = 30;
+/// How long a request may take from its headers to its response (seconds); then 408.
+pub const DEFAULT_REQUEST_TIMEOUT_SECS: u64 = 60;
+/// How long a connection's socket may stall — a read or a write waiting on the peer — before
+/// the connection is closed (seconds).
+pub const DEFAULT_IDLE_TIMEOUT_SECS: u64 = 120;
+/// How many connections `serve` holds open at once; further clients wait to be accepted.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 1024;
+
+/// The bounds `serve` puts on its clients, so that slow or stalled connections cannot hold
+/// the server (src/serve.rs).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpLimits {
+    /// A client that has not sent a request's full headers this long after the connection
+    /// opened (or after the previous response) is disconnected.
+    pub header_read_timeout: Duration,
+    /// A request whose body stops arriving (no data) for this long is answered 408.
+    pub body_timeout: Duration,
+    /// A request not answered this long after its headers is answered 408.
+    pub request_timeout: Duration,
+    /// A connection whose socket read or write has waited this long on the peer is closed.
+    /// hyper keeps a read pending while a handler runs (to notice a client that leaves), so
+    /// this stays above `request_timeout`.
+    pub idle_timeout: Duration,
+    /// At most this many connections are open at once; the next client waits in the listen
+    /// backlog until one closes.
+    pub max_connections: usize,
+}
+
+impl Default for HttpLimits {
+    fn default() -> HttpLimits {
+        HttpLimits {
+            header_read_timeout: Duration::from_secs(DEFAULT_HEADER_READ_TIMEOUT_SECS),
+            body_timeout: Duration::from_secs(DEFAULT_BODY_TIMEOUT_SECS),
+            request_timeout: Duration::from_secs(DEFAULT_REQUEST_TIMEOUT_SECS),
+            idle_timeout: Duration::from_secs(DEFAULT_IDLE_TIMEOUT_SECS),
+            max_connections: DEFAULT_MAX_CONNECTIONS,
+        }
+    }
+}
 
 /// Where the municipality's checkpoint signing key (Ed25519) comes from: like the master key,
 /// never from the database.
@@ -71,6 +117,8 @@ pub struct Config {
     /// The operator's token `/metrics` asks for (`KOKUHO_METRICS_TOKEN`, as a bearer token);
     /// without one `/metrics` is not served: it names every municipality the ledger keeps.
     pub metrics_token: Option<String>,
+    /// The bounds `serve` puts on its HTTP clients (`--header-read-timeout`, …).
+    pub http: HttpLimits,
 }
 
 impl MasterKeySource {

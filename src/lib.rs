@@ -8,6 +8,7 @@ pub mod bench_limits;
 pub mod bench_tax;
 pub mod config;
 pub mod jobs;
+pub mod serve;
 
 pub use app::{load_rules, Application, Ledgerd};
-pub use config::{CheckpointKeySource, Config, MasterKeySource};
+pub use config::{CheckpointKeySource, Config, HttpLimits, MasterKeySource};

@@ -12,7 +12,9 @@ use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 use kokuho::bench::{self, BenchOptions};
 use kokuho::config::{
-    DEFAULT_CHECKPOINT_KEY_FILE, DEFAULT_CHECKPOINT_MINUTES, DEFAULT_DATABASE_URL, DEFAULT_MASTER_KEY_FILE,
+    HttpLimits, DEFAULT_BODY_TIMEOUT_SECS, DEFAULT_CHECKPOINT_KEY_FILE, DEFAULT_CHECKPOINT_MINUTES,
+    DEFAULT_DATABASE_URL, DEFAULT_HEADER_READ_TIMEOUT_SECS, DEFAULT_IDLE_TIMEOUT_SECS, DEFAULT_MASTER_KEY_FILE,
+    DEFAULT_MAX_CONNECTIONS, DEFAULT_REQUEST_TIMEOUT_SECS,
 };
 use kokuho::{load_rules, Application, CheckpointKeySource, Config, Ledgerd, MasterKeySource};
 use kokuho_domain::person::Person;
@@ -59,6 +61,27 @@ enum Command {
         #[arg(long, env = "KOKUHO_CHECKPOINT_MINUTES", default_value_t = DEFAULT_CHECKPOINT_MINUTES,
               value_parser = clap::value_parser!(u64).range(1..=1440))]
         checkpoint_minutes: u64,
+        /// Seconds a client has to send a request's headers, and a kept-alive connection to start
+        /// its next request; then the connection is closed.
+        #[arg(long, env = "KOKUHO_HEADER_READ_TIMEOUT", default_value_t = DEFAULT_HEADER_READ_TIMEOUT_SECS,
+              value_parser = clap::value_parser!(u64).range(1..=3600))]
+        header_read_timeout: u64,
+        /// Seconds a request's body may stop arriving (no data); then 408.
+        #[arg(long, env = "KOKUHO_BODY_TIMEOUT", default_value_t = DEFAULT_BODY_TIMEOUT_SECS,
+              value_parser = clap::value_parser!(u64).range(1..=3600))]
+        body_timeout: u64,
+        /// Seconds a request may take from its headers to its response; then 408.
+        #[arg(long, env = "KOKUHO_REQUEST_TIMEOUT", default_value_t = DEFAULT_REQUEST_TIMEOUT_SECS,
+              value_parser = clap::value_parser!(u64).range(1..=3600))]
+        request_timeout: u64,
+        /// Seconds a connection's read or write may wait on the client; then the connection is closed.
+        #[arg(long, env = "KOKUHO_IDLE_TIMEOUT", default_value_t = DEFAULT_IDLE_TIMEOUT_SECS,
+              value_parser = clap::value_parser!(u64).range(1..=3600))]
+        idle_timeout: u64,
+        /// Connections held open at once; further clients wait in the listen backlog until one closes.
+        #[arg(long, env = "KOKUHO_MAX_CONNECTIONS", default_value_t = DEFAULT_MAX_CONNECTIONS,
+              value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=1_000_000))]
+        max_connections: usize,
     },
     /// Apply the durable schema and exit.
     Migrate,
@@ -380,6 +403,18 @@ fn config(cli: &Cli, default_database: &str, ephemeral_key: bool) -> Config {
         Command::Serve { checkpoint_minutes, .. } => *checkpoint_minutes,
         _ => DEFAULT_CHECKPOINT_MINUTES,
     };
+    let http = match &cli.command {
+        Command::Serve {
+            header_read_timeout, body_timeout, request_timeout, idle_timeout, max_connections, ..
+        } => HttpLimits {
+            header_read_timeout: Duration::from_secs(*header_read_timeout),
+            body_timeout: Duration::from_secs(*body_timeout),
+            request_timeout: Duration::from_secs(*request_timeout),
+            idle_timeout: Duration::from_secs(*idle_timeout),
+            max_connections: *max_connections,
+        },
+        _ => HttpLimits::default(),
+    };
     Config {
         database_url: cli.database.clone().unwrap_or_else(|| default_database.to_owned()),
         master_key,
@@ -387,6 +422,7 @@ fn config(cli: &Cli, default_database: &str, ephemeral_key: bool) -> Config {
         checkpoint_minutes,
         merkle_tree: !matches!(cli.command, Command::Bench { without_merkle_tree: true, .. }),
         metrics_token: std::env::var("KOKUHO_METRICS_TOKEN").ok().filter(|token| !token.is_empty()),
+        http,
     }
 }
 
@@ -488,6 +524,12 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match &cli.command {
         Command::Serve { bind, .. } => {
             let config = config(&cli, DEFAULT_DATABASE_URL, false);
+            // hyper keeps a read pending while a handler runs: an idle bound below the request
+            // bound would cut answers short.
+            anyhow::ensure!(
+                config.http.idle_timeout > config.http.request_timeout,
+                "--idle-timeout must be longer than --request-timeout"
+            );
             let rules = load_rules(cli.rules_dir.as_deref())?;
             let app = Application::build_with_rules(&config, *bind, kokuho_ledger::system_clock(), rules).await?;
             let address = app.local_addr();

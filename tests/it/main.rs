@@ -18,6 +18,7 @@ mod openapi;
 mod policies;
 mod projections;
 mod retention;
+mod slow_clients;
 mod store;
 mod support;
 mod tax;

@@ -29,6 +29,7 @@ async fn served_document() -> Value {
         checkpoint_minutes: 10,
         merkle_tree: true,
         metrics_token: None,
+        http: Default::default(),
     };
     let ledgerd = Ledgerd::open(&config, Arc::new(chrono::Utc::now)).await.unwrap();
     let request = Request::get("/openapi.json").body(Body::empty()).unwrap();

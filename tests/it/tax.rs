@@ -469,6 +469,30 @@ async fn every_refusal_of_an_assessment_has_its_code_and_status() {
     assert!(api.event_types(&format!("tax-{household}-2023")).await.is_empty());
 }
 
+/// Found by scripts/schemathesis: a year past the calendar's range (chrono ends at 262143) made
+/// the ledger build the year's months before checking the year, and the handler panicked (500).
+#[tokio::test]
+async fn a_fiscal_year_beyond_any_calendar_is_refused_422_not_a_server_error() {
+    let api = client().await;
+    let (_, clerk) = api.signed_in(Role::EligibilityClerk).await;
+    let (_, tax_clerk) = api.signed_in(Role::TaxClerk).await;
+    let (_, household) =
+        one_person_household(&api, &clerk, &tax_clerk, "1974-06-10", "2023-04-01", 2024, 2_000_000).await;
+    for fiscal_year in [6_328_357, i32::MAX] {
+        for (what, (status, problem)) in [
+            ("assessment", assess(&api, &tax_clerk, &household, fiscal_year, Some("year-beyond")).await),
+            ("reassessment", reassess(&api, &tax_clerk, &household, fiscal_year, None).await),
+        ] {
+            assert_eq!(
+                (status, problem["code"].as_str()),
+                (StatusCode::UNPROCESSABLE_ENTITY, Some("fiscal_year_out_of_range")),
+                "{what} {fiscal_year}: {problem}"
+            );
+            assert_eq!(problem["detail"], "fiscal_year must be from 2000 to 2025", "{problem}");
+        }
+    }
+}
+
 /// The facts recorded on application, and what they change: the unemployment reduction lowers a
 /// reassessment; a pre-school member's access is recorded with the taxpayer's.
 #[tokio::test]

@@ -82,6 +82,12 @@ fn from_rejection(rejection: JsonRejection) -> ApiError {
             "unsupported_media_type",
             "send the body as Content-Type: application/json".to_owned(),
         ),
+        // `serve`'s body timeout (tower-http's RequestBodyTimeoutLayer): the client stalled.
+        _ if body_timed_out(&rejection) => (
+            StatusCode::REQUEST_TIMEOUT,
+            "body_timeout",
+            "the body stopped arriving; send the whole body without pausing".to_owned(),
+        ),
         _ if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => (
             StatusCode::PAYLOAD_TOO_LARGE,
             "payload_too_large",
@@ -90,6 +96,19 @@ fn from_rejection(rejection: JsonRejection) -> ApiError {
         _ => (StatusCode::BAD_REQUEST, "unreadable_body", "the body could not be read".to_owned()),
     };
     ApiError::BadRequest { status, code, detail }
+}
+
+/// Whether reading the body failed because it stopped arriving (`serve`'s body timeout).
+fn body_timed_out(rejection: &JsonRejection) -> bool {
+    use std::error::Error;
+    let mut source: Option<&(dyn Error + 'static)> = rejection.source();
+    while let Some(current) = source {
+        if current.is::<tower_http::timeout::TimeoutError>() {
+            return true;
+        }
+        source = current.source();
+    }
+    false
 }
 
 fn data_error_detail(error: &axum::extract::rejection::JsonDataError) -> String {

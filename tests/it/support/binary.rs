@@ -68,9 +68,15 @@ pub const METRICS_TOKEN: &str = "operator-metrics-token-for-tests";
 
 /// Starts `kokuho serve` and waits for the line saying where it listens.
 pub fn serve(db: &TestDb) -> Served {
+    serve_with(db, &[])
+}
+
+/// [`serve`] with further arguments of `kokuho serve` (e.g. `--header-read-timeout 1`).
+pub fn serve_with(db: &TestDb, arguments: &[&str]) -> Served {
     let mut child = kokuho(db)
         .args(["serve", "--bind", "127.0.0.1:0"])
         .env("KOKUHO_METRICS_TOKEN", METRICS_TOKEN)
+        .args(arguments)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()

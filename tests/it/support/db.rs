@@ -69,6 +69,7 @@ impl TestDb {
             checkpoint_minutes: 10,
             merkle_tree: true,
             metrics_token: None,
+            http: Default::default(),
         }
     }
 

@@ -17,8 +17,10 @@ use axum::routing::{get, post};
 use axum::Router;
 use chrono::{DateTime, Utc};
 use kokuho_auth::{Purpose, Role};
+use kokuho_domain::tax::assessment::check_fiscal_year;
 use kokuho_domain::tax::{AssessmentId, TaxAssessment, TaxCommand};
 use kokuho_events::{LedgerEvent, TaxFigures};
+use kokuho_ledger::jst_date;
 use kokuho_ledger::View;
 use kokuho_store::Decrypt;
 use serde::{Deserialize, Serialize};
@@ -265,6 +267,9 @@ async fn execute(
     command: TaxCommand,
 ) -> Result<(StatusCode, ApiJson<TaxCommandAnswer>), ApiError> {
     staff.require_role(state, TAX_ROLES).await?;
+    // The year first, as the simulation does: the ledger builds the year's months from it.
+    check_fiscal_year(id.fiscal_year, jst_date(state.ledger.now()))
+        .map_err(|rejection| ApiError::refused(&rejection))?;
     let meta = staff.command_meta(Purpose::Assessment, key)?;
     let tenant = staff.principal.tenant;
     let assessing = matches!(command, TaxCommand::Assess);

@@ -18,6 +18,7 @@ pub mod my_number_link;
 pub mod person;
 pub mod provision;
 mod rejection;
+pub mod rule_check;
 pub mod sensitivity;
 pub mod share;
 pub mod tax;

@@ -199,16 +199,8 @@ pub struct CityBenefits {
 }
 
 /// Why a benefit rule file cannot be used: the key at fault (dotted) and the reason.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("key `{key}`: {reason}")]
-pub struct BenefitRulesError {
-    pub key: String,
-    pub reason: String,
-}
-
-fn refuse(key: impl Into<String>, reason: impl Into<String>) -> BenefitRulesError {
-    BenefitRulesError { key: key.into(), reason: reason.into() }
-}
+pub type BenefitRulesError = crate::rule_check::RuleCheckError;
+use crate::rule_check::refuse;
 
 /// The rules a benefit decision applies: the statutory figures (all periods) and the city's
 /// amounts of one fiscal year, checked.

@@ -171,16 +171,8 @@ pub struct CityCollection {
 }
 
 /// A check of a collection file that failed: the dotted key and why.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{key}: {reason}")]
-pub struct CollectionRulesError {
-    pub key: String,
-    pub reason: String,
-}
-
-fn fault(key: impl Into<String>, reason: impl Into<String>) -> CollectionRulesError {
-    CollectionRulesError { key: key.into(), reason: reason.into() }
-}
+pub type CollectionRulesError = crate::rule_check::RuleCheckError;
+use crate::rule_check::refuse as fault;
 
 /// The collection rules of one municipality and fiscal year, checked.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -295,16 +295,8 @@ pub struct NationalTax {
 }
 
 /// Why a tax rule file cannot be used: the key at fault (dotted) and the reason.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("key `{key}`: {reason}")]
-pub struct TaxRulesError {
-    pub key: String,
-    pub reason: String,
-}
-
-fn refuse(key: impl Into<String>, reason: impl Into<String>) -> TaxRulesError {
-    TaxRulesError { key: key.into(), reason: reason.into() }
-}
+pub type TaxRulesError = crate::rule_check::RuleCheckError;
+use crate::rule_check::refuse;
 
 /// The rules one assessment applies: the statutory figures of its fiscal year and the city's
 /// rates, checked against each other.

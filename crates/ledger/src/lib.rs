@@ -61,6 +61,9 @@ pub enum LedgerError {
 /// ledger the clock its store stamps `recorded_at` with (`kokuho::Ledgerd::open` does).
 pub use kokuho_store::{system_clock, Clock};
 
+/// The search token kind of a person's 宛名番号 (see `Ledger::atena_no_registered_to`).
+pub const ATENA_NO_TOKEN: &str = "atena_no";
+
 /// Japan Standard Time: the civil date of every rule in this domain.
 pub fn jst_date(at: DateTime<Utc>) -> NaiveDate {
     let jst = FixedOffset::east_opt(9 * 3600).expect("+09:00 is a valid offset");
@@ -417,6 +420,10 @@ impl Ledger {
             let token = |kind, person_id, value: &str| self.store.search_token(tenant, kind, person_id, value);
             match event {
                 LedgerEvent::PersonRegistered(e) => {
+                    // The 宛名番号 is in clear, but its token, written in the same transaction,
+                    // lets a registration find the person holding it without waiting for a
+                    // read table; erasure deletes it with the others.
+                    tokens.push(token(ATENA_NO_TOKEN, e.person_id, &e.atena_no));
                     if let Some(details) = e.personal.as_present() {
                         tokens.push(token("name", e.person_id, &details.name));
                         tokens.push(token("name_kana", e.person_id, &details.name_kana));

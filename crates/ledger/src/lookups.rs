@@ -42,24 +42,23 @@ impl Ledger {
         Ok(self.replay::<Person>(tenant, person_id, None, Decrypt::No).await?.state.registered.is_some())
     }
 
-    /// The person registered with `atena_no` and not erased, by the person registry once it
-    /// shows everything committed before this call. A ledger without projections (a bare
-    /// `Ledger` in a test) has no registry to ask and answers none; two registrations of one
-    /// 宛名番号 racing each other can both pass, and the registry then lists both. A person
-    /// erased at the end of retention does not hold their number: they may come back and be
-    /// registered anew.
+    /// The person registered with `atena_no` and not erased: by the keyed token every
+    /// registration stores in the same transaction (erasure deletes it), so a registration
+    /// committed a moment before is seen without waiting for a read table. Persons registered
+    /// before the token existed are found in the person registry as it stands (erased ones
+    /// passed over). Two registrations of one 宛名番号 committed in the same group commit can
+    /// both pass; the registry search then lists both.
     pub async fn atena_no_registered_to(
         &self,
         tenant: TenantCode,
         atena_no: &str,
     ) -> Result<Option<PersonId>, LedgerError> {
-        let Some(projector) = &self.projector else {
+        if let Some(person) = self.store.search(tenant, crate::ATENA_NO_TOKEN, atena_no).await?.first() {
+            return Ok(Some(PersonId::from_uuid(*person)));
+        }
+        if self.projector.is_none() {
             return Ok(None);
-        };
-        projector.wait_for_head(tenant, PROJECTIONS_WAIT).await.map_err(|error| match error {
-            ProjectionWaitError::Behind(behind) => LedgerError::ProjectionsBehind(behind.to_string()),
-            other => LedgerError::Projection(other.to_string()),
-        })?;
+        }
         let rows = PersonRegistry::by_atena_no(self.store.db(), &tenant.to_string(), atena_no)
             .await
             .map_err(|error| LedgerError::Projection(error.to_string()))?;

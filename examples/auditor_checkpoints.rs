@@ -40,6 +40,7 @@ async fn main() -> anyhow::Result<()> {
         checkpoint_key: CheckpointKeySource::File(dir.path().join("checkpoint.key")),
         checkpoint_minutes: 10,
         merkle_tree: true,
+        limits: Default::default(),
     };
     let ledgerd = Ledgerd::open(&config, kokuho_ledger::system_clock()).await?;
     let kumagaya = TenantCode::parse("112020")?;

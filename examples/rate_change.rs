@@ -107,6 +107,7 @@ async fn main() -> anyhow::Result<()> {
         checkpoint_key: kokuho::CheckpointKeySource::File(dir.path().join("checkpoint.key")),
         checkpoint_minutes: 10,
         merkle_tree: true,
+        limits: Default::default(),
     };
     let tenant = TenantCode::parse("112020")?;
     let clock = kokuho_ledger::system_clock();

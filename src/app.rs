@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 use kokuho_api::AppState;
-use kokuho_auth::PasswordHasher;
+use kokuho_auth::{PasswordHasher, SessionPolicy};
 use kokuho_ledger::policies::{Policies, PolicyMetrics};
 use kokuho_ledger::{Clock, EligibilityRuleSet, Ledger};
 use kokuho_projections::{ProjectionMetrics, Projector};
@@ -35,6 +35,9 @@ pub struct Ledgerd {
     pub provision: Arc<kokuho_api::ProvisionSettings>,
     /// The municipality's checkpoint signing key.
     pub checkpoint_key: Arc<kokuho_store::CheckpointKey>,
+    /// The per-client rate limits of sign-ins and citizens' challenges, shared by every
+    /// [`Ledgerd::state`].
+    pub limiters: Arc<kokuho_api::ClientLimiters>,
     checkpoint_every: std::time::Duration,
     follower: Option<(watch::Sender<bool>, JoinHandle<()>)>,
     publisher: Option<JoinHandle<()>>,
@@ -107,7 +110,10 @@ impl Ledgerd {
             kokuho_ledger::policies::all(),
             PolicyMetrics::register(&mut registry),
         ));
-        let staff = Arc::new(Staff::new(ledger.clone(), master_key, PasswordHasher::new()));
+        let staff = Arc::new(
+            Staff::new(ledger.clone(), master_key, PasswordHasher::new())
+                .with_policies(SessionPolicy::default(), config.limits.sign_in_backoff),
+        );
         Ok(Ledgerd {
             store,
             staff,
@@ -118,6 +124,7 @@ impl Ledgerd {
             rules: Arc::new(rules),
             provision,
             checkpoint_key,
+            limiters: Arc::new(kokuho_api::ClientLimiters::new(&config.limits)),
             checkpoint_every: std::time::Duration::from_secs(60 * config.checkpoint_minutes.max(1)),
             follower: None,
             publisher: None,
@@ -172,6 +179,7 @@ impl Ledgerd {
             staff: self.staff.clone(),
             provision: self.provision.clone(),
             checkpoint_key: self.checkpoint_key.clone(),
+            limiters: self.limiters.clone(),
         }
     }
 
@@ -238,7 +246,9 @@ impl Application {
     /// Serves until `stop` resolves, then finishes in-flight requests and commits.
     pub async fn run_until(self, stop: impl std::future::Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
         let router = kokuho_api::router(self.ledgerd.state());
-        axum::serve(self.listener, router).with_graceful_shutdown(stop).await?;
+        // The peer address feeds the per-client limits of sign-ins and challenges.
+        let service = router.into_make_service_with_connect_info::<SocketAddr>();
+        axum::serve(self.listener, service).with_graceful_shutdown(stop).await?;
         self.ledgerd.shutdown().await;
         Ok(())
     }

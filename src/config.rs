@@ -68,6 +68,10 @@ pub struct Config {
     /// Whether the writers maintain the Merkle tree: always, except `kokuho bench
     /// --without-merkle-tree`, the reference run that measures what the tree costs.
     pub merkle_tree: bool,
+    /// The limits on sign-ins and citizens' challenges (`kokuho serve --sign-in-rate`,
+    /// `--challenge-rate`, `--sign-in-free-failures`, `--account-free-failures`,
+    /// `--sign-in-max-wait`); the defaults are `Limits::default()`, documented in docs/security.md.
+    pub limits: kokuho_api::Limits,
 }
 
 impl MasterKeySource {

@@ -15,6 +15,7 @@ use kokuho::config::{
     DEFAULT_CHECKPOINT_KEY_FILE, DEFAULT_CHECKPOINT_MINUTES, DEFAULT_DATABASE_URL, DEFAULT_MASTER_KEY_FILE,
 };
 use kokuho::{load_rules, Application, CheckpointKeySource, Config, Ledgerd, MasterKeySource};
+use kokuho_api::Limits;
 use kokuho_domain::person::Person;
 use kokuho_domain::{PersonId, TenantCode};
 use kokuho_jobs::{assessment, eligibility, retention, Progress};
@@ -41,6 +42,55 @@ struct Cli {
     command: Command,
 }
 
+/// The limits on what anyone may ask without signing in (docs/security.md).
+#[derive(clap::Args, Clone)]
+struct LimitArgs {
+    /// Staff sign-ins and enrolment steps per client network: N/s, N/min or N/h (N at once,
+    /// then N per unit). Raise it for an office whose staff share one address.
+    #[arg(long, env = "KOKUHO_SIGN_IN_RATE", default_value_t = Limits::default().sign_in_per_client)]
+    sign_in_rate: kokuho_auth::RateLimit,
+    /// Citizens' sign-in challenges per client network (N/s, N/min or N/h).
+    #[arg(long, env = "KOKUHO_CHALLENGE_RATE", default_value_t = Limits::default().challenges_per_client)]
+    challenge_rate: kokuho_auth::RateLimit,
+    /// Failed sign-ins of one login from one client network within an hour before each further
+    /// try waits (1 s, doubling with each failure).
+    #[arg(long, env = "KOKUHO_SIGN_IN_FREE_FAILURES",
+          default_value_t = Limits::default().sign_in_backoff.per_client.free_failures)]
+    sign_in_free_failures: u32,
+    /// Failed sign-ins of one login from all clients together within an hour before every
+    /// client's next try waits; keep it well above what one client can reach (docs/security.md).
+    #[arg(long, env = "KOKUHO_ACCOUNT_FREE_FAILURES",
+          default_value_t = Limits::default().sign_in_backoff.per_account.free_failures)]
+    account_free_failures: u32,
+    /// The longest a sign-in waits in back-off (seconds).
+    #[arg(long, env = "KOKUHO_SIGN_IN_MAX_WAIT", value_parser = clap::value_parser!(u32).range(1..=86_400),
+          default_value_t = Limits::default().sign_in_backoff.per_client.max_wait.num_seconds() as u32)]
+    sign_in_max_wait: u32,
+}
+
+impl LimitArgs {
+    fn limits(&self) -> Limits {
+        let defaults = Limits::default().sign_in_backoff;
+        let max_wait = chrono::TimeDelta::seconds(self.sign_in_max_wait.into());
+        Limits {
+            sign_in_per_client: self.sign_in_rate,
+            challenges_per_client: self.challenge_rate,
+            sign_in_backoff: kokuho_auth::SignInBackoff {
+                per_client: kokuho_auth::BackoffPolicy {
+                    free_failures: self.sign_in_free_failures,
+                    max_wait,
+                    ..defaults.per_client
+                },
+                per_account: kokuho_auth::BackoffPolicy {
+                    free_failures: self.account_free_failures,
+                    max_wait,
+                    ..defaults.per_account
+                },
+            },
+        }
+    }
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Migrate the database and serve the HTTP API.
@@ -51,6 +101,8 @@ enum Command {
         #[arg(long, env = "KOKUHO_CHECKPOINT_MINUTES", default_value_t = DEFAULT_CHECKPOINT_MINUTES,
               value_parser = clap::value_parser!(u64).range(1..=1440))]
         checkpoint_minutes: u64,
+        #[command(flatten)]
+        limits: LimitArgs,
     },
     /// Apply the durable schema and exit.
     Migrate,
@@ -360,6 +412,10 @@ fn config(cli: &Cli, default_database: &str, ephemeral_key: bool) -> Config {
         checkpoint_key,
         checkpoint_minutes,
         merkle_tree: !matches!(cli.command, Command::Bench { without_merkle_tree: true, .. }),
+        limits: match &cli.command {
+            Command::Serve { limits, .. } => limits.limits(),
+            _ => Limits::default(),
+        },
     }
 }
 

@@ -160,7 +160,7 @@ pub const CATALOG: &[CatalogEntry] = &[
         schema_version: 1,
         summary: "a staff member signed in with password and second factor",
     },
-    CatalogEntry { event_type: "StaffSignInFailed", schema_version: 1, summary: "a sign-in was refused, and why" },
+    CatalogEntry { event_type: "StaffSignInFailed", schema_version: 2, summary: "a sign-in was refused, and why" },
     CatalogEntry { event_type: "StaffSignedOut", schema_version: 1, summary: "a staff member signed out" },
     CatalogEntry {
         event_type: "RequestRefused",

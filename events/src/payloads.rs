@@ -146,15 +146,24 @@ pub enum SignInFailure {
     WrongPassword,
     WrongCode,
     CodeAlreadyUsed,
+    /// Only in events recorded before the back-off replaced the lockout (a throttled attempt is
+    /// refused before anything is written).
     AccountLocked,
     AccountDisabled,
 }
 
-/// A sign-in was refused (v1). The password and code tried are never recorded.
+/// A sign-in was refused (v2). Neither the login as typed nor the password or code tried is
+/// recorded: the login only as a keyed hash, so a password typed into the login field is kept
+/// nowhere and every record has the same small size.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct StaffSignInFailed {
-    pub login: String,
+    /// HMAC-SHA256 (hex) of the login as typed, under the tenant's key derived from the master
+    /// key (`MasterKey::tenant_hmac`, purpose `staff login`): the failures of one login can be
+    /// found by hashing it again, and nothing else can be read from it. `None` only for events
+    /// recorded as v1, whose typed text the upcaster leaves behind.
+    pub login_hmac: Option<String>,
+    /// The account, when the login exists.
     pub user_id: Option<Uuid>,
     pub failure: SignInFailure,
 }

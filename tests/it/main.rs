@@ -21,4 +21,5 @@ mod store;
 mod support;
 mod tax;
 mod tax_policy;
+mod throttling;
 mod walkthrough;

@@ -28,6 +28,7 @@ async fn served_document() -> Value {
         checkpoint_key: kokuho::CheckpointKeySource::Ephemeral,
         checkpoint_minutes: 10,
         merkle_tree: true,
+        limits: Default::default(),
     };
     let ledgerd = Ledgerd::open(&config, Arc::new(chrono::Utc::now)).await.unwrap();
     let request = Request::get("/openapi.json").body(Body::empty()).unwrap();

@@ -10,6 +10,7 @@ mod error;
 mod json;
 mod provision_settings;
 mod routes;
+mod throttle;
 
 use std::sync::Arc;
 
@@ -29,6 +30,7 @@ pub use error::ApiError;
 pub use json::{ApiJson, ApiPath, ApiQuery};
 pub use provision_settings::{ProvisionSettings, ProvisionSettingsError};
 pub use routes::ApiDoc;
+pub use throttle::{ClientAddress, ClientLimiters, Limits};
 
 /// Request bodies larger than this are refused with 413 before they are parsed.
 pub const BODY_BYTES_MAX: usize = 64 * 1024;
@@ -47,6 +49,8 @@ pub struct AppState {
     pub provision: Arc<ProvisionSettings>,
     /// The municipality's checkpoint signing key (kept outside the database, like the master key).
     pub checkpoint_key: Arc<kokuho_store::CheckpointKey>,
+    /// The per-client rate limits of sign-ins and citizens' challenges (docs/security.md).
+    pub limiters: Arc<ClientLimiters>,
 }
 
 /// How long a reader waits for the projections to show what was committed before it asked.

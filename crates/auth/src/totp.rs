@@ -4,8 +4,8 @@
 //! It is the software stand-in for the seed's biometric second factor (docs/domain.md §3 rule 1).
 //! The caller stores the secret (encrypted) and, per user, the last accepted time step; a code is
 //! accepted at most once because [`TotpSecret::verify`] refuses any step at or before that one.
-//! Wrong codes count as sign-in failures for [`crate::lockout`], which is what stops a caller
-//! from guessing through the million possible codes.
+//! Wrong codes count as sign-in failures for [`crate::throttle`]'s back-off, whose per-login
+//! ceiling is what stops a caller from guessing through the million possible codes.
 
 use std::fmt;
 

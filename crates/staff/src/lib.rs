@@ -1,17 +1,18 @@
 //! Staff identity on the ledger's database: accounts, sign-in with password and TOTP, sessions,
-//! lockout, disabling (docs/domain.md §3 rule 1).
+//! the sign-in back-off, disabling (docs/domain.md §3 rule 1, docs/security.md).
 //!
 //! The decisions are `kokuho-auth`'s (pure); this crate stores their state and records every
 //! security-relevant fact in the ledger: accounts created and disabled, every sign-in success
-//! and failure (never the password or code tried), sign-outs and refused requests. Each staff
-//! member's events form the stream `staff-<user id>`; failures for unknown logins go to
-//! `staff-unknown`.
+//! and failure (never the login as typed, the password or the code tried), sign-outs and refused
+//! requests. Each staff member's events form the stream `staff-<user id>`; failures for unknown
+//! logins go to `staff-unknown`. A sign-in the back-off refuses is refused before anything is
+//! written.
 
 use std::sync::Arc;
 
 use chrono::{DateTime, TimeDelta, Utc};
 use kokuho_auth::{
-    LockoutPolicy, PasswordError, PasswordHasher, Role, SessionPolicy, SessionToken, TotpEnrollment, TotpError,
+    PasswordError, PasswordHasher, Role, SessionPolicy, SessionToken, SignInBackoff, TotpEnrollment, TotpError,
     TotpSecret,
 };
 use kokuho_domain::TenantCode;
@@ -42,20 +43,23 @@ pub enum StaffError {
     LoginTaken(String),
     #[error("no staff member {0}")]
     UnknownUser(Uuid),
-    #[error("a login is 3 to 64 letters, digits, '.', '-' or '_'")]
+    #[error("a login is {LOGIN_MIN_CHARS} to {LOGIN_MAX_CHARS} letters, digits, '.', '-' or '_'")]
     BadLogin,
     #[error("stored staff data is damaged: {0}")]
     Corrupt(String),
 }
 
 /// Why a sign-in was refused, as the caller may learn it. Wrong password, wrong code, a
-/// replayed code, an unknown login and a disabled account all look the same from outside.
+/// replayed code, an unknown login and a disabled account all look the same from outside, and
+/// the back-off counts an unknown login exactly like a known one.
 #[derive(Debug, thiserror::Error)]
 pub enum SignInError {
     #[error("the login, password or code is not right")]
     Refused,
+    /// Too many recent failures of this login (from this client, or from everywhere): nothing
+    /// was checked or written; try again from `until` on.
     #[error("too many failed sign-ins; try again after {until}")]
-    Locked { until: DateTime<Utc> },
+    Throttled { until: DateTime<Utc> },
     #[error(transparent)]
     Staff(#[from] StaffError),
 }
@@ -104,8 +108,16 @@ pub struct Staff {
     master_key: Arc<MasterKey>,
     hasher: PasswordHasher,
     sessions: SessionPolicy,
-    lockout: LockoutPolicy,
+    backoff: SignInBackoff,
+    /// A hash no password matches, made with `hasher`'s parameters, verified when a login has no
+    /// password (unknown, disabled, not enrolled): the same work as a real check.
+    dummy_hash: std::sync::OnceLock<String>,
 }
+
+/// Where a sign-in comes from, as the back-off tells clients apart: the client's network
+/// (`kokuho_auth::client_network`) as text, or any other stable name. Stored only as a keyed hash.
+#[derive(Debug, Clone, Copy)]
+pub struct Client<'a>(pub &'a str);
 
 fn meta(actor: Actor, purpose: &str) -> CommandMeta {
     CommandMeta {
@@ -129,8 +141,15 @@ fn uuid(bytes: &[u8]) -> Result<Uuid, StaffError> {
     Uuid::from_slice(bytes).map_err(|_| StaffError::Corrupt("an id is not 16 bytes".into()))
 }
 
-fn valid_login(login: &str) -> bool {
-    (3..=64).contains(&login.len()) && login.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
+pub const LOGIN_MIN_CHARS: usize = 3;
+pub const LOGIN_MAX_CHARS: usize = 64;
+
+/// Whether `login` could name an account: 3 to 64 ASCII letters, digits, '.', '-' or '_'. A
+/// sign-in with any other login is refused at the edge (it can match no account), before the
+/// back-off or the ledger sees it.
+pub fn valid_login(login: &str) -> bool {
+    (LOGIN_MIN_CHARS..=LOGIN_MAX_CHARS).contains(&login.len())
+        && login.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
 }
 
 fn generate_password() -> Zeroizing<String> {
@@ -151,13 +170,34 @@ struct UserRow {
 
 impl Staff {
     pub fn new(ledger: Arc<Ledger>, master_key: Arc<MasterKey>, hasher: PasswordHasher) -> Staff {
-        Staff { ledger, master_key, hasher, sessions: SessionPolicy::default(), lockout: LockoutPolicy::default() }
+        Staff {
+            ledger,
+            master_key,
+            hasher,
+            sessions: SessionPolicy::default(),
+            backoff: SignInBackoff::default(),
+            dummy_hash: std::sync::OnceLock::new(),
+        }
     }
 
-    pub fn with_policies(mut self, sessions: SessionPolicy, lockout: LockoutPolicy) -> Staff {
+    pub fn with_policies(mut self, sessions: SessionPolicy, backoff: SignInBackoff) -> Staff {
         self.sessions = sessions;
-        self.lockout = lockout;
+        self.backoff = backoff;
         self
+    }
+
+    /// The keyed hash a failure of `login` is recorded under (`StaffSignInFailed.login_hmac`,
+    /// the back-off's rows): HMAC-SHA256 under the tenant's key derived from the master key.
+    pub fn login_hmac(&self, tenant: TenantCode, login: &str) -> [u8; 32] {
+        self.master_key.tenant_hmac(&tenant.to_string(), "staff login", login.as_bytes())
+    }
+
+    fn dummy_hash(&self) -> &str {
+        self.dummy_hash.get_or_init(|| self.hasher.hash("not a real password").unwrap_or_default())
+    }
+
+    fn client_hmac(&self, tenant: TenantCode, client: Client<'_>) -> [u8; 32] {
+        self.master_key.tenant_hmac(&tenant.to_string(), "sign-in client", client.0.as_bytes())
     }
 
     fn db(&self) -> &Db {
@@ -281,69 +321,119 @@ impl Staff {
         .transpose()
     }
 
+    /// Records a refused sign-in: a row for the back-off (every failure, of known and unknown
+    /// logins alike) and the event, with the login only as its keyed hash.
     async fn refuse(
         &self,
         tenant: TenantCode,
-        login: &str,
+        attempt: &Attempt,
         user_id: Option<Uuid>,
         failure: SignInFailure,
     ) -> Result<(), StaffError> {
         let now = self.ledger.now();
-        if let (
-            Some(user_id),
-            SignInFailure::WrongPassword | SignInFailure::WrongCode | SignInFailure::CodeAlreadyUsed,
-        ) = (user_id, failure)
-        {
-            on_db!(self.db(), pool => {
-                sqlx::query("INSERT INTO staff_sign_in_failures (tenant, user_id, failed_at) VALUES ($1, $2, $3)")
-                    .bind(tenant.to_string())
-                    .bind(user_id.as_bytes().as_slice())
-                    .bind(micros(now))
-                    .execute(pool)
-                    .await
-                    .map(|_| ())?
-            });
-        }
+        on_db!(self.db(), pool => {
+            let mut tx = pool.begin().await?;
+            sqlx::query("DELETE FROM staff_sign_in_backoff WHERE tenant = $1 AND failed_at < $2")
+                .bind(tenant.to_string())
+                .bind(micros(self.backoff.relevant_since(now)))
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query(
+                "INSERT INTO staff_sign_in_backoff (tenant, login_hmac, client_hmac, failed_at) VALUES ($1, $2, $3, $4)",
+            )
+            .bind(tenant.to_string())
+            .bind(attempt.login_hmac.as_slice())
+            .bind(attempt.client_hmac.as_slice())
+            .bind(micros(now))
+            .execute(&mut *tx)
+            .await?;
+            tx.commit().await?
+        });
         let stream = user_id.map_or("staff-unknown".to_owned(), |id| format!("staff-{id}"));
-        let event = LedgerEvent::StaffSignInFailed(StaffSignInFailed { login: login.to_owned(), user_id, failure });
+        let event = LedgerEvent::StaffSignInFailed(StaffSignInFailed {
+            login_hmac: Some(hex(&attempt.login_hmac)),
+            user_id,
+            failure,
+        });
         self.ledger.record(tenant, stream, &[event], meta(Actor::System("sign-in".into()), "authentication")).await?;
         Ok(())
     }
 
-    /// Signs in with login, password and the current TOTP code.
+    /// Refuses the attempt (nothing checked, nothing written) while the back-off holds its login
+    /// from this client or from everywhere.
+    async fn check_backoff(&self, tenant: TenantCode, attempt: &Attempt) -> Result<(), SignInError> {
+        let now = self.ledger.now();
+        let rows: Vec<(Vec<u8>, i64)> = on_db!(self.db(), pool => {
+            sqlx::query_as(
+                "SELECT client_hmac, failed_at FROM staff_sign_in_backoff \
+                 WHERE tenant = $1 AND login_hmac = $2 AND failed_at >= $3",
+            )
+            .bind(tenant.to_string())
+            .bind(attempt.login_hmac.as_slice())
+            .bind(micros(self.backoff.relevant_since(now)))
+            .fetch_all(pool)
+            .await
+            .map_err(StaffError::from)?
+        });
+        let failures: Vec<(DateTime<Utc>, bool)> = rows
+            .into_iter()
+            .map(|(client, at)| (from_micros(at), client.as_slice() == attempt.client_hmac.as_slice()))
+            .collect();
+        self.backoff.check(&failures, now).map_err(|throttled| SignInError::Throttled { until: throttled.until })
+    }
+
+    /// After a sign-in succeeds, this client's failures of the login are forgotten (those of
+    /// other clients still count towards the per-login ceiling).
+    async fn forget_failures(&self, tenant: TenantCode, attempt: &Attempt) -> Result<(), StaffError> {
+        on_db!(self.db(), pool => {
+            sqlx::query("DELETE FROM staff_sign_in_backoff WHERE tenant = $1 AND login_hmac = $2 AND client_hmac = $3")
+                .bind(tenant.to_string())
+                .bind(attempt.login_hmac.as_slice())
+                .bind(attempt.client_hmac.as_slice())
+                .execute(pool)
+                .await
+                .map(|_| ())?
+        });
+        Ok(())
+    }
+
+    /// Signs in with login, password and the current TOTP code, from `client`.
+    ///
+    /// Every path that checks credentials does the same work whether or not the login exists
+    /// (one Argon2 verification, the same reads and writes), so neither the answer nor its
+    /// timing says which logins exist.
     pub async fn sign_in(
         &self,
         tenant: TenantCode,
         login: &str,
         password: &str,
         code: &str,
+        client: Client<'_>,
     ) -> Result<SignedIn, SignInError> {
+        let attempt =
+            Attempt { login_hmac: self.login_hmac(tenant, login), client_hmac: self.client_hmac(tenant, client) };
+        self.check_backoff(tenant, &attempt).await?;
         let now = self.ledger.now();
-        let Some(user) = self.user_by_login(tenant, login).await? else {
-            // Spend the same time as a real check, so response times do not reveal logins.
-            let _ = self.hasher.verify(
-                password,
-                DUMMY_HASH.get_or_init(|| self.hasher.hash("not a real password").unwrap_or_default()),
-            );
-            self.refuse(tenant, login, None, SignInFailure::UnknownLogin).await?;
+        let user = self.user_by_login(tenant, login).await?;
+        // Verified whatever the account's state, against a dummy hash when there is none, so
+        // response times do not reveal logins.
+        let stored_hash = user.as_ref().map(|user| user.password_hash.as_str()).unwrap_or_else(|| self.dummy_hash());
+        let password_ok = match self.hasher.verify(password, stored_hash) {
+            Ok(()) => true,
+            Err(PasswordError::Mismatch | PasswordError::TooLong { .. } | PasswordError::TooShort { .. }) => false,
+            Err(other) => return Err(StaffError::Corrupt(other.to_string()).into()),
+        };
+        let Some(user) = user else {
+            self.refuse(tenant, &attempt, None, SignInFailure::UnknownLogin).await?;
             return Err(SignInError::Refused);
         };
         if user.disabled {
-            self.refuse(tenant, login, Some(user.user_id), SignInFailure::AccountDisabled).await?;
+            self.refuse(tenant, &attempt, Some(user.user_id), SignInFailure::AccountDisabled).await?;
             return Err(SignInError::Refused);
         }
-        let failures = self.recent_failures(tenant, user.user_id, now).await?;
-        if let Err(locked) = self.lockout.check(&failures, now) {
-            self.refuse(tenant, login, Some(user.user_id), SignInFailure::AccountLocked).await?;
-            return Err(SignInError::Locked { until: locked.until });
-        }
-        match self.hasher.verify(password, &user.password_hash) {
-            Ok(()) => {}
-            Err(PasswordError::Mismatch | PasswordError::TooLong { .. } | PasswordError::TooShort { .. }) => {
-                self.refuse(tenant, login, Some(user.user_id), SignInFailure::WrongPassword).await?;
-                return Err(SignInError::Refused);
-            }
-            Err(other) => return Err(StaffError::Corrupt(other.to_string()).into()),
+        if !password_ok {
+            self.refuse(tenant, &attempt, Some(user.user_id), SignInFailure::WrongPassword).await?;
+            return Err(SignInError::Refused);
         }
         let secret = self.open_secret(tenant, user.user_id, &user.totp_secret)?;
         let step = match secret.verify(code, now, user.totp_last_step.map(|step| step as u64)) {
@@ -354,7 +444,7 @@ impl Staff {
                 } else {
                     SignInFailure::WrongCode
                 };
-                self.refuse(tenant, login, Some(user.user_id), failure).await?;
+                self.refuse(tenant, &attempt, Some(user.user_id), failure).await?;
                 return Err(SignInError::Refused);
             }
         };
@@ -373,9 +463,10 @@ impl Staff {
             .rows_affected()
         });
         if claimed == 0 {
-            self.refuse(tenant, login, Some(user.user_id), SignInFailure::CodeAlreadyUsed).await?;
+            self.refuse(tenant, &attempt, Some(user.user_id), SignInFailure::CodeAlreadyUsed).await?;
             return Err(SignInError::Refused);
         }
+        self.forget_failures(tenant, &attempt).await?;
         let token = SessionToken::generate();
         let session_id = Uuid::now_v7();
         on_db!(self.db(), pool => {
@@ -413,24 +504,6 @@ impl Staff {
             .try_into()
             .map_err(|_| StaffError::Corrupt("a TOTP secret has the wrong length".into()))?;
         Ok(TotpSecret::from_bytes(bytes))
-    }
-
-    async fn recent_failures(
-        &self,
-        tenant: TenantCode,
-        user_id: Uuid,
-        now: DateTime<Utc>,
-    ) -> Result<Vec<DateTime<Utc>>, StaffError> {
-        let since = micros(self.lockout.relevant_since(now));
-        let rows: Vec<i64> = on_db!(self.db(), pool => {
-            sqlx::query_scalar("SELECT failed_at FROM staff_sign_in_failures WHERE tenant = $1 AND user_id = $2 AND failed_at >= $3")
-                .bind(tenant.to_string())
-                .bind(user_id.as_bytes().as_slice())
-                .bind(since)
-                .fetch_all(pool)
-                .await?
-        });
-        Ok(rows.into_iter().map(from_micros).collect())
     }
 
     /// The staff member a session token belongs to, if the session is valid for `tenant` now.
@@ -531,4 +604,12 @@ impl Staff {
     }
 }
 
-static DUMMY_HASH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+/// The hashes of one sign-in attempt's login and client, as the back-off and the record keep them.
+struct Attempt {
+    login_hmac: [u8; 32],
+    client_hmac: [u8; 32],
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
+}

@@ -68,6 +68,7 @@ impl TestDb {
             checkpoint_key: CheckpointKeySource::File(self.checkpoint_key_file()),
             checkpoint_minutes: 10,
             merkle_tree: true,
+            limits: Default::default(),
         }
     }
 

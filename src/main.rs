@@ -350,7 +350,8 @@ enum PoliciesCommand {
 
 #[derive(Subcommand)]
 enum AdminCommand {
-    /// Create a staff account; prints its initial password and TOTP secret once.
+    /// Create a staff account; prints a one-time enrolment code, with which its owner chooses
+    /// their own password and enrols their own authenticator (POST /v1/{tenant}/enrolment).
     CreateUser {
         #[arg(long)]
         tenant: TenantCode,
@@ -455,12 +456,17 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             println!("  health:   http://{address}/health");
             println!("  API:      http://{address}/openapi.json");
             if !app.ledgerd().has_staff().await? {
-                println!("  no staff account yet: create the first administrator (it prints a password and a TOTP secret once):");
+                println!(
+                    "  no staff account yet: create the first administrator (it prints a one-time enrolment code):"
+                );
                 println!(
                     "    kokuho admin create-user --tenant 112020 --login admin --name \"…\" --role administrator"
                 );
                 println!(
-                    "  then sign in: POST http://{address}/v1/112020/sessions {{\"login\",\"password\",\"code\"}}"
+                    "  then enrol: POST http://{address}/v1/112020/enrolment {{\"login\",\"enrolment_code\"}} (the authenticator's secret),"
+                );
+                println!(
+                    "  POST http://{address}/v1/112020/enrolment/complete {{\"login\",\"enrolment_code\",\"password\",\"code\"}} (signed in)"
                 );
             }
             app.run_until(shutdown_signal()).await?;
@@ -619,10 +625,13 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 AdminCommand::CreateUser { tenant, login, name, role } => {
                     let created = ledgerd.staff.create_user(*tenant, login, name, *role, None).await?;
                     println!("created {} ({}) in {tenant}: user id {}", login, role.as_str(), created.user_id);
-                    println!("initial password: {}", created.password.as_str());
-                    println!("TOTP secret (enter in the authenticator app): {}", created.totp.secret_base32());
-                    println!("TOTP URI (for a QR code): {}", created.totp.otpauth_uri());
-                    println!("These are shown once; the database keeps only a hash and a sealed secret.");
+                    println!("enrolment code: {}", created.enrolment.code.as_str());
+                    println!("valid until: {}", created.enrolment.expires_at.to_rfc3339());
+                    println!(
+                        "Hand the code to {login}, who enrols with it once: POST /v1/{tenant}/enrolment (their own \
+                         authenticator), then /v1/{tenant}/enrolment/complete (their own password). It is shown \
+                         once, stored only as a hash, and signs nobody in."
+                    );
                 }
                 AdminCommand::DisableUser { tenant, user, reason } => {
                     ledgerd.staff.disable_user(*tenant, *user, None, reason).await?;

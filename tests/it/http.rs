@@ -32,9 +32,19 @@ async fn sign_in_refuses_wrong_password_wrong_code_replayed_code_and_unknown_log
     assert_eq!(status, StatusCode::UNAUTHORIZED);
 
     let recorded = api.event_types(&format!("staff-{}", account.user_id)).await;
+    // Created and enrolled by its owner (signed in by the enrolment), then the sign-ins above.
     assert_eq!(
         recorded,
-        ["StaffUserCreated", "StaffSignInFailed", "StaffSignInFailed", "StaffSignedIn", "StaffSignInFailed"]
+        [
+            "StaffUserCreated",
+            "StaffEnrolmentIssued",
+            "StaffEnrolled",
+            "StaffSignedIn",
+            "StaffSignInFailed",
+            "StaffSignInFailed",
+            "StaffSignedIn",
+            "StaffSignInFailed"
+        ]
     );
     assert_eq!(api.event_types("staff-unknown").await, ["StaffSignInFailed"]);
 }
@@ -687,8 +697,11 @@ async fn the_openapi_document_lists_exactly_the_routes_served() {
         "GET /metrics",
         "POST /v1/{tenant}/sessions",
         "DELETE /v1/{tenant}/sessions/current",
+        "POST /v1/{tenant}/enrolment",
+        "POST /v1/{tenant}/enrolment/complete",
         "POST /v1/{tenant}/staff",
         "POST /v1/{tenant}/staff/{user_id}/disable",
+        "PUT /v1/{tenant}/staff/me/password",
         "POST /v1/{tenant}/persons",
         "GET /v1/{tenant}/persons",
         "GET /v1/{tenant}/persons/{person_id}",

@@ -11,6 +11,7 @@ mod audit;
 mod citizen;
 mod cli;
 mod eligibility;
+mod enrolment;
 mod http;
 mod my_number;
 mod openapi;

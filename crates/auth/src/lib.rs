@@ -1,6 +1,7 @@
 //! Authentication and authorization decisions for kokuho, as pure logic.
 //!
-//! Staff sign in with a password ([`password`]) and a TOTP second factor ([`totp`]), hold an
+//! Staff choose their own password, checked for strength ([`strength`]), at enrolment, and sign
+//! in with it ([`password`]) and a TOTP second factor ([`totp`]), hold an
 //! opaque session ([`session`]) that locks after idle time, are slowed down (never locked out)
 //! after repeated failures ([`throttle`]), and act in a [`roles::Role`] that serves only some NHI affairs
 //! ([`roles::Purpose`]) — docs/domain.md §3 rules 1 and 2. Citizens prove possession of their card's
@@ -16,6 +17,7 @@ pub mod citizen;
 pub mod password;
 pub mod roles;
 pub mod session;
+pub mod strength;
 pub mod throttle;
 pub mod totp;
 
@@ -23,5 +25,6 @@ pub use citizen::{check_public_key, verify_signature, Challenge, CitizenAuthErro
 pub use password::{PasswordError, PasswordHasher};
 pub use roles::{role_serves, Purpose, Role, UnknownPurpose, UnknownRole};
 pub use session::{token_hash, SessionExpired, SessionPolicy, SessionToken};
+pub use strength::{check_strength, WeakPassword};
 pub use throttle::{client_network, BackoffPolicy, RateLimit, RateLimiter, SignInBackoff, Throttled};
 pub use totp::{TotpEnrollment, TotpError, TotpSecret};

@@ -94,6 +94,14 @@ impl TotpSecret {
         &self.0
     }
 
+    /// Reads a secret written in base32 (RFC 4648, as [`TotpSecret::to_base32`] writes it and as
+    /// authenticator apps take it); `None` if it is not 20 bytes of base32.
+    pub fn from_base32(text: &str) -> Option<TotpSecret> {
+        let bytes = Zeroizing::new(totp_rs::Secret::Encoded(text.trim().to_owned()).to_bytes().ok()?);
+        let bytes: [u8; SECRET_BYTES] = bytes.as_slice().try_into().ok()?;
+        Some(TotpSecret::from_bytes(bytes))
+    }
+
     pub fn to_base32(&self) -> Zeroizing<String> {
         Zeroizing::new(self.generator().get_secret_base32())
     }

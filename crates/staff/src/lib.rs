@@ -1,5 +1,6 @@
-//! Staff identity on the ledger's database: accounts, sign-in with password and TOTP, sessions,
-//! the sign-in back-off, disabling (docs/domain.md §3 rule 1, docs/security.md).
+//! Staff identity on the ledger's database: accounts, enrolment (the staff member's own password
+//! and authenticator, set with a one-time code), sign-in with password and TOTP, sessions, the
+//! sign-in back-off, password changes, disabling (docs/domain.md §3 rule 1, docs/security.md).
 //!
 //! The decisions are `kokuho-auth`'s (pure); this crate stores their state and records every
 //! security-relevant fact in the ledger: accounts created and disabled, every sign-in success
@@ -12,13 +13,13 @@ use std::sync::Arc;
 
 use chrono::{DateTime, TimeDelta, Utc};
 use kokuho_auth::{
-    PasswordError, PasswordHasher, Role, SessionPolicy, SessionToken, SignInBackoff, TotpEnrollment, TotpError,
-    TotpSecret,
+    check_strength, PasswordError, PasswordHasher, Role, SessionPolicy, SessionToken, SignInBackoff, Throttled,
+    TotpEnrollment, TotpError, TotpSecret, WeakPassword,
 };
 use kokuho_domain::TenantCode;
 use kokuho_events::{
-    LedgerEvent, RequestRefused, SignInFailure, StaffSignInFailed, StaffSignedIn, StaffSignedOut, StaffUserCreated,
-    StaffUserDisabled,
+    LedgerEvent, RequestRefused, SignInFailure, StaffEnrolled, StaffEnrolmentIssued, StaffPasswordChanged,
+    StaffSignInFailed, StaffSignedIn, StaffSignedOut, StaffUserCreated, StaffUserDisabled,
 };
 use kokuho_ledger::{Ledger, LedgerError};
 use kokuho_store::{on_db, Actor, CommandMeta, Db};
@@ -30,8 +31,11 @@ use zeroize::Zeroizing;
 /// `last_seen_at` is written at most this often per session: sessions time out after minutes,
 /// and a write per request would contend with the ledger's writer for nothing.
 const LAST_SEEN_RESOLUTION: TimeDelta = TimeDelta::seconds(30);
-/// Length of generated initial passwords (from a 56-symbol alphabet: ≈ 116 bits).
-const GENERATED_PASSWORD_CHARS: usize = 20;
+/// Length of enrolment codes (from a 56-symbol alphabet: ≈ 116 bits).
+const ENROLMENT_CODE_CHARS: usize = 20;
+/// How long an enrolment code works: long enough to reach a new staff member over a weekend,
+/// short enough that one never used soon stops mattering.
+pub const ENROLMENT_CODE_LIFETIME: TimeDelta = TimeDelta::hours(72);
 
 #[derive(Debug, thiserror::Error)]
 pub enum StaffError {
@@ -39,6 +43,8 @@ pub enum StaffError {
     Database(#[from] sqlx::Error),
     #[error(transparent)]
     Ledger(#[from] LedgerError),
+    #[error("the last administrator of the municipality cannot be disabled: enrol another one first")]
+    LastAdministrator,
     #[error("a staff member with login {0:?} already exists")]
     LoginTaken(String),
     #[error("no staff member {0}")]
@@ -60,6 +66,35 @@ pub enum SignInError {
     /// was checked or written; try again from `until` on.
     #[error("too many failed sign-ins; try again after {until}")]
     Throttled { until: DateTime<Utc> },
+    #[error(transparent)]
+    Staff(#[from] StaffError),
+}
+
+/// Why an enrolment step was refused. A wrong, expired or used code and an unknown login look
+/// the same from outside.
+#[derive(Debug, thiserror::Error)]
+pub enum EnrolmentError {
+    #[error("the login or enrolment code is not right, or the code has expired or was used; the one-time code may be wrong too")]
+    Refused,
+    #[error("too many failed attempts; try again after {until}")]
+    Throttled { until: DateTime<Utc> },
+    #[error("start the enrolment first: no authenticator secret was handed out for this code yet")]
+    NotStarted,
+    #[error(transparent)]
+    WeakPassword(#[from] WeakPassword),
+    #[error(transparent)]
+    Staff(#[from] StaffError),
+}
+
+/// Why a password change was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum PasswordChangeError {
+    #[error("the current password is not right")]
+    Refused,
+    #[error("too many failed attempts; try again after {until}")]
+    Throttled { until: DateTime<Utc> },
+    #[error(transparent)]
+    WeakPassword(#[from] WeakPassword),
     #[error(transparent)]
     Staff(#[from] StaffError),
 }
@@ -90,11 +125,18 @@ impl Principal {
     }
 }
 
-/// What creating an account hands out, once: the initial password and the TOTP enrolment.
+/// What creating an account hands out, once: a one-time enrolment code, never a password or a
+/// TOTP secret (those only the staff member chooses and holds: docs/security.md §6).
 pub struct CreatedUser {
     pub user_id: Uuid,
-    pub password: Zeroizing<String>,
-    pub totp: TotpEnrollment,
+    pub enrolment: EnrolmentCode,
+}
+
+/// A one-time enrolment code: the staff member sets their own password and enrols their own
+/// authenticator with it, once, before `expires_at`. Stored only as its SHA-256.
+pub struct EnrolmentCode {
+    pub code: Zeroizing<String>,
+    pub expires_at: DateTime<Utc>,
 }
 
 pub struct SignedIn {
@@ -152,20 +194,31 @@ pub fn valid_login(login: &str) -> bool {
         && login.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
 }
 
-fn generate_password() -> Zeroizing<String> {
+fn generate_enrolment_code() -> Zeroizing<String> {
     // No 0/O, 1/l/I: read aloud or copied from paper without mistakes.
     const ALPHABET: &[u8] = b"abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
     let mut rng = rand::thread_rng();
-    Zeroizing::new((0..GENERATED_PASSWORD_CHARS).map(|_| ALPHABET[rng.gen_range(0..ALPHABET.len())] as char).collect())
+    Zeroizing::new((0..ENROLMENT_CODE_CHARS).map(|_| ALPHABET[rng.gen_range(0..ALPHABET.len())] as char).collect())
 }
 
 struct UserRow {
     user_id: Uuid,
     role: Role,
-    password_hash: String,
-    totp_secret: Vec<u8>,
+    /// `None` until the staff member enrols.
+    password_hash: Option<String>,
+    totp_secret: Option<Vec<u8>>,
     totp_last_step: Option<i64>,
     disabled: bool,
+}
+
+/// An account with an open enrolment, as an enrolment step finds it by login.
+struct EnrolmentRow {
+    user_id: Uuid,
+    display_name: String,
+    role: Role,
+    code_hash: Vec<u8>,
+    expires_at: i64,
+    pending_totp_secret: Option<Vec<u8>>,
 }
 
 impl Staff {
@@ -200,6 +253,11 @@ impl Staff {
         self.master_key.tenant_hmac(&tenant.to_string(), "sign-in client", client.0.as_bytes())
     }
 
+    /// The clock sign-ins, codes and enrolments are judged by (the ledger's).
+    pub fn now(&self) -> DateTime<Utc> {
+        self.ledger.now()
+    }
+
     fn db(&self) -> &Db {
         self.ledger.store().db()
     }
@@ -208,8 +266,8 @@ impl Staff {
         format!("totp/{tenant}/{user_id}").into_bytes()
     }
 
-    /// Creates an account with a generated password and a fresh TOTP secret, both handed out
-    /// once. `created_by` is the administrator, `None` for the first one.
+    /// Creates an account without credentials and hands out a one-time enrolment code (also
+    /// recorded as issued). `created_by` is the administrator, `None` for the first one.
     pub async fn create_user(
         &self,
         tenant: TenantCode,
@@ -222,41 +280,54 @@ impl Staff {
             return Err(StaffError::BadLogin);
         }
         let user_id = Uuid::now_v7();
-        let password = generate_password();
-        let password_hash = self.hasher.hash(&password).map_err(|error| StaffError::Corrupt(error.to_string()))?;
-        let totp = TotpEnrollment::new(login);
-        let sealed_secret =
-            self.master_key.seal_secret(totp.secret().expose_bytes(), &Self::secret_context(tenant, user_id));
         let now = self.ledger.now();
+        let enrolment = EnrolmentCode { code: generate_enrolment_code(), expires_at: now + ENROLMENT_CODE_LIFETIME };
         let inserted = on_db!(self.db(), pool => {
-            sqlx::query(
-                "INSERT INTO staff_users (tenant, user_id, login, display_name, role, password_hash, totp_secret, created_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (tenant, login) DO NOTHING",
+            let mut tx = pool.begin().await?;
+            let inserted = sqlx::query(
+                "INSERT INTO staff_users (tenant, user_id, login, display_name, role, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (tenant, login) DO NOTHING",
             )
             .bind(tenant.to_string())
             .bind(user_id.as_bytes().as_slice())
             .bind(login)
             .bind(display_name)
             .bind(role.as_str())
-            .bind(&password_hash)
-            .bind(sealed_secret)
             .bind(micros(now))
-            .execute(pool)
+            .execute(&mut *tx)
             .await?
-            .rows_affected()
+            .rows_affected();
+            if inserted == 1 {
+                sqlx::query("INSERT INTO staff_enrolments (tenant, user_id, code_hash, expires_at) VALUES ($1, $2, $3, $4)")
+                    .bind(tenant.to_string())
+                    .bind(user_id.as_bytes().as_slice())
+                    .bind(kokuho_auth::token_hash(&enrolment.code).as_slice())
+                    .bind(micros(enrolment.expires_at))
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            tx.commit().await?;
+            inserted
         });
         if inserted == 0 {
             return Err(StaffError::LoginTaken(login.to_owned()));
         }
         let actor = created_by.map_or(Actor::System("admin-cli".into()), |id| Actor::Staff(id.to_string()));
-        let event = LedgerEvent::StaffUserCreated(StaffUserCreated {
-            user_id,
-            login: login.to_owned(),
-            role: role.as_str().to_owned(),
-            created_by,
-        });
-        self.ledger.record(tenant, format!("staff-{user_id}"), &[event], meta(actor, "administration")).await?;
-        Ok(CreatedUser { user_id, password, totp })
+        let events = [
+            LedgerEvent::StaffUserCreated(StaffUserCreated {
+                user_id,
+                login: login.to_owned(),
+                role: role.as_str().to_owned(),
+                created_by,
+            }),
+            LedgerEvent::StaffEnrolmentIssued(StaffEnrolmentIssued {
+                user_id,
+                issued_by: created_by,
+                expires_at: enrolment.expires_at,
+            }),
+        ];
+        self.ledger.record(tenant, format!("staff-{user_id}"), &events, meta(actor, "administration")).await?;
+        Ok(CreatedUser { user_id, enrolment })
     }
 
     /// Disables an account and ends its sessions at once.
@@ -268,26 +339,56 @@ impl Staff {
         reason: &str,
     ) -> Result<(), StaffError> {
         let now = micros(self.ledger.now());
+        // PostgreSQL: the active administrators' rows are locked first, so two administrators
+        // disabling each other at once cannot both pass the check below (SQLite has one writer).
+        let lock_administrators = match self.db().backend() {
+            kokuho_store::Backend::Postgres => Some(
+                "SELECT user_id FROM staff_users WHERE tenant = $1 AND role = 'administrator' \
+                 AND disabled_at IS NULL FOR UPDATE",
+            ),
+            kokuho_store::Backend::Sqlite => None,
+        };
         let disabled = on_db!(self.db(), pool => {
             let mut tx = pool.begin().await?;
-            let disabled = sqlx::query("UPDATE staff_users SET disabled_at = $1 WHERE tenant = $2 AND user_id = $3 AND disabled_at IS NULL")
-                .bind(now)
-                .bind(tenant.to_string())
-                .bind(user_id.as_bytes().as_slice())
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
-            sqlx::query("UPDATE staff_sessions SET ended_at = $1 WHERE tenant = $2 AND user_id = $3 AND ended_at IS NULL")
-                .bind(now)
-                .bind(tenant.to_string())
-                .bind(user_id.as_bytes().as_slice())
-                .execute(&mut *tx)
-                .await?;
+            if let Some(lock) = lock_administrators {
+                sqlx::query(lock).bind(tenant.to_string()).execute(&mut *tx).await?;
+            }
+            // Never the last enrolled, active administrator: nobody could manage accounts then.
+            let disabled = sqlx::query(
+                "UPDATE staff_users SET disabled_at = $1 WHERE tenant = $2 AND user_id = $3 AND disabled_at IS NULL \
+                 AND (role <> 'administrator' OR EXISTS (SELECT 1 FROM staff_users other WHERE other.tenant = $2 \
+                 AND other.user_id <> $3 AND other.role = 'administrator' AND other.disabled_at IS NULL \
+                 AND other.password_hash IS NOT NULL))",
+            )
+            .bind(now)
+            .bind(tenant.to_string())
+            .bind(user_id.as_bytes().as_slice())
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if disabled == 1 {
+                sqlx::query("UPDATE staff_sessions SET ended_at = $1 WHERE tenant = $2 AND user_id = $3 AND ended_at IS NULL")
+                    .bind(now)
+                    .bind(tenant.to_string())
+                    .bind(user_id.as_bytes().as_slice())
+                    .execute(&mut *tx)
+                    .await?;
+            }
             tx.commit().await?;
             disabled
         });
         if disabled == 0 {
-            return Err(StaffError::UnknownUser(user_id));
+            let active: Option<String> = on_db!(self.db(), pool => {
+                sqlx::query_scalar("SELECT role FROM staff_users WHERE tenant = $1 AND user_id = $2 AND disabled_at IS NULL")
+                    .bind(tenant.to_string())
+                    .bind(user_id.as_bytes().as_slice())
+                    .fetch_optional(pool)
+                    .await?
+            });
+            return Err(match active {
+                Some(_) => StaffError::LastAdministrator,
+                None => StaffError::UnknownUser(user_id),
+            });
         }
         let actor = disabled_by.map_or(Actor::System("admin-cli".into()), |id| Actor::Staff(id.to_string()));
         let event =
@@ -297,7 +398,7 @@ impl Staff {
     }
 
     async fn user_by_login(&self, tenant: TenantCode, login: &str) -> Result<Option<UserRow>, StaffError> {
-        type Row = (Vec<u8>, String, String, Vec<u8>, Option<i64>, Option<i64>);
+        type Row = (Vec<u8>, String, Option<String>, Option<Vec<u8>>, Option<i64>, Option<i64>);
         let row: Option<Row> = on_db!(self.db(), pool => {
             sqlx::query_as(
                 "SELECT user_id, role, password_hash, totp_secret, totp_last_step, disabled_at FROM staff_users \
@@ -361,7 +462,7 @@ impl Staff {
 
     /// Refuses the attempt (nothing checked, nothing written) while the back-off holds its login
     /// from this client or from everywhere.
-    async fn check_backoff(&self, tenant: TenantCode, attempt: &Attempt) -> Result<(), SignInError> {
+    async fn check_backoff(&self, tenant: TenantCode, attempt: &Attempt) -> Result<Result<(), Throttled>, StaffError> {
         let now = self.ledger.now();
         let rows: Vec<(Vec<u8>, i64)> = on_db!(self.db(), pool => {
             sqlx::query_as(
@@ -372,14 +473,17 @@ impl Staff {
             .bind(attempt.login_hmac.as_slice())
             .bind(micros(self.backoff.relevant_since(now)))
             .fetch_all(pool)
-            .await
-            .map_err(StaffError::from)?
+            .await?
         });
         let failures: Vec<(DateTime<Utc>, bool)> = rows
             .into_iter()
             .map(|(client, at)| (from_micros(at), client.as_slice() == attempt.client_hmac.as_slice()))
             .collect();
-        self.backoff.check(&failures, now).map_err(|throttled| SignInError::Throttled { until: throttled.until })
+        Ok(self.backoff.check(&failures, now))
+    }
+
+    fn attempt(&self, tenant: TenantCode, login: &str, client: Client<'_>) -> Attempt {
+        Attempt { login_hmac: self.login_hmac(tenant, login), client_hmac: self.client_hmac(tenant, client) }
     }
 
     /// After a sign-in succeeds, this client's failures of the login are forgotten (those of
@@ -410,14 +514,16 @@ impl Staff {
         code: &str,
         client: Client<'_>,
     ) -> Result<SignedIn, SignInError> {
-        let attempt =
-            Attempt { login_hmac: self.login_hmac(tenant, login), client_hmac: self.client_hmac(tenant, client) };
-        self.check_backoff(tenant, &attempt).await?;
+        let attempt = self.attempt(tenant, login, client);
+        if let Err(throttled) = self.check_backoff(tenant, &attempt).await? {
+            return Err(SignInError::Throttled { until: throttled.until });
+        }
         let now = self.ledger.now();
         let user = self.user_by_login(tenant, login).await?;
         // Verified whatever the account's state, against a dummy hash when there is none, so
         // response times do not reveal logins.
-        let stored_hash = user.as_ref().map(|user| user.password_hash.as_str()).unwrap_or_else(|| self.dummy_hash());
+        let stored_hash =
+            user.as_ref().and_then(|user| user.password_hash.as_deref()).unwrap_or_else(|| self.dummy_hash());
         let password_ok = match self.hasher.verify(password, stored_hash) {
             Ok(()) => true,
             Err(PasswordError::Mismatch | PasswordError::TooLong { .. } | PasswordError::TooShort { .. }) => false,
@@ -431,11 +537,15 @@ impl Staff {
             self.refuse(tenant, &attempt, Some(user.user_id), SignInFailure::AccountDisabled).await?;
             return Err(SignInError::Refused);
         }
+        let (Some(_), Some(sealed_secret)) = (&user.password_hash, &user.totp_secret) else {
+            self.refuse(tenant, &attempt, Some(user.user_id), SignInFailure::NotEnrolled).await?;
+            return Err(SignInError::Refused);
+        };
         if !password_ok {
             self.refuse(tenant, &attempt, Some(user.user_id), SignInFailure::WrongPassword).await?;
             return Err(SignInError::Refused);
         }
-        let secret = self.open_secret(tenant, user.user_id, &user.totp_secret)?;
+        let secret = self.open_secret(tenant, user.user_id, sealed_secret)?;
         let step = match secret.verify(code, now, user.totp_last_step.map(|step| step as u64)) {
             Ok(step) => step,
             Err(error) => {
@@ -467,6 +577,18 @@ impl Staff {
             return Err(SignInError::Refused);
         }
         self.forget_failures(tenant, &attempt).await?;
+        Ok(self.open_session(tenant, user.user_id, login, user.role).await?)
+    }
+
+    /// A new session of `user_id`, recorded as a sign-in.
+    async fn open_session(
+        &self,
+        tenant: TenantCode,
+        user_id: Uuid,
+        login: &str,
+        role: Role,
+    ) -> Result<SignedIn, StaffError> {
+        let now = self.ledger.now();
         let token = SessionToken::generate();
         let session_id = Uuid::now_v7();
         on_db!(self.db(), pool => {
@@ -477,20 +599,17 @@ impl Staff {
             .bind(tenant.to_string())
             .bind(token.hash().as_slice())
             .bind(session_id.as_bytes().as_slice())
-            .bind(user.user_id.as_bytes().as_slice())
+            .bind(user_id.as_bytes().as_slice())
             .bind(micros(now))
             .execute(pool)
             .await
-            .map(|_| ())
-            .map_err(StaffError::from)?
+            .map(|_| ())?
         });
-        let principal =
-            Principal { tenant, user_id: user.user_id, login: login.to_owned(), role: user.role, session_id };
-        let event = LedgerEvent::StaffSignedIn(StaffSignedIn { user_id: user.user_id, session_id });
+        let principal = Principal { tenant, user_id, login: login.to_owned(), role, session_id };
+        let event = LedgerEvent::StaffSignedIn(StaffSignedIn { user_id, session_id });
         self.ledger
-            .record(tenant, format!("staff-{}", user.user_id), &[event], meta(principal.actor(), "authentication"))
-            .await
-            .map_err(StaffError::from)?;
+            .record(tenant, format!("staff-{user_id}"), &[event], meta(principal.actor(), "authentication"))
+            .await?;
         Ok(SignedIn { token, principal, expires_at: now + self.sessions.absolute_lifetime })
     }
 
@@ -504,6 +623,234 @@ impl Staff {
             .try_into()
             .map_err(|_| StaffError::Corrupt("a TOTP secret has the wrong length".into()))?;
         Ok(TotpSecret::from_bytes(bytes))
+    }
+
+    /// The open enrolment of the account `login` names, if it is active and has one.
+    async fn enrolment_of(&self, tenant: TenantCode, login: &str) -> Result<Option<EnrolmentRow>, StaffError> {
+        type Row = (Vec<u8>, String, String, Vec<u8>, i64, Option<Vec<u8>>);
+        let row: Option<Row> = on_db!(self.db(), pool => {
+            sqlx::query_as(
+                "SELECT u.user_id, u.display_name, u.role, e.code_hash, e.expires_at, e.pending_totp_secret \
+                 FROM staff_users u JOIN staff_enrolments e ON e.tenant = u.tenant AND e.user_id = u.user_id \
+                 WHERE u.tenant = $1 AND u.login = $2 AND u.disabled_at IS NULL",
+            )
+            .bind(tenant.to_string())
+            .bind(login)
+            .fetch_optional(pool)
+            .await?
+        });
+        row.map(|(user_id, display_name, role, code_hash, expires_at, pending_totp_secret)| {
+            Ok(EnrolmentRow {
+                user_id: uuid(&user_id)?,
+                display_name,
+                role: role.parse().map_err(|_| StaffError::Corrupt(format!("unknown role {role:?}")))?,
+                code_hash,
+                expires_at,
+                pending_totp_secret,
+            })
+        })
+        .transpose()
+    }
+
+    /// The enrolment `code` opens for `login`, or the refusal, recorded (the account's id when
+    /// the login exists). Nothing is checked while the back-off holds the login.
+    async fn open_enrolment(
+        &self,
+        tenant: TenantCode,
+        login: &str,
+        code: &str,
+        attempt: &Attempt,
+    ) -> Result<EnrolmentRow, EnrolmentError> {
+        if let Err(throttled) = self.check_backoff(tenant, attempt).await? {
+            return Err(EnrolmentError::Throttled { until: throttled.until });
+        }
+        let now = micros(self.ledger.now());
+        let code_hash = kokuho_auth::token_hash(code);
+        let enrolment = self.enrolment_of(tenant, login).await?;
+        match enrolment {
+            Some(row) if row.code_hash.as_slice() == code_hash.as_slice() && now < row.expires_at => Ok(row),
+            other => {
+                let user_id = match other {
+                    Some(row) => Some(row.user_id),
+                    None => self.user_by_login(tenant, login).await?.map(|user| user.user_id),
+                };
+                self.refuse(tenant, attempt, user_id, SignInFailure::EnrolmentCodeInvalid).await?;
+                Err(EnrolmentError::Refused)
+            }
+        }
+    }
+
+    /// Enrolment, first step: with the enrolment code, a fresh TOTP secret for the staff
+    /// member's own authenticator (replacing any handed out before by this step). The code
+    /// stays valid until the second step.
+    pub async fn start_enrolment(
+        &self,
+        tenant: TenantCode,
+        login: &str,
+        code: &str,
+        client: Client<'_>,
+    ) -> Result<TotpEnrollment, EnrolmentError> {
+        let attempt = self.attempt(tenant, login, client);
+        let enrolment = self.open_enrolment(tenant, login, code, &attempt).await?;
+        let totp = TotpEnrollment::new(login);
+        let sealed =
+            self.master_key.seal_secret(totp.secret().expose_bytes(), &Self::secret_context(tenant, enrolment.user_id));
+        on_db!(self.db(), pool => {
+            sqlx::query("UPDATE staff_enrolments SET pending_totp_secret = $1 WHERE tenant = $2 AND user_id = $3 AND code_hash = $4")
+                .bind(sealed)
+                .bind(tenant.to_string())
+                .bind(enrolment.user_id.as_bytes().as_slice())
+                .bind(enrolment.code_hash.as_slice())
+                .execute(pool)
+                .await
+                .map(|_| ())
+                .map_err(StaffError::from)?
+        });
+        Ok(totp)
+    }
+
+    /// Enrolment, second step: the staff member's own password (checked for strength) and the
+    /// current code of the authenticator the first step set up. The enrolment code is used up,
+    /// and the staff member is signed in.
+    pub async fn complete_enrolment(
+        &self,
+        tenant: TenantCode,
+        login: &str,
+        code: &str,
+        password: &str,
+        totp_code: &str,
+        client: Client<'_>,
+    ) -> Result<SignedIn, EnrolmentError> {
+        let attempt = self.attempt(tenant, login, client);
+        let enrolment = self.open_enrolment(tenant, login, code, &attempt).await?;
+        let Some(pending) = &enrolment.pending_totp_secret else {
+            return Err(EnrolmentError::NotStarted);
+        };
+        // Before the one-time code is judged, so a weak password does not use it up.
+        check_strength(password, &[login, &enrolment.display_name, &tenant.to_string()])?;
+        let secret = self.open_secret(tenant, enrolment.user_id, pending)?;
+        let step = match secret.verify(totp_code, self.ledger.now(), None) {
+            Ok(step) => step,
+            Err(_) => {
+                self.refuse(tenant, &attempt, Some(enrolment.user_id), SignInFailure::WrongCode).await?;
+                return Err(EnrolmentError::Refused);
+            }
+        };
+        let password_hash = self.hasher.hash(password).map_err(|error| StaffError::Corrupt(error.to_string()))?;
+        let user_id = enrolment.user_id;
+        let enrolled = on_db!(self.db(), pool => {
+            let mut tx = pool.begin().await.map_err(StaffError::from)?;
+            // Used up in the same transaction that sets the credentials: of two completions
+            // racing with one code, one wins.
+            let used = sqlx::query("DELETE FROM staff_enrolments WHERE tenant = $1 AND user_id = $2 AND code_hash = $3")
+                .bind(tenant.to_string())
+                .bind(user_id.as_bytes().as_slice())
+                .bind(enrolment.code_hash.as_slice())
+                .execute(&mut *tx)
+                .await
+                .map_err(StaffError::from)?
+                .rows_affected();
+            if used == 1 {
+                sqlx::query(
+                    "UPDATE staff_users SET password_hash = $1, totp_secret = $2, totp_last_step = $3 \
+                     WHERE tenant = $4 AND user_id = $5",
+                )
+                .bind(&password_hash)
+                .bind(pending.as_slice())
+                .bind(step as i64)
+                .bind(tenant.to_string())
+                .bind(user_id.as_bytes().as_slice())
+                .execute(&mut *tx)
+                .await
+                .map_err(StaffError::from)?;
+            }
+            tx.commit().await.map_err(StaffError::from)?;
+            used == 1
+        });
+        if !enrolled {
+            return Err(EnrolmentError::Refused);
+        }
+        let event = LedgerEvent::StaffEnrolled(StaffEnrolled { user_id });
+        self.ledger
+            .record(
+                tenant,
+                format!("staff-{user_id}"),
+                &[event],
+                meta(Actor::Staff(user_id.to_string()), "authentication"),
+            )
+            .await
+            .map_err(StaffError::from)?;
+        self.forget_failures(tenant, &attempt).await?;
+        Ok(self.open_session(tenant, user_id, login, enrolment.role).await?)
+    }
+
+    /// The signed-in staff member changes their own password, giving the current one (a wrong
+    /// one counts as a failed sign-in, back-off included). Their other sessions end.
+    pub async fn change_password(
+        &self,
+        principal: &Principal,
+        current: &str,
+        new: &str,
+        client: Client<'_>,
+    ) -> Result<(), PasswordChangeError> {
+        let tenant = principal.tenant;
+        let attempt = self.attempt(tenant, &principal.login, client);
+        if let Err(throttled) = self.check_backoff(tenant, &attempt).await? {
+            return Err(PasswordChangeError::Throttled { until: throttled.until });
+        }
+        let row: Option<(Option<String>, String)> = on_db!(self.db(), pool => {
+            sqlx::query_as("SELECT password_hash, display_name FROM staff_users WHERE tenant = $1 AND user_id = $2")
+                .bind(tenant.to_string())
+                .bind(principal.user_id.as_bytes().as_slice())
+                .fetch_optional(pool)
+                .await
+                .map_err(StaffError::from)?
+        });
+        let (stored, display_name) = row.ok_or(StaffError::UnknownUser(principal.user_id))?;
+        let stored = stored.unwrap_or_else(|| self.dummy_hash().to_owned());
+        match self.hasher.verify(current, &stored) {
+            Ok(()) => {}
+            Err(PasswordError::Mismatch | PasswordError::TooLong { .. } | PasswordError::TooShort { .. }) => {
+                self.refuse(tenant, &attempt, Some(principal.user_id), SignInFailure::WrongPassword).await?;
+                return Err(PasswordChangeError::Refused);
+            }
+            Err(other) => return Err(StaffError::Corrupt(other.to_string()).into()),
+        }
+        if new == current {
+            return Err(WeakPassword::Guessable { advice: ": it is the current password".into() }.into());
+        }
+        check_strength(new, &[&principal.login, &display_name, &tenant.to_string()])?;
+        let password_hash = self.hasher.hash(new).map_err(|error| StaffError::Corrupt(error.to_string()))?;
+        let now = micros(self.ledger.now());
+        on_db!(self.db(), pool => {
+            let mut tx = pool.begin().await.map_err(StaffError::from)?;
+            sqlx::query("UPDATE staff_users SET password_hash = $1 WHERE tenant = $2 AND user_id = $3")
+                .bind(&password_hash)
+                .bind(tenant.to_string())
+                .bind(principal.user_id.as_bytes().as_slice())
+                .execute(&mut *tx)
+                .await
+                .map_err(StaffError::from)?;
+            sqlx::query(
+                "UPDATE staff_sessions SET ended_at = $1 WHERE tenant = $2 AND user_id = $3 AND ended_at IS NULL \
+                 AND session_id <> $4",
+            )
+            .bind(now)
+            .bind(tenant.to_string())
+            .bind(principal.user_id.as_bytes().as_slice())
+            .bind(principal.session_id.as_bytes().as_slice())
+            .execute(&mut *tx)
+            .await
+            .map_err(StaffError::from)?;
+            tx.commit().await.map_err(StaffError::from)?
+        });
+        let event = LedgerEvent::StaffPasswordChanged(StaffPasswordChanged { user_id: principal.user_id });
+        self.ledger
+            .record(tenant, format!("staff-{}", principal.user_id), &[event], meta(principal.actor(), "authentication"))
+            .await
+            .map_err(StaffError::from)?;
+        self.forget_failures(tenant, &attempt).await?;
+        Ok(())
     }
 
     /// The staff member a session token belongs to, if the session is valid for `tenant` now.

@@ -307,6 +307,38 @@ impl Client {
     }
 }
 
+/// Enrols over HTTP as a new staff member with their enrolment code does: `POST
+/// /v1/{tenant}/enrolment` (the authenticator's secret), then `…/enrolment/complete` with a fresh
+/// password and the code of the step before `now` (see [`super::enrol`]). Answers the password
+/// and the secret.
+pub async fn enrol_over_http(
+    transport: &Transport,
+    tenant: &str,
+    login: &str,
+    enrolment_code: &str,
+    now: impl Fn() -> chrono::DateTime<chrono::Utc>,
+) -> (String, kokuho_auth::TotpSecret) {
+    let start = json!({"login": login, "enrolment_code": enrolment_code});
+    let (status, _, started) =
+        transport.send(Call::new(Method::POST, format!("/v1/{tenant}/enrolment")).json(&start)).await;
+    assert_eq!(status, StatusCode::CREATED, "{started}");
+    let secret = kokuho_auth::TotpSecret::from_base32(started["totp_secret_base32"].as_str().unwrap()).unwrap();
+    let password = super::fresh_password();
+    for attempt in 0.. {
+        let code = secret.code_at(now() - TimeDelta::seconds(30));
+        let body = json!({"login": login, "enrolment_code": enrolment_code, "password": password, "code": code});
+        let call = Call::new(Method::POST, format!("/v1/{tenant}/enrolment/complete")).json(&body);
+        let (status, _, answer) = transport.send(call).await;
+        match status {
+            StatusCode::CREATED => break,
+            // A step began between reading the clock and the check: once more.
+            StatusCode::UNAUTHORIZED if attempt == 0 => continue,
+            other => panic!("enrolling {login}: {other} {answer}"),
+        }
+    }
+    (password, secret)
+}
+
 pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }

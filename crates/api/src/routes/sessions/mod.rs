@@ -1,11 +1,14 @@
-//! Staff sign-in (password + TOTP) and sign-out.
+//! Staff sign-in (password + TOTP), sign-out, and enrolment: a new account's owner, with the
+//! one-time enrolment code an administrator handed them, sets up their own authenticator and
+//! chooses their own password (docs/security.md §6).
 
 use axum::extract::{RawPathParams, State};
 use axum::http::StatusCode;
 use axum::routing::{delete, post};
 use axum::Router;
 use chrono::{DateTime, Utc};
-use kokuho_staff::{Client, SignInError, LOGIN_MAX_CHARS};
+use kokuho_auth::WeakPassword;
+use kokuho_staff::{Client, EnrolmentError, SignInError, SignedIn, LOGIN_MAX_CHARS};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -17,7 +20,11 @@ use crate::throttle::ClientAddress;
 use crate::{ApiError, ApiJson, AppState};
 
 pub(crate) fn routes() -> Router<AppState> {
-    Router::new().route("/v1/{tenant}/sessions", post(sign_in)).route("/v1/{tenant}/sessions/current", delete(sign_out))
+    Router::new()
+        .route("/v1/{tenant}/sessions", post(sign_in))
+        .route("/v1/{tenant}/sessions/current", delete(sign_out))
+        .route("/v1/{tenant}/enrolment", post(start_enrolment))
+        .route("/v1/{tenant}/enrolment/complete", post(complete_enrolment))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -70,15 +77,7 @@ pub(crate) async fn sign_in(
     state.served_tenant(tenant).await?;
     let signed_in = state.staff.sign_in(tenant, &body.login, &body.password, &body.code, Client(&client.name())).await;
     match signed_in {
-        Ok(signed_in) => Ok((
-            StatusCode::CREATED,
-            ApiJson(Session {
-                token: signed_in.token.expose().to_owned(),
-                user_id: signed_in.principal.user_id,
-                role: signed_in.principal.role.as_str().to_owned(),
-                expires_at: signed_in.expires_at,
-            }),
-        )),
+        Ok(signed_in) => Ok((StatusCode::CREATED, ApiJson(Session::from(signed_in)))),
         Err(SignInError::Refused) => Err(ApiError::BadRequest {
             status: StatusCode::UNAUTHORIZED,
             code: "sign_in_failed",
@@ -86,6 +85,17 @@ pub(crate) async fn sign_in(
         }),
         Err(SignInError::Throttled { until }) => Err(throttled(&state, until)),
         Err(SignInError::Staff(error)) => Err(ApiError::Internal(error.to_string())),
+    }
+}
+
+impl From<SignedIn> for Session {
+    fn from(signed_in: SignedIn) -> Session {
+        Session {
+            token: signed_in.token.expose().to_owned(),
+            user_id: signed_in.principal.user_id,
+            role: signed_in.principal.role.as_str().to_owned(),
+            expires_at: signed_in.expires_at,
+        }
     }
 }
 
@@ -113,16 +123,152 @@ pub(crate) fn check_credentials_shape(login: &str, password: &str, code: &str) -
             &format!("`login` must be 3 to {LOGIN_MAX_CHARS} letters, digits, '.', '-' or '_'"),
         ));
     }
-    if password.chars().count() > kokuho_auth::password::MAX_PASSWORD_CHARS {
-        return Err(unprocessable(
-            "invalid_password",
-            &format!("`password` may have at most {} characters", kokuho_auth::password::MAX_PASSWORD_CHARS),
-        ));
-    }
+    check_password_length("password", password)?;
     if code.len() > 16 {
         return Err(unprocessable("invalid_code", "`code` is the authenticator's 6-digit code"));
     }
     Ok(())
+}
+
+/// A password no account could have, refused before anything else (the field is named, the
+/// value never echoed).
+pub(crate) fn check_password_length(field: &str, password: &str) -> Result<(), ApiError> {
+    let max = kokuho_auth::password::MAX_PASSWORD_CHARS;
+    if password.chars().count() > max {
+        return Err(unprocessable("invalid_password", &format!("`{field}` may have at most {max} characters")));
+    }
+    Ok(())
+}
+
+/// 422 `weak_password`, with zxcvbn's advice (which never quotes the password).
+pub(crate) fn weak_password(weak: &WeakPassword) -> ApiError {
+    unprocessable("weak_password", &format!("choose another password: {weak}"))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EnrolmentStart {
+    login: String,
+    /// The one-time code from the administrator (or `kokuho admin create-user`).
+    enrolment_code: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct EnrolmentSecret {
+    /// The new authenticator's secret, to type into the app; shown to the staff member only.
+    totp_secret_base32: String,
+    /// The same secret as an `otpauth://` URI (for a QR code).
+    otpauth_uri: String,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EnrolmentCompletion {
+    login: String,
+    enrolment_code: String,
+    /// The password the staff member chooses: 12 to 1,024 characters, not easy to guess (zxcvbn
+    /// score 3 of 4; the login and name count as guessable).
+    password: String,
+    /// The authenticator's current code, proving it was set up with the secret of the first step.
+    code: String,
+}
+
+fn enrolment_refused(state: &AppState, error: EnrolmentError) -> ApiError {
+    match error {
+        EnrolmentError::Refused => unauthorized_enrolment(),
+        EnrolmentError::Throttled { until } => throttled(state, until),
+        EnrolmentError::NotStarted => ApiError::BadRequest {
+            status: StatusCode::CONFLICT,
+            code: "enrolment_not_started",
+            detail: EnrolmentError::NotStarted.to_string(),
+        },
+        EnrolmentError::WeakPassword(weak) => weak_password(&weak),
+        EnrolmentError::Staff(error) => ApiError::Internal(error.to_string()),
+    }
+}
+
+fn unauthorized_enrolment() -> ApiError {
+    ApiError::BadRequest {
+        status: StatusCode::UNAUTHORIZED,
+        code: "enrolment_failed",
+        detail: EnrolmentError::Refused.to_string(),
+    }
+}
+
+/// Enrolment, first step: with the one-time enrolment code, a new secret for the staff member's
+/// own authenticator app. The code stays valid for the second step (this step may be repeated;
+/// each gives a new secret).
+#[utoipa::path(post, path = "/v1/{tenant}/enrolment", request_body = EnrolmentStart,
+    params(doc::Tenant),
+    responses(
+        (status = 201, description = "The authenticator's secret, shown this once", body = EnrolmentSecret),
+        (status = 401, description = "`enrolment_failed`: login or code not right, or the code expired or was used (which is not said); recorded", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`unknown_tenant`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`invalid_login`, `invalid_body`", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "`too_many_requests` or `sign_in_throttled`, with `Retry-After`", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub(crate) async fn start_enrolment(
+    State(state): State<AppState>,
+    client: ClientAddress,
+    params: RawPathParams,
+    ApiJson(body): ApiJson<EnrolmentStart>,
+) -> Result<(StatusCode, ApiJson<EnrolmentSecret>), ApiError> {
+    let tenant = tenant_of(&params)?;
+    check_credentials_shape(&body.login, "", "")?;
+    if body.enrolment_code.len() > 64 {
+        return Err(unauthorized_enrolment());
+    }
+    state.admit(&state.limiters.sign_in, client)?;
+    state.served_tenant(tenant).await?;
+    let started = state.staff.start_enrolment(tenant, &body.login, &body.enrolment_code, Client(&client.name())).await;
+    let totp = started.map_err(|error| enrolment_refused(&state, error))?;
+    Ok((
+        StatusCode::CREATED,
+        ApiJson(EnrolmentSecret {
+            totp_secret_base32: totp.secret_base32().to_owned(),
+            otpauth_uri: totp.otpauth_uri().to_owned(),
+        }),
+    ))
+}
+
+/// Enrolment, second step: the staff member's own password and the authenticator's current
+/// code. The enrolment code is used up, and the answer is a session (signed in).
+#[utoipa::path(post, path = "/v1/{tenant}/enrolment/complete", request_body = EnrolmentCompletion,
+    params(doc::Tenant),
+    responses(
+        (status = 201, description = "Enrolled and signed in", body = Session),
+        (status = 401, description = "`enrolment_failed`: login, enrolment code or one-time code not right (which is not said); recorded", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`unknown_tenant`", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`enrolment_not_started`: take the first step first", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`weak_password` (with advice, never the password; nothing is used up), `invalid_login`, `invalid_password`, `invalid_code`, `invalid_body`", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "`too_many_requests` or `sign_in_throttled`, with `Retry-After`", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub(crate) async fn complete_enrolment(
+    State(state): State<AppState>,
+    client: ClientAddress,
+    params: RawPathParams,
+    ApiJson(body): ApiJson<EnrolmentCompletion>,
+) -> Result<(StatusCode, ApiJson<Session>), ApiError> {
+    let tenant = tenant_of(&params)?;
+    check_credentials_shape(&body.login, &body.password, &body.code)?;
+    if body.enrolment_code.len() > 64 {
+        return Err(unauthorized_enrolment());
+    }
+    state.admit(&state.limiters.sign_in, client)?;
+    state.served_tenant(tenant).await?;
+    let completed = state
+        .staff
+        .complete_enrolment(
+            tenant,
+            &body.login,
+            &body.enrolment_code,
+            &body.password,
+            &body.code,
+            Client(&client.name()),
+        )
+        .await;
+    let signed_in = completed.map_err(|error| enrolment_refused(&state, error))?;
+    Ok((StatusCode::CREATED, ApiJson(Session::from(signed_in))))
 }
 
 /// End this session.

@@ -11,6 +11,7 @@ use chrono::NaiveDate;
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 use kokuho::bench::{self, BenchOptions};
+use kokuho::config::LimitArgs;
 use kokuho::config::{
     DEFAULT_CHECKPOINT_KEY_FILE, DEFAULT_CHECKPOINT_MINUTES, DEFAULT_DATABASE_URL, DEFAULT_MASTER_KEY_FILE,
 };
@@ -40,55 +41,6 @@ struct Cli {
     checkpoint_key_file: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
-}
-
-/// The limits on what anyone may ask without signing in (docs/security.md).
-#[derive(clap::Args, Clone)]
-struct LimitArgs {
-    /// Staff sign-ins and enrolment steps per client network: N/s, N/min or N/h (N at once,
-    /// then N per unit). Raise it for an office whose staff share one address.
-    #[arg(long, env = "KOKUHO_SIGN_IN_RATE", default_value_t = Limits::default().sign_in_per_client)]
-    sign_in_rate: kokuho_auth::RateLimit,
-    /// Citizens' sign-in challenges per client network (N/s, N/min or N/h).
-    #[arg(long, env = "KOKUHO_CHALLENGE_RATE", default_value_t = Limits::default().challenges_per_client)]
-    challenge_rate: kokuho_auth::RateLimit,
-    /// Failed sign-ins of one login from one client network within an hour before each further
-    /// try waits (1 s, doubling with each failure).
-    #[arg(long, env = "KOKUHO_SIGN_IN_FREE_FAILURES",
-          default_value_t = Limits::default().sign_in_backoff.per_client.free_failures)]
-    sign_in_free_failures: u32,
-    /// Failed sign-ins of one login from all clients together within an hour before every
-    /// client's next try waits; keep it well above what one client can reach (docs/security.md).
-    #[arg(long, env = "KOKUHO_ACCOUNT_FREE_FAILURES",
-          default_value_t = Limits::default().sign_in_backoff.per_account.free_failures)]
-    account_free_failures: u32,
-    /// The longest a sign-in waits in back-off (seconds).
-    #[arg(long, env = "KOKUHO_SIGN_IN_MAX_WAIT", value_parser = clap::value_parser!(u32).range(1..=86_400),
-          default_value_t = Limits::default().sign_in_backoff.per_client.max_wait.num_seconds() as u32)]
-    sign_in_max_wait: u32,
-}
-
-impl LimitArgs {
-    fn limits(&self) -> Limits {
-        let defaults = Limits::default().sign_in_backoff;
-        let max_wait = chrono::TimeDelta::seconds(self.sign_in_max_wait.into());
-        Limits {
-            sign_in_per_client: self.sign_in_rate,
-            challenges_per_client: self.challenge_rate,
-            sign_in_backoff: kokuho_auth::SignInBackoff {
-                per_client: kokuho_auth::BackoffPolicy {
-                    free_failures: self.sign_in_free_failures,
-                    max_wait,
-                    ..defaults.per_client
-                },
-                per_account: kokuho_auth::BackoffPolicy {
-                    free_failures: self.account_free_failures,
-                    max_wait,
-                    ..defaults.per_account
-                },
-            },
-        }
-    }
 }
 
 #[derive(Subcommand)]
@@ -462,12 +414,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 println!(
                     "    kokuho admin create-user --tenant 112020 --login admin --name \"…\" --role administrator"
                 );
-                println!(
-                    "  then enrol: POST http://{address}/v1/112020/enrolment {{\"login\",\"enrolment_code\"}} (the authenticator's secret),"
-                );
-                println!(
-                    "  POST http://{address}/v1/112020/enrolment/complete {{\"login\",\"enrolment_code\",\"password\",\"code\"}} (signed in)"
-                );
+                println!("  then enrol with it (README.md, \"Staff\"): POST http://{address}/v1/112020/enrolment");
             }
             app.run_until(shutdown_signal()).await?;
             Ok(ExitCode::SUCCESS)
@@ -628,10 +575,9 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     println!("enrolment code: {}", created.enrolment.code.as_str());
                     println!("valid until: {}", created.enrolment.expires_at.to_rfc3339());
                     println!(
-                        "Hand the code to {login}, who enrols with it once: POST /v1/{tenant}/enrolment (their own \
-                         authenticator), then /v1/{tenant}/enrolment/complete (their own password). It is shown \
-                         once, stored only as a hash, and signs nobody in."
+                        "Hand it to {login}, who enrols with it once (POST /v1/{tenant}/enrolment, then …/complete):"
                     );
+                    println!("their own authenticator, their own password. It is shown once and signs nobody in.");
                 }
                 AdminCommand::DisableUser { tenant, user, reason } => {
                     ledgerd.staff.disable_user(*tenant, *user, None, reason).await?;

@@ -71,10 +71,7 @@ pub(crate) async fn sign_in(
     params: RawPathParams,
     ApiJson(body): ApiJson<SignIn>,
 ) -> Result<(StatusCode, ApiJson<Session>), ApiError> {
-    let tenant = tenant_of(&params)?;
-    check_credentials_shape(&body.login, &body.password, &body.code)?;
-    state.admit(&state.limiters.sign_in, client)?;
-    state.served_tenant(tenant).await?;
+    let tenant = admit_unsigned(&state, client, &params, [&body.login, &body.password, &body.code], None).await?;
     let signed_in = state.staff.sign_in(tenant, &body.login, &body.password, &body.code, Client(&client.name())).await;
     match signed_in {
         Ok(signed_in) => Ok((StatusCode::CREATED, ApiJson(Session::from(signed_in)))),
@@ -113,10 +110,31 @@ fn unprocessable(code: &'static str, detail: &str) -> ApiError {
     ApiError::BadRequest { status: StatusCode::UNPROCESSABLE_ENTITY, code, detail: detail.to_owned() }
 }
 
+/// What every unsigned staff request (a sign-in, an enrolment step) goes through before the
+/// staff records see it, in the order of docs/security.md §2: the shape of its login, password,
+/// one-time code and enrolment code (422; an enrolment code no account could have is simply not
+/// right, 401), the client's rate (429), the municipality (404). Answers the municipality.
+async fn admit_unsigned(
+    state: &AppState,
+    client: ClientAddress,
+    params: &RawPathParams,
+    [login, password, code]: [&str; 3],
+    enrolment_code: Option<&str>,
+) -> Result<kokuho_domain::TenantCode, ApiError> {
+    let tenant = tenant_of(params)?;
+    check_credentials_shape(login, password, code)?;
+    if enrolment_code.is_some_and(|enrolment_code| enrolment_code.len() > 64) {
+        return Err(unauthorized_enrolment());
+    }
+    state.admit(&state.limiters.sign_in, client)?;
+    state.served_tenant(tenant).await?;
+    Ok(tenant)
+}
+
 /// What a login, a password and a code can be, checked before anything else (and never echoed):
 /// a value no account could have is the client's mistake, not a failed sign-in, and is neither
 /// counted nor recorded.
-pub(crate) fn check_credentials_shape(login: &str, password: &str, code: &str) -> Result<(), ApiError> {
+fn check_credentials_shape(login: &str, password: &str, code: &str) -> Result<(), ApiError> {
     if !kokuho_staff::valid_login(login) {
         return Err(unprocessable(
             "invalid_login",
@@ -213,13 +231,7 @@ pub(crate) async fn start_enrolment(
     params: RawPathParams,
     ApiJson(body): ApiJson<EnrolmentStart>,
 ) -> Result<(StatusCode, ApiJson<EnrolmentSecret>), ApiError> {
-    let tenant = tenant_of(&params)?;
-    check_credentials_shape(&body.login, "", "")?;
-    if body.enrolment_code.len() > 64 {
-        return Err(unauthorized_enrolment());
-    }
-    state.admit(&state.limiters.sign_in, client)?;
-    state.served_tenant(tenant).await?;
+    let tenant = admit_unsigned(&state, client, &params, [&body.login, "", ""], Some(&body.enrolment_code)).await?;
     let started = state.staff.start_enrolment(tenant, &body.login, &body.enrolment_code, Client(&client.name())).await;
     let totp = started.map_err(|error| enrolment_refused(&state, error))?;
     Ok((
@@ -249,13 +261,8 @@ pub(crate) async fn complete_enrolment(
     params: RawPathParams,
     ApiJson(body): ApiJson<EnrolmentCompletion>,
 ) -> Result<(StatusCode, ApiJson<Session>), ApiError> {
-    let tenant = tenant_of(&params)?;
-    check_credentials_shape(&body.login, &body.password, &body.code)?;
-    if body.enrolment_code.len() > 64 {
-        return Err(unauthorized_enrolment());
-    }
-    state.admit(&state.limiters.sign_in, client)?;
-    state.served_tenant(tenant).await?;
+    let credentials = [body.login.as_str(), &body.password, &body.code];
+    let tenant = admit_unsigned(&state, client, &params, credentials, Some(&body.enrolment_code)).await?;
     let completed = state
         .staff
         .complete_enrolment(

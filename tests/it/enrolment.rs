@@ -205,3 +205,36 @@ async fn the_last_administrator_cannot_be_disabled() {
     let (status, problem) = api.post(&admin, &path, body).await;
     assert_eq!(status, StatusCode::NO_CONTENT, "{problem}");
 }
+
+/// A code that expired, or an authenticator that was lost: the administrator issues a new code.
+/// The account's credentials are cleared and its sessions end, so the old code, the old
+/// password and the old authenticator are worthless; the owner enrols again with the new code.
+/// The last enrolled administrator keeps their credentials.
+#[tokio::test]
+async fn a_new_enrolment_code_clears_the_credentials_and_the_owner_enrols_again() {
+    let api = Client::in_process().await;
+    let (admin_id, admin) = api.signed_in(Role::Administrator).await;
+    let account = StaffBuilder::new(Role::EligibilityClerk).login("hayashi").create(&api).await;
+    let session = api.sign_in(&account).await;
+
+    let (status, issued) = api.post(&admin, &format!("/staff/{}/enrolment", account.user_id), json!({})).await;
+    assert_eq!(status, StatusCode::CREATED, "{issued}");
+    assert!(issued.get("password").is_none() && issued.get("totp_secret_base32").is_none(), "{issued}");
+    let search = "/persons?atena_no=x&purpose=eligibility";
+    assert_eq!(api.get(&session, search).await.0, StatusCode::UNAUTHORIZED, "the session ended");
+    let code = account.totp.code_at(api.clock.now());
+    assert_eq!(api.try_sign_in(&account, &account.password, &code).await.0, StatusCode::UNAUTHORIZED);
+
+    let enrolment_code = issued["enrolment_code"].as_str().unwrap();
+    let (status, started) = start(&api, "hayashi", enrolment_code).await;
+    assert_eq!(status, StatusCode::CREATED, "{started}");
+    let (status, session) =
+        complete(&api, "hayashi", enrolment_code, PASSPHRASE, &secret_of(&started).code_at(api.clock.now())).await;
+    assert_eq!(status, StatusCode::CREATED, "{session}");
+    assert_eq!(api.get(session["token"].as_str().unwrap(), search).await.0, StatusCode::OK);
+
+    let (status, problem) = api.post(&admin, &format!("/staff/{admin_id}/enrolment"), json!({})).await;
+    assert_eq!((status, problem["code"].as_str()), (StatusCode::CONFLICT, Some("last_administrator")));
+    let (status, _) = api.post(&admin, &format!("/staff/{}/enrolment", uuid::Uuid::now_v7()), json!({})).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}

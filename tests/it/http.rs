@@ -701,6 +701,7 @@ async fn the_openapi_document_lists_exactly_the_routes_served() {
         "POST /v1/{tenant}/enrolment/complete",
         "POST /v1/{tenant}/staff",
         "POST /v1/{tenant}/staff/{user_id}/disable",
+        "POST /v1/{tenant}/staff/{user_id}/enrolment",
         "PUT /v1/{tenant}/staff/me/password",
         "POST /v1/{tenant}/persons",
         "GET /v1/{tenant}/persons",

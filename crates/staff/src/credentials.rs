@@ -5,7 +5,7 @@
 use chrono::{DateTime, TimeDelta, Utc};
 use kokuho_auth::{check_strength, PasswordError, Role, TotpEnrollment, WeakPassword};
 use kokuho_domain::TenantCode;
-use kokuho_events::{LedgerEvent, SignInFailure, StaffEnrolled, StaffPasswordChanged};
+use kokuho_events::{LedgerEvent, SignInFailure, StaffEnrolled, StaffEnrolmentIssued, StaffPasswordChanged};
 use kokuho_store::{on_db, Actor};
 use rand::Rng;
 use uuid::Uuid;
@@ -73,6 +73,31 @@ struct EnrolmentRow {
 }
 
 impl Staff {
+    /// A new enrolment code for an active account whose owner lost theirs, let it expire, or
+    /// lost their authenticator or password: the account's credentials are cleared and its
+    /// sessions end (so whoever held them holds nothing), and the owner enrols again. Never the
+    /// last enrolled administrator (`StaffError::LastAdministrator`). Recorded as issued.
+    pub async fn reissue_enrolment(
+        &self,
+        tenant: TenantCode,
+        user_id: Uuid,
+        issued_by: Option<Uuid>,
+    ) -> Result<EnrolmentCode, StaffError> {
+        let enrolment =
+            EnrolmentCode { code: generate_enrolment_code(), expires_at: self.now() + ENROLMENT_CODE_LIFETIME };
+        let code_hash = kokuho_auth::token_hash(&enrolment.code);
+        let expires_at = micros(enrolment.expires_at);
+        self.withdraw(tenant, user_id, crate::Withdrawal::NewEnrolment { code_hash, expires_at }).await?;
+        let actor = issued_by.map_or(Actor::System("admin-cli".into()), |id| Actor::Staff(id.to_string()));
+        let event = LedgerEvent::StaffEnrolmentIssued(StaffEnrolmentIssued {
+            user_id,
+            issued_by,
+            expires_at: enrolment.expires_at,
+        });
+        self.ledger.record(tenant, format!("staff-{user_id}"), &[event], meta(actor, "administration")).await?;
+        Ok(enrolment)
+    }
+
     /// The open enrolment of the account `login` names, if it is active and has one.
     async fn enrolment_of(&self, tenant: TenantCode, login: &str) -> Result<Option<EnrolmentRow>, StaffError> {
         type Row = (Vec<u8>, String, String, Vec<u8>, i64, Option<Vec<u8>>);

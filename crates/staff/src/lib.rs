@@ -273,7 +273,7 @@ impl Staff {
         Ok(CreatedUser { user_id, enrolment })
     }
 
-    /// Disables an account and ends its sessions at once.
+    /// Disables an account and ends its sessions at once (never the last administrator).
     pub async fn disable_user(
         &self,
         tenant: TenantCode,
@@ -281,9 +281,21 @@ impl Staff {
         disabled_by: Option<Uuid>,
         reason: &str,
     ) -> Result<(), StaffError> {
+        self.withdraw(tenant, user_id, Withdrawal::Disable).await?;
+        let actor = disabled_by.map_or(Actor::System("admin-cli".into()), |id| Actor::Staff(id.to_string()));
+        let event =
+            LedgerEvent::StaffUserDisabled(StaffUserDisabled { user_id, disabled_by, reason: reason.to_owned() });
+        self.ledger.record(tenant, format!("staff-{user_id}"), &[event], meta(actor, "administration")).await?;
+        Ok(())
+    }
+
+    /// Takes an active account's power to act away, in one transaction: disabling it, or
+    /// clearing its credentials for a new enrolment; either ends its sessions. Never the
+    /// municipality's last enrolled, active administrator: nobody could manage accounts then.
+    async fn withdraw(&self, tenant: TenantCode, user_id: Uuid, withdrawal: Withdrawal) -> Result<(), StaffError> {
         let now = micros(self.ledger.now());
         // PostgreSQL: the active administrators' rows are locked first, so two administrators
-        // disabling each other at once cannot both pass the check below (SQLite has one writer).
+        // withdrawing each other at once cannot both pass the check below (SQLite has one writer).
         let lock_administrators = match self.db().backend() {
             kokuho_store::Backend::Postgres => Some(
                 "SELECT user_id FROM staff_users WHERE tenant = $1 AND role = 'administrator' \
@@ -291,25 +303,27 @@ impl Staff {
             ),
             kokuho_store::Backend::Sqlite => None,
         };
-        let disabled = on_db!(self.db(), pool => {
+        let assignment = match withdrawal {
+            Withdrawal::Disable => "disabled_at = $3",
+            Withdrawal::NewEnrolment { .. } => "password_hash = NULL, totp_secret = NULL, totp_last_step = NULL",
+        };
+        let update = format!(
+            "UPDATE staff_users SET {assignment} WHERE tenant = $1 AND user_id = $2 AND disabled_at IS NULL \
+             AND (role <> 'administrator' OR EXISTS (SELECT 1 FROM staff_users other WHERE other.tenant = $1 \
+             AND other.user_id <> $2 AND other.role = 'administrator' AND other.disabled_at IS NULL \
+             AND other.password_hash IS NOT NULL))"
+        );
+        let withdrawn = on_db!(self.db(), pool => {
             let mut tx = pool.begin().await?;
             if let Some(lock) = lock_administrators {
                 sqlx::query(lock).bind(tenant.to_string()).execute(&mut *tx).await?;
             }
-            // Never the last enrolled, active administrator: nobody could manage accounts then.
-            let disabled = sqlx::query(
-                "UPDATE staff_users SET disabled_at = $1 WHERE tenant = $2 AND user_id = $3 AND disabled_at IS NULL \
-                 AND (role <> 'administrator' OR EXISTS (SELECT 1 FROM staff_users other WHERE other.tenant = $2 \
-                 AND other.user_id <> $3 AND other.role = 'administrator' AND other.disabled_at IS NULL \
-                 AND other.password_hash IS NOT NULL))",
-            )
-            .bind(now)
-            .bind(tenant.to_string())
-            .bind(user_id.as_bytes().as_slice())
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-            if disabled == 1 {
+            let mut query = sqlx::query(&update).bind(tenant.to_string()).bind(user_id.as_bytes().as_slice());
+            if let Withdrawal::Disable = withdrawal {
+                query = query.bind(now);
+            }
+            let withdrawn = query.execute(&mut *tx).await?.rows_affected() == 1;
+            if withdrawn {
                 sqlx::query("UPDATE staff_sessions SET ended_at = $1 WHERE tenant = $2 AND user_id = $3 AND ended_at IS NULL")
                     .bind(now)
                     .bind(tenant.to_string())
@@ -317,27 +331,36 @@ impl Staff {
                     .execute(&mut *tx)
                     .await?;
             }
+            if let (true, Withdrawal::NewEnrolment { code_hash, expires_at }) = (withdrawn, &withdrawal) {
+                sqlx::query(
+                    "INSERT INTO staff_enrolments (tenant, user_id, code_hash, expires_at) VALUES ($1, $2, $3, $4) \
+                     ON CONFLICT (tenant, user_id) DO UPDATE SET code_hash = excluded.code_hash, \
+                     expires_at = excluded.expires_at, pending_totp_secret = NULL",
+                )
+                .bind(tenant.to_string())
+                .bind(user_id.as_bytes().as_slice())
+                .bind(code_hash.as_slice())
+                .bind(*expires_at)
+                .execute(&mut *tx)
+                .await?;
+            }
             tx.commit().await?;
-            disabled
+            withdrawn
         });
-        if disabled == 0 {
-            let active: Option<String> = on_db!(self.db(), pool => {
-                sqlx::query_scalar("SELECT role FROM staff_users WHERE tenant = $1 AND user_id = $2 AND disabled_at IS NULL")
-                    .bind(tenant.to_string())
-                    .bind(user_id.as_bytes().as_slice())
-                    .fetch_optional(pool)
-                    .await?
-            });
-            return Err(match active {
-                Some(_) => StaffError::LastAdministrator,
-                None => StaffError::UnknownUser(user_id),
-            });
+        if withdrawn {
+            return Ok(());
         }
-        let actor = disabled_by.map_or(Actor::System("admin-cli".into()), |id| Actor::Staff(id.to_string()));
-        let event =
-            LedgerEvent::StaffUserDisabled(StaffUserDisabled { user_id, disabled_by, reason: reason.to_owned() });
-        self.ledger.record(tenant, format!("staff-{user_id}"), &[event], meta(actor, "administration")).await?;
-        Ok(())
+        let active: Option<String> = on_db!(self.db(), pool => {
+            sqlx::query_scalar("SELECT role FROM staff_users WHERE tenant = $1 AND user_id = $2 AND disabled_at IS NULL")
+                .bind(tenant.to_string())
+                .bind(user_id.as_bytes().as_slice())
+                .fetch_optional(pool)
+                .await?
+        });
+        Err(match active {
+            Some(_) => StaffError::LastAdministrator,
+            None => StaffError::UnknownUser(user_id),
+        })
     }
 
     async fn user_by_login(&self, tenant: TenantCode, login: &str) -> Result<Option<UserRow>, StaffError> {
@@ -664,6 +687,16 @@ impl Staff {
             .await?;
         Ok(())
     }
+}
+
+/// What [`Staff::withdraw`] does to an account.
+enum Withdrawal {
+    Disable,
+    /// Clear the credentials and open a new enrolment with this code (its SHA-256) until then.
+    NewEnrolment {
+        code_hash: [u8; 32],
+        expires_at: i64,
+    },
 }
 
 /// The hashes of one sign-in attempt's login and client, as the back-off and the record keep them.

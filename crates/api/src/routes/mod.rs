@@ -38,7 +38,7 @@ pub(crate) fn created_or_retried(executed: &kokuho_ledger::Executed) -> axum::ht
     paths(
         system::health, system::openapi_json, system::metrics,
         sessions::sign_in, sessions::sign_out, sessions::start_enrolment, sessions::complete_enrolment,
-        staff::create_staff, staff::disable_staff, staff::change_password,
+        staff::create_staff, staff::disable_staff, staff::reissue_enrolment, staff::change_password,
         persons::register, persons::find, persons::read, persons::record_payment, persons::change_name, persons::change_address,
         eligibility::acquire_eligibility, eligibility::lose_eligibility, eligibility::correct_eligibility, eligibility::withdraw_eligibility,
         eligibility::record_death, eligibility::report_income, eligibility::issue_certificate, eligibility::eligibility, eligibility::timeline,

@@ -27,6 +27,7 @@ pub(crate) fn routes() -> Router<AppState> {
     Router::new()
         .route("/v1/{tenant}/staff", post(create_staff))
         .route("/v1/{tenant}/staff/{user_id}/disable", post(disable_staff))
+        .route("/v1/{tenant}/staff/{user_id}/enrolment", post(reissue_enrolment))
         .route("/v1/{tenant}/staff/me/password", put(change_password))
 }
 
@@ -129,14 +130,49 @@ pub(crate) async fn disable_staff(
         .staff
         .disable_user(staff.principal.tenant, path.user_id, Some(staff.principal.user_id), &body.reason)
         .await
-        .map_err(|error| match error {
+        .map_err(staff_error)?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+fn staff_error(error: StaffError) -> ApiError {
+    match error {
         StaffError::UnknownUser(_) => ApiError::NotFound("no active staff member with that id".into()),
         StaffError::LastAdministrator => {
             ApiError::BadRequest { status: StatusCode::CONFLICT, code: "last_administrator", detail: error.to_string() }
         }
         other => ApiError::Internal(other.to_string()),
-    })?;
-    Ok(StatusCode::NO_CONTENT)
+    }
+}
+
+/// A new one-time enrolment code for a staff member who lost theirs, let it expire, or lost
+/// their authenticator or password (administrators). Their credentials are cleared and their
+/// sessions end at once: the administrator gets no working credentials, only a code with which
+/// the owner enrols again. Recorded (`StaffEnrolmentIssued`).
+#[utoipa::path(post, path = "/v1/{tenant}/staff/{user_id}/enrolment", security(("session" = [])),
+    params(doc::Tenant, ("user_id" = Uuid, Path, description = "the staff member")),
+    responses(
+        (status = 201, description = "Credentials cleared; the new enrolment code is shown this once", body = CreatedStaff),
+        doc::RoleNotPermitted,
+        (status = 404, description = "`not_found`: no such active staff member", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`last_administrator`: the municipality's last enrolled administrator keeps their credentials", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub(crate) async fn reissue_enrolment(
+    State(state): State<AppState>,
+    staff: Staff,
+    ApiPath(path): ApiPath<StaffPath>,
+) -> Result<impl IntoResponse, ApiError> {
+    staff.require_role(&state, &[Role::Administrator]).await?;
+    let enrolment = state
+        .staff
+        .reissue_enrolment(staff.principal.tenant, path.user_id, Some(staff.principal.user_id))
+        .await
+        .map_err(staff_error)?;
+    let body = CreatedStaff {
+        user_id: path.user_id,
+        enrolment_code: enrolment.code.to_string(),
+        enrolment_expires_at: enrolment.expires_at,
+    };
+    Ok((StatusCode::CREATED, [(header::CACHE_CONTROL, "no-store")], ApiJson(body)))
 }
 
 #[derive(Deserialize, ToSchema)]

@@ -42,6 +42,7 @@ async fn main() -> anyhow::Result<()> {
         merkle_tree: true,
         metrics_token: None,
         http: Default::default(),
+        limits: Default::default(),
     };
     let ledgerd = Ledgerd::open(&config, kokuho_ledger::system_clock()).await?;
     let kumagaya = TenantCode::parse("112020")?;

@@ -109,6 +109,7 @@ async fn main() -> anyhow::Result<()> {
         merkle_tree: true,
         metrics_token: None,
         http: Default::default(),
+        limits: Default::default(),
     };
     let tenant = TenantCode::parse("112020")?;
     let clock = kokuho_ledger::system_clock();

@@ -3,8 +3,9 @@
 //!
 //!     kokuho admin create-user --tenant 112020 --login clerk --name "…" --role eligibility_clerk
 //!     kokuho serve &
+//!     # the clerk enrols with the printed code (README, "Staff"): their password and TOTP secret
 //!     cargo run --example staff_walkthrough -- --url http://127.0.0.1:8080 \
-//!         --login clerk --password '<initial password>' --totp-secret '<TOTP secret>'
+//!         --login clerk --password '<their password>' --totp-secret '<their TOTP secret>'
 //!
 //! (or KOKUHO_URL, KOKUHO_TENANT, KOKUHO_LOGIN, KOKUHO_PASSWORD, KOKUHO_TOTP_SECRET). It signs in
 //! (password and the authenticator's current code, computed from the secret), registers two
@@ -36,7 +37,7 @@ struct Args {
     login: String,
     #[arg(long, env = "KOKUHO_PASSWORD")]
     password: String,
-    /// The TOTP secret in base32, as `kokuho admin create-user` printed it.
+    /// The TOTP secret in base32, as the enrolment handed it out (`POST /v1/{tenant}/enrolment`).
     #[arg(long, env = "KOKUHO_TOTP_SECRET")]
     totp_secret: String,
 }

@@ -115,32 +115,56 @@ def totp(secret_base32, at=None):
 
 
 def create_account(kokuho, role, login=None):
-    """A staff account of `role`, made on the command line: {login, password, secret}."""
+    """A staff account of `role`, made on the command line: {login, role, enrolment_code}. Its
+    owner enrols (chooses a password, gets an authenticator secret) at the first `sign_in`."""
     login = login or f"probe-{role.replace('_', '-')}-{uuid.uuid4().hex[:8]}"
     code, out, err = kokuho.run(
         "admin", "create-user", "--tenant", TENANT, "--login", login, "--name", f"probe {role}", "--role", role
     )
     if code != 0:
         raise RuntimeError(f"admin create-user --role {role} failed: {err.strip()}")
-    fields = {}
-    for line in out.splitlines():
-        if line.startswith("initial password: "):
-            fields["password"] = line.split(": ", 1)[1].strip()
-        elif line.startswith("TOTP secret"):
-            fields["secret"] = line.split(": ", 1)[1].strip()
-    if set(fields) != {"password", "secret"}:
-        raise RuntimeError(f"admin create-user printed no password and secret for {role}")
-    return {"login": login, "role": role, **fields}
+    enrolment = next(
+        (line.split(": ", 1)[1].strip() for line in out.splitlines() if line.startswith("enrolment code: ")), None
+    )
+    if not enrolment:
+        raise RuntimeError(f"admin create-user printed no enrolment code for {role}")
+    return {"login": login, "role": role, "enrolment_code": enrolment}
 
 
 def sign_in(base, account):
-    """Signs `account` in with its password and current TOTP code: the session token."""
+    """A session token for `account`: the first time, its owner enrols with the enrolment code
+    (POST /enrolment gives the authenticator's secret; /enrolment/complete sets the password and
+    signs in); afterwards, a sign-in with the password and the current TOTP code."""
+    if "password" not in account:
+        status, body = request(
+            "POST",
+            f"{base}/v1/{TENANT}/enrolment",
+            body={"login": account["login"], "enrolment_code": account["enrolment_code"]},
+        )
+        if status not in (200, 201) or "totp_secret_base32" not in (body or {}):
+            raise RuntimeError(f"enrolling {account['role']} answered {status}: {body}")
+        secret = body["totp_secret_base32"]
+        password = f"probe {uuid.uuid4().hex} keeps {uuid.uuid4().hex[:12]}"
+        status, body = request(
+            "POST",
+            f"{base}/v1/{TENANT}/enrolment/complete",
+            body={
+                "login": account["login"],
+                "enrolment_code": account["enrolment_code"],
+                "password": password,
+                "code": totp(secret),
+            },
+        )
+        if status not in (200, 201) or "token" not in (body or {}):
+            raise RuntimeError(f"completing the enrolment of {account['role']} answered {status}: {body}")
+        account.update(password=password, secret=secret)
+        return body["token"]
     status, body = request(
         "POST",
         f"{base}/v1/{TENANT}/sessions",
         body={"login": account["login"], "password": account["password"], "code": totp(account["secret"])},
     )
-    if status not in (200, 201) or "token" not in body:
+    if status not in (200, 201) or "token" not in (body or {}):
         raise RuntimeError(f"signing in {account['role']} answered {status}: {body}")
     return body["token"]
 

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 use kokuho_api::AppState;
-use kokuho_auth::PasswordHasher;
+use kokuho_auth::{PasswordHasher, SessionPolicy};
 use kokuho_ledger::policies::{Policies, PolicyMetrics};
 use kokuho_ledger::{Clock, EligibilityRuleSet, Ledger};
 use kokuho_projections::{ProjectionMetrics, Projector};
@@ -37,6 +37,9 @@ pub struct Ledgerd {
     pub checkpoint_key: Arc<kokuho_store::CheckpointKey>,
     /// SHA-256 of the operator's `/metrics` token, when one is configured.
     metrics_token: Option<[u8; 32]>,
+    /// The per-client rate limits of sign-ins and citizens' challenges, shared by every
+    /// [`Ledgerd::state`].
+    pub limiters: Arc<kokuho_api::ClientLimiters>,
     checkpoint_every: std::time::Duration,
     follower: Option<(watch::Sender<bool>, JoinHandle<()>)>,
     publisher: Option<JoinHandle<()>>,
@@ -111,7 +114,10 @@ impl Ledgerd {
             kokuho_ledger::policies::all(),
             PolicyMetrics::register(&mut registry),
         ));
-        let staff = Arc::new(Staff::new(ledger.clone(), master_key, PasswordHasher::new()));
+        let staff = Arc::new(
+            Staff::new(ledger.clone(), master_key, PasswordHasher::new())
+                .with_policies(SessionPolicy::default(), config.limits.sign_in_backoff),
+        );
         Ok(Ledgerd {
             store,
             staff,
@@ -123,6 +129,7 @@ impl Ledgerd {
             provision,
             checkpoint_key,
             metrics_token: config.metrics_token.as_deref().map(kokuho_api::metrics_token_digest),
+            limiters: Arc::new(kokuho_api::ClientLimiters::new(&config.limits)),
             checkpoint_every: std::time::Duration::from_secs(60 * config.checkpoint_minutes.max(1)),
             follower: None,
             publisher: None,
@@ -178,6 +185,7 @@ impl Ledgerd {
             provision: self.provision.clone(),
             checkpoint_key: self.checkpoint_key.clone(),
             metrics_token: self.metrics_token,
+            limiters: self.limiters.clone(),
         }
     }
 

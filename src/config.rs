@@ -4,6 +4,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::Context as _;
+use kokuho_api::Limits;
 use kokuho_store::CheckpointKey;
 use kokuho_vault::MasterKey;
 
@@ -119,6 +120,10 @@ pub struct Config {
     pub metrics_token: Option<String>,
     /// The bounds `serve` puts on its HTTP clients (`--header-read-timeout`, …).
     pub http: HttpLimits,
+    /// The limits on sign-ins and citizens' challenges (`kokuho serve --sign-in-rate`,
+    /// `--challenge-rate`, `--sign-in-free-failures`, `--account-free-failures`,
+    /// `--sign-in-max-wait`); the defaults are `Limits::default()`, documented in docs/security.md.
+    pub limits: kokuho_api::Limits,
 }
 
 impl MasterKeySource {
@@ -138,6 +143,56 @@ impl MasterKeySource {
                 }
                 Ok(key)
             }
+        }
+    }
+}
+
+/// The `kokuho serve` flags of the limits on what anyone may ask without signing in
+/// (docs/security.md §5); their defaults are [`Limits::default`].
+#[derive(clap::Args, Clone)]
+pub struct LimitArgs {
+    /// Staff sign-ins and enrolment steps per client network: N/s, N/min or N/h (N at once,
+    /// then N per unit). Raise it for an office whose staff share one address.
+    #[arg(long, env = "KOKUHO_SIGN_IN_RATE", default_value_t = Limits::default().sign_in_per_client)]
+    sign_in_rate: kokuho_auth::RateLimit,
+    /// Citizens' sign-in challenges per client network (N/s, N/min or N/h).
+    #[arg(long, env = "KOKUHO_CHALLENGE_RATE", default_value_t = Limits::default().challenges_per_client)]
+    challenge_rate: kokuho_auth::RateLimit,
+    /// Failed sign-ins of one login from one client network within an hour before each further
+    /// try waits (1 s, doubling with each failure).
+    #[arg(long, env = "KOKUHO_SIGN_IN_FREE_FAILURES",
+          default_value_t = Limits::default().sign_in_backoff.per_client.free_failures)]
+    sign_in_free_failures: u32,
+    /// Failed sign-ins of one login from all clients together within an hour before every
+    /// client's next try waits; keep it well above what one client can reach (docs/security.md).
+    #[arg(long, env = "KOKUHO_ACCOUNT_FREE_FAILURES",
+          default_value_t = Limits::default().sign_in_backoff.per_account.free_failures)]
+    account_free_failures: u32,
+    /// The longest a sign-in waits in back-off (seconds).
+    #[arg(long, env = "KOKUHO_SIGN_IN_MAX_WAIT", value_parser = clap::value_parser!(u32).range(1..=86_400),
+          default_value_t = Limits::default().sign_in_backoff.per_client.max_wait.num_seconds() as u32)]
+    sign_in_max_wait: u32,
+}
+
+impl LimitArgs {
+    pub fn limits(&self) -> Limits {
+        let defaults = Limits::default().sign_in_backoff;
+        let max_wait = chrono::TimeDelta::seconds(self.sign_in_max_wait.into());
+        Limits {
+            sign_in_per_client: self.sign_in_rate,
+            challenges_per_client: self.challenge_rate,
+            sign_in_backoff: kokuho_auth::SignInBackoff {
+                per_client: kokuho_auth::BackoffPolicy {
+                    free_failures: self.sign_in_free_failures,
+                    max_wait,
+                    ..defaults.per_client
+                },
+                per_account: kokuho_auth::BackoffPolicy {
+                    free_failures: self.account_free_failures,
+                    max_wait,
+                    ..defaults.per_account
+                },
+            },
         }
     }
 }

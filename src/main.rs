@@ -11,12 +11,14 @@ use chrono::NaiveDate;
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 use kokuho::bench::{self, BenchOptions};
+use kokuho::config::LimitArgs;
 use kokuho::config::{
     HttpLimits, DEFAULT_BODY_TIMEOUT_SECS, DEFAULT_CHECKPOINT_KEY_FILE, DEFAULT_CHECKPOINT_MINUTES,
     DEFAULT_DATABASE_URL, DEFAULT_HEADER_READ_TIMEOUT_SECS, DEFAULT_IDLE_TIMEOUT_SECS, DEFAULT_MASTER_KEY_FILE,
     DEFAULT_MAX_CONNECTIONS, DEFAULT_REQUEST_TIMEOUT_SECS,
 };
 use kokuho::{load_rules, Application, CheckpointKeySource, Config, Ledgerd, MasterKeySource};
+use kokuho_api::Limits;
 use kokuho_domain::person::Person;
 use kokuho_domain::{PersonId, TenantCode};
 use kokuho_jobs::{assessment, eligibility, retention, Progress};
@@ -82,6 +84,8 @@ enum Command {
         #[arg(long, env = "KOKUHO_MAX_CONNECTIONS", default_value_t = DEFAULT_MAX_CONNECTIONS,
               value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=1_000_000))]
         max_connections: usize,
+        #[command(flatten)]
+        limits: LimitArgs,
     },
     /// Apply the durable schema and exit.
     Migrate,
@@ -341,7 +345,8 @@ enum PoliciesCommand {
 
 #[derive(Subcommand)]
 enum AdminCommand {
-    /// Create a staff account; prints its initial password and TOTP secret once.
+    /// Create a staff account; prints a one-time enrolment code, with which its owner chooses
+    /// their own password and enrols their own authenticator (POST /v1/{tenant}/enrolment).
     CreateUser {
         /// The municipality (6-digit local government code, e.g. 112020).
         #[arg(long)]
@@ -423,6 +428,10 @@ fn config(cli: &Cli, default_database: &str, ephemeral_key: bool) -> Config {
         merkle_tree: !matches!(cli.command, Command::Bench { without_merkle_tree: true, .. }),
         metrics_token: std::env::var("KOKUHO_METRICS_TOKEN").ok().filter(|token| !token.is_empty()),
         http,
+        limits: match &cli.command {
+            Command::Serve { limits, .. } => limits.limits(),
+            _ => Limits::default(),
+        },
     }
 }
 
@@ -538,13 +547,13 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             println!("  health:   http://{address}/health");
             println!("  API:      http://{address}/openapi.json");
             if !app.ledgerd().has_staff().await? {
-                println!("  no staff account yet: create the first administrator (it prints a password and a TOTP secret once):");
+                println!(
+                    "  no staff account yet: create the first administrator (it prints a one-time enrolment code):"
+                );
                 println!(
                     "    kokuho admin create-user --tenant 112020 --login admin --name \"…\" --role administrator"
                 );
-                println!(
-                    "  then sign in: POST http://{address}/v1/112020/sessions {{\"login\",\"password\",\"code\"}}"
-                );
+                println!("  then enrol with it (README.md, \"Staff\"): POST http://{address}/v1/112020/enrolment");
             }
             app.run_until(shutdown_signal()).await?;
             Ok(ExitCode::SUCCESS)
@@ -702,10 +711,12 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 AdminCommand::CreateUser { tenant, login, name, role } => {
                     let created = ledgerd.staff.create_user(*tenant, login, name, *role, None).await?;
                     println!("created {} ({}) in {tenant}: user id {}", login, role.as_str(), created.user_id);
-                    println!("initial password: {}", created.password.as_str());
-                    println!("TOTP secret (enter in the authenticator app): {}", created.totp.secret_base32());
-                    println!("TOTP URI (for a QR code): {}", created.totp.otpauth_uri());
-                    println!("These are shown once; the database keeps only a hash and a sealed secret.");
+                    println!("enrolment code: {}", created.enrolment.code.as_str());
+                    println!("valid until: {}", created.enrolment.expires_at.to_rfc3339());
+                    println!(
+                        "Hand it to {login}, who enrols with it once (POST /v1/{tenant}/enrolment, then …/complete):"
+                    );
+                    println!("their own authenticator, their own password. It is shown once and signs nobody in.");
                 }
                 AdminCommand::DisableUser { tenant, user, reason } => {
                     ledgerd.staff.disable_user(*tenant, *user, None, reason).await?;

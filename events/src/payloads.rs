@@ -3,7 +3,7 @@
 //! Field names are the glossary's (`docs/domain.md` §7). Dates are valid time (when a fact is true in
 //! the world); the envelope's `recorded_at` is transaction time and never appears here.
 
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -120,6 +120,35 @@ pub struct StaffUserCreated {
     pub created_by: Option<Uuid>,
 }
 
+/// A one-time enrolment code was issued for an account (v1): with it, and only once, the staff
+/// member chooses their own password and enrols their own authenticator. Recorded with
+/// `StaffUserCreated`; the code itself is never recorded (the database keeps its SHA-256).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StaffEnrolmentIssued {
+    pub user_id: Uuid,
+    /// The administrator, or `None` from the command line.
+    pub issued_by: Option<Uuid>,
+    /// The code works until then.
+    pub expires_at: DateTime<Utc>,
+}
+
+/// The staff member enrolled (v1): they chose their password and registered their own
+/// authenticator with the enrolment code, which is used up. Nobody else ever held these.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StaffEnrolled {
+    pub user_id: Uuid,
+}
+
+/// A staff member changed their own password (v1), giving the current one; their other
+/// sessions ended.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StaffPasswordChanged {
+    pub user_id: Uuid,
+}
+
 /// A staff account was disabled (transfer, retirement); its sessions ended at once (v1).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -146,15 +175,28 @@ pub enum SignInFailure {
     WrongPassword,
     WrongCode,
     CodeAlreadyUsed,
+    /// Only in events recorded before the back-off replaced the lockout (a throttled attempt is
+    /// refused before anything is written).
     AccountLocked,
     AccountDisabled,
+    /// The account has not enrolled yet: it has no password.
+    NotEnrolled,
+    /// An enrolment step with a wrong, expired or used enrolment code (or for a login with none).
+    EnrolmentCodeInvalid,
 }
 
-/// A sign-in was refused (v1). The password and code tried are never recorded.
+/// A sign-in was refused (v2). Neither the login as typed nor the password or code tried is
+/// recorded: the login only as a keyed hash, so a password typed into the login field is kept
+/// nowhere and every record has the same small size.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct StaffSignInFailed {
-    pub login: String,
+    /// HMAC-SHA256 (hex) of the login as typed, under the tenant's key derived from the master
+    /// key (`MasterKey::tenant_hmac`, purpose `staff login`): the failures of one login can be
+    /// found by hashing it again, and nothing else can be read from it. `None` only for events
+    /// recorded as v1, whose typed text the upcaster leaves behind.
+    pub login_hmac: Option<String>,
+    /// The account, when the login exists.
     pub user_id: Option<Uuid>,
     pub failure: SignInFailure,
 }

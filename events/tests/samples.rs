@@ -9,7 +9,8 @@ use std::path::{Path, PathBuf};
 
 use chrono::NaiveDate;
 use kokuho_events::{
-    DecodeError, LedgerEvent, PaymentChannel, PaymentReceived, Personal, PersonalPart, CATALOG, UPCASTERS,
+    DecodeError, LedgerEvent, PaymentChannel, PaymentReceived, Personal, PersonalPart, SignInFailure,
+    StaffSignInFailed, CATALOG, UPCASTERS,
 };
 use serde_json::{Map, Value};
 use uuid::Uuid;
@@ -182,6 +183,23 @@ fn every_upcaster_has_a_sample_of_the_version_it_reads() {
             "the upcaster from {event_type} v{from_version} has no sample: keep events/samples/{file_name}"
         );
     }
+}
+
+/// v1 kept the login as typed; read as v2 it is gone (no key to hash it with), the rest stays.
+#[test]
+fn staff_sign_in_failed_v1_reads_as_v2_without_the_typed_login() {
+    let event = sample("StaffSignInFailed.v1.json").decode().expect("the v1 sample decodes");
+    let expected = StaffSignInFailed {
+        login_hmac: None,
+        user_id: Some(Uuid::parse_str("0193a8c2-7d10-7c3e-9a51-2f6b1c0d4e01").unwrap()),
+        failure: SignInFailure::WrongCode,
+    };
+    assert_eq!(event, LedgerEvent::StaffSignInFailed(expected));
+    // An unknown login's v1 event, with whatever was typed, reads the same way.
+    let typed = serde_json::json!({"login": "hunter2 my password", "user_id": null, "failure": "unknown_login"});
+    let event = LedgerEvent::decode("StaffSignInFailed", 1, typed.to_string().as_bytes(), PersonalPart::None).unwrap();
+    let LedgerEvent::StaffSignInFailed(failed) = event else { panic!("{event:?}") };
+    assert_eq!((failed.login_hmac, failed.user_id, failed.failure), (None, None, SignInFailure::UnknownLogin));
 }
 
 #[test]

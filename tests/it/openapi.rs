@@ -30,6 +30,7 @@ async fn served_document() -> Value {
         merkle_tree: true,
         metrics_token: None,
         http: Default::default(),
+        limits: Default::default(),
     };
     let ledgerd = Ledgerd::open(&config, Arc::new(chrono::Utc::now)).await.unwrap();
     let request = Request::get("/openapi.json").body(Body::empty()).unwrap();

@@ -1,5 +1,6 @@
 //! `examples/staff_walkthrough.rs`, the compiled example, against the real `kokuho serve` over
-//! HTTP, signed in as an eligibility clerk created with `kokuho admin create-user`.
+//! HTTP, signed in as an eligibility clerk created with `kokuho admin create-user` and enrolled
+//! over HTTP with the enrolment code it printed.
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -51,11 +52,14 @@ async fn the_staff_walkthrough_runs_against_a_live_server_and_shows_what_changed
         .expect("kokuho admin runs");
     let created_out = String::from_utf8_lossy(&created.stdout).into_owned();
     assert!(created.status.success(), "{created_out}{}", String::from_utf8_lossy(&created.stderr));
-    let password = printed(&created_out, "initial password:").to_owned();
-    let secret = printed(&created_out, "TOTP secret (enter in the authenticator app):").to_owned();
+    let enrolment_code = printed(&created_out, "enrolment code:").to_owned();
 
     let server = serve(&db);
     let base = server.base.clone();
+    let transport = Transport::Http { client: reqwest::Client::new(), base: base.clone() };
+    let (password, secret) =
+        enrol_over_http(&transport, KUMAGAYA, "clerk-walk", &enrolment_code, chrono::Utc::now).await;
+    let secret = secret.to_base32().to_string();
 
     let walkthrough = tokio::task::spawn_blocking(move || {
         Command::new(example("staff_walkthrough"))

@@ -111,10 +111,10 @@ pub async fn issue_challenge(state: &AppState, tenant: TenantCode) -> Result<(Uu
             .map_err(internal)?
     });
     if open >= OPEN_CHALLENGES_MAX {
-        return Err(ApiError::BadRequest {
-            status: StatusCode::TOO_MANY_REQUESTS,
+        return Err(ApiError::Throttled {
             code: "too_many_challenges",
             detail: "too many sign-ins are under way; try again in a few minutes".into(),
+            retry_after_seconds: 60,
         });
     }
     on_db!(state.store.db(), pool => {

@@ -19,6 +19,9 @@ pub enum ApiError {
     /// A decision refused the command: any aggregate's rejection, by its stable code and class.
     #[error("{detail}")]
     Refused { kind: RejectionKind, code: &'static str, detail: String },
+    /// 429 Too Many Requests, with `Retry-After` (whole seconds).
+    #[error("{detail}")]
+    Throttled { code: &'static str, detail: String, retry_after_seconds: u64 },
     #[error("{0}")]
     NotFound(String),
     #[error("{0}")]
@@ -63,6 +66,7 @@ impl ApiError {
                 };
                 (status, code, detail.clone())
             }
+            ApiError::Throttled { code, detail, .. } => (StatusCode::TOO_MANY_REQUESTS, code, detail.clone()),
             ApiError::NotFound(detail) => (StatusCode::NOT_FOUND, "not_found", detail.clone()),
             ApiError::Conflict(detail) => (StatusCode::CONFLICT, "conflict", detail.clone()),
             ApiError::Internal(_) => (
@@ -128,7 +132,11 @@ impl IntoResponse for ApiError {
             detail,
         };
         let body = serde_json::to_vec(&problem).expect("problems serialize");
-        (status, [(header::CONTENT_TYPE, "application/problem+json")], body).into_response()
+        let mut response = (status, [(header::CONTENT_TYPE, "application/problem+json")], body).into_response();
+        if let ApiError::Throttled { retry_after_seconds, .. } = self {
+            response.headers_mut().insert(header::RETRY_AFTER, header::HeaderValue::from(retry_after_seconds));
+        }
+        response
     }
 }
 

@@ -10,6 +10,7 @@ mod error;
 mod json;
 mod provision_settings;
 mod routes;
+mod throttle;
 
 use std::sync::Arc;
 
@@ -29,6 +30,7 @@ pub use error::ApiError;
 pub use json::{ApiJson, ApiPath, ApiQuery};
 pub use provision_settings::{ProvisionSettings, ProvisionSettingsError};
 pub use routes::ApiDoc;
+pub use throttle::{ClientAddress, ClientLimiters, Limits};
 
 /// Request bodies larger than this are refused with 413 before they are parsed.
 pub const BODY_BYTES_MAX: usize = 64 * 1024;
@@ -50,6 +52,8 @@ pub struct AppState {
     /// SHA-256 of the operator's bearer token for `/metrics` ([`metrics_token_digest`]); `None`:
     /// `/metrics` is not served (it names every municipality the ledger keeps).
     pub metrics_token: Option<[u8; 32]>,
+    /// The per-client rate limits of sign-ins and citizens' challenges (docs/security.md).
+    pub limiters: Arc<ClientLimiters>,
 }
 
 /// What [`AppState::metrics_token`] keeps of the operator's token: its SHA-256, compared with

@@ -4,8 +4,8 @@
 //! It is the software stand-in for the seed's biometric second factor (docs/domain.md §3 rule 1).
 //! The caller stores the secret (encrypted) and, per user, the last accepted time step; a code is
 //! accepted at most once because [`TotpSecret::verify`] refuses any step at or before that one.
-//! Wrong codes count as sign-in failures for [`crate::lockout`], which is what stops a caller
-//! from guessing through the million possible codes.
+//! Wrong codes count as sign-in failures for [`crate::throttle`]'s back-off, whose per-login
+//! ceiling is what stops a caller from guessing through the million possible codes.
 
 use std::fmt;
 
@@ -92,6 +92,14 @@ impl TotpSecret {
     /// The raw bytes, for the caller to encrypt and store.
     pub fn expose_bytes(&self) -> &[u8; SECRET_BYTES] {
         &self.0
+    }
+
+    /// Reads a secret written in base32 (RFC 4648, as [`TotpSecret::to_base32`] writes it and as
+    /// authenticator apps take it); `None` if it is not 20 bytes of base32.
+    pub fn from_base32(text: &str) -> Option<TotpSecret> {
+        let bytes = Zeroizing::new(totp_rs::Secret::Encoded(text.trim().to_owned()).to_bytes().ok()?);
+        let bytes: [u8; SECRET_BYTES] = bytes.as_slice().try_into().ok()?;
+        Some(TotpSecret::from_bytes(bytes))
     }
 
     pub fn to_base32(&self) -> Zeroizing<String> {

@@ -290,7 +290,7 @@ impl EventStore {
     /// command holding personal data reveals nothing and cannot be tested against guesses).
     pub fn command_fingerprint(&self, tenant: TenantCode, stream_id: &str, command: &[u8]) -> [u8; 32] {
         let message = [stream_id.as_bytes(), b"\0", command].concat();
-        self.inner.keyring.master().keyed_digest(&tenant.to_string(), "idempotency-command", &message)
+        self.inner.keyring.master().tenant_hmac(&tenant.to_string(), "idempotency-command", &message)
     }
 
     /// What became of an earlier use of `key`, asked when a retried command is refused by the

@@ -111,12 +111,16 @@ impl MasterKey {
         hmac_sha256(self.index_key.as_ref(), &message)
     }
 
-    /// A keyed digest of arbitrary bytes of `kind` within `tenant` (the blind-index key, a
-    /// different domain by `kind`): for values that must be compared later but never kept in
-    /// clear, like the command an Idempotency-Key was first used with.
-    pub fn keyed_digest(&self, tenant: &str, kind: &str, message: &[u8]) -> [u8; 32] {
-        let message = [tenant.as_bytes(), b"\0", kind.as_bytes(), b"\0", message].concat();
-        hmac_sha256(self.index_key.as_ref(), &message)
+    /// A keyed hash of a value that must be recognised again but never kept (a login typed at a
+    /// failed sign-in, a client's address): HMAC-SHA256 of `value` as it is, under a key derived
+    /// for `tenant` and `purpose` from the blind-index key (itself derived from the master key).
+    /// The same value gives the same hash in one tenant and purpose, another in any other; without
+    /// the master key a hash cannot be tested against guesses.
+    pub fn tenant_hmac(&self, tenant: &str, purpose: &str, value: &[u8]) -> [u8; 32] {
+        let derivation =
+            [b"kokuho tenant hmac key v1\0".as_slice(), tenant.as_bytes(), b"\0", purpose.as_bytes()].concat();
+        let tenant_key = Zeroizing::new(hmac_sha256(self.index_key.as_ref(), &derivation));
+        hmac_sha256(tenant_key.as_ref(), value)
     }
 
     /// Seals a small secret that belongs to no person (a staff member's TOTP secret) directly
@@ -230,6 +234,19 @@ mod tests {
         let mut altered = sealed.clone();
         *altered.last_mut().unwrap() ^= 1;
         assert!(matches!(key.open(&altered, b"event-1"), Err(VaultError::Unauthentic)));
+    }
+
+    #[test]
+    fn a_tenant_hmac_is_stable_per_key_tenant_and_purpose() {
+        let master = MasterKey::from_hex(&"11".repeat(32)).unwrap();
+        let hash = master.tenant_hmac("112020", "staff login", b"sato");
+        assert_eq!(hash, MasterKey::from_hex(&"11".repeat(32)).unwrap().tenant_hmac("112020", "staff login", b"sato"));
+        assert_ne!(hash, master.tenant_hmac("112097", "staff login", b"sato"), "another tenant");
+        assert_ne!(hash, master.tenant_hmac("112020", "client", b"sato"), "another purpose");
+        assert_ne!(hash, master.tenant_hmac("112020", "staff login", b"sato "), "bytes as they are");
+        assert_ne!(hash, MasterKey::ephemeral().tenant_hmac("112020", "staff login", b"sato"), "another master key");
+        // The derivation's parts are separated: tenant "1120" + purpose "20x" is not "112020" + "x".
+        assert_ne!(master.tenant_hmac("1120", "20x", b"v"), master.tenant_hmac("112020", "x", b"v"));
     }
 
     #[test]

@@ -13,7 +13,8 @@ use uuid::Uuid;
 use super::{kumagaya, serve, Served, StaffBuilder, TestClock, TestDb, KUMAGAYA};
 
 /// One HTTP request: method, path (with its query), and optionally a session token, an
-/// Idempotency-Key and a body (JSON, or bytes of any content type).
+/// Idempotency-Key, a body (JSON, or bytes of any content type) and the client address it comes
+/// from.
 #[derive(Clone)]
 pub struct Call {
     method: Method,
@@ -21,11 +22,21 @@ pub struct Call {
     token: Option<String>,
     idempotency_key: Option<String>,
     body: Option<(String, Vec<u8>)>,
+    from: Option<std::net::SocketAddr>,
 }
 
 impl Call {
     pub fn new(method: Method, path: impl Into<String>) -> Call {
-        Call { method, path: path.into(), token: None, idempotency_key: None, body: None }
+        Call { method, path: path.into(), token: None, idempotency_key: None, body: None, from: None }
+    }
+
+    /// As if the connection came from `address` (the peer address `kokuho serve` sees through
+    /// `ConnectInfo`). Only the in-process router can be told this: over loopback TCP every
+    /// request comes from 127.0.0.1, so tests of the per-client limits run in process. No packet
+    /// is sent to `address`; the tests use the documentation ranges (RFC 5737).
+    pub fn from(mut self, address: &str) -> Call {
+        self.from = Some(std::net::SocketAddr::new(address.parse().unwrap(), 40_000));
+        self
     }
 
     pub fn token(mut self, token: &str) -> Call {
@@ -71,18 +82,25 @@ impl Transport {
                 if let Some(key) = &call.idempotency_key {
                     request = request.header("Idempotency-Key", key);
                 }
-                let request = match call.body {
+                let mut request = match call.body {
                     Some((content_type, body)) => {
                         request.header(header::CONTENT_TYPE, content_type).body(Body::from(body))
                     }
                     None => request.body(Body::empty()),
                 }
                 .unwrap();
+                if let Some(address) = call.from {
+                    request.extensions_mut().insert(axum::extract::ConnectInfo(address));
+                }
                 let response = router.clone().oneshot(request).await.unwrap();
                 let (status, headers) = (response.status(), response.headers().clone());
                 (status, headers, axum::body::to_bytes(response.into_body(), usize::MAX).await.unwrap().to_vec())
             }
             Transport::Http { client, base } => {
+                assert!(
+                    call.from.is_none(),
+                    "over TCP a request comes from 127.0.0.1; test client addresses in process"
+                );
                 let method = reqwest::Method::from_bytes(call.method.as_str().as_bytes()).unwrap();
                 let mut request = client.request(method, format!("{base}{}", call.path));
                 if let Some(token) = &call.token {
@@ -287,6 +305,38 @@ impl Client {
         }
         self.ledgerd.shutdown().await;
     }
+}
+
+/// Enrols over HTTP as a new staff member with their enrolment code does: `POST
+/// /v1/{tenant}/enrolment` (the authenticator's secret), then `…/enrolment/complete` with a fresh
+/// password and the code of the step before `now` (see [`super::enrol`]). Answers the password
+/// and the secret.
+pub async fn enrol_over_http(
+    transport: &Transport,
+    tenant: &str,
+    login: &str,
+    enrolment_code: &str,
+    now: impl Fn() -> chrono::DateTime<chrono::Utc>,
+) -> (String, kokuho_auth::TotpSecret) {
+    let start = json!({"login": login, "enrolment_code": enrolment_code});
+    let (status, _, started) =
+        transport.send(Call::new(Method::POST, format!("/v1/{tenant}/enrolment")).json(&start)).await;
+    assert_eq!(status, StatusCode::CREATED, "{started}");
+    let secret = kokuho_auth::TotpSecret::from_base32(started["totp_secret_base32"].as_str().unwrap()).unwrap();
+    let password = super::fresh_password();
+    for attempt in 0.. {
+        let code = secret.code_at(now() - TimeDelta::seconds(30));
+        let body = json!({"login": login, "enrolment_code": enrolment_code, "password": password, "code": code});
+        let call = Call::new(Method::POST, format!("/v1/{tenant}/enrolment/complete")).json(&body);
+        let (status, _, answer) = transport.send(call).await;
+        match status {
+            StatusCode::CREATED => break,
+            // A step began between reading the clock and the check: once more.
+            StatusCode::UNAUTHORIZED if attempt == 0 => continue,
+            other => panic!("enrolling {login}: {other} {answer}"),
+        }
+    }
+    (password, secret)
 }
 
 pub fn hex(bytes: &[u8]) -> String {

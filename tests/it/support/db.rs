@@ -70,6 +70,7 @@ impl TestDb {
             merkle_tree: true,
             metrics_token: None,
             http: Default::default(),
+            limits: Default::default(),
         }
     }
 

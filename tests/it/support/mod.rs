@@ -6,7 +6,8 @@
 //! - [`Client`]: the HTTP API, either in process (the router, with the ledger following) or
 //!   against the real `kokuho serve` binary over TCP, with the same methods;
 //! - builders for the bodies tests keep repeating: [`PersonBuilder`], [`HouseholdBuilder`],
-//!   [`StaffBuilder`], [`acquisition`], [`loss`];
+//!   [`StaffBuilder`] (an account created, then enrolled by its owner through the enrolment
+//!   path: [`enrol`], or [`enrol_over_http`] against a server), [`acquisition`], [`loss`];
 //! - the real binary ([`kokuho`], [`output`], [`serve`]);
 //! - domain commands for tests that drive the ledger directly ([`register`], [`acquire`],
 //!   [`pay`], [`meta`]), the ledger in process on a pinned day ([`ledgerd_on`], [`restarted`]),

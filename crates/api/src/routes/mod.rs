@@ -37,8 +37,8 @@ pub(crate) fn created_or_retried(executed: &kokuho_ledger::Executed) -> axum::ht
         Errors are RFC 9457 problem+json with a stable `code`."),
     paths(
         system::health, system::openapi_json, system::metrics,
-        sessions::sign_in, sessions::sign_out,
-        staff::create_staff, staff::disable_staff,
+        sessions::sign_in, sessions::sign_out, sessions::start_enrolment, sessions::complete_enrolment,
+        staff::create_staff, staff::disable_staff, staff::reissue_enrolment, staff::change_password,
         persons::register, persons::find, persons::read, persons::record_payment, persons::change_name, persons::change_address,
         eligibility::acquire_eligibility, eligibility::lose_eligibility, eligibility::correct_eligibility, eligibility::withdraw_eligibility,
         eligibility::record_death, eligibility::report_income, eligibility::issue_certificate, eligibility::eligibility, eligibility::timeline,
@@ -54,8 +54,8 @@ pub(crate) fn created_or_retried(executed: &kokuho_ledger::Executed) -> axum::ht
     ),
     components(schemas(
         system::Health, system::StoppedProjection, crate::error::Problem,
-        sessions::SignIn, sessions::Session,
-        staff::NewStaff, staff::CreatedStaff, staff::Disable,
+        sessions::SignIn, sessions::Session, sessions::EnrolmentStart, sessions::EnrolmentSecret, sessions::EnrolmentCompletion,
+        staff::NewStaff, staff::CreatedStaff, staff::Disable, staff::PasswordChange,
         persons::NewPerson, persons::Recorded, persons::Found, persons::PersonRecord,
         eligibility::FormerMunicipalityBody, eligibility::LossNoticeBody, eligibility::AcquisitionBody, eligibility::AcquisitionRecorded,
         eligibility::LossBody, eligibility::LossRecorded, eligibility::CorrectionBody, eligibility::CorrectionRecorded,

@@ -59,13 +59,16 @@ pub struct CitizenChallenge {
     responses(
         (status = 201, description = "A challenge, valid for five minutes", body = CitizenChallenge),
         (status = 404, description = "`unknown_tenant`", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "`too_many_challenges`", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "`too_many_requests` (this client asked too often) or `too_many_challenges` (the municipality holds its maximum of open challenges); `Retry-After` says when to try again", body = Problem, content_type = "application/problem+json",
+            headers(("Retry-After" = u64, description = "seconds"))),
     ))]
 pub(crate) async fn challenge(
     State(state): State<AppState>,
+    client: crate::ClientAddress,
     params: axum::extract::RawPathParams,
 ) -> Result<(StatusCode, ApiJson<CitizenChallenge>), ApiError> {
     let tenant = tenant_of(&params)?;
+    state.admit(&state.limiters.challenges, client)?;
     state.served_tenant(tenant).await?;
     let (challenge_id, challenge) = citizen::issue_challenge(&state, tenant).await?;
     Ok((

@@ -205,7 +205,7 @@ pub struct AcquisitionRecorded {
         doc::PersonNotFound,
         (status = 409, description = "`already_insured`, `overlapping_period`", body = Problem, content_type = "application/problem+json"),
         doc::PersonErased,
-        (status = 422, description = "`date_in_future`, `date_beyond_rule`, `loss_before_acquisition`, `person_deceased`, `field_not_applicable`, `event_date_not_the_rule`, `empty_field`, `invalid_body`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`date_in_future`, `date_beyond_rule`, `loss_before_acquisition`, `person_deceased`, `field_not_applicable`, `event_date_not_the_rule`, `empty_field`, `invalid_body`; the input checks of docs/domain.md (`text_too_long`, `control_character`, `date_too_early`, `notified_before_event`, `unknown_source`, `unknown_legal_basis`, `fiscal_year_out_of_range`)", body = Problem, content_type = "application/problem+json"),
     ))]
 pub(crate) async fn acquire_eligibility(
     State(state): State<AppState>,
@@ -303,7 +303,7 @@ fn loss_recorded(person_id: PersonId, executed: &Executed, events: &[LedgerEvent
         doc::RoleNotPermitted,
         doc::PersonNotFound,
         doc::PersonErased,
-        (status = 422, description = "`not_insured`, `loss_before_acquisition`, `date_in_future`, `date_beyond_rule`, `event_date_not_the_rule`, `empty_field`, `invalid_body`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`not_insured`, `loss_before_acquisition`, `date_in_future`, `date_beyond_rule`, `event_date_not_the_rule`, `empty_field`, `invalid_body`; the input checks of docs/domain.md (`text_too_long`, `control_character`, `date_too_early`, `notified_before_event`, `unknown_source`, `unknown_legal_basis`, `fiscal_year_out_of_range`)", body = Problem, content_type = "application/problem+json"),
     ))]
 pub(crate) async fn lose_eligibility(
     State(state): State<AppState>,
@@ -362,7 +362,7 @@ pub struct CorrectionRecorded {
         doc::RoleNotPermitted,
         (status = 404, description = "`person_not_found`, `period_not_found`", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`already_insured`, `overlapping_period`", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`loss_before_acquisition`, `date_in_future`, `date_beyond_rule`, `field_not_applicable`, `invalid_body`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`loss_before_acquisition`, `date_in_future`, `date_beyond_rule`, `field_not_applicable`, `invalid_body`; the input checks of docs/domain.md (`text_too_long`, `control_character`, `date_too_early`, `notified_before_event`, `unknown_source`, `unknown_legal_basis`, `fiscal_year_out_of_range`)", body = Problem, content_type = "application/problem+json"),
     ))]
 pub(crate) async fn correct_eligibility(
     State(state): State<AppState>,
@@ -430,7 +430,7 @@ pub struct WithdrawalRecorded {
         (status = 201, description = "Recorded", body = WithdrawalRecorded),
         doc::RoleNotPermitted,
         (status = 404, description = "`person_not_found`, `period_not_found`", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`invalid_body`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`invalid_body`; the input checks of docs/domain.md (`text_too_long`, `control_character`, `date_too_early`, `notified_before_event`, `unknown_source`, `unknown_legal_basis`, `fiscal_year_out_of_range`)", body = Problem, content_type = "application/problem+json"),
     ))]
 pub(crate) async fn withdraw_eligibility(
     State(state): State<AppState>,
@@ -483,7 +483,7 @@ pub struct DeathRecorded {
         (status = 201, description = "Recorded", body = DeathRecorded),
         doc::RoleNotPermitted,
         doc::PersonNotFound,
-        (status = 422, description = "`person_deceased`, `date_in_future`, `date_beyond_rule`, `loss_before_acquisition`, `invalid_body`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`person_deceased`, `date_in_future`, `date_beyond_rule`, `loss_before_acquisition`, `invalid_body`; the input checks of docs/domain.md (`text_too_long`, `control_character`, `date_too_early`, `notified_before_event`, `unknown_source`, `unknown_legal_basis`, `fiscal_year_out_of_range`)", body = Problem, content_type = "application/problem+json"),
     ))]
 pub(crate) async fn record_death(
     State(state): State<AppState>,
@@ -545,7 +545,7 @@ pub struct IncomeBody {
         (status = 201, description = "Recorded", body = Recorded),
         doc::RoleNotPermitted,
         doc::PersonNotFound,
-        (status = 422, description = "`income_year_not_ended`, `amount_negative`, `amount_too_large`, `invalid_body`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`income_year_not_ended`, `amount_negative`, `amount_too_large`, `invalid_body`; the input checks of docs/domain.md (`text_too_long`, `control_character`, `date_too_early`, `notified_before_event`, `unknown_source`, `unknown_legal_basis`, `fiscal_year_out_of_range`)", body = Problem, content_type = "application/problem+json"),
     ))]
 pub(crate) async fn report_income(
     State(state): State<AppState>,
@@ -589,7 +589,7 @@ pub struct CertificateBody {
         doc::RoleNotPermitted,
         doc::PersonNotFound,
         (status = 409, description = "`certificate_already_issued`", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`not_insured`, `invalid_validity`, `empty_field`, `date_in_future`, `invalid_body`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`not_insured`, `invalid_validity`, `empty_field`, `date_in_future`, `invalid_body`; the input checks of docs/domain.md (`text_too_long`, `control_character`, `date_too_early`, `notified_before_event`, `unknown_source`, `unknown_legal_basis`, `fiscal_year_out_of_range`)", body = Problem, content_type = "application/problem+json"),
     ))]
 pub(crate) async fn issue_certificate(
     State(state): State<AppState>,

@@ -113,7 +113,7 @@ pub struct NewHousehold {
         doc::RoleNotPermitted,
         doc::PersonNotFound,
         (status = 409, description = "`household_already_established`, `member_of_another_household`", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`date_in_future`, `invalid_body`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`date_in_future`, `invalid_body`; the input checks of docs/domain.md (`text_too_long`, `control_character`, `date_too_early`, `notified_before_event`, `unknown_source`, `unknown_legal_basis`, `fiscal_year_out_of_range`)", body = Problem, content_type = "application/problem+json"),
     ))]
 pub(crate) async fn establish(
     State(state): State<AppState>,
@@ -146,7 +146,7 @@ pub struct JoinBody {
         doc::RoleNotPermitted,
         (status = 404, description = "`household_not_found`, `person_not_found`", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`already_a_member`, `member_of_another_household`", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`date_before_establishment`, `date_in_future`, `invalid_body`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`date_before_establishment`, `date_in_future`, `invalid_body`; the input checks of docs/domain.md (`text_too_long`, `control_character`, `date_too_early`, `notified_before_event`, `unknown_source`, `unknown_legal_basis`, `fiscal_year_out_of_range`)", body = Problem, content_type = "application/problem+json"),
     ))]
 pub(crate) async fn join(
     State(state): State<AppState>,
@@ -175,7 +175,7 @@ pub struct DepartureBody {
         (status = 201, description = "Recorded", body = HouseholdRecorded),
         doc::RoleNotPermitted,
         doc::HouseholdNotFound,
-        (status = 422, description = "`not_a_member`, `left_before_joined`, `head_must_change_first`, `date_in_future`, `invalid_body`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`not_a_member`, `left_before_joined`, `head_must_change_first`, `date_in_future`, `invalid_body`; the input checks of docs/domain.md (`text_too_long`, `control_character`, `date_too_early`, `notified_before_event`, `unknown_source`, `unknown_legal_basis`, `fiscal_year_out_of_range`)", body = Problem, content_type = "application/problem+json"),
     ))]
 pub(crate) async fn leave(
     State(state): State<AppState>,
@@ -204,7 +204,7 @@ pub struct HeadChangeBody {
         doc::RoleNotPermitted,
         doc::HouseholdNotFound,
         (status = 409, description = "`already_head`", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`not_a_member`, `before_last_head_change`, `date_before_establishment`, `date_in_future`, `invalid_body`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`not_a_member`, `before_last_head_change`, `date_before_establishment`, `date_in_future`, `invalid_body`; the input checks of docs/domain.md (`text_too_long`, `control_character`, `date_too_early`, `notified_before_event`, `unknown_source`, `unknown_legal_basis`, `fiscal_year_out_of_range`)", body = Problem, content_type = "application/problem+json"),
     ))]
 pub(crate) async fn change_head(
     State(state): State<AppState>,
@@ -232,7 +232,7 @@ pub struct IncomeExceptionBody {
         (status = 201, description = "Recorded", body = HouseholdRecorded),
         doc::RoleNotPermitted,
         doc::HouseholdNotFound,
-        (status = 422, description = "`date_before_establishment`, `date_in_future`, `invalid_body`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`date_before_establishment`, `date_in_future`, `invalid_body`; the input checks of docs/domain.md (`text_too_long`, `control_character`, `date_too_early`, `notified_before_event`, `unknown_source`, `unknown_legal_basis`, `fiscal_year_out_of_range`)", body = Problem, content_type = "application/problem+json"),
     ))]
 pub(crate) async fn apply_income_exception(
     State(state): State<AppState>,

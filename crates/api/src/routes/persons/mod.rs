@@ -345,7 +345,7 @@ pub struct Payment {
     responses(
         (status = 201, description = "Recorded", body = Recorded),
         doc::PersonNotFound,
-        (status = 422, description = "`not_insured`, `amount_not_positive`, `amount_too_large`, `date_in_future`, `invalid_body`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`not_insured`, `amount_not_positive`, `amount_too_large`, `date_in_future`, `invalid_body`; the input checks of docs/domain.md (`text_too_long`, `control_character`, `date_too_early`, `notified_before_event`, `unknown_source`, `unknown_legal_basis`, `fiscal_year_out_of_range`)", body = Problem, content_type = "application/problem+json"),
     ))]
 pub(crate) async fn record_payment(
     State(state): State<AppState>,
@@ -381,7 +381,7 @@ pub struct NameChangeBody {
     responses(
         (status = 201, description = "Recorded", body = Recorded),
         doc::PersonNotFound,
-        (status = 422, description = "`empty_field`, `date_in_future`, `invalid_body`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`empty_field`, `date_in_future`, `invalid_body`; the input checks of docs/domain.md (`text_too_long`, `control_character`, `date_too_early`, `notified_before_event`, `unknown_source`, `unknown_legal_basis`, `fiscal_year_out_of_range`)", body = Problem, content_type = "application/problem+json"),
     ))]
 pub(crate) async fn change_name(
     State(state): State<AppState>,
@@ -415,7 +415,7 @@ pub struct AddressChangeBody {
     responses(
         (status = 201, description = "Recorded", body = Recorded),
         doc::PersonNotFound,
-        (status = 422, description = "`empty_field`, `date_in_future`, `invalid_body`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`empty_field`, `date_in_future`, `invalid_body`; the input checks of docs/domain.md (`text_too_long`, `control_character`, `date_too_early`, `notified_before_event`, `unknown_source`, `unknown_legal_basis`, `fiscal_year_out_of_range`)", body = Problem, content_type = "application/problem+json"),
     ))]
 pub(crate) async fn change_address(
     State(state): State<AppState>,

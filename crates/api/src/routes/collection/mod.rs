@@ -188,7 +188,8 @@ fn account_view(
                 .into(),
         });
     };
-    let rules = state.ledger.collection_rules(tenant, id.fiscal_year).map_err(|rejection| ApiError::refused(&rejection))?;
+    let rules =
+        state.ledger.collection_rules(tenant, id.fiscal_year).map_err(|rejection| ApiError::refused(&rejection))?;
     let (installments, late_fees) = installment_views(account, on, &rules.rules)?;
     let arrears: Vec<_> = account.arrears(on);
     let (rules_file, rules_sha256) = view
@@ -412,7 +413,10 @@ async fn execute(
         })
         .collect();
     if recorded.is_empty() && executed.outcome.duplicate {
-        return Err(invalid("idempotency_key_reused", "this Idempotency-Key was already used for a command on another record"));
+        return Err(invalid(
+            "idempotency_key_reused",
+            "this Idempotency-Key was already used for a command on another record",
+        ));
     }
     let now = state.ledger.now();
     let account = account_view(state, tenant, &view, now, jst_date(now))?;
@@ -478,8 +482,12 @@ pub(crate) async fn record_payment(
             "`channel` must be one of: bank, convenience_store, counter, account_transfer",
         ));
     };
-    let command =
-        AccountCommand::Receive { receipt_id, amount: body.amount_yen, received_on: body.received_on, channel: *channel };
+    let command = AccountCommand::Receive {
+        receipt_id,
+        amount: body.amount_yen,
+        received_on: body.received_on,
+        channel: *channel,
+    };
     execute(&state, &staff, &key, path.id(), command).await
 }
 
@@ -608,9 +616,9 @@ pub(crate) async fn arrears(
     let after = match &query.after {
         None => None,
         Some(text) => {
-            let parsed = text.split_once('/').and_then(|(year, household)| {
-                Some((year.parse::<i32>().ok()?, Uuid::parse_str(household).ok()?))
-            });
+            let parsed = text
+                .split_once('/')
+                .and_then(|(year, household)| Some((year.parse::<i32>().ok()?, Uuid::parse_str(household).ok()?)));
             Some(parsed.ok_or_else(|| invalid("invalid_after", "`after` must be <fiscal year>/<household id>"))?)
         }
     };
@@ -635,7 +643,9 @@ pub(crate) async fn arrears(
         let rules =
             state.ledger.collection_rules(tenant, id.fiscal_year).map_err(|rejection| ApiError::refused(&rejection))?;
         for arrear in account.arrears(on) {
-            let fee = account.late_fee(arrear.number, on, &rules.rules).map_err(|r: CollectionRejection| ApiError::refused(&r))?;
+            let fee = account
+                .late_fee(arrear.number, on, &rules.rules)
+                .map_err(|r: CollectionRejection| ApiError::refused(&r))?;
             households.insert(id.household_id);
             rows.push(ArrearRow {
                 household_id: id.household_id,
@@ -713,7 +723,10 @@ pub(crate) async fn issue_limit_certificate(
         _ => None,
     });
     let Some((position, issued)) = found else {
-        return Err(invalid("idempotency_key_reused", "this Idempotency-Key was already used for a command on another record"));
+        return Err(invalid(
+            "idempotency_key_reused",
+            "this Idempotency-Key was already used for a command on another record",
+        ));
     };
     record_household_access(&state, &staff, Purpose::Benefits, &[issued.household_id], None).await?;
     Ok((

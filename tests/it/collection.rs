@@ -53,8 +53,7 @@ async fn account_with_total(api: &Client, token: &str, household: &str, fiscal_y
 async fn pay(
     api: &Client,
     token: &str,
-    household: &str,
-    fiscal_year: i32,
+    (household, fiscal_year): (&str, i32),
     receipt: &str,
     amount: i64,
     received_on: &str,
@@ -73,7 +72,7 @@ fn column(account: &Value, key: &str) -> Vec<Value> {
     account["installments"].as_array().unwrap().iter().map(|i| i[key].clone()).collect()
 }
 
-fn installment<'a>(account: &'a Value, number: u64) -> &'a Value {
+fn installment(account: &Value, number: u64) -> &Value {
     account["installments"].as_array().unwrap().iter().find(|i| i["number"] == json!(number)).unwrap()
 }
 
@@ -136,7 +135,7 @@ async fn a_household_pays_misses_an_installment_is_reminded_refused_a_certificat
     assert_eq!(api.event_types(&format!("account-{household}-2024")).await, ["AccountScheduled"]);
 
     // A tax clerk may not record payments; a collection clerk may not read for assessment.
-    let (status, refused) = pay(&api, &tax_clerk, &household, 2024, "BANK-0000", 1_000, "2024-07-01", "bank").await;
+    let (status, refused) = pay(&api, &tax_clerk, (&household, 2024), "BANK-0000", 1_000, "2024-07-01", "bank").await;
     assert_eq!((status, refused["code"].as_str()), (StatusCode::FORBIDDEN, Some("role_not_permitted")));
     let (status, refused) =
         api.get(&collector, &format!("{}?purpose=assessment", account_path(&household, 2024))).await;
@@ -145,7 +144,7 @@ async fn a_household_pays_misses_an_installment_is_reminded_refused_a_certificat
     // The first installment paid at the bank on 30 July; the same receipt again is refused.
     move_to(&api, "2024-08-09T15:00:00Z");
     let (_, collector) = api.signed_in(Role::CollectionClerk).await;
-    let (status, paid) = pay(&api, &collector, &household, 2024, "BANK-0001", 29_700, "2024-07-30", "bank").await;
+    let (status, paid) = pay(&api, &collector, (&household, 2024), "BANK-0001", 29_700, "2024-07-30", "bank").await;
     assert_eq!(status, StatusCode::CREATED, "{paid}");
     assert_eq!(paid["recorded"][0]["event_type"], json!("AccountPaymentReceived"));
     assert_eq!(paid["recorded"][0]["payload"]["allocations"], json!([{"installment": 1, "amount_yen": 29_700}]));
@@ -222,14 +221,14 @@ async fn a_household_pays_misses_an_installment_is_reminded_refused_a_certificat
     let (_, collector) = api.signed_in(Role::CollectionClerk).await;
     let (_, benefits) = api.signed_in(Role::BenefitsClerk).await;
     let (status, paid) =
-        pay(&api, &collector, &household, 2024, "CVS-0002", 203_000, "2024-09-20", "convenience_store").await;
+        pay(&api, &collector, (&household, 2024), "CVS-0002", 203_000, "2024-09-20", "convenience_store").await;
     assert_eq!(status, StatusCode::CREATED, "{paid}");
     let fy2024 = &paid["account"];
     assert_eq!((fy2024["paid_yen"].as_i64(), fy2024["balance_yen"].as_i64()), (Some(232_700), Some(0)));
     assert_eq!((fy2024["arrears_yen"].as_i64(), fy2024["late_fees_yen"].as_i64()), (Some(0), Some(0)));
     // Retried with the same key: the first answer, nothing recorded twice.
     let (status, retried) =
-        pay(&api, &collector, &household, 2024, "CVS-0002", 203_000, "2024-09-20", "convenience_store").await;
+        pay(&api, &collector, (&household, 2024), "CVS-0002", 203_000, "2024-09-20", "convenience_store").await;
     assert_eq!((status, retried["duplicate"].as_bool()), (StatusCode::OK, Some(true)), "{retried}");
     // Paid: the certificate is issued.
     let (status, issued) = limit_certificate(&api, &benefits, &person, &household, "cert-2").await;

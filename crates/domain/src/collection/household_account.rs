@@ -440,3 +440,107 @@ impl Aggregate for HouseholdAccount {
         state
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::examples::{date, kumagaya};
+    use super::*;
+    use crate::Refusal;
+
+    fn lookups(today: NaiveDate) -> AccountLookups {
+        let rules = LoadedCollectionRules {
+            rules: Arc::new(kumagaya(2025)),
+            file: "112020/2025/collection.toml".into(),
+            sha256: "a".repeat(64),
+            national_sha256: "b".repeat(64),
+        };
+        AccountLookups { today, rules: Ok(rules), others: Vec::new() }
+    }
+
+    fn id() -> AccountId {
+        AccountId { household_id: Uuid::from_u128(7), fiscal_year: 2025 }
+    }
+
+    fn run(state: AccountState, command: AccountCommand, today: NaiveDate) -> (AccountState, Vec<LedgerEvent>) {
+        let events = HouseholdAccount::decide(id(), &state, command, &lookups(today)).unwrap();
+        (events.iter().fold(state, HouseholdAccount::evolve), events)
+    }
+
+    /// 新宮市's withheld example (city.shingu.lg.jp/Info/615, as in examples.rs): 年税額 140,000,
+    /// 仮徴収 20,000 × 3, the rest 26,800, 26,600, 26,600; a household of two aged 66 and 68 with a
+    /// pension of 1,200,000 qualifies (地方税法 §706 ②); one with a member aged 60 does not and is
+    /// scheduled ordinary, the failed condition recorded.
+    #[test]
+    fn pension_withholding_is_scheduled_when_the_household_qualifies_by_the_rule_file() {
+        let input = |born: Vec<NaiveDate>| SpecialInput {
+            fiscal_year: FiscalYear::new(2025),
+            head_insured: true,
+            insured_dates_of_birth: born,
+            head_annual_pension: 1_200_000,
+            annual_tax: 140_000,
+            care_premium: 80_000,
+            care_premium_withheld: true,
+        };
+        let request =
+            SpecialRequest { provisional_each: 20_000, input: input(vec![date(1959, 5, 1), date(1957, 5, 1)]) };
+        let command = AccountCommand::Schedule { assessed_total: 140_000, special: Some(request), triggered_by: None };
+        let (state, events) = run(AccountState::default(), command, date(2025, 4, 1));
+        let LedgerEvent::AccountScheduled(scheduled) = &events[0] else { panic!("{events:?}") };
+        assert_eq!(scheduled.method, InstallmentMethod::Special);
+        let amounts: Vec<i64> = scheduled.installments.iter().map(|i| i.amount_yen).collect();
+        assert_eq!(amounts, [20_000, 20_000, 20_000, 26_800, 26_600, 26_600]);
+        assert_eq!(state.account.as_ref().unwrap().total(), 140_000);
+        // The same total again records nothing.
+        let again = AccountCommand::Schedule { assessed_total: 140_000, special: None, triggered_by: None };
+        assert!(HouseholdAccount::decide(id(), &state, again, &lookups(date(2025, 4, 1))).unwrap().is_empty());
+
+        let request =
+            SpecialRequest { provisional_each: 20_000, input: input(vec![date(1959, 5, 1), date(1965, 5, 1)]) };
+        let command = AccountCommand::Schedule { assessed_total: 140_000, special: Some(request), triggered_by: None };
+        let (_, events) = run(AccountState::default(), command, date(2025, 4, 1));
+        let LedgerEvent::AccountScheduled(scheduled) = &events[0] else { panic!("{events:?}") };
+        assert_eq!(
+            (scheduled.method, scheduled.special_conditions_failed.clone()),
+            (InstallmentMethod::Ordinary, vec!["member_age".to_owned()])
+        );
+        assert_eq!(scheduled.installments.len(), 8);
+    }
+
+    /// A payment before the schedule is refused; another year's overpayment is credited once per
+    /// settlement; a duplicate receipt is refused.
+    #[test]
+    fn payments_need_a_schedule_offsets_apply_once_and_receipts_count_once() {
+        let receive = |receipt: &str| AccountCommand::Receive {
+            receipt_id: ReceiptId::parse(receipt).unwrap(),
+            amount: 10_000,
+            received_on: date(2025, 7, 30),
+            channel: Channel::Counter,
+        };
+        let refused =
+            HouseholdAccount::decide(id(), &AccountState::default(), receive("R-1"), &lookups(date(2025, 8, 1)));
+        assert_eq!(refused.unwrap_err().code(), "account_not_scheduled");
+        let schedule = AccountCommand::Schedule { assessed_total: 80_000, special: None, triggered_by: Some(3) };
+        let (state, _) = run(AccountState::default(), schedule, date(2025, 7, 1));
+        let (state, events) = run(state, receive("R-1"), date(2025, 8, 1));
+        let LedgerEvent::AccountPaymentReceived(paid) = &events[0] else { panic!("{events:?}") };
+        assert_eq!(paid.allocations, [PaymentApplied { installment: 1, amount_yen: 10_000 }]);
+        let duplicate = HouseholdAccount::decide(id(), &state, receive("R-1"), &lookups(date(2025, 8, 1)));
+        assert_eq!(duplicate.unwrap_err().code(), "duplicate_receipt");
+        let future = AccountCommand::Receive {
+            receipt_id: ReceiptId::parse("R-2").unwrap(),
+            amount: 1,
+            received_on: date(2025, 8, 2),
+            channel: Channel::Bank,
+        };
+        assert_eq!(
+            HouseholdAccount::decide(id(), &state, future, &lookups(date(2025, 8, 1))).unwrap_err().code(),
+            "invalid_field"
+        );
+        let offset =
+            AccountCommand::ApplyOffset { from_fiscal_year: 2024, amount: 5_000, on: date(2025, 8, 1), settled_at: 99 };
+        let (state, events) = run(state, offset.clone(), date(2025, 8, 1));
+        assert_eq!(events.len(), 1);
+        assert!(HouseholdAccount::decide(id(), &state, offset, &lookups(date(2025, 8, 1))).unwrap().is_empty());
+        assert_eq!(state.account.unwrap().paid_total(), 15_000);
+    }
+}

@@ -233,6 +233,9 @@ pub struct HouseholdAccount;
 impl Aggregate for HouseholdAccount {
     const NAME: &'static str = "household_account";
     const READS_PERSONAL: bool = false;
+    /// A day's payments to one account follow each other: keep its state between commands (the
+    /// append still checks the version it was decided on).
+    const CACHED: bool = true;
     type Id = AccountId;
     type State = AccountState;
     type Command = AccountCommand;

@@ -4,6 +4,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
+use crate::collection::*;
 use crate::eligibility::*;
 use crate::payloads::*;
 use crate::tax::*;
@@ -64,6 +65,13 @@ pub enum LedgerEvent {
     UnemploymentRecorded(UnemploymentRecorded),
     ChildbirthRecorded(ChildbirthRecorded),
     LedgerProofServed(LedgerProofServed),
+    AccountScheduled(AccountScheduled),
+    AccountRespread(AccountRespread),
+    AccountPaymentReceived(AccountPaymentReceived),
+    OverpaymentSettled(OverpaymentSettled),
+    OverpaymentApplied(OverpaymentApplied),
+    CollectionReminderIssued(CollectionReminderIssued),
+    LimitCertificateIssued(LimitCertificateIssued),
 }
 
 /// Calls `$action!(Variant)` for every variant: the one list of event types in code.
@@ -118,7 +126,14 @@ macro_rules! for_each_event {
             TaxReassessmentHeld,
             UnemploymentRecorded,
             ChildbirthRecorded,
-            LedgerProofServed
+            LedgerProofServed,
+            AccountScheduled,
+            AccountRespread,
+            AccountPaymentReceived,
+            OverpaymentSettled,
+            OverpaymentApplied,
+            CollectionReminderIssued,
+            LimitCertificateIssued
         )
     };
 }
@@ -356,6 +371,13 @@ pub const CATALOG: &[CatalogEntry] = &[
         schema_version: 1,
         summary: "an auditor was given a signed checkpoint or an inclusion or consistency proof of the ledger",
     },
+    CatalogEntry { event_type: "AccountScheduled", schema_version: 1, summary: "a household's account for a fiscal year had its installments (納期) scheduled from the assessment, with the rule hashes" },
+    CatalogEntry { event_type: "AccountRespread", schema_version: 1, summary: "a reassessment re-spread an account's installments not yet due, or left an overpayment" },
+    CatalogEntry { event_type: "AccountPaymentReceived", schema_version: 1, summary: "a payment was received for a household's account (収納): receipt, channel, where it went" },
+    CatalogEntry { event_type: "OverpaymentSettled", schema_version: 1, summary: "an account's overpayment was applied to another year's arrears (充当) or refunded (還付), with its reason" },
+    CatalogEntry { event_type: "OverpaymentApplied", schema_version: 1, summary: "another year's overpayment of the household was applied to this account (充当)" },
+    CatalogEntry { event_type: "CollectionReminderIssued", schema_version: 1, summary: "a reminder (督促状) was issued for an installment past due" },
+    CatalogEntry { event_type: "LimitCertificateIssued", schema_version: 1, summary: "a 限度額適用認定証 was issued to a person for a household with no arrears" },
 ];
 
 /// An event split into what the store keeps in clear and what it must encrypt.

@@ -12,6 +12,7 @@
 //! verifies.
 
 mod codec;
+mod collection;
 mod eligibility;
 mod payloads;
 mod personal;
@@ -19,6 +20,7 @@ mod tax;
 mod upcast;
 
 pub use codec::{DecodeError, Encoded, LedgerEvent, PersonalPart, CATALOG};
+pub use collection::*;
 pub use eligibility::*;
 pub use payloads::*;
 pub use personal::Personal;

@@ -51,5 +51,6 @@ pub fn all() -> Vec<std::sync::Arc<dyn Projection>> {
         std::sync::Arc::new(models::AccessLog),
         std::sync::Arc::new(models::ProvisionRecord),
         std::sync::Arc::new(models::RetentionDates),
+        std::sync::Arc::new(models::CollectionAccounts),
     ]
 }

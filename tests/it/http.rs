@@ -807,6 +807,12 @@ async fn the_openapi_document_lists_exactly_the_routes_served() {
         "GET /v1/{tenant}/households/{household_id}/tax/{fiscal_year}",
         "GET /v1/{tenant}/tax/assessments",
         "POST /v1/{tenant}/tax/simulation",
+        "GET /v1/{tenant}/households/{household_id}/accounts/{fiscal_year}",
+        "POST /v1/{tenant}/households/{household_id}/accounts/{fiscal_year}/payments",
+        "POST /v1/{tenant}/households/{household_id}/accounts/{fiscal_year}/reminders",
+        "POST /v1/{tenant}/households/{household_id}/accounts/{fiscal_year}/settlement",
+        "GET /v1/{tenant}/collection/arrears",
+        "POST /v1/{tenant}/persons/{person_id}/limit-certificate",
         "POST /v1/{tenant}/persons/{person_id}/tax-facts/unemployment",
         "POST /v1/{tenant}/persons/{person_id}/tax-facts/childbirth",
     ];

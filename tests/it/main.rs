@@ -10,6 +10,7 @@ mod architecture;
 mod audit;
 mod citizen;
 mod cli;
+mod collection;
 mod eligibility;
 mod enrolment;
 mod http;

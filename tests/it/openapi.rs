@@ -148,6 +148,8 @@ async fn every_parameter_is_documented_where_the_router_reads_it() {
         ("GET /v1/{tenant}/audit/checkpoint", " purpose"),
         ("GET /v1/{tenant}/audit/inclusion", " purpose tree_size? position? event_id?"),
         ("GET /v1/{tenant}/audit/consistency", " purpose from to?"),
+        ("GET /v1/{tenant}/households/{household_id}/accounts/{fiscal_year}", " purpose as_of? on?"),
+        ("GET /v1/{tenant}/collection/arrears", " purpose on? after? limit?"),
     ]
     .into_iter()
     .map(|(operation, parameters)| (operation.to_owned(), parameters.to_owned()))

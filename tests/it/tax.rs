@@ -278,6 +278,10 @@ async fn the_simulation_gives_the_recorded_figures_and_records_nothing() {
 
     let body = json!({"fiscal_year": 2024, "members": [{"date_of_birth": "1974-06-10", "head": true,
         "income": {"total_income_yen": 2_000_000, "salary_income_yen": 3_050_000, "pension_income_yen": 0, "declared": true}}]});
+    // The collection policy schedules the household's installments after the assessment: the
+    // head is read once the policies have reacted to it.
+    let assessed_at = api.ledgerd.store.head(kumagaya()).await.unwrap();
+    assert!(api.ledgerd.policies.wait_for(kumagaya(), assessed_at, std::time::Duration::from_secs(30)).await);
     let head = api.ledgerd.store.head(kumagaya()).await.unwrap();
     let (status, simulated) = api.post(&tax_clerk, "/tax/simulation", body.clone()).await;
     assert_eq!(status, StatusCode::OK, "{simulated}");

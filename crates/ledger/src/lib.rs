@@ -24,6 +24,7 @@ use kokuho_store::{
     NewEvent, PersonalData, RecordedEvent, SearchToken, StoreError,
 };
 
+pub mod collection;
 mod elderly_shares;
 mod eligibility_view;
 mod lookups;
@@ -152,6 +153,8 @@ pub struct Ledger {
     states: Mutex<StateCache>,
     /// The tax rule files in force, and each (tenant, fiscal year)'s rules once loaded.
     tax_rules: tax::TaxRulesCache,
+    /// The collection rule files in force, and each (tenant, fiscal year)'s rules once loaded.
+    collection_rules: collection::CollectionRulesCache,
 }
 
 /// (tenant, stream id) → (stream version, the aggregate's state).
@@ -201,11 +204,13 @@ impl Ledger {
             projector: None,
             states: Mutex::new(HashMap::new()),
             tax_rules: tax::TaxRulesCache::new(Rules::shipped()),
+            collection_rules: collection::CollectionRulesCache::new(Rules::shipped()),
         }
     }
 
     /// Assesses tax with the rule files of `rules` (shipped, or an operator's override).
     pub fn with_tax_rules(mut self, rules: Rules) -> Ledger {
+        self.collection_rules = collection::CollectionRulesCache::new(rules.clone());
         self.tax_rules = tax::TaxRulesCache::new(rules);
         self
     }

@@ -71,15 +71,22 @@ impl Ledger {
         Ok(None)
     }
 
-    /// The households `person_id` ever joined, by the household read table, once it shows
-    /// everything committed before this call.
-    pub async fn households_of(&self, tenant: TenantCode, person_id: Uuid) -> Result<Vec<Uuid>, LedgerError> {
+    /// Waits (bounded) until the read tables show everything committed before this call, when
+    /// the ledger has them.
+    pub(crate) async fn wait_for_projections(&self, tenant: TenantCode) -> Result<(), LedgerError> {
         if let Some(projector) = &self.projector {
             projector.wait_for_head(tenant, PROJECTIONS_WAIT).await.map_err(|error| match error {
                 ProjectionWaitError::Behind(behind) => LedgerError::ProjectionsBehind(behind.to_string()),
                 other => LedgerError::Projection(other.to_string()),
             })?;
         }
+        Ok(())
+    }
+
+    /// The households `person_id` ever joined, by the household read table, once it shows
+    /// everything committed before this call.
+    pub async fn households_of(&self, tenant: TenantCode, person_id: Uuid) -> Result<Vec<Uuid>, LedgerError> {
+        self.wait_for_projections(tenant).await?;
         Households::households_of_person(self.store.db(), &tenant.to_string(), person_id)
             .await
             .map_err(|error| LedgerError::Projection(error.to_string()))

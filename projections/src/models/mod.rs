@@ -4,6 +4,7 @@
 
 mod access_log;
 mod certificates;
+mod collection_accounts;
 mod elderly_cost_shares;
 mod eligibility_periods;
 mod households;
@@ -15,6 +16,7 @@ mod tax_assessments;
 
 pub use access_log::{AccessFilter, AccessLog, AccessRow, ACCESS_ROWS_MAX};
 pub use certificates::{CertificateRow, Certificates};
+pub use collection_accounts::{CollectionAccountRow, CollectionAccounts};
 pub use elderly_cost_shares::{ElderlyCostShareRow, ElderlyCostShares};
 pub use eligibility_periods::{
     EligibilityPeriodRow, EligibilityPeriods, LateNotificationRow, MoveRow, NotificationKind,

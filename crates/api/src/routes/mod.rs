@@ -2,6 +2,7 @@
 
 mod audit;
 mod citizen;
+mod collection;
 mod doc;
 mod eligibility;
 mod households;
@@ -51,6 +52,8 @@ pub(crate) fn created_or_retried(executed: &kokuho_ledger::Executed) -> axum::ht
         citizen::challenge, citizen::sign_in, citizen::record, citizen::page,
         tax::assess, tax::reassess, tax::tax_of_year, tax::assessments, tax::simulate,
         tax::record_unemployment, tax::record_childbirth,
+        collection::account, collection::record_payment, collection::issue_reminder, collection::settle,
+        collection::arrears, collection::issue_limit_certificate,
     ),
     components(schemas(
         system::Health, system::StoppedProjection, crate::error::Problem,
@@ -78,6 +81,9 @@ pub(crate) fn created_or_retried(executed: &kokuho_ledger::Executed) -> axum::ht
         tax::ReassessmentBody, tax::TaxView, tax::TaxAssessmentRowView,
         tax::SimulatedIncome, tax::SimulatedUnemployment, tax::SimulatedChildbirth, tax::SimulatedMember,
         tax::SimulationBody, tax::SimulationAnswer, tax::UnemploymentBody, tax::ChildbirthBody,
+        collection::InstallmentView, collection::CreditView, collection::SettlementView, collection::AccountView,
+        collection::RecordedEntry, collection::AccountCommandAnswer, collection::PaymentBody, collection::ReminderBody,
+        collection::ArrearRow, collection::ArrearsPage, collection::LimitCertificateBody, collection::LimitCertificateAnswer,
     )),
     modifiers(&BearerAuth)
 )]
@@ -131,4 +137,5 @@ pub(crate) fn routes() -> Router<AppState> {
         .merge(provisions::routes())
         .merge(citizen::routes())
         .merge(tax::routes())
+        .merge(collection::routes())
 }

@@ -563,6 +563,35 @@ impl Account {
         late_fee(installment.amount, installment.due, &payments, paid_on, &rules.national.late_fee)
     }
 
+    /// Puts `installments` in force as recorded by an event (a re-spread decided earlier); the
+    /// payments are allocated again against them.
+    pub fn restate_installments(&mut self, installments: Vec<Installment>) -> Result<(), CollectionRejection> {
+        check_installments(&installments)?;
+        self.installments = installments;
+        self.installments.sort_by_key(|installment| (installment.due, installment.number));
+        Ok(())
+    }
+
+    /// Records a settlement decided earlier (replaying its event).
+    pub fn record_settlement(&mut self, settlement: Settlement) {
+        self.entries.push(Entry::Settled(settlement));
+    }
+
+    /// Records an overpayment of the household's account for `from` applied here on `on`
+    /// (replaying its event).
+    pub fn record_offset(&mut self, from: FiscalYear, on: NaiveDate, amount: i64) {
+        self.entries.push(Entry::Credit(Credit {
+            source: CreditSource::Offset { from_fiscal_year: from },
+            on,
+            amount,
+        }));
+    }
+
+    /// Records a reminder issued earlier (replaying its event).
+    pub fn record_reminder(&mut self, issued: ReminderIssued) {
+        self.reminders.push(issued);
+    }
+
     /// Whether a 限度額適用認定証 may be issued on `on` as far as this year goes.
     pub fn may_issue_limit_certificate(&self, on: NaiveDate) -> Result<(), CollectionRejection> {
         may_issue_limit_certificate(std::slice::from_ref(self), on)

@@ -515,7 +515,7 @@ fn refusal_codes_are_stable() {
         (
             CollectionRejection::InArrears { fiscal_year: 2024, installment: 7 },
             "household_in_arrears",
-            RejectionKind::Forbidden,
+            RejectionKind::Conflict,
         ),
     ];
     for (rejection, code, kind) in cases {

@@ -5,7 +5,9 @@
 //! `rules/<tenant>/<year>/collection.toml` (docs/domain.md §5, "Collection").
 
 pub mod account;
+pub mod household_account;
 pub mod late_fee;
+pub mod limit_certificate;
 pub mod rules;
 pub mod schedule;
 
@@ -52,6 +54,14 @@ pub enum CollectionRejection {
     LateFeeRatesUnavailable { year: i32 },
     #[error("the account has no overpayment to settle")]
     NoOverpayment,
+    #[error("the account of fiscal year {fiscal_year} has no installments yet: the household's tax is not assessed")]
+    NotScheduled { fiscal_year: i32 },
+    #[error("the collection rules cannot be used: {reason}")]
+    RulesUnavailable { reason: String },
+    #[error("the person is not a member of the household on the day given")]
+    NotMember,
+    #[error("household {household_id} is not recorded")]
+    HouseholdNotFound { household_id: uuid::Uuid },
     #[error("the household is in arrears (fiscal year {fiscal_year}, installment {installment}): 限度額適用認定証 is not issued")]
     InArrears { fiscal_year: i32, installment: u32 },
 }
@@ -70,6 +80,10 @@ impl Refusal for CollectionRejection {
             CollectionRejection::LateFeeRatesUnavailable { .. } => "late_fee_rates_unavailable",
             CollectionRejection::NoOverpayment => "no_overpayment",
             CollectionRejection::InArrears { .. } => "household_in_arrears",
+            CollectionRejection::NotScheduled { .. } => "account_not_scheduled",
+            CollectionRejection::RulesUnavailable { .. } => "collection_rules_unavailable",
+            CollectionRejection::NotMember => "person_not_in_household",
+            CollectionRejection::HouseholdNotFound { .. } => "household_not_found",
         }
     }
 
@@ -78,7 +92,12 @@ impl Refusal for CollectionRejection {
             CollectionRejection::Invalid { .. } | CollectionRejection::AmountOutOfRange { .. } => {
                 RejectionKind::Invalid
             }
-            CollectionRejection::InstallmentNotFound { .. } => RejectionKind::NotFound,
+            CollectionRejection::InstallmentNotFound { .. } | CollectionRejection::HouseholdNotFound { .. } => {
+                RejectionKind::NotFound
+            }
+            CollectionRejection::NotScheduled { .. }
+            | CollectionRejection::RulesUnavailable { .. }
+            | CollectionRejection::NotMember => RejectionKind::Conflict,
             CollectionRejection::DuplicateReceipt
             | CollectionRejection::NotPastDue { .. }
             | CollectionRejection::InstallmentPaid { .. }
@@ -86,7 +105,8 @@ impl Refusal for CollectionRejection {
             | CollectionRejection::CalendarNotCovered { .. }
             | CollectionRejection::LateFeeRatesUnavailable { .. }
             | CollectionRejection::NoOverpayment => RejectionKind::Conflict,
-            CollectionRejection::InArrears { .. } => RejectionKind::Forbidden,
+            // A state of the household, not of the caller: 409 (the clerk may issue once it is paid).
+            CollectionRejection::InArrears { .. } => RejectionKind::Conflict,
         }
     }
 }

@@ -15,6 +15,7 @@
 //! HTTP handlers whose answer must show a consequence wait, bounded, for [`Policies::wait_for`]
 //! their command's position; they never decide or re-decide anything themselves.
 
+mod collection;
 mod elderly_share;
 mod tax_reassessment;
 
@@ -33,6 +34,7 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::Registry;
 use tokio::sync::watch;
 
+pub use collection::Collection;
 pub use elderly_share::ElderlyShare;
 pub use tax_reassessment::TaxReassessment;
 
@@ -64,7 +66,7 @@ pub trait Policy: Send + Sync + 'static {
 
 /// Every policy of the ledger, in the order they run.
 pub fn all() -> Vec<Arc<dyn Policy>> {
-    vec![Arc::new(ElderlyShare), Arc::new(TaxReassessment)]
+    vec![Arc::new(ElderlyShare), Arc::new(TaxReassessment), Arc::new(Collection)]
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -1,0 +1,144 @@
+//! What collection decisions look up: the collection rules of a tenant's fiscal year (loaded
+//! once, kept), the household's accounts of the other years (to settle an overpayment, or to
+//! refuse a 限度額適用認定証), and whether a person belongs to a household. The decisions
+//! themselves are `kokuho_domain::collection`.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use chrono::{DateTime, Utc};
+use kokuho_domain::collection::household_account::{
+    AccountCommand, AccountId, AccountLookups, AccountState, HouseholdAccount, LoadedCollectionRules,
+};
+use kokuho_domain::collection::limit_certificate::{
+    IssueLimitCertificate, LimitCertificate, LimitCertificateLookups, LimitCertificateState,
+};
+use kokuho_domain::collection::{Account, CollectionRejection};
+use kokuho_domain::household::Household;
+use kokuho_domain::{PersonId, TenantCode};
+use kokuho_projections::models::CollectionAccounts;
+use kokuho_rules::Rules;
+use kokuho_store::Decrypt;
+use uuid::Uuid;
+
+use crate::lookups::Lookup;
+use crate::{jst_date, Ledger, LedgerError};
+
+/// The collection rule files in force and the rules of each (tenant, fiscal year) once loaded.
+pub struct CollectionRulesCache {
+    rules: Mutex<Rules>,
+    loaded: Mutex<HashMap<(TenantCode, i32), Result<LoadedCollectionRules, CollectionRejection>>>,
+}
+
+impl CollectionRulesCache {
+    pub fn new(rules: Rules) -> CollectionRulesCache {
+        CollectionRulesCache { rules: Mutex::new(rules), loaded: Mutex::new(HashMap::new()) }
+    }
+
+    fn get(&self, tenant: TenantCode, fiscal_year: i32) -> Result<LoadedCollectionRules, CollectionRejection> {
+        let mut loaded = self.loaded.lock().expect("collection rules cache lock");
+        loaded
+            .entry((tenant, fiscal_year))
+            .or_insert_with(|| {
+                self.rules
+                    .lock()
+                    .expect("collection rule files lock")
+                    .collection(tenant, fiscal_year)
+                    .map(|set| LoadedCollectionRules {
+                        rules: set.rules,
+                        file: set.file,
+                        sha256: set.sha256,
+                        national_sha256: set.national_sha256,
+                    })
+                    .map_err(|error| CollectionRejection::RulesUnavailable { reason: error.to_string() })
+            })
+            .clone()
+    }
+}
+
+impl Ledger {
+    /// The collection rules of `tenant` for `fiscal_year`, or why there are none.
+    pub fn collection_rules(
+        &self,
+        tenant: TenantCode,
+        fiscal_year: i32,
+    ) -> Result<LoadedCollectionRules, CollectionRejection> {
+        self.collection_rules.get(tenant, fiscal_year)
+    }
+
+    /// The fiscal years the household has an account for, by the `collection_accounts` read
+    /// table once it shows everything committed before this call.
+    pub async fn account_years(&self, tenant: TenantCode, household_id: Uuid) -> Result<Vec<i32>, LedgerError> {
+        self.wait_for_projections(tenant).await?;
+        let rows = CollectionAccounts::of_household(self.store.db(), &tenant.to_string(), household_id)
+            .await
+            .map_err(|error| LedgerError::Projection(error.to_string()))?;
+        Ok(rows.into_iter().map(|row| row.fiscal_year).collect())
+    }
+
+    /// The household's scheduled accounts as recorded at `as_of` (default now), by fiscal
+    /// year, leaving out `except`.
+    pub async fn household_accounts(
+        &self,
+        tenant: TenantCode,
+        household_id: Uuid,
+        except: Option<i32>,
+        as_of: Option<DateTime<Utc>>,
+    ) -> Result<Vec<Account>, LedgerError> {
+        let mut accounts = Vec::new();
+        for fiscal_year in self.account_years(tenant, household_id).await? {
+            if Some(fiscal_year) == except {
+                continue;
+            }
+            let id = AccountId { household_id, fiscal_year };
+            let view = self.replay::<HouseholdAccount>(tenant, id, as_of, Decrypt::No).await?;
+            accounts.extend(view.state.account);
+        }
+        Ok(accounts)
+    }
+}
+
+impl Lookup for HouseholdAccount {
+    async fn lookups(
+        ledger: &Ledger,
+        tenant: TenantCode,
+        id: AccountId,
+        _: &AccountState,
+        command: &AccountCommand,
+    ) -> Result<AccountLookups, LedgerError> {
+        let today = jst_date(ledger.now());
+        let rules = ledger.collection_rules(tenant, id.fiscal_year);
+        let others = match command {
+            AccountCommand::SettleOverpayment => {
+                ledger.household_accounts(tenant, id.household_id, Some(id.fiscal_year), None).await?
+            }
+            _ => Vec::new(),
+        };
+        Ok(AccountLookups { today, rules, others })
+    }
+}
+
+impl Lookup for LimitCertificate {
+    async fn lookups(
+        ledger: &Ledger,
+        tenant: TenantCode,
+        person_id: PersonId,
+        _: &LimitCertificateState,
+        command: &IssueLimitCertificate,
+    ) -> Result<LimitCertificateLookups, LedgerError> {
+        let today = jst_date(ledger.now());
+        let household = ledger.replay::<Household>(tenant, command.household_id, None, Decrypt::No).await?.state;
+        let household_known = household.is_established();
+        let member = household.memberships.iter().any(|membership| {
+            membership.person_id == person_id.as_uuid()
+                && membership.joined_on <= today
+                && membership.left_on.is_none_or(|left| left > today)
+        });
+        let accounts = if household_known && member {
+            ledger.household_accounts(tenant, command.household_id, None, None).await?
+        } else {
+            Vec::new()
+        };
+        Ok(LimitCertificateLookups { today, household_known, member, accounts })
+    }
+}

@@ -1,0 +1,305 @@
+//! Collection (収納) through the real router, as the collection section works: a household's tax
+//! assessed (Kumagaya's shipped rates, the case of tests/it/tax.rs: FY2024 232,700 yen, corrected
+//! to 177,200 after the 2023 income is corrected), its account's installments scheduled by the
+//! collection policy from `rules/112020/2024/collection.toml`, payments with receipts, a missed
+//! installment in the arrears list, the reminder, the late fee from the yearly rates of
+//! `rules/collection_national.toml`, the 限度額適用認定証 refused while in arrears and issued once
+//! paid, and a reassessment after payment whose overpayment is applied to another year's arrears
+//! (充当) and the rest refunded (還付). The clock moves through FY2024 and FY2025; each phase signs
+//! in again (sessions expire when idle).
+
+use std::time::Duration;
+
+use axum::http::{Method, StatusCode};
+use chrono::{DateTime, TimeDelta, Utc};
+use kokuho_auth::Role;
+use serde_json::{json, Value};
+
+use crate::support::*;
+
+async fn client_at(instant: &str) -> Client {
+    let api = Client::in_process().await;
+    let at: DateTime<Utc> = instant.parse().unwrap();
+    api.clock.advance(at - api.clock.now());
+    api
+}
+
+/// Moves the clock to `instant` (later than now).
+fn move_to(api: &Client, instant: &str) {
+    let at: DateTime<Utc> = instant.parse().unwrap();
+    api.clock.advance(at - api.clock.now());
+}
+
+fn account_path(household: &str, fiscal_year: i32) -> String {
+    format!("/households/{household}/accounts/{fiscal_year}")
+}
+
+async fn account(api: &Client, token: &str, household: &str, fiscal_year: i32, query: &str) -> (StatusCode, Value) {
+    api.get(token, &format!("{}?purpose=collection{query}", account_path(household, fiscal_year))).await
+}
+
+/// The account, once the collection policy has scheduled or re-spread it to `total`.
+async fn account_with_total(api: &Client, token: &str, household: &str, fiscal_year: i32, total: i64) -> Value {
+    for _ in 0..100 {
+        let (status, body) = account(api, token, household, fiscal_year, "").await;
+        if status == StatusCode::OK && body["assessed_total_yen"] == json!(total) {
+            return body;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("the account of {fiscal_year} never showed the total {total}");
+}
+
+async fn pay(
+    api: &Client,
+    token: &str,
+    (household, fiscal_year): (&str, i32),
+    receipt: &str,
+    amount: i64,
+    received_on: &str,
+    channel: &str,
+) -> (StatusCode, Value) {
+    let path = format!("/v1/{KUMAGAYA}{}/payments", account_path(household, fiscal_year));
+    let body = json!({"receipt_id": receipt, "amount_yen": amount, "received_on": received_on, "channel": channel});
+    api.request(Method::POST, &path, Some(token), Some(&format!("pay-{receipt}")), Some(body)).await
+}
+
+async fn accesses(api: &Client, person: &str) -> usize {
+    api.event_types(&format!("access-{person}")).await.iter().filter(|t| *t == "PersonalDataAccessed").count()
+}
+
+fn column(account: &Value, key: &str) -> Vec<Value> {
+    account["installments"].as_array().unwrap().iter().map(|i| i[key].clone()).collect()
+}
+
+fn installment(account: &Value, number: u64) -> &Value {
+    account["installments"].as_array().unwrap().iter().find(|i| i["number"] == json!(number)).unwrap()
+}
+
+async fn report_income(api: &Client, tax_clerk: &str, person: &str, income_year: i32, total: i64, salary: i64) {
+    api.ok(
+        tax_clerk,
+        &format!("/persons/{person}/income"),
+        json!({"income_year": income_year, "total_income_yen": total, "taxable_income_yen": 0,
+               "salary_income_yen": salary, "pension_income_yen": 0, "declared": true,
+               "source": "resident_tax", "legal_basis": "地方税法 第703条の4"}),
+    )
+    .await;
+}
+
+async fn assess(api: &Client, tax_clerk: &str, household: &str, fiscal_year: i32) -> Value {
+    api.ok(tax_clerk, &format!("/households/{household}/tax/{fiscal_year}/assessment"), json!({})).await
+}
+
+async fn limit_certificate(api: &Client, token: &str, person: &str, household: &str, key: &str) -> (StatusCode, Value) {
+    let path = format!("/v1/{KUMAGAYA}/persons/{person}/limit-certificate");
+    api.request(Method::POST, &path, Some(token), Some(key), Some(json!({"household_id": household}))).await
+}
+
+#[tokio::test]
+async fn a_household_pays_misses_an_installment_is_reminded_refused_a_certificate_and_settles_an_overpayment() {
+    // FY2024, 1 July 2024 (JST).
+    let api = client_at("2024-06-30T15:00:00Z").await;
+    let (_, clerk) = api.signed_in(Role::EligibilityClerk).await;
+    let (_, tax_clerk) = api.signed_in(Role::TaxClerk).await;
+    let (_, collector) = api.signed_in(Role::CollectionClerk).await;
+    let person = PersonBuilder::new().born("1974-06-10").insured_from("2024-04-01").create(&api, &clerk).await;
+    let household = HouseholdBuilder::new(&person).established_on("2024-04-01").create(&api, &clerk).await;
+    report_income(&api, &tax_clerk, &person, 2023, 2_000_000, 3_050_000).await;
+    let assessed = assess(&api, &tax_clerk, &household, 2024).await;
+    assert_eq!(assessed["entry"]["total_yen"], json!(232_700));
+
+    // The policy schedules Kumagaya's 8 installments (collection.toml: July–February, each
+    // month's last day moved past closed days, 100-yen amounts with the remainder in the first).
+    let before = accesses(&api, &person).await;
+    let fy2024 = account_with_total(&api, &collector, &household, 2024, 232_700).await;
+    assert_eq!(
+        column(&fy2024, "amount_yen"),
+        [29_700, 29_000, 29_000, 29_000, 29_000, 29_000, 29_000, 29_000].map(|a| json!(a)).to_vec()
+    );
+    // 31 Aug 2024 a Saturday, 30 Nov a Saturday, 31 Dec–5 Jan closed or a weekend.
+    let dues = [
+        "2024-07-31",
+        "2024-09-02",
+        "2024-09-30",
+        "2024-10-31",
+        "2024-12-02",
+        "2025-01-06",
+        "2025-01-31",
+        "2025-02-28",
+    ];
+    assert_eq!(column(&fy2024, "due_on"), dues.map(|d| json!(d)).to_vec());
+    assert_eq!(fy2024["rules_file"], json!("112020/2024/collection.toml"));
+    assert_eq!(fy2024["balance_yen"], json!(232_700));
+    assert!(accesses(&api, &person).await > before, "reading the account is recorded as an access");
+    assert_eq!(api.event_types(&format!("account-{household}-2024")).await, ["AccountScheduled"]);
+
+    // A tax clerk may not record payments; a collection clerk may not read for assessment.
+    let (status, refused) = pay(&api, &tax_clerk, (&household, 2024), "BANK-0000", 1_000, "2024-07-01", "bank").await;
+    assert_eq!((status, refused["code"].as_str()), (StatusCode::FORBIDDEN, Some("role_not_permitted")));
+    let (status, refused) =
+        api.get(&collector, &format!("{}?purpose=assessment", account_path(&household, 2024))).await;
+    assert_eq!((status, refused["code"].as_str()), (StatusCode::FORBIDDEN, Some("purpose_not_permitted")));
+
+    // The first installment paid at the bank on 30 July; the same receipt again is refused.
+    move_to(&api, "2024-08-09T15:00:00Z");
+    let (_, collector) = api.signed_in(Role::CollectionClerk).await;
+    let (status, paid) = pay(&api, &collector, (&household, 2024), "BANK-0001", 29_700, "2024-07-30", "bank").await;
+    assert_eq!(status, StatusCode::CREATED, "{paid}");
+    assert_eq!(paid["recorded"][0]["event_type"], json!("AccountPaymentReceived"));
+    assert_eq!(paid["recorded"][0]["payload"]["allocations"], json!([{"installment": 1, "amount_yen": 29_700}]));
+    let after_first_payment = api.clock.now();
+    let path = format!("/v1/{KUMAGAYA}{}/payments", account_path(&household, 2024));
+    let body = json!({"receipt_id": "BANK-0001", "amount_yen": 29_700, "received_on": "2024-07-30", "channel": "bank"});
+    let (status, duplicate) = api.request(Method::POST, &path, Some(&collector), Some("another-key"), Some(body)).await;
+    assert_eq!((status, duplicate["code"].as_str()), (StatusCode::CONFLICT, Some("duplicate_receipt")), "{duplicate}");
+    // Bad input names the field and never echoes it.
+    let body = json!({"receipt_id": "has space", "amount_yen": 1, "received_on": "2024-07-30", "channel": "bank"});
+    let (status, bad) = api.request(Method::POST, &path, Some(&collector), Some("bad-1"), Some(body)).await;
+    assert_eq!((status, bad["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_field")));
+    assert!(!bad.to_string().contains("has space"));
+    let body = json!({"receipt_id": "R-9", "amount_yen": 1, "received_on": "2024-07-30", "channel": "cash"});
+    let (status, bad) = api.request(Method::POST, &path, Some(&collector), Some("bad-2"), Some(body)).await;
+    assert_eq!((status, bad["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_channel")));
+    let body = json!({"receipt_id": "R-9", "amount_yen": 0, "received_on": "2024-07-30", "channel": "bank"});
+    let (status, bad) = api.request(Method::POST, &path, Some(&collector), Some("bad-3"), Some(body)).await;
+    assert_eq!((status, bad["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("amount_out_of_range")));
+
+    // The second installment (due 2 September) is missed: on 10 September it is in arrears.
+    move_to(&api, "2024-09-09T15:00:00Z");
+    let (_, collector) = api.signed_in(Role::CollectionClerk).await;
+    let (_, benefits) = api.signed_in(Role::BenefitsClerk).await;
+    let (status, list) = api.get(&collector, "/collection/arrears?purpose=collection&on=2024-09-10").await;
+    assert_eq!(status, StatusCode::OK, "{list}");
+    let rows: Vec<&Value> =
+        list["rows"].as_array().unwrap().iter().filter(|r| r["household_id"] == json!(household)).collect();
+    assert_eq!(rows.len(), 1, "{list}");
+    assert_eq!((rows[0]["installment"].as_i64(), rows[0]["unpaid_yen"].as_i64()), (Some(2), Some(29_000)));
+    assert_eq!(rows[0]["reminder_deadline"], json!("2024-09-22"), "due + 20 days (地方税法 §726 ①)");
+    let (status, list) = api.get(&collector, "/collection/arrears?purpose=collection&on=2024-09-02").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        list["rows"].as_array().unwrap().iter().all(|r| r["household_id"] != json!(household)),
+        "not late on its due day"
+    );
+
+    // The reminder (督促), once.
+    let reminders = format!("/v1/{KUMAGAYA}{}/reminders", account_path(&household, 2024));
+    let (status, reminded) = api
+        .request(Method::POST, &reminders, Some(&collector), Some("remind-2"), Some(json!({"installment": 2})))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{reminded}");
+    assert_eq!(reminded["recorded"][0]["payload"]["in_time"], json!(true));
+    assert_eq!(installment(&reminded["account"], 2)["reminder_issued_on"], json!("2024-09-10"));
+    let (status, again) = api
+        .request(Method::POST, &reminders, Some(&collector), Some("remind-2b"), Some(json!({"installment": 2})))
+        .await;
+    assert_eq!((status, again["code"].as_str()), (StatusCode::CONFLICT, Some("reminder_already_issued")));
+    let (status, early) = api
+        .request(Method::POST, &reminders, Some(&collector), Some("remind-3"), Some(json!({"installment": 3})))
+        .await;
+    assert_eq!((status, early["code"].as_str()), (StatusCode::CONFLICT, Some("installment_not_past_due")));
+
+    // The 限度額適用認定証 is refused while the household is in arrears.
+    let (status, refused) = limit_certificate(&api, &benefits, &person, &household, "cert-1").await;
+    assert_eq!((status, refused["code"].as_str()), (StatusCode::CONFLICT, Some("household_in_arrears")), "{refused}");
+    let (status, refused) = limit_certificate(&api, &collector, &person, &household, "cert-x").await;
+    assert_eq!((status, refused["code"].as_str()), (StatusCode::FORBIDDEN, Some("role_not_permitted")));
+
+    // Were it left unpaid until 31 March 2025, its late fee (延滞金) would be, at the 2024 and
+    // 2025 rates of collection_national.toml (2.4% the first month, 8.7% after; 365 days):
+    // 29,000 × 2.4% × 30/365 (3 Sep–2 Oct) = 57, 29,000 × 8.7% × 90/365 (3 Oct–31 Dec) = 622,
+    // 29,000 × 8.7% × 90/365 (1 Jan–31 Mar) = 622; 1,301 → 1,300 (100-yen units, 地方税法
+    // §20の4の2 ⑤; the method of 豊橋市's worked example in crates/domain/src/collection/examples.rs).
+    let (status, what_if) = account(&api, &collector, &household, 2024, "&on=2025-03-31").await;
+    assert_eq!(status, StatusCode::OK, "{what_if}");
+    assert_eq!(installment(&what_if, 2)["late_fee_yen"], json!(1_300));
+
+    // Paid at a convenience store on 20 September: 18 days late, 29,000 × 2.4% × 18/365 = 34 yen,
+    // below 1,000: no late fee. The rest of the year paid with it.
+    move_to(&api, "2024-09-19T15:00:00Z");
+    let (_, collector) = api.signed_in(Role::CollectionClerk).await;
+    let (_, benefits) = api.signed_in(Role::BenefitsClerk).await;
+    let (status, paid) =
+        pay(&api, &collector, (&household, 2024), "CVS-0002", 203_000, "2024-09-20", "convenience_store").await;
+    assert_eq!(status, StatusCode::CREATED, "{paid}");
+    let fy2024 = &paid["account"];
+    assert_eq!((fy2024["paid_yen"].as_i64(), fy2024["balance_yen"].as_i64()), (Some(232_700), Some(0)));
+    assert_eq!((fy2024["arrears_yen"].as_i64(), fy2024["late_fees_yen"].as_i64()), (Some(0), Some(0)));
+    // Retried with the same key: the first answer, nothing recorded twice.
+    let (status, retried) =
+        pay(&api, &collector, (&household, 2024), "CVS-0002", 203_000, "2024-09-20", "convenience_store").await;
+    assert_eq!((status, retried["duplicate"].as_bool()), (StatusCode::OK, Some(true)), "{retried}");
+    // Paid: the certificate is issued.
+    let (status, issued) = limit_certificate(&api, &benefits, &person, &household, "cert-2").await;
+    assert_eq!(status, StatusCode::CREATED, "{issued}");
+    assert_eq!((issued["issued_on"].as_str(), issued["accounts_checked"].clone()), (Some("2024-09-20"), json!([2024])));
+    assert_eq!(api.event_types(&format!("limit-certificate-{person}")).await, ["LimitCertificateIssued"]);
+
+    // As recorded just after the first payment: the second installment unpaid.
+    let as_of = after_first_payment.to_rfc3339_opts(chrono::SecondsFormat::Micros, true).replace('+', "%2B");
+    let (status, then) = account(&api, &collector, &household, 2024, &format!("&as_of={as_of}&on=2024-09-10")).await;
+    assert_eq!(status, StatusCode::OK, "{then}");
+    assert_eq!((then["paid_yen"].as_i64(), then["arrears_yen"].as_i64()), (Some(29_700), Some(29_000)));
+
+    // FY2025: the 2024 income reported, the year assessed and not paid; on 5 August 2025 its
+    // first installment (31 July) is in arrears.
+    move_to(&api, "2025-07-01T00:00:00Z");
+    let (_, tax_clerk) = api.signed_in(Role::TaxClerk).await;
+    report_income(&api, &tax_clerk, &person, 2024, 2_000_000, 3_050_000).await;
+    let fy2025_total = assess(&api, &tax_clerk, &household, 2025).await["entry"]["total_yen"].as_i64().unwrap();
+    move_to(&api, "2025-08-05T00:00:00Z");
+    let (_, tax_clerk) = api.signed_in(Role::TaxClerk).await;
+    let (_, collector) = api.signed_in(Role::CollectionClerk).await;
+    let fy2025 = account_with_total(&api, &collector, &household, 2025, fy2025_total).await;
+    let first_2025 = installment(&fy2025, 1)["amount_yen"].as_i64().unwrap();
+    assert_eq!(fy2025["arrears_yen"].as_i64(), Some(first_2025));
+
+    // The 2023 income is corrected: the tax policy corrects FY2024 to 177,200 (tests/it/tax.rs),
+    // and the collection policy re-spreads it. Every FY2024 installment is already due: they are
+    // lowered from the latest back and 232,700 − 177,200 = 55,500 paid is an overpayment.
+    report_income(&api, &tax_clerk, &person, 2023, 1_500_000, 2_300_000).await;
+    let fy2024 = account_with_total(&api, &collector, &household, 2024, 177_200).await;
+    assert_eq!((fy2024["overpayment_yen"].as_i64(), fy2024["paid_yen"].as_i64()), (Some(55_500), Some(177_200)));
+
+    // Settled: applied first to FY2025's installment in arrears (充当), the rest refunded (還付).
+    let settle = format!("/v1/{KUMAGAYA}{}/settlement", account_path(&household, 2024));
+    let (status, settled) = api.request(Method::POST, &settle, Some(&collector), Some("settle-2024"), None).await;
+    assert_eq!(status, StatusCode::CREATED, "{settled}");
+    let decisions: Vec<(Value, Value, Value)> = settled["recorded"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (e["payload"]["settlement"].clone(), e["payload"]["amount_yen"].clone(), e["payload"]["reason"].clone())
+        })
+        .collect();
+    assert_eq!(
+        decisions,
+        [
+            (json!("applied"), json!(first_2025), json!("applied_to_arrears")),
+            (json!("refunded"), json!(55_500 - first_2025), json!("refunded_no_arrears_left")),
+        ]
+    );
+    let fy2024 = &settled["account"];
+    assert_eq!(
+        (fy2024["applied_yen"].as_i64(), fy2024["refunded_yen"].as_i64()),
+        (Some(first_2025), Some(55_500 - first_2025))
+    );
+    assert_eq!(fy2024["overpayment_yen"], json!(0));
+    // received = paid + overpayment + applied + refunded.
+    assert_eq!(fy2024["received_yen"], json!(232_700));
+    let (status, fy2025) = account(&api, &collector, &household, 2025, "").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(fy2025["arrears_yen"], json!(0), "{fy2025}");
+    assert_eq!(fy2025["credits"][0]["source"], json!("offset"));
+    assert_eq!(fy2025["credits"][0]["from_fiscal_year"], json!(2024));
+    let (status, nothing) = api.request(Method::POST, &settle, Some(&collector), Some("settle-2024b"), None).await;
+    assert_eq!((status, nothing["code"].as_str()), (StatusCode::CONFLICT, Some("no_overpayment")));
+    assert_eq!(api.event_types(&format!("account-{household}-2025")).await, ["AccountScheduled", "OverpaymentApplied"]);
+    let (_, benefits) = api.signed_in(Role::BenefitsClerk).await;
+    let (status, issued) = limit_certificate(&api, &benefits, &person, &household, "cert-3").await;
+    assert_eq!(status, StatusCode::CREATED, "{issued}");
+    assert_eq!(issued["accounts_checked"], json!([2024, 2025]));
+    let _ = TimeDelta::zero();
+}

@@ -270,15 +270,20 @@ async fn clerk(
         body: Some(body),
         idempotency_key: None,
     };
-    let (status, started) =
-        send(client, base, None, &post(format!("/v1/{tenant}/enrolment"), json!({"login": login, "enrolment_code": code})))
-            .await;
+    let (status, started) = send(
+        client,
+        base,
+        None,
+        &post(format!("/v1/{tenant}/enrolment"), json!({"login": login, "enrolment_code": code})),
+    )
+    .await;
     anyhow::ensure!(status == 200 || status == 201, "starting the enrolment of {login} answered {status}");
     let secret = started["totp_secret_base32"]
         .as_str()
         .and_then(TotpSecret::from_base32)
         .context("the enrolment answered no authenticator secret")?;
-    let password = format!("load test {} keeps {}", Uuid::new_v4().simple(), &Uuid::new_v4().simple().to_string()[..12]);
+    let password =
+        format!("load test {} keeps {}", Uuid::new_v4().simple(), &Uuid::new_v4().simple().to_string()[..12]);
     // Complete with the previous step's code (accepted), keeping the current one for the
     // sign-in: each step's code works once. A step may begin between the two: try once more.
     let mut completed = false;
@@ -303,18 +308,21 @@ async fn clerk(
     anyhow::bail!("signing in {login} was refused")
 }
 
-/// One connection's clerk cycles for persons `client, client + connections, …`.
-async fn cycles(
-    client: reqwest::Client,
+/// What every connection of one run shares.
+#[derive(Clone)]
+struct Load {
     base: Arc<str>,
     clerks: Clerks,
     run: Arc<str>,
     tenant: String,
-    indices: Vec<usize>,
     done: Arc<std::sync::atomic::AtomicU64>,
     progress: Progress,
     total: u64,
-) -> Vec<Sample> {
+}
+
+/// One connection's clerk cycles for the persons `indices`.
+async fn cycles(client: reqwest::Client, load: Load, indices: Vec<usize>) -> Vec<Sample> {
+    let Load { base, clerks, run, tenant, done, progress, total } = load;
     let mut samples = Vec::with_capacity(indices.len() * (4 + PAYMENTS_PER_CYCLE));
     let timed = |spec: requests::Spec| {
         let (client, base, token) = (client.clone(), base.clone(), clerks.token_for(spec.kind).to_owned());
@@ -492,17 +500,16 @@ pub async fn run(
                 .tcp_nodelay(true)
                 .build()?;
             let indices: Vec<usize> = (connection..options.persons).step_by(options.connections).collect();
-            tasks.push(tokio::spawn(cycles(
-                client,
-                base.clone(),
-                clerks.clone(),
-                run.clone(),
-                tenant.to_string(),
-                indices,
-                done.clone(),
-                progress.clone(),
-                options.persons as u64,
-            )));
+            let load = Load {
+                base: base.clone(),
+                clerks: clerks.clone(),
+                run: run.clone(),
+                tenant: tenant.to_string(),
+                done: done.clone(),
+                progress: progress.clone(),
+                total: options.persons as u64,
+            };
+            tasks.push(tokio::spawn(cycles(client, load, indices)));
         }
         let mut samples = Vec::new();
         for task in tasks {
@@ -599,6 +606,19 @@ mod tests {
         assert_eq!(of(Kind::AcquireEligibility).requests, 0);
         assert_eq!(non_2xx, BTreeMap::from([(0, 1), (500, 1), (503, 1)]));
         assert_eq!(server_errors, 2, "a 500 and a 503 are the server's");
+    }
+
+    #[test]
+    fn percentiles_are_the_nearest_rank_of_the_sorted_latencies() {
+        let latencies: Vec<Duration> = (1..=100).map(Duration::from_millis).collect();
+        assert_eq!(percentile_ms(&latencies, 0.50), 50.0);
+        assert_eq!(percentile_ms(&latencies, 0.99), 99.0);
+        assert_eq!(percentile_ms(&latencies, 1.0), 100.0);
+        assert_eq!(percentile_ms(&latencies[..1], 0.99), 1.0);
+        assert_eq!(percentile_ms(&[], 0.99), 0.0);
+        // p99 of 1,000 samples is the 990th, not the slowest.
+        let latencies: Vec<Duration> = (1..=1000).map(Duration::from_micros).collect();
+        assert_eq!(percentile_ms(&latencies, 0.99), 0.99);
     }
 
     #[test]

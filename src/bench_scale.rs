@@ -187,7 +187,8 @@ pub fn run(exe: &Path, options: &ScaleOptions) -> anyhow::Result<ScaleReport> {
             .with_context(|| format!("reading the report of the bench at {persons} persons"))?;
         points.push(ScalePoint::from_report(&report));
     }
-    let report = ScaleReport { workload: "ledger-50k per 2,000 persons", backend: "sqlite", clients: options.clients, points };
+    let report =
+        ScaleReport { workload: "ledger-50k per 2,000 persons", backend: "sqlite", clients: options.clients, points };
     if let Some(svg) = &options.svg {
         std::fs::write(svg, chart(&report.points)).with_context(|| format!("writing {}", svg.display()))?;
     }
@@ -195,7 +196,8 @@ pub fn run(exe: &Path, options: &ScaleOptions) -> anyhow::Result<ScaleReport> {
 }
 
 pub fn table(report: &ScaleReport) -> String {
-    let mut out = format!("scale on {} ({} clients; each size in its own process and file)\n", report.backend, report.clients);
+    let mut out =
+        format!("scale on {} ({} clients; each size in its own process and file)\n", report.backend, report.clients);
     out += &format!(
         "  {:>8} {:>10} {:>11} {:>7} {:>11} {:>10} {:>7} {:>12}\n",
         "persons", "commands", "commands/s", "limit", "as-of p99", "rebuild s", "limit", "peak RSS MB"
@@ -260,10 +262,8 @@ fn escape(text: &str) -> String {
 
 /// The four panels side by side (two by two) as an SVG document.
 pub fn chart(points: &[ScalePoint]) -> String {
-    let sizes = (
-        points.iter().map(|p| p.persons).min().unwrap_or(1),
-        points.iter().map(|p| p.persons).max().unwrap_or(1),
-    );
+    let sizes =
+        (points.iter().map(|p| p.persons).min().unwrap_or(1), points.iter().map(|p| p.persons).max().unwrap_or(1));
     let (width, height) = (2.0 * PANEL_WIDTH, 2.0 * PANEL_HEIGHT + 24.0);
     let mut svg = format!(
         "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{width}\" height=\"{height}\" viewBox=\"0 0 {width} {height}\" font-family=\"sans-serif\" font-size=\"11\">\n\
@@ -275,23 +275,35 @@ pub fn chart(points: &[ScalePoint]) -> String {
     for (index, panel) in PANELS.iter().enumerate() {
         let (dx, dy) = ((index % 2) as f64 * PANEL_WIDTH, 24.0 + (index / 2) as f64 * PANEL_HEIGHT);
         let max = points.iter().map(panel.value).fold(0.0f64, f64::max) * 1.1;
-        svg += &format!("<g transform=\"translate({dx},{dy})\" class=\"panel\" data-title=\"{}\">\n", escape(panel.title));
-        svg += &format!("<text x=\"{}\" y=\"16\" text-anchor=\"middle\" font-size=\"12\">{}</text>\n", PANEL_WIDTH / 2.0, escape(panel.title));
+        svg +=
+            &format!("<g transform=\"translate({dx},{dy})\" class=\"panel\" data-title=\"{}\">\n", escape(panel.title));
+        svg += &format!(
+            "<text x=\"{}\" y=\"16\" text-anchor=\"middle\" font-size=\"12\">{}</text>\n",
+            PANEL_WIDTH / 2.0,
+            escape(panel.title)
+        );
         // Axes: y from 0 to max, x from the smallest to the largest size.
         let (x0, x1, y0, y1) = (left, PANEL_WIDTH - right, PANEL_HEIGHT - bottom, top);
         svg += &format!("<line x1=\"{x0}\" y1=\"{y0}\" x2=\"{x1}\" y2=\"{y0}\" stroke=\"black\"/>\n");
         svg += &format!("<line x1=\"{x0}\" y1=\"{y0}\" x2=\"{x0}\" y2=\"{y1}\" stroke=\"black\"/>\n");
         svg += &format!("<text x=\"{}\" y=\"{}\" text-anchor=\"end\">0</text>\n", x0 - 4.0, y0 + 4.0);
-        svg += &format!("<text x=\"{}\" y=\"{}\" text-anchor=\"end\">{}</text>\n", x0 - 4.0, y1 + 4.0, round_label(max));
+        svg +=
+            &format!("<text x=\"{}\" y=\"{}\" text-anchor=\"end\">{}</text>\n", x0 - 4.0, y1 + 4.0, round_label(max));
         let positions: Vec<(f64, f64)> =
             points.iter().map(|p| plot_position(p.persons, (panel.value)(p), sizes, max)).collect();
         let line: Vec<String> = positions.iter().map(|(x, y)| format!("{x:.1},{y:.1}")).collect();
-        svg += &format!("<polyline fill=\"none\" stroke=\"#1f77b4\" stroke-width=\"2\" points=\"{}\"/>\n", line.join(" "));
+        svg +=
+            &format!("<polyline fill=\"none\" stroke=\"#1f77b4\" stroke-width=\"2\" points=\"{}\"/>\n", line.join(" "));
         for (point, (x, y)) in points.iter().zip(&positions) {
             let value = (panel.value)(point);
             svg += &format!("<circle cx=\"{x:.1}\" cy=\"{y:.1}\" r=\"3.5\" fill=\"#1f77b4\"><title>{} persons: {value:.2}</title></circle>\n", point.persons);
-            svg += &format!("<text x=\"{x:.1}\" y=\"{:.1}\" text-anchor=\"middle\">{}</text>\n", y - 7.0, round_label(value));
-            svg += &format!("<text x=\"{x:.1}\" y=\"{:.1}\" text-anchor=\"middle\">{}</text>\n", y0 + 14.0, point.persons);
+            svg += &format!(
+                "<text x=\"{x:.1}\" y=\"{:.1}\" text-anchor=\"middle\">{}</text>\n",
+                y - 7.0,
+                round_label(value)
+            );
+            svg +=
+                &format!("<text x=\"{x:.1}\" y=\"{:.1}\" text-anchor=\"middle\">{}</text>\n", y0 + 14.0, point.persons);
         }
         svg += "</g>\n";
     }
@@ -312,7 +324,9 @@ fn round_label(value: f64) -> String {
 /// Parses `2000,20000,200000`.
 pub fn parse_sizes(text: &str) -> Result<Vec<usize>, String> {
     text.split(',')
-        .map(|size| size.trim().replace('_', "").parse::<usize>().map_err(|_| format!("not a number of persons: {size:?}")))
+        .map(|size| {
+            size.trim().replace('_', "").parse::<usize>().map_err(|_| format!("not a number of persons: {size:?}"))
+        })
         .filter(|size| !matches!(size, Ok(0)))
         .collect()
 }

@@ -751,7 +751,13 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Command::Bench { mode: Some(mode), .. } => kokuho::bench_cli::run(mode, config(&cli, &kokuho::bench_cli::fresh_sqlite_url(), true), load_rules(cli.rules_dir.as_deref())?).await.map(|()| ExitCode::SUCCESS),
+        Command::Bench { mode: Some(mode), .. } => kokuho::bench_cli::run(
+            mode,
+            config(&cli, &kokuho::bench_cli::fresh_sqlite_url(), true),
+            load_rules(cli.rules_dir.as_deref())?,
+        )
+        .await
+        .map(|()| ExitCode::SUCCESS),
         Command::Bench { proofs_at: Some(events), json, as_of_reads, .. } => {
             let config = config(&cli, "sqlite://kokuho-bench.db", true);
             let ledgerd = open(&cli, &config).await?;

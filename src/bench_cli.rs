@@ -55,6 +55,27 @@ pub fn fresh_sqlite_url() -> String {
     format!("sqlite://{}", file.display())
 }
 
+/// A new database beside the one `admin_url` names: its URL, and the future that drops it.
+async fn fresh_postgres_database(
+    admin_url: &str,
+) -> anyhow::Result<(String, impl std::future::Future<Output = anyhow::Result<()>>)> {
+    use sqlx::Connection as _;
+    let name = format!("kokuho_bench_http_{}", uuid::Uuid::now_v7().simple());
+    let mut admin = sqlx::PgConnection::connect(admin_url).await?;
+    sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut admin).await?;
+    admin.close().await?;
+    let (base, _) = admin_url.rsplit_once('/').ok_or_else(|| anyhow::anyhow!("a PostgreSQL URL names a database"))?;
+    let url = format!("{base}/{name}");
+    let admin_url = admin_url.to_owned();
+    let drop = async move {
+        let mut admin = sqlx::PgConnection::connect(&admin_url).await?;
+        sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut admin).await?;
+        admin.close().await?;
+        anyhow::Ok(())
+    };
+    Ok((url, drop))
+}
+
 fn progress_bar() -> (ProgressBar, Progress) {
     let bar = ProgressBar::new(0);
     bar.set_style(
@@ -77,8 +98,21 @@ pub async fn run(mode: &BenchMode, config: Config, rules: kokuho_rules::Rules) -
         BenchMode::Http { persons, connections, json } => {
             let (bar, progress) = progress_bar();
             let options = crate::bench_http::HttpBenchOptions { persons: *persons, connections: *connections };
+            // A fresh ledger every run: the bench's master key lives as long as the process, so
+            // an earlier run's events in the same database would not open with it.
+            let mut config = config;
+            let fresh_postgres = match config.database_url.starts_with("postgres") {
+                true => Some(fresh_postgres_database(&config.database_url).await?),
+                false => None,
+            };
+            if let Some((url, _)) = &fresh_postgres {
+                config.database_url = url.clone();
+            }
             let report = crate::bench_http::run(&config, rules, &options, progress).await;
             bar.finish_and_clear();
+            if let Some((_, drop)) = fresh_postgres {
+                drop.await?;
+            }
             if let Some(file) = config.database_url.strip_prefix("sqlite://") {
                 if file.contains("kokuho-bench-http-") {
                     for suffix in ["", "-wal", "-shm"] {

@@ -40,3 +40,41 @@ async fn a_small_http_bench_answers_every_request_of_the_mix_without_a_5xx() {
     }
     assert!(accesses >= 2 * 24, "the reads were recorded as accesses ({accesses})");
 }
+
+/// `kokuho bench scale` at two small sizes: each size runs in its own process, the table names
+/// both, and the chart it draws has one point per size in each of its four panels.
+#[test]
+fn a_small_scale_run_reports_each_size_and_draws_the_chart() {
+    let dir = tempfile::tempdir().unwrap();
+    let svg = dir.path().join("scale.svg");
+    let (code, stdout, stderr) = crate::support::output(
+        std::process::Command::new(env!("CARGO_BIN_EXE_kokuho"))
+            .current_dir(dir.path())
+            .env_remove("DATABASE_URL")
+            .env("KOKUHO_LOG", "warn")
+            .args(["bench", "scale", "--persons", "8,16", "--clients", "2", "--as-of-reads", "4", "--json"])
+            .arg("--dir")
+            .arg(dir.path())
+            .arg("--svg")
+            .arg(&svg),
+    );
+    assert_eq!(code, 0, "{stderr}");
+    let report: serde_json::Value = serde_json::from_str(stdout.trim()).expect("one JSON object");
+    let points = report["points"].as_array().unwrap();
+    assert_eq!(points.iter().map(|p| p["persons"].as_u64().unwrap()).collect::<Vec<_>>(), [8, 16]);
+    for point in points {
+        assert_eq!(point["commands"].as_u64().unwrap(), point["persons"].as_u64().unwrap() * 25);
+        assert!(point["peak_rss_mb"].as_f64().unwrap() > 0.0, "{point}");
+        assert!(point["peak_rss_mb_by_phase"]["commands"].as_f64().unwrap() > 0.0, "{point}");
+    }
+    let chart = std::fs::read_to_string(&svg).unwrap();
+    assert_eq!(chart.matches("<circle").count(), 2 * 4, "{chart}");
+    assert!(chart.contains("<title>16 persons:"));
+    // The throwaway ledgers are removed after each size.
+    let left: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .filter_map(|entry| entry.ok())
+        .filter(|entry| entry.file_name().to_string_lossy().ends_with(".db"))
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+}

@@ -60,6 +60,12 @@ pub struct BenchReport {
     pub as_of_reads: usize,
     pub as_of_p50_ms: f64,
     pub as_of_p99_ms: f64,
+    /// The highest resident set size sampled during the run, MB ([`crate::bench_scale::RssSampler`]).
+    pub peak_rss_mb: f64,
+    /// The same by phase (register, commands, insert limit, rebuild, read+decode, as-of).
+    pub peak_rss_mb_by_phase: std::collections::BTreeMap<String, f64>,
+    /// The kernel's high-water mark of the process's resident set (VmHWM), MB.
+    pub vm_hwm_mb: f64,
 }
 
 /// What the bench reports while it runs: (phase, done, total).
@@ -77,7 +83,7 @@ fn meta(key: String) -> CommandMeta {
 
 /// `run` tells this run's persons from an earlier run's in the same bench database: a 宛名番号
 /// is registered once.
-fn register_command(index: usize, run: &str) -> PersonCommand {
+pub(crate) fn register_command(index: usize, run: &str) -> PersonCommand {
     PersonCommand::Register {
         atena_no: format!("B{}{index:09}", &run[run.len().saturating_sub(8)..]),
         details: PersonDetails {
@@ -96,7 +102,7 @@ fn register_command(index: usize, run: &str) -> PersonCommand {
     }
 }
 
-fn percentile_ms(sorted: &[Duration], fraction: f64) -> f64 {
+pub fn percentile_ms(sorted: &[Duration], fraction: f64) -> f64 {
     if sorted.is_empty() {
         return 0.0;
     }
@@ -151,6 +157,7 @@ pub async fn run(ledgerd: &Ledgerd, options: &BenchOptions, progress: Progress) 
     let ledger: Arc<Ledger> = ledgerd.ledger.clone();
     let run_id = Uuid::now_v7().simple().to_string();
     let persons: Arc<Vec<PersonId>> = Arc::new((0..options.persons).map(|_| PersonId::new()).collect());
+    let rss = crate::bench_scale::RssSampler::start("register");
 
     // Setup: registration (each a PersonRegistered with an encrypted personal part).
     let started = Instant::now();
@@ -176,6 +183,7 @@ pub async fn run(ledgerd: &Ledgerd, options: &BenchOptions, progress: Progress) 
     let registrations_per_s = options.persons as f64 / started.elapsed().as_secs_f64();
 
     // The measured workload.
+    rss.phase("commands");
     let (events_before, commits_before) =
         (ledgerd.store.metrics().events_appended.get(), ledgerd.store.metrics().commits.get());
     let first_instant: DateTime<Utc> = Utc::now();
@@ -239,6 +247,7 @@ pub async fn run(ledgerd: &Ledgerd, options: &BenchOptions, progress: Progress) 
     // The group-commit limit: as many plain rows as the workload appended events, in
     // transactions of the size its commits reached.
     progress("insert limit", 0, 1);
+    rss.phase("insert limit");
     let insert_limit_rows_per_s = crate::bench_limits::group_commit_rows_per_s(
         ledgerd.store.db(),
         (events as usize).max(1),
@@ -247,16 +256,19 @@ pub async fn run(ledgerd: &Ledgerd, options: &BenchOptions, progress: Progress) 
     .await?;
 
     // Rebuild every projection from the events.
+    rss.phase("rebuild");
     let rebuild_progress = progress.clone();
     let report = ledgerd.projector.rebuild(None, &mut |done, total| rebuild_progress("rebuild", done, total)).await?;
     let rebuild_events_per_s = report.events as f64 / report.elapsed.as_secs_f64();
     // The rebuild's limit: reading and decoding the same ledger, applying nothing.
     progress("read+decode", 0, 1);
+    rss.phase("read+decode");
     let read_started = Instant::now();
     let read_events = ledgerd.projector.read_and_decode().await?;
     let read_decode_events_per_s = read_events as f64 / read_started.elapsed().as_secs_f64().max(1e-9);
 
     // As-of reads: random persons as recorded at random instants during the workload.
+    rss.phase("as-of");
     let mut as_of = Vec::with_capacity(options.as_of_reads);
     let span_micros = (last_instant - first_instant).num_microseconds().unwrap_or(1).max(1);
     for read in 0..options.as_of_reads {
@@ -271,6 +283,7 @@ pub async fn run(ledgerd: &Ledgerd, options: &BenchOptions, progress: Progress) 
         progress("as-of reads", read as u64 + 1, options.as_of_reads as u64);
     }
     as_of.sort_unstable();
+    let (peak_rss_mb_by_phase, vm_hwm_mb) = rss.finish();
 
     Ok(BenchReport {
         workload: format!("ledger-{}k", commands / 1000),
@@ -295,6 +308,9 @@ pub async fn run(ledgerd: &Ledgerd, options: &BenchOptions, progress: Progress) 
         as_of_reads: options.as_of_reads,
         as_of_p50_ms: percentile_ms(&as_of, 0.50),
         as_of_p99_ms: percentile_ms(&as_of, 0.99),
+        peak_rss_mb: peak_rss_mb_by_phase.values().copied().fold(0.0, f64::max),
+        peak_rss_mb_by_phase,
+        vm_hwm_mb,
     })
 }
 

@@ -4,7 +4,10 @@
 
 pub mod app;
 pub mod bench;
+pub mod bench_cli;
+pub mod bench_http;
 pub mod bench_limits;
+pub mod bench_scale;
 pub mod bench_tax;
 pub mod config;
 pub mod jobs;

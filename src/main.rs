@@ -179,6 +179,9 @@ enum Command {
         /// consistency proofs in a tree of that size (default: the ledger-50k workload).
         #[arg(long, conflicts_with = "without_merkle_tree")]
         proofs_at: Option<u64>,
+        /// Instead of ledger-50k: the HTTP load benchmark, or the workload at several sizes.
+        #[command(subcommand)]
+        mode: Option<kokuho::bench_cli::BenchMode>,
     },
 }
 
@@ -748,6 +751,13 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
+        Command::Bench { mode: Some(mode), .. } => kokuho::bench_cli::run(
+            mode,
+            config(&cli, &kokuho::bench_cli::fresh_sqlite_url(), true),
+            load_rules(cli.rules_dir.as_deref())?,
+        )
+        .await
+        .map(|()| ExitCode::SUCCESS),
         Command::Bench { proofs_at: Some(events), json, as_of_reads, .. } => {
             let config = config(&cli, "sqlite://kokuho-bench.db", true);
             let ledgerd = open(&cli, &config).await?;

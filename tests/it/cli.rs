@@ -40,7 +40,9 @@ async fn verify_passes_on_a_bench_filled_ledger_and_names_the_position_an_update
         output(kokuho(&db).args(["bench", "--persons", "24", "--clients", "4", "--as-of-reads", "10", "--json"]));
     assert_eq!(code, 0, "{stderr}");
     let report: serde_json::Value = serde_json::from_str(stdout.trim()).expect("bench --json prints one JSON object");
-    for field in ["commands_per_s", "p50_ms", "p99_ms", "rebuild_events_per_s", "as_of_p50_ms", "as_of_p99_ms"] {
+    for field in
+        ["commands_per_s", "p50_ms", "p99_ms", "rebuild_events_per_s", "as_of_p50_ms", "as_of_p99_ms", "peak_rss_mb"]
+    {
         assert!(report[field].as_f64().is_some_and(|value| value > 0.0), "{field} in {report}");
     }
     assert_eq!(report["commands"], 24 * 25);

@@ -11,6 +11,7 @@
 //! erases the personal part everywhere while the hash chain (which covers the ciphertext) still
 //! verifies.
 
+mod benefits;
 mod codec;
 mod eligibility;
 mod payloads;
@@ -18,6 +19,7 @@ mod personal;
 mod tax;
 mod upcast;
 
+pub use benefits::*;
 pub use codec::{DecodeError, Encoded, LedgerEvent, PersonalPart, CATALOG};
 pub use eligibility::*;
 pub use payloads::*;

@@ -29,6 +29,7 @@ mod eligibility_view;
 mod lookups;
 pub mod policies;
 pub mod replay_print;
+pub mod benefits;
 pub mod tax;
 pub use eligibility_view::EligibilityAnswer;
 pub use lookups::Lookup;

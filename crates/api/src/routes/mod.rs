@@ -1,6 +1,7 @@
 //! The endpoints, one module per area, and the OpenAPI document that lists every one of them.
 
 mod audit;
+mod benefits;
 mod citizen;
 mod doc;
 mod eligibility;
@@ -51,6 +52,8 @@ pub(crate) fn created_or_retried(executed: &kokuho_ledger::Executed) -> axum::ht
         citizen::challenge, citizen::sign_in, citizen::record, citizen::page,
         tax::assess, tax::reassess, tax::tax_of_year, tax::assessments, tax::simulate,
         tax::record_unemployment, tax::record_childbirth,
+        benefits::import_medical_costs, benefits::decide_high_cost, benefits::high_cost_month, benefits::register_account,
+        benefits::reveal_account, benefits::person_benefits, benefits::claim_childbirth, benefits::claim_funeral,
     ),
     components(schemas(
         system::Health, system::StoppedProjection, crate::error::Problem,
@@ -78,6 +81,11 @@ pub(crate) fn created_or_retried(executed: &kokuho_ledger::Executed) -> axum::ht
         tax::ReassessmentBody, tax::TaxView, tax::TaxAssessmentRowView,
         tax::SimulatedIncome, tax::SimulatedUnemployment, tax::SimulatedChildbirth, tax::SimulatedMember,
         tax::SimulationBody, tax::SimulationAnswer, tax::UnemploymentBody, tax::ChildbirthBody,
+        benefits::AccountBody, benefits::MaskedAccount, benefits::PaymentView, benefits::MedicalCostBody, benefits::MedicalCostBatch,
+        benefits::HouseholdMonthImported, benefits::MedicalCostsImported, benefits::HighCostDecisionBody, benefits::HighCostDecisionAnswer,
+        benefits::PublicFundsAccountBody, benefits::PublicFundsAccountRecorded, benefits::ChildbirthClaimBody, benefits::FuneralClaimRequest,
+        benefits::ClaimAnswer, benefits::MedicalCostView, benefits::PersonBenefitView, benefits::HighCostDecisionView, benefits::HighCostMonthView,
+        benefits::ClaimView, benefits::PublicFundsAccountView, benefits::PersonBenefitsView, benefits::RevealBody, benefits::RevealedAccount,
     )),
     modifiers(&BearerAuth)
 )]
@@ -131,4 +139,5 @@ pub(crate) fn routes() -> Router<AppState> {
         .merge(provisions::routes())
         .merge(citizen::routes())
         .merge(tax::routes())
+        .merge(benefits::routes())
 }

@@ -6,6 +6,7 @@ pub mod app;
 pub mod bench;
 pub mod bench_limits;
 pub mod bench_tax;
+pub mod benefits_run;
 pub mod config;
 pub mod jobs;
 pub mod serve;

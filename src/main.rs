@@ -122,6 +122,11 @@ enum Command {
         #[command(subcommand)]
         command: AssessmentCommand,
     },
+    /// Benefits (給付): the monthly high-cost run (高額療養費).
+    Benefits {
+        #[command(subcommand)]
+        command: kokuho::benefits_run::BenefitsCommand,
+    },
     /// The rule files: what an edited tax file would change.
     Rules {
         #[command(subcommand)]
@@ -683,6 +688,9 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let report = report?;
             println!("{report}");
             Ok(if report.refusals.is_empty() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+        }
+        Command::Benefits { command } => {
+            kokuho::benefits_run::run(command, open(&cli, &config(&cli, DEFAULT_DATABASE_URL, false)).await?).await
         }
         Command::Rules { command: RulesCommand::Diff { tenant, year } } => {
             let config = config(&cli, DEFAULT_DATABASE_URL, false);

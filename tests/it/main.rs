@@ -8,6 +8,7 @@ mod age;
 mod aggregates;
 mod architecture;
 mod audit;
+mod benefits;
 mod citizen;
 mod cli;
 mod eligibility;

@@ -18,11 +18,11 @@ use kokuho_domain::benefits::month::{
     Classes, HighCostCommand, HighCostLookups, HighCostMonth, HighCostMonthId, HighCostMonthState, MonthContext,
 };
 use kokuho_domain::benefits::{elderly_class, under_70_class, BenefitRejection, HighCostMember};
+use kokuho_domain::eligibility::EligibilityRules;
 use kokuho_domain::eligibility::{elderly_share_income_year, elderly_share_starts_on, seventy_fifth_birthday};
 use kokuho_domain::household::{Household, HouseholdState};
 use kokuho_domain::person::{Person, PersonState};
 use kokuho_domain::share::{share_on, ShareRule};
-use kokuho_domain::eligibility::EligibilityRules;
 use kokuho_domain::{Aggregate, FiscalYear, PersonId, TenantCode};
 use kokuho_events::BankAccount;
 use kokuho_store::Decrypt;
@@ -124,7 +124,8 @@ pub fn month_context(
             .iter()
             .map(|member| {
                 let born_after = NaiveDate::from_ymd_opt(income_year, 12, 31).is_some_and(|d| member.date_of_birth > d);
-                let figures = persons.get(&member.person_id).and_then(|p| p.incomes.get(&income_year).cloned().flatten());
+                let figures =
+                    persons.get(&member.person_id).and_then(|p| p.incomes.get(&income_year).cloned().flatten());
                 match figures {
                     Some(f) if f.declared => Some((f.total_income_yen - deduction).max(0)),
                     _ if born_after => Some(0),
@@ -289,16 +290,15 @@ impl Lookup for BenefitClaims {
         let (event_on, claimant) = match command {
             ClaimCommand::RegisterAccount { registered_on, .. } => (*registered_on, None),
             ClaimCommand::Childbirth { claim, payee, .. } => (claim.born_on, Some(payee.claimant_person_id)),
-            ClaimCommand::Funeral { payee, .. } => {
-                (person.died_on.unwrap_or(today), Some(payee.claimant_person_id))
-            }
+            ClaimCommand::Funeral { payee, .. } => (person.died_on.unwrap_or(today), Some(payee.claimant_person_id)),
         };
         let insured_on_event = person.period_on(event_on).is_some()
             // A death ends the period the day after: the day of death is insured.
             || matches!(command, ClaimCommand::Funeral { .. }) && person.died_on.is_some_and(|died| person.period_on(died).is_some());
         let (claimant_registered, claimant_account) = match claimant {
             Some(claimant) => {
-                let state = ledger.replay::<Person>(tenant, PersonId::from_uuid(claimant), None, Decrypt::No).await?.state;
+                let state =
+                    ledger.replay::<Person>(tenant, PersonId::from_uuid(claimant), None, Decrypt::No).await?.state;
                 let registered = state.registered.is_some() && !state.erased;
                 let account = if registered { ledger.public_funds_account(tenant, claimant).await? } else { None };
                 (registered, account)
@@ -364,7 +364,16 @@ impl BenefitSnapshot {
                 let head = household.head_on(month_bounds(id.month).1).or_else(|| household.head());
                 let head_account =
                     head.and_then(|head| self.claims.get(&head)).and_then(|c| c.consented_account().cloned());
-                month_context(id.household_id, household, &self.persons, id.month, &earlier, head_account, eligibility, loaded)
+                month_context(
+                    id.household_id,
+                    household,
+                    &self.persons,
+                    id.month,
+                    &earlier,
+                    head_account,
+                    eligibility,
+                    loaded,
+                )
             }
         };
         HighCostLookups { today, members_in_month: Vec::new(), household_known: true, context, rules: rules.clone() }

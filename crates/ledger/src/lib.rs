@@ -24,12 +24,12 @@ use kokuho_store::{
     NewEvent, PersonalData, RecordedEvent, SearchToken, StoreError,
 };
 
+pub mod benefits;
 mod elderly_shares;
 mod eligibility_view;
 mod lookups;
 pub mod policies;
 pub mod replay_print;
-pub mod benefits;
 pub mod tax;
 pub use eligibility_view::EligibilityAnswer;
 pub use lookups::Lookup;

@@ -74,10 +74,22 @@ pub struct Payee {
 
 #[derive(Debug, Clone, Serialize)]
 pub enum ClaimCommand {
-    RegisterAccount { account: BankAccount, consented: bool, registered_on: NaiveDate },
-    Childbirth { claim_id: Uuid, claim: ChildbirthClaim, payee: Payee },
+    RegisterAccount {
+        account: BankAccount,
+        consented: bool,
+        registered_on: NaiveDate,
+    },
+    Childbirth {
+        claim_id: Uuid,
+        claim: ChildbirthClaim,
+        payee: Payee,
+    },
     /// The death day is the one recorded for the person.
-    Funeral { claim_id: Uuid, claim: FuneralClaimBody, payee: Payee },
+    Funeral {
+        claim_id: Uuid,
+        claim: FuneralClaimBody,
+        payee: Payee,
+    },
 }
 
 /// A funeral claim as made: the death day comes from the person's record.
@@ -152,7 +164,9 @@ fn refused_or_decided(
         rules_file: rules.file.clone(),
         rules_sha256: rules.sha256.clone(),
         national_sha256: rules.national_sha256.clone(),
-        personal: Personal::Present(serde_json::json!({ "claim": facts, "claimant_person_id": payee.claimant_person_id })),
+        personal: Personal::Present(
+            serde_json::json!({ "claim": facts, "claimant_person_id": payee.claimant_person_id }),
+        ),
     })];
     if to_claimant > 0 {
         let (account, source) = match (&lookups.claimant_account, payee.account) {
@@ -223,7 +237,10 @@ impl Aggregate for BenefitClaims {
                 crate::checks::date("born_on", claim.born_on).map_err(|_| invalid_date("born_on"))?;
                 crate::checks::date("claimed_on", claim.claimed_on).map_err(|_| invalid_date("claimed_on"))?;
                 if claim.claimed_on > lookups.today {
-                    return Err(BenefitRejection::Invalid { field: "claimed_on".into(), accepts: "a day not after today" });
+                    return Err(BenefitRejection::Invalid {
+                        field: "claimed_on".into(),
+                        accepts: "a day not after today",
+                    });
                 }
                 if !lookups.insured_on_event {
                     return Err(BenefitRejection::NotInsured);
@@ -257,7 +274,10 @@ impl Aggregate for BenefitClaims {
                 crate::checks::date("funeral_on", claim.funeral_on).map_err(|_| invalid_date("funeral_on"))?;
                 crate::checks::date("claimed_on", claim.claimed_on).map_err(|_| invalid_date("claimed_on"))?;
                 if claim.claimed_on > lookups.today {
-                    return Err(BenefitRejection::Invalid { field: "claimed_on".into(), accepts: "a day not after today" });
+                    return Err(BenefitRejection::Invalid {
+                        field: "claimed_on".into(),
+                        accepts: "a day not after today",
+                    });
                 }
                 if !lookups.insured_on_event {
                     return Err(BenefitRejection::NotInsured);

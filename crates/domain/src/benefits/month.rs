@@ -71,7 +71,9 @@ pub const RECORD_ID_MAX: usize = 40;
 /// Checks one record of a batch; `index` is its place in the batch, for the field named.
 pub fn check_record(index: usize, record: &NewRecord) -> Result<(), BenefitRejection> {
     let code_like = |value: &str| {
-        !value.is_empty() && value.len() <= RECORD_ID_MAX && value.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        !value.is_empty()
+            && value.len() <= RECORD_ID_MAX
+            && value.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
     };
     if !code_like(&record.record_id) {
         return Err(BenefitRejection::Invalid {

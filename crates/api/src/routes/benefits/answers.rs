@@ -159,10 +159,21 @@ pub(crate) async fn record_month_access(
         .records
         .iter()
         .map(|r| r.person_id)
-        .chain(month.decision.iter().flat_map(|d| std::iter::once(d.head_person_id).chain(d.persons.iter().map(|p| p.person_id))))
+        .chain(
+            month
+                .decision
+                .iter()
+                .flat_map(|d| std::iter::once(d.head_person_id).chain(d.persons.iter().map(|p| p.person_id))),
+        )
         .collect();
-    super::super::reports::record_accesses(state, staff, Purpose::Benefits, persons.into_iter().collect(), "high_cost_benefit")
-        .await
+    super::super::reports::record_accesses(
+        state,
+        staff,
+        Purpose::Benefits,
+        persons.into_iter().collect(),
+        "high_cost_benefit",
+    )
+    .await
 }
 
 /// A household-month's high-cost benefit as recorded at an instant: its medical-cost records,

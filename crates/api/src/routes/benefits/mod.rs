@@ -40,8 +40,9 @@ pub use answers::*;
 /// Who records and decides benefits: the benefits section (給付係) and its supervisors.
 const BENEFIT_ROLES: &[Role] = &[Role::BenefitsClerk, Role::Supervisor];
 
-/// The most records one import may carry; a 国保連 month is sent in several.
-pub const BATCH_RECORDS_MAX: usize = 1_000;
+/// The most records one import may carry (a body is at most 64 KiB); a 国保連 month is sent in
+/// several.
+pub const BATCH_RECORDS_MAX: usize = 250;
 
 pub(crate) fn routes() -> Router<AppState> {
     Router::new()
@@ -171,7 +172,7 @@ pub struct MedicalCostBody {
 pub struct MedicalCostBatch {
     /// The 国保連 batch's name (1 to 40 letters, digits or hyphens).
     batch_id: String,
-    /// 1 to 1,000 records.
+    /// 1 to 250 records.
     records: Vec<MedicalCostBody>,
 }
 
@@ -230,6 +231,7 @@ async fn household_in_month(
     responses(
         (status = 201, description = "Recorded", body = MedicalCostsImported),
         doc::RoleNotPermitted,
+        (status = 413, description = "`payload_too_large`: over 64 KiB", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`month_already_decided`: a household-month of the batch is decided", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`too_many_records`, `invalid_field` (naming `records[i].…`), `invalid_month`, `person_without_household`, `record_person_not_member`, `invalid_body`, `invalid_idempotency_key`", body = Problem, content_type = "application/problem+json"),
     ))]
@@ -287,7 +289,8 @@ pub(crate) async fn import_medical_costs(
     for (id, records) in grouped {
         // One command per household-month; the request's key, scoped to the stream.
         let mut meta = meta.clone();
-        meta.idempotency_key = meta.idempotency_key.map(|key| format!("{key}:{}", kokuho_domain::benefits::month::stream_id(id)));
+        meta.idempotency_key =
+            meta.idempotency_key.map(|key| format!("{key}:{}", kokuho_domain::benefits::month::stream_id(id)));
         meta.correlation_id = staff.meta(Purpose::Benefits).correlation_id;
         let command = HighCostCommand::Record { batch_id: batch.batch_id.clone(), records };
         let executed = state.ledger.execute::<HighCostMonth>(tenant, id, command, meta).await?;

@@ -56,19 +56,25 @@ pub fn members_in_month(household: &HouseholdState, month: NaiveDate) -> Vec<Uui
     members
 }
 
-/// The household in `month` as a high-cost decision needs it, from folded states: `persons`
-/// holds the (decrypted) state of each member, `earlier` the household's decided months before
-/// this one (any order), `head_account` the head's consented 公金受取口座.
+/// What [`month_context`] reads of a household-month: `persons` holds the (decrypted) state of
+/// each member, `earlier` the household's months before this one (any order), `head_account`
+/// the head's consented 公金受取口座.
+pub struct MonthFacts<'a> {
+    pub household_id: Uuid,
+    pub household: &'a HouseholdState,
+    pub persons: &'a HashMap<Uuid, PersonState>,
+    pub month: NaiveDate,
+    pub earlier: &'a [(NaiveDate, &'a HighCostMonthState)],
+    pub head_account: Option<BankAccount>,
+}
+
+/// The household in the month as a high-cost decision needs it, from folded states.
 pub fn month_context(
-    household_id: Uuid,
-    household: &HouseholdState,
-    persons: &HashMap<Uuid, PersonState>,
-    month: NaiveDate,
-    earlier: &[(NaiveDate, &HighCostMonthState)],
-    head_account: Option<BankAccount>,
+    facts: MonthFacts<'_>,
     eligibility: &EligibilityRules,
     rules: &LoadedBenefitRules,
 ) -> Result<MonthContext, BenefitRejection> {
+    let MonthFacts { household_id, household, persons, month, earlier, head_account } = facts;
     if !household.is_established() {
         return Err(BenefitRejection::HouseholdNotFound { household_id });
     }
@@ -229,16 +235,15 @@ impl Ledger {
             Some(head) => self.public_funds_account(tenant, head).await?,
             None => None,
         };
-        Ok(month_context(
-            id.household_id,
-            &household,
-            &persons,
-            id.month,
-            &earlier,
+        let facts = MonthFacts {
+            household_id: id.household_id,
+            household: &household,
+            persons: &persons,
+            month: id.month,
+            earlier: &earlier,
             head_account,
-            &self.rules().rules,
-            rules,
-        ))
+        };
+        Ok(month_context(facts, &self.rules().rules, rules))
     }
 }
 
@@ -364,16 +369,15 @@ impl BenefitSnapshot {
                 let head = household.head_on(month_bounds(id.month).1).or_else(|| household.head());
                 let head_account =
                     head.and_then(|head| self.claims.get(&head)).and_then(|c| c.consented_account().cloned());
-                month_context(
-                    id.household_id,
+                let facts = MonthFacts {
+                    household_id: id.household_id,
                     household,
-                    &self.persons,
-                    id.month,
-                    &earlier,
+                    persons: &self.persons,
+                    month: id.month,
+                    earlier: &earlier,
                     head_account,
-                    eligibility,
-                    loaded,
-                )
+                };
+                month_context(facts, eligibility, loaded)
             }
         };
         HighCostLookups { today, members_in_month: Vec::new(), household_known: true, context, rules: rules.clone() }

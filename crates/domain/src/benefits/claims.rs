@@ -118,18 +118,24 @@ pub struct ClaimLookups {
 
 pub struct BenefitClaims;
 
-fn refused_or_decided(
+/// What a claim was for, as its events record it.
+struct Claimed {
     person_id: Uuid,
     claim_id: Uuid,
-    kind: &str,
+    kind: &'static str,
     event_on: NaiveDate,
     claimed_on: NaiveDate,
     facts: serde_json::Value,
+}
+
+fn refused_or_decided(
+    claimed: Claimed,
     decided: Result<(i64, i64, i64, NaiveDate), BenefitRejection>,
     rules: &LoadedBenefitRules,
     payee: Payee,
     lookups: &ClaimLookups,
 ) -> Result<Vec<LedgerEvent>, BenefitRejection> {
+    let Claimed { person_id, claim_id, kind, event_on, claimed_on, facts } = claimed;
     let (amount, to_institution, to_claimant, deadline) = match decided {
         Ok(decided) => decided,
         Err(
@@ -249,18 +255,15 @@ impl Aggregate for BenefitClaims {
                 let decided = childbirth::decide(&claim, &rules.rules)
                     .map(|d| (d.amount, d.to_institution, d.to_household, d.claim_deadline));
                 let facts = serde_json::to_value(&claim).expect("a claim serializes");
-                refused_or_decided(
+                let claimed = Claimed {
                     person_id,
                     claim_id,
-                    "childbirth",
-                    claim.born_on,
-                    claim.claimed_on,
+                    kind: "childbirth",
+                    event_on: claim.born_on,
+                    claimed_on: claim.claimed_on,
                     facts,
-                    decided,
-                    &rules,
-                    payee,
-                    lookups,
-                )
+                };
+                refused_or_decided(claimed, decided, &rules, payee, lookups)
             }
             ClaimCommand::Funeral { claim_id, claim, payee } => {
                 if state.claims.iter().any(|c| c.claim_id == claim_id) {
@@ -292,18 +295,15 @@ impl Aggregate for BenefitClaims {
                 };
                 let decided = funeral::decide(&full, &rules.rules).map(|d| (d.amount, 0, d.amount, d.claim_deadline));
                 let facts = serde_json::to_value(&full).expect("a claim serializes");
-                refused_or_decided(
+                let claimed = Claimed {
                     person_id,
                     claim_id,
-                    "funeral",
-                    claim.funeral_on,
-                    claim.claimed_on,
+                    kind: "funeral",
+                    event_on: claim.funeral_on,
+                    claimed_on: claim.claimed_on,
                     facts,
-                    decided,
-                    &rules,
-                    payee,
-                    lookups,
-                )
+                };
+                refused_or_decided(claimed, decided, &rules, payee, lookups)
             }
         }
     }

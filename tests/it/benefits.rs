@@ -517,6 +517,14 @@ async fn the_monthly_run_decides_each_household_month_once_and_a_rerun_decides_n
         let types = api.event_types(&format!("high-cost-{household}-2024-10")).await;
         assert_eq!(types.iter().filter(|t| *t == "HighCostDecided").count(), 1);
     }
+    // The read model lists them by household and person, with where each is paid.
+    let db = api.ledgerd.store.db();
+    let first_id = uuid::Uuid::parse_str(&first).unwrap();
+    let rows = kokuho_projections::models::Benefits::of_household(db, KUMAGAYA, first_id).await.unwrap();
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert_eq!((rows[0].kind.as_str(), rows[0].amount_yen, rows[0].paid_to.as_deref()), ("high_cost", 154_570, None));
+    let head = uuid::Uuid::parse_str(&p[0]).unwrap();
+    assert_eq!(kokuho_projections::models::Benefits::of_person(db, KUMAGAYA, head).await.unwrap(), rows);
     let again = kokuho_jobs::benefits::run(&deps, &options, &mut |_| {}).await.unwrap();
     assert_eq!((again.decided, again.already_decided, again.total_benefit_yen), (0, 3, 0), "{again}");
 }

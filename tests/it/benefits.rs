@@ -528,3 +528,47 @@ async fn the_monthly_run_decides_each_household_month_once_and_a_rerun_decides_n
     let again = kokuho_jobs::benefits::run(&deps, &options, &mut |_| {}).await.unwrap();
     assert_eq!((again.decided, again.already_decided, again.total_benefit_yen), (0, 3, 0), "{again}");
 }
+
+/// The README's walk-through (section "Benefits"), with the figures it shows: 花子 (born
+/// 1980-05-05, 総所得 2024 1,460,000 − 430,000 = 1,030,000) and her son (income 0) are class エ
+/// in August 2025: limit 57,600 (rules/benefits_national.toml), so 150,000 paid gives 92,400,
+/// paid to her 公金受取口座.
+#[tokio::test]
+async fn the_readme_walk_through_gives_the_figures_it_shows() {
+    let api = client_at("2025-10-01T00:00:00Z").await;
+    let clerks = clerks(&api).await;
+    let hanako =
+        PersonBuilder::new().born("1980-05-05").insured_from("2025-04-01").create(&api, &clerks.eligibility).await;
+    let son =
+        PersonBuilder::new().born("2020-06-01").insured_from("2025-04-01").create(&api, &clerks.eligibility).await;
+    let household = HouseholdBuilder::new(&hanako)
+        .established_on("2025-04-01")
+        .member(&son, "2025-04-01")
+        .create(&api, &clerks.eligibility)
+        .await;
+    report_income(&api, &clerks, &hanako, 2024, 1_460_000, 620_000).await;
+    report_income(&api, &clerks, &son, 2024, 0, 0).await;
+    let registered = api
+        .ok(
+            &clerks.benefits,
+            &format!("/persons/{hanako}/benefits/public-funds-account"),
+            json!({"account": {"bank_code": "0001", "branch_code": "123", "account_type": "ordinary",
+                               "account_number": "7654321", "holder_kana": "クマガヤ ハナコ"}, "consented": true}),
+        )
+        .await;
+    assert_eq!(registered["account"]["account_number_masked"], json!("****321"));
+    let (status, imported) = import(
+        &api,
+        &clerks.benefits,
+        "kokuhoren-2025-09",
+        vec![record("R0001", &hanako, "2025-08", "1110012345", "inpatient", 500_000, 150_000)],
+    )
+    .await;
+    assert_eq!((status, imported["recorded"].as_i64()), (StatusCode::CREATED, Some(1)), "{imported}");
+    let (status, decided) = decide(&api, &clerks.benefits, &household, "2025-08", None).await;
+    assert_eq!(status, StatusCode::CREATED, "{decided}");
+    let decision = &decided["month"]["decision"];
+    assert_eq!((decision["benefit_yen"].as_i64(), decision["limit_yen"].as_i64()), (Some(92_400), Some(57_600)));
+    assert_eq!(decision["calculation"]["classes"]["under_70_class"], json!("e"));
+    assert_eq!(decided["month"]["payment"]["account_source"], json!("public_funds_account"));
+}

@@ -4,6 +4,7 @@
 
 pub mod app;
 pub mod bench;
+pub mod bench_benefits;
 pub mod bench_limits;
 pub mod bench_tax;
 pub mod benefits_run;

@@ -157,6 +157,16 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Benchmark a month's high-cost run (`kokuho benefits run`) over many medical-cost records
+    /// (a throwaway ledger, by default `sqlite://kokuho-bench.db`).
+    BenchBenefits {
+        /// How many medical-cost records (four per household).
+        #[arg(long, default_value_t = 100_000)]
+        records: usize,
+        /// Print one JSON object instead of a line.
+        #[arg(long)]
+        json: bool,
+    },
     /// Signed checkpoints and proofs of a ledger, and their offline verification.
     Audit {
         #[command(subcommand)]
@@ -474,6 +484,7 @@ fn may_create_ledger(command: &Command) -> bool {
             | Command::Migrate
             | Command::Bench { .. }
             | Command::BenchTax { .. }
+            | Command::BenchBenefits { .. }
             | Command::Audit { command: AuditCommand::Verify { .. } }
     )
 }
@@ -733,6 +744,9 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             ledgerd.shutdown().await;
             Ok(ExitCode::SUCCESS)
+        }
+        Command::BenchBenefits { records, json } => {
+            kokuho::bench_benefits::main(&config(&cli, "sqlite://kokuho-bench.db", true), *records, *json).await
         }
         Command::BenchTax { households, json } => {
             let config = config(&cli, "sqlite://kokuho-bench.db", true);

@@ -102,7 +102,7 @@ async fn household(ledgerd: &Ledgerd, tenant: TenantCode, index: usize, run: &st
         loss: None,
     };
     ledger.execute::<Person>(tenant, person, acquire, meta(key("a"))).await?;
-    let income = if index % 2 == 0 { 3_000_000 } else { 7_000_000 };
+    let income = if index.is_multiple_of(2) { 3_000_000 } else { 7_000_000 };
     let figures = IncomeFigures {
         total_income_yen: income,
         taxable_income_yen: income / 2,

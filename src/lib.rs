@@ -4,11 +4,13 @@
 
 pub mod app;
 pub mod bench;
+pub mod bench_benefits;
 pub mod bench_cli;
 pub mod bench_http;
 pub mod bench_limits;
 pub mod bench_scale;
 pub mod bench_tax;
+pub mod benefits_run;
 pub mod config;
 pub mod jobs;
 pub mod serve;

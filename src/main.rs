@@ -122,6 +122,11 @@ enum Command {
         #[command(subcommand)]
         command: AssessmentCommand,
     },
+    /// Benefits (給付): the monthly high-cost run (高額療養費).
+    Benefits {
+        #[command(subcommand)]
+        command: kokuho::benefits_run::BenefitsCommand,
+    },
     /// The rule files: what an edited tax file would change.
     Rules {
         #[command(subcommand)]
@@ -149,6 +154,16 @@ enum Command {
         #[arg(long, default_value_t = 5000)]
         households: usize,
         /// Print one JSON object instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Benchmark a month's high-cost run (`kokuho benefits run`) over many medical-cost records
+    /// (a throwaway ledger, by default `sqlite://kokuho-bench.db`).
+    BenchBenefits {
+        /// How many medical-cost records (four per household).
+        #[arg(long, default_value_t = 100_000)]
+        records: usize,
+        /// Print one JSON object instead of a line.
         #[arg(long)]
         json: bool,
     },
@@ -472,6 +487,7 @@ fn may_create_ledger(command: &Command) -> bool {
             | Command::Migrate
             | Command::Bench { .. }
             | Command::BenchTax { .. }
+            | Command::BenchBenefits { .. }
             | Command::Audit { command: AuditCommand::Verify { .. } }
     )
 }
@@ -687,6 +703,9 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             println!("{report}");
             Ok(if report.refusals.is_empty() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
         }
+        Command::Benefits { command } => {
+            kokuho::benefits_run::run(command, open(&cli, &config(&cli, DEFAULT_DATABASE_URL, false)).await?).await
+        }
         Command::Rules { command: RulesCommand::Diff { tenant, year } } => {
             let config = config(&cli, DEFAULT_DATABASE_URL, false);
             let ledgerd = open(&cli, &config).await?;
@@ -728,6 +747,9 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             ledgerd.shutdown().await;
             Ok(ExitCode::SUCCESS)
+        }
+        Command::BenchBenefits { records, json } => {
+            kokuho::bench_benefits::main(&config(&cli, "sqlite://kokuho-bench.db", true), *records, *json).await
         }
         Command::BenchTax { households, json } => {
             let config = config(&cli, "sqlite://kokuho-bench.db", true);

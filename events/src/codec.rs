@@ -4,6 +4,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
+use crate::benefits::*;
 use crate::collection::*;
 use crate::eligibility::*;
 use crate::payloads::*;
@@ -72,6 +73,12 @@ pub enum LedgerEvent {
     OverpaymentApplied(OverpaymentApplied),
     CollectionReminderIssued(CollectionReminderIssued),
     LimitCertificateIssued(LimitCertificateIssued),
+    MedicalCostRecorded(MedicalCostRecorded),
+    HighCostDecided(HighCostDecided),
+    BenefitClaimDecided(BenefitClaimDecided),
+    BenefitClaimRefused(BenefitClaimRefused),
+    PublicFundsAccountRegistered(PublicFundsAccountRegistered),
+    BenefitPaymentInstructed(BenefitPaymentInstructed),
 }
 
 /// Calls `$action!(Variant)` for every variant: the one list of event types in code.
@@ -133,7 +140,13 @@ macro_rules! for_each_event {
             OverpaymentSettled,
             OverpaymentApplied,
             CollectionReminderIssued,
-            LimitCertificateIssued
+            LimitCertificateIssued,
+            MedicalCostRecorded,
+            HighCostDecided,
+            BenefitClaimDecided,
+            BenefitClaimRefused,
+            PublicFundsAccountRegistered,
+            BenefitPaymentInstructed
         )
     };
 }
@@ -378,6 +391,36 @@ pub const CATALOG: &[CatalogEntry] = &[
     CatalogEntry { event_type: "OverpaymentApplied", schema_version: 1, summary: "another year's overpayment of the household was applied to this account (充当)" },
     CatalogEntry { event_type: "CollectionReminderIssued", schema_version: 1, summary: "a reminder (督促状) was issued for an installment past due" },
     CatalogEntry { event_type: "LimitCertificateIssued", schema_version: 1, summary: "a 限度額適用認定証 was issued to a person for a household with no arrears" },
+    CatalogEntry {
+        event_type: "MedicalCostRecorded",
+        schema_version: 1,
+        summary: "a monthly medical-cost record (レセプト) from a 国保連 batch, in its household-month; provider sealed",
+    },
+    CatalogEntry {
+        event_type: "HighCostDecided",
+        schema_version: 1,
+        summary: "a household-month's high-cost medical expense benefit (高額療養費) was decided, every step sealed, with rule hashes",
+    },
+    CatalogEntry {
+        event_type: "BenefitClaimDecided",
+        schema_version: 1,
+        summary: "a childbirth (出産育児一時金) or funeral (葬祭費) claim was decided and paid, with rule hashes",
+    },
+    CatalogEntry {
+        event_type: "BenefitClaimRefused",
+        schema_version: 1,
+        summary: "a childbirth or funeral claim was refused (不支給決定) with its stable code",
+    },
+    CatalogEntry {
+        event_type: "PublicFundsAccountRegistered",
+        schema_version: 1,
+        summary: "a person registered a public-funds receiving account (公金受取口座) and their consent; account sealed",
+    },
+    CatalogEntry {
+        event_type: "BenefitPaymentInstructed",
+        schema_version: 1,
+        summary: "a benefit is to be paid into an account (支払指示); the account sealed",
+    },
 ];
 
 /// An event split into what the store keeps in clear and what it must encrypt.
@@ -457,6 +500,14 @@ impl LedgerEvent {
             LedgerEvent::TaxAssessed(e) => Some(e.taxpayer_person_id),
             LedgerEvent::TaxReassessed(e) => Some(e.taxpayer_person_id),
             LedgerEvent::TaxReassessmentHeld(e) => Some(e.taxpayer_person_id),
+            // Benefits: a record is its person's; a decision its head's; a claim its person's; an
+            // account and a payment their holder's.
+            LedgerEvent::MedicalCostRecorded(e) => Some(e.person_id),
+            LedgerEvent::HighCostDecided(e) => Some(e.head_person_id),
+            LedgerEvent::BenefitClaimDecided(e) => Some(e.person_id),
+            LedgerEvent::BenefitClaimRefused(e) => Some(e.person_id),
+            LedgerEvent::PublicFundsAccountRegistered(e) => Some(e.person_id),
+            LedgerEvent::BenefitPaymentInstructed(e) => Some(e.payee_person_id),
             _ => None,
         }
     }

@@ -11,6 +11,7 @@
 //! erases the personal part everywhere while the hash chain (which covers the ciphertext) still
 //! verifies.
 
+mod benefits;
 mod codec;
 mod collection;
 mod eligibility;
@@ -19,6 +20,7 @@ mod personal;
 mod tax;
 mod upcast;
 
+pub use benefits::*;
 pub use codec::{DecodeError, Encoded, LedgerEvent, PersonalPart, CATALOG};
 pub use collection::*;
 pub use eligibility::*;

@@ -48,6 +48,7 @@ pub fn all() -> Vec<std::sync::Arc<dyn Projection>> {
         std::sync::Arc::new(models::ElderlyCostShares),
         std::sync::Arc::new(models::PaymentTotals),
         std::sync::Arc::new(models::TaxAssessments),
+        std::sync::Arc::new(models::Benefits),
         std::sync::Arc::new(models::AccessLog),
         std::sync::Arc::new(models::ProvisionRecord),
         std::sync::Arc::new(models::RetentionDates),

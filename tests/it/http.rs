@@ -815,6 +815,14 @@ async fn the_openapi_document_lists_exactly_the_routes_served() {
         "POST /v1/{tenant}/persons/{person_id}/limit-certificate",
         "POST /v1/{tenant}/persons/{person_id}/tax-facts/unemployment",
         "POST /v1/{tenant}/persons/{person_id}/tax-facts/childbirth",
+        "POST /v1/{tenant}/benefits/medical-costs",
+        "POST /v1/{tenant}/households/{household_id}/benefits/high-cost/{month}/decision",
+        "GET /v1/{tenant}/households/{household_id}/benefits/high-cost/{month}",
+        "GET /v1/{tenant}/persons/{person_id}/benefits",
+        "POST /v1/{tenant}/persons/{person_id}/benefits/public-funds-account",
+        "POST /v1/{tenant}/persons/{person_id}/benefits/public-funds-account/reveal",
+        "POST /v1/{tenant}/persons/{person_id}/benefits/childbirth-claims",
+        "POST /v1/{tenant}/persons/{person_id}/benefits/funeral-claims",
     ];
     served.sort();
     assert_eq!(documented, served);

@@ -9,6 +9,7 @@ mod aggregates;
 mod architecture;
 mod audit;
 mod bench_http;
+mod benefits;
 mod citizen;
 mod cli;
 mod collection;

@@ -150,6 +150,8 @@ async fn every_parameter_is_documented_where_the_router_reads_it() {
         ("GET /v1/{tenant}/audit/consistency", " purpose from to?"),
         ("GET /v1/{tenant}/households/{household_id}/accounts/{fiscal_year}", " purpose as_of? on?"),
         ("GET /v1/{tenant}/collection/arrears", " purpose on? after? limit?"),
+        ("GET /v1/{tenant}/households/{household_id}/benefits/high-cost/{month}", " purpose as_of?"),
+        ("GET /v1/{tenant}/persons/{person_id}/benefits", " purpose as_of?"),
     ]
     .into_iter()
     .map(|(operation, parameters)| (operation.to_owned(), parameters.to_owned()))

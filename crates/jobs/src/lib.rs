@@ -10,6 +10,7 @@
 //! the command prints. The command line, the progress bar and the wiring stay in the binary.
 
 pub mod assessment;
+pub mod benefits;
 pub mod eligibility;
 pub mod retention;
 

@@ -24,6 +24,7 @@ use kokuho_store::{
     NewEvent, PersonalData, RecordedEvent, SearchToken, StoreError,
 };
 
+pub mod benefits;
 pub mod collection;
 mod elderly_shares;
 mod eligibility_view;

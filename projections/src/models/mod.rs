@@ -3,6 +3,7 @@
 //! UUIDs and dates ISO 8601 text, which sort as they should.
 
 mod access_log;
+mod benefits;
 mod certificates;
 mod collection_accounts;
 mod elderly_cost_shares;
@@ -15,6 +16,7 @@ mod retention_dates;
 mod tax_assessments;
 
 pub use access_log::{AccessFilter, AccessLog, AccessRow, ACCESS_ROWS_MAX};
+pub use benefits::{BenefitRow, Benefits};
 pub use certificates::{CertificateRow, Certificates};
 pub use collection_accounts::{CollectionAccountRow, CollectionAccounts};
 pub use elderly_cost_shares::{ElderlyCostShareRow, ElderlyCostShares};

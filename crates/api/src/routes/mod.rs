@@ -1,6 +1,7 @@
 //! The endpoints, one module per area, and the OpenAPI document that lists every one of them.
 
 mod audit;
+mod benefits;
 mod citizen;
 mod collection;
 mod doc;
@@ -54,6 +55,8 @@ pub(crate) fn created_or_retried(executed: &kokuho_ledger::Executed) -> axum::ht
         tax::record_unemployment, tax::record_childbirth,
         collection::account, collection::record_payment, collection::issue_reminder, collection::settle,
         collection::arrears, collection::issue_limit_certificate,
+        benefits::import_medical_costs, benefits::decide_high_cost, benefits::high_cost_month, benefits::register_account,
+        benefits::reveal_account, benefits::person_benefits, benefits::claim_childbirth, benefits::claim_funeral,
     ),
     components(schemas(
         system::Health, system::StoppedProjection, crate::error::Problem,
@@ -84,6 +87,11 @@ pub(crate) fn created_or_retried(executed: &kokuho_ledger::Executed) -> axum::ht
         collection::InstallmentView, collection::CreditView, collection::SettlementView, collection::AccountView,
         collection::RecordedEntry, collection::AccountCommandAnswer, collection::PaymentBody, collection::ReminderBody,
         collection::ArrearRow, collection::ArrearsPage, collection::LimitCertificateBody, collection::LimitCertificateAnswer,
+        benefits::AccountBody, benefits::MaskedAccount, benefits::PaymentView, benefits::MedicalCostBody, benefits::MedicalCostBatch,
+        benefits::HouseholdMonthImported, benefits::MedicalCostsImported, benefits::HighCostDecisionBody, benefits::HighCostDecisionAnswer,
+        benefits::PublicFundsAccountBody, benefits::PublicFundsAccountRecorded, benefits::ChildbirthClaimBody, benefits::FuneralClaimRequest,
+        benefits::ClaimAnswer, benefits::MedicalCostView, benefits::PersonBenefitView, benefits::HighCostDecisionView, benefits::HighCostMonthView,
+        benefits::ClaimView, benefits::PublicFundsAccountView, benefits::PersonBenefitsView, benefits::RevealBody, benefits::RevealedAccount,
     )),
     modifiers(&BearerAuth)
 )]
@@ -138,4 +146,5 @@ pub(crate) fn routes() -> Router<AppState> {
         .merge(citizen::routes())
         .merge(tax::routes())
         .merge(collection::routes())
+        .merge(benefits::routes())
 }

@@ -2,9 +2,12 @@
 //! high-cost medical expense benefit (高額療養費), the childbirth lump sum (出産育児一時金) and the
 //! funeral expense (葬祭費) (docs/domain.md §6).
 
+pub mod account;
 pub mod childbirth;
+pub mod claims;
 pub mod funeral;
 pub mod high_cost;
+pub mod month;
 pub mod rules;
 
 #[cfg(test)]
@@ -52,6 +55,26 @@ pub enum BenefitRejection {
     FuneralBeforeDeath,
     #[error("the claim is made before the event it claims for")]
     ClaimBeforeEvent,
+    #[error("household {household_id} is not recorded")]
+    HouseholdNotFound { household_id: uuid::Uuid },
+    #[error("person {person_id} is not registered")]
+    PersonNotFound { person_id: uuid::Uuid },
+    #[error("records[{index}].person_id belongs to no household in the service month")]
+    PersonWithoutHousehold { index: usize },
+    #[error("this household-month's high-cost benefit is already decided: a record arriving later needs a correction, which the ledger does not make yet")]
+    MonthAlreadyDecided,
+    #[error("no medical-cost record is recorded for this household-month")]
+    NoMedicalRecords,
+    #[error("a claim for this birth or death was already decided: a claim is decided once")]
+    ClaimAlreadyDecided,
+    #[error("the person was not insured on the day the claim is for")]
+    NotInsured,
+    #[error("the person's death is not recorded: record it first")]
+    DeathNotRecorded,
+    #[error("a member's date of birth is not available")]
+    DateOfBirthUnknown,
+    #[error("account is required: the claimant has no public-funds receiving account (公金受取口座) registered with consent")]
+    AccountRequired,
 }
 
 impl Refusal for BenefitRejection {
@@ -69,6 +92,16 @@ impl Refusal for BenefitRejection {
             BenefitRejection::FormerPlanPays => "former_plan_pays",
             BenefitRejection::FuneralBeforeDeath => "funeral_before_death",
             BenefitRejection::ClaimBeforeEvent => "claim_before_event",
+            BenefitRejection::HouseholdNotFound { .. } => "household_not_found",
+            BenefitRejection::PersonNotFound { .. } => "person_not_found",
+            BenefitRejection::PersonWithoutHousehold { .. } => "person_without_household",
+            BenefitRejection::MonthAlreadyDecided => "month_already_decided",
+            BenefitRejection::NoMedicalRecords => "no_medical_records",
+            BenefitRejection::ClaimAlreadyDecided => "claim_already_decided",
+            BenefitRejection::NotInsured => "not_insured",
+            BenefitRejection::DeathNotRecorded => "death_not_recorded",
+            BenefitRejection::DateOfBirthUnknown => "date_of_birth_unknown",
+            BenefitRejection::AccountRequired => "account_required",
         }
     }
 
@@ -76,6 +109,18 @@ impl Refusal for BenefitRejection {
         match self {
             BenefitRejection::RulesUnavailable { .. } | BenefitRejection::FormerPlanPays => RejectionKind::Conflict,
             BenefitRejection::ClaimLapsed { .. } => RejectionKind::Gone,
+            BenefitRejection::HouseholdNotFound { .. } | BenefitRejection::PersonNotFound { .. } => {
+                RejectionKind::NotFound
+            }
+            BenefitRejection::MonthAlreadyDecided
+            | BenefitRejection::NoMedicalRecords
+            | BenefitRejection::ClaimAlreadyDecided
+            | BenefitRejection::NotInsured
+            | BenefitRejection::DeathNotRecorded
+            | BenefitRejection::DateOfBirthUnknown => RejectionKind::Conflict,
+            BenefitRejection::PersonWithoutHousehold { .. } | BenefitRejection::AccountRequired => {
+                RejectionKind::Invalid
+            }
             BenefitRejection::ClassMissing { .. }
             | BenefitRejection::Invalid { .. }
             | BenefitRejection::DuplicateMember { .. }

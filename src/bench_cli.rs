@@ -37,7 +37,7 @@ pub enum BenchMode {
         /// As-of reads timed at each size.
         #[arg(long, default_value_t = 2000)]
         as_of_reads: usize,
-        /// Write the chart here (SVG).
+        /// Write the chart here (SVG) [default: no chart, the table only].
         #[arg(long)]
         svg: Option<PathBuf>,
         /// Where the throwaway SQLite files go [default: the system's temporary folder].

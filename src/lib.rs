@@ -5,6 +5,7 @@
 pub mod app;
 pub mod bench;
 pub mod bench_limits;
+pub mod bench_payments;
 pub mod bench_tax;
 pub mod config;
 pub mod jobs;

@@ -179,6 +179,9 @@ enum Command {
         /// consistency proofs in a tree of that size (default: the ledger-50k workload).
         #[arg(long, conflicts_with = "without_merkle_tree")]
         proofs_at: Option<u64>,
+        /// `kokuho bench payments`: a day of payments to household accounts (default: ledger-50k).
+        #[command(subcommand)]
+        workload: Option<kokuho::bench_payments::BenchWorkload>,
     },
 }
 
@@ -747,6 +750,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 );
             }
             Ok(ExitCode::SUCCESS)
+        }
+        Command::Bench { workload: Some(kokuho::bench_payments::BenchWorkload::Payments(args)), .. } => {
+            kokuho::bench_payments::command(&config(&cli, kokuho::bench_payments::DEFAULT_DATABASE_URL, true), args)
+                .await
         }
         Command::Bench { proofs_at: Some(events), json, as_of_reads, .. } => {
             let config = config(&cli, "sqlite://kokuho-bench.db", true);

@@ -8,6 +8,7 @@ mod age;
 mod aggregates;
 mod architecture;
 mod audit;
+mod bench_payments;
 mod citizen;
 mod cli;
 mod collection;

@@ -11,6 +11,9 @@ use crate::Config;
 
 #[derive(clap::Subcommand, Clone, Debug)]
 pub enum BenchMode {
+    /// A day of payments to household accounts (issue 10): payments/s, p50/p99, beside the
+    /// same run's plain-INSERT limit; fails unless what was paid balances what was allocated.
+    Payments(crate::bench_payments::PaymentsArgs),
     /// The clerk's request mix over HTTP against kokuho's own server on 127.0.0.1 (a fresh
     /// SQLite file unless --database names one): throughput and p50/p99 per request kind,
     /// non-2xx answers by status, beside the in-process command rate of the same run.
@@ -95,6 +98,7 @@ fn progress_bar() -> (ProgressBar, Progress) {
 /// Runs `mode` on `config`'s database (for `http`) under `rules`.
 pub async fn run(mode: &BenchMode, config: Config, rules: kokuho_rules::Rules) -> anyhow::Result<()> {
     match mode {
+        BenchMode::Payments(args) => crate::bench_payments::command(&config, args).await.map(drop),
         BenchMode::Http { persons, connections, json } => {
             let (bar, progress) = progress_bar();
             let options = crate::bench_http::HttpBenchOptions { persons: *persons, connections: *connections };

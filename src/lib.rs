@@ -8,6 +8,7 @@ pub mod bench_benefits;
 pub mod bench_cli;
 pub mod bench_http;
 pub mod bench_limits;
+pub mod bench_payments;
 pub mod bench_scale;
 pub mod bench_tax;
 pub mod benefits_run;

@@ -194,7 +194,8 @@ enum Command {
         /// consistency proofs in a tree of that size (default: the ledger-50k workload).
         #[arg(long, conflicts_with = "without_merkle_tree")]
         proofs_at: Option<u64>,
-        /// Instead of ledger-50k: the HTTP load benchmark, or the workload at several sizes.
+        /// Instead of ledger-50k: the HTTP load benchmark, the workload at several sizes, or a day
+        /// of payments to household accounts.
         #[command(subcommand)]
         mode: Option<kokuho::bench_cli::BenchMode>,
     },

@@ -9,6 +9,7 @@ mod aggregates;
 mod architecture;
 mod audit;
 mod bench_http;
+mod bench_payments;
 mod benefits;
 mod citizen;
 mod cli;

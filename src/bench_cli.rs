@@ -95,10 +95,25 @@ fn progress_bar() -> (ProgressBar, Progress) {
     (bar, progress)
 }
 
+/// Removes the SQLite file [`fresh_sqlite_url`] made for a run, and its journal files.
+fn remove_fresh_sqlite(config: &Config) {
+    if let Some(file) = config.database_url.strip_prefix("sqlite://") {
+        if file.contains("kokuho-bench-http-") {
+            for suffix in ["", "-wal", "-shm"] {
+                let _ = std::fs::remove_file(format!("{file}{suffix}"));
+            }
+        }
+    }
+}
+
 /// Runs `mode` on `config`'s database (for `http`) under `rules`.
 pub async fn run(mode: &BenchMode, config: Config, rules: kokuho_rules::Rules) -> anyhow::Result<()> {
     match mode {
-        BenchMode::Payments(args) => crate::bench_payments::command(&config, args).await.map(drop),
+        BenchMode::Payments(args) => {
+            let answer = crate::bench_payments::command(&config, args).await;
+            remove_fresh_sqlite(&config);
+            answer?;
+        }
         BenchMode::Http { persons, connections, json } => {
             let (bar, progress) = progress_bar();
             let options = crate::bench_http::HttpBenchOptions { persons: *persons, connections: *connections };
@@ -117,13 +132,7 @@ pub async fn run(mode: &BenchMode, config: Config, rules: kokuho_rules::Rules) -
             if let Some((_, drop)) = fresh_postgres {
                 drop.await?;
             }
-            if let Some(file) = config.database_url.strip_prefix("sqlite://") {
-                if file.contains("kokuho-bench-http-") {
-                    for suffix in ["", "-wal", "-shm"] {
-                        let _ = std::fs::remove_file(format!("{file}{suffix}"));
-                    }
-                }
-            }
+            remove_fresh_sqlite(&config);
             let report = report?;
             if *json {
                 println!("{}", serde_json::to_string(&report)?);

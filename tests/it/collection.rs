@@ -303,3 +303,49 @@ async fn a_household_pays_misses_an_installment_is_reminded_refused_a_certificat
     assert_eq!(issued["accounts_checked"], json!([2024, 2025]));
     let _ = TimeDelta::zero();
 }
+
+/// A household assessed for FY2024 (232,700 yen, 8 installments July–February), scheduled by
+/// the policy.
+async fn assessed_fy2024(api: &Client) -> (String, String) {
+    let (_, clerk) = api.signed_in(Role::EligibilityClerk).await;
+    let (_, tax_clerk) = api.signed_in(Role::TaxClerk).await;
+    let (_, collector) = api.signed_in(Role::CollectionClerk).await;
+    let person = PersonBuilder::new().born("1974-06-10").insured_from("2024-04-01").create(api, &clerk).await;
+    let household = HouseholdBuilder::new(&person).established_on("2024-04-01").create(api, &clerk).await;
+    report_income(api, &tax_clerk, &person, 2023, 2_000_000, 3_050_000).await;
+    assess(api, &tax_clerk, &household, 2024).await;
+    account_with_total(api, &collector, &household, 2024, 232_700).await;
+    (person, household)
+}
+
+#[tokio::test]
+async fn a_payment_is_answered_201_and_the_account_shown_when_a_late_fee_cannot_be_computed() {
+    let api = client_at("2024-06-30T15:00:00Z").await;
+    let (_, household) = assessed_fy2024(&api).await;
+    // 15 January 2027 (JST): collection_national.toml has no late-fee rates for 2027, and every
+    // FY2024 installment is in arrears into 2027.
+    move_to(&api, "2027-01-14T15:00:00Z");
+    let (_, collector) = api.signed_in(Role::CollectionClerk).await;
+    let (status, paid) = pay(&api, &collector, (&household, 2024), "LATE-0001", 29_700, "2027-01-15", "counter").await;
+    assert_eq!(status, StatusCode::CREATED, "the payment is committed: {paid}");
+    let second = installment(&paid["account"], 2);
+    assert_eq!(second["late_fee_yen"], Value::Null, "{paid}");
+    assert_eq!(second["late_fee_unavailable"], json!("late_fee_rates_unavailable"));
+    assert_eq!(installment(&paid["account"], 1)["paid_yen"], json!(29_700));
+    assert_eq!(paid["account"]["late_fees_yen"], Value::Null);
+    // The retry gets the first answer; the account and the arrears list are shown.
+    let (status, retried) =
+        pay(&api, &collector, (&household, 2024), "LATE-0001", 29_700, "2027-01-15", "counter").await;
+    assert_eq!((status, retried["duplicate"].as_bool()), (StatusCode::OK, Some(true)), "{retried}");
+    let (status, shown) = account(&api, &collector, &household, 2024, "").await;
+    assert_eq!(status, StatusCode::OK, "{shown}");
+    assert_eq!(shown["arrears_yen"], json!(232_700 - 29_700));
+    let (status, list) = api.get(&collector, "/collection/arrears?purpose=collection").await;
+    assert_eq!(status, StatusCode::OK, "{list}");
+    let rows: Vec<&Value> =
+        list["rows"].as_array().unwrap().iter().filter(|r| r["household_id"] == json!(household)).collect();
+    assert_eq!(rows.len(), 7, "{list}");
+    assert!(rows
+        .iter()
+        .all(|r| r["late_fee_yen"].is_null() && r["late_fee_unavailable"] == "late_fee_rates_unavailable"));
+}

@@ -56,11 +56,11 @@ pub enum CollectionRejection {
     NoOverpayment,
     #[error("the account of fiscal year {fiscal_year} has no installments yet: the household's tax is not assessed")]
     NotScheduled { fiscal_year: i32 },
-    #[error("the collection rules cannot be used: {reason}")]
+    #[error("the collection rules of this fiscal year cannot be used: see the server log")]
     RulesUnavailable { reason: String },
     #[error("the person is not a member of the household on the day given")]
     NotMember,
-    #[error("household {household_id} is not recorded")]
+    #[error("household_id is not a recorded household")]
     HouseholdNotFound { household_id: uuid::Uuid },
     #[error("the household is in arrears (fiscal year {fiscal_year}, installment {installment}): 限度額適用認定証 is not issued")]
     InArrears { fiscal_year: i32, installment: u32 },
@@ -108,5 +108,21 @@ impl Refusal for CollectionRejection {
             // A state of the household, not of the caller: 409 (the clerk may issue once it is paid).
             CollectionRejection::InArrears { .. } => RejectionKind::Conflict,
         }
+    }
+}
+
+#[cfg(test)]
+mod message_tests {
+    use super::CollectionRejection;
+
+    #[test]
+    fn refusal_messages_name_the_field_never_the_value() {
+        let id = uuid::Uuid::from_u128(0x1234_5678_9abc_def0);
+        let message = CollectionRejection::HouseholdNotFound { household_id: id }.to_string();
+        assert!(!message.contains(&id.to_string()), "{message}");
+        assert!(message.contains("household_id"), "{message}");
+        let reason = "rules/112020/2031/collection.toml: No such file or directory".to_owned();
+        let message = CollectionRejection::RulesUnavailable { reason: reason.clone() }.to_string();
+        assert!(!message.contains("2031") && !message.contains("No such file"), "{message}");
     }
 }

@@ -19,6 +19,7 @@ use kokuho_domain::collection::limit_certificate::{IssueLimitCertificate, LimitC
 use kokuho_domain::collection::{Account, Channel, CollectionRejection, CreditSource, ReceiptId, SettlementKind};
 use kokuho_domain::household::Household;
 use kokuho_domain::PersonId;
+use kokuho_domain::Refusal;
 use kokuho_events::LedgerEvent;
 use kokuho_ledger::{jst_date, Executed, View};
 use kokuho_projections::models::CollectionAccounts;
@@ -91,8 +92,13 @@ pub struct InstallmentView {
     /// Past due on `on` and not paid in full (滞納).
     in_arrears: bool,
     /// The late fee (延滞金) through `on`, or through the day paid in full, from the rule file's
-    /// yearly rates; 0 when none is charged.
-    late_fee_yen: i64,
+    /// yearly rates; 0 when none is charged; `null` when it cannot be computed (see
+    /// `late_fee_unavailable`).
+    late_fee_yen: Option<i64>,
+    /// Why `late_fee_yen` is `null`: `late_fee_rates_unavailable` (the rule file has no rates for
+    /// a year the arrear runs into), `collection_rules_unavailable`; absent otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    late_fee_unavailable: Option<&'static str>,
     /// The reminder (督促状) issued for it, if any.
     reminder_issued_on: Option<NaiveDate>,
 }
@@ -141,8 +147,9 @@ pub struct AccountView {
     balance_yen: i64,
     /// Σ unpaid of the installments in arrears on `on`.
     arrears_yen: i64,
-    /// Σ late fees through `on`.
-    late_fees_yen: i64,
+    /// Σ late fees through `on`; `null` when the late fee of an installment cannot be computed
+    /// (its `late_fee_unavailable` says why).
+    late_fees_yen: Option<i64>,
     /// Received and not needed by any installment, not yet applied or refunded.
     overpayment_yen: i64,
     /// Σ applied to other years (充当) and Σ refunded (還付).
@@ -188,9 +195,10 @@ fn account_view(
                 .into(),
         });
     };
-    let rules =
-        state.ledger.collection_rules(tenant, id.fiscal_year).map_err(|rejection| ApiError::refused(&rejection))?;
-    let (installments, late_fees) = installment_views(account, on, &rules.rules)?;
+    // The figures are shown even when the late fees cannot be computed (a committed command is
+    // never answered with an error): those fees are null with the reason.
+    let rules = state.ledger.collection_rules(tenant, id.fiscal_year);
+    let (installments, late_fees) = installment_views(account, on, rules.as_ref().map(|rules| &*rules.rules))?;
     let arrears: Vec<_> = account.arrears(on);
     let (rules_file, rules_sha256) = view
         .events
@@ -268,24 +276,38 @@ fn account_view(
     })
 }
 
-/// Each installment on `on`, and Σ late fees.
+/// The late fee of installment `number` through `on`, or why it cannot be computed.
+fn late_fee_or_reason(
+    account: &Account,
+    number: u32,
+    on: NaiveDate,
+    rules: Result<&kokuho_domain::collection::CollectionRules, &CollectionRejection>,
+) -> Result<i64, &'static str> {
+    let rules = rules.map_err(|rejection| rejection.code())?;
+    account.late_fee(number, on, rules).map(|fee| fee.fee).map_err(|rejection| rejection.code())
+}
+
+/// Each installment on `on`, and Σ late fees (`None` when one cannot be computed).
 fn installment_views(
     account: &Account,
     on: NaiveDate,
-    rules: &kokuho_domain::collection::CollectionRules,
-) -> Result<(Vec<InstallmentView>, i64), ApiError> {
+    rules: Result<&kokuho_domain::collection::CollectionRules, &CollectionRejection>,
+) -> Result<(Vec<InstallmentView>, Option<i64>), ApiError> {
     let arrears = account.arrears(on);
-    let mut total_fees = 0i64;
+    let mut total_fees = Some(0i64);
     let mut views = Vec::new();
     for installment in account.installments() {
         let paid = account.paid(installment.number);
         let in_arrears = arrears.iter().any(|arrear| arrear.number == installment.number);
         let fee = if installment.due < on && installment.amount > 0 {
-            account.late_fee(installment.number, on, rules).map_err(|rejection| ApiError::refused(&rejection))?.fee
+            late_fee_or_reason(account, installment.number, on, rules)
         } else {
-            0
+            Ok(0)
         };
-        total_fees = total_fees.checked_add(fee).ok_or_else(|| internal("late fees overflow"))?;
+        total_fees = match (total_fees, &fee) {
+            (Some(total), Ok(fee)) => Some(total.checked_add(*fee).ok_or_else(|| internal("late fees overflow"))?),
+            _ => None,
+        };
         views.push(InstallmentView {
             number: installment.number,
             method: method_name(installment.method),
@@ -294,7 +316,8 @@ fn installment_views(
             paid_yen: paid,
             unpaid_yen: installment.amount - paid,
             in_arrears,
-            late_fee_yen: fee,
+            late_fee_yen: fee.ok(),
+            late_fee_unavailable: fee.err(),
             reminder_issued_on: account
                 .reminders()
                 .iter()
@@ -574,11 +597,17 @@ pub struct ArrearRow {
     amount_yen: i64,
     paid_yen: i64,
     unpaid_yen: i64,
-    /// The late fee through `on`.
-    late_fee_yen: i64,
+    /// The late fee through `on`; `null` when it cannot be computed (`late_fee_unavailable`
+    /// says why).
+    late_fee_yen: Option<i64>,
+    /// `late_fee_rates_unavailable` or `collection_rules_unavailable` when `late_fee_yen` is
+    /// `null`; absent otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    late_fee_unavailable: Option<&'static str>,
     reminder_issued_on: Option<NaiveDate>,
-    /// The last day the reminder is in time (due + the rule file's days).
-    reminder_deadline: NaiveDate,
+    /// The last day the reminder is in time (due + the rule file's days); `null` when the
+    /// collection rules cannot be loaded.
+    reminder_deadline: Option<NaiveDate>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -640,12 +669,10 @@ pub(crate) async fn arrears(
         let id = AccountId { household_id: candidate.household_id, fiscal_year: candidate.fiscal_year };
         let view = state.ledger.replay::<HouseholdAccount>(tenant, id, None, Decrypt::No).await?;
         let Some(account) = &view.state.account else { continue };
-        let rules =
-            state.ledger.collection_rules(tenant, id.fiscal_year).map_err(|rejection| ApiError::refused(&rejection))?;
+        let rules = state.ledger.collection_rules(tenant, id.fiscal_year);
+        let rules = rules.as_ref().map(|rules| &*rules.rules);
         for arrear in account.arrears(on) {
-            let fee = account
-                .late_fee(arrear.number, on, &rules.rules)
-                .map_err(|r: CollectionRejection| ApiError::refused(&r))?;
+            let fee = late_fee_or_reason(account, arrear.number, on, rules);
             households.insert(id.household_id);
             rows.push(ArrearRow {
                 household_id: id.household_id,
@@ -655,13 +682,14 @@ pub(crate) async fn arrears(
                 amount_yen: arrear.amount,
                 paid_yen: arrear.paid,
                 unpaid_yen: arrear.unpaid,
-                late_fee_yen: fee.fee,
+                late_fee_yen: fee.ok(),
+                late_fee_unavailable: fee.err(),
                 reminder_issued_on: account
                     .reminders()
                     .iter()
                     .find(|reminder| reminder.number == arrear.number)
                     .map(|reminder| reminder.issued_on),
-                reminder_deadline: rules.rules.reminder_deadline(arrear.due),
+                reminder_deadline: rules.ok().map(|rules| rules.reminder_deadline(arrear.due)),
             });
         }
     }

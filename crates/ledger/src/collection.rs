@@ -27,7 +27,7 @@ use crate::{jst_date, Ledger, LedgerError};
 /// The collection rule files in force and the rules of each (tenant, fiscal year) once loaded.
 pub struct CollectionRulesCache {
     rules: Mutex<Rules>,
-    loaded: Mutex<HashMap<(TenantCode, i32), Result<LoadedCollectionRules, CollectionRejection>>>,
+    loaded: Mutex<HashMap<(TenantCode, i32), LoadedCollectionRules>>,
 }
 
 impl CollectionRulesCache {
@@ -35,24 +35,57 @@ impl CollectionRulesCache {
         CollectionRulesCache { rules: Mutex::new(rules), loaded: Mutex::new(HashMap::new()) }
     }
 
+    /// The rules of (`tenant`, `fiscal_year`), loaded once. A year without rules is not kept: any
+    /// year a request names would otherwise stay in memory for good, and a file put in force by
+    /// [`CollectionRulesCache::replace`] would not be seen.
     fn get(&self, tenant: TenantCode, fiscal_year: i32) -> Result<LoadedCollectionRules, CollectionRejection> {
-        let mut loaded = self.loaded.lock().expect("collection rules cache lock");
-        loaded
-            .entry((tenant, fiscal_year))
-            .or_insert_with(|| {
-                self.rules
-                    .lock()
-                    .expect("collection rule files lock")
-                    .collection(tenant, fiscal_year)
-                    .map(|set| LoadedCollectionRules {
-                        rules: set.rules,
-                        file: set.file,
-                        sha256: set.sha256,
-                        national_sha256: set.national_sha256,
-                    })
-                    .map_err(|error| CollectionRejection::RulesUnavailable { reason: error.to_string() })
-            })
-            .clone()
+        if let Some(found) = self.loaded.lock().expect("collection rules cache lock").get(&(tenant, fiscal_year)) {
+            return Ok(found.clone());
+        }
+        let set = self
+            .rules
+            .lock()
+            .expect("collection rule files lock")
+            .collection(tenant, fiscal_year)
+            .map_err(|error| CollectionRejection::RulesUnavailable { reason: error.to_string() })?;
+        let found = LoadedCollectionRules {
+            rules: set.rules,
+            file: set.file,
+            sha256: set.sha256,
+            national_sha256: set.national_sha256,
+        };
+        self.loaded.lock().expect("collection rules cache lock").insert((tenant, fiscal_year), found.clone());
+        Ok(found)
+    }
+
+    /// Puts `rules` in force and forgets every set loaded from the files before.
+    pub fn replace(&self, rules: Rules) {
+        *self.rules.lock().expect("collection rule files lock") = rules;
+        self.loaded.lock().expect("collection rules cache lock").clear();
+    }
+
+    #[cfg(test)]
+    fn cached(&self) -> usize {
+        self.loaded.lock().expect("collection rules cache lock").len()
+    }
+}
+
+#[cfg(test)]
+mod cache_tests {
+    use super::*;
+
+    /// Review finding: every fiscal year a request named stayed cached as an error for good, and
+    /// rules put in force later were never read.
+    #[test]
+    fn a_year_without_rules_is_not_kept_and_replacing_the_rules_forgets_the_loaded_ones() {
+        let cache = CollectionRulesCache::new(Rules::shipped());
+        let kumagaya = TenantCode::parse("112020").unwrap();
+        assert!(cache.get(kumagaya, 1999).is_err());
+        assert_eq!(cache.cached(), 0, "a year without rules is not kept");
+        assert!(cache.get(kumagaya, 2025).is_ok());
+        assert_eq!(cache.cached(), 1);
+        cache.replace(Rules::shipped());
+        assert_eq!(cache.cached(), 0, "replacing the rules forgets what was loaded");
     }
 }
 

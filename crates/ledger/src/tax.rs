@@ -73,6 +73,7 @@ impl Ledger {
     /// Puts other tax rule files in force (a tool comparing rule versions: `kokuho bench-tax`);
     /// a server reads its files once, at startup.
     pub fn replace_tax_rules(&self, rules: Rules) {
+        self.collection_rules.replace(rules.clone());
         self.tax_rules.replace(rules);
     }
 

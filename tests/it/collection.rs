@@ -201,8 +201,15 @@ async fn a_household_pays_misses_an_installment_is_reminded_refused_a_certificat
     assert_eq!((status, early["code"].as_str()), (StatusCode::CONFLICT, Some("installment_not_past_due")));
 
     // The 限度額適用認定証 is refused while the household is in arrears.
+    let accesses = api.event_types(&format!("access-{person}")).await.len();
     let (status, refused) = limit_certificate(&api, &benefits, &person, &household, "cert-1").await;
     assert_eq!((status, refused["code"].as_str()), (StatusCode::CONFLICT, Some("household_in_arrears")), "{refused}");
+    // The refusal says what the household owes: recorded as an access, as a read of the account.
+    assert_eq!(
+        api.event_types(&format!("access-{person}")).await.len(),
+        accesses + 1,
+        "the refusal showed the household's arrears without an access record"
+    );
     let (status, refused) = limit_certificate(&api, &collector, &person, &household, "cert-x").await;
     assert_eq!((status, refused["code"].as_str()), (StatusCode::FORBIDDEN, Some("role_not_permitted")));
 

@@ -742,7 +742,15 @@ pub(crate) async fn issue_limit_certificate(
     let tenant = staff.principal.tenant;
     let person = PersonId::from_uuid(path.person_id);
     let command = IssueLimitCertificate { household_id: body.household_id };
-    let executed = state.ledger.execute::<LimitCertificate>(tenant, person, command, meta).await?;
+    let executed = match state.ledger.execute::<LimitCertificate>(tenant, person, command, meta).await {
+        // The refusal names the year and installment in arrears: what the household owes was
+        // shown, so it is recorded as an access of each member, as a read of the account is.
+        Err(kokuho_ledger::CommandError::Refused(refused @ CollectionRejection::InArrears { .. })) => {
+            record_household_access(&state, &staff, Purpose::Benefits, &[body.household_id], None).await?;
+            return Err(kokuho_ledger::CommandError::Refused(refused).into());
+        }
+        answer => answer?,
+    };
     let view = state.ledger.replay::<LimitCertificate>(tenant, person, None, Decrypt::No).await?;
     let found = view.events.iter().find_map(|(recorded, event)| match event {
         LedgerEvent::LimitCertificateIssued(e) if recorded.position == executed.outcome.last_position => {

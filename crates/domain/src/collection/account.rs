@@ -388,6 +388,12 @@ impl Account {
         self.replay().paid.get(&number).copied().unwrap_or(0)
     }
 
+    /// What installment `number` had been paid by the credits dated on or before `on`: with
+    /// [`Account::arrears`] of the same day, the account as it stood that day.
+    pub fn paid_on(&self, number: u32, on: NaiveDate) -> i64 {
+        self.replay_as_of(Some(on)).paid.get(&number).copied().unwrap_or(0)
+    }
+
     /// Σ paid over every installment.
     pub fn paid_total(&self) -> i64 {
         self.replay().paid.values().sum()

@@ -124,6 +124,12 @@ fn a_payment_on_the_due_date_is_not_late() {
     let fee = account.late_fee(1, first_due, &rules).unwrap();
     assert_eq!((fee.steps.len(), fee.fee), (0, 0));
     assert!(account.arrears(date(2025, 8, 1)).is_empty());
+    // As the account stood the day before the payment: nothing paid, as its arrears say (review
+    // finding: the account's view showed what was paid later beside the arrears of that day).
+    assert_eq!(
+        (account.paid_on(1, first_due.pred_opt().unwrap()), account.paid_on(1, first_due), account.paid(1)),
+        (0, 10_000, 10_000)
+    );
 
     // Paid a day late: one day is charged (10,000 × 2.4% ÷ 365 → 0 yen: no fee).
     let mut late = Account::new(Uuid::nil(), FiscalYear::new(2025), installments).unwrap();

@@ -141,9 +141,9 @@ pub struct AccountView {
     installments: Vec<InstallmentView>,
     /// Σ received: payments and other years' overpayments applied here.
     received_yen: i64,
-    /// Σ paid on the installments.
+    /// Σ paid on the installments by `on`.
     paid_yen: i64,
-    /// assessed − paid.
+    /// assessed − paid (by `on`).
     balance_yen: i64,
     /// Σ unpaid of the installments in arrears on `on`.
     arrears_yen: i64,
@@ -210,7 +210,8 @@ fn account_view(
             _ => None,
         })
         .unzip();
-    let paid = account.paid_total();
+    // As the installments show it: paid by `on`.
+    let paid: i64 = installments.iter().map(|installment| installment.paid_yen).sum();
     Ok(AccountView {
         household_id: id.household_id,
         fiscal_year: id.fiscal_year,
@@ -297,7 +298,7 @@ fn installment_views(
     let mut total_fees = Some(0i64);
     let mut views = Vec::new();
     for installment in account.installments() {
-        let paid = account.paid(installment.number);
+        let paid = account.paid_on(installment.number, on);
         let in_arrears = arrears.iter().any(|arrear| arrear.number == installment.number);
         let fee = if installment.due < on && installment.amount > 0 {
             late_fee_or_reason(account, installment.number, on, rules)

@@ -356,3 +356,23 @@ async fn a_payment_is_answered_201_and_the_account_shown_when_a_late_fee_cannot_
         .iter()
         .all(|r| r["late_fee_yen"].is_null() && r["late_fee_unavailable"] == "late_fee_rates_unavailable"));
 }
+
+/// Review finding: a reminder without `issued_on` took today's date before its Idempotency-Key was
+/// bound to the command, so the same request retried after midnight (JST) was another command and
+/// answered 422 `idempotency_key_reused` instead of the first answer.
+#[tokio::test]
+async fn a_reminder_retried_after_midnight_gets_its_first_answer() {
+    // 10 September 2024, 23:50 JST: FY2024's first installment (due 31 July) is past due.
+    let api = client_at("2024-09-10T14:50:00Z").await;
+    let (_, household) = assessed_fy2024(&api).await;
+    let (_, collector) = api.signed_in(Role::CollectionClerk).await;
+    let reminders = format!("/v1/{KUMAGAYA}{}/reminders", account_path(&household, 2024));
+    let body = json!({"installment": 1});
+    let (status, first) =
+        api.request(Method::POST, &reminders, Some(&collector), Some("remind-late"), Some(body.clone())).await;
+    assert_eq!(status, StatusCode::CREATED, "{first}");
+    move_to(&api, "2024-09-10T15:01:00Z"); // 11 September, 00:01 JST (the session is still fresh)
+    let (status, retried) =
+        api.request(Method::POST, &reminders, Some(&collector), Some("remind-late"), Some(body)).await;
+    assert_eq!((status, retried["duplicate"].as_bool()), (StatusCode::OK, Some(true)), "{retried}");
+}

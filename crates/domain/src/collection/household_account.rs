@@ -115,7 +115,9 @@ pub enum AccountCommand {
     },
     IssueReminder {
         installment: u32,
-        on: NaiveDate,
+        /// The day of issue; `None` for the day of the decision (lookups' today), so a retry of
+        /// the same request after midnight is the same command.
+        on: Option<NaiveDate>,
     },
 }
 
@@ -355,6 +357,7 @@ impl Aggregate for HouseholdAccount {
                 })])
             }
             AccountCommand::IssueReminder { installment, on } => {
+                let on = on.unwrap_or(lookups.today);
                 if on > lookups.today {
                     return Err(CollectionRejection::Invalid {
                         field: "issued_on",

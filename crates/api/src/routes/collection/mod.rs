@@ -544,8 +544,8 @@ pub(crate) async fn issue_reminder(
     ApiPath(path): ApiPath<AccountPath>,
     ApiJson(body): ApiJson<ReminderBody>,
 ) -> Result<(StatusCode, ApiJson<AccountCommandAnswer>), ApiError> {
-    let on = body.issued_on.unwrap_or_else(|| jst_date(state.ledger.now()));
-    execute(&state, &staff, &key, path.id(), AccountCommand::IssueReminder { installment: body.installment, on }).await
+    let command = AccountCommand::IssueReminder { installment: body.installment, on: body.issued_on };
+    execute(&state, &staff, &key, path.id(), command).await
 }
 
 /// Settle the account's overpayment today (collection clerks, supervisors): first applied to the

@@ -70,25 +70,6 @@ impl CollectionRulesCache {
     }
 }
 
-#[cfg(test)]
-mod cache_tests {
-    use super::*;
-
-    /// Review finding: every fiscal year a request named stayed cached as an error for good, and
-    /// rules put in force later were never read.
-    #[test]
-    fn a_year_without_rules_is_not_kept_and_replacing_the_rules_forgets_the_loaded_ones() {
-        let cache = CollectionRulesCache::new(Rules::shipped());
-        let kumagaya = TenantCode::parse("112020").unwrap();
-        assert!(cache.get(kumagaya, 1999).is_err());
-        assert_eq!(cache.cached(), 0, "a year without rules is not kept");
-        assert!(cache.get(kumagaya, 2025).is_ok());
-        assert_eq!(cache.cached(), 1);
-        cache.replace(Rules::shipped());
-        assert_eq!(cache.cached(), 0, "replacing the rules forgets what was loaded");
-    }
-}
-
 impl Ledger {
     /// The collection rules of `tenant` for `fiscal_year`, or why there are none.
     pub fn collection_rules(
@@ -173,5 +154,24 @@ impl Lookup for LimitCertificate {
             Vec::new()
         };
         Ok(LimitCertificateLookups { today, household_known, member, accounts })
+    }
+}
+
+#[cfg(test)]
+mod cache_tests {
+    use super::*;
+
+    /// Review finding: every fiscal year a request named stayed cached as an error for good, and
+    /// rules put in force later were never read.
+    #[test]
+    fn a_year_without_rules_is_not_kept_and_replacing_the_rules_forgets_the_loaded_ones() {
+        let cache = CollectionRulesCache::new(Rules::shipped());
+        let kumagaya = TenantCode::parse("112020").unwrap();
+        assert!(cache.get(kumagaya, 1999).is_err());
+        assert_eq!(cache.cached(), 0, "a year without rules is not kept");
+        assert!(cache.get(kumagaya, 2025).is_ok());
+        assert_eq!(cache.cached(), 1);
+        cache.replace(Rules::shipped());
+        assert_eq!(cache.cached(), 0, "replacing the rules forgets what was loaded");
     }
 }

@@ -197,6 +197,19 @@ async fn yamato_under_70_household_several_providers_and_the_21000_rule_paid_to_
     // A tax clerk does not serve the benefits purpose.
     let (status, refused) = api.get(&clerks.tax, &read(None)).await;
     assert_eq!((status, refused["code"].as_str()), (StatusCode::FORBIDDEN, Some("purpose_not_permitted")));
+    // An auditor's read is recorded under the audit affair (review finding: every read of a
+    // household-month was recorded as for benefits).
+    let (_, auditor) = api.signed_in(Role::Auditor).await;
+    let (status, audited) = api.get(&auditor, &read(None).replace("purpose=benefits", "purpose=audit")).await;
+    assert_eq!(status, StatusCode::OK, "{audited}");
+    let recorded = api
+        .ledgerd
+        .store
+        .read_stream(kumagaya(), &format!("access-{husband}"), kokuho_store::Decrypt::Yes)
+        .await
+        .unwrap();
+    let last = kokuho_ledger::decode(recorded.last().unwrap()).unwrap();
+    assert!(matches!(&last, kokuho_events::LedgerEvent::PersonalDataAccessed(e) if e.purpose == "audit"), "{last:?}");
 
     // The person's benefits: the account masked; the reveal recorded before the number is sent.
     let (status, mine) = api.get(&clerks.benefits, &format!("/persons/{husband}/benefits?purpose=benefits")).await;

@@ -41,16 +41,27 @@ pub fn check(field: &str, account: &BankAccount) -> Result<(), BenefitRejection>
 }
 
 /// The account number as shown without a reveal: every digit but the last 3 masked.
+/// Counted in characters: the number may not be checked yet (a full-width digit typed through an
+/// IME), and a byte slice inside one panicked with the number in the message.
 pub fn masked_number(account: &BankAccount) -> String {
     let number = &account.account_number;
-    let keep = number.len().saturating_sub(3);
-    format!("{}{}", "*".repeat(keep), &number[keep..])
+    let masked = number.chars().count().saturating_sub(3);
+    format!("{}{}", "*".repeat(masked), number.chars().skip(masked).collect::<String>())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::aggregate::Refusal;
+
+    /// Review finding: an unchecked number with a full-width digit made the byte slice panic (a
+    /// 500 whose message carried the number).
+    #[test]
+    fn a_number_with_a_full_width_digit_is_masked_without_a_panic() {
+        let typed = BankAccount { account_number: "12345\u{ff16}7".into(), ..account() };
+        assert_eq!(masked_number(&typed), "****5\u{ff16}7");
+        assert_eq!(masked_number(&account()), "****567");
+    }
 
     fn account() -> BankAccount {
         BankAccount {

@@ -153,6 +153,7 @@ pub(crate) fn month_view(view: &View<HighCostMonth>, as_of: DateTime<Utc>) -> Hi
 pub(crate) async fn record_month_access(
     state: &AppState,
     staff: &Staff,
+    purpose: Purpose,
     month: &HighCostMonthView,
 ) -> Result<(), ApiError> {
     let persons: BTreeSet<Uuid> = month
@@ -166,14 +167,8 @@ pub(crate) async fn record_month_access(
                 .flat_map(|d| std::iter::once(d.head_person_id).chain(d.persons.iter().map(|p| p.person_id))),
         )
         .collect();
-    super::super::reports::record_accesses(
-        state,
-        staff,
-        Purpose::Benefits,
-        persons.into_iter().collect(),
-        "high_cost_benefit",
-    )
-    .await
+    super::super::reports::record_accesses(state, staff, purpose, persons.into_iter().collect(), "high_cost_benefit")
+        .await
 }
 
 /// A household-month's high-cost benefit as recorded at an instant: its medical-cost records,
@@ -207,7 +202,7 @@ pub(crate) async fn high_cost_month(
         });
     }
     let month = month_view(&view, as_of);
-    record_month_access(&state, &staff, &month).await?;
+    record_month_access(&state, &staff, purpose, &month).await?;
     Ok(ApiJson(month))
 }
 

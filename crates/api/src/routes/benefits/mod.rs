@@ -383,7 +383,7 @@ pub(crate) async fn decide_high_cost(
     if month.decision.is_none() {
         return Err(ApiError::Internal("a high-cost decision answered without a decision in its stream".into()));
     }
-    answers::record_month_access(&state, &staff, &month).await?;
+    answers::record_month_access(&state, &staff, Purpose::Benefits, &month).await?;
     let unchanged = executed.is_unchanged();
     let status = if unchanged { StatusCode::OK } else { super::created_or_retried(&executed) };
     Ok((

@@ -362,9 +362,11 @@ async fn a_payment_is_answered_201_and_the_account_shown_when_a_late_fee_cannot_
 /// answered 422 `idempotency_key_reused` instead of the first answer.
 #[tokio::test]
 async fn a_reminder_retried_after_midnight_gets_its_first_answer() {
-    // 10 September 2024, 23:50 JST: FY2024's first installment (due 31 July) is past due.
-    let api = client_at("2024-09-10T14:50:00Z").await;
+    // Assessed on 1 July 2024; 10 September 2024, 23:50 JST: FY2024's first installment (due 31
+    // July) is past due.
+    let api = client_at("2024-06-30T15:00:00Z").await;
     let (_, household) = assessed_fy2024(&api).await;
+    move_to(&api, "2024-09-10T14:50:00Z");
     let (_, collector) = api.signed_in(Role::CollectionClerk).await;
     let reminders = format!("/v1/{KUMAGAYA}{}/reminders", account_path(&household, 2024));
     let body = json!({"installment": 1});
@@ -375,4 +377,38 @@ async fn a_reminder_retried_after_midnight_gets_its_first_answer() {
     let (status, retried) =
         api.request(Method::POST, &reminders, Some(&collector), Some("remind-late"), Some(body)).await;
     assert_eq!((status, retried["duplicate"].as_bool()), (StatusCode::OK, Some(true)), "{retried}");
+}
+
+/// Bug found in review: a household assessed after some due dates (joined in November, or a past
+/// year assessed after a backdated enrolment) had all eight installments scheduled, the past ones
+/// in arrears the moment it was assessed, with late fees from before the tax existed, and was
+/// refused a 限度額適用認定証 at once. Now the installments left share the total (加茂市,
+/// city.kamo.niigata.jp/docs/37650.html: joined in October, billed over the five installments
+/// from November). The case of the story above (FY2024, 232,700 yen) assessed on 10 November
+/// 2024: installments 5–8, 232,700 ÷ 4 by the 100-yen unit (58,100, the first 58,400), due 2
+/// December 2024 (30 November a Saturday), 6 January 2025, 31 January and 28 February 2025.
+#[tokio::test]
+async fn a_household_assessed_in_november_owes_the_installments_left_and_is_not_in_arrears() {
+    let api = client_at("2024-11-09T15:00:00Z").await;
+    let (person, household) = assessed_fy2024(&api).await;
+    let (_, collector) = api.signed_in(Role::CollectionClerk).await;
+    let (_, benefits) = api.signed_in(Role::BenefitsClerk).await;
+    let (status, fy2024) = account(&api, &collector, &household, 2024, "").await;
+    assert_eq!(status, StatusCode::OK, "{fy2024}");
+    assert_eq!(column(&fy2024, "number"), [5, 6, 7, 8].map(|n| json!(n)).to_vec());
+    assert_eq!(column(&fy2024, "amount_yen"), [58_400, 58_100, 58_100, 58_100].map(|a| json!(a)).to_vec());
+    let dues = ["2024-12-02", "2025-01-06", "2025-01-31", "2025-02-28"];
+    assert_eq!(column(&fy2024, "due_on"), dues.map(|d| json!(d)).to_vec());
+    assert_eq!((fy2024["arrears_yen"].clone(), fy2024["late_fees_yen"].clone()), (json!(0), json!(0)), "{fy2024}");
+    let (status, list) = api.get(&collector, "/collection/arrears?purpose=collection").await;
+    assert_eq!(status, StatusCode::OK, "{list}");
+    assert!(!list["rows"].as_array().unwrap().iter().any(|r| r["household_id"] == json!(household)), "{list}");
+    let (status, issued) = limit_certificate(&api, &benefits, &person, &household, "cert-nov").await;
+    assert_eq!(status, StatusCode::CREATED, "{issued}");
+
+    // Unpaid on 3 December, installment 5 is in arrears, and only it.
+    move_to(&api, "2024-12-02T15:00:00Z");
+    let (_, collector) = api.signed_in(Role::CollectionClerk).await;
+    let (_, fy2024) = account(&api, &collector, &household, 2024, "").await;
+    assert_eq!(fy2024["arrears_yen"], json!(58_400), "{fy2024}");
 }

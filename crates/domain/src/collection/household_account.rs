@@ -23,7 +23,7 @@ use uuid::Uuid;
 use super::account::{settle_overpayment, Account, Channel, Payment, ReceiptId, ReminderIssued, Settlement};
 use super::account::{SettlementKind, SettlementReason};
 use super::rules::CollectionRules;
-use super::schedule::{ordinary, special, special_conditions, Installment, Method, SpecialInput};
+use super::schedule::{ordinary_from, special, special_conditions, Installment, Method, SpecialInput};
 use super::CollectionRejection;
 use crate::{Aggregate, FiscalYear, Yen};
 
@@ -84,18 +84,26 @@ pub struct SpecialRequest {
 
 #[derive(Debug, Clone, Serialize)]
 pub enum AccountCommand {
-    /// Schedules the installments of `assessed_total`; an account already scheduled records
-    /// nothing (a different total is a re-spread).
+    /// Schedules the installments of `assessed_total` as of `on`: those of the rule file not yet
+    /// due on that day share the total (a late assessment drops the past ones, see
+    /// [`ordinary_from`]); an account already scheduled records nothing (a different total is a
+    /// re-spread).
     Schedule {
         assessed_total: i64,
         special: Option<SpecialRequest>,
         triggered_by: Option<i64>,
+        /// The assessment's day: the policy gives its triggering event's day (JST), so a policy
+        /// catching up later decides the same; `None` for the lookups' today. A day after today
+        /// is taken as today.
+        on: Option<NaiveDate>,
     },
-    /// Re-spreads to `assessed_total` over the installments not yet due today (or schedules an
+    /// Re-spreads to `assessed_total` over the installments not yet due on `on` (or schedules an
     /// account not yet scheduled); the same total records nothing.
     Reassess {
         assessed_total: i64,
         triggered_by: Option<i64>,
+        /// As for [`AccountCommand::Schedule`]: the reassessment's day.
+        on: Option<NaiveDate>,
     },
     Receive {
         receipt_id: ReceiptId,
@@ -191,11 +199,18 @@ fn check_total(total: i64) -> Result<(), CollectionRejection> {
     }
 }
 
+/// The day a schedule or re-spread is decided from: the assessment's day when given, never after
+/// today.
+fn decision_day(on: Option<NaiveDate>, today: NaiveDate) -> NaiveDate {
+    on.map_or(today, |on| on.min(today))
+}
+
 fn schedule(
     id: AccountId,
     assessed_total: i64,
     special_request: Option<SpecialRequest>,
     triggered_by: Option<i64>,
+    on: NaiveDate,
     lookups: &AccountLookups,
 ) -> Result<Vec<LedgerEvent>, CollectionRejection> {
     check_total(assessed_total)?;
@@ -208,10 +223,10 @@ fn schedule(
                 (Method::Special, Vec::new(), schedule.installments)
             } else {
                 let codes = failed.iter().map(|condition| condition.code().to_owned()).collect();
-                (Method::Ordinary, codes, ordinary(assessed_total, &rules.rules)?)
+                (Method::Ordinary, codes, ordinary_from(assessed_total, on, &rules.rules)?)
             }
         }
-        None => (Method::Ordinary, Vec::new(), ordinary(assessed_total, &rules.rules)?),
+        None => (Method::Ordinary, Vec::new(), ordinary_from(assessed_total, on, &rules.rules)?),
     };
     Ok(vec![LedgerEvent::AccountScheduled(AccountScheduled {
         household_id: id.household_id,
@@ -220,7 +235,7 @@ fn schedule(
         method: method_recorded(method),
         special_conditions_failed: failed,
         installments: installments_recorded(&installments),
-        decided_on: lookups.today,
+        decided_on: on,
         triggered_by,
         rules: rules.used(),
     })])
@@ -255,33 +270,35 @@ impl Aggregate for HouseholdAccount {
         lookups: &AccountLookups,
     ) -> Result<Vec<LedgerEvent>, CollectionRejection> {
         match command {
-            AccountCommand::Schedule { assessed_total, special, triggered_by } => {
+            AccountCommand::Schedule { assessed_total, special, triggered_by, on } => {
                 if state.account.is_some() {
                     if assessed_total == state.assessed_total {
                         return Ok(vec![]);
                     }
-                    return Self::decide(id, state, AccountCommand::Reassess { assessed_total, triggered_by }, lookups);
+                    let reassess = AccountCommand::Reassess { assessed_total, triggered_by, on };
+                    return Self::decide(id, state, reassess, lookups);
                 }
-                schedule(id, assessed_total, special, triggered_by, lookups)
+                schedule(id, assessed_total, special, triggered_by, decision_day(on, lookups.today), lookups)
             }
-            AccountCommand::Reassess { assessed_total, triggered_by } => {
+            AccountCommand::Reassess { assessed_total, triggered_by, on } => {
                 check_total(assessed_total)?;
+                let on = decision_day(on, lookups.today);
                 let Some(account) = &state.account else {
-                    return schedule(id, assessed_total, None, triggered_by, lookups);
+                    return schedule(id, assessed_total, None, triggered_by, on, lookups);
                 };
                 if assessed_total == state.assessed_total {
                     return Ok(vec![]);
                 }
                 let rules = lookups.rules.clone()?;
                 let mut after = account.clone();
-                let reassessment = after.reassess(assessed_total, lookups.today, &rules.rules)?;
+                let reassessment = after.reassess(assessed_total, on, &rules.rules)?;
                 Ok(vec![LedgerEvent::AccountRespread(AccountRespread {
                     household_id: id.household_id,
                     fiscal_year: id.fiscal_year,
                     previous_total_yen: state.assessed_total,
                     assessed_total_yen: assessed_total,
                     installments: installments_recorded(&reassessment.installments),
-                    decided_on: lookups.today,
+                    decided_on: on,
                     overpayment_before_yen: reassessment.overpayment_before,
                     overpayment_after_yen: reassessment.overpayment_after,
                     triggered_by,
@@ -489,7 +506,8 @@ mod tests {
         };
         let request =
             SpecialRequest { provisional_each: 20_000, input: input(vec![date(1959, 5, 1), date(1957, 5, 1)]) };
-        let command = AccountCommand::Schedule { assessed_total: 140_000, special: Some(request), triggered_by: None };
+        let command =
+            AccountCommand::Schedule { assessed_total: 140_000, special: Some(request), triggered_by: None, on: None };
         let (state, events) = run(AccountState::default(), command, date(2025, 4, 1));
         let LedgerEvent::AccountScheduled(scheduled) = &events[0] else { panic!("{events:?}") };
         assert_eq!(scheduled.method, InstallmentMethod::Special);
@@ -497,12 +515,13 @@ mod tests {
         assert_eq!(amounts, [20_000, 20_000, 20_000, 26_800, 26_600, 26_600]);
         assert_eq!(state.account.as_ref().unwrap().total(), 140_000);
         // The same total again records nothing.
-        let again = AccountCommand::Schedule { assessed_total: 140_000, special: None, triggered_by: None };
+        let again = AccountCommand::Schedule { assessed_total: 140_000, special: None, triggered_by: None, on: None };
         assert!(HouseholdAccount::decide(id(), &state, again, &lookups(date(2025, 4, 1))).unwrap().is_empty());
 
         let request =
             SpecialRequest { provisional_each: 20_000, input: input(vec![date(1959, 5, 1), date(1965, 5, 1)]) };
-        let command = AccountCommand::Schedule { assessed_total: 140_000, special: Some(request), triggered_by: None };
+        let command =
+            AccountCommand::Schedule { assessed_total: 140_000, special: Some(request), triggered_by: None, on: None };
         let (_, events) = run(AccountState::default(), command, date(2025, 4, 1));
         let LedgerEvent::AccountScheduled(scheduled) = &events[0] else { panic!("{events:?}") };
         assert_eq!(
@@ -525,7 +544,8 @@ mod tests {
         let refused =
             HouseholdAccount::decide(id(), &AccountState::default(), receive("R-1"), &lookups(date(2025, 8, 1)));
         assert_eq!(refused.unwrap_err().code(), "account_not_scheduled");
-        let schedule = AccountCommand::Schedule { assessed_total: 80_000, special: None, triggered_by: Some(3) };
+        let schedule =
+            AccountCommand::Schedule { assessed_total: 80_000, special: None, triggered_by: Some(3), on: None };
         let (state, _) = run(AccountState::default(), schedule, date(2025, 7, 1));
         let (state, events) = run(state, receive("R-1"), date(2025, 8, 1));
         let LedgerEvent::AccountPaymentReceived(paid) = &events[0] else { panic!("{events:?}") };
@@ -548,5 +568,73 @@ mod tests {
         assert_eq!(events.len(), 1);
         assert!(HouseholdAccount::decide(id(), &state, offset, &lookups(date(2025, 8, 1))).unwrap().is_empty());
         assert_eq!(state.account.unwrap().paid_total(), 15_000);
+    }
+
+    fn scheduled_installments(events: &[LedgerEvent]) -> Vec<(u32, NaiveDate, i64)> {
+        let LedgerEvent::AccountScheduled(scheduled) = &events[0] else { panic!("{events:?}") };
+        scheduled.installments.iter().map(|i| (i.number, i.due_on, i.amount_yen)).collect()
+    }
+
+    /// An assessment made after some due dates charges only the installments left (加茂市,
+    /// city.kamo.niigata.jp/docs/37650.html: joined in October, five installments from November):
+    /// Kumagaya's FY2025 assessed on 10 November 2025 is installments 5–8 (30 November a Sunday,
+    /// 31 December–4 January closed, 31 January and 28 February 2026 Saturdays), 80,001 split by
+    /// the 100-yen unit with the remainder in the first; nothing is in arrears that day or owes a
+    /// late fee. Assessed after the last due date, it is one installment due at the end of the
+    /// next month. The assessment's day counts, not the day the decision is made.
+    #[test]
+    fn a_late_assessment_is_spread_over_the_installments_left_never_in_arrears_at_once() {
+        let command =
+            |on| AccountCommand::Schedule { assessed_total: 80_001, special: None, triggered_by: Some(9), on };
+        let (state, events) = run(AccountState::default(), command(Some(date(2025, 11, 10))), date(2025, 11, 20));
+        assert_eq!(
+            scheduled_installments(&events),
+            [
+                (5, date(2025, 12, 1), 20_001),
+                (6, date(2026, 1, 5), 20_000),
+                (7, date(2026, 2, 2), 20_000),
+                (8, date(2026, 3, 2), 20_000),
+            ]
+        );
+        let LedgerEvent::AccountScheduled(scheduled) = &events[0] else { panic!("{events:?}") };
+        assert_eq!(scheduled.decided_on, date(2025, 11, 10));
+        let account = state.account.unwrap();
+        assert_eq!((account.total(), account.arrears(date(2025, 11, 20)).len()), (80_001, 0));
+
+        // None given: today. A day after today (a clock behind the store's) is today.
+        let (_, events) = run(AccountState::default(), command(None), date(2025, 11, 10));
+        assert_eq!(scheduled_installments(&events).len(), 4);
+        let (_, events) = run(AccountState::default(), command(Some(date(2026, 1, 1))), date(2025, 11, 10));
+        assert_eq!(scheduled_installments(&events).len(), 4);
+
+        // Assessed on 10 March 2026, after the last due date: one installment, end of April.
+        let (state, events) = run(AccountState::default(), command(Some(date(2026, 3, 10))), date(2026, 3, 10));
+        assert_eq!(scheduled_installments(&events), [(9, date(2026, 4, 30), 80_001)]);
+        assert!(state.account.unwrap().arrears(date(2026, 4, 30)).is_empty());
+
+        // Assessed before the first due date: all eight, as before.
+        let (_, events) = run(AccountState::default(), command(Some(date(2025, 7, 1))), date(2025, 7, 1));
+        assert_eq!(scheduled_installments(&events).len(), 8);
+        // A zero tax keeps its eight zero installments (nobody owes anything).
+        let zero = AccountCommand::Schedule { assessed_total: 0, special: None, triggered_by: None, on: None };
+        let (_, events) = run(AccountState::default(), zero, date(2025, 12, 10));
+        assert_eq!(scheduled_installments(&events).iter().map(|i| i.2).sum::<i64>(), 0);
+    }
+
+    /// A reassessment re-spreads as of its own day: a policy that reaches it a week later keeps
+    /// the installments due in between.
+    #[test]
+    fn a_reassessment_respreads_as_of_its_own_day() {
+        let schedule = AccountCommand::Schedule { assessed_total: 80_000, special: None, triggered_by: None, on: None };
+        let (state, _) = run(AccountState::default(), schedule, date(2025, 7, 1));
+        // Reassessed on 25 September (installments 1–2 due), decided on 3 October (3 due too).
+        let reassess =
+            AccountCommand::Reassess { assessed_total: 100_000, triggered_by: Some(5), on: Some(date(2025, 9, 25)) };
+        let (_, events) = run(state, reassess, date(2025, 10, 3));
+        let LedgerEvent::AccountRespread(respread) = &events[0] else { panic!("{events:?}") };
+        let amounts: Vec<i64> = respread.installments.iter().map(|i| i.amount_yen).collect();
+        // 10,000 × 2 kept; 80,000 over installments 3–8: 13,500 + 5 × 13,300.
+        assert_eq!(amounts, [10_000, 10_000, 13_500, 13_300, 13_300, 13_300, 13_300, 13_300]);
+        assert_eq!(respread.decided_on, date(2025, 9, 25));
     }
 }

@@ -24,8 +24,8 @@ pub use account::{
 pub use late_fee::{late_fee, LateFee, LateFeeStep};
 pub use rules::{CityCollection, CollectionRules, CollectionRulesError, NationalCollection};
 pub use schedule::{
-    ordinary, ordinary_from_assessment, respread, special, special_conditions, split, Installment, Method,
-    SpecialCondition, SpecialInput, SpecialSchedule,
+    ordinary, ordinary_from, ordinary_from_assessment, respread, special, special_conditions, split, Installment,
+    Method, SpecialCondition, SpecialInput, SpecialSchedule,
 };
 
 use crate::aggregate::{Refusal, RejectionKind};

@@ -49,6 +49,21 @@ proptest! {
         }
     }
 
+    /// Assessed on any day of the year, the installments sum to the total and none is already
+    /// due with an amount: nobody is in arrears the day the tax is assessed.
+    #[test]
+    fn a_schedule_made_on_any_day_sums_to_the_total_and_charges_nothing_already_due(
+        total in 0i64..10_000_000,
+        on in day_of_2025(),
+    ) {
+        let rules = kumagaya(2025);
+        let installments = ordinary_from(total, on, &rules).unwrap();
+        prop_assert_eq!(installments.iter().map(|i| i.amount).sum::<i64>(), total);
+        prop_assert!(installments.iter().all(|i| i.due >= on || i.amount == 0));
+        let account = Account::new(Uuid::nil(), FiscalYear::new(2025), installments).unwrap();
+        prop_assert!(account.arrears(on).is_empty());
+    }
+
     #[test]
     fn ordinary_and_withheld_schedules_sum_to_the_annual_amount(total in 0i64..10_000_000, provisional in 0i64..1_000_000) {
         let rules = kumagaya(2025);

@@ -81,6 +81,34 @@ pub fn ordinary(total: i64, rules: &CollectionRules) -> Result<Vec<Installment>,
         .collect()
 }
 
+/// The ordinary installments of `total` for an assessment made on `on`. Assessed before the
+/// first due date, they are [`ordinary`]'s. Assessed later in the year (a household that joined
+/// in November, a past year assessed after a backdated enrolment), the installments already due
+/// on `on` are not charged: the total is shared by those not yet due, as a re-spread of zero
+/// amounts over them ([`respread`], so with the same split and unit), and when none is left it is
+/// one installment due on the last day of the month after `on` (moved to an open day). Nobody is
+/// in arrears, or owes a late fee, for a day before the tax existed: a household that joins
+/// mid-year pays in the installments left in the year (加茂市, "年度途中の加入と脱退",
+/// city.kamo.niigata.jp/docs/37650.html: joined in October, billed in November, five
+/// installments November to March; docs/domain.md §5).
+pub fn ordinary_from(
+    total: i64,
+    on: NaiveDate,
+    rules: &CollectionRules,
+) -> Result<Vec<Installment>, CollectionRejection> {
+    let mut installments = ordinary(total, rules)?;
+    if total == 0 || installments.iter().all(|installment| installment.due >= on) {
+        return Ok(installments);
+    }
+    for installment in &mut installments {
+        installment.amount = 0;
+    }
+    Ok(respread(&installments, total, on, rules)?
+        .into_iter()
+        .filter(|installment| installment.due >= on || installment.amount > 0)
+        .collect())
+}
+
 /// The ordinary installments of an assessment (its annual total), for the same fiscal year.
 pub fn ordinary_from_assessment(
     assessment: &Assessment,

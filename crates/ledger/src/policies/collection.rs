@@ -4,6 +4,10 @@
 //! arrears (`OverpaymentSettled`, `applied`) the amount is credited to that year's account
 //! (`OverpaymentApplied`). A correction held for a person to decide changes nothing.
 //!
+//! The installments are spread as of the assessment's day (its event's recorded day, JST): an
+//! assessment made after some due dates charges only the installments left
+//! (`schedule::ordinary_from`).
+//!
 //! Idempotency keys name the triggering position, the household and the year; the account's own
 //! decisions are idempotent too (the same total schedules nothing twice, an offset is applied once
 //! per settlement position).
@@ -16,7 +20,7 @@ use kokuho_store::{Actor, CommandMeta};
 use uuid::Uuid;
 
 use super::{Policy, PolicyContext, Reaction};
-use crate::{CommandError, LedgerError};
+use crate::{jst_date, CommandError, LedgerError};
 
 pub const NAME: &str = "collection";
 
@@ -35,6 +39,9 @@ impl Policy for Collection {
     fn react<'a>(&'a self, context: &'a PolicyContext<'a>, event: &'a Projected) -> Reaction<'a> {
         Box::pin(async move {
             let position = event.position;
+            // The assessment's own day, not the day this policy reached it (a policy catching up
+            // over an old ledger schedules what it would have scheduled then).
+            let assessed_on = jst_date(event.recorded_at);
             let (id, command) = match &event.event {
                 LedgerEvent::TaxAssessed(e) => (
                     AccountId { household_id: e.household_id, fiscal_year: e.fiscal_year },
@@ -42,11 +49,16 @@ impl Policy for Collection {
                         assessed_total: e.figures.total_yen,
                         special: None,
                         triggered_by: Some(position),
+                        on: Some(assessed_on),
                     },
                 ),
                 LedgerEvent::TaxReassessed(e) => (
                     AccountId { household_id: e.household_id, fiscal_year: e.fiscal_year },
-                    AccountCommand::Reassess { assessed_total: e.figures.total_yen, triggered_by: Some(position) },
+                    AccountCommand::Reassess {
+                        assessed_total: e.figures.total_yen,
+                        triggered_by: Some(position),
+                        on: Some(assessed_on),
+                    },
                 ),
                 LedgerEvent::OverpaymentSettled(e) => {
                     let (SettlementKindRecorded::Applied, Some(to_fiscal_year)) = (e.settlement, e.to_fiscal_year)

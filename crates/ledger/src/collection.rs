@@ -15,7 +15,8 @@ use kokuho_domain::collection::limit_certificate::{
 };
 use kokuho_domain::collection::{Account, CollectionRejection};
 use kokuho_domain::household::Household;
-use kokuho_domain::{PersonId, TenantCode};
+use kokuho_domain::{FiscalYear, PersonId, TenantCode};
+use kokuho_events::{LedgerEvent, SettlementKindRecorded};
 use kokuho_projections::models::CollectionAccounts;
 use kokuho_rules::Rules;
 use kokuho_store::Decrypt;
@@ -112,6 +113,60 @@ impl Ledger {
     }
 }
 
+impl Ledger {
+    /// The household's accounts of the other years, as a settlement of `source` must see them:
+    /// with the amounts already applied to them by earlier settlements (of any year) that the
+    /// collection policy has not credited yet. Without these, a second settlement made before
+    /// the policy's round would apply another overpayment to the same arrears.
+    async fn settlement_targets(&self, tenant: TenantCode, source: AccountId) -> Result<Vec<Account>, LedgerError> {
+        let mut states: Vec<(i32, AccountState)> = Vec::new();
+        let mut applied: Vec<(i64, i32, i32, chrono::NaiveDate, i64)> = Vec::new();
+        for fiscal_year in self.account_years(tenant, source.household_id).await? {
+            let id = AccountId { household_id: source.household_id, fiscal_year };
+            let view = self.replay::<HouseholdAccount>(tenant, id, None, Decrypt::No).await?;
+            for (recorded, event) in &view.events {
+                if let LedgerEvent::OverpaymentSettled(settled) = event {
+                    if let (SettlementKindRecorded::Applied, Some(to)) = (settled.settlement, settled.to_fiscal_year) {
+                        applied.push((recorded.position, fiscal_year, to, settled.decided_on, settled.amount_yen));
+                    }
+                }
+            }
+            states.push((fiscal_year, view.state));
+        }
+        for (position, from, to, on, amount) in applied {
+            let target = states.iter_mut().find(|(year, _)| *year == to).map(|(_, state)| state);
+            if let Some(AccountState { account: Some(account), offsets_applied, .. }) = target {
+                if !offsets_applied.contains(&position) {
+                    account.record_offset(FiscalYear::new(from), on, amount);
+                }
+            }
+        }
+        Ok(states
+            .into_iter()
+            .filter(|(year, _)| *year != source.fiscal_year)
+            .filter_map(|(_, state)| state.account)
+            .collect())
+    }
+
+    /// Executes a household account's command. Settlements of the same process are made one at a
+    /// time: two settlements of different years of a household, decided at the same instant,
+    /// would each see the other's target still in arrears (they append to different streams, so
+    /// optimistic concurrency does not separate them). Between processes, see ARCHITECTURE.md.
+    pub async fn execute_account(
+        &self,
+        tenant: TenantCode,
+        id: AccountId,
+        command: AccountCommand,
+        meta: kokuho_store::CommandMeta,
+    ) -> Result<crate::Executed, crate::CommandError<CollectionRejection>> {
+        let _one_at_a_time = match command {
+            AccountCommand::SettleOverpayment => Some(self.settling.lock().await),
+            _ => None,
+        };
+        self.execute::<HouseholdAccount>(tenant, id, command, meta).await
+    }
+}
+
 impl Lookup for HouseholdAccount {
     async fn lookups(
         ledger: &Ledger,
@@ -123,9 +178,7 @@ impl Lookup for HouseholdAccount {
         let today = jst_date(ledger.now());
         let rules = ledger.collection_rules(tenant, id.fiscal_year);
         let others = match command {
-            AccountCommand::SettleOverpayment => {
-                ledger.household_accounts(tenant, id.household_id, Some(id.fiscal_year), None).await?
-            }
+            AccountCommand::SettleOverpayment => ledger.settlement_targets(tenant, id).await?,
             _ => Vec::new(),
         };
         Ok(AccountLookups { today, rules, others })

@@ -156,6 +156,8 @@ pub struct Ledger {
     tax_rules: tax::TaxRulesCache,
     /// The collection rule files in force, and each (tenant, fiscal year)'s rules once loaded.
     collection_rules: collection::CollectionRulesCache,
+    /// Held while an overpayment settlement is decided and appended ([`Ledger::execute_account`]).
+    settling: tokio::sync::Mutex<()>,
 }
 
 /// (tenant, stream id) → (stream version, the aggregate's state).
@@ -206,6 +208,7 @@ impl Ledger {
             states: Mutex::new(HashMap::new()),
             tax_rules: tax::TaxRulesCache::new(Rules::shipped()),
             collection_rules: collection::CollectionRulesCache::new(Rules::shipped()),
+            settling: tokio::sync::Mutex::new(()),
         }
     }
 

@@ -423,7 +423,7 @@ async fn execute(
     staff.require_role(state, COLLECTION_ROLES).await?;
     let meta = staff.command_meta(Purpose::Collection, key)?;
     let tenant = staff.principal.tenant;
-    let executed: Executed = state.ledger.execute::<HouseholdAccount>(tenant, id, command, meta).await?;
+    let executed: Executed = state.ledger.execute_account(tenant, id, command, meta).await?;
     let view = state.ledger.replay::<HouseholdAccount>(tenant, id, None, Decrypt::No).await?;
     let range = executed.outcome.first_position..=executed.outcome.last_position;
     let recorded: Vec<RecordedEntry> = view

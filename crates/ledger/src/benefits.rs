@@ -247,6 +247,12 @@ impl Ledger {
     }
 }
 
+/// The head named by a month decided with a benefit but no payment instruction yet: whose
+/// 公金受取口座 a later decision request may pay into.
+fn unpaid_head(state: &HighCostMonthState) -> Option<Uuid> {
+    state.decided.as_ref().filter(|d| d.benefit > 0 && !state.payment_instructed).map(|d| d.head_person_id)
+}
+
 impl Lookup for HighCostMonth {
     async fn lookups(
         ledger: &Ledger,
@@ -267,6 +273,7 @@ impl Lookup for HighCostMonth {
                     household_known: household.is_established(),
                     context: not_asked(),
                     rules,
+                    decided_head_account: None,
                 })
             }
             HighCostCommand::Decide { .. } => {
@@ -275,7 +282,18 @@ impl Lookup for HighCostMonth {
                     (Err(error), false) => Err(error.clone()),
                     (_, true) => not_asked(),
                 };
-                Ok(HighCostLookups { today, members_in_month: Vec::new(), household_known: true, context, rules })
+                let decided_head_account = match unpaid_head(state) {
+                    Some(head) => ledger.public_funds_account(tenant, head).await?,
+                    None => None,
+                };
+                Ok(HighCostLookups {
+                    today,
+                    members_in_month: Vec::new(),
+                    household_known: true,
+                    context,
+                    rules,
+                    decided_head_account,
+                })
             }
         }
     }
@@ -380,7 +398,20 @@ impl BenefitSnapshot {
                 month_context(facts, eligibility, loaded)
             }
         };
-        HighCostLookups { today, members_in_month: Vec::new(), household_known: true, context, rules: rules.clone() }
+        let decided_head_account = self
+            .months
+            .get(&id)
+            .and_then(unpaid_head)
+            .and_then(|head| self.claims.get(&head))
+            .and_then(|claims| claims.consented_account().cloned());
+        HighCostLookups {
+            today,
+            members_in_month: Vec::new(),
+            household_known: true,
+            context,
+            rules: rules.clone(),
+            decided_head_account,
+        }
     }
 }
 

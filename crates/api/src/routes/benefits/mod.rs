@@ -339,8 +339,11 @@ pub struct HighCostDecisionBody {
 
 #[derive(Serialize, ToSchema)]
 pub struct HighCostDecisionAnswer {
-    /// `decided` (now, or by the first attempt of a retried Idempotency-Key) or
-    /// `already_decided` (nothing recorded: the decision in force is shown).
+    /// `decided` (now, or by the first attempt of a retried Idempotency-Key),
+    /// `payment_instructed` (the month was decided before without an account; its payment
+    /// instruction alone is recorded now, into the head's 公金受取口座 registered since or the
+    /// account in the body) or `already_decided` (nothing recorded: the decision in force is
+    /// shown).
     outcome: String,
     duplicate: bool,
     month: HighCostMonthView,
@@ -351,7 +354,9 @@ pub struct HighCostDecisionAnswer {
 /// earlier months (多数回, the yearly outpatient limit) and the rules of the month's fiscal year —
 /// the same command as `kokuho benefits run`. The benefit is paid to the head's 公金受取口座 when
 /// registered with consent, else to the account in the body; with neither, the decision stands
-/// and no payment is instructed. 201 with the decision, every step, and the payment (an access is
+/// and no payment is instructed, and a later request, once the head has registered a
+/// 公金受取口座 or with an account in the body, records the payment instruction alone (201
+/// `payment_instructed`, once). 201 with the decision, every step, and the payment (an access is
 /// recorded for each member shown); 200 `already_decided`.
 #[utoipa::path(post, path = "/v1/{tenant}/households/{household_id}/benefits/high-cost/{month}/decision", request_body(content = Option<HighCostDecisionBody>, description = "optional"), security(("session" = [])),
     params(doc::Tenant, doc::HouseholdId, ("month" = String, Path, description = "the service month, YYYY-MM"), doc::IdempotencyKey),
@@ -386,13 +391,20 @@ pub(crate) async fn decide_high_cost(
     answers::record_month_access(&state, &staff, Purpose::Benefits, &month).await?;
     let unchanged = executed.is_unchanged();
     let status = if unchanged { StatusCode::OK } else { super::created_or_retried(&executed) };
+    // What this command (or the first attempt of its key) recorded: a decision, or the payment
+    // instruction of a month decided before.
+    let (from, to) = (executed.outcome.first_position, executed.outcome.last_position);
+    let decided_now = view.events.iter().any(|(recorded, event)| {
+        (from..=to).contains(&recorded.position) && matches!(event, LedgerEvent::HighCostDecided(_))
+    });
+    let outcome = match (unchanged, decided_now) {
+        (true, _) => "already_decided",
+        (false, true) => "decided",
+        (false, false) => "payment_instructed",
+    };
     Ok((
         status,
-        ApiJson(HighCostDecisionAnswer {
-            outcome: if unchanged { "already_decided" } else { "decided" }.to_owned(),
-            duplicate: executed.outcome.duplicate,
-            month,
-        }),
+        ApiJson(HighCostDecisionAnswer { outcome: outcome.to_owned(), duplicate: executed.outcome.duplicate, month }),
     ))
 }
 

@@ -1,0 +1,101 @@
+//! Review findings on benefits (給付), each with the test that failed before its fix: what a
+//! benefits clerk would notice through HTTP (or the monthly run), with Kumagaya's shipped rules.
+
+use axum::http::StatusCode;
+use serde_json::{json, Value};
+
+use super::*;
+
+fn run_options(month: &str) -> kokuho_jobs::benefits::RunOptions {
+    kokuho_jobs::benefits::RunOptions {
+        tenant: kokuho_domain::TenantCode::parse(KUMAGAYA).unwrap(),
+        month: chrono::NaiveDate::parse_from_str(&format!("{month}-01"), "%Y-%m-%d").unwrap(),
+    }
+}
+
+async fn count_events(api: &Client, stream: &str, event_type: &str) -> usize {
+    api.event_types(stream).await.iter().filter(|t| *t == event_type).count()
+}
+
+/// (a) A month decided while the head had no consented 公金受取口座 and the request carried no
+/// account stood without a payment; a later decision request answered `already_decided` and
+/// recorded nothing, so the benefit could never be paid. Now the later request, once the head
+/// has registered an account, records the payment instruction alone, once.
+#[tokio::test]
+async fn a_month_decided_without_an_account_is_paid_once_an_account_is_registered() {
+    let api = client_at(TODAY).await;
+    let clerks = clerks(&api).await;
+    // LIMO ケース2 (イ): 800,000 paid 240,000 → 70,180.
+    let (household, p) = household(&api, &clerks, &[("1979-04-15", 7_000_000, 5_000_000)]).await;
+    let records = vec![record("P1", &p[0], "2024-10", "H", "inpatient", 800_000, 240_000)];
+    let (status, imported) = import(&api, &clerks.benefits, "pay-later", records).await;
+    assert_eq!(status, StatusCode::CREATED, "{imported}");
+    let (status, decided) = decide(&api, &clerks.benefits, &household, "2024-10", None).await;
+    assert_eq!((status, decided["outcome"].as_str()), (StatusCode::CREATED, Some("decided")), "{decided}");
+    assert_eq!(decided["month"]["decision"]["benefit_yen"], json!(70_180));
+    assert_eq!(decided["month"]["payment"], Value::Null);
+    // Still no account: nothing to pay into, nothing recorded.
+    let (status, again) = decide(&api, &clerks.benefits, &household, "2024-10", None).await;
+    assert_eq!((status, again["outcome"].as_str()), (StatusCode::OK, Some("already_decided")), "{again}");
+
+    let path = format!("/persons/{}/benefits/public-funds-account", p[0]);
+    api.ok(&clerks.benefits, &path, json!({"account": account("7654321"), "consented": true})).await;
+    let (status, paid) = decide(&api, &clerks.benefits, &household, "2024-10", None).await;
+    assert_eq!((status, paid["outcome"].as_str()), (StatusCode::CREATED, Some("payment_instructed")), "{paid}");
+    let payment = &paid["month"]["payment"];
+    assert_eq!(payment["amount_yen"], json!(70_180));
+    assert_eq!(payment["account_source"], json!("public_funds_account"));
+    assert_eq!(payment["payee_person_id"], json!(p[0]));
+    assert_eq!(payment["account"]["account_number_masked"], json!("****321"));
+    assert_eq!(paid["month"]["decision"]["benefit_yen"], json!(70_180), "the decision stands as it was");
+
+    // Once: a further request records nothing more.
+    let (status, again) =
+        decide(&api, &clerks.benefits, &household, "2024-10", Some(json!({"account": account("1112223")}))).await;
+    assert_eq!((status, again["outcome"].as_str()), (StatusCode::OK, Some("already_decided")), "{again}");
+    let stream = format!("high-cost-{household}-2024-10");
+    assert_eq!(count_events(&api, &stream, "HighCostDecided").await, 1);
+    assert_eq!(count_events(&api, &stream, "BenefitPaymentInstructed").await, 1);
+}
+
+/// (a) The same through an account on a later request, and through the monthly run: a month the
+/// run decided without an account is paid by a later run once the head registered one, once.
+#[tokio::test]
+async fn a_month_decided_without_an_account_is_paid_by_a_later_request_or_run() {
+    let api = client_at(TODAY).await;
+    let clerks = clerks(&api).await;
+    let (first, p) = household(&api, &clerks, &[("1979-04-15", 7_000_000, 5_000_000)]).await;
+    let (second, q) = household(&api, &clerks, &[("1979-04-15", 7_000_000, 5_000_000)]).await;
+    let records = vec![
+        record("Q1", &p[0], "2024-10", "H", "inpatient", 800_000, 240_000),
+        record("Q2", &q[0], "2024-10", "H", "inpatient", 800_000, 240_000),
+    ];
+    let (status, imported) = import(&api, &clerks.benefits, "run-pay-later", records).await;
+    assert_eq!(status, StatusCode::CREATED, "{imported}");
+    let deps = api.ledgerd.benefits_deps();
+    let report = kokuho_jobs::benefits::run(&deps, &run_options("2024-10"), &mut |_| {}).await.unwrap();
+    assert_eq!((report.decided, report.payments), (2, 0), "{report}");
+
+    // The first household's application brings an account.
+    let body = json!({"account": account("1112223")});
+    let (status, paid) = decide(&api, &clerks.benefits, &first, "2024-10", Some(body)).await;
+    assert_eq!((status, paid["outcome"].as_str()), (StatusCode::CREATED, Some("payment_instructed")), "{paid}");
+    assert_eq!(paid["month"]["payment"]["account_source"], json!("claim_account"));
+    assert_eq!(paid["month"]["payment"]["amount_yen"], json!(70_180));
+
+    // The second household's head registers a 公金受取口座: the next run pays it.
+    let path = format!("/persons/{}/benefits/public-funds-account", q[0]);
+    api.ok(&clerks.benefits, &path, json!({"account": account("7654321"), "consented": true})).await;
+    let report = kokuho_jobs::benefits::run(&deps, &run_options("2024-10"), &mut |_| {}).await.unwrap();
+    assert_eq!(
+        (report.decided, report.already_decided, report.late_payments, report.payments),
+        (0, 2, 1, 1),
+        "{report}"
+    );
+    let again = kokuho_jobs::benefits::run(&deps, &run_options("2024-10"), &mut |_| {}).await.unwrap();
+    assert_eq!((again.late_payments, again.payments), (0, 0), "{again}");
+    for household in [&first, &second] {
+        let stream = format!("high-cost-{household}-2024-10");
+        assert_eq!(count_events(&api, &stream, "BenefitPaymentInstructed").await, 1, "{stream}");
+    }
+}

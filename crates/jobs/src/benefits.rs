@@ -13,7 +13,7 @@ use std::fmt;
 use std::sync::Arc;
 
 use chrono::NaiveDate;
-use kokuho_domain::benefits::month::{HighCostCommand, HighCostMonth, HighCostMonthId};
+use kokuho_domain::benefits::month::{first_open_month, HighCostCommand, HighCostMonth, HighCostMonthId};
 use kokuho_domain::{FiscalYear, Refusal as _, TenantCode};
 use kokuho_events::LedgerEvent;
 use kokuho_ledger::{CommandError, Ledger};
@@ -108,10 +108,12 @@ pub async fn run(
     let tenant = options.tenant;
     let today = kokuho_ledger::jst_date(deps.ledger.now());
     let month = kokuho_ledger::benefits::month_bounds(options.month).0;
-    if month > today {
+    let open = first_open_month(today);
+    if month >= open {
         return Err(JobError::Refused(format!(
-            "--month {} is after this month: its records cannot have arrived",
-            month.format("%Y-%m")
+            "service_month_not_closed: --month must be a service month that has ended, before {} (the current \
+             month, JST): the 国保連's records of a month still running are not all in",
+            open.format("%Y-%m")
         )));
     }
     let rules = deps.ledger.benefit_rules(tenant, FiscalYear::containing(month).year());

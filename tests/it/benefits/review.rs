@@ -99,3 +99,44 @@ async fn a_month_decided_without_an_account_is_paid_by_a_later_request_or_run() 
         assert_eq!(count_events(&api, &stream, "BenefitPaymentInstructed").await, 1, "{stream}");
     }
 }
+
+/// (b) A month could be decided before its records were in (the run refused only future
+/// months, the route nothing); the 国保連's later batch for it was then refused for good. Now a
+/// service month that has not ended (the current month, JST, and later) is refused on both
+/// paths, and its batch is still recorded.
+#[tokio::test]
+async fn a_service_month_not_ended_is_not_decided_and_its_later_batch_is_recorded() {
+    let api = client_at(TODAY).await; // 2025-08-01 09:00 JST
+    let clerks = clerks(&api).await;
+    let (household, p) = household(&api, &clerks, &[("1979-04-15", 7_000_000, 5_000_000)]).await;
+    let records = vec![record("B1", &p[0], "2025-08", "H", "inpatient", 800_000, 240_000)];
+    let (status, imported) = import(&api, &clerks.benefits, "early", records).await;
+    assert_eq!(status, StatusCode::CREATED, "{imported}");
+    for month in ["2025-08", "2025-09"] {
+        let (status, refused) = decide(&api, &clerks.benefits, &household, month, None).await;
+        assert_eq!(
+            (status, refused["code"].as_str()),
+            (StatusCode::CONFLICT, Some("service_month_not_closed")),
+            "{refused}"
+        );
+        let detail = refused["detail"].as_str().unwrap();
+        assert!(detail.contains("month") && detail.contains("ended"), "{refused}");
+    }
+    let deps = api.ledgerd.benefits_deps();
+    let refused = kokuho_jobs::benefits::run(&deps, &run_options("2025-08"), &mut |_| {}).await.unwrap_err();
+    assert!(refused.to_string().contains("service_month_not_closed"), "{refused}");
+    let stream = format!("high-cost-{household}-2025-08");
+    assert_eq!(count_events(&api, &stream, "HighCostDecided").await, 0);
+    // The rest of the month's records arrive: recorded.
+    let late = vec![record("B2", &p[0], "2025-08", "H2", "outpatient", 100_000, 30_000)];
+    let (status, imported) = import(&api, &clerks.benefits, "rest", late).await;
+    assert_eq!((status, imported["recorded"].as_i64()), (StatusCode::CREATED, Some(1)), "{imported}");
+
+    // On 1 September (JST) August has ended: decided, with both records.
+    let at: chrono::DateTime<chrono::Utc> = "2025-08-31T15:00:00Z".parse().unwrap();
+    api.clock.advance(at - api.clock.now());
+    let clerks = super::clerks(&api).await;
+    let (status, decided) = decide(&api, &clerks.benefits, &household, "2025-08", None).await;
+    assert_eq!((status, decided["outcome"].as_str()), (StatusCode::CREATED, Some("decided")), "{decided}");
+    assert_eq!(decided["month"]["decision"]["paid_yen"], json!(270_000));
+}

@@ -199,6 +199,12 @@ pub struct HighCostLookups {
     pub decided_head_account: Option<BankAccount>,
 }
 
+/// The first service month not ended on `today`: `today`'s own month. A month from it on cannot
+/// be decided: the 国保連's records of a month still running are not all in (docs/domain.md §6).
+pub fn first_open_month(today: NaiveDate) -> NaiveDate {
+    today.with_day(1).expect("every month has a 1st")
+}
+
 /// The payment instruction of a month decided without one, when an account is known now: the
 /// head's consented 公金受取口座 first, else the account on the request. `None` when nothing is
 /// due, it was instructed already, or there is still no account.
@@ -304,6 +310,9 @@ impl Aggregate for HighCostMonth {
                 }
                 if state.decided.is_some() {
                     return Ok(late_payment(id, state, account, lookups, payment_id).into_iter().collect());
+                }
+                if id.month >= first_open_month(lookups.today) {
+                    return Err(BenefitRejection::ServiceMonthNotClosed);
                 }
                 if state.records.is_empty() {
                     return Err(BenefitRejection::NoMedicalRecords);

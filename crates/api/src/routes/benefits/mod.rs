@@ -365,7 +365,7 @@ pub struct HighCostDecisionAnswer {
         (status = 200, description = "Already decided (nothing recorded), or a retried Idempotency-Key", body = HighCostDecisionAnswer),
         doc::RoleNotPermitted,
         doc::HouseholdNotFound,
-        (status = 409, description = "`no_medical_records`, `benefit_rules_unavailable`, `income_class_missing`, `member_in_late_stage`, `date_of_birth_unknown`", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`service_month_not_closed` (the month has not ended: the current month and later), `no_medical_records`, `benefit_rules_unavailable`, `income_class_missing`, `member_in_late_stage`, `date_of_birth_unknown`", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`invalid_month`, `invalid_field` (naming `account.…`), `record_person_not_member`, `amount_out_of_range`, `invalid_body`, `invalid_idempotency_key`", body = Problem, content_type = "application/problem+json"),
     ))]
 pub(crate) async fn decide_high_cost(

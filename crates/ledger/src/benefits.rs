@@ -105,11 +105,14 @@ pub fn month_context(
             continue;
         }
         // The latest decided month of the same August–July year before this one.
+        // Decided months only, then the latest: a later month with records but no decision
+        // carries no total and must not hide the decided one before it.
         let outpatient_borne_this_year = earlier
             .iter()
             .filter(|(earlier_month, _)| *earlier_month >= year_start && *earlier_month < first)
+            .filter_map(|(earlier_month, state)| Some((*earlier_month, state.decided.as_ref()?)))
             .max_by_key(|(earlier_month, _)| *earlier_month)
-            .and_then(|(_, state)| state.decided.as_ref())
+            .map(|(_, decided)| decided)
             .and_then(|decided| decided.outpatient_totals.iter().find(|(id, _)| *id == person_id))
             .map_or(0, |(_, total)| *total);
         members.push(HighCostMember {

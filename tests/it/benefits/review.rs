@@ -140,3 +140,50 @@ async fn a_service_month_not_ended_is_not_decided_and_its_later_batch_is_recorde
     assert_eq!((status, decided["outcome"].as_str()), (StatusCode::CREATED, Some("decided")), "{decided}");
     assert_eq!(decided["month"]["decision"]["paid_yen"], json!(270_000));
 }
+
+/// (c) The yearly outpatient total (外来年間合算) took the latest earlier month with records
+/// before checking it was decided: a later month with records but no decision reset the total
+/// to 0 in the monthly run (the route, which reads decided months only, kept it).
+#[tokio::test]
+async fn the_yearly_outpatient_total_passes_over_an_undecided_month() {
+    let api = client_at(TODAY).await;
+    let clerks = clerks(&api).await;
+    // 一般 (課税所得 under 1,450,000), 70–74: outpatient limit 18,000 a month.
+    let (household, p) = household(&api, &clerks, &[("1952-04-15", 1_500_000, 300_000)]).await;
+    let borne =
+        |decision: &Value| decision["calculation"]["decision"]["persons"][0]["outpatient_borne_this_year"].clone();
+    let august = benefit_of(
+        &api,
+        &clerks.benefits,
+        &household,
+        "2024-08",
+        vec![record("C1", &p[0], "2024-08", "A", "outpatient", 100_000, 20_000)],
+    )
+    .await;
+    assert_eq!((august["benefit_yen"].as_i64(), borne(&august)), (Some(2_000), json!(18_000)));
+    // September's records are in, its decision is not made.
+    let (status, imported) = import(
+        &api,
+        &clerks.benefits,
+        "september",
+        vec![record("C2", &p[0], "2024-09", "A", "outpatient", 100_000, 20_000)],
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{imported}");
+    let (status, imported) = import(
+        &api,
+        &clerks.benefits,
+        "october",
+        vec![record("C3", &p[0], "2024-10", "A", "outpatient", 100_000, 20_000)],
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{imported}");
+    let deps = api.ledgerd.benefits_deps();
+    let report = kokuho_jobs::benefits::run(&deps, &run_options("2024-10"), &mut |_| {}).await.unwrap();
+    assert_eq!(report.decided, 1, "{report}");
+    let (status, october) = api
+        .get(&clerks.benefits, &format!("/households/{household}/benefits/high-cost/2024-10?purpose=benefits"))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{october}");
+    assert_eq!(borne(&october["decision"]), json!(36_000), "August's 18,000 carried over September: {october}");
+}

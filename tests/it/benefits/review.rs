@@ -187,3 +187,38 @@ async fn the_yearly_outpatient_total_passes_over_an_undecided_month() {
     assert_eq!(status, StatusCode::OK, "{october}");
     assert_eq!(borne(&october["decision"]), json!(36_000), "August's 18,000 carried over September: {october}");
 }
+
+/// (d) A batch covering a decided month recorded the other months' records first, then answered
+/// 409 with no count. Now every household-month is checked first: the batch is refused whole,
+/// nothing recorded, and the answer names the month (no personal data).
+#[tokio::test]
+async fn a_batch_touching_a_decided_month_records_nothing_and_names_the_month() {
+    let api = client_at(TODAY).await;
+    let clerks = clerks(&api).await;
+    let (household, p) = household(&api, &clerks, &[("1979-04-15", 7_000_000, 5_000_000)]).await;
+    benefit_of(
+        &api,
+        &clerks.benefits,
+        &household,
+        "2024-10",
+        vec![record("D1", &p[0], "2024-10", "H", "inpatient", 800_000, 240_000)],
+    )
+    .await;
+    let mixed = vec![
+        record("D2", &p[0], "2024-09", "H", "outpatient", 50_000, 15_000),
+        record("D3", &p[0], "2024-10", "H2", "outpatient", 50_000, 15_000),
+    ];
+    let (status, refused) = import(&api, &clerks.benefits, "mixed", mixed).await;
+    assert_eq!((status, refused["code"].as_str()), (StatusCode::CONFLICT, Some("month_already_decided")), "{refused}");
+    let detail = refused["detail"].as_str().unwrap();
+    assert!(detail.contains("2024-10") && detail.contains("records[1]"), "{refused}");
+    assert!(!detail.contains("2024-09") && !refused.to_string().contains(&p[0]), "{refused}");
+    assert!(api.event_types(&format!("high-cost-{household}-2024-09")).await.is_empty(), "nothing recorded");
+    // Records of the decided month already recorded may come again with the others.
+    let resent = vec![
+        record("D1", &p[0], "2024-10", "H", "inpatient", 800_000, 240_000),
+        record("D2", &p[0], "2024-09", "H", "outpatient", 50_000, 15_000),
+    ];
+    let (status, imported) = import(&api, &clerks.benefits, "resent", resent).await;
+    assert_eq!((status, imported["recorded"].as_i64()), (StatusCode::CREATED, Some(1)), "{imported}");
+}

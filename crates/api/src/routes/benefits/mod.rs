@@ -224,15 +224,17 @@ async fn household_in_month(
 
 /// Import a batch of medical-cost records (レセプト) from the 国保連 (benefits clerks,
 /// supervisors): each record goes to the stream of the household its person belonged to in the
-/// service month; a record id already recorded is passed over. Every record is checked before
-/// anything is recorded. 201 with what was recorded per household-month.
+/// service month; a record id already recorded is passed over. Every record, and every
+/// household-month, is checked before anything is recorded: a batch bringing a new record to a
+/// month already decided is refused whole (409 `month_already_decided`, naming the service months
+/// and the records' places), nothing recorded. 201 with what was recorded per household-month.
 #[utoipa::path(post, path = "/v1/{tenant}/benefits/medical-costs", request_body = MedicalCostBatch, security(("session" = [])),
     params(doc::Tenant, doc::IdempotencyKey),
     responses(
         (status = 201, description = "Recorded", body = MedicalCostsImported),
         doc::RoleNotPermitted,
         (status = 413, description = "`payload_too_large`: over 64 KiB", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`month_already_decided`: a household-month of the batch is decided", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`month_already_decided`: the batch brings new records to a decided household-month (named); nothing of it was recorded", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`too_many_records`, `invalid_field` (naming `records[i].…`), `invalid_month`, `person_without_household`, `record_person_not_member`, `invalid_body`, `invalid_idempotency_key`", body = Problem, content_type = "application/problem+json"),
     ))]
 pub(crate) async fn import_medical_costs(
@@ -259,7 +261,7 @@ pub(crate) async fn import_medical_costs(
     let received = batch.records.len();
     // Check every record, then find each person's household in the month (once per pair).
     let mut households: BTreeMap<(Uuid, NaiveDate), Option<Uuid>> = BTreeMap::new();
-    let mut grouped: BTreeMap<HighCostMonthId, Vec<NewRecord>> = BTreeMap::new();
+    let mut grouped: BTreeMap<HighCostMonthId, Vec<(usize, NewRecord)>> = BTreeMap::new();
     for (index, body) in batch.records.into_iter().enumerate() {
         let month = parse_month(&format!("records[{index}].month"), &body.month)?;
         let record = NewRecord {
@@ -282,8 +284,9 @@ pub(crate) async fn import_medical_costs(
         let Some(household_id) = household else {
             return Err(ApiError::refused(&BenefitRejection::PersonWithoutHousehold { index }));
         };
-        grouped.entry(HighCostMonthId::new(household_id, month)).or_default().push(record);
+        grouped.entry(HighCostMonthId::new(household_id, month)).or_default().push((index, record));
     }
+    refuse_records_of_decided_months(&state, tenant, &grouped).await?;
     let mut recorded = 0;
     let mut household_months = Vec::new();
     for (id, records) in grouped {
@@ -292,6 +295,7 @@ pub(crate) async fn import_medical_costs(
         meta.idempotency_key =
             meta.idempotency_key.map(|key| format!("{key}:{}", kokuho_domain::benefits::month::stream_id(id)));
         meta.correlation_id = staff.meta(Purpose::Benefits).correlation_id;
+        let records = records.into_iter().map(|(_, record)| record).collect();
         let command = HighCostCommand::Record { batch_id: batch.batch_id.clone(), records };
         let executed = state.ledger.execute::<HighCostMonth>(tenant, id, command, meta).await?;
         let count = executed.events.len();
@@ -312,6 +316,53 @@ pub(crate) async fn import_medical_costs(
             household_months,
         }),
     ))
+}
+
+/// The most record places a refusal names.
+const PLACES_NAMED_MAX: usize = 20;
+
+/// Refuses the whole batch, before anything is recorded, when it brings a record not recorded
+/// yet to a household-month already decided (a record already recorded may come again). The
+/// answer names the service months and the records' places in the batch, nothing personal.
+/// (The decision of a month between this check and the recording is still refused by the
+/// aggregate, for that household-month.)
+async fn refuse_records_of_decided_months(
+    state: &AppState,
+    tenant: kokuho_domain::TenantCode,
+    grouped: &BTreeMap<HighCostMonthId, Vec<(usize, NewRecord)>>,
+) -> Result<(), ApiError> {
+    let mut months = BTreeSet::new();
+    let mut places = BTreeSet::new();
+    for (id, records) in grouped {
+        let view = state.ledger.replay::<HighCostMonth>(tenant, *id, None, Decrypt::No).await?;
+        if view.state.decided.is_none() {
+            continue;
+        }
+        for (index, record) in records {
+            if !view.state.record_ids.contains(&record.record_id) {
+                months.insert(id.month.format("%Y-%m").to_string());
+                places.insert(*index);
+            }
+        }
+    }
+    if months.is_empty() {
+        return Ok(());
+    }
+    let mut named: Vec<String> = places.iter().take(PLACES_NAMED_MAX).map(|i| format!("records[{i}]")).collect();
+    if places.len() > PLACES_NAMED_MAX {
+        named.push(format!("and {} more", places.len() - PLACES_NAMED_MAX));
+    }
+    Err(ApiError::BadRequest {
+        status: StatusCode::CONFLICT,
+        code: "month_already_decided",
+        detail: format!(
+            "nothing of this batch was recorded: {} bring records to a household-month already decided \
+             (service month {}); a record arriving after the decision needs a correction, which the ledger does not \
+             make yet. Send the batch again without them",
+            named.join(", "),
+            months.into_iter().collect::<Vec<_>>().join(", ")
+        ),
+    })
 }
 
 /// `/v1/{tenant}/households/{household_id}/benefits/high-cost/{month}…`

@@ -314,7 +314,7 @@ impl Lookup for BenefitClaims {
         let person = ledger.replay::<Person>(tenant, id, None, Decrypt::No).await?.state;
         let person_registered = person.registered.is_some() && !person.erased;
         let (event_on, claimant) = match command {
-            ClaimCommand::RegisterAccount { registered_on, .. } => (*registered_on, None),
+            ClaimCommand::RegisterAccount { registered_on, .. } => (registered_on.unwrap_or(today), None),
             ClaimCommand::Childbirth { claim, payee, .. } => (claim.born_on, Some(payee.claimant_person_id)),
             ClaimCommand::Funeral { payee, .. } => (person.died_on.unwrap_or(today), Some(payee.claimant_person_id)),
         };

@@ -222,3 +222,32 @@ async fn a_batch_touching_a_decided_month_records_nothing_and_names_the_month() 
     let (status, imported) = import(&api, &clerks.benefits, "resent", resent).await;
     assert_eq!((status, imported["recorded"].as_i64()), (StatusCode::CREATED, Some(1)), "{imported}");
 }
+
+/// (j) The 公金受取口座's `registered_on` defaulted to today before the Idempotency-Key was bound
+/// to the command, so a request retried after midnight (JST) was another command: once another
+/// account had been registered in between, the retry answered 422 `idempotency_key_reused`
+/// instead of its first answer (the collection reminder had the same bug).
+#[tokio::test]
+async fn an_account_registration_retried_after_midnight_gets_its_first_answer() {
+    let api = client_at("2025-07-31T14:50:00Z").await; // 23:50 JST
+    let clerks = clerks(&api).await;
+    let person =
+        PersonBuilder::new().born("1979-04-15").insured_from("2024-04-01").create(&api, &clerks.eligibility).await;
+    let path = format!("/v1/{KUMAGAYA}/persons/{person}/benefits/public-funds-account");
+    let register = |key: &'static str, number: &str| {
+        let body = json!({"account": account(number), "consented": true});
+        let (api, path, clerk) = (&api, path.clone(), clerks.benefits.clone());
+        async move { api.request(axum::http::Method::POST, &path, Some(&clerk), Some(key), Some(body)).await }
+    };
+    let (status, first) = register("account-late", "7654321").await;
+    assert_eq!(status, StatusCode::CREATED, "{first}");
+    // Another account replaces it before midnight.
+    let (status, second) = register("account-new", "1112223").await;
+    assert_eq!(status, StatusCode::CREATED, "{second}");
+    let at: chrono::DateTime<chrono::Utc> = "2025-07-31T15:01:00Z".parse().unwrap(); // 00:01 JST
+    api.clock.advance(at - api.clock.now());
+    let (status, retried) = register("account-late", "7654321").await;
+    assert_eq!((status, retried["recorded"].as_bool()), (StatusCode::OK, Some(true)), "{retried}");
+    assert_eq!(retried["account"]["account_number_masked"], json!("****321"));
+    assert_eq!(count_events(&api, &format!("benefits-{person}"), "PublicFundsAccountRegistered").await, 2);
+}

@@ -509,9 +509,10 @@ pub(crate) async fn register_account(
     let meta = staff.command_meta(Purpose::Benefits, &key)?;
     let tenant = staff.principal.tenant;
     let account = BankAccount::from(body.account);
-    let registered_on = body.registered_on.unwrap_or_else(|| kokuho_ledger::jst_date(state.ledger.now()));
     let masked = MaskedAccount::from(&account);
-    let command = ClaimCommand::RegisterAccount { account, consented: body.consented, registered_on };
+    // The default day is taken inside the decision, after the key is bound to the request.
+    let command =
+        ClaimCommand::RegisterAccount { account, consented: body.consented, registered_on: body.registered_on };
     let executed =
         state.ledger.execute::<BenefitClaims>(tenant, PersonId::from_uuid(path.person_id), command, meta).await?;
     let recorded = !executed.is_unchanged();

@@ -108,19 +108,23 @@ pub async fn run(
     let tenant = options.tenant;
     let today = kokuho_ledger::jst_date(deps.ledger.now());
     let month = kokuho_ledger::benefits::month_bounds(options.month).0;
-    let open = first_open_month(today);
+    let rules = deps.ledger.benefit_rules(tenant, FiscalYear::containing(month).year());
+    let wait = match &rules {
+        Ok(loaded) => loaded.rules.decision_wait_months(),
+        Err(rejection) => {
+            return Err(JobError::Refused(format!(
+                "no benefit rules for {tenant} in fiscal year {}: {rejection}",
+                FiscalYear::containing(month).year()
+            )))
+        }
+    };
+    let open = first_open_month(today, wait);
     if month >= open {
         return Err(JobError::Refused(format!(
-            "service_month_not_closed: --month must be a service month that has ended, before {} (the current \
-             month, JST): the 国保連's records of a month still running are not all in",
+            "service_month_not_closed: --month must be a service month before {}: one that has ended (JST), and \
+             waited the months of [high_cost_decision] months_after_service ({wait}); the 国保連's records of a later \
+             month are not all in",
             open.format("%Y-%m")
-        )));
-    }
-    let rules = deps.ledger.benefit_rules(tenant, FiscalYear::containing(month).year());
-    if let Err(rejection) = &rules {
-        return Err(JobError::Refused(format!(
-            "no benefit rules for {tenant} in fiscal year {}: {rejection}",
-            FiscalYear::containing(month).year()
         )));
     }
     deps.projector.catch_up(tenant).await.context("bringing the projections up to date")?;

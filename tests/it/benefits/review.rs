@@ -98,6 +98,13 @@ async fn a_month_decided_without_an_account_is_paid_by_a_later_request_or_run() 
         let stream = format!("high-cost-{household}-2024-10");
         assert_eq!(count_events(&api, &stream, "BenefitPaymentInstructed").await, 1, "{stream}");
     }
+    // The read model shows where each late payment goes.
+    let db = api.ledgerd.store.db();
+    for (household, paid_to) in [(&first, "claim_account"), (&second, "public_funds_account")] {
+        let household = uuid::Uuid::parse_str(household).unwrap();
+        let rows = kokuho_projections::models::Benefits::of_household(db, KUMAGAYA, household).await.unwrap();
+        assert_eq!((rows.len(), rows[0].paid_to.as_deref()), (1, Some(paid_to)), "{rows:?}");
+    }
 }
 
 /// (b) A month could be decided before its records were in (the run refused only future
@@ -120,7 +127,10 @@ async fn a_service_month_not_ended_is_not_decided_and_its_later_batch_is_recorde
             "{refused}"
         );
         let detail = refused["detail"].as_str().unwrap();
-        assert!(detail.contains("month") && detail.contains("ended"), "{refused}");
+        assert!(
+            detail.contains("month must be a service month before 2025-08") && detail.contains("ended"),
+            "{refused}"
+        );
     }
     let deps = api.ledgerd.benefits_deps();
     let refused = kokuho_jobs::benefits::run(&deps, &run_options("2025-08"), &mut |_| {}).await.unwrap_err();

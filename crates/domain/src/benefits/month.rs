@@ -199,10 +199,12 @@ pub struct HighCostLookups {
     pub decided_head_account: Option<BankAccount>,
 }
 
-/// The first service month not ended on `today`: `today`'s own month. A month from it on cannot
-/// be decided: the 国保連's records of a month still running are not all in (docs/domain.md §6).
-pub fn first_open_month(today: NaiveDate) -> NaiveDate {
-    today.with_day(1).expect("every month has a 1st")
+/// The first service month that cannot be decided on `today`: `today`'s own month (its records
+/// are still arriving), or `wait_months` earlier when the rules wait that many whole months after
+/// a month has ended (`[high_cost_decision] months_after_service`, docs/domain.md §6).
+pub fn first_open_month(today: NaiveDate, wait_months: u32) -> NaiveDate {
+    let month = today.with_day(1).expect("every month has a 1st");
+    month.checked_sub_months(chrono::Months::new(wait_months)).unwrap_or(month)
 }
 
 /// The payment instruction of a month decided without one, when an account is known now: the
@@ -311,8 +313,10 @@ impl Aggregate for HighCostMonth {
                 if state.decided.is_some() {
                     return Ok(late_payment(id, state, account, lookups, payment_id).into_iter().collect());
                 }
-                if id.month >= first_open_month(lookups.today) {
-                    return Err(BenefitRejection::ServiceMonthNotClosed);
+                let wait = lookups.rules.as_ref().map_or(0, |loaded| loaded.rules.decision_wait_months());
+                let before = first_open_month(lookups.today, wait);
+                if id.month >= before {
+                    return Err(BenefitRejection::ServiceMonthNotClosed { before });
                 }
                 if state.records.is_empty() {
                     return Err(BenefitRejection::NoMedicalRecords);

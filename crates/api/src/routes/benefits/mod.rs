@@ -150,7 +150,11 @@ pub(crate) fn payment_view(event: &LedgerEvent) -> Option<PaymentView> {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MedicalCostBody {
-    /// The record's number in the batch (レセプト番号): sent again, it is not recorded twice.
+    /// The record's number (レセプト番号), 1 to 40 letters, digits or hyphens: sent again in the
+    /// same household-month, by any batch, it is not recorded twice. It must identify the
+    /// レセプト across batches (such as the レセプト全国共通キー); numbers that restart in each batch
+    /// must be sent prefixed with their batch (`<batch>-<number>`), or a second batch's record
+    /// with the same number is passed over (docs/domain.md §6).
     record_id: String,
     person_id: Uuid,
     /// The service month (診療月), `YYYY-MM`.
@@ -224,7 +228,9 @@ async fn household_in_month(
 
 /// Import a batch of medical-cost records (レセプト) from the 国保連 (benefits clerks,
 /// supervisors): each record goes to the stream of the household its person belonged to in the
-/// service month; a record id already recorded is passed over. Every record, and every
+/// service month; a record id already recorded in the household-month is passed over, whatever
+/// batch brought it (record ids are taken to identify a レセプト across batches: numbers that
+/// restart per batch must be sent prefixed with their batch). Every record, and every
 /// household-month, is checked before anything is recorded: a batch bringing a new record to a
 /// month already decided is refused whole (409 `month_already_decided`, naming the service months
 /// and the records' places), nothing recorded. 201 with what was recorded per household-month.

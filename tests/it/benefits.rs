@@ -16,6 +16,9 @@ use serde_json::{json, Value};
 
 use crate::support::*;
 
+/// The review findings on this area, each with the test that failed before its fix.
+mod review;
+
 const TODAY: &str = "2025-08-01T00:00:00Z";
 
 async fn client_at(today: &str) -> Client {

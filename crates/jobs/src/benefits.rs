@@ -13,7 +13,7 @@ use std::fmt;
 use std::sync::Arc;
 
 use chrono::NaiveDate;
-use kokuho_domain::benefits::month::{HighCostCommand, HighCostMonth, HighCostMonthId};
+use kokuho_domain::benefits::month::{first_open_month, HighCostCommand, HighCostMonth, HighCostMonthId};
 use kokuho_domain::{FiscalYear, Refusal as _, TenantCode};
 use kokuho_events::LedgerEvent;
 use kokuho_ledger::{CommandError, Ledger};
@@ -51,11 +51,14 @@ pub struct BenefitsRunReport {
     pub decided: u64,
     /// Decided with a benefit (> 0).
     pub with_benefit: u64,
-    /// Decided before (by an earlier run or on demand): nothing recorded.
+    /// Decided before (by an earlier run or on demand): no decision recorded.
     pub already_decided: u64,
+    /// Of those, months decided with a benefit but no account whose payment this run instructed
+    /// (the head has registered a 公金受取口座 since).
+    pub late_payments: u64,
     /// Benefits decided by this run, yen.
     pub total_benefit_yen: i64,
-    /// Payments instructed by this run (the others wait for an account).
+    /// Payments instructed by this run, late payments included (the others wait for an account).
     pub payments: u64,
     /// Refusals by code, with how many.
     pub refused: BTreeMap<&'static str, u64>,
@@ -71,7 +74,8 @@ impl fmt::Display for BenefitsRunReport {
         write!(
             f,
             "benefits run of {tenant} for {month}: {} households with records, {} decided ({} with a benefit), {} \
-             already decided, {} refused; {} yen of high-cost benefits decided, {} payments instructed",
+             already decided, {} refused; {} yen of high-cost benefits decided, {} payments instructed ({} of months \
+             decided earlier)",
             self.households,
             self.decided,
             self.with_benefit,
@@ -79,13 +83,19 @@ impl fmt::Display for BenefitsRunReport {
             self.refused.values().sum::<u64>(),
             self.total_benefit_yen,
             self.payments,
+            self.late_payments,
         )
     }
 }
 
 enum Outcome {
-    Decided { benefit: i64, paid: bool },
+    Decided {
+        benefit: i64,
+        paid: bool,
+    },
     AlreadyDecided,
+    /// Decided before without an account; the payment instructed now.
+    LatePayment,
     Refused(&'static str),
 }
 
@@ -98,17 +108,23 @@ pub async fn run(
     let tenant = options.tenant;
     let today = kokuho_ledger::jst_date(deps.ledger.now());
     let month = kokuho_ledger::benefits::month_bounds(options.month).0;
-    if month > today {
-        return Err(JobError::Refused(format!(
-            "--month {} is after this month: its records cannot have arrived",
-            month.format("%Y-%m")
-        )));
-    }
     let rules = deps.ledger.benefit_rules(tenant, FiscalYear::containing(month).year());
-    if let Err(rejection) = &rules {
+    let wait = match &rules {
+        Ok(loaded) => loaded.rules.decision_wait_months(),
+        Err(rejection) => {
+            return Err(JobError::Refused(format!(
+                "no benefit rules for {tenant} in fiscal year {}: {rejection}",
+                FiscalYear::containing(month).year()
+            )))
+        }
+    };
+    let open = first_open_month(today, wait);
+    if month >= open {
         return Err(JobError::Refused(format!(
-            "no benefit rules for {tenant} in fiscal year {}: {rejection}",
-            FiscalYear::containing(month).year()
+            "service_month_not_closed: --month must be a service month before {}: one that has ended (JST), and \
+             waited the months of [high_cost_decision] months_after_service ({wait}); the 国保連's records of a later \
+             month are not all in",
+            open.format("%Y-%m")
         )));
     }
     deps.projector.catch_up(tenant).await.context("bringing the projections up to date")?;
@@ -130,9 +146,9 @@ pub async fn run(
             let (ledger, snapshot, rules, eligibility) =
                 (deps.ledger.clone(), snapshot.clone(), rules.clone(), eligibility.clone());
             in_flight.spawn(async move {
-                let outcome =
-                    one(&ledger, tenant, id, correlation_id, |id| snapshot.lookups(id, today, &eligibility, &rules))
-                        .await;
+                let decided = snapshot.months.get(&id).is_some_and(|state| state.decided.is_some());
+                let lookups = snapshot.lookups(id, today, &eligibility, &rules);
+                let outcome = one(&ledger, tenant, id, correlation_id, decided, lookups).await;
                 (id, outcome)
             });
         }
@@ -147,6 +163,11 @@ pub async fn run(
                 report.payments += u64::from(paid);
             }
             Outcome::AlreadyDecided => report.already_decided += 1,
+            Outcome::LatePayment => {
+                report.already_decided += 1;
+                report.late_payments += 1;
+                report.payments += 1;
+            }
             Outcome::Refused(code) => *report.refused.entry(code).or_default() += 1,
         }
         done += 1;
@@ -161,9 +182,17 @@ async fn one(
     tenant: TenantCode,
     id: HighCostMonthId,
     correlation_id: Uuid,
-    lookups: impl FnOnce(HighCostMonthId) -> kokuho_domain::benefits::month::HighCostLookups,
+    decided: bool,
+    lookups: kokuho_domain::benefits::month::HighCostLookups,
 ) -> Result<Outcome, JobError> {
-    let key = format!("benefits-run:{}:{}", id.household_id, id.month.format("%Y-%m"));
+    // A month decided before can only gain its payment instruction: under a key of its own, since
+    // the decision's key answers the decision already recorded.
+    let key = format!(
+        "benefits-run:{}:{}{}",
+        id.household_id,
+        id.month.format("%Y-%m"),
+        if decided { ":payment" } else { "" }
+    );
     let meta = CommandMeta {
         actor: Actor::System(ACTOR.into()),
         purpose: "benefits".to_owned(),
@@ -171,10 +200,12 @@ async fn one(
         causation_id: None,
         idempotency_key: Some(key),
     };
-    let lookups = lookups(id);
     let command = HighCostCommand::Decide { account: None, payment_id: Uuid::now_v7() };
     match ledger.execute_with::<HighCostMonth>(tenant, id, command, &lookups, meta).await {
         Ok(executed) if executed.events.is_empty() || executed.outcome.duplicate => Ok(Outcome::AlreadyDecided),
+        Ok(executed) if !executed.events.iter().any(|event| matches!(event, LedgerEvent::HighCostDecided(_))) => {
+            Ok(Outcome::LatePayment)
+        }
         Ok(executed) => {
             let benefit = executed
                 .events

@@ -105,11 +105,14 @@ pub fn month_context(
             continue;
         }
         // The latest decided month of the same August–July year before this one.
+        // Decided months only, then the latest: a later month with records but no decision
+        // carries no total and must not hide the decided one before it.
         let outpatient_borne_this_year = earlier
             .iter()
             .filter(|(earlier_month, _)| *earlier_month >= year_start && *earlier_month < first)
+            .filter_map(|(earlier_month, state)| Some((*earlier_month, state.decided.as_ref()?)))
             .max_by_key(|(earlier_month, _)| *earlier_month)
-            .and_then(|(_, state)| state.decided.as_ref())
+            .map(|(_, decided)| decided)
             .and_then(|decided| decided.outpatient_totals.iter().find(|(id, _)| *id == person_id))
             .map_or(0, |(_, total)| *total);
         members.push(HighCostMember {
@@ -247,6 +250,12 @@ impl Ledger {
     }
 }
 
+/// The head named by a month decided with a benefit but no payment instruction yet: whose
+/// 公金受取口座 a later decision request may pay into.
+fn unpaid_head(state: &HighCostMonthState) -> Option<Uuid> {
+    state.decided.as_ref().filter(|d| d.benefit > 0 && !state.payment_instructed).map(|d| d.head_person_id)
+}
+
 impl Lookup for HighCostMonth {
     async fn lookups(
         ledger: &Ledger,
@@ -267,6 +276,7 @@ impl Lookup for HighCostMonth {
                     household_known: household.is_established(),
                     context: not_asked(),
                     rules,
+                    decided_head_account: None,
                 })
             }
             HighCostCommand::Decide { .. } => {
@@ -275,7 +285,18 @@ impl Lookup for HighCostMonth {
                     (Err(error), false) => Err(error.clone()),
                     (_, true) => not_asked(),
                 };
-                Ok(HighCostLookups { today, members_in_month: Vec::new(), household_known: true, context, rules })
+                let decided_head_account = match unpaid_head(state) {
+                    Some(head) => ledger.public_funds_account(tenant, head).await?,
+                    None => None,
+                };
+                Ok(HighCostLookups {
+                    today,
+                    members_in_month: Vec::new(),
+                    household_known: true,
+                    context,
+                    rules,
+                    decided_head_account,
+                })
             }
         }
     }
@@ -293,7 +314,7 @@ impl Lookup for BenefitClaims {
         let person = ledger.replay::<Person>(tenant, id, None, Decrypt::No).await?.state;
         let person_registered = person.registered.is_some() && !person.erased;
         let (event_on, claimant) = match command {
-            ClaimCommand::RegisterAccount { registered_on, .. } => (*registered_on, None),
+            ClaimCommand::RegisterAccount { registered_on, .. } => (registered_on.unwrap_or(today), None),
             ClaimCommand::Childbirth { claim, payee, .. } => (claim.born_on, Some(payee.claimant_person_id)),
             ClaimCommand::Funeral { payee, .. } => (person.died_on.unwrap_or(today), Some(payee.claimant_person_id)),
         };
@@ -380,7 +401,20 @@ impl BenefitSnapshot {
                 month_context(facts, eligibility, loaded)
             }
         };
-        HighCostLookups { today, members_in_month: Vec::new(), household_known: true, context, rules: rules.clone() }
+        let decided_head_account = self
+            .months
+            .get(&id)
+            .and_then(unpaid_head)
+            .and_then(|head| self.claims.get(&head))
+            .and_then(|claims| claims.consented_account().cloned());
+        HighCostLookups {
+            today,
+            members_in_month: Vec::new(),
+            household_known: true,
+            context,
+            rules: rules.clone(),
+            decided_head_account,
+        }
     }
 }
 

@@ -77,7 +77,9 @@ pub enum ClaimCommand {
     RegisterAccount {
         account: BankAccount,
         consented: bool,
-        registered_on: NaiveDate,
+        /// `None` for the day of the decision (the lookups' today), so the same request retried
+        /// after midnight is the same command.
+        registered_on: Option<NaiveDate>,
     },
     Childbirth {
         claim_id: Uuid,
@@ -220,6 +222,7 @@ impl Aggregate for BenefitClaims {
         match command {
             ClaimCommand::RegisterAccount { account, consented, registered_on } => {
                 account::check("account", &account)?;
+                let registered_on = registered_on.unwrap_or(lookups.today);
                 if let Some((Personal::Present(current), was)) = &state.public_funds_account {
                     if *current == account && *was == consented {
                         return Ok(vec![]);

@@ -735,3 +735,19 @@ fn funeral_expense_amount_two_years_and_the_former_plan() {
     let before = FuneralClaim { funeral_on: day(2024, 6, 29), ..claim(day(2024, 7, 10), None) };
     assert_eq!(funeral::decide(&before, &rules).unwrap_err().code(), "funeral_before_death");
 }
+
+/// Review finding (b): a service month is decided only once it has ended, and the rule file may
+/// wait whole months more (`[high_cost_decision] months_after_service`, 0 when shipped).
+#[test]
+fn a_service_month_is_decided_only_after_it_has_ended_and_the_months_the_rules_wait() {
+    use super::month::first_open_month;
+    assert_eq!(kumagaya(2024).decision_wait_months(), 0, "shipped: the month must have ended");
+    assert_eq!(first_open_month(day(2025, 8, 1), 0), day(2025, 8, 1));
+    assert_eq!(first_open_month(day(2025, 8, 31), 0), day(2025, 8, 1));
+    assert_eq!(first_open_month(day(2025, 1, 15), 2), day(2024, 11, 1));
+    let city = toml::from_str(include_str!("../../../../rules/112020/2024/benefits.toml")).unwrap();
+    let mut rules = national();
+    rules.high_cost_decision = Some(super::HighCostDecisionTiming { months_after_service: 13, source: "test".into() });
+    let refused = BenefitRules::new(rules, city, "112020", 2024).unwrap_err();
+    assert_eq!(refused.key, "high_cost_decision.months_after_service");
+}

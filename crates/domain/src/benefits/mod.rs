@@ -23,7 +23,7 @@ pub use high_cost::{
     decide, elderly_class, under_70_class, Band, Care, ElderlyClass, HighCostDecision, HighCostInput, HighCostMember,
     MedicalRecord, PersonBenefit, Step, Under70Class, Under70ClassBasis,
 };
-pub use rules::{BenefitRules, BenefitRulesError, CityBenefits, NationalBenefits};
+pub use rules::{BenefitRules, BenefitRulesError, CityBenefits, HighCostDecisionTiming, NationalBenefits};
 
 use crate::aggregate::{Refusal, RejectionKind};
 
@@ -63,6 +63,8 @@ pub enum BenefitRejection {
     PersonWithoutHousehold { index: usize },
     #[error("this household-month's high-cost benefit is already decided: a record arriving later needs a correction, which the ledger does not make yet")]
     MonthAlreadyDecided,
+    #[error("month must be a service month before {}: one that has ended (JST), and waited the months the rule file's high_cost_decision.months_after_service asks; the 国保連's records of a later month are not all in", before.format("%Y-%m"))]
+    ServiceMonthNotClosed { before: NaiveDate },
     #[error("no medical-cost record is recorded for this household-month")]
     NoMedicalRecords,
     #[error("a claim for this birth or death was already decided: a claim is decided once")]
@@ -96,6 +98,7 @@ impl Refusal for BenefitRejection {
             BenefitRejection::PersonNotFound { .. } => "person_not_found",
             BenefitRejection::PersonWithoutHousehold { .. } => "person_without_household",
             BenefitRejection::MonthAlreadyDecided => "month_already_decided",
+            BenefitRejection::ServiceMonthNotClosed { .. } => "service_month_not_closed",
             BenefitRejection::NoMedicalRecords => "no_medical_records",
             BenefitRejection::ClaimAlreadyDecided => "claim_already_decided",
             BenefitRejection::NotInsured => "not_insured",
@@ -113,6 +116,7 @@ impl Refusal for BenefitRejection {
                 RejectionKind::NotFound
             }
             BenefitRejection::MonthAlreadyDecided
+            | BenefitRejection::ServiceMonthNotClosed { .. }
             | BenefitRejection::NoMedicalRecords
             | BenefitRejection::ClaimAlreadyDecided
             | BenefitRejection::NotInsured

@@ -134,6 +134,8 @@ pub struct StoredRecord {
 /// What was decided, in clear.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DecidedMonth {
+    /// The head of household the decision names: who the benefit is paid to.
+    pub head_person_id: Uuid,
     pub benefit: i64,
     pub counts_toward_many_times: bool,
     /// Each 70–74 一般/低所得 member's outpatient total of the August–July year after this month.
@@ -145,6 +147,8 @@ pub struct HighCostMonthState {
     pub records: Vec<StoredRecord>,
     pub record_ids: BTreeSet<String>,
     pub decided: Option<DecidedMonth>,
+    /// A payment instruction (`BenefitPaymentInstructed`) is recorded for the decision.
+    pub payment_instructed: bool,
 }
 
 /// The classes of the household in the month and how they were found.
@@ -175,7 +179,9 @@ pub enum HighCostCommand {
     /// Records the records not recorded yet (by `record_id`).
     Record { batch_id: String, records: Vec<NewRecord> },
     /// Decides the month, once; `account` is the account on the application, used when the head
-    /// has no 公金受取口座 registered with consent.
+    /// has no 公金受取口座 registered with consent. On a month decided with a benefit but no
+    /// payment instruction (no account was known), it records the payment instruction alone,
+    /// once, when an account is known now.
     Decide { account: Option<BankAccount>, payment_id: Uuid },
 }
 
@@ -188,6 +194,47 @@ pub struct HighCostLookups {
     /// For `Decide`.
     pub context: Result<MonthContext, BenefitRejection>,
     pub rules: Result<LoadedBenefitRules, BenefitRejection>,
+    /// For `Decide` on a month decided with a benefit and no payment instruction: the consented
+    /// 公金受取口座 of the head the decision names, as registered now.
+    pub decided_head_account: Option<BankAccount>,
+}
+
+/// The first service month that cannot be decided on `today`: `today`'s own month (its records
+/// are still arriving), or `wait_months` earlier when the rules wait that many whole months after
+/// a month has ended (`[high_cost_decision] months_after_service`, docs/domain.md §6).
+pub fn first_open_month(today: NaiveDate, wait_months: u32) -> NaiveDate {
+    let month = today.with_day(1).expect("every month has a 1st");
+    month.checked_sub_months(chrono::Months::new(wait_months)).unwrap_or(month)
+}
+
+/// The payment instruction of a month decided without one, when an account is known now: the
+/// head's consented 公金受取口座 first, else the account on the request. `None` when nothing is
+/// due, it was instructed already, or there is still no account.
+fn late_payment(
+    id: HighCostMonthId,
+    state: &HighCostMonthState,
+    account: Option<BankAccount>,
+    lookups: &HighCostLookups,
+    payment_id: Uuid,
+) -> Option<LedgerEvent> {
+    let decided = state.decided.as_ref()?;
+    if decided.benefit <= 0 || state.payment_instructed {
+        return None;
+    }
+    let (account, source) = match (lookups.decided_head_account.clone(), account) {
+        (Some(account), _) => (account, "public_funds_account"),
+        (None, Some(account)) => (account, "claim_account"),
+        (None, None) => return None,
+    };
+    Some(LedgerEvent::BenefitPaymentInstructed(BenefitPaymentInstructed {
+        payment_id,
+        payee_person_id: decided.head_person_id,
+        benefit: "high_cost".to_owned(),
+        reference: id.to_string(),
+        amount_yen: decided.benefit,
+        account_source: source.to_owned(),
+        personal: Personal::Present(account),
+    }))
 }
 
 pub struct HighCostMonth;
@@ -260,11 +307,16 @@ impl Aggregate for HighCostMonth {
                 Ok(events)
             }
             HighCostCommand::Decide { account, payment_id } => {
-                if state.decided.is_some() {
-                    return Ok(vec![]);
-                }
                 if let Some(account) = &account {
                     account::check("account", account)?;
+                }
+                if state.decided.is_some() {
+                    return Ok(late_payment(id, state, account, lookups, payment_id).into_iter().collect());
+                }
+                let wait = lookups.rules.as_ref().map_or(0, |loaded| loaded.rules.decision_wait_months());
+                let before = first_open_month(lookups.today, wait);
+                if id.month >= before {
+                    return Err(BenefitRejection::ServiceMonthNotClosed { before });
                 }
                 if state.records.is_empty() {
                     return Err(BenefitRejection::NoMedicalRecords);
@@ -358,11 +410,13 @@ impl Aggregate for HighCostMonth {
                     })
                     .collect();
                 state.decided = Some(DecidedMonth {
+                    head_person_id: e.head_person_id,
                     benefit: e.benefit_yen,
                     counts_toward_many_times: e.counts_toward_many_times,
                     outpatient_totals,
                 });
             }
+            LedgerEvent::BenefitPaymentInstructed(_) => state.payment_instructed = true,
             _ => {}
         }
         state

@@ -166,12 +166,25 @@ pub struct FuneralNational {
     pub source: String,
 }
 
+/// When a high-cost service month may be decided: kokuho's setting, not a statutory figure.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HighCostDecisionTiming {
+    /// Whole months waited after the service month has ended before it may be decided: 0 decides
+    /// a month from the 1st of the next (JST), 1 from the 1st of the one after, ….
+    pub months_after_service: u32,
+    pub source: String,
+}
+
 /// `rules/benefits_national.toml`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct NationalBenefits {
     pub claims: Claims,
     pub funeral: FuneralNational,
+    /// Absent: a month may be decided once it has ended (`months_after_service = 0`).
+    #[serde(default)]
+    pub high_cost_decision: Option<HighCostDecisionTiming>,
     /// By ascending `from`.
     pub high_cost: Vec<HighCostPeriod>,
     /// By ascending `from`.
@@ -295,6 +308,9 @@ fn check_national(national: &NationalBenefits) -> Result<(), BenefitRulesError> 
     if national.funeral.former_plan_months > 12 {
         return Err(refuse("funeral.former_plan_months", "must be from 0 to 12"));
     }
+    if national.high_cost_decision.as_ref().is_some_and(|timing| timing.months_after_service > 12) {
+        return Err(refuse("high_cost_decision.months_after_service", "must be from 0 to 12"));
+    }
     if national.high_cost.is_empty() {
         return Err(refuse("high_cost", "must list at least one period ([[high_cost]])"));
     }
@@ -345,6 +361,12 @@ impl BenefitRules {
         }
         check_amount("funeral.amount".into(), city.funeral.amount)?;
         Ok(BenefitRules { fiscal_year, national, city })
+    }
+
+    /// The whole months a high-cost service month waits after it has ended before it may be
+    /// decided (`[high_cost_decision] months_after_service`; 0 when absent).
+    pub fn decision_wait_months(&self) -> u32 {
+        self.national.high_cost_decision.as_ref().map_or(0, |timing| timing.months_after_service)
     }
 
     /// The high-cost figures in force in the month containing `month`, if any period covers it.

@@ -150,7 +150,11 @@ pub(crate) fn payment_view(event: &LedgerEvent) -> Option<PaymentView> {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MedicalCostBody {
-    /// The record's number in the batch (レセプト番号): sent again, it is not recorded twice.
+    /// The record's number (レセプト番号), 1 to 40 letters, digits or hyphens: sent again in the
+    /// same household-month, by any batch, it is not recorded twice. It must identify the
+    /// レセプト across batches (such as the レセプト全国共通キー); numbers that restart in each batch
+    /// must be sent prefixed with their batch (`<batch>-<number>`), or a second batch's record
+    /// with the same number is passed over (docs/domain.md §6).
     record_id: String,
     person_id: Uuid,
     /// The service month (診療月), `YYYY-MM`.
@@ -224,15 +228,19 @@ async fn household_in_month(
 
 /// Import a batch of medical-cost records (レセプト) from the 国保連 (benefits clerks,
 /// supervisors): each record goes to the stream of the household its person belonged to in the
-/// service month; a record id already recorded is passed over. Every record is checked before
-/// anything is recorded. 201 with what was recorded per household-month.
+/// service month; a record id already recorded in the household-month is passed over, whatever
+/// batch brought it (record ids are taken to identify a レセプト across batches: numbers that
+/// restart per batch must be sent prefixed with their batch). Every record, and every
+/// household-month, is checked before anything is recorded: a batch bringing a new record to a
+/// month already decided is refused whole (409 `month_already_decided`, naming the service months
+/// and the records' places), nothing recorded. 201 with what was recorded per household-month.
 #[utoipa::path(post, path = "/v1/{tenant}/benefits/medical-costs", request_body = MedicalCostBatch, security(("session" = [])),
     params(doc::Tenant, doc::IdempotencyKey),
     responses(
         (status = 201, description = "Recorded", body = MedicalCostsImported),
         doc::RoleNotPermitted,
         (status = 413, description = "`payload_too_large`: over 64 KiB", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`month_already_decided`: a household-month of the batch is decided", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`month_already_decided`: the batch brings new records to a decided household-month (named); nothing of it was recorded", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`too_many_records`, `invalid_field` (naming `records[i].…`), `invalid_month`, `person_without_household`, `record_person_not_member`, `invalid_body`, `invalid_idempotency_key`", body = Problem, content_type = "application/problem+json"),
     ))]
 pub(crate) async fn import_medical_costs(
@@ -259,7 +267,7 @@ pub(crate) async fn import_medical_costs(
     let received = batch.records.len();
     // Check every record, then find each person's household in the month (once per pair).
     let mut households: BTreeMap<(Uuid, NaiveDate), Option<Uuid>> = BTreeMap::new();
-    let mut grouped: BTreeMap<HighCostMonthId, Vec<NewRecord>> = BTreeMap::new();
+    let mut grouped: BTreeMap<HighCostMonthId, Vec<(usize, NewRecord)>> = BTreeMap::new();
     for (index, body) in batch.records.into_iter().enumerate() {
         let month = parse_month(&format!("records[{index}].month"), &body.month)?;
         let record = NewRecord {
@@ -282,8 +290,9 @@ pub(crate) async fn import_medical_costs(
         let Some(household_id) = household else {
             return Err(ApiError::refused(&BenefitRejection::PersonWithoutHousehold { index }));
         };
-        grouped.entry(HighCostMonthId::new(household_id, month)).or_default().push(record);
+        grouped.entry(HighCostMonthId::new(household_id, month)).or_default().push((index, record));
     }
+    refuse_records_of_decided_months(&state, tenant, &grouped).await?;
     let mut recorded = 0;
     let mut household_months = Vec::new();
     for (id, records) in grouped {
@@ -292,6 +301,7 @@ pub(crate) async fn import_medical_costs(
         meta.idempotency_key =
             meta.idempotency_key.map(|key| format!("{key}:{}", kokuho_domain::benefits::month::stream_id(id)));
         meta.correlation_id = staff.meta(Purpose::Benefits).correlation_id;
+        let records = records.into_iter().map(|(_, record)| record).collect();
         let command = HighCostCommand::Record { batch_id: batch.batch_id.clone(), records };
         let executed = state.ledger.execute::<HighCostMonth>(tenant, id, command, meta).await?;
         let count = executed.events.len();
@@ -312,6 +322,53 @@ pub(crate) async fn import_medical_costs(
             household_months,
         }),
     ))
+}
+
+/// The most record places a refusal names.
+const PLACES_NAMED_MAX: usize = 20;
+
+/// Refuses the whole batch, before anything is recorded, when it brings a record not recorded
+/// yet to a household-month already decided (a record already recorded may come again). The
+/// answer names the service months and the records' places in the batch, nothing personal.
+/// (The decision of a month between this check and the recording is still refused by the
+/// aggregate, for that household-month.)
+async fn refuse_records_of_decided_months(
+    state: &AppState,
+    tenant: kokuho_domain::TenantCode,
+    grouped: &BTreeMap<HighCostMonthId, Vec<(usize, NewRecord)>>,
+) -> Result<(), ApiError> {
+    let mut months = BTreeSet::new();
+    let mut places = BTreeSet::new();
+    for (id, records) in grouped {
+        let view = state.ledger.replay::<HighCostMonth>(tenant, *id, None, Decrypt::No).await?;
+        if view.state.decided.is_none() {
+            continue;
+        }
+        for (index, record) in records {
+            if !view.state.record_ids.contains(&record.record_id) {
+                months.insert(id.month.format("%Y-%m").to_string());
+                places.insert(*index);
+            }
+        }
+    }
+    if months.is_empty() {
+        return Ok(());
+    }
+    let mut named: Vec<String> = places.iter().take(PLACES_NAMED_MAX).map(|i| format!("records[{i}]")).collect();
+    if places.len() > PLACES_NAMED_MAX {
+        named.push(format!("and {} more", places.len() - PLACES_NAMED_MAX));
+    }
+    Err(ApiError::BadRequest {
+        status: StatusCode::CONFLICT,
+        code: "month_already_decided",
+        detail: format!(
+            "nothing of this batch was recorded: {} bring records to a household-month already decided \
+             (service month {}); a record arriving after the decision needs a correction, which the ledger does not \
+             make yet. Send the batch again without them",
+            named.join(", "),
+            months.into_iter().collect::<Vec<_>>().join(", ")
+        ),
+    })
 }
 
 /// `/v1/{tenant}/households/{household_id}/benefits/high-cost/{month}…`
@@ -339,8 +396,11 @@ pub struct HighCostDecisionBody {
 
 #[derive(Serialize, ToSchema)]
 pub struct HighCostDecisionAnswer {
-    /// `decided` (now, or by the first attempt of a retried Idempotency-Key) or
-    /// `already_decided` (nothing recorded: the decision in force is shown).
+    /// `decided` (now, or by the first attempt of a retried Idempotency-Key),
+    /// `payment_instructed` (the month was decided before without an account; its payment
+    /// instruction alone is recorded now, into the head's 公金受取口座 registered since or the
+    /// account in the body) or `already_decided` (nothing recorded: the decision in force is
+    /// shown).
     outcome: String,
     duplicate: bool,
     month: HighCostMonthView,
@@ -351,7 +411,9 @@ pub struct HighCostDecisionAnswer {
 /// earlier months (多数回, the yearly outpatient limit) and the rules of the month's fiscal year —
 /// the same command as `kokuho benefits run`. The benefit is paid to the head's 公金受取口座 when
 /// registered with consent, else to the account in the body; with neither, the decision stands
-/// and no payment is instructed. 201 with the decision, every step, and the payment (an access is
+/// and no payment is instructed, and a later request, once the head has registered a
+/// 公金受取口座 or with an account in the body, records the payment instruction alone (201
+/// `payment_instructed`, once). 201 with the decision, every step, and the payment (an access is
 /// recorded for each member shown); 200 `already_decided`.
 #[utoipa::path(post, path = "/v1/{tenant}/households/{household_id}/benefits/high-cost/{month}/decision", request_body(content = Option<HighCostDecisionBody>, description = "optional"), security(("session" = [])),
     params(doc::Tenant, doc::HouseholdId, ("month" = String, Path, description = "the service month, YYYY-MM"), doc::IdempotencyKey),
@@ -360,7 +422,7 @@ pub struct HighCostDecisionAnswer {
         (status = 200, description = "Already decided (nothing recorded), or a retried Idempotency-Key", body = HighCostDecisionAnswer),
         doc::RoleNotPermitted,
         doc::HouseholdNotFound,
-        (status = 409, description = "`no_medical_records`, `benefit_rules_unavailable`, `income_class_missing`, `member_in_late_stage`, `date_of_birth_unknown`", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`service_month_not_closed` (the month has not ended: the current month and later), `no_medical_records`, `benefit_rules_unavailable`, `income_class_missing`, `member_in_late_stage`, `date_of_birth_unknown`", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`invalid_month`, `invalid_field` (naming `account.…`), `record_person_not_member`, `amount_out_of_range`, `invalid_body`, `invalid_idempotency_key`", body = Problem, content_type = "application/problem+json"),
     ))]
 pub(crate) async fn decide_high_cost(
@@ -386,13 +448,20 @@ pub(crate) async fn decide_high_cost(
     answers::record_month_access(&state, &staff, Purpose::Benefits, &month).await?;
     let unchanged = executed.is_unchanged();
     let status = if unchanged { StatusCode::OK } else { super::created_or_retried(&executed) };
+    // What this command (or the first attempt of its key) recorded: a decision, or the payment
+    // instruction of a month decided before.
+    let (from, to) = (executed.outcome.first_position, executed.outcome.last_position);
+    let decided_now = view.events.iter().any(|(recorded, event)| {
+        (from..=to).contains(&recorded.position) && matches!(event, LedgerEvent::HighCostDecided(_))
+    });
+    let outcome = match (unchanged, decided_now) {
+        (true, _) => "already_decided",
+        (false, true) => "decided",
+        (false, false) => "payment_instructed",
+    };
     Ok((
         status,
-        ApiJson(HighCostDecisionAnswer {
-            outcome: if unchanged { "already_decided" } else { "decided" }.to_owned(),
-            duplicate: executed.outcome.duplicate,
-            month,
-        }),
+        ApiJson(HighCostDecisionAnswer { outcome: outcome.to_owned(), duplicate: executed.outcome.duplicate, month }),
     ))
 }
 
@@ -446,9 +515,10 @@ pub(crate) async fn register_account(
     let meta = staff.command_meta(Purpose::Benefits, &key)?;
     let tenant = staff.principal.tenant;
     let account = BankAccount::from(body.account);
-    let registered_on = body.registered_on.unwrap_or_else(|| kokuho_ledger::jst_date(state.ledger.now()));
     let masked = MaskedAccount::from(&account);
-    let command = ClaimCommand::RegisterAccount { account, consented: body.consented, registered_on };
+    // The default day is taken inside the decision, after the key is bound to the request.
+    let command =
+        ClaimCommand::RegisterAccount { account, consented: body.consented, registered_on: body.registered_on };
     let executed =
         state.ledger.execute::<BenefitClaims>(tenant, PersonId::from_uuid(path.person_id), command, meta).await?;
     let recorded = !executed.is_unchanged();

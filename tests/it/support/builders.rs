@@ -4,7 +4,7 @@ use kokuho_auth::Role;
 use serde_json::{json, Value};
 use uuid::Uuid;
 
-use super::{Account, Client, KUMAGAYA};
+use super::{kumagaya, meta, Account, Client, KUMAGAYA};
 
 /// An acquisition body (`POST …/persons/{id}/eligibility`) as a person or their agent notifies it.
 pub fn acquisition(reason: &str, event_date: &str, notified_on: &str) -> Value {
@@ -132,6 +132,23 @@ impl HouseholdBuilder {
         }
         household
     }
+}
+
+/// Schedules the household's account of `fiscal_year` to `assessed_total` yen (Kumagaya's
+/// installments of the year), in process, as the collection policy does after an assessment: no
+/// route schedules an account. The household need not be established: the account decision
+/// reads none.
+pub async fn scheduled_account(client: &Client, household: &str, fiscal_year: i32, assessed_total: i64) {
+    use kokuho_domain::collection::household_account::{AccountCommand, AccountId, HouseholdAccount};
+    let id = AccountId { household_id: household.parse().expect("a household id"), fiscal_year };
+    let schedule = AccountCommand::Schedule { assessed_total, special: None, triggered_by: None };
+    let scheduled = client
+        .ledgerd
+        .ledger
+        .execute::<HouseholdAccount>(kumagaya(), id, schedule, meta(None))
+        .await
+        .expect("the account is scheduled");
+    assert!(!scheduled.events.is_empty(), "the account of {household} was already scheduled");
 }
 
 /// A staff account created through `ledgerd.staff.create_user` and enrolled by its owner

@@ -80,7 +80,9 @@ async fn a_notification_dated_before_its_event_and_a_year_out_of_range_are_refus
     assert_refused(&answer, StatusCode::UNPROCESSABLE_ENTITY, "notified_before_event", "notified_on", "");
 
     let insured = PersonBuilder::new().insured_from("2025-04-01").create(&api, &supervisor).await;
-    for year in [1066, 2999, i32::MAX as i64] {
+    // Years before the earliest (a year after the current one is refused first as
+    // `income_year_not_ended`).
+    for year in [1066, 1899, i32::MIN as i64] {
         let income = json!({"income_year": year, "total_income_yen": 1000, "taxable_income_yen": 0,
                             "salary_income_yen": 1000, "pension_income_yen": 0, "declared": true,
                             "source": "resident_tax", "legal_basis": "地方税法 第703条の4"});

@@ -17,8 +17,8 @@ use kokuho::{CheckpointKeySource, Config, Ledgerd, MasterKeySource};
 use kokuho_audit::verify::{verify_consistency, verify_inclusion};
 use kokuho_audit::{origin_for, Checkpoint};
 use kokuho_domain::person::{Person, PersonCommand};
-use kokuho_domain::{FiscalYear, PersonId, TenantCode, Yen};
-use kokuho_events::{Acquisition, AcquisitionReason, PaymentChannel, PersonDetails, Sex};
+use kokuho_domain::{PersonId, TenantCode};
+use kokuho_events::{Acquisition, AcquisitionReason, PersonDetails, Sex};
 use kokuho_store::{Actor, CommandMeta, Decrypt};
 
 fn meta(clerk: &str, purpose: &str) -> CommandMeta {
@@ -86,14 +86,13 @@ async fn main() -> anyhow::Result<()> {
     let between = Utc::now();
     tokio::time::sleep(Duration::from_millis(20)).await;
 
-    // This month: a payment, and more work on the ledger.
-    let payment = PersonCommand::RecordPayment {
-        fiscal_year: FiscalYear::new(2025),
-        amount: Yen::new(31_500),
-        received_on: date(2025, 7, 31),
-        channel: PaymentChannel::BankTransfer,
+    // This month: the person's insurance card (被保険者証), and more work on the ledger.
+    let card = PersonCommand::IssueCertificate {
+        certificate_no: "KG-000123".into(),
+        issued_on: date(2025, 4, 10),
+        valid_until: date(2026, 3, 31),
     };
-    ledgerd.ledger.execute::<Person>(kumagaya, person, payment, meta("clerk-suzuki", "collection")).await?;
+    ledgerd.ledger.execute::<Person>(kumagaya, person, card, meta("clerk-suzuki", "eligibility")).await?;
     let this_month_note = ledgerd.store.publish_checkpoint(kumagaya, &ledgerd.checkpoint_key).await?.note;
 
     // The auditor's checks: signatures, then consistency with what they kept.
@@ -130,10 +129,10 @@ async fn main() -> anyhow::Result<()> {
         );
     }
     println!(
-        "\nas recorded at {between}: {} event(s), each proved; insured since {:?}, {} payment(s)",
+        "\nas recorded at {between}: {} event(s), each proved; insured since {:?}, {} card(s)",
         then.events.len(),
         then.state.insured_since,
-        then.state.payments
+        then.state.certificates.len()
     );
     ledgerd.shutdown().await;
     Ok(())

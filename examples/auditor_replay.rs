@@ -2,9 +2,10 @@
 //!
 //!     cargo run --example auditor_replay
 //!
-//! A clerk registers a person and records their eligibility; later a payment arrives. The
-//! auditor asks what the ledger knew at an instant between the two (transaction time), sees the
-//! full history with who recorded each fact and why, and verifies the hash chain.
+//! A clerk registers a person and records their eligibility; later another clerk issues their
+//! insurance card (被保険者証). The auditor asks what the ledger knew at an instant between the two
+//! (transaction time), sees the full history with who recorded each fact and why, and verifies
+//! the hash chain.
 
 use kokuho_domain::person::Person;
 use std::time::Duration;
@@ -12,8 +13,8 @@ use std::time::Duration;
 use chrono::{NaiveDate, Utc};
 use kokuho::{Config, Ledgerd, MasterKeySource};
 use kokuho_domain::person::PersonCommand;
-use kokuho_domain::{FiscalYear, PersonId, TenantCode, Yen};
-use kokuho_events::{Acquisition, AcquisitionReason, PaymentChannel, PersonDetails, Sex};
+use kokuho_domain::{PersonId, TenantCode};
+use kokuho_events::{Acquisition, AcquisitionReason, PersonDetails, Sex};
 use kokuho_store::{Actor, CommandMeta, Decrypt};
 
 fn meta(clerk: &str, purpose: &str) -> CommandMeta {
@@ -73,25 +74,25 @@ async fn main() -> anyhow::Result<()> {
     let between = Utc::now();
     tokio::time::sleep(Duration::from_millis(20)).await;
 
-    let payment = PersonCommand::RecordPayment {
-        fiscal_year: FiscalYear::new(2025),
-        amount: Yen::new(31_500),
-        received_on: date(2025, 7, 31),
-        channel: PaymentChannel::BankTransfer,
+    let card = PersonCommand::IssueCertificate {
+        certificate_no: "KG-000123".into(),
+        issued_on: date(2025, 4, 10),
+        valid_until: date(2026, 3, 31),
     };
-    ledgerd.ledger.execute::<Person>(kumagaya, person, payment, meta("clerk-suzuki", "collection")).await?;
+    ledgerd.ledger.execute::<Person>(kumagaya, person, card, meta("clerk-suzuki", "eligibility")).await?;
 
     let then = ledgerd.ledger.replay::<Person>(kumagaya, person, Some(between), Decrypt::No).await?;
     let now = ledgerd.ledger.replay::<Person>(kumagaya, person, None, Decrypt::No).await?;
     println!(
-        "as recorded at {between}: insured since {:?}, {} payment(s)",
-        then.state.insured_since, then.state.payments
+        "as recorded at {between}: insured since {:?}, {} card(s)",
+        then.state.insured_since,
+        then.state.certificates.len()
     );
     println!(
-        "as recorded now:  insured since {:?}, {} payment(s), {} yen",
+        "as recorded now:  insured since {:?}, {} card(s): {:?}",
         now.state.insured_since,
-        now.state.payments,
-        now.state.paid_total.amount()
+        now.state.certificates.len(),
+        now.state.certificates.iter().map(|card| card.certificate_no.as_str()).collect::<Vec<_>>()
     );
     println!("\nhistory (transaction time, who, why, what):");
     for (recorded, _) in &now.events {

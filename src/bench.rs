@@ -1,19 +1,29 @@
 //! `kokuho bench`: the `ledger-50k` workload of `docs/performance.md`.
 //!
-//! Setup (not timed in the headline figures): register the persons. Then, with `clients`
-//! concurrent clients each owning a disjoint set of persons, every person gets one "eligibility
-//! acquired" command and 24 "payment received" commands through the real command path (state
-//! check, optimistic concurrency, group commit, durable commit). Then every projection is
-//! rebuilt from the events, then random persons are read as recorded at random past instants.
+//! Setup (not timed in the headline figures): register the persons (reported as
+//! registrations/s), then make each the head of a household of its own and schedule that
+//! household's account for fiscal year [`ACCOUNT_FISCAL_YEAR`] (`AccountCommand::Schedule`, the
+//! assessed total being the sum of the 24 payments to come, split into the installments of the
+//! bench tenant's collection file: Kumagaya's, relabelled, [`bench_rules`]). Then, with
+//! `clients` concurrent clients each owning a disjoint set of persons, every person gets one
+//! "eligibility acquired" command on its own stream and 24 payments received on its household's
+//! account (`AccountCommand::Receive`, each with its own receipt id, allocated over the
+//! installments), all through the real command path (state check, optimistic concurrency, group
+//! commit, durable commit). Then every projection is rebuilt from the events, then random persons
+//! are read as recorded at random past instants.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, NaiveDate, Utc};
+use kokuho_domain::collection::household_account::{AccountCommand, AccountId, HouseholdAccount};
+use kokuho_domain::collection::{Channel, ReceiptId};
+use kokuho_domain::household::{Household, HouseholdCommand};
 use kokuho_domain::person::{Person, PersonCommand};
-use kokuho_domain::{FiscalYear, PersonId, TenantCode, Yen};
-use kokuho_events::{Acquisition, AcquisitionReason, PaymentChannel, PersonDetails, Sex};
+use kokuho_domain::{PersonId, TenantCode};
+use kokuho_events::{Acquisition, AcquisitionReason, PersonDetails, Sex};
 use kokuho_ledger::Ledger;
+use kokuho_rules::{RuleSource, Rules};
 use kokuho_store::{Actor, Backend, CommandMeta};
 use rand::Rng;
 use serde::Serialize;
@@ -25,6 +35,40 @@ use crate::Ledgerd;
 /// mixes with a city's ledger.
 pub const BENCH_TENANT: &str = "999997";
 pub const PAYMENTS_PER_PERSON: usize = 24;
+/// The fiscal year of the households' accounts the payments are received on.
+pub const ACCOUNT_FISCAL_YEAR: i32 = 2025;
+
+/// The `k`-th payment of a person (0-based): 10,000 + 100·k yen.
+pub fn payment_amount(k: usize) -> i64 {
+    10_000 + (k as i64) * 100
+}
+
+/// A household's assessed total: the sum of its person's 24 payments (267,600 yen), so the
+/// payments settle the account exactly.
+pub fn assessed_total() -> i64 {
+    (0..PAYMENTS_PER_PERSON).map(payment_amount).sum()
+}
+
+/// `rules` with the bench tenant's collection file for [`ACCOUNT_FISCAL_YEAR`]: Kumagaya's,
+/// relabelled (a file already in force at that path is kept).
+pub fn bench_rules(mut rules: Rules) -> Rules {
+    let name = format!("{BENCH_TENANT}/{ACCOUNT_FISCAL_YEAR}/collection.toml");
+    if rules.files().any(|file| file.name == name) {
+        return rules;
+    }
+    let text = kokuho_rules::shipped::KUMAGAYA_COLLECTION_2025.replacen(
+        "tenant = \"112020\"",
+        &format!("tenant = \"{BENCH_TENANT}\""),
+        1,
+    );
+    rules.insert(RuleSource::new(&name, &format!("bench/{name}"), text)).expect("the bench collection file is placed");
+    rules
+}
+
+/// The day the bench's households are established and its persons insured.
+fn insured_from() -> NaiveDate {
+    NaiveDate::from_ymd_opt(ACCOUNT_FISCAL_YEAR, 4, 1).expect("valid date")
+}
 
 #[derive(Debug, Clone)]
 pub struct BenchOptions {
@@ -182,6 +226,51 @@ pub async fn run(ledgerd: &Ledgerd, options: &BenchOptions, progress: Progress) 
     }
     let registrations_per_s = options.persons as f64 / started.elapsed().as_secs_f64();
 
+    // Setup, not timed: every person the head of a household of its own, whose account of the
+    // year is scheduled (as the collection policy does after an assessment).
+    rss.phase("households");
+    let accounts: Arc<Vec<AccountId>> = Arc::new(
+        (0..options.persons)
+            .map(|_| AccountId { household_id: Uuid::now_v7(), fiscal_year: ACCOUNT_FISCAL_YEAR })
+            .collect(),
+    );
+    {
+        let (ledger, persons, accounts, run_id) = (ledger.clone(), persons.clone(), accounts.clone(), run_id.clone());
+        by_clients(options.persons, options.clients, &progress, "households", 2, move |index| {
+            let (ledger, persons, accounts, run_id) =
+                (ledger.clone(), persons.clone(), accounts.clone(), run_id.clone());
+            async move {
+                let at = Instant::now();
+                let account = accounts[index];
+                let establish = HouseholdCommand::Establish {
+                    head_person_id: persons[index].as_uuid(),
+                    established_on: insured_from(),
+                    acquisition: Acquisition {
+                        source: "resident_registry".into(),
+                        legal_basis: "住民基本台帳法".into(),
+                    },
+                };
+                ledger
+                    .execute::<Household>(tenant, account.household_id, establish, meta(format!("{run_id}-{index}-h")))
+                    .await?;
+                // As of 1 June (the yearly assessment): all 8 installments, whatever today is.
+                let schedule = AccountCommand::Schedule {
+                    assessed_total: assessed_total(),
+                    special: None,
+                    triggered_by: None,
+                    on: chrono::NaiveDate::from_ymd_opt(ACCOUNT_FISCAL_YEAR, 6, 1),
+                };
+                let scheduled = ledger
+                    .execute::<HouseholdAccount>(tenant, account, schedule, meta(format!("{run_id}-{index}-s")))
+                    .await?;
+                anyhow::ensure!(!scheduled.events.is_empty(), "the account of bench person {index} was not scheduled");
+                // Two commands (for the progress shown); not in any reported figure.
+                Ok(vec![at.elapsed(); 2])
+            }
+        })
+        .await?;
+    }
+
     // The measured workload.
     rss.phase("commands");
     let (events_before, commits_before) =
@@ -189,7 +278,7 @@ pub async fn run(ledgerd: &Ledgerd, options: &BenchOptions, progress: Progress) 
     let first_instant: DateTime<Utc> = Utc::now();
     let started = Instant::now();
     let mut latencies = {
-        let (ledger, persons, run_id) = (ledger.clone(), persons.clone(), run_id.clone());
+        let (ledger, persons, accounts, run_id) = (ledger.clone(), persons.clone(), accounts.clone(), run_id.clone());
         by_clients(
             options.persons,
             options.clients,
@@ -197,15 +286,16 @@ pub async fn run(ledgerd: &Ledgerd, options: &BenchOptions, progress: Progress) 
             "commands",
             1 + PAYMENTS_PER_PERSON as u64,
             move |index| {
-                let (ledger, persons, run_id) = (ledger.clone(), persons.clone(), run_id.clone());
+                let (ledger, persons, accounts, run_id) =
+                    (ledger.clone(), persons.clone(), accounts.clone(), run_id.clone());
                 async move {
                     let person = persons[index];
                     let mut latencies = Vec::with_capacity(1 + PAYMENTS_PER_PERSON);
                     let at = Instant::now();
                     let acquire = PersonCommand::AcquireEligibility {
                         reason: AcquisitionReason::MovedIn,
-                        event_date: NaiveDate::from_ymd_opt(2025, 4, 1).expect("valid date"),
-                        notified_on: NaiveDate::from_ymd_opt(2025, 4, 7).expect("valid date"),
+                        event_date: insured_from(),
+                        notified_on: NaiveDate::from_ymd_opt(ACCOUNT_FISCAL_YEAR, 4, 7).expect("valid date"),
                         period_id: uuid::Uuid::now_v7(),
                         acquisition: kokuho_events::Acquisition {
                             source: "person_or_agent".into(),
@@ -216,16 +306,21 @@ pub async fn run(ledgerd: &Ledgerd, options: &BenchOptions, progress: Progress) 
                     };
                     ledger.execute::<Person>(tenant, person, acquire, meta(format!("{run_id}-{index}-a"))).await?;
                     latencies.push(at.elapsed());
-                    for installment in 0..PAYMENTS_PER_PERSON {
+                    for payment in 0..PAYMENTS_PER_PERSON {
                         let at = Instant::now();
-                        let pay = PersonCommand::RecordPayment {
-                            fiscal_year: FiscalYear::new(2025),
-                            amount: Yen::new(10_000 + (installment as i64) * 100),
-                            received_on: NaiveDate::from_ymd_opt(2025, 7, 31).expect("valid date"),
-                            channel: PaymentChannel::BankTransfer,
+                        let receive = AccountCommand::Receive {
+                            receipt_id: ReceiptId::parse(&format!("bench-{index}-{payment}"))?,
+                            amount: payment_amount(payment),
+                            received_on: NaiveDate::from_ymd_opt(ACCOUNT_FISCAL_YEAR, 7, 31).expect("valid date"),
+                            channel: Channel::Bank,
                         };
                         ledger
-                            .execute::<Person>(tenant, person, pay, meta(format!("{run_id}-{index}-p{installment}")))
+                            .execute::<HouseholdAccount>(
+                                tenant,
+                                accounts[index],
+                                receive,
+                                meta(format!("{run_id}-{index}-p{payment}")),
+                            )
                             .await?;
                         latencies.push(at.elapsed());
                     }

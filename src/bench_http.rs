@@ -10,7 +10,8 @@
 //!
 //! 1. register a person (eligibility clerk),
 //! 2. acquire eligibility (eligibility clerk; the answer waits for the policies' reactions),
-//! 3. record [`PAYMENTS_PER_CYCLE`] payments (collection clerk),
+//! 3. record [`PAYMENTS_PER_CYCLE`] payments on the account of the person's household for fiscal
+//!    year [`ACCOUNT_FISCAL_YEAR`] (collection clerk, each with its own receipt id),
 //! 4. read the person with a purpose (collection clerk, `purpose=collection`; the access is
 //!    recorded before the answer),
 //! 5. ask the eligibility answer as recorded at a past instant (eligibility clerk, `as_of` = the
@@ -19,6 +20,13 @@
 //! Every request is authorised by its session token and role. Then, in the same process and on
 //! the same ledger, the same commands without HTTP (`ledger.execute`, same number of clients):
 //! the in-process rate the HTTP figures are compared with.
+//!
+//! Setup, in process and not timed: before each of the two runs, every cycle's household
+//! account is scheduled (`AccountCommand::Schedule`, the assessed total being the sum of the
+//! cycle's payments, split by the bench tenant's collection file, [`crate::bench::bench_rules`]);
+//! after it, each registered person is made the head of that household (`HouseholdCommand::Establish`:
+//! a person registered over HTTP in the mix exists only once the cycle has begun). The account
+//! decision reads no household, so the payments do not wait for it.
 //!
 //! The requests are built in one place ([`requests`]), one function per kind.
 
@@ -29,19 +37,28 @@ use std::time::{Duration, Instant};
 use anyhow::Context as _;
 use chrono::{DateTime, NaiveDate, Utc};
 use kokuho_auth::{Role, TotpSecret};
+use kokuho_domain::collection::household_account::{AccountCommand, AccountId, HouseholdAccount};
+use kokuho_domain::collection::{Channel, ReceiptId};
+use kokuho_domain::household::{Household, HouseholdCommand};
 use kokuho_domain::person::{Person, PersonCommand};
-use kokuho_domain::{FiscalYear, PersonId, TenantCode, Yen};
-use kokuho_events::{Acquisition, AcquisitionReason, PaymentChannel};
+use kokuho_domain::{PersonId, TenantCode};
+use kokuho_events::{Acquisition, AcquisitionReason};
+use kokuho_ledger::Ledger;
 use kokuho_store::Backend;
 use serde::Serialize;
 use serde_json::{json, Value};
 use uuid::Uuid;
 
-use crate::bench::{percentile_ms, Progress, BENCH_TENANT};
+use crate::bench::{payment_amount, percentile_ms, Progress, ACCOUNT_FISCAL_YEAR, BENCH_TENANT};
 use crate::Config;
 
 /// Payments a clerk records per person in one cycle.
 pub const PAYMENTS_PER_CYCLE: usize = 3;
+
+/// The assessed total of a cycle's household account: the sum of its payments.
+fn cycle_total() -> i64 {
+    (0..PAYMENTS_PER_CYCLE).map(payment_amount).sum()
+}
 
 #[derive(Debug, Clone)]
 pub struct HttpBenchOptions {
@@ -117,8 +134,7 @@ pub struct HttpBenchReport {
     pub kinds: Vec<KindReport>,
 }
 
-/// The request builders, one per kind: the one place to change when a route moves (payments
-/// are to move to a household account route).
+/// The request builders, one per kind: the one place to change when a route moves.
 pub mod requests {
     use super::*;
 
@@ -172,19 +188,25 @@ pub mod requests {
         }
     }
 
-    pub fn record_payment(tenant: &str, run: &str, index: usize, person: Uuid, installment: usize) -> Spec {
+    /// The `payment`-th payment of cycle `index` to its household's account.
+    pub fn record_payment(tenant: &str, run: &str, index: usize, household: Uuid, payment: usize) -> Spec {
         Spec {
             kind: Kind::RecordPayment,
             method: reqwest::Method::POST,
-            path: format!("/v1/{tenant}/persons/{person}/payments"),
+            path: format!("/v1/{tenant}/households/{household}/accounts/{ACCOUNT_FISCAL_YEAR}/payments"),
             body: Some(json!({
-                "fiscal_year": 2025,
-                "amount_yen": 10_000 + installment as i64 * 100,
-                "received_on": "2025-07-31",
-                "channel": "bank_transfer",
+                "receipt_id": receipt_id(index, payment),
+                "amount_yen": payment_amount(payment),
+                "received_on": format!("{ACCOUNT_FISCAL_YEAR}-07-31"),
+                "channel": "bank",
             })),
-            idempotency_key: Some(format!("{run}-{index}-p{installment}")),
+            idempotency_key: Some(format!("{run}-{index}-p{payment}")),
         }
+    }
+
+    /// A receipt id unique on the cycle's account.
+    pub fn receipt_id(index: usize, payment: usize) -> String {
+        format!("bench-{index}-{payment}")
     }
 
     pub fn read_person(tenant: &str, person: Uuid) -> Spec {
@@ -315,15 +337,19 @@ struct Load {
     clerks: Clerks,
     run: Arc<str>,
     tenant: String,
+    /// Each cycle's household (its account scheduled in setup).
+    households: Arc<Vec<Uuid>>,
     done: Arc<std::sync::atomic::AtomicU64>,
     progress: Progress,
     total: u64,
 }
 
-/// One connection's clerk cycles for the persons `indices`.
-async fn cycles(client: reqwest::Client, load: Load, indices: Vec<usize>) -> Vec<Sample> {
-    let Load { base, clerks, run, tenant, done, progress, total } = load;
+/// One connection's clerk cycles for the persons `indices`: the samples, and each person
+/// registered (cycle index, person).
+async fn cycles(client: reqwest::Client, load: Load, indices: Vec<usize>) -> (Vec<Sample>, Vec<(usize, Uuid)>) {
+    let Load { base, clerks, run, tenant, households, done, progress, total } = load;
     let mut samples = Vec::with_capacity(indices.len() * (4 + PAYMENTS_PER_CYCLE));
+    let mut registered_persons = Vec::with_capacity(indices.len());
     let timed = |spec: requests::Spec| {
         let (client, base, token) = (client.clone(), base.clone(), clerks.token_for(spec.kind).to_owned());
         async move {
@@ -340,10 +366,11 @@ async fn cycles(client: reqwest::Client, load: Load, indices: Vec<usize>) -> Vec
         let Some(person) = person.filter(|_| (200..300).contains(&status)) else {
             continue;
         };
+        registered_persons.push((index, person));
         let (sample, acquired) = timed(requests::acquire_eligibility(&tenant, &run, index, person)).await;
         samples.push(sample);
-        for installment in 0..PAYMENTS_PER_CYCLE {
-            samples.push(timed(requests::record_payment(&tenant, &run, index, person, installment)).await.0);
+        for payment in 0..PAYMENTS_PER_CYCLE {
+            samples.push(timed(requests::record_payment(&tenant, &run, index, households[index], payment)).await.0);
         }
         samples.push(timed(requests::read_person(&tenant, person)).await.0);
         let as_of = acquired["recorded_at"].as_str().and_then(|at| DateTime::parse_from_rfc3339(at).ok());
@@ -352,26 +379,119 @@ async fn cycles(client: reqwest::Client, load: Load, indices: Vec<usize>) -> Vec
         let finished = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
         progress("http", finished, total);
     }
-    samples
+    (samples, registered_persons)
+}
+
+fn setup_meta(key: String) -> kokuho_store::CommandMeta {
+    kokuho_store::CommandMeta {
+        actor: kokuho_store::Actor::System("bench".into()),
+        purpose: "collection".into(),
+        correlation_id: Uuid::now_v7(),
+        causation_id: None,
+        idempotency_key: Some(key),
+    }
+}
+
+/// Setup, not timed: a household of its own for each of `cycles` cycles, its account of
+/// [`ACCOUNT_FISCAL_YEAR`] scheduled to the cycle's payments, `clients` at a time. Answers the
+/// households by cycle.
+async fn schedule_accounts(
+    ledger: &Arc<Ledger>,
+    tenant: TenantCode,
+    cycles: usize,
+    clients: usize,
+    progress: &Progress,
+) -> anyhow::Result<Arc<Vec<Uuid>>> {
+    let run: Arc<str> = Uuid::now_v7().simple().to_string().into();
+    let households: Arc<Vec<Uuid>> = Arc::new((0..cycles).map(|_| Uuid::now_v7()).collect());
+    let done = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let mut tasks = Vec::new();
+    for client in 0..clients {
+        let (ledger, run, households, done, progress) =
+            (ledger.clone(), run.clone(), households.clone(), done.clone(), progress.clone());
+        tasks.push(tokio::spawn(async move {
+            for index in (client..cycles).step_by(clients) {
+                let id = AccountId { household_id: households[index], fiscal_year: ACCOUNT_FISCAL_YEAR };
+                // As of 1 June (the yearly assessment): all 8 installments, whatever today is.
+                let schedule = AccountCommand::Schedule {
+                    assessed_total: cycle_total(),
+                    special: None,
+                    triggered_by: None,
+                    on: chrono::NaiveDate::from_ymd_opt(ACCOUNT_FISCAL_YEAR, 6, 1),
+                };
+                let scheduled = ledger
+                    .execute::<HouseholdAccount>(tenant, id, schedule, setup_meta(format!("{run}-{index}-s")))
+                    .await?;
+                anyhow::ensure!(!scheduled.events.is_empty(), "the account of cycle {index} was not scheduled");
+                let finished = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+                progress("accounts", finished, cycles as u64);
+            }
+            anyhow::Ok(())
+        }));
+    }
+    for task in tasks {
+        task.await??;
+    }
+    Ok(households)
+}
+
+/// Not timed: each registered person (cycle index, person) made the head of its cycle's
+/// household, 16 at a time.
+async fn establish_households(
+    ledger: &Arc<Ledger>,
+    tenant: TenantCode,
+    households: &[Uuid],
+    persons: &[(usize, Uuid)],
+    progress: &Progress,
+) -> anyhow::Result<()> {
+    let run = Uuid::now_v7().simple().to_string();
+    let mut tasks = tokio::task::JoinSet::new();
+    let (mut next, mut done) = (0, 0u64);
+    loop {
+        while tasks.len() < 16 && next < persons.len() {
+            let (index, person) = persons[next];
+            let (ledger, household, key) = (ledger.clone(), households[index], format!("{run}-{index}-h"));
+            tasks.spawn(async move {
+                let establish = HouseholdCommand::Establish {
+                    head_person_id: person,
+                    established_on: NaiveDate::from_ymd_opt(ACCOUNT_FISCAL_YEAR, 4, 1).expect("valid date"),
+                    acquisition: Acquisition {
+                        source: "resident_registry".into(),
+                        legal_basis: "住民基本台帳法".into(),
+                    },
+                };
+                ledger.execute::<Household>(tenant, household, establish, setup_meta(key)).await.map(drop)
+            });
+            next += 1;
+        }
+        let Some(joined) = tasks.join_next().await else { break };
+        joined??;
+        done += 1;
+        progress("households", done, persons.len() as u64);
+    }
+    Ok(())
 }
 
 /// The mix's commands for `persons` persons through `ledger.execute`, `clients` at a time:
 /// commands per second.
 async fn in_process_rate(
-    ledger: Arc<kokuho_ledger::Ledger>,
+    ledger: Arc<Ledger>,
     tenant: TenantCode,
     persons: usize,
     clients: usize,
     progress: &Progress,
 ) -> anyhow::Result<f64> {
+    let households = schedule_accounts(&ledger, tenant, persons, clients, progress).await?;
     let run: Arc<str> = Uuid::now_v7().simple().to_string().into();
     let done = Arc::new(std::sync::atomic::AtomicU64::new(0));
     let started = Instant::now();
     let mut tasks = Vec::new();
     for client in 0..clients {
-        let (ledger, run, done, progress) = (ledger.clone(), run.clone(), done.clone(), progress.clone());
+        let (ledger, run, households, done, progress) =
+            (ledger.clone(), run.clone(), households.clone(), done.clone(), progress.clone());
         tasks.push(tokio::spawn(async move {
             let mut commands = 0usize;
+            let mut registered = Vec::new();
             for index in (client..persons).step_by(clients) {
                 let person = PersonId::new();
                 let meta = |suffix: String| kokuho_store::CommandMeta {
@@ -396,27 +516,33 @@ async fn in_process_rate(
                     loss: None,
                 };
                 ledger.execute::<Person>(tenant, person, acquire, meta("a".into())).await?;
-                for installment in 0..PAYMENTS_PER_CYCLE {
-                    let pay = PersonCommand::RecordPayment {
-                        fiscal_year: FiscalYear::new(2025),
-                        amount: Yen::new(10_000 + installment as i64 * 100),
-                        received_on: NaiveDate::from_ymd_opt(2025, 7, 31).expect("valid date"),
-                        channel: PaymentChannel::BankTransfer,
+                let account = AccountId { household_id: households[index], fiscal_year: ACCOUNT_FISCAL_YEAR };
+                for payment in 0..PAYMENTS_PER_CYCLE {
+                    let receive = AccountCommand::Receive {
+                        receipt_id: ReceiptId::parse(&requests::receipt_id(index, payment))?,
+                        amount: payment_amount(payment),
+                        received_on: NaiveDate::from_ymd_opt(ACCOUNT_FISCAL_YEAR, 7, 31).expect("valid date"),
+                        channel: Channel::Bank,
                     };
-                    ledger.execute::<Person>(tenant, person, pay, meta(format!("p{installment}"))).await?;
+                    ledger.execute::<HouseholdAccount>(tenant, account, receive, meta(format!("p{payment}"))).await?;
                 }
+                registered.push((index, person.as_uuid()));
                 commands += 2 + PAYMENTS_PER_CYCLE;
                 let finished = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
                 progress("in-process", finished, persons as u64);
             }
-            anyhow::Ok(commands)
+            anyhow::Ok((commands, registered))
         }));
     }
-    let mut commands = 0;
+    let (mut commands, mut registered) = (0, Vec::new());
     for task in tasks {
-        commands += task.await??;
+        let (count, persons) = task.await??;
+        commands += count;
+        registered.extend(persons);
     }
-    Ok(commands as f64 / started.elapsed().as_secs_f64().max(1e-9))
+    let rate = commands as f64 / started.elapsed().as_secs_f64().max(1e-9);
+    establish_households(&ledger, tenant, &households, &registered, progress).await?;
+    Ok(rate)
 }
 
 /// Folds the samples into per-kind figures over a run of `elapsed`.
@@ -467,7 +593,7 @@ pub async fn run(
         &config,
         "127.0.0.1:0".parse().expect("a valid address"),
         kokuho_ledger::system_clock(),
-        rules,
+        crate::bench::bench_rules(rules),
     )
     .await?;
     let base: Arc<str> = format!("http://{}", app.local_addr()).into();
@@ -487,6 +613,7 @@ pub async fn run(
             eligibility: clerk(&staff, &setup_client, &base, tenant, Role::EligibilityClerk).await?,
             collection: clerk(&staff, &setup_client, &base, tenant, Role::CollectionClerk).await?,
         };
+        let households = schedule_accounts(&ledger, tenant, options.persons, options.connections, &progress).await?;
         let run: Arc<str> = Uuid::now_v7().simple().to_string().into();
         let done = Arc::new(std::sync::atomic::AtomicU64::new(0));
         let started = Instant::now();
@@ -505,17 +632,21 @@ pub async fn run(
                 clerks: clerks.clone(),
                 run: run.clone(),
                 tenant: tenant.to_string(),
+                households: households.clone(),
                 done: done.clone(),
                 progress: progress.clone(),
                 total: options.persons as u64,
             };
             tasks.push(tokio::spawn(cycles(client, load, indices)));
         }
-        let mut samples = Vec::new();
+        let (mut samples, mut registered) = (Vec::new(), Vec::new());
         for task in tasks {
-            samples.extend(task.await?);
+            let (cycle_samples, persons) = task.await?;
+            samples.extend(cycle_samples);
+            registered.extend(persons);
         }
         let elapsed = started.elapsed();
+        establish_households(&ledger, tenant, &households, &registered, &progress).await?;
         let in_process =
             in_process_rate(ledger.clone(), tenant, options.persons, options.connections, &progress).await?;
         anyhow::Ok((samples, elapsed, in_process))
@@ -630,13 +761,26 @@ mod tests {
     }
 
     #[test]
+    fn a_payment_is_posted_to_the_cycle_households_account_with_a_receipt_of_its_own() {
+        let household = Uuid::now_v7();
+        let first = requests::record_payment("999997", "run1", 7, household, 0);
+        let second = requests::record_payment("999997", "run1", 7, household, 1);
+        assert_eq!(first.path, format!("/v1/999997/households/{household}/accounts/2025/payments"));
+        let body = |spec: &requests::Spec| spec.body.clone().unwrap();
+        assert_eq!(body(&first)["amount_yen"], json!(10_000));
+        assert_eq!(body(&second)["amount_yen"], json!(10_100));
+        assert_ne!(body(&first)["receipt_id"], body(&second)["receipt_id"]);
+        assert_eq!(cycle_total(), 30_300, "the account is scheduled to what the cycle pays");
+    }
+
+    #[test]
     fn every_command_request_carries_its_own_idempotency_key() {
-        let person = Uuid::now_v7();
+        let (person, household) = (Uuid::now_v7(), Uuid::now_v7());
         let keys: Vec<String> = [
             requests::register("999997", "run1", 7),
             requests::acquire_eligibility("999997", "run1", 7, person),
-            requests::record_payment("999997", "run1", 7, person, 0),
-            requests::record_payment("999997", "run1", 7, person, 1),
+            requests::record_payment("999997", "run1", 7, household, 0),
+            requests::record_payment("999997", "run1", 7, household, 1),
         ]
         .into_iter()
         .map(|spec| spec.idempotency_key.unwrap())

@@ -174,7 +174,8 @@ enum Command {
     },
     /// Run the ledger-50k benchmark (docs/performance.md).
     Bench {
-        /// How many persons the workload registers (each: 1 acquisition + 24 payments).
+        /// How many persons the workload registers (each: 1 acquisition + 24 payments to its
+        /// household's account).
         #[arg(long, default_value_t = 2000)]
         persons: usize,
         /// How many concurrent clients send the commands.
@@ -818,7 +819,9 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Bench { persons, clients, as_of_reads, json, .. } => {
             // Bench data goes to its own file unless a database is named, and to its own tenant.
             let config = config(&cli, "sqlite://kokuho-bench.db", true);
-            let ledgerd = open(&cli, &config).await?;
+            // The rule files in force, and the bench tenant's collection file for its accounts.
+            let rules = bench::bench_rules(load_rules(cli.rules_dir.as_deref())?);
+            let ledgerd = Ledgerd::open_with_rules(&config, kokuho_ledger::system_clock(), rules).await?;
             let bar = Arc::new(progress_bar("bench"));
             let reporter = bar.clone();
             let progress: bench::Progress = Arc::new(move |phase, done, total| {

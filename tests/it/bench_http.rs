@@ -30,15 +30,24 @@ async fn a_small_http_bench_answers_every_request_of_the_mix_without_a_5xx() {
     // eligibility clerk's as-of answers are in the ledger as access events.
     let store = db.store().await;
     let tenant = kokuho_domain::TenantCode::parse(kokuho::bench::BENCH_TENANT).unwrap();
-    let mut accesses = 0;
+    let (mut accesses, mut payments, mut households, mut person_payments) = (0, 0, 0, 0);
     let mut from = 0;
     loop {
         let page = store.read_clear_page(tenant, from, 1000).await.unwrap();
         let Some(last) = page.last() else { break };
         from = last.position;
         accesses += page.iter().filter(|event| event.stream_id.starts_with("access-")).count();
+        let of_type = |event_type: &str| page.iter().filter(|event| event.event_type == event_type).count();
+        payments += of_type("AccountPaymentReceived");
+        households += of_type("HouseholdEstablished");
+        person_payments += of_type("PaymentReceived");
     }
     assert!(accesses >= 2 * 24, "the reads were recorded as accesses ({accesses})");
+    // The payments went to the households' accounts, over HTTP and in process; every bench
+    // person heads its own household; nothing was paid on a person.
+    assert_eq!(payments, 2 * 24 * PAYMENTS_PER_CYCLE);
+    assert_eq!(households, 2 * 24);
+    assert_eq!(person_payments, 0);
 }
 
 /// `kokuho bench scale` at two small sizes: each size runs in its own process, the table names

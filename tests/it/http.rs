@@ -4,6 +4,7 @@
 use axum::http::{Method, StatusCode};
 use chrono::TimeDelta;
 use kokuho_auth::Role;
+use kokuho_domain::PersonId;
 use serde_json::{json, Value};
 use uuid::Uuid;
 
@@ -118,6 +119,11 @@ async fn every_endpoint_refuses_every_role_it_does_not_name_and_records_the_refu
     let api = Client::in_process().await;
     let (_, clerk) = api.signed_in(Role::EligibilityClerk).await;
     let person = PersonBuilder::new().insured_from("2025-04-01").notified_on("2025-04-02").create(&api, &clerk).await;
+    // A household of another person (this one establishes a household in the table below),
+    // whose account the payment goes to.
+    let head = PersonBuilder::new().insured_from("2025-04-01").notified_on("2025-04-02").create(&api, &clerk).await;
+    let household = HouseholdBuilder::new(&head).create(&api, &clerk).await;
+    scheduled_account(&api, &household, 2025, 36_000).await;
 
     use Role::*;
     let all = [EligibilityClerk, TaxClerk, BenefitsClerk, CollectionClerk, Supervisor, Auditor, Administrator];
@@ -134,8 +140,10 @@ async fn every_endpoint_refuses_every_role_it_does_not_name_and_records_the_refu
         ),
         (
             Method::POST,
-            p(&format!("/persons/{person}/payments")),
-            Some(json!({"fiscal_year": 2025, "amount_yen": 1000, "received_on": "2025-07-31", "channel": "counter"})),
+            p(&format!("/households/{household}/accounts/2025/payments")),
+            Some(
+                json!({"receipt_id": "ROLE-1", "amount_yen": 1000, "received_on": "2025-07-31", "channel": "counter"}),
+            ),
             vec![CollectionClerk, Supervisor],
             "role_not_permitted",
         ),
@@ -405,10 +413,12 @@ async fn a_retried_command_with_the_same_idempotency_key_records_once() {
     let api = Client::in_process().await;
     let (_, clerk) = api.signed_in(Role::Supervisor).await;
     let person = PersonBuilder::new().insured_from("2025-04-01").notified_on("2025-04-02").create(&api, &clerk).await;
+    let household = HouseholdBuilder::new(&person).create(&api, &clerk).await;
+    scheduled_account(&api, &household, 2025, 31_500).await;
     let payment =
-        json!({"fiscal_year": 2025, "amount_yen": 31500, "received_on": "2025-07-31", "channel": "bank_transfer"});
+        json!({"receipt_id": "BANK-0731", "amount_yen": 31500, "received_on": "2025-07-31", "channel": "bank"});
     let request = || {
-        Call::new(Method::POST, format!("/v1/{KUMAGAYA}/persons/{person}/payments"))
+        Call::new(Method::POST, format!("/v1/{KUMAGAYA}/households/{household}/accounts/2025/payments"))
             .token(&clerk)
             .idempotency_key("payment-2025-07-31")
             .json(&payment)
@@ -427,34 +437,37 @@ async fn a_retried_command_with_the_same_idempotency_key_records_once() {
     assert_eq!(created_body["person_id"], retried_body["person_id"], "{created_body} {retried_body}");
     let (first, first_body) = api.send(request()).await;
     let (second, second_body) = api.send(request()).await;
-    assert_eq!((first, second), (StatusCode::CREATED, StatusCode::OK));
-    assert_eq!(first_body["position"], second_body["position"]);
+    assert_eq!((first, second), (StatusCode::CREATED, StatusCode::OK), "{first_body} {second_body}");
+    assert_eq!(first_body["recorded"][0]["position"], second_body["recorded"][0]["position"]);
     assert_eq!(second_body["duplicate"], true);
-    let (_, record) = api.get(&clerk, &format!("/persons/{person}?purpose=collection")).await;
-    assert_eq!(record["payments"], json!({"count": 1, "total_yen": 31500}));
+    let (_, account) = api.get(&clerk, &format!("/households/{household}/accounts/2025?purpose=collection")).await;
+    assert_eq!(account["received_yen"], json!(31_500), "{account}");
+    assert_eq!(account["credits"].as_array().unwrap().len(), 1, "{account}");
 }
 
 /// An Idempotency-Key is bound to its stream and to its command (the IETF Idempotency-Key
-/// draft): a key first used for a payment of one person, sent again on a person who is not
-/// insured, or again on the same person with another amount, is refused as reused — never
+/// draft): a key first used for a payment to one household's account, sent again on an account
+/// not scheduled, or again on the same account with another amount, is refused as reused — never
 /// answered with the first payment's position, and nothing more is recorded.
 #[tokio::test]
-async fn a_key_sent_again_with_another_person_or_body_is_refused_as_reused() {
+async fn a_key_sent_again_with_another_account_or_body_is_refused_as_reused() {
     let api = Client::in_process().await;
     let (_, clerk) = api.signed_in(Role::Supervisor).await;
     let insured = PersonBuilder::new().insured_from("2025-04-01").notified_on("2025-04-02").create(&api, &clerk).await;
-    let not_insured = PersonBuilder::new().create(&api, &clerk).await;
-    let payment = |amount: i64| json!({"fiscal_year": 2025, "amount_yen": amount, "received_on": "2025-07-31", "channel": "bank_transfer"});
-    let pay = |person: &str, amount: i64| {
-        Call::new(Method::POST, format!("/v1/{KUMAGAYA}/persons/{person}/payments"))
+    let household = HouseholdBuilder::new(&insured).create(&api, &clerk).await;
+    scheduled_account(&api, &household, 2025, 36_000).await;
+    let not_scheduled = Uuid::now_v7().to_string();
+    let payment = |amount: i64| json!({"receipt_id": "BANK-1", "amount_yen": amount, "received_on": "2025-07-31", "channel": "bank"});
+    let pay = |household: &str, amount: i64| {
+        Call::new(Method::POST, format!("/v1/{KUMAGAYA}/households/{household}/accounts/2025/payments"))
             .token(&clerk)
             .idempotency_key("reused-key")
             .json(&payment(amount))
     };
-    let (first, _) = api.send(pay(&insured, 1000)).await;
+    let (first, _) = api.send(pay(&household, 1000)).await;
     assert_eq!(first, StatusCode::CREATED);
-    for (person, amount) in [(&not_insured, 1000), (&insured, 2000)] {
-        let (status, problem) = api.send(pay(person, amount)).await;
+    for (household, amount) in [(&not_scheduled, 1000), (&household, 2000)] {
+        let (status, problem) = api.send(pay(household, amount)).await;
         assert_eq!(
             (status, problem["code"].as_str()),
             (StatusCode::UNPROCESSABLE_ENTITY, Some("idempotency_key_reused")),
@@ -462,10 +475,30 @@ async fn a_key_sent_again_with_another_person_or_body_is_refused_as_reused() {
         );
         assert!(problem.get("position").is_none(), "{problem}");
     }
-    let (retried, body) = api.send(pay(&insured, 1000)).await;
+    let (retried, body) = api.send(pay(&household, 1000)).await;
     assert_eq!((retried, &body["duplicate"]), (StatusCode::OK, &json!(true)), "{body}");
-    let (_, record) = api.get(&clerk, &format!("/persons/{insured}?purpose=collection")).await;
-    assert_eq!(record["payments"], json!({"count": 1, "total_yen": 1000}));
+    let (_, account) = api.get(&clerk, &format!("/households/{household}/accounts/2025?purpose=collection")).await;
+    assert_eq!(account["received_yen"], json!(1000), "{account}");
+    assert_eq!(api.event_types(&format!("account-{not_scheduled}-2025")).await, Vec::<String>::new());
+}
+
+/// Payments are recorded on the household's account: the person route that recorded them on
+/// the person is retired and not served. The payments a person's stream holds from before are
+/// still shown on their record.
+#[tokio::test]
+async fn the_retired_person_payment_route_is_not_served_and_earlier_payments_still_show() {
+    let api = Client::in_process().await;
+    let (_, clerk) = api.signed_in(Role::Supervisor).await;
+    let person = PersonBuilder::new().insured_from("2025-04-01").notified_on("2025-04-02").create(&api, &clerk).await;
+    let payment = json!({"fiscal_year": 2025, "amount_yen": 1000, "received_on": "2025-07-31", "channel": "counter"});
+    let (status, _) = api.post(&clerk, &format!("/persons/{person}/payments"), payment).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let person_id = PersonId::from_uuid(person.parse().unwrap());
+    legacy_payment(&api.ledgerd.ledger, kumagaya(), person_id, 31_500).await;
+    let (status, record) = api.get(&clerk, &format!("/persons/{person}?purpose=collection")).await;
+    assert_eq!(status, StatusCode::OK, "{record}");
+    assert_eq!(record["payments"], json!({"count": 1, "total_yen": 31_500}));
+    assert_eq!(api.event_types(&format!("person-{person}")).await.last().map(String::as_str), Some("PaymentReceived"));
 }
 
 /// A supervisor's key reused for a provision with an unknown legal basis answered 500: the
@@ -476,10 +509,13 @@ async fn a_reused_key_on_a_refused_provision_is_not_a_server_error() {
     let (_, supervisor) = api.signed_in(Role::Supervisor).await;
     let person =
         PersonBuilder::new().insured_from("2025-04-01").notified_on("2025-04-02").create(&api, &supervisor).await;
-    let payment = json!({"fiscal_year": 2025, "amount_yen": 1000, "received_on": "2025-07-31", "channel": "counter"});
+    let household = HouseholdBuilder::new(&person).create(&api, &supervisor).await;
+    scheduled_account(&api, &household, 2025, 36_000).await;
+    let payment =
+        json!({"receipt_id": "COUNTER-1", "amount_yen": 1000, "received_on": "2025-07-31", "channel": "counter"});
     let (first, _) = api
         .send(
-            Call::new(Method::POST, format!("/v1/{KUMAGAYA}/persons/{person}/payments"))
+            Call::new(Method::POST, format!("/v1/{KUMAGAYA}/households/{household}/accounts/2025/payments"))
                 .token(&supervisor)
                 .idempotency_key("supervisor-key")
                 .json(&payment),
@@ -506,23 +542,30 @@ async fn a_reused_key_on_a_refused_provision_is_not_a_server_error() {
 }
 
 /// A payment of 9,223,372,036,854,775,807 yen, then one of 1 yen, overflowed the payment totals
-/// and took the read side down. Amounts are bounded where they come in: the first is refused
-/// with a code naming the field, without repeating the value; the second is recorded and read.
+/// and took the read side down. Amounts are bounded where they come in, and so is what an
+/// account has received: the first is refused with a code naming the field, without repeating
+/// the value; payments up to the bound are recorded and read; one more yen is refused.
 #[tokio::test]
 async fn an_amount_beyond_the_bound_is_refused_and_the_read_side_stays_up() {
     let api = Client::in_process().await;
     let (_, clerk) = api.signed_in(Role::Supervisor).await;
     let person = PersonBuilder::new().insured_from("2025-04-01").notified_on("2025-04-02").create(&api, &clerk).await;
-    let pay = |amount: i64| json!({"fiscal_year": 2025, "amount_yen": amount, "received_on": "2025-07-31", "channel": "counter"});
-    let (status, problem) = api.post(&clerk, &format!("/persons/{person}/payments"), pay(i64::MAX)).await;
-    assert_eq!((status, problem["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("amount_too_large")));
+    let household = HouseholdBuilder::new(&person).create(&api, &clerk).await;
+    scheduled_account(&api, &household, 2025, 36_000).await;
+    let path = format!("/households/{household}/accounts/2025/payments");
+    let pay = |receipt: &str, amount: i64| json!({"receipt_id": receipt, "amount_yen": amount, "received_on": "2025-07-31", "channel": "counter"});
+    let (status, problem) = api.post(&clerk, &path, pay("R-1", i64::MAX)).await;
+    assert_eq!((status, problem["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("amount_out_of_range")));
     assert!(!problem.to_string().contains(&i64::MAX.to_string()), "the value is echoed: {problem}");
-    assert!(problem["detail"].as_str().unwrap().contains("amount_yen"), "{problem}");
-    api.ok(&clerk, &format!("/persons/{person}/payments"), pay(1)).await;
-    api.ok(&clerk, &format!("/persons/{person}/payments"), pay(1_000_000_000_000)).await;
-    let (status, record) = api.get(&clerk, &format!("/persons/{person}?purpose=collection")).await;
-    assert_eq!(status, StatusCode::OK, "{record}");
-    assert_eq!(record["payments"], json!({"count": 2, "total_yen": 1_000_000_000_001_i64}));
+    assert!(problem["detail"].as_str().unwrap().contains("amount"), "{problem}");
+    api.ok(&clerk, &path, pay("R-2", 1)).await;
+    api.ok(&clerk, &path, pay("R-3", 999_999_999_999)).await;
+    let (status, problem) = api.post(&clerk, &path, pay("R-4", 1)).await;
+    assert_eq!((status, problem["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("amount_out_of_range")));
+    let (status, account) = api.get(&clerk, &format!("/households/{household}/accounts/2025?purpose=collection")).await;
+    assert_eq!(status, StatusCode::OK, "{account}");
+    assert_eq!(account["received_yen"], json!(1_000_000_000_000_i64), "{account}");
+    assert_eq!(account["overpayment_yen"], json!(1_000_000_000_000_i64 - 36_000), "{account}");
 }
 
 /// `/metrics` names every municipality the ledger keeps: a server started without the
@@ -634,14 +677,15 @@ async fn a_projection_that_cannot_apply_an_event_stops_alone_and_shows_in_health
     let api = Client::in_process().await;
     let (_, clerk) = api.signed_in(Role::Supervisor).await;
     let person = PersonBuilder::new().insured_from("2025-04-01").notified_on("2025-04-02").create(&api, &clerk).await;
-    let pay = json!({"fiscal_year": 2025, "amount_yen": 1000, "received_on": "2025-07-31", "channel": "counter"});
-    api.ok(&clerk, &format!("/persons/{person}/payments"), pay.clone()).await;
+    // Payments from before the household account (the only events `payment_totals` reads).
+    let person_id = PersonId::from_uuid(person.parse().unwrap());
+    legacy_payment(&api.ledgerd.ledger, kumagaya(), person_id, 1000).await;
     // A read waits for the projections to show the first payment; then the table goes.
     let (status, _) = api.get(&clerk, "/persons?purpose=eligibility&date_of_birth=1980-05-05").await;
     assert_eq!(status, StatusCode::OK);
     api.db.raw_execute("DROP TABLE payment_totals").await;
 
-    let paid = api.ok(&clerk, &format!("/persons/{person}/payments"), pay).await;
+    let paid = legacy_payment(&api.ledgerd.ledger, kumagaya(), person_id, 1000).await;
     let later = PersonBuilder::new().insured_from("2025-05-01").notified_on("2025-05-02").create(&api, &clerk).await;
     let (status, found) = api.get(&clerk, "/persons?purpose=eligibility&date_of_birth=1980-05-05").await;
     assert_eq!(status, StatusCode::OK, "{found}");
@@ -653,7 +697,7 @@ async fn a_projection_that_cannot_apply_an_event_stops_alone_and_shows_in_health
     assert_eq!(health["status"], json!("degraded"), "{health}");
     let stopped = &health["stopped_projections"][0];
     assert_eq!((stopped["projection"].as_str(), stopped["tenant"].as_str()), (Some("payment_totals"), Some(KUMAGAYA)));
-    assert_eq!(stopped["position"], paid["position"], "{health}");
+    assert_eq!(stopped["position"], json!(paid.last_position), "{health}");
     assert!(!stopped["reason"].as_str().unwrap().is_empty());
     let stopped_projections = health["stopped_projections"].as_array().unwrap().len();
     assert_eq!(stopped_projections, 1, "only the broken projection stopped: {health}");
@@ -763,7 +807,6 @@ async fn the_openapi_document_lists_exactly_the_routes_served() {
         "GET /v1/{tenant}/persons",
         "GET /v1/{tenant}/persons/{person_id}",
         "POST /v1/{tenant}/persons/{person_id}/eligibility",
-        "POST /v1/{tenant}/persons/{person_id}/payments",
         "POST /v1/{tenant}/persons/{person_id}/name",
         "POST /v1/{tenant}/persons/{person_id}/address",
         "GET /v1/{tenant}/access-records",

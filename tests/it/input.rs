@@ -80,13 +80,16 @@ async fn a_notification_dated_before_its_event_and_a_year_out_of_range_are_refus
     assert_refused(&answer, StatusCode::UNPROCESSABLE_ENTITY, "notified_before_event", "notified_on", "");
 
     let insured = PersonBuilder::new().insured_from("2025-04-01").create(&api, &supervisor).await;
-    for fiscal_year in [1066, 2999, i32::MAX as i64] {
-        let payment =
-            json!({"fiscal_year": fiscal_year, "amount_yen": 1000, "received_on": "2025-07-31", "channel": "counter"});
-        let answer = api.post(&supervisor, &format!("/persons/{insured}/payments"), payment).await;
-        assert_refused(&answer, StatusCode::UNPROCESSABLE_ENTITY, "fiscal_year_out_of_range", "fiscal_year", "");
-        assert!(!answer.1.to_string().contains(&fiscal_year.to_string()), "the value is echoed: {}", answer.1);
+    // Years before the earliest (a year after the current one is refused first as
+    // `income_year_not_ended`).
+    for year in [1066, 1899, i32::MIN as i64] {
+        let income = json!({"income_year": year, "total_income_yen": 1000, "taxable_income_yen": 0,
+                            "salary_income_yen": 1000, "pension_income_yen": 0, "declared": true,
+                            "source": "resident_tax", "legal_basis": "地方税法 第703条の4"});
+        let answer = api.post(&supervisor, &format!("/persons/{insured}/income"), income).await;
+        assert_refused(&answer, StatusCode::UNPROCESSABLE_ENTITY, "fiscal_year_out_of_range", "income_year", "");
+        assert!(!answer.1.to_string().contains(&year.to_string()), "the value is echoed: {}", answer.1);
     }
-    let (_, record) = api.get(&supervisor, &format!("/persons/{insured}?purpose=collection")).await;
-    assert_eq!(record["payments"]["count"], 0, "{record}");
+    let recorded = api.event_types(&format!("person-{insured}")).await;
+    assert!(!recorded.iter().any(|t| t == "IncomeReported"), "a refused report recorded something: {recorded:?}");
 }

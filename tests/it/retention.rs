@@ -34,9 +34,11 @@ async fn two_persons(ledgerd: &Ledgerd) -> Persons {
     let key = format!("register-{left}");
     ledgerd.ledger.execute::<Person>(kumagaya(), left, register("熊谷 花子"), meta(Some(&key))).await.unwrap();
     let insured = PersonId::new();
-    for command in [register("行田 太郎"), acquire(), pay(5_000)] {
+    for command in [register("行田 太郎"), acquire()] {
         ledgerd.ledger.execute::<Person>(kumagaya(), insured, command, meta(None)).await.unwrap();
     }
+    // A payment from before the household account: its retention is still kept.
+    legacy_payment(&ledgerd.ledger, kumagaya(), insured, 5_000).await;
     Persons { left, insured }
 }
 
@@ -359,9 +361,10 @@ async fn a_person_who_lost_eligibility_is_erased_once_the_period_from_the_loss_h
     };
     let (lost, insured, corrected) = (PersonId::new(), PersonId::new(), PersonId::new());
     for person in [lost, insured, corrected] {
-        for command in [register("熊谷 花子"), acquire(), pay(5_000)] {
+        for command in [register("熊谷 花子"), acquire()] {
             ledgerd.ledger.execute::<Person>(kumagaya(), person, command, meta(None)).await.unwrap();
         }
+        legacy_payment(&ledgerd.ledger, kumagaya(), person, 5_000).await;
     }
     clock.advance(chrono::DateTime::parse_from_rfc3339("2030-07-01T03:00:00Z").unwrap().to_utc() - clock.now());
     ledgerd.ledger.execute::<Person>(kumagaya(), lost, moved_out(), meta(None)).await.unwrap();

@@ -1,5 +1,7 @@
 //! The person aggregate: one stream per person, holding registration, eligibility (資格),
-//! death, income reports, certificates and payments.
+//! death, income reports and certificates. Payments are received on the household's account
+//! (`collection::household_account`); the `PaymentReceived` events a person's stream holds from
+//! before it are still read (ARCHITECTURE.md, "Payments before the household account").
 //!
 //! `decide` checks a command against the person's state and returns the events to append;
 //! `evolve` folds one event into the state. Both are pure, so replaying the same events always
@@ -12,8 +14,8 @@ use chrono::{Datelike, NaiveDate};
 use kokuho_events::{
     Acquisition, AcquisitionReason, AddressChange, CertificateIssued, CorrectionReason, CostShare, EligibilityAcquired,
     EligibilityCorrected, EligibilityEnd, EligibilityLost, EligibilityStart, EligibilityWithdrawn, FormerMunicipality,
-    IncomeFigures, IncomeReported, LedgerEvent, LossReason, NameChange, PaymentChannel, PaymentReceived,
-    PersonAddressChanged, PersonDetails, PersonDied, PersonNameChanged, PersonRegistered, Personal,
+    IncomeFigures, IncomeReported, LedgerEvent, LossReason, NameChange, PersonAddressChanged, PersonDetails,
+    PersonDied, PersonNameChanged, PersonRegistered, Personal,
 };
 use serde::Serialize;
 use uuid::Uuid;
@@ -22,7 +24,7 @@ use crate::eligibility::{
     self, check_acquisition, check_loss, loss_effective_on, notification_is_late, seventy_fifth_birthday,
     EligibilityError, EligibilityPeriod, RULE_DATE_OF_BIRTH, RULE_LATE_STAGE_ELDERLY,
 };
-use crate::{Context, FiscalYear, PersonId, Rejection, Yen};
+use crate::{Context, PersonId, Rejection, Yen};
 use checks::check_input;
 
 /// What the ledger knows of a person after folding their events.
@@ -40,6 +42,8 @@ pub struct PersonState {
     pub certificates: Vec<Certificate>,
     /// The 70–74 share decisions, in the order recorded.
     pub elderly_shares: Vec<ElderlyShareDecision>,
+    /// The legacy payments on the person's stream (`PaymentReceived`, recorded before the
+    /// household account; none is recorded any more): their sum and count.
     pub paid_total: Yen,
     pub payments: u32,
     /// The involuntary-unemployment applications, in the order recorded (each separation has
@@ -249,12 +253,6 @@ pub enum PersonCommand {
         household_id: Option<Uuid>,
         income_year: i32,
         rules_sha256: String,
-    },
-    RecordPayment {
-        fiscal_year: FiscalYear,
-        amount: Yen,
-        received_on: NaiveDate,
-        channel: PaymentChannel,
     },
     ChangeName {
         name: String,
@@ -697,26 +695,6 @@ pub fn decide(
                 effective_on,
                 acquisition,
                 personal: Personal::Present(AddressChange { address }),
-            })])
-        }
-        PersonCommand::RecordPayment { fiscal_year, amount, received_on, channel } => {
-            // Tax is owed for insured periods, and arrears are still paid after a loss.
-            if state.periods.is_empty() {
-                return Err(Rejection::NotInsured { person_id });
-            }
-            if amount <= Yen::ZERO {
-                return Err(Rejection::AmountNotPositive { amount_yen: amount.amount() });
-            }
-            if amount > Yen::AMOUNT_MAX {
-                return Err(Rejection::AmountTooLarge { field: "amount_yen", max_yen: Yen::AMOUNT_MAX.amount() });
-            }
-            not_in_future("received_on", received_on, context)?;
-            Ok(vec![LedgerEvent::PaymentReceived(PaymentReceived {
-                person_id: person_id.as_uuid(),
-                fiscal_year: fiscal_year.year(),
-                amount_yen: amount.amount(),
-                received_on,
-                channel,
             })])
         }
     }

@@ -19,8 +19,6 @@ pub enum Rejection {
     Eligibility { person_id: PersonId, error: EligibilityError },
     #[error("person {person_id} is not insured")]
     NotInsured { person_id: PersonId },
-    #[error("amount_yen must be more than 0 yen")]
-    AmountNotPositive { amount_yen: i64 },
     #[error("{field} must not be negative")]
     AmountNegative { field: &'static str, amount_yen: i64 },
     /// The value is not repeated: an income figure is personal.
@@ -82,7 +80,6 @@ impl Rejection {
             Rejection::AtenaNoRegistered { .. } => "atena_no_registered",
             Rejection::Eligibility { error, .. } => error.code(),
             Rejection::NotInsured { .. } => "not_insured",
-            Rejection::AmountNotPositive { .. } => "amount_not_positive",
             Rejection::AmountNegative { .. } => "amount_negative",
             Rejection::AmountTooLarge { .. } => "amount_too_large",
             Rejection::DateInFuture { .. } => "date_in_future",

@@ -4,7 +4,7 @@ use kokuho_auth::Role;
 use serde_json::{json, Value};
 use uuid::Uuid;
 
-use super::{Account, Client, KUMAGAYA};
+use super::{kumagaya, meta, Account, Client, KUMAGAYA};
 
 /// An acquisition body (`POST …/persons/{id}/eligibility`) as a person or their agent notifies it.
 pub fn acquisition(reason: &str, event_date: &str, notified_on: &str) -> Value {
@@ -132,6 +132,25 @@ impl HouseholdBuilder {
         }
         household
     }
+}
+
+/// Schedules the household's account of `fiscal_year` to `assessed_total` yen (Kumagaya's
+/// installments of the year), in process, as the collection policy does after an assessment: no
+/// route schedules an account. The household need not be established: the account decision
+/// reads none.
+pub async fn scheduled_account(client: &Client, household: &str, fiscal_year: i32, assessed_total: i64) {
+    use kokuho_domain::collection::household_account::{AccountCommand, AccountId, HouseholdAccount};
+    let id = AccountId { household_id: household.parse().expect("a household id"), fiscal_year };
+    // As of 1 June of the year (the yearly assessment; today if that is later than the clock).
+    let on = chrono::NaiveDate::from_ymd_opt(fiscal_year, 6, 1);
+    let schedule = AccountCommand::Schedule { assessed_total, special: None, triggered_by: None, on };
+    let scheduled = client
+        .ledgerd
+        .ledger
+        .execute::<HouseholdAccount>(kumagaya(), id, schedule, meta(None))
+        .await
+        .expect("the account is scheduled");
+    assert!(!scheduled.events.is_empty(), "the account of {household} was already scheduled");
 }
 
 /// A staff account created through `ledgerd.staff.create_user` and enrolled by its owner

@@ -2,9 +2,9 @@
 
 use chrono::NaiveDate;
 use kokuho_domain::person::PersonCommand;
-use kokuho_domain::{FiscalYear, Yen};
-use kokuho_events::{Acquisition, AcquisitionReason, PaymentChannel, PersonDetails, Sex};
-use kokuho_store::{Actor, CommandMeta};
+use kokuho_domain::{PersonId, TenantCode};
+use kokuho_events::{Acquisition, AcquisitionReason, LedgerEvent, PaymentChannel, PaymentReceived, PersonDetails, Sex};
+use kokuho_store::{Actor, AppendOutcome, AppendRequest, CommandMeta, ExpectedVersion};
 use uuid::Uuid;
 
 pub fn date(y: i32, m: u32, d: u32) -> NaiveDate {
@@ -49,13 +49,34 @@ pub fn acquire() -> PersonCommand {
     }
 }
 
-pub fn pay(amount: i64) -> PersonCommand {
-    PersonCommand::RecordPayment {
-        fiscal_year: FiscalYear::new(2025),
-        amount: Yen::new(amount),
+/// A legacy fixture: a payment of `amount` yen for FY2025 on the person's own stream, as ledgers
+/// recorded payments before the household account (`PaymentReceived`). No command records one
+/// any more (payments go to the household's account), so it is appended through the store as an
+/// older release wrote it; the tests that use it also check that such events are still read —
+/// by the person's state, the `payment_totals` projection, retention and the person's record
+/// (ARCHITECTURE.md, "Payments before the household account"). Answers the append.
+pub async fn legacy_payment(
+    ledger: &kokuho_ledger::Ledger,
+    tenant: TenantCode,
+    person: PersonId,
+    amount: i64,
+) -> AppendOutcome {
+    let event = LedgerEvent::PaymentReceived(PaymentReceived {
+        person_id: person.as_uuid(),
+        fiscal_year: 2025,
+        amount_yen: amount,
         received_on: date(2025, 7, 31),
         channel: PaymentChannel::BankTransfer,
-    }
+    });
+    let request = AppendRequest {
+        stream_id: person.stream_id(),
+        expected_version: ExpectedVersion::Any,
+        meta: CommandMeta { purpose: "collection".into(), ..meta(None) },
+        events: vec![kokuho_ledger::to_new_event(&event)],
+        search_tokens: vec![],
+        command_fingerprint: None,
+    };
+    ledger.store().append(tenant, request).await.expect("the legacy payment is appended")
 }
 
 /// Waits (bounded) until `check` holds; panics with `what` otherwise.

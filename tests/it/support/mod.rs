@@ -10,8 +10,10 @@
 //!   path: [`enrol`], or [`enrol_over_http`] against a server), [`acquisition`], [`loss`];
 //! - the real binary ([`kokuho`], [`output`], [`serve`]);
 //! - domain commands for tests that drive the ledger directly ([`register`], [`acquire`],
-//!   [`pay`], [`meta`]), the ledger in process on a pinned day ([`ledgerd_on`], [`restarted`]),
-//!   and [`Scenario`], given / when / then over any aggregate's pure decisions.
+//!   [`meta`]), a payment as ledgers recorded them on the person before the household account
+//!   ([`legacy_payment`]), a household account scheduled as the collection policy does
+//!   ([`scheduled_account`]), the ledger in process on a pinned day ([`ledgerd_on`],
+//!   [`restarted`]), and [`Scenario`], given / when / then over any aggregate's pure decisions.
 
 mod binary;
 mod builders;

@@ -116,10 +116,6 @@ pub(super) fn check_input(command: &PersonCommand, today: NaiveDate) -> Result<(
             checks::date("valid_from", *valid_from)?;
             checks::text("basis", basis, TEXT_CHARS_MAX)
         }
-        PersonCommand::RecordPayment { fiscal_year, received_on, .. } => {
-            checks::year("fiscal_year", fiscal_year.year(), today)?;
-            checks::date("received_on", *received_on)
-        }
         PersonCommand::ChangeName { name, name_kana, effective_on, acquisition } => {
             checks::required_text("name", name, NAME_CHARS_MAX)?;
             checks::text("name_kana", name_kana, NAME_CHARS_MAX)?;

@@ -1,7 +1,7 @@
 //! The person aggregate's decisions, table-driven: each refusal with its code.
 
 use super::*;
-use kokuho_events::Sex;
+use kokuho_events::{PaymentChannel, PaymentReceived, Sex};
 
 fn date(y: i32, m: u32, d: u32) -> NaiveDate {
     NaiveDate::from_ymd_opt(y, m, d).unwrap()
@@ -51,12 +51,23 @@ fn acquire(reason: AcquisitionReason, on: NaiveDate) -> PersonCommand {
     }
 }
 
-fn pay(amount: i64) -> PersonCommand {
-    PersonCommand::RecordPayment {
-        fiscal_year: FiscalYear::new(2025),
-        amount: Yen::new(amount),
+/// A payment recorded on the person's stream before the household account: no command records
+/// one any more, but a ledger may hold it and it is still read.
+fn legacy_payment(amount: i64) -> LedgerEvent {
+    LedgerEvent::PaymentReceived(PaymentReceived {
+        person_id: uuid::Uuid::nil(),
+        fiscal_year: 2025,
+        amount_yen: amount,
         received_on: date(2025, 5, 31),
         channel: PaymentChannel::BankTransfer,
+    })
+}
+
+fn certificate() -> PersonCommand {
+    PersonCommand::IssueCertificate {
+        certificate_no: "C-0001".into(),
+        issued_on: date(2025, 5, 1),
+        valid_until: date(2026, 3, 31),
     }
 }
 
@@ -73,13 +84,12 @@ fn refusals_name_their_reason() {
     let table: Vec<(Vec<PersonCommand>, PersonCommand, &str)> = vec![
         (vec![], acquire(AcquisitionReason::MovedIn, date(2025, 4, 1)), "person_not_found"),
         (vec![register()], register(), "person_already_registered"),
-        (vec![register()], pay(1000), "not_insured"),
+        (vec![register()], certificate(), "not_insured"),
         (
             vec![register(), acquire(AcquisitionReason::MovedIn, date(2025, 4, 1))],
             acquire(AcquisitionReason::MovedIn, date(2025, 4, 2)),
             "already_insured",
         ),
-        (vec![register(), acquire(AcquisitionReason::MovedIn, date(2025, 4, 1))], pay(0), "amount_not_positive"),
         (vec![register()], acquire(AcquisitionReason::Birth, date(2025, 6, 2)), "date_in_future"),
     ];
     for (history, command, code) in table {
@@ -142,17 +152,20 @@ fn an_erased_person_takes_no_further_command() {
         }),
     );
     assert!(state.registered.as_ref().unwrap().details.is_none());
-    assert_eq!(decide(id, &state, pay(1_000), &context()).unwrap_err().code(), "person_erased");
+    assert_eq!(decide(id, &state, certificate(), &context()).unwrap_err().code(), "person_erased");
 }
 
 #[test]
-fn payments_add_up_for_an_insured_person() {
+fn legacy_payments_on_the_persons_stream_still_add_up() {
     let id = PersonId::from_uuid(uuid::Uuid::nil());
     let mut state = PersonState::default();
-    for command in [register(), acquire(AcquisitionReason::MovedIn, date(2025, 4, 1)), pay(12_300), pay(4_500)] {
+    for command in [register(), acquire(AcquisitionReason::MovedIn, date(2025, 4, 1))] {
         for event in decide(id, &state, command, &context()).unwrap() {
             state = evolve(state, &event);
         }
+    }
+    for event in [legacy_payment(12_300), legacy_payment(4_500)] {
+        state = evolve(state, &event);
     }
     assert_eq!((state.paid_total, state.payments), (Yen::new(16_800), 2));
 }

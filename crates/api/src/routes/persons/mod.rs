@@ -1,5 +1,8 @@
-//! Persons: registration from the resident registry, payments, names and addresses, and reading a
-//! person's record (which appends an access event, committed before the answer is sent).
+//! Persons: registration from the resident registry, names and addresses, and reading a person's
+//! record (which appends an access event, committed before the answer is sent). Payments are
+//! recorded on the household's account (`routes::collection`); a person's record still shows the
+//! payments its stream holds from before (ARCHITECTURE.md, "Payments before the household
+//! account").
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -9,8 +12,8 @@ use chrono::{DateTime, NaiveDate, Utc};
 use kokuho_auth::{Purpose, Role};
 use kokuho_domain::person::Person;
 use kokuho_domain::person::PersonCommand;
-use kokuho_domain::{FiscalYear, PersonId, Yen};
-use kokuho_events::{PaymentChannel, PersonDetails, Sex};
+use kokuho_domain::PersonId;
+use kokuho_events::{PersonDetails, Sex};
 use kokuho_projections::models::PersonRegistry;
 use kokuho_store::Decrypt;
 use serde::{Deserialize, Serialize};
@@ -40,7 +43,6 @@ pub(crate) fn routes() -> Router<AppState> {
     Router::new()
         .route("/v1/{tenant}/persons", post(register).get(find))
         .route("/v1/{tenant}/persons/{person_id}", get(read))
-        .route("/v1/{tenant}/persons/{person_id}/payments", post(record_payment))
         .route("/v1/{tenant}/persons/{person_id}/name", post(change_name))
         .route("/v1/{tenant}/persons/{person_id}/address", post(change_address))
 }
@@ -248,7 +250,8 @@ pub struct PersonRecord {
     /// For the eligibility affair: the first day of the current insured period.
     #[serde(skip_serializing_if = "Option::is_none")]
     insured_since: Option<NaiveDate>,
-    /// For the collection affair.
+    /// For the collection affair: the payments recorded on the person before the household
+    /// account (none is recorded there any more; the account route records them now).
     #[serde(skip_serializing_if = "Option::is_none")]
     payments: Option<PaymentsSummary>,
     /// The stream version this answer reflects.
@@ -324,44 +327,6 @@ pub(crate) async fn read(
         version: view.version,
         as_of: query.as_of.unwrap_or_else(|| state.ledger.now()),
     }))
-}
-
-#[derive(Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct Payment {
-    /// 年度: 2025 means 2025-04-01..2026-03-31.
-    fiscal_year: i32,
-    /// Whole yen, more than 0.
-    amount_yen: i64,
-    received_on: NaiveDate,
-    /// `counter`, `bank_transfer`, `pension_withholding`
-    #[schema(value_type = String)]
-    channel: PaymentChannel,
-}
-
-/// Record a payment of NHI tax (collection clerks, supervisors).
-#[utoipa::path(post, path = "/v1/{tenant}/persons/{person_id}/payments", request_body = Payment, security(("session" = [])),
-    params(doc::Tenant, doc::PersonId, doc::IdempotencyKey),
-    responses(
-        (status = 201, description = "Recorded", body = Recorded),
-        doc::PersonNotFound,
-        (status = 422, description = "`not_insured`, `amount_not_positive`, `amount_too_large`, `date_in_future`, `invalid_body`; the input checks of docs/domain.md (`text_too_long`, `control_character`, `date_too_early`, `notified_before_event`, `unknown_source`, `unknown_legal_basis`, `fiscal_year_out_of_range`)", body = Problem, content_type = "application/problem+json"),
-    ))]
-pub(crate) async fn record_payment(
-    State(state): State<AppState>,
-    staff: Staff,
-    key: IdempotencyKey,
-    ApiPath(path): ApiPath<PersonPath>,
-    ApiJson(body): ApiJson<Payment>,
-) -> Result<(StatusCode, ApiJson<Recorded>), ApiError> {
-    let command = PersonCommand::RecordPayment {
-        fiscal_year: FiscalYear::new(body.fiscal_year),
-        amount: Yen::new(body.amount_yen),
-        received_on: body.received_on,
-        channel: body.channel,
-    };
-    let roles = [Role::CollectionClerk, Role::Supervisor];
-    execute(&state, &staff, &key, &roles, Purpose::Collection, PersonId::from_uuid(path.person_id), command).await
 }
 
 #[derive(Deserialize, ToSchema)]

@@ -40,11 +40,11 @@ pub enum Rejection {
     PeriodNotFound { person_id: PersonId, period_id: Uuid },
     #[error("person {person_id} already has a period {period_id}: a new period needs a new id")]
     PeriodAlreadyRecorded { person_id: PersonId, period_id: Uuid },
-    #[error("the income of {income_year} cannot be reported before the year has ended (today is {today})")]
+    #[error("income_year must be a calendar year that has ended (before this year)")]
     IncomeYearNotEnded { income_year: i32, today: NaiveDate },
-    #[error("certificate {certificate_no} was already issued to this person")]
+    #[error("certificate_no: that certificate was already issued to this person")]
     CertificateAlreadyIssued { certificate_no: String },
-    #[error("a certificate must be valid on the day it is issued ({issued_on}); valid_until was {valid_until}")]
+    #[error("valid_until must be on or after the day the certificate is issued")]
     InvalidValidity { issued_on: NaiveDate, valid_until: NaiveDate },
     #[error("{field} must be at most {max_chars} characters")]
     TextTooLong { field: &'static str, max_chars: usize },
@@ -121,5 +121,26 @@ impl crate::Refusal for Rejection {
     }
     fn kind(&self) -> RejectionKind {
         Rejection::kind(self)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A refusal names the field and what it accepts, never the value sent (the income year, the
+    /// certificate number, the validity day were echoed before).
+    #[test]
+    fn refusals_of_a_sent_value_name_the_field_never_the_value() {
+        let day = |d| NaiveDate::from_ymd_opt(2031, 7, d).unwrap();
+        let cases = [
+            (Rejection::IncomeYearNotEnded { income_year: 2999, today: day(1) }, "income_year", "2999"),
+            (Rejection::CertificateAlreadyIssued { certificate_no: "KUMA-778899".into() }, "certificate_no", "778899"),
+            (Rejection::InvalidValidity { issued_on: day(2), valid_until: day(3) }, "valid_until", "2031"),
+        ];
+        for (rejection, field, value) in cases {
+            let message = rejection.to_string();
+            assert!(message.contains(field) && !message.contains(value), "{message}");
+        }
     }
 }

@@ -38,6 +38,18 @@ pub const PAYMENTS_PER_PERSON: usize = 24;
 /// The fiscal year of the households' accounts the payments are received on.
 pub const ACCOUNT_FISCAL_YEAR: i32 = 2025;
 
+/// The schedule of a bench account of `fiscal_year` to `assessed_total`, as the collection policy
+/// makes it after a yearly assessment on 1 June: all 8 installments, whatever day the bench runs
+/// (an assessment after a due date would charge only those left).
+pub fn yearly_schedule(assessed_total: i64, fiscal_year: i32) -> AccountCommand {
+    AccountCommand::Schedule {
+        assessed_total,
+        special: None,
+        triggered_by: None,
+        on: chrono::NaiveDate::from_ymd_opt(fiscal_year, 6, 1),
+    }
+}
+
 /// The `k`-th payment of a person (0-based): 10,000 + 100·k yen.
 pub fn payment_amount(k: usize) -> i64 {
     10_000 + (k as i64) * 100
@@ -253,13 +265,7 @@ pub async fn run(ledgerd: &Ledgerd, options: &BenchOptions, progress: Progress) 
                 ledger
                     .execute::<Household>(tenant, account.household_id, establish, meta(format!("{run_id}-{index}-h")))
                     .await?;
-                // As of 1 June (the yearly assessment): all 8 installments, whatever today is.
-                let schedule = AccountCommand::Schedule {
-                    assessed_total: assessed_total(),
-                    special: None,
-                    triggered_by: None,
-                    on: chrono::NaiveDate::from_ymd_opt(ACCOUNT_FISCAL_YEAR, 6, 1),
-                };
+                let schedule = yearly_schedule(assessed_total(), ACCOUNT_FISCAL_YEAR);
                 let scheduled = ledger
                     .execute::<HouseholdAccount>(tenant, account, schedule, meta(format!("{run_id}-{index}-s")))
                     .await?;

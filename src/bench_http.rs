@@ -412,13 +412,7 @@ async fn schedule_accounts(
         tasks.push(tokio::spawn(async move {
             for index in (client..cycles).step_by(clients) {
                 let id = AccountId { household_id: households[index], fiscal_year: ACCOUNT_FISCAL_YEAR };
-                // As of 1 June (the yearly assessment): all 8 installments, whatever today is.
-                let schedule = AccountCommand::Schedule {
-                    assessed_total: cycle_total(),
-                    special: None,
-                    triggered_by: None,
-                    on: chrono::NaiveDate::from_ymd_opt(ACCOUNT_FISCAL_YEAR, 6, 1),
-                };
+                let schedule = crate::bench::yearly_schedule(cycle_total(), ACCOUNT_FISCAL_YEAR);
                 let scheduled = ledger
                     .execute::<HouseholdAccount>(tenant, id, schedule, setup_meta(format!("{run}-{index}-s")))
                     .await?;

@@ -166,20 +166,12 @@ pub async fn run(
     let mut installments: Vec<Vec<i64>> = vec![Vec::new(); households];
     let mut tasks = tokio::task::JoinSet::new();
     let (mut next, mut done) = (0, 0u64);
-    // Assessed in June, as a city's yearly assessment (本算定) is: all 8 installments, whatever
-    // today is (an assessment after a due date would charge only those left).
-    let assessed_on = chrono::NaiveDate::from_ymd_opt(FISCAL_YEAR, 6, 1).expect("1 June is a day");
     loop {
         while tasks.len() < 32 && next < households {
             let (ledger, ids, run_tag) = (ledger.clone(), ids.clone(), run_tag.clone());
             let index = next;
             tasks.spawn(async move {
-                let command = AccountCommand::Schedule {
-                    assessed_total: annual_tax(index),
-                    special: None,
-                    triggered_by: None,
-                    on: Some(assessed_on),
-                };
+                let command = crate::bench::yearly_schedule(annual_tax(index), FISCAL_YEAR);
                 let executed = ledger
                     .execute::<HouseholdAccount>(tenant, ids[index], command, meta(format!("{run_tag}-s{index}")))
                     .await?;

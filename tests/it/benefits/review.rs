@@ -172,22 +172,11 @@ async fn the_yearly_outpatient_total_passes_over_an_undecided_month() {
     .await;
     assert_eq!((august["benefit_yen"].as_i64(), borne(&august)), (Some(2_000), json!(18_000)));
     // September's records are in, its decision is not made.
-    let (status, imported) = import(
-        &api,
-        &clerks.benefits,
-        "september",
-        vec![record("C2", &p[0], "2024-09", "A", "outpatient", 100_000, 20_000)],
-    )
-    .await;
-    assert_eq!(status, StatusCode::CREATED, "{imported}");
-    let (status, imported) = import(
-        &api,
-        &clerks.benefits,
-        "october",
-        vec![record("C3", &p[0], "2024-10", "A", "outpatient", 100_000, 20_000)],
-    )
-    .await;
-    assert_eq!(status, StatusCode::CREATED, "{imported}");
+    for (batch, id, month) in [("september", "C2", "2024-09"), ("october", "C3", "2024-10")] {
+        let records = vec![record(id, &p[0], month, "A", "outpatient", 100_000, 20_000)];
+        let (status, imported) = import(&api, &clerks.benefits, batch, records).await;
+        assert_eq!(status, StatusCode::CREATED, "{imported}");
+    }
     let deps = api.ledgerd.benefits_deps();
     let report = kokuho_jobs::benefits::run(&deps, &run_options("2024-10"), &mut |_| {}).await.unwrap();
     assert_eq!(report.decided, 1, "{report}");

@@ -75,6 +75,8 @@ pub struct AccountScheduled {
     /// (`head_not_insured`, `member_age`, …); empty otherwise.
     pub special_conditions_failed: Vec<String>,
     pub installments: Vec<AccountInstallment>,
+    /// The day the installments were spread from: the assessment's own day (JST) when a policy
+    /// issued it. Installments already due that day were not charged (a late assessment).
     pub decided_on: NaiveDate,
     /// The ledger position of the assessment that led to it, when a policy issued it.
     pub triggered_by: Option<i64>,

@@ -72,6 +72,7 @@ pub enum LedgerEvent {
     OverpaymentSettled(OverpaymentSettled),
     OverpaymentApplied(OverpaymentApplied),
     CollectionReminderIssued(CollectionReminderIssued),
+    PensionNoticeRecorded(PensionNoticeRecorded),
     LimitCertificateIssued(LimitCertificateIssued),
     MedicalCostRecorded(MedicalCostRecorded),
     HighCostDecided(HighCostDecided),
@@ -140,6 +141,7 @@ macro_rules! for_each_event {
             OverpaymentSettled,
             OverpaymentApplied,
             CollectionReminderIssued,
+            PensionNoticeRecorded,
             LimitCertificateIssued,
             MedicalCostRecorded,
             HighCostDecided,
@@ -390,6 +392,7 @@ pub const CATALOG: &[CatalogEntry] = &[
     CatalogEntry { event_type: "OverpaymentSettled", schema_version: 1, summary: "an account's overpayment was applied to another year's arrears (充当) or refunded (還付), with its reason" },
     CatalogEntry { event_type: "OverpaymentApplied", schema_version: 1, summary: "another year's overpayment of the household was applied to this account (充当)" },
     CatalogEntry { event_type: "CollectionReminderIssued", schema_version: 1, summary: "a reminder (督促状) was issued for an installment past due" },
+    CatalogEntry { event_type: "PensionNoticeRecorded", schema_version: 1, summary: "the pension payer's notice of the head of household (年金特別徴収対象者通知) was recorded on an account before it was scheduled" },
     CatalogEntry { event_type: "LimitCertificateIssued", schema_version: 1, summary: "a 限度額適用認定証 was issued to a person for a household with no arrears" },
     CatalogEntry {
         event_type: "MedicalCostRecorded",
@@ -507,6 +510,8 @@ impl LedgerEvent {
             LedgerEvent::BenefitClaimDecided(e) => Some(e.person_id),
             LedgerEvent::BenefitClaimRefused(e) => Some(e.person_id),
             LedgerEvent::PublicFundsAccountRegistered(e) => Some(e.person_id),
+            // On the household's account; the pension figures are the head's.
+            LedgerEvent::PensionNoticeRecorded(e) => Some(e.head_person_id),
             LedgerEvent::BenefitPaymentInstructed(e) => Some(e.payee_person_id),
             _ => None,
         }

@@ -13,6 +13,8 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use crate::Personal;
+
 /// How an installment is collected.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -182,6 +184,38 @@ pub struct CollectionReminderIssued {
     pub deadline: NaiveDate,
     pub in_time: bool,
     pub unpaid_yen: i64,
+}
+
+/// The pension payer's notice for the head of household (年金特別徴収対象者通知) was recorded on
+/// the account before its installments were scheduled (v1); a later notice replaces it. The
+/// schedule reads it: the tax is withheld from the head's pension when the household meets the
+/// rule file's conditions. The pension and the care premium are the head's: sealed with the
+/// head's key, erased with them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PensionNoticeRecorded {
+    pub household_id: Uuid,
+    pub fiscal_year: i32,
+    /// The head of household the notice is about (the key that seals `personal`).
+    pub head_person_id: Uuid,
+    /// The day the notice was received.
+    pub notified_on: NaiveDate,
+    /// The provisional withholding (仮徴収額) of each of April, June and August, fixed before the
+    /// assessment; 0 when nothing is withheld before October.
+    pub provisional_each_yen: i64,
+    pub personal: Personal<PensionNoticeFacts>,
+}
+
+/// What the notice says of the head's pension.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PensionNoticeFacts {
+    /// The annual pension the tax may be withheld from.
+    pub head_annual_pension_yen: i64,
+    /// The head's care premium (介護保険料) of the year.
+    pub care_premium_yen: i64,
+    /// The care premium is itself withheld from that pension.
+    pub care_premium_withheld: bool,
 }
 
 /// A 限度額適用認定証 was issued to a person for their household (v1): no account of the

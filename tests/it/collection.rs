@@ -485,3 +485,109 @@ async fn a_second_settlement_before_the_policy_credits_the_first_does_not_apply_
     assert_eq!(fy2026.paid_total(), 20_000);
     assert!(fy2026.arrears(on(2026, 9, 10).unwrap()).is_empty());
 }
+
+fn notice_path(household: &str, fiscal_year: i32) -> String {
+    format!("/v1/{KUMAGAYA}{}/pension-notice", account_path(household, fiscal_year))
+}
+
+async fn record_notice(api: &Client, token: &str, household: &str, key: &str, body: Value) -> (StatusCode, Value) {
+    api.request(Method::POST, &notice_path(household, 2024), Some(token), Some(key), Some(body)).await
+}
+
+/// A household of one insured head aged 66 in FY2024, with the 2023 income reported.
+async fn pensioner_household(api: &Client, born: &str) -> (String, String) {
+    let (_, clerk) = api.signed_in(Role::EligibilityClerk).await;
+    let (_, tax_clerk) = api.signed_in(Role::TaxClerk).await;
+    let head = PersonBuilder::new().born(born).insured_from("2024-04-01").create(api, &clerk).await;
+    let household = HouseholdBuilder::new(&head).established_on("2024-04-01").create(api, &clerk).await;
+    report_income(api, &tax_clerk, &head, 2023, 1_000_000, 0).await;
+    (head, household)
+}
+
+/// Pension withholding (特別徴収) reached the way the collection section reaches it: the pension
+/// payer's notice (年金特別徴収対象者通知) recorded in May, before the assessment — a pension of
+/// 1,200,000, a care premium of 72,000 itself withheld, 仮徴収 10,000 in April, June and August —
+/// and the July assessment scheduled by the policy as six withholdings on Kumagaya's pension
+/// days (the 15th, moved to the open day before: 14 June and 13 December 2024, 14 February 2025
+/// fall on weekends), the provisional three at 10,000 and the rest sharing the year's tax
+/// (新宮市's layout, city.shingu.lg.jp/Info/615). The household meets every condition of 地方税法
+/// §706 ② (head insured and 65–74, pension ≥ 180,000, tax + care ≤ half of it, care withheld).
+/// The pension payer's remittance is a payment on the `pension_withholding` channel; an unpaid
+/// withholding is never the household's arrears. A head with a pension of 150,000 is scheduled
+/// ordinary, the failed conditions listed on the account.
+#[tokio::test]
+async fn a_pension_notice_recorded_before_the_assessment_has_the_tax_withheld_from_the_pension() {
+    let api = client_at("2024-05-19T15:00:00Z").await;
+    let (_, tax_clerk) = api.signed_in(Role::TaxClerk).await;
+    let (_, collector) = api.signed_in(Role::CollectionClerk).await;
+    let (head, household) = pensioner_household(&api, "1958-05-01").await;
+    let notice = json!({"provisional_each_yen": 10_000, "head_annual_pension_yen": 1_200_000,
+                        "care_premium_yen": 72_000, "care_premium_withheld": true});
+
+    // Only the collection section records it; bad figures name the field and are not echoed.
+    let (status, refused) = record_notice(&api, &tax_clerk, &household, "n-0", notice.clone()).await;
+    assert_eq!((status, refused["code"].as_str()), (StatusCode::FORBIDDEN, Some("role_not_permitted")));
+    let mut bad = notice.clone();
+    bad["head_annual_pension_yen"] = json!(-987_654);
+    let (status, refused) = record_notice(&api, &collector, &household, "n-bad", bad).await;
+    assert_eq!((status, refused["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("amount_out_of_range")));
+    assert!(refused["detail"].as_str().unwrap().contains("head_annual_pension_yen"), "{refused}");
+    assert!(!refused.to_string().contains("987"), "{refused}");
+    let (status, unknown) =
+        record_notice(&api, &collector, &uuid::Uuid::now_v7().to_string(), "n-unknown", notice.clone()).await;
+    assert_eq!((status, unknown["code"].as_str()), (StatusCode::NOT_FOUND, Some("household_not_found")));
+
+    let (status, recorded) = record_notice(&api, &collector, &household, "n-1", notice.clone()).await;
+    assert_eq!(status, StatusCode::CREATED, "{recorded}");
+    let entry = &recorded["recorded"][0];
+    assert_eq!(entry["event_type"], json!("PensionNoticeRecorded"));
+    assert_eq!(
+        (entry["payload"]["head_person_id"].as_str(), entry["payload"]["notified_on"].as_str()),
+        (Some(head.as_str()), Some("2024-05-20"))
+    );
+    assert!(!recorded.to_string().contains("1200000"), "the pension is sealed, not shown: {recorded}");
+    let (status, retried) = record_notice(&api, &collector, &household, "n-1", notice.clone()).await;
+    assert_eq!((status, retried["duplicate"].as_bool()), (StatusCode::OK, Some(true)));
+
+    // 1 July 2024: assessed; the policy schedules the withholdings.
+    move_to(&api, "2024-06-30T15:00:00Z");
+    let (_, tax_clerk) = api.signed_in(Role::TaxClerk).await;
+    let (_, collector) = api.signed_in(Role::CollectionClerk).await;
+    let total = assess(&api, &tax_clerk, &household, 2024).await["entry"]["total_yen"].as_i64().unwrap();
+    let withheld = account_with_total(&api, &collector, &household, 2024, total).await;
+    assert_eq!(column(&withheld, "method"), vec![json!("special"); 6], "{withheld}");
+    let dues = ["2024-04-15", "2024-06-14", "2024-08-15", "2024-10-15", "2024-12-13", "2025-02-14"];
+    assert_eq!(column(&withheld, "due_on"), dues.map(|d| json!(d)).to_vec());
+    let amounts: Vec<i64> = column(&withheld, "amount_yen").iter().map(|a| a.as_i64().unwrap()).collect();
+    assert_eq!(&amounts[..3], [10_000; 3]);
+    assert_eq!(amounts.iter().sum::<i64>(), total);
+    assert_eq!(withheld["special_conditions_failed"], json!([]));
+    assert_eq!(withheld["pension_notice"]["provisional_each_yen"], json!(10_000));
+    // The account is scheduled: a notice now starts withholding only from a later year.
+    let (status, late) = record_notice(&api, &collector, &household, "n-2", notice.clone()).await;
+    assert_eq!((status, late["code"].as_str()), (StatusCode::CONFLICT, Some("account_already_scheduled")));
+
+    // The pension payer's remittance of April's withholding; August's unpaid on 10 September is
+    // not the household's arrears.
+    let (status, paid) =
+        pay(&api, &collector, (&household, 2024), "NENKIN-2404", 10_000, "2024-05-10", "pension_withholding").await;
+    assert_eq!(status, StatusCode::CREATED, "{paid}");
+    assert_eq!(paid["recorded"][0]["payload"]["allocations"], json!([{"installment": 1, "amount_yen": 10_000}]));
+    move_to(&api, "2024-09-09T15:00:00Z");
+    let (_, collector) = api.signed_in(Role::CollectionClerk).await;
+    let (_, later) = account(&api, &collector, &household, 2024, "").await;
+    assert_eq!(later["arrears_yen"], json!(0), "{later}");
+
+    // A pension of 150,000: below the minimum and less than twice the tax and care premium.
+    let (_, small) = pensioner_household(&api, "1958-06-01").await;
+    let mut low = notice.clone();
+    low["head_annual_pension_yen"] = json!(150_000);
+    low["notified_on"] = json!("2024-05-20");
+    let (status, _) = record_notice(&api, &collector, &small, "n-low", low).await;
+    assert_eq!(status, StatusCode::CREATED);
+    let (_, tax_clerk) = api.signed_in(Role::TaxClerk).await;
+    let total = assess(&api, &tax_clerk, &small, 2024).await["entry"]["total_yen"].as_i64().unwrap();
+    let ordinary = account_with_total(&api, &collector, &small, 2024, total).await;
+    assert_eq!(ordinary["special_conditions_failed"], json!(["pension_below_minimum", "above_share_of_pension"]));
+    assert!(column(&ordinary, "method").iter().all(|m| m == "ordinary"), "{ordinary}");
+}

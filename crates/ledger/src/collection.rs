@@ -13,8 +13,10 @@ use kokuho_domain::collection::household_account::{
 use kokuho_domain::collection::limit_certificate::{
     IssueLimitCertificate, LimitCertificate, LimitCertificateLookups, LimitCertificateState,
 };
+use kokuho_domain::collection::pension_notice::SpecialHousehold;
 use kokuho_domain::collection::{Account, CollectionRejection};
 use kokuho_domain::household::Household;
+use kokuho_domain::tax::calc::MemberInput;
 use kokuho_domain::{FiscalYear, PersonId, TenantCode};
 use kokuho_events::{LedgerEvent, SettlementKindRecorded};
 use kokuho_projections::models::CollectionAccounts;
@@ -167,12 +169,33 @@ impl Ledger {
     }
 }
 
+impl Ledger {
+    /// The household of the account's fiscal year as pension withholding looks at it: its head,
+    /// whether the head is insured in the year, the insured members' dates of birth. `None` when
+    /// the household is not established or the head's record is missing.
+    async fn special_household(
+        &self,
+        tenant: TenantCode,
+        id: AccountId,
+    ) -> Result<Option<SpecialHousehold>, LedgerError> {
+        let Ok(input) = self.tax_input(tenant, id.household_id, id.fiscal_year, None).await? else {
+            return Ok(None);
+        };
+        let insured = |member: &&MemberInput| member.insured.count() > 0;
+        Ok(Some(SpecialHousehold {
+            head_person_id: input.head,
+            head_insured: input.members.iter().filter(insured).any(|member| member.person_id == input.head),
+            insured_dates_of_birth: input.members.iter().filter(insured).map(|member| member.date_of_birth).collect(),
+        }))
+    }
+}
+
 impl Lookup for HouseholdAccount {
     async fn lookups(
         ledger: &Ledger,
         tenant: TenantCode,
         id: AccountId,
-        _: &AccountState,
+        state: &AccountState,
         command: &AccountCommand,
     ) -> Result<AccountLookups, LedgerError> {
         let today = jst_date(ledger.now());
@@ -181,7 +204,17 @@ impl Lookup for HouseholdAccount {
             AccountCommand::SettleOverpayment => ledger.settlement_targets(tenant, id).await?,
             _ => Vec::new(),
         };
-        Ok(AccountLookups { today, rules, others })
+        // The household of the year: to record a pension notice (its head), or to schedule an
+        // account that has one (the conditions of withholding).
+        let scheduling_with_notice = state.account.is_none()
+            && state.pension_notice.is_some()
+            && matches!(command, AccountCommand::Schedule { .. } | AccountCommand::Reassess { .. });
+        let household = if scheduling_with_notice || matches!(command, AccountCommand::RecordPensionNotice(_)) {
+            ledger.special_household(tenant, id).await?
+        } else {
+            None
+        };
+        Ok(AccountLookups { today, rules, others, household })
     }
 }
 

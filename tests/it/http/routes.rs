@@ -44,6 +44,14 @@ async fn every_endpoint_refuses_every_role_it_does_not_name_and_records_the_refu
         ),
         (
             Method::POST,
+            p(&format!("/households/{household}/accounts/2026/pension-notice")),
+            Some(json!({"provisional_each_yen": 0, "head_annual_pension_yen": 1_200_000, "care_premium_yen": 60_000,
+                        "care_premium_withheld": true})),
+            vec![CollectionClerk, Supervisor],
+            "role_not_permitted",
+        ),
+        (
+            Method::POST,
             p(&format!("/persons/{person}/eligibility")),
             Some(acquisition("moved_in", "2025-04-01", "2025-04-02")),
             vec![EligibilityClerk, Supervisor],
@@ -279,6 +287,7 @@ async fn the_openapi_document_lists_exactly_the_routes_served() {
         "POST /v1/{tenant}/households/{household_id}/accounts/{fiscal_year}/payments",
         "POST /v1/{tenant}/households/{household_id}/accounts/{fiscal_year}/reminders",
         "POST /v1/{tenant}/households/{household_id}/accounts/{fiscal_year}/settlement",
+        "POST /v1/{tenant}/households/{household_id}/accounts/{fiscal_year}/pension-notice",
         "GET /v1/{tenant}/collection/arrears",
         "POST /v1/{tenant}/persons/{person_id}/limit-certificate",
         "POST /v1/{tenant}/persons/{person_id}/tax-facts/unemployment",

@@ -5,7 +5,8 @@
 //! pension when the household qualifies by the rule file's conditions), re-spread them after a
 //! reassessment, receive a payment, settle an overpayment (applied to the household's other
 //! years' arrears first, then refunded), record another year's overpayment applied here, issue a
-//! reminder. Every decision that applies the rules records the rule files' hashes.
+//! reminder, record the pension payer's notice before the schedule ([`super::pension_notice`]).
+//! Every decision that applies the rules records the rule files' hashes.
 
 use std::collections::BTreeSet;
 use std::fmt;
@@ -22,6 +23,7 @@ use uuid::Uuid;
 
 use super::account::{settle_overpayment, Account, Channel, Payment, ReceiptId, ReminderIssued, Settlement};
 use super::account::{SettlementKind, SettlementReason};
+use super::pension_notice::{self, NoticeEntry, PensionNotice, SpecialHousehold};
 use super::rules::CollectionRules;
 use super::schedule::{ordinary_from, special, special_conditions, Installment, Method, SpecialInput};
 use super::CollectionRejection;
@@ -72,6 +74,8 @@ pub struct AccountState {
     pub assessed_total: i64,
     /// The positions of the other years' settlements applied here.
     pub offsets_applied: BTreeSet<i64>,
+    /// The pension payer's notice recorded before the schedule, the latest.
+    pub pension_notice: Option<PensionNotice>,
 }
 
 /// Pension withholding asked for: the facts the pension payer's notice gives
@@ -121,6 +125,9 @@ pub enum AccountCommand {
         on: NaiveDate,
         settled_at: i64,
     },
+    /// Records the pension payer's notice (年金特別徴収対象者通知) on an account not yet
+    /// scheduled; the schedule reads it.
+    RecordPensionNotice(NoticeEntry),
     IssueReminder {
         installment: u32,
         /// The day of issue; `None` for the day of the decision (lookups' today), so a retry of
@@ -129,13 +136,15 @@ pub enum AccountCommand {
     },
 }
 
-/// What a collection decision looks up: today, the rules of the year, and (to settle an
-/// overpayment) the household's accounts of the other years.
+/// What a collection decision looks up: today, the rules of the year, (to settle an
+/// overpayment) the household's accounts of the other years, and (to record a pension notice, or
+/// schedule an account that has one) the household of the year.
 #[derive(Debug, Clone)]
 pub struct AccountLookups {
     pub today: NaiveDate,
     pub rules: Result<LoadedCollectionRules, CollectionRejection>,
     pub others: Vec<Account>,
+    pub household: Option<SpecialHousehold>,
 }
 
 fn method_recorded(method: Method) -> InstallmentMethod {
@@ -205,28 +214,58 @@ fn decision_day(on: Option<NaiveDate>, today: NaiveDate) -> NaiveDate {
     on.map_or(today, |on| on.min(today))
 }
 
+/// What the schedule of `assessed_total` decides withholding from: the request given, else the
+/// notice recorded on the account (`Err`: why it cannot be used), else none.
+fn special_request(
+    id: AccountId,
+    state: &AccountState,
+    given: Option<SpecialRequest>,
+    assessed_total: i64,
+    lookups: &AccountLookups,
+) -> Result<Option<SpecialRequest>, &'static str> {
+    match (given, &state.pension_notice) {
+        (Some(request), _) => Ok(Some(request)),
+        (None, Some(notice)) => {
+            pension_notice::request(id.fiscal_year, notice, lookups.household.as_ref(), assessed_total).map(Some)
+        }
+        (None, None) => Ok(None),
+    }
+}
+
 fn schedule(
     id: AccountId,
     assessed_total: i64,
-    special_request: Option<SpecialRequest>,
+    special_request: Result<Option<SpecialRequest>, &'static str>,
     triggered_by: Option<i64>,
     on: NaiveDate,
     lookups: &AccountLookups,
 ) -> Result<Vec<LedgerEvent>, CollectionRejection> {
     check_total(assessed_total)?;
     let rules = lookups.rules.clone()?;
+    let ordinary = |codes: Vec<String>| -> Result<_, CollectionRejection> {
+        Ok((Method::Ordinary, codes, ordinary_from(assessed_total, on, &rules.rules)?))
+    };
     let (method, failed, installments) = match special_request {
-        Some(request) => {
+        Ok(Some(request)) => {
             let failed = special_conditions(&request.input, &rules.rules)?;
             if failed.is_empty() {
                 let schedule = special(assessed_total, request.provisional_each, &rules.rules)?;
-                (Method::Special, Vec::new(), schedule.installments)
+                // The pension payer withholds what it was told before the withholding: a
+                // withholding after the provisional ones (本徴収) already due on the assessment's
+                // day cannot be asked for any more, and the year is paid ordinary.
+                let provisional = rules.rules.national.special_collection.provisional;
+                let too_late = schedule.installments.iter().any(|i| i.number > provisional && i.due < on);
+                if too_late {
+                    ordinary(vec!["main_withholding_already_due".to_owned()])?
+                } else {
+                    (Method::Special, Vec::new(), schedule.installments)
+                }
             } else {
-                let codes = failed.iter().map(|condition| condition.code().to_owned()).collect();
-                (Method::Ordinary, codes, ordinary_from(assessed_total, on, &rules.rules)?)
+                ordinary(failed.iter().map(|condition| condition.code().to_owned()).collect())?
             }
         }
-        None => (Method::Ordinary, Vec::new(), ordinary_from(assessed_total, on, &rules.rules)?),
+        Ok(None) => ordinary(Vec::new())?,
+        Err(code) => ordinary(vec![code.to_owned()])?,
     };
     Ok(vec![LedgerEvent::AccountScheduled(AccountScheduled {
         household_id: id.household_id,
@@ -249,7 +288,8 @@ pub struct HouseholdAccount;
 
 impl Aggregate for HouseholdAccount {
     const NAME: &'static str = "household_account";
-    const READS_PERSONAL: bool = false;
+    /// The pension notice's figures are the head's, sealed: the schedule decrypts them.
+    const READS_PERSONAL: bool = true;
     /// A day's payments to one account follow each other: keep its state between commands (the
     /// append still checks the version it was decided on).
     const CACHED: bool = true;
@@ -278,13 +318,15 @@ impl Aggregate for HouseholdAccount {
                     let reassess = AccountCommand::Reassess { assessed_total, triggered_by, on };
                     return Self::decide(id, state, reassess, lookups);
                 }
+                let special = special_request(id, state, special, assessed_total, lookups);
                 schedule(id, assessed_total, special, triggered_by, decision_day(on, lookups.today), lookups)
             }
             AccountCommand::Reassess { assessed_total, triggered_by, on } => {
                 check_total(assessed_total)?;
                 let on = decision_day(on, lookups.today);
                 let Some(account) = &state.account else {
-                    return schedule(id, assessed_total, None, triggered_by, on, lookups);
+                    let special = special_request(id, state, None, assessed_total, lookups);
+                    return schedule(id, assessed_total, special, triggered_by, on, lookups);
                 };
                 if assessed_total == state.assessed_total {
                     return Ok(vec![]);
@@ -373,6 +415,9 @@ impl Aggregate for HouseholdAccount {
                     settled_at,
                 })])
             }
+            AccountCommand::RecordPensionNotice(entry) => {
+                pension_notice::record(id, state, entry, lookups.household.as_ref(), lookups.today)
+            }
             AccountCommand::IssueReminder { installment, on } => {
                 let on = on.unwrap_or(lookups.today);
                 if on > lookups.today {
@@ -449,6 +494,9 @@ impl Aggregate for HouseholdAccount {
                     state.offsets_applied.insert(e.settled_at);
                 }
             }
+            LedgerEvent::PensionNoticeRecorded(e) => {
+                state.pension_notice = Some(PensionNotice::of(e));
+            }
             LedgerEvent::CollectionReminderIssued(e) => {
                 if let Some(account) = &mut state.account {
                     account.record_reminder(ReminderIssued {
@@ -477,7 +525,7 @@ mod tests {
             sha256: "a".repeat(64),
             national_sha256: "b".repeat(64),
         };
-        AccountLookups { today, rules: Ok(rules), others: Vec::new() }
+        AccountLookups { today, rules: Ok(rules), others: Vec::new(), household: None }
     }
 
     fn id() -> AccountId {

@@ -8,6 +8,7 @@ pub mod account;
 pub mod household_account;
 pub mod late_fee;
 pub mod limit_certificate;
+pub mod pension_notice;
 pub mod rules;
 pub mod schedule;
 
@@ -60,6 +61,8 @@ pub enum CollectionRejection {
     RulesUnavailable { reason: String },
     #[error("the person is not a member of the household on the day given")]
     NotMember,
+    #[error("the account of this fiscal year is already scheduled: pension withholding starts from a later fiscal year's notice")]
+    AlreadyScheduled { fiscal_year: i32 },
     #[error("household_id is not a recorded household")]
     HouseholdNotFound { household_id: uuid::Uuid },
     #[error("the household is in arrears (fiscal year {fiscal_year}, installment {installment}): 限度額適用認定証 is not issued")]
@@ -81,6 +84,7 @@ impl Refusal for CollectionRejection {
             CollectionRejection::NoOverpayment => "no_overpayment",
             CollectionRejection::InArrears { .. } => "household_in_arrears",
             CollectionRejection::NotScheduled { .. } => "account_not_scheduled",
+            CollectionRejection::AlreadyScheduled { .. } => "account_already_scheduled",
             CollectionRejection::RulesUnavailable { .. } => "collection_rules_unavailable",
             CollectionRejection::NotMember => "person_not_in_household",
             CollectionRejection::HouseholdNotFound { .. } => "household_not_found",
@@ -96,6 +100,7 @@ impl Refusal for CollectionRejection {
                 RejectionKind::NotFound
             }
             CollectionRejection::NotScheduled { .. }
+            | CollectionRejection::AlreadyScheduled { .. }
             | CollectionRejection::RulesUnavailable { .. }
             | CollectionRejection::NotMember => RejectionKind::Conflict,
             CollectionRejection::DuplicateReceipt

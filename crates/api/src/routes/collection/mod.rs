@@ -29,10 +29,13 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use super::doc;
+
+pub(crate) mod pension_notice;
 use crate::auth::{parse_purpose, IdempotencyKey, Staff};
 use crate::error::Problem;
 use crate::json::{ApiPath, ApiQuery};
 use crate::{ApiError, ApiJson, AppState};
+use pension_notice::record_pension_notice;
 
 /// Who records payments, reminders and settlements: the collection section (収納係) and its
 /// supervisors.
@@ -52,6 +55,10 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/v1/{tenant}/households/{household_id}/accounts/{fiscal_year}/payments", post(record_payment))
         .route("/v1/{tenant}/households/{household_id}/accounts/{fiscal_year}/reminders", post(issue_reminder))
         .route("/v1/{tenant}/households/{household_id}/accounts/{fiscal_year}/settlement", post(settle))
+        .route(
+            "/v1/{tenant}/households/{household_id}/accounts/{fiscal_year}/pension-notice",
+            post(record_pension_notice),
+        )
         .route("/v1/{tenant}/collection/arrears", get(arrears))
         .route("/v1/{tenant}/persons/{person_id}/limit-certificate", post(issue_limit_certificate))
 }
@@ -104,6 +111,14 @@ pub struct InstallmentView {
 }
 
 #[derive(Serialize, ToSchema)]
+pub struct PensionNoticeView {
+    head_person_id: Uuid,
+    notified_on: NaiveDate,
+    /// The provisional withholding (仮徴収額) of each of April, June and August.
+    provisional_each_yen: i64,
+}
+
+#[derive(Serialize, ToSchema)]
 pub struct CreditView {
     /// `payment`, or `offset` (another year's overpayment applied here).
     source: String,
@@ -138,6 +153,15 @@ pub struct AccountView {
     on: NaiveDate,
     /// The annual tax in force (年税額).
     assessed_total_yen: i64,
+    /// The pension payer's notice recorded before the schedule, if any (its pension figures are
+    /// sealed with the head's key and not shown).
+    pension_notice: Option<PensionNoticeView>,
+    /// The conditions of pension withholding the household failed when it was scheduled
+    /// (`head_not_insured`, `member_age`, `pension_below_minimum`, `above_share_of_pension`,
+    /// `care_premium_not_withheld`, `main_withholding_already_due`, `pension_notice_unavailable`,
+    /// `head_changed`, `no_insured_member`, `household_not_found`); empty when withheld or no
+    /// notice was recorded.
+    special_conditions_failed: Vec<String>,
     installments: Vec<InstallmentView>,
     /// Σ received: payments and other years' overpayments applied here.
     received_yen: i64,
@@ -210,6 +234,14 @@ fn account_view(
             _ => None,
         })
         .unzip();
+    let special_conditions_failed = view
+        .events
+        .iter()
+        .find_map(|(_, event)| match event {
+            LedgerEvent::AccountScheduled(e) => Some(e.special_conditions_failed.clone()),
+            _ => None,
+        })
+        .unwrap_or_default();
     // As the installments show it: paid by `on`.
     let paid: i64 = installments.iter().map(|installment| installment.paid_yen).sum();
     Ok(AccountView {
@@ -218,6 +250,12 @@ fn account_view(
         as_of,
         on,
         assessed_total_yen: view.state.assessed_total,
+        pension_notice: view.state.pension_notice.as_ref().map(|notice| PensionNoticeView {
+            head_person_id: notice.head_person_id,
+            notified_on: notice.notified_on,
+            provisional_each_yen: notice.provisional_each,
+        }),
+        special_conditions_failed,
         installments,
         received_yen: account.received_total(),
         paid_yen: paid,
@@ -402,6 +440,17 @@ pub struct RecordedEntry {
     payload: serde_json::Value,
 }
 
+impl RecordedEntry {
+    /// The event as stored in clear (a personal part is not shown).
+    fn of(position: i64, event: &LedgerEvent) -> RecordedEntry {
+        RecordedEntry {
+            position,
+            event_type: event.event_type().to_owned(),
+            payload: serde_json::from_slice(&event.encode().payload).unwrap_or(serde_json::Value::Null),
+        }
+    }
+}
+
 /// The answer to a collection command: what was recorded and the account after it (today).
 #[derive(Serialize, ToSchema)]
 pub struct AccountCommandAnswer {
@@ -413,13 +462,16 @@ pub struct AccountCommandAnswer {
     account: AccountView,
 }
 
-async fn execute(
+/// A collection command executed for a collection clerk: what it recorded (as stored in clear)
+/// and the account's stream after it. A retried Idempotency-Key that named another record is
+/// refused.
+async fn execute_recorded(
     state: &AppState,
     staff: &Staff,
     key: &IdempotencyKey,
     id: AccountId,
     command: AccountCommand,
-) -> Result<(StatusCode, ApiJson<AccountCommandAnswer>), ApiError> {
+) -> Result<(Executed, View<HouseholdAccount>, Vec<RecordedEntry>), ApiError> {
     staff.require_role(state, COLLECTION_ROLES).await?;
     let meta = staff.command_meta(Purpose::Collection, key)?;
     let tenant = staff.principal.tenant;
@@ -430,11 +482,7 @@ async fn execute(
         .events
         .iter()
         .filter(|(recorded, _)| range.contains(&recorded.position))
-        .map(|(recorded, event)| RecordedEntry {
-            position: recorded.position,
-            event_type: event.event_type().to_owned(),
-            payload: serde_json::from_slice(&event.encode().payload).unwrap_or(serde_json::Value::Null),
-        })
+        .map(|(recorded, event)| RecordedEntry::of(recorded.position, event))
         .collect();
     if recorded.is_empty() && executed.outcome.duplicate {
         return Err(invalid(
@@ -442,8 +490,19 @@ async fn execute(
             "this Idempotency-Key was already used for a command on another record",
         ));
     }
+    Ok((executed, view, recorded))
+}
+
+async fn execute(
+    state: &AppState,
+    staff: &Staff,
+    key: &IdempotencyKey,
+    id: AccountId,
+    command: AccountCommand,
+) -> Result<(StatusCode, ApiJson<AccountCommandAnswer>), ApiError> {
+    let (executed, view, recorded) = execute_recorded(state, staff, key, id, command).await?;
     let now = state.ledger.now();
-    let account = account_view(state, tenant, &view, now, jst_date(now))?;
+    let account = account_view(state, staff.principal.tenant, &view, now, jst_date(now))?;
     record_household_access(state, staff, Purpose::Collection, &[id.household_id], None).await?;
     Ok((
         super::created_or_retried(&executed),
@@ -468,7 +527,8 @@ pub struct PaymentBody {
     /// The day the money was paid in (領収日), on or before today.
     received_on: NaiveDate,
     /// `bank` (金融機関), `convenience_store` (コンビニ), `counter` (窓口), `account_transfer`
-    /// (口座振替).
+    /// (口座振替), `pension_withholding` (the pension payer's remittance of what it withheld,
+    /// 特別徴収).
     channel: String,
 }
 
@@ -477,6 +537,7 @@ const CHANNELS: &[(&str, Channel)] = &[
     ("convenience_store", Channel::ConvenienceStore),
     ("counter", Channel::Counter),
     ("account_transfer", Channel::AccountTransfer),
+    ("pension_withholding", Channel::PensionWithholding),
 ];
 
 /// Record a payment received for a household's account (collection clerks, supervisors): it is
@@ -503,7 +564,7 @@ pub(crate) async fn record_payment(
     let Some((_, channel)) = CHANNELS.iter().find(|(name, _)| *name == body.channel) else {
         return Err(invalid(
             "invalid_channel",
-            "`channel` must be one of: bank, convenience_store, counter, account_transfer",
+            "`channel` must be one of: bank, convenience_store, counter, account_transfer, pension_withholding",
         ));
     };
     let command = AccountCommand::Receive {

@@ -125,3 +125,42 @@ async fn kokuho_policies_lists_the_lag_and_a_rerun_issues_nothing_twice() {
     let (_, listed, _) = output(kokuho(&db).args(["policies", "list"]));
     assert!(listed.contains("(lag 0)"), "{listed}");
 }
+
+/// Policies at different checkpoints (one rewound, one never started, one at the head) catch up
+/// from one read of each page: each reacts only to the events after its own checkpoint, and every
+/// checkpoint reaches the head in the one write a page (on both backends).
+#[tokio::test]
+async fn policies_at_different_checkpoints_each_react_to_their_own_events_once() {
+    let db = TestDb::fresh().await;
+    let crashed = ledgerd_on(&db, date(2025, 9, 10)).await;
+    let person = acquisition_of_a_70_year_old(&crashed).await;
+    crashed.shutdown().await;
+    // Twice: the second run reads the consequences the first recorded; every policy is at the head.
+    for _ in 0..2 {
+        let (code, _, stderr) = output(kokuho(&db).args(["policies", "run"]));
+        assert_eq!(code, 0, "{stderr}");
+    }
+    let ledgerd = ledgerd_on(&db, date(2025, 9, 10)).await;
+    let first = share_decisions(&ledgerd, person).await;
+    ledgerd.shutdown().await;
+
+    let store = db.store().await;
+    let head = store.head(kumagaya()).await.unwrap();
+    kokuho_store::on_db!(store.db(), pool => {
+        sqlx::query("UPDATE policy_checkpoints SET position = 1 WHERE policy = 'elderly_share'")
+            .execute(pool).await.unwrap();
+        sqlx::query("DELETE FROM policy_checkpoints WHERE policy = 'collection'").execute(pool).await.unwrap();
+    });
+    store.db().close().await;
+    let (code, ran, stderr) = output(kokuho(&db).args(["policies", "run"]));
+    assert_eq!(code, 0, "{stderr}");
+    // elderly_share reads the events after position 1, collection all of them, tax_reassessment none.
+    let read = format!("{} events read", (head - 1) + head);
+    assert!(ran.contains(&read), "{ran} (head {head})");
+    assert!(ran.contains("0 consequences recorded"), "{ran}");
+    let (_, listed, _) = output(kokuho(&db).args(["policies", "list"]));
+    assert_eq!(listed.matches("(lag 0)").count(), kokuho_ledger::policies::all().len(), "{listed}");
+    let ledgerd = ledgerd_on(&db, date(2025, 9, 10)).await;
+    assert_eq!(share_decisions(&ledgerd, person).await, first);
+    ledgerd.shutdown().await;
+}

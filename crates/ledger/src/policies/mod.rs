@@ -177,19 +177,39 @@ impl Policies {
         Ok(position.unwrap_or(0))
     }
 
-    /// Moves the checkpoint forward (never back: two servers may race over the same page).
-    async fn advance(&self, tenant: TenantCode, policy: &str, position: i64) -> Result<(), PolicyError> {
+    /// Every policy's checkpoint in `tenant` (a policy not listed has not started: 0).
+    async fn checkpoints(&self, tenant: TenantCode) -> Result<HashMap<String, i64>, PolicyError> {
+        let rows: Vec<(String, i64)> = kokuho_store::on_db!(self.db(), pool => {
+            sqlx::query_as("SELECT policy, position FROM policy_checkpoints WHERE tenant = $1")
+                .bind(tenant.to_string())
+                .fetch_all(pool)
+                .await?
+        });
+        Ok(rows.into_iter().collect())
+    }
+
+    /// Moves the checkpoints of `policies` forward to `position`, in one statement (never back:
+    /// two servers may race over the same page).
+    async fn advance(&self, tenant: TenantCode, policies: &[&str], position: i64) -> Result<(), PolicyError> {
+        if policies.is_empty() {
+            return Ok(());
+        }
+        // Three parameters a row, numbered in the order they appear.
+        let rows: Vec<String> = (0..policies.len())
+            .map(|index| format!("(${}, ${}, ${})", index * 3 + 1, index * 3 + 2, index * 3 + 3))
+            .collect();
+        let sql = format!(
+            "INSERT INTO policy_checkpoints (tenant, policy, position) VALUES {} \
+             ON CONFLICT (tenant, policy) DO UPDATE SET position = excluded.position \
+             WHERE policy_checkpoints.position < excluded.position",
+            rows.join(", ")
+        );
         kokuho_store::on_db!(self.db(), pool => {
-            sqlx::query(
-                "INSERT INTO policy_checkpoints (tenant, policy, position) VALUES ($1, $2, $3) \
-                 ON CONFLICT (tenant, policy) DO UPDATE SET position = excluded.position \
-                 WHERE policy_checkpoints.position < excluded.position",
-            )
-            .bind(tenant.to_string())
-            .bind(policy)
-            .bind(position)
-            .execute(pool)
-            .await?;
+            let mut query = sqlx::query(&sql);
+            for policy in policies {
+                query = query.bind(tenant.to_string()).bind(*policy).bind(position);
+            }
+            query.execute(pool).await?;
         });
         Ok(())
     }
@@ -223,44 +243,76 @@ impl Policies {
     }
 
     /// [`Policies::catch_up`] for one policy (`Some(name)`) or all.
+    ///
+    /// Each page of events is read and decoded once for every policy that has not passed it
+    /// (they usually share their checkpoint), each policy reacts to the page's events after its
+    /// own checkpoint in turn, and the checkpoints of the policies that reacted move in one write.
     pub async fn catch_up_only(&self, tenant: TenantCode, only: Option<&str>) -> Result<PolicyRun, PolicyError> {
         let until = self.projector.applied(tenant);
         let context = PolicyContext { ledger: &self.ledger, db: self.db(), tenant };
         let mut run = PolicyRun::default();
-        let mut passed = i64::MAX;
-        for policy in &self.select(only)? {
-            let mut position = self.checkpoint(tenant, policy.name()).await?;
-            let lag = self
-                .metrics
-                .lag_events
-                .get_or_create(&LagLabels { policy: policy.name().to_owned(), tenant: tenant.to_string() })
-                .clone();
-            while position < until {
-                // Set before the page, so a policy stuck on an event shows its lag.
-                lag.set(until - position);
-                let limit = PAGE_EVENTS.min(until - position);
-                let page = self.ledger.store().read_clear_page(tenant, position, limit).await?;
-                let Some(last) = page.last().map(|event| event.position) else { break };
-                let events = kokuho_projections::decode(&page)?;
-                for event in &events {
-                    run.commands_appended +=
-                        policy.react(&context, event).await.map_err(|error| PolicyError::Reaction {
-                            policy: policy.name(),
-                            position: event.position,
-                            reason: error.to_string(),
-                        })?;
-                }
-                run.events_read += events.len() as u64;
-                self.advance(tenant, policy.name(), last).await?;
-                position = last;
+        let policies = self.select(only)?;
+        let checkpoints = self.checkpoints(tenant).await?;
+        let mut positions: Vec<i64> =
+            policies.iter().map(|policy| checkpoints.get(policy.name()).copied().unwrap_or(0)).collect();
+        let lags: Vec<Gauge> = policies
+            .iter()
+            .map(|policy| {
+                self.metrics
+                    .lag_events
+                    .get_or_create(&LagLabels { policy: policy.name().to_owned(), tenant: tenant.to_string() })
+                    .clone()
+            })
+            .collect();
+        while let Some(from) = positions.iter().copied().min().filter(|from| *from < until) {
+            // Set before the page, so a policy stuck on an event shows its lag.
+            for (lag, position) in lags.iter().zip(&positions) {
+                lag.set((until - position).max(0));
             }
+            let limit = PAGE_EVENTS.min(until - from);
+            let page = self.ledger.store().read_clear_page(tenant, from, limit).await?;
+            let Some(last) = page.last().map(|event| event.position) else { break };
+            let events = kokuho_projections::decode(&page)?;
+            let mut reacted = Vec::new();
+            let mut failed = None;
+            for (policy, position) in policies.iter().zip(positions.iter_mut()) {
+                if *position >= last {
+                    continue;
+                }
+                let mut outcome = Ok(());
+                for event in events.iter().filter(|event| event.position > *position) {
+                    match policy.react(&context, event).await {
+                        Ok(appended) => run.commands_appended += appended,
+                        Err(error) => {
+                            outcome = Err(PolicyError::Reaction {
+                                policy: policy.name(),
+                                position: event.position,
+                                reason: error.to_string(),
+                            });
+                            break;
+                        }
+                    }
+                    run.events_read += 1;
+                }
+                if let Err(error) = outcome {
+                    failed = Some(error);
+                    break;
+                }
+                reacted.push(policy.name());
+                *position = last;
+            }
+            // The policies that reacted to the whole page keep their progress even when a later
+            // one failed.
+            self.advance(tenant, &reacted, last).await?;
+            if let Some(error) = failed {
+                return Err(error);
+            }
+        }
+        for (lag, position) in lags.iter().zip(&positions) {
             lag.set((until - position).max(0));
-            passed = passed.min(position);
         }
-        if passed == i64::MAX {
-            // No policy: nothing to wait for beyond what the projections applied.
-            passed = until;
-        }
+        // No policy: nothing to wait for beyond what the projections applied.
+        let passed = positions.iter().copied().min().unwrap_or(until);
         if only.is_none() {
             self.passed.send_if_modified(|map| {
                 let entry = map.entry(tenant).or_insert(0);

@@ -155,6 +155,12 @@ pub struct OverpaymentSettled {
     pub to_installment: Option<u32>,
     /// `applied_to_arrears` (地方税法 §17の2 ①) or `refunded_no_arrears_left` (§17).
     pub reason: String,
+    /// For `applied`: the day it takes effect (充当適状日, §17の2 ④, 施行令 §6の14), the later of
+    /// the installment's due date and the day the overpayment arose; the installment counts as
+    /// paid that day. Absent in the decisions recorded before it was kept: they took effect on
+    /// `decided_on`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub effective_on: Option<NaiveDate>,
 }
 
 /// An overpayment of another year of the household was applied to this account (v1), by the

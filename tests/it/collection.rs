@@ -301,6 +301,10 @@ async fn a_household_pays_misses_an_installment_is_reminded_refused_a_certificat
     assert_eq!(fy2025["arrears_yen"], json!(0), "{fy2025}");
     assert_eq!(fy2025["credits"][0]["source"], json!("offset"));
     assert_eq!(fy2025["credits"][0]["from_fiscal_year"], json!(2024));
+    // Credited on the 充当適状日 the decision recorded: the later of the installment's due date
+    // (31 July) and the day the overpayment arose (the correction, today).
+    assert_eq!(settled["recorded"][0]["payload"]["effective_on"], json!("2025-08-05"));
+    assert_eq!(fy2025["credits"][0]["on"], json!("2025-08-05"));
     let (status, nothing) = api.request(Method::POST, &settle, Some(&collector), Some("settle-2024b"), None).await;
     assert_eq!((status, nothing["code"].as_str()), (StatusCode::CONFLICT, Some("no_overpayment")));
     assert_eq!(api.event_types(&format!("account-{household}-2025")).await, ["AccountScheduled", "OverpaymentApplied"]);

@@ -129,7 +129,8 @@ impl Ledger {
             for (recorded, event) in &view.events {
                 if let LedgerEvent::OverpaymentSettled(settled) = event {
                     if let (SettlementKindRecorded::Applied, Some(to)) = (settled.settlement, settled.to_fiscal_year) {
-                        applied.push((recorded.position, fiscal_year, to, settled.decided_on, settled.amount_yen));
+                        let on = settled.effective_on.unwrap_or(settled.decided_on);
+                        applied.push((recorded.position, fiscal_year, to, on, settled.amount_yen));
                     }
                 }
             }

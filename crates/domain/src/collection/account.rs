@@ -155,7 +155,13 @@ pub enum SettlementKind {
 /// One decision on an overpayment, with its reason.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Settlement {
+    /// The day of the decision.
     pub on: NaiveDate,
+    /// The day it takes effect: for an amount applied to another year's installment, the later
+    /// of that installment's due date and the day the overpayment arose (充当適状日, 地方税法
+    /// §17の2 ④, 施行令 §6の14), never after `on`; the installment counts as paid that day (no
+    /// late fee after it). A refund's is `on`.
+    pub effective_on: NaiveDate,
     pub amount: i64,
     pub kind: SettlementKind,
     pub reason: SettlementReason,
@@ -244,6 +250,8 @@ pub struct Account {
     installments: Vec<Installment>,
     entries: Vec<Entry>,
     reminders: Vec<ReminderIssued>,
+    /// The day of the latest re-spread that lowered the total (an overpayment may arise then).
+    lowered_on: Option<NaiveDate>,
 }
 
 fn check_installments(installments: &[Installment]) -> Result<(), CollectionRejection> {
@@ -278,7 +286,14 @@ impl Account {
         check_installments(&installments)?;
         let mut installments = installments;
         installments.sort_by_key(|installment| (installment.due, installment.number));
-        Ok(Account { household, fiscal_year, installments, entries: Vec::new(), reminders: Vec::new() })
+        Ok(Account {
+            household,
+            fiscal_year,
+            installments,
+            entries: Vec::new(),
+            reminders: Vec::new(),
+            lowered_on: None,
+        })
     }
 
     /// By due date, then number.
@@ -409,6 +424,23 @@ impl Account {
         self.replay().overpayment
     }
 
+    /// The day the whole overpayment of today had arisen: the day of the latest credit not
+    /// needed by an installment, or of the re-spread that lowered the total when that was later
+    /// (both unneeded money and a lowered total make one). `None` without an overpayment.
+    pub fn overpayment_arose_on(&self) -> Option<NaiveDate> {
+        let replay = self.replay();
+        if replay.overpayment == 0 {
+            return None;
+        }
+        let latest_credit = self
+            .credits()
+            .zip(&replay.unapplied)
+            .filter(|(_, unapplied)| **unapplied > 0)
+            .map(|(credit, _)| credit.on)
+            .max();
+        latest_credit.max(self.lowered_on)
+    }
+
     /// Σ settled (applied elsewhere or refunded).
     pub fn settled_total(&self) -> i64 {
         self.settlements().map(|settlement| settlement.amount).sum()
@@ -477,9 +509,7 @@ impl Account {
     ) -> Result<Reassessment, CollectionRejection> {
         let overpayment_before = self.overpayment();
         let installments = respread(&self.installments, new_total, on, rules)?;
-        check_installments(&installments)?;
-        self.installments = installments;
-        self.installments.sort_by_key(|installment| (installment.due, installment.number));
+        self.restate_installments(installments, on)?;
         Ok(Reassessment {
             installments: self.installments.clone(),
             overpayment_before,
@@ -569,10 +599,18 @@ impl Account {
         late_fee(installment.amount, installment.due, &payments, paid_on, &rules.national.late_fee)
     }
 
-    /// Puts `installments` in force as recorded by an event (a re-spread decided earlier); the
+    /// Puts `installments` in force as recorded by an event (a re-spread decided on `on`); the
     /// payments are allocated again against them.
-    pub fn restate_installments(&mut self, installments: Vec<Installment>) -> Result<(), CollectionRejection> {
+    pub fn restate_installments(
+        &mut self,
+        installments: Vec<Installment>,
+        on: NaiveDate,
+    ) -> Result<(), CollectionRejection> {
         check_installments(&installments)?;
+        let total = |installments: &[Installment]| installments.iter().map(|i| i.amount).sum::<i64>();
+        if total(&installments) < total(&self.installments) {
+            self.lowered_on = Some(on);
+        }
         self.installments = installments;
         self.installments.sort_by_key(|installment| (installment.due, installment.number));
         Ok(())
@@ -652,6 +690,10 @@ pub fn settle_overpayment(
         .flat_map(|(index, other)| other.arrears(on).into_iter().map(move |arrear| (index, arrear)))
         .collect();
     arrears.sort_by_key(|(_, arrear)| (arrear.due, arrear.fiscal_year, arrear.number));
+    // 充当適状日 (地方税法 §17の2 ④, 施行令 §6の14): the later of the installment's due date and the
+    // day the overpayment arose; the application takes effect then, and the installment's late
+    // fee stops there.
+    let arose_on = source.overpayment_arose_on().unwrap_or(on).min(on);
     let mut decisions = Vec::new();
     for (index, arrear) in arrears {
         if left == 0 {
@@ -659,13 +701,15 @@ pub fn settle_overpayment(
         }
         let amount = left.min(arrear.unpaid);
         left -= amount;
+        let effective_on = arose_on.max(arrear.due).min(on);
         others[index].entries.push(Entry::Credit(Credit {
             source: CreditSource::Offset { from_fiscal_year: source.fiscal_year },
-            on,
+            on: effective_on,
             amount,
         }));
         decisions.push(Settlement {
             on,
+            effective_on,
             amount,
             kind: SettlementKind::Applied { to_fiscal_year: arrear.fiscal_year, installment: arrear.number },
             reason: SettlementReason::AppliedToArrears,
@@ -674,6 +718,7 @@ pub fn settle_overpayment(
     if left > 0 {
         decisions.push(Settlement {
             on,
+            effective_on: on,
             amount: left,
             kind: SettlementKind::Refunded,
             reason: SettlementReason::RefundedNoArrearsLeft,

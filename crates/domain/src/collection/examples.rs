@@ -377,6 +377,12 @@ fn an_overpayment_is_applied_to_another_years_arrears_then_refunded() {
             (SettlementKind::Refunded, 20_000, "refunded_no_arrears_left"),
         ]
     );
+    // Each takes effect on the 充当適状日 (地方税法 §17の2 ④, 施行令 §6の14): the later of the
+    // installment's due date (31 January, 28 February 2025) and the day the overpayment arose
+    // (the reassessment of 15 October), not the day of the decision; the refund on that day.
+    let effective: Vec<NaiveDate> = decisions.iter().map(|d| d.effective_on).collect();
+    assert_eq!(effective, [date(2025, 10, 15), date(2025, 10, 15), date(2025, 10, 20)]);
+    assert!(others[0].credits().skip(1).all(|credit| credit.on == date(2025, 10, 15)));
     // Everything balances: received = paid + overpayment + settled.
     assert_eq!(fy2025.received_total(), 80_000);
     assert_eq!(fy2025.paid_total() + fy2025.overpayment() + fy2025.settled_total(), 80_000);
@@ -400,6 +406,38 @@ fn an_overpayment_is_applied_to_another_years_arrears_then_refunded() {
     assert_eq!(source.overpayment(), 1_000, "nothing was settled");
     // Nothing left to settle.
     assert_eq!(settle_overpayment(&mut fy2025, &mut [], date(2025, 10, 21)).unwrap_err().code(), "no_overpayment");
+}
+
+/// Review finding: an overpayment applied to an arrear was credited on the day of the
+/// settlement, so the arrear's late fee ran until a clerk got to it. The application takes
+/// effect on the 充当適状日 (地方税法 §17の2 ④; 施行令 §6の14: the later of the installment's 納期限
+/// and the day the overpayment arose): FY2025 overpaid by 10,000 on 15 July 2025, FY2026's first
+/// installment (due 31 July 2026) unpaid and settled on 10 September 2026 — deemed paid on its
+/// due date, no late fee; settled the same way before, it would have run 41 days.
+#[test]
+fn an_overpayment_applied_to_an_arrear_takes_effect_on_the_day_both_existed() {
+    let household = Uuid::from_u128(9);
+    let rules = kumagaya(2025);
+    let mut fy2025 = Account::new(household, FiscalYear::new(2025), ordinary(80_000, &rules).unwrap()).unwrap();
+    fy2025.receive(pay("P-1", date(2025, 7, 15), 90_000)).unwrap();
+    assert_eq!(fy2025.overpayment_arose_on(), Some(date(2025, 7, 15)));
+    let rules_2026 = kumagaya(2026);
+    let fy2026 = Account::new(household, FiscalYear::new(2026), ordinary(80_000, &rules_2026).unwrap()).unwrap();
+    let first_due = fy2026.installments()[0].due;
+    assert_eq!(first_due, date(2026, 7, 31));
+    let settled_on = date(2026, 9, 10);
+    let mut others = [fy2026];
+    let decisions = settle_overpayment(&mut fy2025, &mut others, settled_on).unwrap();
+    assert_eq!((decisions[0].amount, decisions[0].on, decisions[0].effective_on), (10_000, settled_on, first_due));
+    let [fy2026] = others;
+    assert_eq!(fy2026.late_fee(1, settled_on, &rules_2026).unwrap().fee, 0);
+    assert!(fy2026.arrears(settled_on).iter().all(|arrear| arrear.number != 1));
+    // An overpayment arising after the due date takes effect the day it arose.
+    let mut fy2025 = Account::new(household, FiscalYear::new(2025), ordinary(80_000, &rules).unwrap()).unwrap();
+    fy2025.receive(pay("P-2", date(2026, 8, 20), 90_000)).unwrap();
+    let mut others = [Account::new(household, FiscalYear::new(2026), ordinary(80_000, &rules_2026).unwrap()).unwrap()];
+    let decisions = settle_overpayment(&mut fy2025, &mut others, settled_on).unwrap();
+    assert_eq!(decisions[0].effective_on, date(2026, 8, 20));
 }
 
 /// A refund already made stays made: a later rise leaves installments unpaid again.

@@ -379,11 +379,14 @@ impl Aggregate for HouseholdAccount {
                 Ok(decisions
                     .into_iter()
                     .map(|decision| {
-                        let (settlement, to_fiscal_year, to_installment) = match decision.kind {
-                            SettlementKind::Applied { to_fiscal_year, installment } => {
-                                (SettlementKindRecorded::Applied, Some(to_fiscal_year.year()), Some(installment))
-                            }
-                            SettlementKind::Refunded => (SettlementKindRecorded::Refunded, None, None),
+                        let (settlement, to_fiscal_year, to_installment, effective_on) = match decision.kind {
+                            SettlementKind::Applied { to_fiscal_year, installment } => (
+                                SettlementKindRecorded::Applied,
+                                Some(to_fiscal_year.year()),
+                                Some(installment),
+                                Some(decision.effective_on),
+                            ),
+                            SettlementKind::Refunded => (SettlementKindRecorded::Refunded, None, None, None),
                         };
                         LedgerEvent::OverpaymentSettled(OverpaymentSettled {
                             household_id: id.household_id,
@@ -394,6 +397,7 @@ impl Aggregate for HouseholdAccount {
                             to_fiscal_year,
                             to_installment,
                             reason: decision.reason.code().to_owned(),
+                            effective_on,
                         })
                     })
                     .collect())
@@ -460,7 +464,7 @@ impl Aggregate for HouseholdAccount {
             }
             LedgerEvent::AccountRespread(e) => {
                 if let Some(account) = &mut state.account {
-                    if account.restate_installments(installments_of(&e.installments)).is_ok() {
+                    if account.restate_installments(installments_of(&e.installments), e.decided_on).is_ok() {
                         state.assessed_total = e.assessed_total_yen;
                     }
                 }
@@ -485,7 +489,13 @@ impl Aggregate for HouseholdAccount {
                         ),
                         _ => (SettlementKind::Refunded, SettlementReason::RefundedNoArrearsLeft),
                     };
-                    account.record_settlement(Settlement { on: e.decided_on, amount: e.amount_yen, kind, reason });
+                    account.record_settlement(Settlement {
+                        on: e.decided_on,
+                        effective_on: e.effective_on.unwrap_or(e.decided_on),
+                        amount: e.amount_yen,
+                        kind,
+                        reason,
+                    });
                 }
             }
             LedgerEvent::OverpaymentApplied(e) => {

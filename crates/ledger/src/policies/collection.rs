@@ -70,7 +70,8 @@ impl Policy for Collection {
                         AccountCommand::ApplyOffset {
                             from_fiscal_year: e.fiscal_year,
                             amount: e.amount_yen,
-                            on: e.decided_on,
+                            // The 充当適状日 (decisions recorded before it was kept: their day).
+                            on: e.effective_on.unwrap_or(e.decided_on),
                             settled_at: position,
                         },
                     )

@@ -91,3 +91,57 @@ async fn the_arrears_list_shows_the_households_behind_on_the_day_and_never_those
     assert_eq!(api.ledgerd.projector.dump("collection_accounts").await.unwrap(), followed, "a rebuild differs");
     assert_eq!(arrears_on(&api, &collector, "on=2024-09-10").await, list);
 }
+
+/// The list agrees with each account's own answer on every day asked, through a partial payment
+/// and a re-spread: the 2023 income corrected in September lowers FY2024 to 177,200 (as in
+/// tests/it/tax.rs), spread again over the installments not yet due.
+#[tokio::test]
+async fn the_arrears_list_agrees_with_the_account_through_a_respread() {
+    let api = client_at("2024-06-30T15:00:00Z").await;
+    let (person, household) = assessed_fy2024(&api).await;
+    move_to(&api, "2024-09-19T15:00:00Z"); // 20 September 2024 (JST)
+    let (_, collector) = api.signed_in(Role::CollectionClerk).await;
+    let (_, tax_clerk) = api.signed_in(Role::TaxClerk).await;
+    for (receipt, amount, received_on) in [("R-1", 29_700, "2024-07-31"), ("R-2", 10_000, "2024-09-20")] {
+        let (status, paid) = pay(&api, &collector, (&household, 2024), receipt, amount, received_on, "bank").await;
+        assert_eq!(status, StatusCode::CREATED, "{paid}");
+    }
+    let agree = |days: &'static [&'static str]| {
+        let (api, collector, household) = (&api, collector.clone(), household.clone());
+        async move {
+            for day in days {
+                let list = arrears_on(api, &collector, &format!("on={day}")).await;
+                let listed: Vec<(Value, Value)> = rows_of(&list, &household)
+                    .iter()
+                    .map(|row| (row["installment"].clone(), row["unpaid_yen"].clone()))
+                    .collect();
+                let (status, shown) = account(api, &collector, &household, 2024, &format!("&on={day}")).await;
+                assert_eq!(status, StatusCode::OK, "{shown}");
+                let owed: Vec<(Value, Value)> = shown["installments"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .filter(|installment| installment["in_arrears"] == json!(true))
+                    .map(|installment| {
+                        let unpaid =
+                            installment["amount_yen"].as_i64().unwrap() - installment["paid_yen"].as_i64().unwrap();
+                        (installment["number"].clone(), json!(unpaid))
+                    })
+                    .collect();
+                assert_eq!(listed, owed, "on {day}: {list} {shown}");
+                let unpaid: i64 = listed.iter().map(|(_, unpaid)| unpaid.as_i64().unwrap()).sum();
+                assert_eq!(json!(unpaid), shown["arrears_yen"], "on {day}");
+            }
+        }
+    };
+    agree(&["2024-07-31", "2024-08-01", "2024-09-10", "2024-09-25"]).await;
+    let list = arrears_on(&api, &collector, "on=2024-09-25").await;
+    assert_eq!(rows_of(&list, &household).len(), 1, "19,000 of the second installment: {list}");
+
+    report_income(&api, &tax_clerk, &person, 2023, 1_500_000, 2_300_000).await;
+    let respread = account_with_total(&api, &collector, &household, 2024, 177_200).await;
+    assert_eq!(column(&respread, "number").len(), 8, "{respread}");
+    agree(&["2024-09-25", "2024-10-01", "2024-11-05", "2025-01-10", "2025-03-31"]).await;
+    let list = arrears_on(&api, &collector, "on=2025-03-31").await;
+    assert_eq!(rows_of(&list, &household).len(), 7, "every installment but the first: {list}");
+}

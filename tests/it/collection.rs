@@ -17,6 +17,9 @@ use serde_json::{json, Value};
 
 use crate::support::*;
 
+/// The arrears list from the read tables.
+mod arrears;
+
 async fn client_at(instant: &str) -> Client {
     let api = Client::in_process().await;
     let at: DateTime<Utc> = instant.parse().unwrap();

@@ -250,3 +250,63 @@ async fn an_account_registration_retried_after_midnight_gets_its_first_answer() 
     assert_eq!(retried["account"]["account_number_masked"], json!("****321"));
     assert_eq!(count_events(&api, &format!("benefits-{person}"), "PublicFundsAccountRegistered").await, 2);
 }
+
+/// (k) The childbirth and funeral claims' `claimed_on` defaulted to today before the
+/// Idempotency-Key was bound to the command (as the 公金受取口座's `registered_on` and the
+/// collection reminder's day had), so the same request retried after midnight (JST) was another
+/// command. Now the day is taken inside the decision: the retry is the same command, answered
+/// with the first answer, and the claim keeps the first day.
+#[tokio::test]
+async fn childbirth_and_funeral_claims_retried_after_midnight_get_their_first_answer() {
+    let api = client_at("2025-07-31T14:50:00Z").await; // 23:50 JST
+    let clerks = clerks(&api).await;
+    let mother =
+        PersonBuilder::new().born("1995-04-15").insured_from("2025-04-01").create(&api, &clerks.eligibility).await;
+    let mourner = PersonBuilder::new().born("1970-04-15").create(&api, &clerks.eligibility).await;
+    let deceased =
+        PersonBuilder::new().born("1960-01-10").insured_from("2024-04-01").create(&api, &clerks.eligibility).await;
+    api.ok(
+        &clerks.eligibility,
+        &format!("/persons/{deceased}/death"),
+        json!({"died_on": "2025-07-20", "notified_on": "2025-07-20", "source": "resident_registry",
+               "legal_basis": "住民基本台帳法"}),
+    )
+    .await;
+    let claims = [
+        (
+            format!("/v1/{KUMAGAYA}/persons/{mother}/benefits/childbirth-claims"),
+            "birth-late",
+            json!({"born_on": "2025-06-10", "weeks": 39, "in_scheme": true, "payment": "direct",
+                   "cost_yen": 470_000, "account": account("2223334")}),
+        ),
+        (
+            format!("/v1/{KUMAGAYA}/persons/{deceased}/benefits/funeral-claims"),
+            "funeral-late",
+            json!({"funeral_on": "2025-07-25", "claimant_person_id": mourner, "account": account("5556667")}),
+        ),
+    ];
+    let mut first = Vec::new();
+    for (path, key, body) in &claims {
+        let (status, answer) =
+            api.request(axum::http::Method::POST, path, Some(&clerks.benefits), Some(key), Some(body.clone())).await;
+        assert_eq!((status, answer["outcome"].as_str()), (StatusCode::CREATED, Some("paid")), "{answer}");
+        first.push(answer);
+    }
+    let at: chrono::DateTime<chrono::Utc> = "2025-07-31T15:01:00Z".parse().unwrap(); // 00:01 JST
+    api.clock.advance(at - api.clock.now());
+    for ((path, key, body), first) in claims.iter().zip(&first) {
+        let (status, retried) =
+            api.request(axum::http::Method::POST, path, Some(&clerks.benefits), Some(key), Some(body.clone())).await;
+        assert_eq!(status, StatusCode::OK, "{retried}");
+        assert_eq!(&retried, first, "the retry answers the first answer");
+    }
+    for person in [&mother, &deceased] {
+        let (status, read) = api.get(&clerks.benefits, &format!("/persons/{person}/benefits?purpose=benefits")).await;
+        assert_eq!(status, StatusCode::OK, "{read}");
+        let recorded = read["claims"].as_array().unwrap();
+        assert_eq!(recorded.len(), 1, "{read}");
+        assert_eq!(recorded[0]["claimed_on"], json!("2025-07-31"), "the claim keeps the first day: {read}");
+    }
+    assert_eq!(count_events(&api, &format!("benefits-{mother}"), "BenefitClaimDecided").await, 1);
+    assert_eq!(count_events(&api, &format!("benefits-{deceased}"), "BenefitClaimDecided").await, 1);
+}

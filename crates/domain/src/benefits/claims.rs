@@ -17,7 +17,7 @@ use kokuho_events::{
 use serde::Serialize;
 use uuid::Uuid;
 
-use super::childbirth::{self, ChildbirthClaim};
+use super::childbirth::{self, ChildbirthClaim, Payment};
 use super::funeral::{self, FuneralClaim};
 use super::rules::BenefitRules;
 use super::{account, BenefitRejection};
@@ -83,7 +83,7 @@ pub enum ClaimCommand {
     },
     Childbirth {
         claim_id: Uuid,
-        claim: ChildbirthClaim,
+        claim: ChildbirthClaimBody,
         payee: Payee,
     },
     /// The death day is the one recorded for the person.
@@ -94,11 +94,38 @@ pub enum ClaimCommand {
     },
 }
 
+/// A childbirth claim as made: [`ChildbirthClaim`] with the day of the claim left to the decision
+/// when none is given.
+#[derive(Debug, Clone, Serialize)]
+pub struct ChildbirthClaimBody {
+    pub born_on: NaiveDate,
+    pub weeks: u32,
+    pub children: u32,
+    pub in_scheme: bool,
+    pub payment: Payment,
+    pub cost: i64,
+    pub former_plan_pays: bool,
+    /// `None` for the day of the decision (the lookups' today), so the same request retried
+    /// after midnight is the same command.
+    pub claimed_on: Option<NaiveDate>,
+}
+
+impl ChildbirthClaimBody {
+    /// The claim as made on `claimed_on` (the day given, or the day of the decision).
+    fn made_on(self, claimed_on: NaiveDate) -> ChildbirthClaim {
+        let ChildbirthClaimBody { born_on, weeks, children, in_scheme, payment, cost, former_plan_pays, claimed_on: _ } =
+            self;
+        ChildbirthClaim { born_on, weeks, children, in_scheme, payment, cost, former_plan_pays, claimed_on }
+    }
+}
+
 /// A funeral claim as made: the death day comes from the person's record.
 #[derive(Debug, Clone, Serialize)]
 pub struct FuneralClaimBody {
     pub funeral_on: NaiveDate,
-    pub claimed_on: NaiveDate,
+    /// `None` for the day of the decision (the lookups' today), so the same request retried
+    /// after midnight is the same command.
+    pub claimed_on: Option<NaiveDate>,
     pub left_employee_plan_on: Option<NaiveDate>,
     pub former_plan_paid: bool,
 }
@@ -244,13 +271,8 @@ impl Aggregate for BenefitClaims {
                     return Err(BenefitRejection::ClaimAlreadyDecided);
                 }
                 crate::checks::date("born_on", claim.born_on).map_err(|_| invalid_date("born_on"))?;
-                crate::checks::date("claimed_on", claim.claimed_on).map_err(|_| invalid_date("claimed_on"))?;
-                if claim.claimed_on > lookups.today {
-                    return Err(BenefitRejection::Invalid {
-                        field: "claimed_on".into(),
-                        accepts: "a day not after today",
-                    });
-                }
+                let claimed_on = day_claimed(claim.claimed_on, lookups)?;
+                let claim = claim.made_on(claimed_on);
                 if !lookups.insured_on_event {
                     return Err(BenefitRejection::NotInsured);
                 }
@@ -278,13 +300,7 @@ impl Aggregate for BenefitClaims {
                 }
                 let died_on = lookups.died_on.ok_or(BenefitRejection::DeathNotRecorded)?;
                 crate::checks::date("funeral_on", claim.funeral_on).map_err(|_| invalid_date("funeral_on"))?;
-                crate::checks::date("claimed_on", claim.claimed_on).map_err(|_| invalid_date("claimed_on"))?;
-                if claim.claimed_on > lookups.today {
-                    return Err(BenefitRejection::Invalid {
-                        field: "claimed_on".into(),
-                        accepts: "a day not after today",
-                    });
-                }
+                let claimed_on = day_claimed(claim.claimed_on, lookups)?;
                 if !lookups.insured_on_event {
                     return Err(BenefitRejection::NotInsured);
                 }
@@ -292,20 +308,14 @@ impl Aggregate for BenefitClaims {
                 let full = FuneralClaim {
                     died_on,
                     funeral_on: claim.funeral_on,
-                    claimed_on: claim.claimed_on,
+                    claimed_on,
                     left_employee_plan_on: claim.left_employee_plan_on,
                     former_plan_paid: claim.former_plan_paid,
                 };
                 let decided = funeral::decide(&full, &rules.rules).map(|d| (d.amount, 0, d.amount, d.claim_deadline));
                 let facts = serde_json::to_value(&full).expect("a claim serializes");
-                let claimed = Claimed {
-                    person_id,
-                    claim_id,
-                    kind: "funeral",
-                    event_on: claim.funeral_on,
-                    claimed_on: claim.claimed_on,
-                    facts,
-                };
+                let claimed =
+                    Claimed { person_id, claim_id, kind: "funeral", event_on: claim.funeral_on, claimed_on, facts };
                 refused_or_decided(claimed, decided, &rules, payee, lookups)
             }
         }
@@ -338,6 +348,17 @@ impl Aggregate for BenefitClaims {
     }
 }
 
+/// The day a claim is made: the day given, or the day of the decision; a day from 1900, not
+/// after today.
+fn day_claimed(given: Option<NaiveDate>, lookups: &ClaimLookups) -> Result<NaiveDate, BenefitRejection> {
+    let claimed_on = given.unwrap_or(lookups.today);
+    crate::checks::date("claimed_on", claimed_on).map_err(|_| invalid_date("claimed_on"))?;
+    if claimed_on > lookups.today {
+        return Err(BenefitRejection::Invalid { field: "claimed_on".into(), accepts: "a day not after today" });
+    }
+    Ok(claimed_on)
+}
+
 fn invalid_date(field: &str) -> BenefitRejection {
     BenefitRejection::Invalid { field: field.to_owned(), accepts: "a date from 1900-01-01" }
 }
@@ -350,4 +371,113 @@ fn check_payee(payee: &Payee, lookups: &ClaimLookups) -> Result<(), BenefitRejec
         account::check("account", account)?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::examples::{day, kumagaya};
+    use super::*;
+
+    fn lookups(today: NaiveDate) -> ClaimLookups {
+        let rules = LoadedBenefitRules {
+            rules: Arc::new(kumagaya(2025)),
+            file: "112020/2025/benefits.toml".into(),
+            sha256: "a".repeat(64),
+            national_sha256: "b".repeat(64),
+        };
+        ClaimLookups {
+            today,
+            person_registered: true,
+            died_on: Some(day(2023, 7, 20)),
+            insured_on_event: true,
+            claimant_registered: true,
+            claimant_account: None,
+            rules: Ok(rules),
+        }
+    }
+
+    fn payee() -> Payee {
+        let account = BankAccount {
+            bank_code: "0001".into(),
+            branch_code: "001".into(),
+            account_type: "ordinary".into(),
+            account_number: "1234567".into(),
+            holder_kana: "クマガヤ タロウ".into(),
+        };
+        Payee { claimant_person_id: Uuid::from_u128(2), account: Some(account) }
+    }
+
+    fn birth(born_on: NaiveDate, claimed_on: Option<NaiveDate>) -> ClaimCommand {
+        let claim = ChildbirthClaimBody {
+            born_on,
+            weeks: 39,
+            children: 1,
+            in_scheme: true,
+            payment: Payment::ToHousehold,
+            cost: 0,
+            former_plan_pays: false,
+            claimed_on,
+        };
+        ClaimCommand::Childbirth { claim_id: Uuid::from_u128(3), claim, payee: payee() }
+    }
+
+    fn funeral(funeral_on: NaiveDate, claimed_on: Option<NaiveDate>) -> ClaimCommand {
+        let claim = FuneralClaimBody { funeral_on, claimed_on, left_employee_plan_on: None, former_plan_paid: false };
+        ClaimCommand::Funeral { claim_id: Uuid::from_u128(4), claim, payee: payee() }
+    }
+
+    fn decide(command: ClaimCommand, today: NaiveDate) -> Result<Vec<LedgerEvent>, BenefitRejection> {
+        BenefitClaims::decide(
+            PersonId::from_uuid(Uuid::from_u128(1)),
+            &ClaimsState::default(),
+            command,
+            &lookups(today),
+        )
+    }
+
+    /// (kind, claimed_on, the refusal's code) of the claim recorded.
+    fn recorded(events: &[LedgerEvent]) -> (String, NaiveDate, Option<String>) {
+        match &events[0] {
+            LedgerEvent::BenefitClaimDecided(e) => (e.kind.clone(), e.claimed_on, None),
+            LedgerEvent::BenefitClaimRefused(e) => (e.kind.clone(), e.claimed_on, Some(e.code.clone())),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    /// A claim without its day is made on the day of the decision (the command stays the same
+    /// whatever day it is decided on), and that day is the one the two-year limit is checked
+    /// against and the one recorded, for both claims.
+    #[test]
+    fn a_claim_without_a_day_is_made_on_the_day_of_the_decision() {
+        let today = day(2025, 8, 1);
+        let events = decide(birth(day(2025, 6, 10), None), today).unwrap();
+        assert_eq!(recorded(&events), ("childbirth".into(), today, None));
+        let LedgerEvent::BenefitClaimDecided(decided) = &events[0] else { panic!("{events:?}") };
+        let facts = decided.personal.as_present().unwrap();
+        assert_eq!(facts["claim"]["claimed_on"], serde_json::json!("2025-08-01"), "{facts}");
+        let events = decide(funeral(day(2023, 7, 25), None), day(2025, 7, 25)).unwrap();
+        assert_eq!(recorded(&events), ("funeral".into(), day(2025, 7, 25), None));
+
+        // The last day of the two years (from the day after the birth or funeral) is the
+        // decision's day: the next day the claim has lapsed, recorded as made that day.
+        let events = decide(birth(day(2023, 6, 10), None), day(2025, 6, 10)).unwrap();
+        assert_eq!(recorded(&events), ("childbirth".into(), day(2025, 6, 10), None));
+        let events = decide(birth(day(2023, 6, 10), None), day(2025, 6, 11)).unwrap();
+        assert_eq!(recorded(&events), ("childbirth".into(), day(2025, 6, 11), Some("claim_lapsed".into())));
+        let events = decide(funeral(day(2023, 7, 25), None), day(2025, 7, 26)).unwrap();
+        assert_eq!(recorded(&events), ("funeral".into(), day(2025, 7, 26), Some("claim_lapsed".into())));
+
+        // A day given is kept, and may not be after the decision's day.
+        let events = decide(birth(day(2023, 6, 10), Some(day(2025, 6, 10))), day(2025, 6, 11)).unwrap();
+        assert_eq!(recorded(&events), ("childbirth".into(), day(2025, 6, 10), None));
+        for command in
+            [birth(day(2025, 6, 10), Some(day(2025, 8, 2))), funeral(day(2025, 7, 25), Some(day(2025, 8, 2)))]
+        {
+            let refused = decide(command, day(2025, 8, 1)).unwrap_err();
+            assert_eq!(
+                refused,
+                BenefitRejection::Invalid { field: "claimed_on".into(), accepts: "a day not after today" }
+            );
+        }
+    }
 }

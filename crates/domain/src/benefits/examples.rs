@@ -24,7 +24,7 @@ fn national() -> NationalBenefits {
     toml::from_str(NATIONAL).expect("rules/benefits_national.toml parses")
 }
 
-fn kumagaya(fiscal_year: i32) -> BenefitRules {
+pub(super) fn kumagaya(fiscal_year: i32) -> BenefitRules {
     let text = match fiscal_year {
         2024 => include_str!("../../../../rules/112020/2024/benefits.toml"),
         2025 => include_str!("../../../../rules/112020/2025/benefits.toml"),
@@ -34,7 +34,7 @@ fn kumagaya(fiscal_year: i32) -> BenefitRules {
     BenefitRules::new(national(), toml::from_str(text).unwrap(), "112020", fiscal_year).unwrap()
 }
 
-fn day(y: i32, m: u32, d: u32) -> NaiveDate {
+pub(super) fn day(y: i32, m: u32, d: u32) -> NaiveDate {
     NaiveDate::from_ymd_opt(y, m, d).unwrap()
 }
 

@@ -16,9 +16,9 @@ use axum::Router;
 use chrono::NaiveDate;
 use kokuho_auth::{Purpose, Role};
 use kokuho_domain::benefits::account::masked_number;
-use kokuho_domain::benefits::claims::{BenefitClaims, ClaimCommand, FuneralClaimBody, Payee};
+use kokuho_domain::benefits::claims::{self, BenefitClaims, ClaimCommand, FuneralClaimBody, Payee};
 use kokuho_domain::benefits::month::{check_record, HighCostCommand, HighCostMonth, HighCostMonthId, NewRecord};
-use kokuho_domain::benefits::{BenefitRejection, Care, ChildbirthClaim, Payment};
+use kokuho_domain::benefits::{BenefitRejection, Care, Payment};
 use kokuho_domain::household::Household;
 use kokuho_domain::PersonId;
 use kokuho_events::{BankAccount, LedgerEvent};
@@ -685,7 +685,8 @@ pub(crate) async fn claim_childbirth(
 ) -> Result<(StatusCode, ApiJson<ClaimAnswer>), ApiError> {
     staff.require_role(&state, BENEFIT_ROLES).await?;
     let claim_id = staff.id_from_key("childbirth claim", &key);
-    let claim = ChildbirthClaim {
+    // The default day is taken inside the decision, after the key is bound to the request.
+    let claim = claims::ChildbirthClaimBody {
         born_on: body.born_on,
         weeks: body.weeks,
         children: body.children.unwrap_or(1),
@@ -693,7 +694,7 @@ pub(crate) async fn claim_childbirth(
         payment: body.payment,
         cost: body.cost_yen,
         former_plan_pays: body.former_plan_pays,
-        claimed_on: body.claimed_on.unwrap_or_else(|| kokuho_ledger::jst_date(state.ledger.now())),
+        claimed_on: body.claimed_on,
     };
     let payee = Payee {
         claimant_person_id: body.claimant_person_id.unwrap_or(path.person_id),
@@ -727,9 +728,10 @@ pub(crate) async fn claim_funeral(
 ) -> Result<(StatusCode, ApiJson<ClaimAnswer>), ApiError> {
     staff.require_role(&state, BENEFIT_ROLES).await?;
     let claim_id = staff.id_from_key("funeral claim", &key);
+    // The default day is taken inside the decision, after the key is bound to the request.
     let claim = FuneralClaimBody {
         funeral_on: body.funeral_on,
-        claimed_on: body.claimed_on.unwrap_or_else(|| kokuho_ledger::jst_date(state.ledger.now())),
+        claimed_on: body.claimed_on,
         left_employee_plan_on: body.left_employee_plan_on,
         former_plan_paid: body.former_plan_paid,
     };

@@ -646,7 +646,7 @@ pub struct ArrearsQuery {
     on: Option<NaiveDate>,
     /// Only accounts after this one, `<fiscal year>/<household id>` (the `next` of the page before).
     after: Option<String>,
-    /// Accounts looked at per page, 1 to 500 (default 100).
+    /// Accounts in arrears per page, 1 to 500 (default 100).
     limit: Option<i64>,
 }
 
@@ -682,8 +682,8 @@ pub struct ArrearsPage {
 
 /// The arrears (滞納) of the tenant on a day (collection clerks, supervisors, auditors): every
 /// ordinary installment due before `on` and not paid by it, with its late fee and reminder, by
-/// fiscal year and household, a page of accounts at a time. An access is recorded for every
-/// member of each household listed.
+/// fiscal year and household, a page of accounts in arrears at a time. An access is recorded for
+/// every member of each household listed.
 #[utoipa::path(get, path = "/v1/{tenant}/collection/arrears", security(("session" = [])),
     params(doc::Tenant, ArrearsQuery),
     responses(
@@ -718,10 +718,11 @@ pub(crate) async fn arrears(
     state.consequences_of(tenant, head).await;
     state.projections_current(tenant).await?;
     let on = query.on.unwrap_or_else(|| jst_date(state.ledger.now()));
-    let candidates =
-        CollectionAccounts::with_installments_due_before(state.store.db(), &tenant.to_string(), on, after, limit)
-            .await
-            .map_err(internal)?;
+    // One query finds the accounts in arrears on `on` (the read table's installments and dated
+    // credits); only those are replayed, for the installments, late fees and reminders.
+    let candidates = CollectionAccounts::in_arrears_on(state.store.db(), &tenant.to_string(), on, after, limit)
+        .await
+        .map_err(internal)?;
     let next = (candidates.len() as i64 == limit)
         .then(|| candidates.last().map(|row| format!("{}/{}", row.fiscal_year, row.household_id)))
         .flatten();

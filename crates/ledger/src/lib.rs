@@ -392,6 +392,19 @@ impl Ledger {
                 }
             };
             if events.is_empty() {
+                // Nothing to record may be a person's retry of a command that recorded
+                // something (a claim whose id comes from the key): the first result. The same
+                // key with another command is refused, as an append would refuse it.
+                if let (Some(key), Some(_)) = (meta.idempotency_key.as_deref(), fingerprint.as_ref()) {
+                    match self.store.idempotent_outcome(tenant, key, &stream_id, fingerprint.as_ref()).await? {
+                        KeyUse::SameCommand(outcome) => return Ok(Executed { outcome, events: Vec::new() }),
+                        KeyUse::OtherCommand => {
+                            let reused = AppendError::IdempotencyKeyReused { key: key.to_owned() };
+                            return Err(LedgerError::from(reused).into());
+                        }
+                        KeyUse::Unused => {}
+                    }
+                }
                 return Ok(Executed::unchanged(version, self.now()));
             }
             let request = AppendRequest {

@@ -298,7 +298,24 @@ async fn childbirth_and_funeral_claims_retried_after_midnight_get_their_first_an
         let (status, retried) =
             api.request(axum::http::Method::POST, path, Some(&clerks.benefits), Some(key), Some(body.clone())).await;
         assert_eq!(status, StatusCode::OK, "{retried}");
+        assert_eq!(retried["duplicate"], json!(true), "a retry says so: {retried}");
+        let mut retried = retried;
+        retried["duplicate"] = json!(false);
         assert_eq!(&retried, first, "the retry answers the first answer");
+    }
+    // Review finding: the same key sent with another claim was answered with the first claim
+    // (200), since the known claim records nothing and only an append compared the commands.
+    // Now it is refused, as on every other route, and nothing is recorded.
+    for (path, key, body) in &claims {
+        let mut other = body.clone();
+        other["account"] = account("9990001");
+        let (status, refused) =
+            api.request(axum::http::Method::POST, path, Some(&clerks.benefits), Some(key), Some(other)).await;
+        assert_eq!(
+            (status, refused["code"].as_str()),
+            (StatusCode::UNPROCESSABLE_ENTITY, Some("idempotency_key_reused")),
+            "{refused}"
+        );
     }
     for person in [&mother, &deceased] {
         let (status, read) = api.get(&clerks.benefits, &format!("/persons/{person}/benefits?purpose=benefits")).await;

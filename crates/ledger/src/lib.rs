@@ -379,13 +379,8 @@ impl Ledger {
                     // A retry of a command that already succeeded is refused by the state it
                     // created; answer it with the first result instead.
                     if let Some(key) = meta.idempotency_key.as_deref() {
-                        match self.store.idempotent_outcome(tenant, key, &stream_id, fingerprint.as_ref()).await? {
-                            KeyUse::SameCommand(outcome) => return Ok(Executed { outcome, events: Vec::new() }),
-                            KeyUse::OtherCommand => {
-                                let reused = AppendError::IdempotencyKeyReused { key: key.to_owned() };
-                                return Err(LedgerError::from(reused).into());
-                            }
-                            KeyUse::Unused => {}
+                        if let Some(first) = self.first_answer(tenant, key, &stream_id, fingerprint.as_ref()).await? {
+                            return Ok(first);
                         }
                     }
                     return Err(CommandError::Refused(rejection));
@@ -396,13 +391,8 @@ impl Ledger {
                 // something (a claim whose id comes from the key): the first result. The same
                 // key with another command is refused, as an append would refuse it.
                 if let (Some(key), Some(_)) = (meta.idempotency_key.as_deref(), fingerprint.as_ref()) {
-                    match self.store.idempotent_outcome(tenant, key, &stream_id, fingerprint.as_ref()).await? {
-                        KeyUse::SameCommand(outcome) => return Ok(Executed { outcome, events: Vec::new() }),
-                        KeyUse::OtherCommand => {
-                            let reused = AppendError::IdempotencyKeyReused { key: key.to_owned() };
-                            return Err(LedgerError::from(reused).into());
-                        }
-                        KeyUse::Unused => {}
+                    if let Some(first) = self.first_answer(tenant, key, &stream_id, fingerprint.as_ref()).await? {
+                        return Ok(first);
                     }
                 }
                 return Ok(Executed::unchanged(version, self.now()));
@@ -433,6 +423,22 @@ impl Ledger {
             }
         }
         Err(LedgerError::Contended { stream_id }.into())
+    }
+
+    /// The first result of the command `key` was used for, when this is a retry of it; refused
+    /// (`idempotency_key_reused`) when the key was used for another command; `None` when unused.
+    async fn first_answer(
+        &self,
+        tenant: TenantCode,
+        key: &str,
+        stream_id: &str,
+        fingerprint: Option<&[u8; 32]>,
+    ) -> Result<Option<Executed>, LedgerError> {
+        match self.store.idempotent_outcome(tenant, key, stream_id, fingerprint).await? {
+            KeyUse::SameCommand(outcome) => Ok(Some(Executed { outcome, events: Vec::new() })),
+            KeyUse::OtherCommand => Err(AppendError::IdempotencyKeyReused { key: key.to_owned() }.into()),
+            KeyUse::Unused => Ok(None),
+        }
     }
 
     /// Blind index tokens for the personal values staff search by (name, kana, date of birth).
